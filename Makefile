@@ -1,0 +1,57 @@
+# qvm top-level build.  User space with make; kernel modules with Kbuild
+# (see Kbuild, kqemu-kmod/, kvm-kmod/).
+#
+#   make            build build/qvm
+#   make check      build everything and run every test
+#   make run        build and boot the bundled demo guest
+#   make bench      benchmarks against QEMU (bench/)
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+QVM_CFLAGS := -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -pthread -MMD -MP
+LDLIBS  := -lurcu-memb -pthread
+B       := build
+
+USER_SRCS := $(wildcard user/*.c user/hw/*.c user/monitor/*.c user/tcg/*.c)
+USER_OBJS := $(USER_SRCS:%.c=$(B)/obj/%.o)
+LIB_OBJS  := $(filter-out $(B)/obj/user/main.o,$(USER_OBJS))
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(B)/obj/%.o)
+
+all: $(B)/qvm
+
+# Install missing Debian packages once per build directory.
+$(B)/.deps-installed: scripts/install-deps
+	@mkdir -p $(B)
+	scripts/install-deps
+	@touch $@
+
+$(B)/qvm: $(USER_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/unit-tests: $(UNIT_OBJS) $(LIB_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/obj/%.o: %.c | $(B)/.deps-installed
+	@mkdir -p $(dir $@)
+	$(CC) $(QVM_CFLAGS) $(CFLAGS) -Iuser -c -o $@ $<
+
+# Bare-metal guests for the guest tests and benchmarks.
+include tests/guest/guest.mk
+
+deps: $(B)/.deps-installed
+
+check: all $(B)/unit-tests guests
+	tests/run-tests
+
+run: all guests
+	$(B)/qvm -nographic -smp 2 -kernel $(B)/guests/demo.elf
+
+bench: all guests
+	bench/run
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all check run bench clean deps guests
+-include $(USER_OBJS:.o=.d) $(UNIT_OBJS:.o=.d)

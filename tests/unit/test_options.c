@@ -1,0 +1,112 @@
+/* Command-line parsing (user/options.c). */
+#include <string.h>
+#include <stdio.h>
+#include "unit.h"
+#include "config.h"
+
+static int parse(struct config *c, const char *line)
+{
+	char buf[512], *argv[32];
+	int argc = 0;
+	snprintf(buf, sizeof(buf), "qvm %s", line);
+	for (char *t = strtok(buf, " "); t && argc < 31; t = strtok(NULL, " "))
+		argv[argc++] = t;
+	argv[argc] = NULL;
+	return config_parse(c, argc, argv);
+}
+
+TEST(options_size_suffixes)
+{
+	uint64_t v;
+	CHECK(parse_size("128", 20, &v) == 0);
+	CHECK_EQ(v, 128ULL << 20);
+	CHECK(parse_size("4G", 20, &v) == 0);
+	CHECK_EQ(v, 4ULL << 30);
+	CHECK(parse_size("512k", 20, &v) == 0);
+	CHECK_EQ(v, 512ULL << 10);
+	CHECK(parse_size("1.5G", 20, &v) == 0);
+	CHECK_EQ(v, 3ULL << 29);
+	CHECK(parse_size("2GiB", 20, &v) == 0);
+	CHECK_EQ(v, 2ULL << 30);
+	CHECK(parse_size("12Q", 20, &v) < 0);
+	CHECK(parse_size("", 20, &v) < 0);
+	CHECK(parse_size("-1", 20, &v) < 0);
+	CHECK(parse_size("99999999999T", 20, &v) < 0);
+}
+
+TEST(options_defaults)
+{
+	struct config c;
+	CHECK(parse(&c, "-bios /dev/null") == 0);
+	CHECK_EQ(c.ram_size, 128 * MiB);
+	CHECK_EQ(c.smp_cpus, 1);
+	CHECK(c.accel == NULL);
+	CHECK(!c.no_reboot && !c.start_paused);
+}
+
+TEST(options_smp_topology)
+{
+	struct config c;
+	CHECK(parse(&c, "-bios /dev/null -smp 8") == 0);
+	CHECK_EQ(c.smp_cpus, 8);
+	CHECK_EQ(c.sockets * c.cores * c.threads, 8);
+	CHECK(parse(&c, "-bios /dev/null -smp 4,sockets=2,cores=2,threads=1") == 0);
+	CHECK_EQ(c.sockets, 2);
+	CHECK_EQ(c.cores, 2);
+	CHECK(parse(&c, "-bios /dev/null -smp cpus=2,maxcpus=4,cores=2,threads=2") == 0);
+	CHECK_EQ(c.smp_cpus, 2);
+	CHECK_EQ(c.smp_max_cpus, 4);
+	CHECK_EQ(c.sockets, 1);
+	CHECK(parse(&c, "-bios /dev/null -smp sockets=2,cores=3") == 0);
+	CHECK_EQ(c.smp_cpus, 6);
+	CHECK(parse(&c, "-bios /dev/null -smp 3,sockets=2,cores=2") < 0);
+	CHECK(parse(&c, "-bios /dev/null -smp 0") < 0);
+	CHECK(parse(&c, "-bios /dev/null -smp 256") < 0);
+}
+
+TEST(options_accel_spellings)
+{
+	struct config c;
+	CHECK(parse(&c, "-bios /dev/null -accel kvm") == 0);
+	CHECK(!strcmp(c.accel, "kvm"));
+	CHECK(parse(&c, "-bios /dev/null -machine pc,accel=tcg") == 0);
+	CHECK(!strcmp(c.accel, "tcg"));
+	CHECK(parse(&c, "-bios /dev/null -M accel=kqemu") == 0);
+	CHECK(!strcmp(c.accel, "kqemu"));
+	CHECK(parse(&c, "-bios /dev/null -enable-kvm") == 0);
+	CHECK(!strcmp(c.accel, "kvm"));
+	CHECK(parse(&c, "-bios /dev/null -no-kqemu") == 0);
+	CHECK(c.no_kqemu);
+	CHECK(parse(&c, "-bios /dev/null -accel hvf") < 0);
+}
+
+TEST(options_flags_and_devices)
+{
+	struct config c;
+	CHECK(parse(&c, "-bios /dev/null -no-reboot -no-shutdown -S -nographic -display none "
+			"-name guest1 -m 1G -d int,cpu --device isa-debug-exit,iobase=0xf4,iosize=4") == 0);
+	CHECK(c.no_reboot && c.no_shutdown && c.start_paused && c.nographic && c.display_none);
+	CHECK(!strcmp(c.name, "guest1"));
+	CHECK_EQ(c.ram_size, GiB);
+	CHECK_EQ(c.log_mask, LOG_INT | LOG_CPU);
+	CHECK_EQ(c.nr_debug_exits, 1);
+	CHECK_EQ(c.debug_exit[0].iobase, 0xf4);
+	CHECK_EQ(c.debug_exit[0].iosize, 4);
+	CHECK(parse(&c, "-bios /dev/null -device isa-debug-exit") == 0);
+	CHECK_EQ(c.debug_exit[0].iobase, 0x501);
+	CHECK_EQ(c.debug_exit[0].iosize, 2);
+}
+
+TEST(options_errors)
+{
+	struct config c;
+	CHECK(parse(&c, "") < 0);                   /* nothing to boot */
+	CHECK(parse(&c, "-bios /dev/null -bogus") < 0);
+	CHECK(parse(&c, "-bios /dev/null -m") < 0);
+	CHECK(parse(&c, "-bios /dev/null -m 1K") < 0);
+	CHECK(parse(&c, "-bios /dev/null -display sdl") < 0);
+	CHECK(parse(&c, "-bios /dev/null -device virtio-net") < 0);
+	CHECK(parse(&c, "-bios /dev/null -d nonsense") < 0);
+	CHECK(parse(&c, "-bios /dev/null -append foo") < 0); /* needs -kernel */
+	CHECK(parse(&c, "-version") == 1);
+}

@@ -1,0 +1,59 @@
+/*
+ * The engine interface: one table of operations per engine (kvm, tcg,
+ * kqemu).  The machine and the vCPU threads call only these.
+ */
+#ifndef QVM_ACCEL_H
+#define QVM_ACCEL_H
+
+#include "qvm.h"
+#include "cpu.h"
+
+struct machine;
+
+enum vcpu_exit {
+	VCPU_EXIT_AGAIN,        /* handled (I/O, MMIO, kick): run again */
+	VCPU_EXIT_HALT,         /* the vCPU halted with interrupts off etc. */
+	VCPU_EXIT_RESET,        /* triple fault / shutdown: machine reset */
+	VCPU_EXIT_ERROR,        /* unrecoverable: message printed */
+};
+
+struct accel_ops {
+	const char *name;
+	/* Can this host run the engine?  false with a reason in why. */
+	bool (*available)(char *why, size_t why_len);
+	/* Create the VM, the irqchip and the guest memory slots. */
+	int (*init)(struct machine *m);
+	/* RAM/ROM region added or removed after init. */
+	int (*memory_changed)(struct machine *m);
+	int (*vcpu_init)(struct vcpu *v);
+	/* Called on the vCPU's own thread before the first run. */
+	int (*vcpu_thread_init)(struct vcpu *v);
+	/* Run guest code until something qvm must act on. */
+	enum vcpu_exit (*vcpu_run)(struct vcpu *v);
+	int (*get_state)(struct vcpu *v, struct x86_cpu_state *s);
+	int (*set_state)(struct vcpu *v, const struct x86_cpu_state *s);
+	/* Put the vCPU in its power-on state (BSP runs, APs wait for SIPI). */
+	int (*vcpu_reset)(struct vcpu *v);
+	/* Reset the engine's own devices (in-kernel irqchip, PIT). */
+	int (*machine_reset)(struct machine *m);
+	void (*kick)(struct vcpu *v);
+	/* info kvm / info accel lines */
+	void (*info)(struct machine *m, void (*print)(void *, const char *), void *opaque);
+	void (*vcpu_destroy)(struct vcpu *v);
+	void (*destroy)(struct machine *m);
+};
+
+struct accel {
+	const struct accel_ops *ops;
+	void *state;
+};
+
+extern const struct accel_ops kvm_accel_ops;
+
+/* Find an engine by name ("kvm", "tcg", "kqemu"); NULL if not built. */
+const struct accel_ops *accel_find(const char *name);
+/* The best engine the host offers: kvm with hardware support, else kqemu,
+ * else tcg; NULL with a reason when none can run. */
+const struct accel_ops *accel_pick(char *why, size_t why_len);
+
+#endif

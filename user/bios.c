@@ -1,0 +1,79 @@
+/*
+ * -bios: a ROM image mapped read-only at the top of the 32-bit address
+ * space, where the reset vector 0xfffffff0 falls in its last 16 bytes, and
+ * its last 128 KiB (or all of a smaller image) also at the top of the
+ * first MiB, where real-mode code addresses it (the PC's isa-bios alias).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "machine.h"
+#include "pc.h"
+
+#define BIOS_MAX_SIZE (16 * MiB)
+#define BIOS_ALIAS_MAX (128 * KiB)
+
+static void *read_rom(const char *path, uint64_t *size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		qvm_error("-bios %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size == 0 || st.st_size % (64 * KiB) ||
+	    (uint64_t)st.st_size > BIOS_MAX_SIZE) {
+		qvm_error("-bios %s: not a ROM image (size %lld: must be a non-zero "
+			  "multiple of 64 KiB up to 16 MiB)", path, (long long)st.st_size);
+		close(fd);
+		return NULL;
+	}
+	void *rom = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (rom == MAP_FAILED) {
+		close(fd);
+		qvm_error("-bios %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	size_t got = 0;
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, (uint8_t *)rom + got, st.st_size - got);
+		if (n <= 0) {
+			qvm_error("-bios %s: %s", path, n < 0 ? strerror(errno) : "short read");
+			munmap(rom, st.st_size);
+			close(fd);
+			return NULL;
+		}
+		got += n;
+	}
+	close(fd);
+	*size = st.st_size;
+	return rom;
+}
+
+int bios_load(struct machine *m, const char *path)
+{
+	uint64_t size;
+	uint8_t *rom = read_rom(path, &size);
+	if (!rom)
+		return -1;
+	uint64_t alias = MIN(size, BIOS_ALIAS_MAX);
+	/* The low alias replaces the RAM just below 1 MiB. */
+	if (machine_remove_region(m, REGION_RAM, PC_ISA_HOLE_END) < 0)
+		return -1;
+	if (0x100000 - alias > PC_ISA_HOLE_END &&
+	    machine_add_memory(m, REGION_RAM, PC_ISA_HOLE_END, 0x100000 - alias - PC_ISA_HOLE_END,
+			       (uint8_t *)m->ram + PC_ISA_HOLE_END, "ram-option-roms") < 0)
+		return -1;
+	if (machine_add_memory(m, REGION_ROM, 0x100000 - alias, alias, rom + size - alias,
+			       "isa-bios") < 0 ||
+	    machine_add_memory(m, REGION_ROM, PC_HIGH_RAM - size, size, rom, "pc.bios") < 0)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,131 @@
+/*
+ * Constructors of the device models in user/hw/.  Each creates the device,
+ * registers its ports/MMIO and its device_ops with the machine, and returns
+ * it (NULL with a message on error).  The machine owns and frees them.
+ */
+#ifndef QVM_HW_H
+#define QVM_HW_H
+
+#include "../qvm.h"
+
+struct machine;
+struct chardev;
+
+/* 16550A UART (serial.c).  COM1: iobase 0x3f8, gsi 4. */
+struct serial;
+struct serial *serial_new(struct machine *m, uint16_t iobase, unsigned gsi,
+			  struct chardev *chr);
+
+/* i8042 keyboard controller (i8042.c): ports 0x60/0x64; command 0xFE
+ * pulses reset (machine reset request); A20 through output port bit 1
+ * and port 0x92 (fast A20, bit 0 is also a reset). */
+struct i8042;
+struct i8042 *i8042_new(struct machine *m);
+bool i8042_a20_enabled(struct i8042 *k);
+
+/* MC146818 RTC and CMOS (rtc.c): ports 0x70/0x71, gsi 8.  Reads host time
+ * (UTC) at creation and keeps it running; CMOS holds the memory size and
+ * vCPU count in the PC layout. */
+struct rtc;
+struct rtc *rtc_new(struct machine *m, unsigned gsi);
+void rtc_set_cmos(struct rtc *r, unsigned index, uint8_t value);
+uint8_t rtc_get_cmos(struct rtc *r, unsigned index);
+/* Fill the memory-size and CPU-count bytes from the machine. */
+void rtc_set_memory_info(struct rtc *r, uint64_t ram_below_4g,
+			 uint64_t ram_above_4g, unsigned nr_cpus);
+
+/* Port 0x80, the POST code port (port80.c): writes are accepted and the
+ * last value reads back. */
+struct port80;
+struct port80 *port80_new(struct machine *m);
+
+/* isa-debug-exit (debug_exit.c): a write of value v ends qvm with status
+ * (v << 1) | 1, as QEMU does. */
+struct debug_exit;
+struct debug_exit *debug_exit_new(struct machine *m, uint16_t iobase, uint16_t iosize);
+
+/* PCI host bridge, configuration mechanism #1 (pci_host.c): 0xcf8 address,
+ * 0xcfc-0xcff data; device 00:00.0 is an i440FX host bridge.  Byte port
+ * 0xcf9 is the PIIX reset control register (bit 2 with bit 1: reset). */
+struct pci_host;
+struct pci_host *pci_host_new(struct machine *m);
+
+/*
+ * The bus model (bus 0 only): up to 32 slots of 8 functions.  A device
+ * model registers a function and gets its config space: 256 bytes
+ * (little-endian) with a mask of the bits a guest may write and a mask of
+ * the bits a guest clears by writing 1 (status errors).  Unregistered
+ * functions, and other buses, read as all ones (vendor 0xffff).
+ *
+ * pci_register_device() fills vendor, device, revision, class code
+ * (class << 16 | subclass << 8 | prog-if), header type 0 (with the
+ * multi-function bit on function 0 when other functions exist) and the
+ * standard masks: command bits (I/O, memory, bus master, parity, SERR,
+ * INTx disable), status error bits (write 1 to clear), cache line size,
+ * latency timer and interrupt line.  The model then sets the rest
+ * (interrupt pin at 0x3d, BARs, capabilities, its own registers) with
+ * pci_config_set(), pci_device_set_bar() and d->wmask.
+ *
+ * A machine reset clears every writable bit of every function (command,
+ * BARs, interrupt line...) and the status error bits; a model whose
+ * registers reset to something else sets them in its own reset, which
+ * runs after the host's (devices reset in the order they were added).
+ * State save/load of the host saves every config space; a model's own
+ * load can rebuild its mappings from d->config.
+ *
+ * Locking: guest config accesses and the config_write callback run under
+ * the host lock.  Inside the callback, and before the guest runs, use
+ * d->config / pci_config_get() / pci_config_set() freely; from another
+ * thread take pci_host_lock() first.  The host owns and frees the
+ * pci_device structures (machine_free): a model must not touch its
+ * pci_device from its own destroy.
+ */
+#define PCI_SLOTS 32
+#define PCI_FUNCS 8
+#define PCI_CONFIG_SIZE 256
+
+struct pci_device;
+
+struct pci_device_ops {
+	/* After a guest write of size bytes at offset was applied (masks
+	 * honoured): e.g. remap a BAR, act on the command register. */
+	void (*config_write)(struct pci_device *d, unsigned offset, unsigned size);
+};
+
+struct pci_device {
+	struct pci_host *host;
+	unsigned slot, fn;
+	uint8_t config[PCI_CONFIG_SIZE];
+	uint8_t wmask[PCI_CONFIG_SIZE];   /* bits the guest may write */
+	uint8_t w1cmask[PCI_CONFIG_SIZE]; /* bits a guest 1 clears */
+	const struct pci_device_ops *ops; /* may be NULL */
+	void *opaque;                     /* the model's */
+};
+
+/* Register function fn of slot on bus 0.  NULL with a message when the
+ * slot/function is out of range or taken.  Slot 0 function 0 is the host
+ * bridge. */
+struct pci_device *pci_register_device(struct pci_host *h, unsigned slot, unsigned fn,
+				       uint16_t vendor, uint16_t device,
+				       uint32_t class_code, uint8_t revision,
+				       const struct pci_device_ops *ops, void *opaque);
+/* The registered function, or NULL. */
+struct pci_device *pci_find_device(struct pci_host *h, unsigned bus, unsigned slot,
+				   unsigned fn);
+/* Make BAR n (0-5) a 32-bit BAR of size bytes (a power of two, >= 16 for
+ * memory, >= 4 for I/O; other sizes are rounded up).  flags: for memory
+ * PCI_BAR_PREFETCH or 0; PCI_BAR_IO for I/O.  The guest sizes it as usual
+ * (write ones, read back). */
+#define PCI_BAR_IO 0x01
+#define PCI_BAR_PREFETCH 0x08
+void pci_device_set_bar(struct pci_device *d, unsigned bar, uint32_t size, uint32_t flags);
+/* The address BAR n decodes at (flag bits stripped); 0 = not assigned. */
+uint32_t pci_device_bar(const struct pci_device *d, unsigned bar);
+/* Raw config access (no masks, no lock, no callback), size 1, 2 or 4;
+ * bytes past the end of config space are ignored / read as ones. */
+uint32_t pci_config_get(const struct pci_device *d, unsigned offset, unsigned size);
+void pci_config_set(struct pci_device *d, unsigned offset, uint32_t value, unsigned size);
+void pci_host_lock(struct pci_host *h);
+void pci_host_unlock(struct pci_host *h);
+
+#endif

@@ -1,0 +1,55 @@
+/* Internals shared by the KVM engine's files (kvm*.c). */
+#ifndef QVM_KVM_H
+#define QVM_KVM_H
+
+#include <linux/kvm.h>
+#include "accel.h"
+#include "machine.h"
+
+#define KVM_MAX_SLOTS 64
+
+struct kvm_slot {
+	bool used;
+	uint32_t flags;
+	uint64_t gpa, size;
+	void *host;
+};
+
+struct kvm_vm {
+	int kvm_fd, vm_fd;
+	int run_size;
+	int max_vcpus;
+	struct kvm_cpuid2 *supported_cpuid;
+	struct kvm_slot slots[KVM_MAX_SLOTS];
+	/* power-on state of the in-kernel devices, restored on reset */
+	struct kvm_irqchip chip_init[3];
+	struct kvm_pit_state2 pit_init;
+	bool hw_virt; /* the CPU has VT-x/AMD-V (not a software backend) */
+};
+
+struct kvm_vcpu {
+	int fd;
+	struct kvm_run *run;
+};
+
+static inline struct kvm_vm *kvm_of(struct machine *m)
+{
+	return m->accel->state;
+}
+
+static inline struct kvm_vcpu *kvm_vcpu_of(struct vcpu *v)
+{
+	return v->accel_state;
+}
+
+/* kvm-cpuid.c: the CPUID a vCPU sees, with the -smp topology and the
+ * -cpu model applied.  0 or -1 with a message. */
+int kvm_cpuid_init(struct machine *m);
+int kvm_cpuid_set(struct vcpu *v);
+
+/* kvm-state.c */
+int kvm_get_state(struct vcpu *v, struct x86_cpu_state *s);
+int kvm_set_state(struct vcpu *v, const struct x86_cpu_state *s);
+int kvm_lapic_reset(struct vcpu *v);
+
+#endif

@@ -1,0 +1,252 @@
+/*
+ * qvm: parse the command line, build the pc machine on the chosen engine,
+ * start one thread per vCPU and run the main loop (character devices,
+ * monitor, timers, run-control requests) until the guest or the user ends
+ * it.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include "accel.h"
+#include "chardev.h"
+#include "config.h"
+#include "cpu.h"
+#include "machine.h"
+#include "mainloop.h"
+#include "monitor/monitor.h"
+#include "pc.h"
+
+bool kvm_device_usable(void);
+
+struct qvm {
+	struct config cfg;
+	struct machine *m;
+	struct mainloop *loop;
+	struct chardev *serial, *monitor_chr, *mux;
+	struct monitor *mon;
+};
+
+static const struct accel_ops *choose_accel(const struct config *cfg)
+{
+	char why[256] = "";
+	if (!cfg->accel) {
+		const struct accel_ops *ops = accel_pick(why, sizeof(why));
+		if (!ops)
+			qvm_die("%s", why);
+		return ops;
+	}
+	const struct accel_ops *ops = accel_find(cfg->accel);
+	if (!ops)
+		qvm_die("-accel %s: this engine is not built yet (available: kvm)", cfg->accel);
+	if (!ops->available(why, sizeof(why))) {
+		/* A software-backed /dev/kvm still runs guests, slowly. */
+		if (!strcmp(ops->name, "kvm") && kvm_device_usable())
+			qvm_log(LOG_ACCEL, "accel: kvm: %s", why);
+		else
+			qvm_die("-accel %s: %s", cfg->accel, why);
+	}
+	qvm_log(LOG_ACCEL, "accel: %s (from the command line)", ops->name);
+	return ops;
+}
+
+static void check_host_memory(const struct config *cfg)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	uint64_t host = (uint64_t)pages * page;
+	if (pages > 0 && cfg->ram_size > host)
+		qvm_die("-m: %llu MiB is more than the host's %llu MiB of memory",
+			(unsigned long long)(cfg->ram_size / MiB), (unsigned long long)(host / MiB));
+}
+
+static void quit_from_mux(void *opaque)
+{
+	machine_request(opaque, REQ_QUIT, 0);
+}
+
+/* -nographic: serial and monitor share stdio through the mux unless the
+ * user sent them elsewhere; otherwise serial defaults to stdio (there is
+ * no display yet) and the monitor to nothing. */
+static void open_chardevs(struct qvm *q)
+{
+	const struct config *c = &q->cfg;
+	const char *serial = c->serial, *monitor = c->monitor;
+	if (c->nographic) {
+		bool serial_mux = !serial || !strcmp(serial, "mon:stdio");
+		bool monitor_mux = !monitor || !strcmp(monitor, "mon:stdio");
+		if (serial_mux || monitor_mux) {
+			struct chardev *out = chardev_open(q->loop, "stdio", "stdio");
+			if (!out)
+				exit(1);
+			q->mux = chardev_mux_new(out);
+			chardev_mux_set_quit_handler(q->mux, quit_from_mux, q->m);
+			if (serial_mux)
+				q->serial = chardev_mux_add(q->mux, "serial0");
+			if (monitor_mux)
+				q->monitor_chr = chardev_mux_add(q->mux, "monitor");
+		}
+	} else if (!serial) {
+		serial = "stdio";
+	}
+	if (serial && !strcmp(serial, "mon:stdio") && !q->mux) {
+		struct chardev *out = chardev_open(q->loop, "stdio", "stdio");
+		if (!out)
+			exit(1);
+		q->mux = chardev_mux_new(out);
+		chardev_mux_set_quit_handler(q->mux, quit_from_mux, q->m);
+		q->serial = chardev_mux_add(q->mux, "serial0");
+		q->monitor_chr = chardev_mux_add(q->mux, "monitor");
+		monitor = NULL;
+	}
+	if (serial && monitor && !strcmp(serial, "stdio") && !strcmp(monitor, "stdio"))
+		qvm_die("-serial stdio and -monitor stdio: stdio can serve only one "
+			"(use -serial mon:stdio or -nographic to share it)");
+	if (!q->serial && serial && !(q->serial = chardev_open(q->loop, serial, "serial0")))
+		exit(1);
+	if (!q->monitor_chr && monitor && strcmp(monitor, "none") &&
+	    !(q->monitor_chr = chardev_open(q->loop, monitor, "monitor")))
+		exit(1);
+}
+
+static void create_vcpus(struct machine *m)
+{
+	const struct accel_ops *ops = m->accel->ops;
+	m->nr_vcpus = m->cfg->smp_cpus;
+	m->vcpus = calloc(m->nr_vcpus, sizeof(*m->vcpus));
+	if (!m->vcpus)
+		qvm_die("out of memory");
+	for (unsigned i = 0; i < m->nr_vcpus; i++) {
+		struct vcpu *v = calloc(1, sizeof(*v));
+		if (!v)
+			qvm_die("out of memory");
+		v->m = m;
+		v->index = i;
+		v->apic_id = topo_apic_id(m->cfg, i);
+		m->vcpus[i] = v;
+		if (ops->vcpu_init(v) < 0 || ops->vcpu_reset(v) < 0)
+			exit(1);
+	}
+}
+
+static void machine_do_reset(struct machine *m)
+{
+	const struct accel_ops *ops = m->accel->ops;
+	qvm_log(LOG_INT, "machine reset");
+	machine_pause(m);
+	machine_reset_devices(m);
+	if (ops->machine_reset(m) < 0)
+		exit(1);
+	for (unsigned i = 0; i < m->nr_vcpus; i++)
+		if (ops->vcpu_reset(m->vcpus[i]) < 0)
+			exit(1);
+	if (pc_reset(m) < 0)
+		exit(1);
+	pthread_mutex_lock(&m->run_lock);
+	m->reset_count++;
+	pthread_cond_broadcast(&m->run_cond);
+	pthread_mutex_unlock(&m->run_lock);
+	machine_resume(m);
+}
+
+static void on_request(void *opaque, int fd, uint32_t events)
+{
+	struct qvm *q = opaque;
+	struct machine *m = q->m;
+	int status = 0;
+	(void)fd, (void)events;
+	switch (machine_take_request(m, &status)) {
+	case REQ_NONE:
+		break;
+	case REQ_RESET:
+		if (q->cfg.no_reboot)
+			exit(0);
+		machine_do_reset(m);
+		break;
+	case REQ_POWEROFF:
+		if (!q->cfg.no_shutdown)
+			exit(0);
+		machine_pause(m);
+		qvm_log(LOG_INT, "guest powered off; stopped (-no-shutdown)");
+		break;
+	case REQ_SHUTDOWN:
+		exit(status);
+	case REQ_QUIT:
+		exit(0);
+	}
+}
+
+/* SIGINT, SIGTERM, SIGHUP end qvm through exit(), so the terminal is
+ * restored, as QEMU's "terminating on signal". */
+static void on_signal(void *opaque, int fd, uint32_t events)
+{
+	struct signalfd_siginfo si;
+	(void)opaque, (void)events;
+	if (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		qvm_error("terminating on signal %u", si.ssi_signo);
+		exit(0);
+	}
+}
+
+static void setup_signals(struct mainloop *loop)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0 || mainloop_add_fd(loop, fd, EPOLLIN, on_signal, NULL) < 0)
+		qvm_die("signalfd: %s", strerror(errno));
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int main(int argc, char **argv)
+{
+	static struct qvm q;
+	int r = config_parse(&q.cfg, argc, argv);
+	if (r)
+		return r > 0 ? 0 : 1;
+	log_set_mask(q.cfg.log_mask);
+	if (q.cfg.logfile && log_open_file(q.cfg.logfile) < 0)
+		return 1;
+	check_host_memory(&q.cfg);
+	const struct accel_ops *ops = choose_accel(&q.cfg);
+
+	q.loop = mainloop_new();
+	if (!q.loop)
+		qvm_die("cannot create the main loop");
+	setup_signals(q.loop);
+	q.m = machine_new(q.cfg.ram_size);
+	if (!q.m)
+		return 1;
+	struct machine *m = q.m;
+	m->cfg = &q.cfg;
+	m->loop = q.loop;
+	m->accel = calloc(1, sizeof(*m->accel));
+	m->accel->ops = ops;
+	m->firmware_setup = !q.cfg.bios;
+	if (ops->init(m) < 0)
+		return 1;
+	open_chardevs(&q);
+	create_vcpus(m);
+	if (pc_init(m, q.serial) < 0)
+		return 1;
+	if (q.cfg.kernel && multiboot_enter(m) < 0)
+		return 1;
+	if (mainloop_add_fd(q.loop, m->request_fd, EPOLLIN, on_request, &q) < 0)
+		qvm_die("cannot watch run-control requests");
+	m->paused = q.cfg.start_paused;
+	if (q.monitor_chr && !(q.mon = monitor_new(m, q.monitor_chr)))
+		return 1;
+	qvm_log(LOG_ACCEL, "qvm: %s, %u vCPU(s), %llu MiB", ops->name, m->nr_vcpus,
+		(unsigned long long)(m->ram_size / MiB));
+	if (vcpus_start(m) < 0)
+		return 1;
+	for (;;)
+		mainloop_run_once(q.loop, -1);
+}

@@ -1,0 +1,249 @@
+/*
+ * The human monitor: a line editor on a character device and QEMU's
+ * command names (info registers, info cpus, stop, cont, system_reset,
+ * quit ...).  Runs on the main thread.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "accel.h"
+#include "chardev.h"
+#include "cpu.h"
+#include "machine.h"
+#include "monitor.h"
+
+#define MON_LINE_MAX 512
+
+struct monitor {
+	struct machine *m;
+	struct chardev *chr;
+	char line[MON_LINE_MAX];
+	size_t len;
+	unsigned cpu;   /* the current CPU for info registers */
+	bool stopped;   /* stopped by the user (stop / -S) */
+};
+
+/* Output with "\n" turned into "\r\n": the terminal may be raw. */
+static void mon_puts(struct monitor *mon, const char *s)
+{
+	while (*s) {
+		size_t n = strcspn(s, "\n");
+		chardev_write(mon->chr, s, n);
+		s += n;
+		if (*s == '\n') {
+			chardev_write(mon->chr, "\r\n", 2);
+			s++;
+		}
+	}
+}
+
+static void mon_printf(struct monitor *mon, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void mon_printf(struct monitor *mon, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	mon_puts(mon, buf);
+}
+
+static void mon_print_cb(void *opaque, const char *line)
+{
+	mon_puts(opaque, line);
+}
+
+/* Engine state can only be read while the vCPU is out of guest mode. */
+static void with_vcpus_paused(struct monitor *mon, void (*fn)(struct monitor *, void *),
+			      void *arg)
+{
+	struct machine *m = mon->m;
+	bool was_paused = m->paused;
+	if (!was_paused)
+		machine_pause(m);
+	fn(mon, arg);
+	if (!was_paused)
+		machine_resume(m);
+}
+
+static void dump_cpu(struct monitor *mon, unsigned i)
+{
+	struct x86_cpu_state s;
+	struct machine *m = mon->m;
+	if (m->accel->ops->get_state(m->vcpus[i], &s) < 0) {
+		mon_printf(mon, "CPU#%u: state unavailable\n", i);
+		return;
+	}
+	mon_printf(mon, "CPU#%u\n", i);
+	x86_cpu_dump(&s, mon_print_cb, mon);
+}
+
+static void do_registers(struct monitor *mon, void *arg)
+{
+	bool all = arg != NULL;
+	for (unsigned i = 0; i < mon->m->nr_vcpus; i++)
+		if (all || i == mon->cpu)
+			dump_cpu(mon, i);
+}
+
+static const char *mp_state_name(const struct x86_cpu_state *s)
+{
+	switch (s->mp_state) {
+	case MP_RUNNABLE: return "running";
+	case MP_HALTED: return "halted";
+	default: return "waiting for SIPI";
+	}
+}
+
+static void do_cpus(struct monitor *mon, void *arg)
+{
+	(void)arg;
+	struct machine *m = mon->m;
+	for (unsigned i = 0; i < m->nr_vcpus; i++) {
+		struct vcpu *v = m->vcpus[i];
+		struct x86_cpu_state s;
+		bool ok = m->accel->ops->get_state(v, &s) == 0;
+		mon_printf(mon, "%c CPU #%u: apic_id=%u thread_id=%d %s rip=0x%llx exits=%llu\n",
+			   i == mon->cpu ? '*' : ' ', i, v->apic_id, (int)v->tid,
+			   ok ? mp_state_name(&s) : "unknown",
+			   ok ? (unsigned long long)s.rip : 0ULL, (unsigned long long)v->exits);
+	}
+}
+
+static void cmd_info(struct monitor *mon, const char *what)
+{
+	struct machine *m = mon->m;
+	const char *accel = m->accel ? m->accel->ops->name : "none";
+	if (!strcmp(what, "registers") || !strcmp(what, "registers -a")) {
+		with_vcpus_paused(mon, do_registers, what[9] ? (void *)1 : NULL);
+	} else if (!strcmp(what, "cpus")) {
+		with_vcpus_paused(mon, do_cpus, NULL);
+	} else if (!strcmp(what, "kvm")) {
+		if (strcmp(accel, "kvm"))
+			mon_printf(mon, "kvm support: disabled (accelerator: %s)\n", accel);
+		else
+			m->accel->ops->info(m, mon_print_cb, mon);
+	} else if (!strcmp(what, "accel")) {
+		mon_printf(mon, "accelerator: %s\n", accel);
+		if (m->accel && m->accel->ops->info)
+			m->accel->ops->info(m, mon_print_cb, mon);
+	} else if (!strcmp(what, "status")) {
+		mon_printf(mon, "VM status: %s\n", m->paused ? "paused" : "running");
+	} else {
+		mon_printf(mon, "info: unknown item '%s' (registers, cpus, kvm, accel, status)\n",
+			   what);
+	}
+}
+
+static void cmd_help(struct monitor *mon)
+{
+	mon_puts(mon,
+		 "info registers [-a]  CPU state of the current CPU (-a: all)\n"
+		 "info cpus            vCPUs, their threads and states\n"
+		 "info kvm             KVM status\n"
+		 "info accel           the engine in use\n"
+		 "info status          running or paused\n"
+		 "cpu N                select the current CPU\n"
+		 "stop                 pause the guest\n"
+		 "cont | c             resume the guest\n"
+		 "system_reset         reset the machine\n"
+		 "quit | q             quit qvm\n"
+		 "help | ?             this list\n");
+}
+
+void monitor_command(struct monitor *mon, const char *line)
+{
+	struct machine *m = mon->m;
+	while (*line == ' ')
+		line++;
+	char cmd[MON_LINE_MAX];
+	snprintf(cmd, sizeof(cmd), "%s", line);
+	for (size_t n = strlen(cmd); n && cmd[n - 1] == ' '; n--)
+		cmd[n - 1] = 0;
+	if (!*cmd)
+		return;
+	if (!strncmp(cmd, "info", 4) && (cmd[4] == ' ' || !cmd[4])) {
+		cmd_info(mon, cmd[4] ? cmd + 5 : "");
+	} else if (!strcmp(cmd, "help") || !strcmp(cmd, "?") || !strcmp(cmd, "h")) {
+		cmd_help(mon);
+	} else if (!strcmp(cmd, "stop")) {
+		if (!m->paused)
+			machine_pause(m);
+		mon->stopped = true;
+	} else if (!strcmp(cmd, "cont") || !strcmp(cmd, "c")) {
+		machine_resume(m);
+		mon->stopped = false;
+	} else if (!strcmp(cmd, "system_reset")) {
+		machine_request(m, REQ_RESET, 0);
+	} else if (!strcmp(cmd, "quit") || !strcmp(cmd, "q")) {
+		machine_request(m, REQ_QUIT, 0);
+	} else if (!strncmp(cmd, "cpu ", 4)) {
+		char *end;
+		unsigned long n = strtoul(cmd + 4, &end, 10);
+		if (*end || n >= m->nr_vcpus)
+			mon_printf(mon, "cpu: invalid CPU index '%s'\n", cmd + 4);
+		else
+			mon->cpu = n;
+	} else {
+		mon_printf(mon, "unknown command: '%s' (try help)\n", cmd);
+	}
+}
+
+static void prompt(struct monitor *mon)
+{
+	mon_puts(mon, "(qvm) ");
+}
+
+static size_t mon_can_receive(void *opaque)
+{
+	(void)opaque;
+	return MON_LINE_MAX;
+}
+
+static void mon_receive(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct monitor *mon = opaque;
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = buf[i];
+		if (c == '\r' || c == '\n') {
+			if (c == '\n' && i > 0 && buf[i - 1] == '\r')
+				continue;
+			mon_puts(mon, "\n");
+			mon->line[mon->len] = 0;
+			monitor_command(mon, mon->line);
+			mon->len = 0;
+			prompt(mon);
+		} else if (c == 0x7f || c == 0x08) {
+			if (mon->len) {
+				mon->len--;
+				mon_puts(mon, "\b \b");
+			}
+		} else if (c >= 0x20 && c < 0x7f && mon->len < MON_LINE_MAX - 1) {
+			mon->line[mon->len++] = c;
+			chardev_write(mon->chr, &c, 1);
+		}
+	}
+}
+
+struct monitor *monitor_new(struct machine *m, struct chardev *chr)
+{
+	struct monitor *mon = calloc(1, sizeof(*mon));
+	if (!mon)
+		return NULL;
+	mon->m = m;
+	mon->chr = chr;
+	mon->stopped = m->paused;
+	struct chardev_frontend fe = { .can_receive = mon_can_receive,
+					.receive = mon_receive, .opaque = mon };
+	chardev_set_frontend(chr, &fe);
+	mon_printf(mon, "qvm %s monitor - type 'help' for more information\n", QVM_VERSION);
+	prompt(mon);
+	return mon;
+}
+
+void monitor_free(struct monitor *mon)
+{
+	free(mon);
+}

@@ -1,0 +1,448 @@
+/*
+ * The command line, QEMU-compatible so users' habits carry over.  Every
+ * error is one line naming the option and the problem; config_parse then
+ * returns -1 and main exits with status 1.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "config.h"
+#include "cpu.h"
+
+#define MAX_VCPUS 255 /* xAPIC IDs in the MP table and MADT */
+
+int parse_size(const char *s, unsigned def_shift, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	double v = strtod(s, &end);
+	if (errno || end == s)
+		return -1;
+	unsigned shift = def_shift;
+	if (*end) {
+		switch (toupper((unsigned char)*end)) {
+		case 'B': shift = 0; break;
+		case 'K': shift = 10; break;
+		case 'M': shift = 20; break;
+		case 'G': shift = 30; break;
+		case 'T': shift = 40; break;
+		default: return -1;
+		}
+		end++;
+		if (*end == 'i' || *end == 'I')
+			end++;
+		if (toupper((unsigned char)*end) == 'B' && shift)
+			end++;
+		if (*end)
+			return -1;
+	}
+	double bytes = v * (double)(1ULL << shift);
+	if (bytes >= 18446744073709551616.0)
+		return -1;
+	*out = (uint64_t)bytes;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	if (!*s || *s == '-')
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || *end || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Split "a,b=c,d=e" in place: calls fn(key, value) for each element; a
+ * bare first element is passed with key NULL. */
+static int parse_kv_list(char *list, int (*fn)(void *, const char *, const char *),
+			 void *opaque)
+{
+	char *save = NULL;
+	bool first = true;
+	for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		int r;
+		if (eq) {
+			*eq = 0;
+			r = fn(opaque, tok, eq + 1);
+		} else {
+			r = fn(opaque, first ? NULL : tok, first ? tok : NULL);
+		}
+		if (r < 0)
+			return -1;
+		first = false;
+	}
+	return 0;
+}
+
+static int smp_kv(void *opaque, const char *key, const char *val)
+{
+	struct config *c = opaque;
+	unsigned long long v;
+	if (!val || parse_uint(val, 1u << 20, &v) < 0 || v == 0) {
+		qvm_error("-smp: invalid value '%s'%s", val ? val : key,
+			  val ? "" : " (expected key=value)");
+		return -1;
+	}
+	if (!key || !strcmp(key, "cpus"))
+		c->smp_cpus = v;
+	else if (!strcmp(key, "sockets"))
+		c->sockets = v;
+	else if (!strcmp(key, "cores"))
+		c->cores = v;
+	else if (!strcmp(key, "threads"))
+		c->threads = v;
+	else if (!strcmp(key, "maxcpus"))
+		c->smp_max_cpus = v;
+	else if (!strcmp(key, "dies") && v == 1)
+		;
+	else {
+		qvm_error("-smp: unknown parameter '%s'", key);
+		return -1;
+	}
+	return 0;
+}
+
+/* Fill in the topology the way QEMU does: missing values are derived, the
+ * product must cover maxcpus. */
+static int smp_finish(struct config *c)
+{
+	unsigned s = c->sockets, co = c->cores, t = c->threads;
+	unsigned cpus = c->smp_cpus, max = c->smp_max_cpus;
+	if (!cpus) {
+		unsigned prod = (s ? s : 1) * (co ? co : 1) * (t ? t : 1);
+		cpus = max ? max : prod;
+	}
+	if (!max)
+		max = cpus;
+	if (!t)
+		t = 1;
+	if (!s && !co) {
+		co = 1;
+		s = max / t;
+	} else if (!s) {
+		s = max / (co * t);
+	} else if (!co) {
+		co = max / (s * t);
+	}
+	if (!s || !co || (unsigned long long)s * co * t != max) {
+		qvm_error("-smp: sockets (%u) * cores (%u) * threads (%u) != maxcpus (%u)",
+			  s, co, t, max);
+		return -1;
+	}
+	if (cpus > max) {
+		qvm_error("-smp: cpus (%u) exceeds maxcpus (%u)", cpus, max);
+		return -1;
+	}
+	if (max > MAX_VCPUS) {
+		qvm_error("-smp: %u vCPUs requested, at most %u supported", max, MAX_VCPUS);
+		return -1;
+	}
+	c->smp_cpus = cpus;
+	c->smp_max_cpus = max;
+	c->sockets = s, c->cores = co, c->threads = t;
+	return 0;
+}
+
+static int set_accel(struct config *c, const char *name)
+{
+	static const char *const known[] = { "kvm", "tcg", "kqemu" };
+	for (size_t i = 0; i < ARRAY_SIZE(known); i++) {
+		if (!strcmp(name, known[i])) {
+			c->accel = known[i];
+			return 0;
+		}
+	}
+	qvm_error("-accel: unknown accelerator '%s' (kvm, kqemu or tcg)", name);
+	return -1;
+}
+
+static int machine_kv(void *opaque, const char *key, const char *val)
+{
+	struct config *c = opaque;
+	if (!key) {
+		if (strcmp(val, "pc") && strcmp(val, "pc-i440fx") && strcmp(val, "help")) {
+			qvm_error("-machine: unsupported machine type '%s' (only 'pc')", val);
+			return -1;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "type"))
+		return machine_kv(opaque, NULL, val);
+	if (!strcmp(key, "accel"))
+		return set_accel(c, val);
+	qvm_error("-machine: unknown property '%s'", key);
+	return -1;
+}
+
+static int accel_kv(void *opaque, const char *key, const char *val)
+{
+	if (!key)
+		return set_accel(opaque, val);
+	if (!strcmp(key, "accel"))
+		return set_accel(opaque, val);
+	qvm_error("-accel: unknown property '%s'", key);
+	return -1;
+}
+
+struct debug_exit_parse {
+	struct config *c;
+	struct debug_exit_cfg *d;
+};
+
+static int device_kv(void *opaque, const char *key, const char *val)
+{
+	struct debug_exit_parse *p = opaque;
+	unsigned long long v;
+	if (!key) {
+		if (strcmp(val, "isa-debug-exit")) {
+			qvm_error("-device: unsupported device '%s' (supported: isa-debug-exit)", val);
+			return -1;
+		}
+		return 0;
+	}
+	if (!val) {
+		qvm_error("-device: '%s' needs a value", key);
+		return -1;
+	}
+	if (!strcmp(key, "iobase")) {
+		if (parse_uint(val, 0xffff, &v) < 0) {
+			qvm_error("-device isa-debug-exit: bad iobase '%s'", val);
+			return -1;
+		}
+		p->d->iobase = v;
+	} else if (!strcmp(key, "iosize")) {
+		if (parse_uint(val, 4, &v) < 0 || (v != 1 && v != 2 && v != 4)) {
+			qvm_error("-device isa-debug-exit: bad iosize '%s' (1, 2 or 4)", val);
+			return -1;
+		}
+		p->d->iosize = v;
+	} else {
+		qvm_error("-device isa-debug-exit: unknown property '%s'", key);
+		return -1;
+	}
+	return 0;
+}
+
+static void usage(void)
+{
+	printf("usage: qvm [options]\n"
+	       "\n"
+	       "Machine:\n"
+	       "  -m SIZE              guest RAM (default 128M; suffixes K, M, G, T)\n"
+	       "  -smp N[,sockets=S][,cores=C][,threads=T][,maxcpus=M]\n"
+	       "  -accel kvm|kqemu|tcg engine (default: the best the host offers)\n"
+	       "  -machine pc[,accel=A], -M     machine type (pc)\n"
+	       "  -enable-kvm          same as -accel kvm\n"
+	       "  -no-kqemu            never pick the kqemu engine\n"
+	       "  -cpu MODEL           host, max, qemu64, kvm64 (-cpu help)\n"
+	       "Boot:\n"
+	       "  -kernel FILE         multiboot kernel\n"
+	       "  -initrd FILE[,FILE]  multiboot modules (\"file args\" each)\n"
+	       "  -append CMDLINE      kernel command line\n"
+	       "  -bios FILE           ROM image, started at the reset vector\n"
+	       "Devices and I/O:\n"
+	       "  -serial DEV          stdio, pty, file:PATH, unix:PATH[,server][,nowait], none\n"
+	       "  -monitor DEV         human monitor on a character device (stdio, unix:...)\n"
+	       "  -nographic           serial and monitor on stdio (Ctrl-A h for help)\n"
+	       "  -display none        no display\n"
+	       "  -device isa-debug-exit[,iobase=0x501][,iosize=2]\n"
+	       "Run control:\n"
+	       "  -no-reboot           exit instead of rebooting\n"
+	       "  -no-shutdown         stop instead of exiting on guest shutdown\n"
+	       "  -S                   start with the vCPUs stopped (monitor 'cont')\n"
+	       "  -name NAME           guest name\n"
+	       "Debugging:\n"
+	       "  -D FILE              write the -d log to FILE\n"
+	       "  -d ITEM[,ITEM]       log categories (-d help)\n"
+	       "  -version, -h         version, this help\n");
+}
+
+static void config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->ram_size = 128 * MiB;
+}
+
+static int check_file(const char *opt, const char *path)
+{
+	if (access(path, R_OK) < 0) {
+		qvm_error("%s %s: %s", opt, path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* One option with its argument (arg is NULL for flags). */
+static int parse_one(struct config *c, const char *opt, char *arg)
+{
+	if (!strcmp(opt, "m")) {
+		const char *v = !strncmp(arg, "size=", 5) ? arg + 5 : arg;
+		if (parse_size(v, 20, &c->ram_size) < 0 || c->ram_size < 2 * MiB) {
+			qvm_error("-m %s: invalid memory size (at least 2M; suffixes K, M, G, T)", arg);
+			return -1;
+		}
+		c->ram_size &= ~(uint64_t)(4 * KiB - 1);
+	} else if (!strcmp(opt, "smp")) {
+		return parse_kv_list(arg, smp_kv, c);
+	} else if (!strcmp(opt, "accel")) {
+		if (!strcmp(arg, "help")) {
+			printf("Accelerators supported in qvm:\nkvm\nkqemu\ntcg\n");
+			return 1;
+		}
+		return parse_kv_list(arg, accel_kv, c);
+	} else if (!strcmp(opt, "machine") || !strcmp(opt, "M")) {
+		if (!strcmp(arg, "help")) {
+			printf("Supported machines are:\npc  Standard PC (i440FX + PIIX) (default)\n");
+			return 1;
+		}
+		return parse_kv_list(arg, machine_kv, c);
+	} else if (!strcmp(opt, "enable-kvm")) {
+		c->accel = "kvm";
+	} else if (!strcmp(opt, "no-kqemu")) {
+		c->no_kqemu = true;
+	} else if (!strcmp(opt, "cpu")) {
+		if (!strcmp(arg, "help")) {
+			cpu_models_print();
+			return 1;
+		}
+		c->cpu_model = arg;
+	} else if (!strcmp(opt, "kernel")) {
+		c->kernel = arg;
+		return check_file("-kernel", arg);
+	} else if (!strcmp(opt, "initrd")) {
+		c->initrd = arg;
+	} else if (!strcmp(opt, "append")) {
+		c->append = arg;
+	} else if (!strcmp(opt, "bios")) {
+		c->bios = arg;
+		return check_file("-bios", arg);
+	} else if (!strcmp(opt, "serial")) {
+		c->serial = arg;
+	} else if (!strcmp(opt, "monitor")) {
+		c->monitor = arg;
+	} else if (!strcmp(opt, "nographic")) {
+		c->nographic = true;
+	} else if (!strcmp(opt, "display")) {
+		if (strcmp(arg, "none")) {
+			qvm_error("-display %s: unsupported display (only 'none' for now)", arg);
+			return -1;
+		}
+		c->display_none = true;
+	} else if (!strcmp(opt, "no-reboot")) {
+		c->no_reboot = true;
+	} else if (!strcmp(opt, "no-shutdown")) {
+		c->no_shutdown = true;
+	} else if (!strcmp(opt, "S")) {
+		c->start_paused = true;
+	} else if (!strcmp(opt, "name")) {
+		c->name = arg;
+	} else if (!strcmp(opt, "D")) {
+		c->logfile = arg;
+	} else if (!strcmp(opt, "d")) {
+		if (!strcmp(arg, "help")) {
+			log_print_categories();
+			return 1;
+		}
+		int mask = log_parse_mask(arg);
+		if (mask < 0)
+			return -1;
+		c->log_mask |= mask;
+	} else if (!strcmp(opt, "device")) {
+		if (!strcmp(arg, "help")) {
+			printf("isa-debug-exit  iobase=PORT (0x501), iosize=1|2|4 (2)\n");
+			return 1;
+		}
+		if (c->nr_debug_exits == MAX_DEBUG_EXITS) {
+			qvm_error("-device: too many isa-debug-exit devices");
+			return -1;
+		}
+		struct debug_exit_cfg *d = &c->debug_exit[c->nr_debug_exits];
+		d->iobase = 0x501, d->iosize = 2; /* QEMU's defaults */
+		struct debug_exit_parse p = { c, d };
+		if (parse_kv_list(arg, device_kv, &p) < 0)
+			return -1;
+		c->nr_debug_exits++;
+	} else if (!strcmp(opt, "version")) {
+		printf("qvm version " QVM_VERSION "\n");
+		return 1;
+	} else if (!strcmp(opt, "h") || !strcmp(opt, "help")) {
+		usage();
+		return 1;
+	}
+	return 0;
+}
+
+static const char *const opts_with_arg[] = {
+	"m", "smp", "accel", "machine", "M", "cpu", "kernel", "initrd", "append",
+	"bios", "serial", "monitor", "display", "name", "D", "d", "device",
+};
+static const char *const opts_flag[] = {
+	"enable-kvm", "no-kqemu", "nographic", "no-reboot", "no-shutdown", "S",
+	"version", "h", "help",
+};
+
+static int find_opt(const char *name, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(name, list[i]))
+			return 1;
+	return 0;
+}
+
+int config_parse(struct config *c, int argc, char **argv)
+{
+	config_defaults(c);
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] != '-' || !a[1]) {
+			qvm_error("unexpected argument '%s' (disk images are not supported yet)", a);
+			return -1;
+		}
+		const char *name = a + 1 + (a[1] == '-');
+		char *arg = NULL;
+		if (find_opt(name, opts_with_arg, ARRAY_SIZE(opts_with_arg))) {
+			if (i + 1 >= argc) {
+				qvm_error("-%s requires an argument", name);
+				return -1;
+			}
+			arg = argv[++i];
+		} else if (!find_opt(name, opts_flag, ARRAY_SIZE(opts_flag))) {
+			qvm_error("%s: invalid option (try -h)", a);
+			return -1;
+		}
+		int r = parse_one(c, name, arg);
+		if (r)
+			return r;
+	}
+	if (smp_finish(c) < 0)
+		return -1;
+	if (!c->smp_cpus)
+		c->smp_cpus = c->smp_max_cpus = c->sockets = c->cores = c->threads = 1;
+	if (c->initrd && !c->kernel) {
+		qvm_error("-initrd needs -kernel");
+		return -1;
+	}
+	if (c->append && !c->kernel) {
+		qvm_error("-append needs -kernel");
+		return -1;
+	}
+	if (c->kernel && c->bios) {
+		qvm_error("-kernel and -bios together are not supported (qvm boots -kernel itself)");
+		return -1;
+	}
+	if (!c->kernel && !c->bios) {
+		qvm_error("nothing to boot: give -kernel FILE or -bios FILE (no default firmware yet)");
+		return -1;
+	}
+	return 0;
+}
