@@ -1029,11 +1029,15 @@ static struct chardev *open_backend(struct mainloop *l, const char *spec, const 
 		return open_unix(l, rest, label, err, errsz);
 	if (!strcmp(kind, "stdio") && !colon)
 		return open_stdio(l, rest, label, err, errsz);
-	if (!strcmp(kind, "pty") && !*rest)
+	bool bare = !strcmp(kind, "pty") || !strcmp(kind, "none") || !strcmp(kind, "null");
+	if (bare && *rest)
+		snprintf(err, errsz, "'%s' takes no arguments", kind);
+	else if (!strcmp(kind, "pty"))
 		return open_pty(l, label, err, errsz);
-	if ((!strcmp(kind, "none") || !strcmp(kind, "null")) && !*rest)
+	else if (bare)
 		return open_null(l, kind, label);
-	snprintf(err, errsz, "unknown chardev backend '%s'", kind);
+	else
+		snprintf(err, errsz, "unknown chardev backend '%s'", kind);
 	return NULL;
 }
 

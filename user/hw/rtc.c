@@ -230,8 +230,8 @@ static bool alarm_matches(const struct rtc *r, int64_t secs)
 	       alarm_field_matches(r->cmos[RTC_HOUR_ALARM], hour_to_reg(r, sod / 3600));
 }
 
-/* Did an update in (first - 1, last] find the alarm matching?  The alarm
- * depends on the time of day only, so one day of updates says it all. */
+/* Did one of the updates to the dates first..last match the alarm?  The
+ * alarm depends on the time of day only: one day of updates says it all. */
 static bool alarm_between(const struct rtc *r, int64_t first, int64_t last)
 {
 	if (last - first >= DAY_SECS)
@@ -255,7 +255,8 @@ static void rtc_advance(struct rtc *r, int64_t now)
 		int64_t s0 = floor_div(d0, NS_PER_SEC), s1 = floor_div(d1, NS_PER_SEC);
 		if (!(r->cmos[RTC_B] & B_SET) && s1 > s0) {
 			r->flags |= C_UF;
-			if (alarm_between(r, s0 + 1 + r->sec_offset, s1 + r->sec_offset))
+			if (!(r->flags & C_AF) &&
+			    alarm_between(r, s0 + 1 + r->sec_offset, s1 + r->sec_offset))
 				r->flags |= C_AF;
 		}
 	}
@@ -306,13 +307,19 @@ static void rtc_schedule(struct rtc *r, int64_t now)
 		timer_arm(r->timer, next > now ? next : now);
 }
 
+/* Every access: flags up to date, and the line with them. */
+static void rtc_touch(struct rtc *r, int64_t now)
+{
+	rtc_advance(r, now);
+	rtc_update_irq(r);
+}
+
 static void rtc_timer_cb(void *opaque)
 {
 	struct rtc *r = opaque;
 	pthread_mutex_lock(&r->lock);
 	int64_t now = now_ns();
-	rtc_advance(r, now);
-	rtc_update_irq(r);
+	rtc_touch(r, now);
 	rtc_schedule(r, now);
 	pthread_mutex_unlock(&r->lock);
 }
@@ -336,7 +343,7 @@ static uint8_t rtc_read_reg(struct rtc *r, unsigned idx, bool clear_c)
 {
 	int64_t now = now_ns();
 	uint8_t val;
-	rtc_advance(r, now);
+	rtc_touch(r, now);
 	if (is_time_reg(idx) && time_running(r)) {
 		uint8_t regs[128];
 		rtc_format(r, rtc_seconds_at(r, now), regs);
@@ -397,7 +404,7 @@ static void rtc_write_ab(struct rtc *r, uint8_t a, uint8_t b, int64_t now)
 static void rtc_write_reg(struct rtc *r, unsigned idx, uint8_t val)
 {
 	int64_t now = now_ns();
-	rtc_advance(r, now);
+	rtc_touch(r, now);
 	if (is_time_reg(idx)) {
 		rtc_write_time(r, idx, val, now);
 		return;

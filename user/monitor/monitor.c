@@ -227,6 +227,21 @@ static void mon_receive(void *opaque, const uint8_t *buf, size_t len)
 	}
 }
 
+/* Greet each new connection (a socket client, or stdio at once), and
+ * drop a half-typed line when the peer goes away. */
+static void mon_event(void *opaque, int event)
+{
+	struct monitor *mon = opaque;
+	if (event == CHR_EVENT_OPENED) {
+		mon->len = 0;
+		mon_printf(mon, "qvm %s monitor - type 'help' for more information\n",
+			   QVM_VERSION);
+		prompt(mon);
+	} else if (event == CHR_EVENT_CLOSED) {
+		mon->len = 0;
+	}
+}
+
 struct monitor *monitor_new(struct machine *m, struct chardev *chr)
 {
 	struct monitor *mon = calloc(1, sizeof(*mon));
@@ -236,10 +251,9 @@ struct monitor *monitor_new(struct machine *m, struct chardev *chr)
 	mon->chr = chr;
 	mon->stopped = m->paused;
 	struct chardev_frontend fe = { .can_receive = mon_can_receive,
-					.receive = mon_receive, .opaque = mon };
+					.receive = mon_receive, .event = mon_event,
+					.opaque = mon };
 	chardev_set_frontend(chr, &fe);
-	mon_printf(mon, "qvm %s monitor - type 'help' for more information\n", QVM_VERSION);
-	prompt(mon);
 	return mon;
 }
 

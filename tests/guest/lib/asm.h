@@ -10,9 +10,6 @@
 #define SEL_UCODE	0x23
 #define SEL_KCODE32	0x28
 #define CPU_KCTX	8
-#ifndef VEC_SYSCALL
-#define VEC_SYSCALL	0x80
-#endif
 #define CR0_PE		0x00000001
 #define CR0_NE		0x00000020
 #define CR0_WP		0x00010000

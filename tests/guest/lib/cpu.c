@@ -20,6 +20,7 @@ extern uint64_t gdt[];
 extern char istacks[], ustacks[];
 uint64_t enter_user(user_fn_t fn, uint64_t arg, uint64_t rflags, uint64_t stack_top);
 __attribute__((noreturn)) void user_return(uint64_t value);
+extern char user_exit_ud2[];
 
 static void idt_set(int v, int dpl, int ist)
 {
@@ -43,6 +44,14 @@ void set_gate_ist(int v, int ist)
 	idt_set(v, (idt[v].type >> 5) & 3, ist);
 }
 
+void set_gate_present(int v, bool present)
+{
+	if (present)
+		idt[v].type |= 0x80;
+	else
+		idt[v].type &= ~0x80;
+}
+
 void set_irq_handler(int v, irq_handler_t h)
 {
 	handlers[v] = h;
@@ -56,7 +65,7 @@ void cpu_setup(struct cpu *c)
 	wrmsr(MSR_GS_BASE, (uint64_t)c);
 	if (!idt_ready) {
 		for (int v = 0; v < 256; v++)
-			idt_set(v, (v == 3 || v == VEC_SYSCALL) ? 3 : 0, 0);
+			idt_set(v, v == 3 ? 3 : 0, 0);
 		idt_ready = true;
 	}
 	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr = {
@@ -106,6 +115,10 @@ void isr_dispatch(struct frame *f)
 	struct cpu *c = this_cpu();
 	uint64_t v = f->vector;
 
+	/* A user function returned to user_exit_stub, whose ud2 brings us
+	 * back (ud2 rather than "int n": see README, PVM notes). */
+	if (v == 6 && (f->cs & 3) == 3 && f->rip == (uint64_t)user_exit_ud2)
+		user_return(f->rdi);
 	if (v < 32 && c->recover_rip) {
 		c->fault = *f;
 		c->fault_frame_addr = (uint64_t)f;
@@ -121,15 +134,6 @@ void isr_dispatch(struct frame *f)
 	if (handlers[v]) {
 		handlers[v](f);
 		return;
-	}
-	if (v == VEC_SYSCALL && (f->cs & 3) == 3) {
-		switch (f->rax) {
-		case 0:			/* exit */
-			user_return(f->rdi);
-		case 1:			/* putc */
-			serial_putc((char)f->rdi);
-			return;
-		}
 	}
 	if (v == VEC_SPURIOUS)
 		return;

@@ -175,6 +175,10 @@ static inline struct cpu *this_cpu(void)
 void set_irq_handler(int vector, irq_handler_t h);
 void set_gate_dpl(int vector, int dpl);
 void set_gate_ist(int vector, int ist);
+void set_gate_present(int vector, bool present);
+extern char kstacks[], istacks[], ustacks[];
+/* "word" on the multiboot command line (e.g. "pvm") */
+bool cmdline_has(const char *word);
 void cpu_setup(struct cpu *c);		/* GDT/TSS/IDT/GS on the calling CPU */
 void io_allow(struct cpu *c, uint16_t port, bool allow);
 
@@ -237,9 +241,6 @@ void delay_us(uint64_t us);
 #define LAPIC_TIMER_CCR	0x390
 #define LAPIC_TIMER_DCR	0x3e0
 #define VEC_SPURIOUS	0xff
-#ifndef VEC_SYSCALL
-#define VEC_SYSCALL	0x80	/* int from CPL3: 0 = exit(rdi), 1 = putc(rdi) */
-#endif
 static inline uint32_t lapic_read(uint32_t reg) { return mmio_read32(LAPIC_BASE + reg); }
 static inline void lapic_write(uint32_t reg, uint32_t v) { mmio_write32(LAPIC_BASE + reg, v); }
 static inline void lapic_eoi(void) { lapic_write(LAPIC_EOI, 0); }

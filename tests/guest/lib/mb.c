@@ -44,3 +44,13 @@ uint64_t cmdline_uint(const char *key, uint64_t def)
 	}
 	return def;
 }
+
+bool cmdline_has(const char *word)
+{
+	const char *s = mb_cmdline();
+	size_t wl = strlen(word);
+	for (const char *p = s; *p; p++)
+		if ((p == s || p[-1] == ' ') && !strncmp(p, word, wl) && (p[wl] == ' ' || !p[wl]))
+			return true;
+	return false;
+}

@@ -155,10 +155,10 @@ enter_user:
 
 	.globl	user_exit_stub
 user_exit_stub:				/* CPL3: fn returned */
-	mov	%rax, %rdi
-	xor	%eax, %eax		/* SYS_EXIT */
-	int	$VEC_SYSCALL
-	ud2
+	mov	%rax, %rdi		/* return value */
+	.globl	user_exit_ud2
+user_exit_ud2:
+	ud2				/* isr_dispatch: back to run_user's caller */
 
 /* void user_return(uint64_t value): back to enter_user's caller (CPL0) */
 	.globl	user_return
