@@ -180,7 +180,8 @@ static void queue_make_room(struct chardev_queue *q, size_t len)
 {
 	if (q->head + q->len + len <= q->cap)
 		return;
-	memmove(q->data, q->data + q->head, q->len);
+	if (q->len)
+		memmove(q->data, q->data + q->head, q->len);
 	q->head = 0;
 	if (q->len + len <= q->cap)
 		return;

@@ -98,6 +98,7 @@ void chardev_set_frontend(struct chardev *c, const struct chardev_frontend *fe);
 ssize_t chardev_write(struct chardev *c, const void *buf, size_t len);
 /* From any thread; see flow control above. */
 void chardev_accept_input(struct chardev *c);
+/* Main thread, not from inside this chardev's own front end callbacks. */
 void chardev_close(struct chardev *c);
 /* Description for "info chardev": "stdio", "pty:/dev/pts/3", ... */
 const char *chardev_filename(const struct chardev *c);
@@ -119,7 +120,9 @@ size_t chardev_memory_pending(struct chardev *c); /* injected, not delivered */
  * back end (whatever the focus), its input is what arrives while it has the
  * focus.  The first one added has the focus.  Closing the mux and closing
  * its front ends may happen in any order; the last one closes the back end.
- * Writing to the mux itself writes to the back end. */
+ * Writing to the mux itself writes to the back end.  Every front end gets
+ * OPENED when attached; the focused one also FOCUS_IN, and Ctrl-A c sends
+ * FOCUS_OUT/FOCUS_IN (a monitor prints its prompt on FOCUS_IN). */
 struct chardev *chardev_mux_new(struct chardev *backend);
 struct chardev *chardev_mux_add(struct chardev *mux, const char *label);
 /* Ctrl-A x prints "qvm: terminated" and calls fn (default: exit(0)). */

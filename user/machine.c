@@ -76,6 +76,8 @@ void machine_free(struct machine *m)
 		close(m->ram_fd);
 	if (m->request_fd >= 0)
 		close(m->request_fd);
+	/* snapshots replaced earlier are freed by the call_rcu thread */
+	urcu_memb_barrier();
 	physmap_free(m->map);
 	pthread_mutex_destroy(&m->map_lock);
 	pthread_mutex_destroy(&m->run_lock);

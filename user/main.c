@@ -79,7 +79,7 @@ static void open_chardevs(struct qvm *q)
 		bool serial_mux = !serial || !strcmp(serial, "mon:stdio");
 		bool monitor_mux = !monitor || !strcmp(monitor, "mon:stdio");
 		if (serial_mux || monitor_mux) {
-			struct chardev *out = chardev_open(q->loop, "stdio", "stdio");
+			struct chardev *out = chardev_open(q->loop, "stdio", "serial0");
 			if (!out)
 				exit(1);
 			q->mux = chardev_mux_new(out);
@@ -93,7 +93,7 @@ static void open_chardevs(struct qvm *q)
 		serial = "stdio";
 	}
 	if (serial && !strcmp(serial, "mon:stdio") && !q->mux) {
-		struct chardev *out = chardev_open(q->loop, "stdio", "stdio");
+		struct chardev *out = chardev_open(q->loop, "stdio", "serial0");
 		if (!out)
 			exit(1);
 		q->mux = chardev_mux_new(out);

@@ -89,12 +89,34 @@ static bool overlaps(const struct physmap *map, const struct region *n)
 	return false;
 }
 
+struct physmap_garbage {
+	struct rcu_head head;
+	struct physmap *map;
+};
+
+static void free_after_grace(struct rcu_head *head)
+{
+	struct physmap_garbage *g = caa_container_of(head, struct physmap_garbage, head);
+	physmap_free(g->map);
+	free(g);
+}
+
+/* Publish a new snapshot; the old one is freed once every reader that
+ * might see it has left its read section.  call_rcu rather than
+ * synchronize_rcu: a writer may itself be a reader (a device remapping a
+ * BAR from a vCPU's port write), and must not wait for itself. */
 static void publish(struct machine *m, struct physmap *new_map)
 {
 	struct physmap *old = m->map;
 	rcu_assign_pointer(m->map, new_map);
-	urcu_memb_synchronize_rcu();
-	physmap_free(old);
+	struct physmap_garbage *g = malloc(sizeof(*g));
+	if (!g) {
+		urcu_memb_synchronize_rcu();
+		physmap_free(old);
+		return;
+	}
+	g->map = old;
+	urcu_memb_call_rcu(&g->head, free_after_grace);
 }
 
 static int physmap_insert(struct machine *m, const struct region *n)

@@ -116,6 +116,8 @@ putdec:						/* eax, clobbers ecx edx ebx */
 msg_magic:	.asciz	"mem-touch: bad multiboot magic\n"
 msg_pages:	.asciz	"mem-touch: pages "
 msg_ready:	.asciz	"\nready\n"
+
+	.data
 	.balign	4
 mmap_end:	.long	0
 

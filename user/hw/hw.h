@@ -11,7 +11,11 @@
 struct machine;
 struct chardev;
 
-/* 16550A UART (serial.c).  COM1: iobase 0x3f8, gsi 4. */
+/* 16550A UART (serial.c).  COM1: iobase 0x3f8, gsi 4.  Becomes chr's
+ * front end (input flows into its 16-byte RX FIFO); chr may be NULL
+ * (output dropped).  machine_free() detaches it from chr, so close chr
+ * after machine_free(), never before.  The IRQ is a level on gsi: high
+ * while an enabled interrupt is pending and MCR OUT2 is set. */
 struct serial;
 struct serial *serial_new(struct machine *m, uint16_t iobase, unsigned gsi,
 			  struct chardev *chr);
@@ -25,7 +29,11 @@ bool i8042_a20_enabled(struct i8042 *k);
 
 /* MC146818 RTC and CMOS (rtc.c): ports 0x70/0x71, gsi 8.  Reads host time
  * (UTC) at creation and keeps it running; CMOS holds the memory size and
- * vCPU count in the PC layout. */
+ * vCPU count in the PC layout.  Set m->loop before rtc_new() for timer-
+ * driven interrupts (without a loop, flags are only computed when the
+ * guest touches the chip).  rtc_set_cmos/rtc_get_cmos act as guest
+ * accesses would (except that reading register C does not clear it), and
+ * rtc_set_cmos of 0x10-0x2d updates the checksum at 0x2e/0x2f. */
 struct rtc;
 struct rtc *rtc_new(struct machine *m, unsigned gsi);
 void rtc_set_cmos(struct rtc *r, unsigned index, uint8_t value);
@@ -88,7 +96,11 @@ struct pci_device;
 
 struct pci_device_ops {
 	/* After a guest write of size bytes at offset was applied (masks
-	 * honoured): e.g. remap a BAR, act on the command register. */
+	 * honoured): e.g. remap a BAR, act on the command register.  It runs
+	 * on a vCPU thread inside machine_pio(), i.e. inside the physmap's
+	 * RCU read-side section: do not call machine_add_mmio() or
+	 * machine_remove_region() from it (they wait for an RCU grace period
+	 * and would deadlock); defer them with mainloop_call(). */
 	void (*config_write)(struct pci_device *d, unsigned offset, unsigned size);
 };
 

@@ -17,7 +17,7 @@ static bool idt_ready;
 
 extern char isr_stubs[];
 extern uint64_t gdt[];
-extern char istacks[], ustacks[];
+
 uint64_t enter_user(user_fn_t fn, uint64_t arg, uint64_t rflags, uint64_t stack_top);
 __attribute__((noreturn)) void user_return(uint64_t value);
 extern char user_exit_ud2[];

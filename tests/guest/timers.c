@@ -1,0 +1,233 @@
+/* timers.elf: interrupt timers.  LAPIC timer (periodic, one-shot and, when
+ * CPUID has it, TSC-deadline), the 8254 PIT channel 0 through the IOAPIC
+ * (the pin the MADT's interrupt source override gives, normally 2) and
+ * through the legacy 8259 PIC (ExtINT on LINT0), the MC146818 RTC (date,
+ * periodic interrupt on IRQ8, seconds advancing).  Waits use sti;hlt. */
+#include "guest.h"
+
+#define VEC_PIC		0x20
+#define VEC_PIT		0x30
+#define VEC_RTC		0x38
+#define VEC_LAPIC	0x40
+#define VEC_WATCHDOG	0x41
+
+static volatile int lapic_ticks, pit_ticks, pic_ticks, rtc_ticks, watchdog;
+static uint32_t lapic_per_ms;		/* LAPIC timer counts per ms, divide by 16 */
+static struct madt_info madt;
+
+static void on_lapic(struct frame *f) { (void)f; lapic_ticks++; lapic_eoi(); }
+static void on_watchdog(struct frame *f) { (void)f; watchdog = 1; lapic_eoi(); }
+static void on_pit(struct frame *f) { (void)f; pit_ticks++; lapic_eoi(); }
+static void on_pic(struct frame *f) { (void)f; pic_ticks++; outb(0x20, 0x20); }
+static void on_rtc(struct frame *f)
+{
+	(void)f;
+	outb(0x70, 0x0c);
+	if (inb(0x71) & 0x40)
+		rtc_ticks++;
+	lapic_eoi();
+}
+
+/* Wait (sti;hlt) for *t >= n, with the LAPIC timer as a watchdog. */
+static bool wait_for(volatile int *t, int n, uint32_t timeout_ms)
+{
+	watchdog = 0;
+	lapic_write(LAPIC_TIMER_DCR, 0x3);
+	lapic_write(LAPIC_LVT_TIMER, VEC_WATCHDOG);
+	lapic_write(LAPIC_TIMER_ICR, lapic_per_ms * timeout_ms);
+	cli();
+	while (*t < n && !watchdog)
+		sti_hlt();
+	cli();
+	lapic_write(LAPIC_TIMER_ICR, 0);
+	lapic_write(LAPIC_LVT_TIMER, 0x10000);
+	return *t >= n;
+}
+
+static void lapic_tests(void)
+{
+	/* calibrate against the TSC (itself calibrated against the PIT) */
+	lapic_write(LAPIC_TIMER_DCR, 0x3);		/* divide by 16 */
+	lapic_write(LAPIC_LVT_TIMER, 0x10000 | VEC_LAPIC);
+	lapic_write(LAPIC_TIMER_ICR, 0xffffffff);
+	delay_us(10000);
+	uint32_t ccr = lapic_read(LAPIC_TIMER_CCR);
+	lapic_write(LAPIC_TIMER_ICR, 0);
+	lapic_per_ms = (0xffffffff - ccr) / 10;
+	note("lapic timer: %u kHz (divide 16)", lapic_per_ms);
+	check(lapic_per_ms > 0, "lapic timer counts down");
+	if (!lapic_per_ms)
+		lapic_per_ms = 62500;
+
+	/* periodic, 500 Hz, 10 ticks */
+	lapic_ticks = 0;
+	uint64_t t0 = now_us();
+	lapic_write(LAPIC_LVT_TIMER, (1u << 17) | VEC_LAPIC);
+	lapic_write(LAPIC_TIMER_ICR, lapic_per_ms * 2);
+	cli();
+	while (lapic_ticks < 10)
+		sti_hlt();
+	cli();
+	uint64_t dt = now_us() - t0;
+	uint32_t ccr_running = lapic_read(LAPIC_TIMER_CCR);
+	lapic_write(LAPIC_TIMER_ICR, 0);
+	lapic_write(LAPIC_LVT_TIMER, 0x10000);
+	check(lapic_ticks >= 10 && dt >= 18000 && ccr_running <= lapic_per_ms * 2,
+	      "lapic periodic: 10 ticks at 500 Hz in %lu us", dt);
+
+	/* one-shot, 2 ms: exactly one tick */
+	lapic_ticks = 0;
+	t0 = now_us();
+	lapic_write(LAPIC_LVT_TIMER, VEC_LAPIC);
+	lapic_write(LAPIC_TIMER_ICR, lapic_per_ms * 2);
+	cli();
+	while (lapic_ticks < 1)
+		sti_hlt();
+	dt = now_us() - t0;
+	sti();
+	delay_us(10000);
+	cli();
+	check(lapic_ticks == 1 && lapic_read(LAPIC_TIMER_CCR) == 0 && dt >= 1800,
+	      "lapic one-shot: one tick after %lu us", dt);
+	lapic_write(LAPIC_LVT_TIMER, 0x10000);
+
+	uint32_t r[4];
+	cpuid(1, 0, r);
+	if (r[2] & (1u << 24)) {
+		lapic_ticks = 0;
+		lapic_write(LAPIC_LVT_TIMER, (2u << 17) | VEC_LAPIC);
+		__asm__ volatile("mfence" ::: "memory");
+		t0 = now_us();
+		wrmsr(MSR_TSC_DEADLINE, rdtsc() + tsc_khz() * 2);
+		cli();
+		while (lapic_ticks < 1)
+			sti_hlt();
+		dt = now_us() - t0;
+		check(lapic_ticks == 1 && dt >= 1800 && rdmsr(MSR_TSC_DEADLINE) == 0,
+		      "lapic tsc-deadline: tick after %lu us", dt);
+		lapic_write(LAPIC_LVT_TIMER, 0x10000);
+	} else {
+		skip("lapic tsc-deadline: not in cpuid");
+	}
+}
+
+static void pit_tests(void)
+{
+	uint32_t me = lapic_id();
+	int gsi = madt.irq0_gsi;
+
+	uint32_t ver = ioapic_read(1);
+	check(((ver >> 16) & 0xff) == 23, "ioapic has 24 pins (version %x)", ver);
+	if (madt.found)
+		check(gsi == 2, "madt: isa irq0 overridden to gsi %d", gsi);
+	else
+		gsi = 2;
+
+	/* PIT -> IOAPIC pin 2 */
+	pit_ticks = 0;
+	ioapic_route(gsi, VEC_PIT, me, false, false);
+	uint64_t t0 = now_us();
+	pit_set_periodic(1000);
+	bool ok = wait_for(&pit_ticks, 10, 1000);
+	uint64_t dt = now_us() - t0;
+	ioapic_route(gsi, VEC_PIT, me, false, true);
+	check(ok && dt >= 8000, "pit channel 0 via ioapic pin %d: 10 ticks at 1 kHz in %lu us", gsi, dt);
+
+	/* PIT -> 8259 -> LAPIC LINT0 (ExtINT) */
+	outb(0x20, 0x11); outb(0x21, VEC_PIC); outb(0x21, 0x04); outb(0x21, 0x01);
+	outb(0xa0, 0x11); outb(0xa1, VEC_PIC + 8); outb(0xa1, 0x02); outb(0xa1, 0x01);
+	outb(0xa1, 0xff);
+	outb(0x21, 0xfe);			/* only IRQ0 */
+	lapic_write(LAPIC_LVT_LINT0, 0x700);	/* ExtINT */
+	pic_ticks = 0;
+	pit_set_periodic(1000);
+	ok = wait_for(&pic_ticks, 5, 1000);
+	pic_mask_all();
+	lapic_write(LAPIC_LVT_LINT0, 0x10000);
+	check(ok, "pit channel 0 via the 8259 pic (extint): %d ticks", pic_ticks);
+	outb(0x43, 0x30);			/* channel 0 one-shot: stop */
+	outb(0x40, 0xff);
+	outb(0x40, 0xff);
+}
+
+static uint8_t cmos(uint8_t reg)
+{
+	outb(0x70, reg);
+	return inb(0x71);
+}
+
+static int bcd(uint8_t v, bool binary)
+{
+	return binary ? v : (v >> 4) * 10 + (v & 0xf);
+}
+
+static int rtc_seconds(bool binary)
+{
+	while (cmos(0x0a) & 0x80)
+		;
+	return bcd(cmos(0x00), binary);
+}
+
+static void rtc_tests(void)
+{
+	uint8_t regb = cmos(0x0b);
+	bool binary = regb & 4;
+	while (cmos(0x0a) & 0x80)
+		;
+	int sec = bcd(cmos(0x00), binary), min = bcd(cmos(0x02), binary);
+	int hour = bcd(cmos(0x04) & 0x7f, binary), day = bcd(cmos(0x07), binary);
+	int mon = bcd(cmos(0x08), binary), year = bcd(cmos(0x09), binary);
+	int cent = bcd(cmos(0x32), binary);
+	note("rtc: %02d%02d-%02d-%02d %02d:%02d:%02d (reg b %x)", cent, year, mon, day, hour, min, sec, regb);
+	check(mon >= 1 && mon <= 12 && day >= 1 && day <= 31 && hour < 24 && min < 60 && sec < 60 &&
+	      (cent == 20 || cent == 0) && year >= 20, "rtc date plausible");
+
+	/* periodic interrupt at 64 Hz on IRQ8, until the seconds change */
+	int gsi = madt.irq_gsi[8];
+	uint32_t me = lapic_id();
+	outb(0x70, 0x0a);
+	uint8_t rega = inb(0x71);
+	outb(0x70, 0x0a);
+	outb(0x71, (rega & 0xf0) | 10);		/* 64 Hz */
+	ioapic_route(gsi, VEC_RTC, me, false, false);
+	cmos(0x0c);
+	outb(0x70, 0x0b);
+	outb(0x71, regb | 0x40);		/* PIE */
+	cmos(0x0c);
+	rtc_ticks = 0;
+	int s0 = rtc_seconds(binary), s1 = s0;
+	uint64_t t0 = now_us();
+	bool ok = true;
+	while (s1 == s0 && ok) {
+		ok = wait_for(&rtc_ticks, rtc_ticks + 1, 1000);
+		s1 = rtc_seconds(binary);
+		if (now_us() - t0 > 1500000)
+			break;
+	}
+	uint64_t dt = now_us() - t0;
+	outb(0x70, 0x0b);
+	outb(0x71, regb);
+	ioapic_route(gsi, VEC_RTC, me, false, true);
+	outb(0x70, 0x0a);
+	outb(0x71, rega);
+	check(ok && rtc_ticks >= 2, "rtc periodic interrupt via ioapic pin %d: %d ticks", gsi, rtc_ticks);
+	check(s1 == (s0 + 1) % 60, "rtc seconds advance (%d -> %d after %lu ms)", s0, s1, dt / 1000);
+}
+
+int main(void)
+{
+	test_name = "timers";
+	printk("timers: start\n");
+	acpi_scan(&madt);
+	note("madt %s, tsc %lu kHz", madt.found ? "found" : "absent", tsc_khz());
+	lapic_enable();
+	set_irq_handler(VEC_LAPIC, on_lapic);
+	set_irq_handler(VEC_WATCHDOG, on_watchdog);
+	set_irq_handler(VEC_PIT, on_pit);
+	set_irq_handler(VEC_PIC, on_pic);
+	set_irq_handler(VEC_RTC, on_rtc);
+	lapic_tests();
+	pit_tests();
+	rtc_tests();
+	return 0;
+}
