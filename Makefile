@@ -48,7 +48,7 @@ run: all guests
 	$(B)/qvm -nographic -smp 2 -kernel $(B)/guests/demo.elf
 
 bench: all guests
-	bench/run
+	QVM=$(B)/qvm GUESTS=$(B)/guests bench/run
 
 clean:
 	rm -rf $(B)
