@@ -45,7 +45,7 @@ check: all $(B)/unit-tests guests
 	tests/run-tests
 
 run: all guests
-	$(B)/qvm -nographic -smp 2 -kernel $(B)/guests/demo.elf
+	$(B)/qvm -nographic -smp 2 -no-reboot -kernel $(B)/guests/demo.elf
 
 bench: all guests
 	QVM=$(B)/qvm GUESTS=$(B)/guests bench/run

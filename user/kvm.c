@@ -484,6 +484,11 @@ static int kvm_vcpu_reset(struct vcpu *v)
 	struct x86_cpu_state s;
 	bool bsp = v->index == 0;
 	x86_cpu_reset_state(&s, bsp);
+	/* EDX holds the processor signature, CPUID.1:EAX (SDM Vol. 3, 10.1.2) */
+	const struct kvm_cpuid2 *c = kvm_of(v->m)->supported_cpuid;
+	for (unsigned i = 0; c && i < c->nent; i++)
+		if (c->entries[i].function == 1)
+			s.regs[R_RDX] = c->entries[i].eax;
 	if (kvm_set_state(v, &s) < 0 || kvm_lapic_reset(v) < 0)
 		return -1;
 	/* APs wait for INIT/SIPI from the guest (SDM Vol. 3, 10.4.1) */

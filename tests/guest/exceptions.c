@@ -4,8 +4,9 @@
  * write, user, instruction fetch with NX, reserved bit).
  * Command line (tests/guest/run passes these for known engines):
  *   "pvm"      software-backed KVM (kvm_pvm module): "int n" at CPL3 raises
- *              #UD, int3 and x87-with-CR0.TS at CPL0 hang: those are skipped;
- *   "qemu-tcg" QEMU's TCG: accept its #GP for non-canonical SS references,
+ *              #UD, IOPL 3 does not allow port I/O at CPL3, int3 and
+ *              x87-with-CR0.TS at CPL0 hang: those are skipped;
+ *   "qemu tcg" QEMU's TCG: accept its #GP for non-canonical SS references,
  *              error code 8 for reserved-bit faults and 0x812 for int n. */
 #include "guest.h"
 
@@ -34,6 +35,7 @@ static uint64_t u_intn(uint64_t a) { (void)a; return FAULT_TRY("int $0x81"); }
 static uint64_t u_cli(uint64_t a) { (void)a; return FAULT_TRY("cli"); }
 static uint64_t u_hlt(uint64_t a) { (void)a; return FAULT_TRY("hlt"); }
 static uint64_t u_out(uint64_t a) { (void)a; return FAULT_TRY("outb %%al, $0x70"); }
+static uint64_t u_out80(uint64_t a) { (void)a; return FAULT_TRY("outb %%al, $0x80"); }
 static uint64_t u_read(uint64_t a) { return FAULT_TRY("movb (%[p]), %%al", [p] "c"(a)); }
 static uint64_t u_write(uint64_t a) { return FAULT_TRY("movb %%al, (%[p])", [p] "c"(a)); }
 static uint64_t u_jump(uint64_t a) { return FAULT_TRY("jmp *%[p]", [p] "c"(a)); }
@@ -171,6 +173,15 @@ static void cpl3_tests(void)
 	check(v == 13 && F()->error == 0, "#GP: hlt at cpl3 (vector %d)", v);
 	v = (int)run_user(u_out, 0, 0);
 	check(v == 13 && F()->error == 0, "#GP: out at cpl3, port not in the i/o bitmap (vector %d)", v);
+	v = (int)run_user(u_out80, 0, RFLAGS_IOPL3);
+	if (v == 13 && pvm)
+		skip("out at cpl3 with iopl 3: #GP on PVM (guest IOPL ignored)");
+	else
+		check(v == FAULT_NONE, "out at cpl3 with iopl 3 allowed (vector %d)", v);
+	io_allow(c, 0x80, true);
+	v = (int)run_user(u_out80, 0, 0);
+	io_allow(c, 0x80, false);
+	check(v == FAULT_NONE, "out at cpl3 allowed by the tss i/o bitmap (vector %d)", v);
 
 	v = (int)run_user(u_read, PG_SUP + 0x10, 0);
 	check(v == 14 && F()->error == 5 && c->fault_cr2 == PG_SUP + 0x10,
@@ -198,7 +209,7 @@ int main(void)
 
 	test_name = "exceptions";
 	pvm = cmdline_has("pvm");
-	qemu_tcg = cmdline_has("qemu-tcg");
+	qemu_tcg = cmdline_has("qemu") && cmdline_has("tcg");
 	cpuid(0x80000001, 0, r);
 	has_nx = r[3] & (1u << 20);
 	printk("exceptions: start%s%s\n", pvm ? " (pvm)" : "", qemu_tcg ? " (qemu-tcg)" : "");

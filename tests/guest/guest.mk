@@ -30,6 +30,7 @@ GUEST_IMAGES := $(GUEST_MB_C:%=$(GB)/%.elf) $(GUEST_BIOS_C:%=$(GB)/%.bin) \
 	$(GUEST_BIOS_S:%=$(GB)/%.bin) $(GUEST_MB_S:%=$(GB)/%.elf) \
 	$(GB)/multiboot-aout.bin
 
+.PHONY: guests
 guests: $(GUEST_IMAGES)
 
 $(GB)/obj/%.o: $(GUEST_DIR)/%.c

@@ -2,7 +2,9 @@
  * CPUID has it, TSC-deadline), the 8254 PIT channel 0 through the IOAPIC
  * (the pin the MADT's interrupt source override gives, normally 2) and
  * through the legacy 8259 PIC (ExtINT on LINT0), the MC146818 RTC (date,
- * periodic interrupt on IRQ8, seconds advancing).  Waits use sti;hlt. */
+ * periodic interrupt on IRQ8, seconds advancing), and last, when CPUID has
+ * it, x2APIC mode (ID MSR, self-IPI, timer through MSRs).  Waits use sti;hlt
+ * (polling with interrupts on where a lost interrupt must not hang). */
 #include "guest.h"
 
 #define VEC_PIC		0x20
@@ -10,13 +12,15 @@
 #define VEC_RTC		0x38
 #define VEC_LAPIC	0x40
 #define VEC_WATCHDOG	0x41
+#define VEC_SELF	0x42
 
-static volatile int lapic_ticks, pit_ticks, pic_ticks, rtc_ticks, watchdog;
+static volatile int lapic_ticks, pit_ticks, pic_ticks, rtc_ticks, watchdog, self_ipis;
 static uint32_t lapic_per_ms;		/* LAPIC timer counts per ms, divide by 16 */
 static struct madt_info madt;
 
 static void on_lapic(struct frame *f) { (void)f; lapic_ticks++; lapic_eoi(); }
 static void on_watchdog(struct frame *f) { (void)f; watchdog = 1; lapic_eoi(); }
+static void on_self(struct frame *f) { (void)f; self_ipis++; lapic_eoi(); }
 static void on_pit(struct frame *f) { (void)f; pit_ticks++; lapic_eoi(); }
 static void on_pic(struct frame *f) { (void)f; pic_ticks++; outb(0x20, 0x20); }
 static void on_rtc(struct frame *f)
@@ -214,6 +218,44 @@ static void rtc_tests(void)
 	check(s1 == (s0 + 1) % 60, "rtc seconds advance (%d -> %d after %lu ms)", s0, s1, dt / 1000);
 }
 
+static bool poll_for(volatile int *v, int n, uint64_t us)
+{
+	uint64_t t0 = now_us();
+	sti();
+	while (READ_ONCE(*v) < n && now_us() - t0 < us)
+		cpu_relax();
+	cli();
+	return READ_ONCE(*v) >= n;
+}
+
+static void x2apic_tests(void)
+{
+	uint32_t r[4];
+	cpuid(1, 0, r);
+	if (!(r[2] & (1u << 21))) {
+		skip("x2apic: not in cpuid");
+		return;
+	}
+	uint32_t id = lapic_id(), ver = lapic_read(LAPIC_VER);
+	wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | (1u << 10) | (1u << 11));
+	lapic_x2 = true;
+	uint32_t xid = (uint32_t)rdmsr(0x802), xver = (uint32_t)rdmsr(0x803);
+	check(xid == id && xver == ver, "x2apic: id msr %u, version msr %x", xid, xver);
+	wrmsr(0x83f, VEC_SELF);				/* SELF IPI */
+	check(poll_for(&self_ipis, 1, 100000), "x2apic: self ipi");
+	wrmsr(0x830, (uint64_t)id << 32 | 0x4000 | VEC_SELF);	/* ICR, fixed, to me */
+	check(poll_for(&self_ipis, 2, 100000), "x2apic: ipi to own id through the icr msr");
+	lapic_ticks = 0;
+	wrmsr(0x83e, 0x3);
+	wrmsr(0x832, (1u << 17) | VEC_LAPIC);
+	wrmsr(0x838, lapic_per_ms);
+	bool ok = poll_for(&lapic_ticks, 3, 500000);
+	uint64_t ccr = rdmsr(0x839);
+	wrmsr(0x838, 0);
+	wrmsr(0x832, 0x10000);
+	check(ok && ccr <= lapic_per_ms, "x2apic: periodic timer through msrs (%d ticks)", lapic_ticks);
+}
+
 int main(void)
 {
 	test_name = "timers";
@@ -226,8 +268,10 @@ int main(void)
 	set_irq_handler(VEC_PIT, on_pit);
 	set_irq_handler(VEC_PIC, on_pic);
 	set_irq_handler(VEC_RTC, on_rtc);
+	set_irq_handler(VEC_SELF, on_self);
 	lapic_tests();
 	pit_tests();
 	rtc_tests();
+	x2apic_tests();
 	return 0;
 }

@@ -1,6 +1,8 @@
 /* Local APIC (xAPIC MMIO), IOAPIC and legacy PIC helpers. */
 #include "guest.h"
 
+volatile bool lapic_x2;
+
 void lapic_enable(void)
 {
 	wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | (1u << 11));
@@ -12,14 +14,21 @@ void lapic_enable(void)
 	lapic_write(LAPIC_LVT_TIMER, 0x10000);
 }
 
+static void icr_idle(void)
+{
+	for (int i = 0; lapic_read(LAPIC_ICR_LO) & (1u << 12); i++) {
+		if (i == 1000000)
+			panic("lapic icr: delivery status stuck at 1");
+		cpu_relax();
+	}
+}
+
 void lapic_send_ipi(uint32_t dest, uint32_t icr_lo)
 {
-	while (lapic_read(LAPIC_ICR_LO) & (1u << 12))
-		cpu_relax();
+	icr_idle();
 	lapic_write(LAPIC_ICR_HI, dest << 24);
 	lapic_write(LAPIC_ICR_LO, icr_lo);
-	while (lapic_read(LAPIC_ICR_LO) & (1u << 12))
-		cpu_relax();
+	icr_idle();
 }
 
 void pic_mask_all(void)

@@ -142,7 +142,7 @@ void isr_dispatch(struct frame *f)
 }
 
 /* ---- paging ---- */
-static uint64_t pt_pool[16][512] __attribute__((aligned(4096)));
+static uint64_t pt_pool[4][512] __attribute__((aligned(4096)));
 static int pt_used;
 #define ADDR_MASK 0x000ffffffffff000ull
 
@@ -183,8 +183,11 @@ void map_page(uint64_t va, uint64_t pa_flags)
 	invlpg(va);
 }
 
+void mb_save_cmdline(void);
+
 void c_start(void)
 {
+	mb_save_cmdline();
 	cpus[0].index = 0;
 	cpu_setup(&cpus[0]);
 	pic_mask_all();

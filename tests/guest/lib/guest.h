@@ -105,6 +105,8 @@ void serial_init(void);
 void serial_putc(char c);		/* raw, no locking */
 void serial_write(const char *s, size_t n);
 int serial_getc(void);			/* -1 if nothing received */
+void serial_tx_resync(void);		/* forget the TX FIFO credit */
+extern bool serial_crlf;		/* "\n" -> "\r\n" (for terminals) */
 void vprintk(const char *fmt, va_list ap);
 void printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int snprintk(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -243,7 +245,14 @@ void delay_us(uint64_t us);
 #define VEC_SPURIOUS	0xff
 static inline uint32_t lapic_read(uint32_t reg) { return mmio_read32(LAPIC_BASE + reg); }
 static inline void lapic_write(uint32_t reg, uint32_t v) { mmio_write32(LAPIC_BASE + reg, v); }
-static inline void lapic_eoi(void) { lapic_write(LAPIC_EOI, 0); }
+extern volatile bool lapic_x2;		/* this CPU is in x2APIC mode (BSP only) */
+static inline void lapic_eoi(void)
+{
+	if (lapic_x2)
+		wrmsr(0x80b, 0);
+	else
+		lapic_write(LAPIC_EOI, 0);
+}
 static inline uint32_t lapic_id(void) { return lapic_read(LAPIC_ID) >> 24; }
 void lapic_enable(void);
 void lapic_send_ipi(uint32_t dest, uint32_t icr_lo);	/* waits for delivery */

@@ -4,14 +4,27 @@
 /* Defined by boot-mb.S; these weak copies serve the -bios images. */
 __attribute__((weak)) uint32_t mb_magic, mb_info_addr;
 
-const char *mb_cmdline(void)
+static char cmdline[512];
+
+/* Called first thing by c_start: the loader may have put the command line
+ * anywhere in low memory (e.g. where the AP trampoline goes later). */
+void mb_save_cmdline(void)
 {
 	if (mb_magic != 0x2badb002)
-		return "";
-	const struct mb_info *mi = (const void *)(uint64_t)mb_info_addr;
+		return;
+	const struct mb_info *mi = phys(mb_info_addr);
 	if (!(mi->flags & (1u << 2)) || !mi->cmdline)
-		return "";
-	return (const char *)(uint64_t)mi->cmdline;
+		return;
+	const char *s = phys(mi->cmdline);
+	size_t i;
+	for (i = 0; i < sizeof(cmdline) - 1 && s[i]; i++)
+		cmdline[i] = s[i];
+	cmdline[i] = 0;
+}
+
+const char *mb_cmdline(void)
+{
+	return cmdline;
 }
 
 uint64_t cmdline_uint(const char *key, uint64_t def)

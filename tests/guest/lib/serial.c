@@ -26,7 +26,8 @@ void serial_tx_resync(void)
 void serial_putc(char c)
 {
 	if (tx_room == 0) {
-		while (!(inb(COM1 + 5) & 0x20))
+		/* bounded: a UART that never reports THRE must not hang us */
+		for (int i = 0; i < 100000 && !(inb(COM1 + 5) & 0x20); i++)
 			cpu_relax();
 		tx_room = 16;
 	}

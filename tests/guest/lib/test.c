@@ -64,14 +64,22 @@ void test_done(void)
 	debug_exit(n_fail ? 1 : 0);
 }
 
-void panic(const char *fmt, ...)
+static void printk_force_str(const char *fmt, ...)
 {
 	va_list ap;
-	printk_force("PANIC: ", ap);
 	va_start(ap, fmt);
 	printk_force(fmt, ap);
 	va_end(ap);
-	printk_force("\n", ap);
+}
+
+void panic(const char *fmt, ...)
+{
+	char buf[200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintk(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	printk_force_str("PANIC: %s\n", buf);
 	debug_exit(2);
 }
 

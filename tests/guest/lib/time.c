@@ -30,10 +30,12 @@ uint64_t tsc_khz(void)
 	outb(0x40, 0);			/* free-running, period 65536 */
 	uint16_t prev = pit_count0();
 	uint64_t t0 = rdtsc(), ticks = 0;
-	while (ticks < PIT_HZ / 100) {	/* 10 ms */
+	for (int polls = 0; ticks < PIT_HZ / 100; polls++) {	/* 10 ms */
 		uint16_t cur = pit_count0();
 		ticks += (uint16_t)(prev - cur);
 		prev = cur;
+		if (polls == 20000 && ticks == 0)
+			panic("pit channel 0: the latched count never changes");
 	}
 	uint64_t t1 = rdtsc();
 	khz = (t1 - t0) * PIT_HZ / (ticks * 1000);
