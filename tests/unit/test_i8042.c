@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "unit.h"
+#include "fake_irq.h"
 #include "machine.h"
 #include "hw/hw.h"
 
@@ -9,23 +10,6 @@
 #define CMD 0x64
 #define ST_OBF 0x01
 #define ST_AUXB 0x20
-
-struct fake_irq {
-	int level[IRQCHIP_NR_GSIS];
-	unsigned rises[IRQCHIP_NR_GSIS];
-};
-
-static void fake_set_irq(struct irqchip *chip, unsigned gsi, int level)
-{
-	struct fake_irq *f = chip->opaque;
-	if (gsi >= IRQCHIP_NR_GSIS)
-		return;
-	if (level && !f->level[gsi])
-		f->rises[gsi]++;
-	f->level[gsi] = level;
-}
-
-static const struct irqchip_ops fake_irq_ops = { .name = "fake", .set_irq = fake_set_irq };
 
 struct rig {
 	struct machine *m;
@@ -39,8 +23,7 @@ static bool rig_init(struct rig *r)
 	r->m = machine_new(16 << 20);
 	if (!r->m)
 		return false;
-	r->m->irqchip.ops = &fake_irq_ops;
-	r->m->irqchip.opaque = &r->irq;
+	fake_irq_install(r->m, &r->irq);
 	r->k = i8042_new(r->m);
 	return r->k != NULL;
 }

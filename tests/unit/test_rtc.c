@@ -4,28 +4,12 @@
 #include <time.h>
 #include <unistd.h>
 #include "unit.h"
+#include "fake_irq.h"
 #include "machine.h"
 #include "mainloop.h"
 #include "hw/hw.h"
 
 #define GSI 8
-
-struct fake_irq {
-	int level[IRQCHIP_NR_GSIS];
-	unsigned rises[IRQCHIP_NR_GSIS];
-};
-
-static void fake_set_irq(struct irqchip *chip, unsigned gsi, int level)
-{
-	struct fake_irq *f = chip->opaque;
-	if (gsi >= IRQCHIP_NR_GSIS)
-		return;
-	if (level && !f->level[gsi])
-		f->rises[gsi]++;
-	f->level[gsi] = level;
-}
-
-static const struct irqchip_ops fake_irq_ops = { .name = "fake", .set_irq = fake_set_irq };
 
 struct rig {
 	struct machine *m;
@@ -39,8 +23,7 @@ static bool rig_init(struct rig *r)
 	r->m = machine_new(16 << 20);
 	if (!r->m)
 		return false;
-	r->m->irqchip.ops = &fake_irq_ops;
-	r->m->irqchip.opaque = &r->irq;
+	fake_irq_install(r->m, &r->irq);
 	r->r = rtc_new(r->m, GSI);
 	return r->r != NULL;
 }
@@ -362,8 +345,7 @@ TEST(rtc_timer_driven_interrupts)
 	memset(&r, 0, sizeof(r));
 	r.m = machine_new(16 << 20);
 	CHECK(r.m);
-	r.m->irqchip.ops = &fake_irq_ops;
-	r.m->irqchip.opaque = &r.irq;
+	fake_irq_install(r.m, &r.irq);
 	r.m->loop = mainloop_new();
 	CHECK(r.m->loop);
 	r.r = rtc_new(r.m, GSI);

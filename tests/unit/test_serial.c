@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "unit.h"
+#include "fake_irq.h"
 #include "chardev.h"
 #include "machine.h"
 #include "rcu.h"
@@ -13,23 +14,6 @@
 
 enum { RBR = 0, THR = 0, DLL = 0, IER = 1, DLM = 1, IIR = 2, FCR = 2, LCR = 3,
        MCR = 4, LSR = 5, MSR = 6, SCR = 7 };
-
-struct fake_irq {
-	int level[IRQCHIP_NR_GSIS];
-	unsigned rises[IRQCHIP_NR_GSIS];
-};
-
-static void fake_set_irq(struct irqchip *chip, unsigned gsi, int level)
-{
-	struct fake_irq *f = chip->opaque;
-	if (gsi >= IRQCHIP_NR_GSIS)
-		return;
-	if (level && !f->level[gsi])
-		f->rises[gsi]++;
-	f->level[gsi] = level;
-}
-
-static const struct irqchip_ops fake_irq_ops = { .name = "fake", .set_irq = fake_set_irq };
 
 struct rig {
 	struct machine *m;
@@ -44,8 +28,7 @@ static bool rig_init(struct rig *r, bool with_chr)
 	r->m = machine_new(16 << 20);
 	if (!r->m)
 		return false;
-	r->m->irqchip.ops = &fake_irq_ops;
-	r->m->irqchip.opaque = &r->irq;
+	fake_irq_install(r->m, &r->irq);
 	r->chr = with_chr ? chardev_memory_new() : NULL;
 	r->s = serial_new(r->m, COM1, GSI, r->chr);
 	return r->s != NULL;
