@@ -44,16 +44,38 @@ static int region_cmp(const struct region *a, int space, uint64_t base)
 	return 0;
 }
 
+/* A snapshot with the RCU head that frees it after a grace period. */
+struct physmap_node {
+	struct physmap map;
+	struct rcu_head rcu;
+};
+
 struct physmap *physmap_new(void)
 {
-	return calloc(1, sizeof(struct physmap));
+	struct physmap_node *node = calloc(1, sizeof(*node));
+	return node ? &node->map : NULL;
 }
 
 void physmap_free(struct physmap *map)
 {
-	if (map)
-		free(map->regions);
-	free(map);
+	if (!map)
+		return;
+	free(map->regions);
+	free(caa_container_of(map, struct physmap_node, map));
+}
+
+/* An empty snapshot with room for n regions; NULL (message printed) when
+ * memory runs out. */
+static struct physmap *physmap_with_room(unsigned n)
+{
+	struct physmap *map = physmap_new();
+	if (map && !(map->regions = malloc(n * sizeof(struct region)))) {
+		physmap_free(map);
+		map = NULL;
+	}
+	if (!map)
+		qvm_error("out of memory");
+	return map;
 }
 
 /* The region of space containing addr, or NULL.  Caller holds the read
@@ -89,16 +111,9 @@ static bool overlaps(const struct physmap *map, const struct region *n)
 	return false;
 }
 
-struct physmap_garbage {
-	struct rcu_head head;
-	struct physmap *map;
-};
-
 static void free_after_grace(struct rcu_head *head)
 {
-	struct physmap_garbage *g = caa_container_of(head, struct physmap_garbage, head);
-	physmap_free(g->map);
-	free(g);
+	physmap_free(&caa_container_of(head, struct physmap_node, rcu)->map);
 }
 
 /* Publish a new snapshot; the old one is freed once every reader that
@@ -109,14 +124,8 @@ static void publish(struct machine *m, struct physmap *new_map)
 {
 	struct physmap *old = m->map;
 	rcu_assign_pointer(m->map, new_map);
-	struct physmap_garbage *g = malloc(sizeof(*g));
-	if (!g) {
-		urcu_memb_synchronize_rcu();
-		physmap_free(old);
-		return;
-	}
-	g->map = old;
-	urcu_memb_call_rcu(&g->head, free_after_grace);
+	urcu_memb_call_rcu(&caa_container_of(old, struct physmap_node, map)->rcu,
+			   free_after_grace);
 }
 
 static int physmap_insert(struct machine *m, const struct region *n)
@@ -134,12 +143,9 @@ static int physmap_insert(struct machine *m, const struct region *n)
 			  (unsigned long long)n->base, (unsigned long long)n->len);
 		return -1;
 	}
-	struct physmap *map = physmap_new();
-	map->regions = malloc((old->n + 1) * sizeof(struct region));
-	if (!map->regions) {
+	struct physmap *map = physmap_with_room(old->n + 1);
+	if (!map) {
 		pthread_mutex_unlock(&m->map_lock);
-		physmap_free(map);
-		qvm_error("out of memory");
 		return -1;
 	}
 	unsigned i = 0, j = 0;
@@ -198,8 +204,11 @@ int machine_remove_region(struct machine *m, enum region_kind kind, gpa_t base)
 		pthread_mutex_unlock(&m->map_lock);
 		return -1;
 	}
-	struct physmap *map = physmap_new();
-	map->regions = malloc(old->n * sizeof(struct region));
+	struct physmap *map = physmap_with_room(old->n);
+	if (!map) {
+		pthread_mutex_unlock(&m->map_lock);
+		return -1;
+	}
 	for (unsigned i = 0; i < old->n; i++)
 		if ((int)i != found)
 			map->regions[map->n++] = old->regions[i];

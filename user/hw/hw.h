@@ -97,10 +97,9 @@ struct pci_device;
 struct pci_device_ops {
 	/* After a guest write of size bytes at offset was applied (masks
 	 * honoured): e.g. remap a BAR, act on the command register.  It runs
-	 * on a vCPU thread inside machine_pio(), i.e. inside the physmap's
-	 * RCU read-side section: do not call machine_add_mmio() or
-	 * machine_remove_region() from it (they wait for an RCU grace period
-	 * and would deadlock); defer them with mainloop_call(). */
+	 * on a vCPU thread inside machine_pio(); it may change the physical
+	 * map (machine_add_mmio, machine_remove_region): replaced maps are
+	 * freed after the RCU grace period, nobody waits for it. */
 	void (*config_write)(struct pci_device *d, unsigned offset, unsigned size);
 };
 
