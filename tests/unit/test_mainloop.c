@@ -11,12 +11,20 @@
 #define MS 1000000ULL
 
 /* Run the loop until *flag is set or timeout_ms passes; true if set. */
-static bool run_until(struct mainloop *l, volatile int *flag, int timeout_ms)
+/* Run until *count reaches want (a flag: want 1) or the time is up;
+ * waiting for the event, not a fixed time, so a stalled host can't fail
+ * the test. */
+static bool run_until_n(struct mainloop *l, volatile int *count, int want, int timeout_ms)
 {
 	uint64_t end = clock_ns() + (uint64_t)timeout_ms * MS;
-	while (!*flag && clock_ns() < end)
+	while (*count < want && clock_ns() < end)
 		mainloop_run_once(l, 10);
-	return *flag != 0;
+	return *count >= want;
+}
+
+static bool run_until(struct mainloop *l, volatile int *flag, int timeout_ms)
+{
+	return run_until_n(l, flag, 1, timeout_ms);
 }
 
 static void run_for(struct mainloop *l, int ms)
@@ -89,7 +97,7 @@ TEST(mainloop_timer_equal_expiry_fifo_and_past)
 	timer_arm(t[2], at);
 	timer_arm(t[0], at);
 	timer_arm(t[1], 0); /* in the past: fires at the next round */
-	run_for(l, 40);
+	run_until_n(l, &log.n, 3, 2000);
 	CHECK_EQ(log.n, 3);
 	CHECK_EQ(log.order[0], 1);
 	CHECK_EQ(log.order[1], 2);
@@ -112,13 +120,13 @@ TEST(mainloop_timer_cancel_and_rearm)
 	timer_cancel(ta);
 	timer_cancel(ta); /* twice is fine */
 	CHECK(!timer_pending(ta));
-	run_for(l, 50);
+	run_until_n(l, &log.n, 1, 2000);  /* tb fires; ta, due before it, never */
 	CHECK_EQ(log.n, 1);
 	CHECK_EQ(log.order[0], 2);
-	/* Re-arming an armed timer moves it. */
+	/* Re-arming an armed timer moves it: it fires long before 500 ms. */
 	timer_arm(tb, clock_ns() + 500 * MS);
 	timer_arm(tb, clock_ns() + 10 * MS);
-	run_for(l, 50);
+	run_until_n(l, &log.n, 2, 400);
 	CHECK_EQ(log.n, 2);
 	timer_free(ta);
 	timer_free(tb);
@@ -187,6 +195,7 @@ TEST(mainloop_timer_past_rearm_one_per_round)
 struct killer {
 	struct timer *victim;
 	int victim_ran;
+	volatile int killed;
 };
 
 static void kill_other(void *opaque)
@@ -194,6 +203,7 @@ static void kill_other(void *opaque)
 	struct killer *k = opaque;
 	timer_free(k->victim);
 	k->victim = NULL;
+	k->killed = 1;
 }
 
 static void victim_tick(void *opaque)
@@ -211,6 +221,7 @@ TEST(mainloop_timer_free_other_in_callback)
 	uint64_t at = clock_ns() + 5 * MS;
 	timer_arm(a, at);
 	timer_arm(k.victim, at);
+	CHECK(run_until(l, &k.killed, 2000));
 	run_for(l, 30);
 	CHECK(k.victim == NULL);
 	CHECK_EQ(k.victim_ran, 0);
