@@ -68,6 +68,21 @@ static void quit_from_mux(void *opaque)
 	machine_request(opaque, REQ_QUIT, 0);
 }
 
+/* Share stdio through the Ctrl-A multiplexer between the serial port
+ * and/or the monitor. */
+static void open_stdio_mux(struct qvm *q, bool serial, bool monitor)
+{
+	struct chardev *out = chardev_open(q->loop, "stdio", "serial0");
+	if (!out)
+		exit(1);
+	q->mux = chardev_mux_new(out);
+	chardev_mux_set_quit_handler(q->mux, quit_from_mux, q->m);
+	if (serial)
+		q->serial = chardev_mux_add(q->mux, "serial0");
+	if (monitor)
+		q->monitor_chr = chardev_mux_add(q->mux, "monitor");
+}
+
 /* -nographic: serial and monitor share stdio through the mux unless the
  * user sent them elsewhere; otherwise serial defaults to stdio (there is
  * no display yet) and the monitor to nothing. */
@@ -78,28 +93,13 @@ static void open_chardevs(struct qvm *q)
 	if (c->nographic) {
 		bool serial_mux = !serial || !strcmp(serial, "mon:stdio");
 		bool monitor_mux = !monitor || !strcmp(monitor, "mon:stdio");
-		if (serial_mux || monitor_mux) {
-			struct chardev *out = chardev_open(q->loop, "stdio", "serial0");
-			if (!out)
-				exit(1);
-			q->mux = chardev_mux_new(out);
-			chardev_mux_set_quit_handler(q->mux, quit_from_mux, q->m);
-			if (serial_mux)
-				q->serial = chardev_mux_add(q->mux, "serial0");
-			if (monitor_mux)
-				q->monitor_chr = chardev_mux_add(q->mux, "monitor");
-		}
+		if (serial_mux || monitor_mux)
+			open_stdio_mux(q, serial_mux, monitor_mux);
 	} else if (!serial) {
 		serial = "stdio";
 	}
 	if (serial && !strcmp(serial, "mon:stdio") && !q->mux) {
-		struct chardev *out = chardev_open(q->loop, "stdio", "serial0");
-		if (!out)
-			exit(1);
-		q->mux = chardev_mux_new(out);
-		chardev_mux_set_quit_handler(q->mux, quit_from_mux, q->m);
-		q->serial = chardev_mux_add(q->mux, "serial0");
-		q->monitor_chr = chardev_mux_add(q->mux, "monitor");
+		open_stdio_mux(q, true, true);
 		monitor = NULL;
 	}
 	if (serial && monitor && !strcmp(serial, "stdio") && !strcmp(monitor, "stdio"))
