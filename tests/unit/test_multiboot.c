@@ -1,4 +1,5 @@
 /* The multiboot v1 loader (user/multiboot.c) on a bare machine. */
+#include <dirent.h>
 #include <elf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,19 +11,41 @@
 #include "pc.h"
 
 static char tmpdir[] = "/tmp/qvm-mb-XXXXXX";
+static bool tmpdir_made; /* each test runs in its own child: one per test */
 
+/* Write a file in this test's temporary directory; its path, valid until
+ * the next call.  A file that can't be written gives "" (a test fails). */
 static const char *write_file(const char *name, const void *data, size_t len)
 {
 	static char path[256];
-	if (!strchr(tmpdir, 'X') || mkdtemp(tmpdir)) {
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-		FILE *f = fopen(path, "wb");
-		if (f) {
-			fwrite(data, 1, len, f);
-			fclose(f);
-		}
-	}
+	path[0] = 0;
+	if (!tmpdir_made && !mkdtemp(tmpdir))
+		return path;
+	tmpdir_made = true;
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(data, 1, len, f) != len)
+		path[0] = 0;
+	if (f)
+		fclose(f);
 	return path;
+}
+
+/* Remove this test's temporary directory and what write_file put there. */
+static void remove_tmpdir(void)
+{
+	DIR *d = tmpdir_made ? opendir(tmpdir) : NULL;
+	struct dirent *e;
+	char path[512];
+	while (d && (e = readdir(d))) {
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
+		if (e->d_name[0] != '.')
+			unlink(path);
+	}
+	if (d) {
+		closedir(d);
+		rmdir(tmpdir);
+	}
 }
 
 static struct machine *mb_machine(struct config *c, const char *kernel)
@@ -121,6 +144,7 @@ TEST(multiboot_elf_loads_segments_and_info)
 	}
 	CHECK(found);
 	machine_free(m);
+	remove_tmpdir();
 }
 
 TEST(multiboot_aout_kludge)
@@ -142,6 +166,7 @@ TEST(multiboot_aout_kludge)
 	CHECK_EQ(ram[0x302000], 0);          /* bss */
 	CHECK_EQ(ram[0x303fff], 0);
 	machine_free(m);
+	remove_tmpdir();
 }
 
 TEST(multiboot_rejects_bad_images)
@@ -186,4 +211,5 @@ TEST(multiboot_rejects_bad_images)
 	c.initrd = "/nonexistent/initrd";
 	CHECK(multiboot_load(m) < 0);
 	machine_free(m);
+	remove_tmpdir();
 }
