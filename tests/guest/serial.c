@@ -49,16 +49,6 @@ static void on_com1(struct frame *f)
 	lapic_eoi();
 }
 
-static bool wait_flag(volatile int *v, int n, uint64_t us)
-{
-	uint64_t t0 = now_us();
-	sti();
-	while (READ_ONCE(*v) < n && now_us() - t0 < us)
-		cpu_relax();
-	cli();
-	return READ_ONCE(*v) >= n;
-}
-
 static void drain(void)
 {
 	while ((inb(R(5)) & 0x60) != 0x60)
@@ -109,7 +99,7 @@ int main(void)
 	outb(R(4), 0x1b);
 	outb(R(1), 0x01);			/* ERBFI */
 	outb(R(0), 'Q');
-	bool ok = wait_flag(&rx_got, 1, 1000000);
+	bool ok = poll_for(&rx_got, 1, 1000000);
 	outb(R(1), 0);
 	outb(R(4), 0x0b);
 	check(ok && rx_buf[0] == 'Q' && rx_irqs >= 1, "rx interrupt via ioapic pin %d", gsi);
@@ -118,7 +108,7 @@ int main(void)
 	drain();
 	tx_pos = 0;
 	outb(R(1), 0x02);			/* ETBEI: fires at once (THR empty) */
-	ok = wait_flag(&tx_done, 1, 2000000);
+	ok = poll_for(&tx_done, 1, 2000000);
 	outb(R(1), 0);
 	drain();
 	serial_tx_resync();

@@ -218,16 +218,6 @@ static void rtc_tests(void)
 	check(s1 == (s0 + 1) % 60, "rtc seconds advance (%d -> %d after %lu ms)", s0, s1, dt / 1000);
 }
 
-static bool poll_for(volatile int *v, int n, uint64_t us)
-{
-	uint64_t t0 = now_us();
-	sti();
-	while (READ_ONCE(*v) < n && now_us() - t0 < us)
-		cpu_relax();
-	cli();
-	return READ_ONCE(*v) >= n;
-}
-
 static void x2apic_tests(void)
 {
 	uint32_t r[4];

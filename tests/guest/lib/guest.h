@@ -225,6 +225,9 @@ void pit_set_periodic(uint32_t hz);
 uint64_t tsc_khz(void);			/* calibrates against the PIT on first use */
 uint64_t now_us(void);
 void delay_us(uint64_t us);
+/* With interrupts on, spin until *v >= n or us pass; true if it got there
+ * (interrupts are off again on return). */
+bool poll_for(volatile int *v, int n, uint64_t us);
 
 /* ---- local APIC and IOAPIC ---- */
 #define LAPIC_ID	0x020

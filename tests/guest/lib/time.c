@@ -55,3 +55,13 @@ void delay_us(uint64_t us)
 	while (now_us() < end)
 		cpu_relax();
 }
+
+bool poll_for(volatile int *v, int n, uint64_t us)
+{
+	uint64_t t0 = now_us();
+	sti();
+	while (READ_ONCE(*v) < n && now_us() - t0 < us)
+		cpu_relax();
+	cli();
+	return READ_ONCE(*v) >= n;
+}
