@@ -1,5 +1,5 @@
-/* The fake irqchip of fake_irq.h. */
-#include "fake_irq.h"
+/* Helpers for device unit tests (devtest.h). */
+#include "devtest.h"
 
 static void fake_set_irq(struct irqchip *chip, unsigned gsi, int level)
 {
@@ -13,8 +13,23 @@ static void fake_set_irq(struct irqchip *chip, unsigned gsi, int level)
 
 static const struct irqchip_ops fake_irq_ops = { .name = "fake", .set_irq = fake_set_irq };
 
-void fake_irq_install(struct machine *m, struct fake_irq *f)
+struct machine *fake_irq_machine(struct fake_irq *f)
 {
-	m->irqchip.ops = &fake_irq_ops;
-	m->irqchip.opaque = f;
+	struct machine *m = machine_new(16 * MiB);
+	if (m) {
+		m->irqchip.ops = &fake_irq_ops;
+		m->irqchip.opaque = f;
+	}
+	return m;
+}
+
+int copy_device_state(struct machine *from, struct machine *to)
+{
+	struct state_buf s;
+	state_init(&s);
+	machine_save_devices(from, &s);
+	state_rewind(&s);
+	int r = machine_load_devices(to, &s);
+	state_free(&s);
+	return r;
 }

@@ -1,7 +1,8 @@
-/* A fake irqchip for device unit tests: records each GSI's level and how
- * many times it rose. */
-#ifndef QVM_FAKE_IRQ_H
-#define QVM_FAKE_IRQ_H
+/* Helpers for device unit tests: a fake irqchip that records each GSI's
+ * level and how many times it rose, and moving device state between two
+ * machines. */
+#ifndef QVM_DEVTEST_H
+#define QVM_DEVTEST_H
 
 #include "machine.h"
 
@@ -10,7 +11,12 @@ struct fake_irq {
 	unsigned rises[IRQCHIP_NR_GSIS];
 };
 
-/* Make f the machine's irqchip (f must outlive m's devices). */
-void fake_irq_install(struct machine *m, struct fake_irq *f);
+/* A bare 16 MiB machine whose irqchip is f (f must outlive it); NULL if
+ * it can't be built. */
+struct machine *fake_irq_machine(struct fake_irq *f);
+
+/* Save every device of from and load the state into to (built with the
+ * same devices): machine_load_devices' result. */
+int copy_device_state(struct machine *from, struct machine *to);
 
 #endif

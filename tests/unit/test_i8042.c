@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "unit.h"
-#include "fake_irq.h"
+#include "devtest.h"
 #include "machine.h"
 #include "hw/hw.h"
 
@@ -20,10 +20,9 @@ struct rig {
 static bool rig_init(struct rig *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->m = machine_new(16 << 20);
+	r->m = fake_irq_machine(&r->irq);
 	if (!r->m)
 		return false;
-	fake_irq_install(r->m, &r->irq);
 	r->k = i8042_new(r->m);
 	return r->k != NULL;
 }
@@ -264,15 +263,10 @@ TEST(i8042_random_io_then_state_round_trip)
 		unsigned size = 1u << (rand_r(&seed) % 3);
 		machine_pio(a.m, ports[rand_r(&seed) % 3], rand_r(&seed) & 1, &v, size);
 	}
-	struct state_buf s;
-	state_init(&s);
-	machine_save_devices(a.m, &s);
-	state_rewind(&s);
-	CHECK_EQ(machine_load_devices(b.m, &s), 0);
+	CHECK_EQ(copy_device_state(a.m, b.m), 0);
 	CHECK_EQ(in(&b, CMD), in(&a, CMD));
 	CHECK_EQ(in(&b, 0x92), in(&a, 0x92));
 	CHECK_EQ(i8042_a20_enabled(b.k), i8042_a20_enabled(a.k));
-	state_free(&s);
 	machine_free(a.m);
 	machine_free(b.m);
 }

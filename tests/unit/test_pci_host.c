@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "unit.h"
+#include "devtest.h"
 #include "machine.h"
 #include "hw/hw.h"
 
@@ -281,14 +282,9 @@ TEST(pci_random_io_then_state_round_trip)
 		}
 		machine_pio(a, port, rand_r(&seed) & 1, &v, size);
 	}
-	struct state_buf s;
-	state_init(&s);
-	machine_save_devices(a, &s);
-	state_rewind(&s);
-	CHECK_EQ(machine_load_devices(b, &s), 0);
+	CHECK_EQ(copy_device_state(a, b), 0);
 	for (unsigned reg = 0; reg < 256; reg += 4)
 		CHECK_EQ(cfg_read(b, 0, 0, reg, 4), cfg_read(a, 0, 0, reg, 4));
-	state_free(&s);
 	machine_free(a);
 	machine_free(b);
 }

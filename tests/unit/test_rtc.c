@@ -4,7 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "unit.h"
-#include "fake_irq.h"
+#include "devtest.h"
 #include "machine.h"
 #include "mainloop.h"
 #include "hw/hw.h"
@@ -20,10 +20,9 @@ struct rig {
 static bool rig_init(struct rig *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->m = machine_new(16 << 20);
+	r->m = fake_irq_machine(&r->irq);
 	if (!r->m)
 		return false;
-	fake_irq_install(r->m, &r->irq);
 	r->r = rtc_new(r->m, GSI);
 	return r->r != NULL;
 }
@@ -343,9 +342,8 @@ TEST(rtc_timer_driven_interrupts)
 {
 	struct rig r;
 	memset(&r, 0, sizeof(r));
-	r.m = machine_new(16 << 20);
+	r.m = fake_irq_machine(&r.irq);
 	CHECK(r.m);
-	fake_irq_install(r.m, &r.irq);
 	r.m->loop = mainloop_new();
 	CHECK(r.m->loop);
 	r.r = rtc_new(r.m, GSI);
@@ -381,14 +379,9 @@ TEST(rtc_random_io_then_state_round_trip)
 		unsigned size = 1u << (rand_r(&seed) % 3);
 		machine_pio(a.m, 0x70 + rand_r(&seed) % 2, rand_r(&seed) & 1, &v, size);
 	}
-	struct state_buf s;
-	state_init(&s);
-	machine_save_devices(a.m, &s);
-	state_rewind(&s);
-	CHECK_EQ(machine_load_devices(b.m, &s), 0);
+	CHECK_EQ(copy_device_state(a.m, b.m), 0);
 	CHECK_EQ(rd(&b, 0x0b), rd(&a, 0x0b));
 	CHECK_EQ(rd(&b, 0x40), rd(&a, 0x40));
-	state_free(&s);
 	machine_free(a.m);
 	machine_free(b.m);
 }

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "unit.h"
-#include "fake_irq.h"
+#include "devtest.h"
 #include "chardev.h"
 #include "machine.h"
 #include "rcu.h"
@@ -25,10 +25,9 @@ struct rig {
 static bool rig_init(struct rig *r, bool with_chr)
 {
 	memset(r, 0, sizeof(*r));
-	r->m = machine_new(16 << 20);
+	r->m = fake_irq_machine(&r->irq);
 	if (!r->m)
 		return false;
-	fake_irq_install(r->m, &r->irq);
 	r->chr = with_chr ? chardev_memory_new() : NULL;
 	r->s = serial_new(r->m, COM1, GSI, r->chr);
 	return r->s != NULL;
@@ -413,15 +412,10 @@ TEST(serial_random_io_then_state_round_trip)
 		if (i % 64 == 0)
 			chardev_memory_inject(a.chr, "rnd", 3);
 	}
-	struct state_buf s;
-	state_init(&s);
-	machine_save_devices(a.m, &s);
-	state_rewind(&s);
-	CHECK_EQ(machine_load_devices(b.m, &s), 0);
+	CHECK_EQ(copy_device_state(a.m, b.m), 0);
 	for (unsigned reg = 1; reg < 8; reg++)
 		if (reg != IIR && reg != LSR && reg != MSR)
 			CHECK_EQ(in(&b, reg), in(&a, reg));
-	state_free(&s);
 	rig_free(&a);
 	rig_free(&b);
 }
