@@ -38,10 +38,12 @@ $(B)/obj/%.o: %.c | $(B)/.deps-installed
 
 # Bare-metal guests for the guest tests and benchmarks.
 include tests/guest/guest.mk
+# The differential tester: TCG against the host CPU.
+include tests/difftest/difftest.mk
 
 deps: $(B)/.deps-installed
 
-check: all $(B)/unit-tests guests
+check: all $(B)/unit-tests $(B)/difftest guests
 	tests/run-tests
 
 run: all guests

@@ -52,6 +52,8 @@ PIO_ITERS = env_num("PIO_ITERS", 20000)
 # fw_cfg selector port, so QEMU would dispatch it to a device)
 PIO_PORT = os.environ.get("PIO_PORT", "").strip() or "0x520"
 TIMEOUT = env_num("TIMEOUT", 120.0, float)
+TCG_ITERS = env_num("TCG_ITERS", 20000000)
+TCG_INSNS_PER_ITER = 12     # bench-cpu.c's loop body
 VERBOSE = os.environ.get("VERBOSE", "") not in ("", "0")
 
 RAM = "64M"
@@ -322,6 +324,30 @@ def fig_pio(vmms):
             fig.samples[vmm.name].append(dt / PIO_ITERS * 1e6)
 
 
+def fig_tcg(vmms):
+    """Emulation speed: guest time per instruction of bench-cpu's loop
+    (ALU, multiply, loads, stores, branch), both VMMs with -accel tcg."""
+    fig = Figure("tcg: CPU-bound loop, time per guest insn", "ns/insn", "{:.2f}")
+    figures.append(fig)
+    img = "bench-cpu.elf"
+    if not os.path.exists(guest(img)):
+        skip_figure(fig, f"{guest(img)} missing (make guests)")
+        return
+    insns = TCG_ITERS * TCG_INSNS_PER_ITER
+    log(f"bench: tcg: {REPS} x {insns} guest instructions per VMM")
+    common = ["tcg" if a == "kvm" else a for a in COMMON]
+    for rep in range(REPS):
+        for vmm in (vmms if rep % 2 == 0 else vmms[::-1]):
+            if vmm.name in fig.problem:
+                continue
+            argv = vmm.cmd + vmm.extra + common + kernel(img, f"iters={TCG_ITERS}")
+            r = run_guest(argv)
+            if not run_ok(fig, vmm, r, need_lines=("start", "done")):
+                continue
+            dt = r.line_time("done") - r.line_time("start")
+            fig.samples[vmm.name].append(dt / insns * 1e9)
+
+
 def fig_startup(vmms, path, img, boot):
     first = Figure(f"start-up {path}: first guest insn", "ms", "{:.1f}")
     done = Figure(f"start-up {path}: process exit", "ms", "{:.1f}")
@@ -582,6 +608,7 @@ def main():
     fig_startup(vmms, "-kernel", "empty.elf", kernel("empty.elf"))
     fig_startup(vmms, "-bios", "empty.bin", ["-bios", guest("empty.bin")])
     mem_details = fig_memory(vmms)
+    fig_tcg([VMM("qvm", QVM, QVM_ARGS), VMM("qemu", QEMU, QEMU_ARGS)])
 
     global failed
     whole = []
@@ -590,7 +617,8 @@ def main():
             kind = "SKIP" if (kvm_skip or v.name == "qemu") else "FAIL"
             failed = failed or kind == "FAIL"
             for f in figures:
-                f.problem[v.name] = (kind, "see below")
+                if not f.label.startswith("tcg:"):
+                    f.problem[v.name] = (kind, "see below")
             whole.append((kind, v.name, v.skip))
     if len(whole) == 2 and whole[0][::2] == whole[1][::2]:
         whole = [(whole[0][0], "both", whole[0][2])]

@@ -3,10 +3,10 @@
 #include <string.h>
 #include "accel.h"
 
-bool kvm_device_usable(void);
 
 static const struct accel_ops *const engines[] = {
 	&kvm_accel_ops,
+	&tcg_accel_ops,
 };
 
 const struct accel_ops *accel_find(const char *name)
@@ -26,14 +26,10 @@ const struct accel_ops *accel_pick(char *why, size_t why_len)
 	}
 	qvm_log(LOG_ACCEL, "accel: not kvm: %s", reason);
 	qvm_log(LOG_ACCEL, "accel: not kqemu: engine not built yet");
-	qvm_log(LOG_ACCEL, "accel: not tcg: engine not built yet");
-	/* Until TCG exists, a software-backed KVM is the only engine that can
-	 * run guests on such a host: slow for kernel code, but correct. */
-	if (kvm_device_usable()) {
-		qvm_log(LOG_ACCEL, "accel: kvm (software-backed; kernel code is emulated)");
-		return &kvm_accel_ops;
-	}
-	snprintf(why, why_len, "no accelerator can run here (%s; tcg and kqemu are not built yet)",
-		 reason);
-	return NULL;
+	/* TCG runs everywhere.  A software-backed /dev/kvm (no vmx/svm)
+	 * emulates every guest kernel instruction and cannot run Linux; TCG
+	 * is the better engine there too. */
+	(void)why, (void)why_len;
+	qvm_log(LOG_ACCEL, "accel: tcg");
+	return &tcg_accel_ops;
 }

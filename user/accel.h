@@ -49,6 +49,7 @@ struct accel {
 };
 
 extern const struct accel_ops kvm_accel_ops;
+extern const struct accel_ops tcg_accel_ops;
 
 /* Find an engine by name ("kvm", "tcg", "kqemu"); NULL if not built. */
 const struct accel_ops *accel_find(const char *name);

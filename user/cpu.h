@@ -58,6 +58,7 @@ struct vcpu {
 	pthread_t thread;
 	bool thread_started;
 	void *accel_state;      /* the engine's per-vCPU data */
+	struct lapic *lapic;    /* qvm's own LAPIC (tcg, kqemu), else NULL */
 	volatile bool kicked;   /* set by vcpu_kick, cleared by the vCPU */
 	uint64_t exits;         /* exits handled by qvm, for info cpus */
 	uint64_t pio_exits, mmio_exits;
@@ -87,4 +88,5 @@ unsigned topo_core_bits(const struct config *cfg);
 
 /* -cpu help: the CPU models (kvm-cpuid.c). */
 void cpu_models_print(void);
+bool cpu_model_known(const char *name);
 #endif

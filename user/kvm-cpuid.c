@@ -56,6 +56,11 @@ void cpu_models_print(void)
 		printf("  %-8s %s\n", cpu_models[i].name, cpu_models[i].desc);
 }
 
+bool cpu_model_known(const char *name)
+{
+	return find_model(name) != NULL;
+}
+
 int kvm_cpuid_init(struct machine *m)
 {
 	struct kvm_vm *k = kvm_of(m);

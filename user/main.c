@@ -42,7 +42,7 @@ static const struct accel_ops *choose_accel(const struct config *cfg)
 	}
 	const struct accel_ops *ops = accel_find(cfg->accel);
 	if (!ops)
-		qvm_die("-accel %s: this engine is not built yet (available: kvm)", cfg->accel);
+		qvm_die("-accel %s: this engine is not built (available: kvm, tcg)", cfg->accel);
 	if (!ops->available(why, sizeof(why))) {
 		/* A software-backed /dev/kvm still runs guests, slowly. */
 		if (!strcmp(ops->name, "kvm") && kvm_device_usable())

@@ -264,16 +264,24 @@ bool machine_mmio(struct machine *m, gpa_t addr, bool is_write, uint64_t *value,
 	return dispatch(m, 0, addr, is_write, value, size);
 }
 
-void *gpa_to_host(struct machine *m, gpa_t gpa, uint64_t len)
+void *gpa_lookup(struct machine *m, gpa_t gpa, uint64_t len, bool *writable)
 {
 	void *host = NULL;
 	urcu_memb_read_lock();
 	const struct region *r = physmap_find(rcu_dereference(m->map), 0, gpa);
 	if (r && (r->kind == REGION_RAM || r->kind == REGION_ROM) &&
-	    len <= r->len - (gpa - r->base))
+	    len <= r->len - (gpa - r->base)) {
 		host = (uint8_t *)r->host + (gpa - r->base);
+		if (writable)
+			*writable = r->kind == REGION_RAM;
+	}
 	urcu_memb_read_unlock();
 	return host;
+}
+
+void *gpa_to_host(struct machine *m, gpa_t gpa, uint64_t len)
+{
+	return gpa_lookup(m, gpa, len, NULL);
 }
 
 int guest_write(struct machine *m, gpa_t gpa, const void *src, uint64_t len)

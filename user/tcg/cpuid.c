@@ -1,0 +1,328 @@
+/*
+ * CPUID of the TCG engine (SDM Vol. 2A, "CPUID"): a GenuineIntel family 6
+ * processor that advertises exactly what this emulator implements, with
+ * the -smp topology in leaves 1, 4 and 0xB laid out as the KVM engine
+ * presents it (kvm-cpuid.c, topology.c).
+ *
+ * Implemented and advertised: x87, MMX, SSE-SSE4.2 (no AES, PCLMULQDQ,
+ * AVX, XSAVE), CMPXCHG8B/16B, CMOV, MOVBE, POPCNT, LZCNT, LAHF/SAHF in
+ * 64-bit mode, PAE/PSE/PSE-36/PGE/PAT/NX/1 GiB pages, long mode, SYSENTER,
+ * SYSCALL (reported in long mode only, as Intel does), RDTSCP, the xAPIC
+ * and x2APIC with the TSC-deadline timer, MTRRs, machine-check exception
+ * (no banks), invariant TSC.
+ */
+#include "tcg/tcg.h"
+#include "config.h"
+#include "hw/apic.h"
+
+#define MAX_BASIC 0x16
+#define MAX_EXTENDED 0x80000008u
+#define HV_BASE 0x40000000u
+
+/* family 6, model 0x3a, stepping 9 */
+#define SIGNATURE 0x000306a9u
+
+/* Leaf 1 EDX: FPU DE PSE TSC MSR PAE MCE CX8 APIC SEP MTRR PGE CMOV PAT
+ * PSE36 CLFSH MMX FXSR SSE SSE2 (no VME, MCA, DS, ACPI, SS, TM, PBE) */
+#define L1_EDX_FPU (1u << 0)
+#define L1_EDX_DE (1u << 2)
+#define L1_EDX_PSE (1u << 3)
+#define L1_EDX_TSC (1u << 4)
+#define L1_EDX_MSR (1u << 5)
+#define L1_EDX_PAE (1u << 6)
+#define L1_EDX_MCE (1u << 7)
+#define L1_EDX_CX8 (1u << 8)
+#define L1_EDX_APIC (1u << 9)
+#define L1_EDX_SEP (1u << 11)
+#define L1_EDX_MTRR (1u << 12)
+#define L1_EDX_PGE (1u << 13)
+#define L1_EDX_CMOV (1u << 15)
+#define L1_EDX_PAT (1u << 16)
+#define L1_EDX_PSE36 (1u << 17)
+#define L1_EDX_CLFSH (1u << 19)
+#define L1_EDX_MMX (1u << 23)
+#define L1_EDX_FXSR (1u << 24)
+#define L1_EDX_SSE (1u << 25)
+#define L1_EDX_SSE2 (1u << 26)
+#define L1_EDX_HTT (1u << 28)
+#define L1_EDX (L1_EDX_FPU | L1_EDX_DE | L1_EDX_PSE | L1_EDX_TSC | L1_EDX_MSR |  \
+		L1_EDX_PAE | L1_EDX_MCE | L1_EDX_CX8 | L1_EDX_APIC | L1_EDX_SEP |   \
+		L1_EDX_MTRR | L1_EDX_PGE | L1_EDX_CMOV | L1_EDX_PAT |              \
+		L1_EDX_PSE36 | L1_EDX_CLFSH | L1_EDX_MMX | L1_EDX_FXSR |           \
+		L1_EDX_SSE | L1_EDX_SSE2)
+
+#define L1_ECX_SSE3 (1u << 0)
+#define L1_ECX_SSSE3 (1u << 9)
+#define L1_ECX_CX16 (1u << 13)
+#define L1_ECX_SSE41 (1u << 19)
+#define L1_ECX_SSE42 (1u << 20)
+#define L1_ECX_X2APIC (1u << 21)
+#define L1_ECX_MOVBE (1u << 22)
+#define L1_ECX_POPCNT (1u << 23)
+#define L1_ECX_TSC_DEADLINE (1u << 24)
+#define L1_ECX_HYPERVISOR (1u << 31)
+#define L1_ECX (L1_ECX_SSE3 | L1_ECX_SSSE3 | L1_ECX_CX16 | L1_ECX_SSE41 |        \
+		L1_ECX_SSE42 | L1_ECX_X2APIC | L1_ECX_MOVBE | L1_ECX_POPCNT |      \
+		L1_ECX_TSC_DEADLINE | L1_ECX_HYPERVISOR)
+
+#define X1_ECX_LAHF (1u << 0)
+#define X1_ECX_ABM (1u << 5)            /* LZCNT */
+#define X1_EDX_SYSCALL (1u << 11)
+#define X1_EDX_NX (1u << 20)
+#define X1_EDX_PAGE1GB (1u << 26)
+#define X1_EDX_RDTSCP (1u << 27)
+#define X1_EDX_LM (1u << 29)
+
+#define L6_EAX_ARAT (1u << 2)           /* the APIC timer runs in C-states */
+#define X7_EDX_INVARIANT_TSC (1u << 8)
+
+/* IA32_MISC_ENABLE bits that change CPUID (msr.c keeps them) */
+#define MISC_LIMIT_CPUID (1ULL << 22)
+#define MISC_XD_DISABLE (1ULL << 34)
+
+#define APIC_BASE_EN (1ULL << 11)
+
+/* The cache hierarchy leaf 4 describes: 64-byte lines everywhere */
+struct cache_desc {
+	uint8_t type, level, ways;      /* type: 1 data, 2 code, 3 unified */
+	uint32_t sets;
+	bool package;                   /* shared by the package, else a core */
+};
+
+static const struct cache_desc caches[] = {
+	{ 1, 1, 8, 64, false },         /* L1d 32 KiB */
+	{ 2, 1, 8, 64, false },         /* L1i 32 KiB */
+	{ 3, 2, 8, 512, false },        /* L2 256 KiB */
+	{ 3, 3, 16, 8192, true },       /* L3 8 MiB */
+};
+
+/* -smp topology: thread and core field widths of the APIC ID */
+struct topo {
+	unsigned thread_bits, core_bits;
+	unsigned threads, cores;        /* per core, per package */
+	uint32_t apic_id;
+};
+
+static void get_topo(const struct tcg_cpu *c, struct topo *t)
+{
+	const struct config *cfg = c->m ? c->m->cfg : NULL;
+	memset(t, 0, sizeof(*t));
+	t->threads = t->cores = 1;
+	if (!c->v || !cfg || !cfg->threads || !cfg->cores)
+		return;                 /* unit tests: one CPU */
+	t->thread_bits = topo_thread_bits(cfg);
+	t->core_bits = topo_core_bits(cfg);
+	t->threads = cfg->threads;
+	t->cores = cfg->cores;
+	t->apic_id = c->v->apic_id;
+}
+
+static void set4(uint32_t out[4], uint32_t a, uint32_t b, uint32_t c, uint32_t d)
+{
+	out[0] = a;
+	out[1] = b;
+	out[2] = c;
+	out[3] = d;
+}
+
+/* Four ASCII characters as a register holds them */
+static uint32_t str4(const char *s)
+{
+	uint32_t v;
+	memcpy(&v, s, 4);
+	return v;
+}
+
+static void leaf1(struct tcg_cpu *c, const struct topo *t, uint32_t out[4])
+{
+	unsigned per_pkg = 1u << (t->thread_bits + t->core_bits);
+	uint32_t ebx = (8u << 8) | (MIN(per_pkg, 255u) << 16) | (t->apic_id << 24);
+	uint32_t edx = L1_EDX;
+	uint64_t base = c->lapic ? lapic_get_base(c->lapic) : c->s.apic_base;
+	if (!(base & APIC_BASE_EN))
+		edx &= ~L1_EDX_APIC;    /* SDM Vol. 3, 11.4.3 */
+	if (per_pkg > 1)
+		edx |= L1_EDX_HTT;
+	set4(out, SIGNATURE, ebx, L1_ECX, edx);
+}
+
+/* Leaf 4: deterministic cache parameters with the sharing fields of the
+ * topology (SDM Vol. 2A, CPUID leaf 04H). */
+static void leaf4(const struct topo *t, uint32_t sub, uint32_t out[4])
+{
+	if (sub >= ARRAY_SIZE(caches)) {
+		set4(out, 0, 0, 0, 0);  /* type 0: no more caches */
+		return;
+	}
+	const struct cache_desc *d = &caches[sub];
+	unsigned per_pkg = 1u << (t->thread_bits + t->core_bits);
+	unsigned sharing = d->package ? per_pkg : 1u << t->thread_bits;
+	uint32_t eax = d->type | d->level << 5 | 1u << 8 /* self-initialising */ |
+		       (sharing - 1) << 14 | ((1u << t->core_bits) - 1) << 26;
+	uint32_t ebx = (uint32_t)(d->ways - 1) << 22 | (64 - 1);
+	set4(out, eax, ebx, d->sets - 1, d->package ? 2 /* inclusive */ : 0);
+}
+
+/* Leaf 0xB: the x2APIC topology, SMT then core level */
+static void leaf_b(const struct topo *t, uint32_t sub, uint32_t out[4])
+{
+	if (sub == 0)
+		set4(out, t->thread_bits, t->threads, 0 | 1 << 8, t->apic_id);
+	else if (sub == 1)
+		set4(out, t->thread_bits + t->core_bits, t->threads * t->cores,
+		     1 | 2 << 8, t->apic_id);
+	else
+		set4(out, 0, 0, sub & 0xff, t->apic_id);
+}
+
+/* The LAPIC timer counts at 1 GHz before its divider (lapic.c). */
+#define APIC_CLOCK_HZ 1000000000ULL
+/* Linux computes crystal_kHz * numerator in 32 bits: numerator <= this */
+#define MAX_NUMERATOR 4294u
+
+/* The best p/q ~= num/den with p <= MAX_NUMERATOR, from the continued
+ * fraction's convergents and the last semiconvergent. */
+static inline long double dist(long double a, long double b)
+{
+	return a > b ? a - b : b - a;
+}
+
+static void best_ratio(uint64_t num, uint64_t den, uint32_t *p, uint32_t *q)
+{
+	long double x = (long double)num / den;
+	uint64_t h0 = 0, h1 = 1, k0 = 1, k1 = 0; /* convergents n-2, n-1 */
+	while (den) {
+		uint64_t a = num / den, rem = num % den;
+		if (a * h1 + h0 > MAX_NUMERATOR || a * k1 + k0 > UINT32_MAX) {
+			/* the largest semiconvergent within the bounds, if closer */
+			uint64_t t = (MAX_NUMERATOR - h0) / h1;
+			if (k1 && (UINT32_MAX - k0) / k1 < t)
+				t = (UINT32_MAX - k0) / k1;
+			uint64_t hs = t * h1 + h0, ks = t * k1 + k0;
+			if (t && k1 && dist((long double)hs / ks, x) <
+				       dist((long double)h1 / k1, x)) {
+				h1 = hs;
+				k1 = ks;
+			}
+			break;
+		}
+		uint64_t h = a * h1 + h0, k = a * k1 + k0;
+		h0 = h1, h1 = h, k0 = k1, k1 = k;
+		num = den;
+		den = rem;
+	}
+	*p = (uint32_t)h1;
+	*q = (uint32_t)k1;
+}
+
+/* Leaf 0x15: the TSC as a ratio of a crystal that is the LAPIC timer's
+ * clock (Linux takes the crystal for the APIC timer too); leaf 0x16: the
+ * base frequency in MHz.  Zero when the TSC rate is unknown. */
+static void leaf15(uint32_t out[4])
+{
+	uint64_t hz = tsc_hz();
+	uint32_t p = 0, q = 0;
+	if (hz)
+		best_ratio(hz, APIC_CLOCK_HZ, &p, &q);
+	if (!p || !q)
+		set4(out, 0, 0, 0, 0);
+	else
+		set4(out, q, p, (uint32_t)APIC_CLOCK_HZ, 0);
+}
+
+static void leaf16(uint32_t out[4])
+{
+	uint64_t mhz = tsc_hz() / 1000000;
+	set4(out, (uint32_t)MIN(mhz, 0xffffu), (uint32_t)MIN(mhz, 0xffffu), 100, 0);
+}
+
+static void basic_leaf(struct tcg_cpu *c, uint32_t leaf, uint32_t sub,
+		       uint32_t max, uint32_t out[4])
+{
+	struct topo t;
+	get_topo(c, &t);
+	set4(out, 0, 0, 0, 0);
+	switch (leaf) {
+	case 0:
+		set4(out, max, str4("Genu"), str4("ntel"), str4("ineI"));
+		break;
+	case 1:
+		leaf1(c, &t, out);
+		break;
+	case 2:
+		set4(out, 0xff01, 0, 0, 0); /* 0xff: see leaf 4 */
+		break;
+	case 4:
+		leaf4(&t, sub, out);
+		break;
+	case 6:
+		out[0] = L6_EAX_ARAT;
+		break;
+	case 0xb:
+		leaf_b(&t, sub, out);
+		break;
+	case 0x15:
+		leaf15(out);
+		break;
+	case 0x16:
+		leaf16(out);
+		break;
+	}
+	/* 3, 5 (MONITOR), 7 (structured extended features), 0xA (no PMU),
+	 * 0xD (no XSAVE) and the rest: all zero */
+}
+
+static void extended_leaf(struct tcg_cpu *c, uint32_t leaf, uint32_t out[4])
+{
+	static const char brand[48] = "qvm TCG x86-64 processor";
+	struct topo t;
+	set4(out, 0, 0, 0, 0);
+	switch (leaf) {
+	case 0x80000000:
+		out[0] = MAX_EXTENDED;
+		break;
+	case 0x80000001:
+		out[2] = X1_ECX_LAHF | X1_ECX_ABM;
+		out[3] = X1_EDX_PAGE1GB | X1_EDX_RDTSCP | X1_EDX_LM;
+		if (!(c->misc_enable & MISC_XD_DISABLE))
+			out[3] |= X1_EDX_NX;
+		if (tcg_long_mode(c))
+			out[3] |= X1_EDX_SYSCALL; /* Intel: 64-bit mode only */
+		break;
+	case 0x80000002 ... 0x80000004:
+		memcpy(out, brand + (leaf - 0x80000002) * 16, 16);
+		break;
+	case 0x80000006:
+		out[2] = 256u << 16 | 6u << 12 | 64; /* L2: 256 KiB, 8-way, 64 B */
+		break;
+	case 0x80000007:
+		out[3] = X7_EDX_INVARIANT_TSC;
+		break;
+	case 0x80000008:
+		get_topo(c, &t);
+		out[0] = 48u << 8 | 40;         /* linear, physical address bits */
+		out[2] = (t.thread_bits + t.core_bits) << 12 |
+			 ((t.threads * t.cores - 1) & 0xff);
+		break;
+	}
+}
+
+void tcg_cpuid(struct tcg_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
+{
+	uint32_t max = (c->misc_enable & MISC_LIMIT_CPUID) ? 2 : MAX_BASIC;
+	if (leaf >= HV_BASE && leaf < HV_BASE + 0x10000000) {
+		if (leaf == HV_BASE)
+			set4(out, HV_BASE, str4("qvmT"), str4("CGqv"), str4("mTCG"));
+		else
+			set4(out, 0, 0, 0, 0);
+		return;
+	}
+	if (leaf >= 0x80000000 && leaf <= MAX_EXTENDED) {
+		extended_leaf(c, leaf, out);
+		return;
+	}
+	/* SDM: beyond the highest leaf, the highest basic leaf's data */
+	if (leaf > max)
+		leaf = max;
+	basic_leaf(c, leaf, sub, max, out);
+}

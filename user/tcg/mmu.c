@@ -1,0 +1,650 @@
+/*
+ * Guest memory as a vCPU sees it: segmentation checks, paging (32-bit,
+ * PAE and 4-level, SDM Vol. 3 ch. 4), the software TLB, RAM/ROM/MMIO
+ * and the LAPIC page, and the bookkeeping that makes self-modifying
+ * code work.
+ *
+ * The TLB caches, per privilege kind, the linear page -> host address of
+ * RAM pages for reads, writes and fetches separately, so a hit is a
+ * compare and an add.  Everything else (misses, MMIO, ROM writes, pages
+ * holding decoded code, page-crossing accesses) takes the slow path.
+ */
+#include <pthread.h>
+#include <sys/mman.h>
+#include "tcg.h"
+#include "../hw/apic.h"
+
+#define PAGE_MASK (~0xfffULL)
+#define TLB_INVALID 1ULL
+#define TLB_IO 2ULL             /* tag bit: the page is MMIO (slow path) */
+
+#define PTE_P (1ULL << 0)
+#define PTE_W (1ULL << 1)
+#define PTE_U (1ULL << 2)
+#define PTE_A (1ULL << 5)
+#define PTE_D (1ULL << 6)
+#define PTE_PS (1ULL << 7)
+#define PTE_NX (1ULL << 63)
+#define MAXPHYADDR 40
+#define ADDR_MASK (((1ULL << MAXPHYADDR) - 1) & PAGE_MASK)
+/* bits MAXPHYADDR..51 must be zero in every entry (SDM 4.4.2, 4.5.4) */
+#define RSVD_HIGH (((1ULL << 52) - 1) & ~((1ULL << MAXPHYADDR) - 1))
+
+/* ------------------------------------------------------------------ */
+/* Code pages: a word per guest-physical page.  Bit 0 says blocks were
+ * decoded from the page; the rest is a generation bumped by writes. */
+
+#define CODE_MAP_PAGES (1ULL << 24)    /* 64 GiB of physical space */
+static uint32_t *code_map;
+static pthread_once_t code_map_once = PTHREAD_ONCE_INIT;
+
+static void code_map_alloc(void)
+{
+	void *p = mmap(NULL, CODE_MAP_PAGES * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		qvm_die("tcg: cannot reserve the code-page map");
+	code_map = p;
+}
+
+static inline uint32_t *code_word(uint64_t phys)
+{
+	uint64_t pfn = phys >> 12;
+	return pfn < CODE_MAP_PAGES ? &code_map[pfn] : NULL;
+}
+
+uint32_t tcg_code_page_gen(uint64_t phys)
+{
+	uint32_t *w = code_word(phys);
+	return w ? __atomic_load_n(w, __ATOMIC_ACQUIRE) : 0;
+}
+
+void tcg_mark_code_page(uint64_t phys)
+{
+	pthread_once(&code_map_once, code_map_alloc);
+	uint32_t *w = code_word(phys);
+	if (w && !(__atomic_load_n(w, __ATOMIC_RELAXED) & 1))
+		__atomic_fetch_or(w, 1, __ATOMIC_ACQ_REL);
+}
+
+bool tcg_page_has_code(uint64_t phys)
+{
+	uint32_t *w = code_map ? code_word(phys) : NULL;
+	return w && (__atomic_load_n(w, __ATOMIC_RELAXED) & 1);
+}
+
+/* A write hit a page with decoded code: a new generation makes every
+ * vCPU's blocks from that page stale (checked on block lookup). */
+static void code_page_written(uint64_t phys)
+{
+	uint32_t *w = code_word(phys);
+	if (!w)
+		return;
+	uint32_t old = __atomic_load_n(w, __ATOMIC_RELAXED);
+	while ((old & 1) &&
+	       !__atomic_compare_exchange_n(w, &old, (old + 2) & ~1u, false,
+					    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		;
+}
+
+void tcg_code_written(uint64_t phys, unsigned len)
+{
+	if (!code_map || !len)
+		return;
+	for (uint64_t p = phys & PAGE_MASK; p < phys + len; p += 4096)
+		if (tcg_page_has_code(p))
+			code_page_written(p);
+}
+
+static inline void check_code_write(struct tcg_cpu *c, uint64_t phys)
+{
+	if (code_map && tcg_page_has_code(phys)) {
+		code_page_written(phys);
+		c->stop = true;         /* the running block may be stale */
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Segmentation (SDM Vol. 3, 5.3 limit checking, 5.4 type checking)    */
+
+static inline bool canonical(uint64_t a)
+{
+	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
+_Noreturn static void seg_fault(struct tcg_cpu *c, int seg)
+{
+	tcg_raise(c, seg == S_SS ? EXC_SS : EXC_GP, 0);
+}
+
+uint64_t tcg_seg_linear(struct tcg_cpu *c, int seg, uint64_t off, unsigned size, enum access acc)
+{
+	const struct x86_segment *s = &c->s.seg[seg];
+	if (tcg_code64(c)) {
+		uint64_t lin = off + (seg >= S_FS ? s->base : 0);
+		if (!canonical(lin) || !canonical(lin + size - 1))
+			seg_fault(c, seg);
+		return lin;
+	}
+	if (tcg_protected(c) && !tcg_v86(c)) {
+		if (s->unusable || !s->present)
+			seg_fault(c, seg);
+		if (acc == ACC_WRITE && ((s->type & 8) || !(s->type & 2)))
+			seg_fault(c, seg);      /* code, or read-only data */
+		if (acc == ACC_READ && (s->type & 0xa) == 8)
+			seg_fault(c, seg);      /* execute-only code */
+	}
+	uint64_t last = off + size - 1;
+	if ((s->type & 0xc) == 4 && s->s) {
+		/* expand-down data: valid offsets are (limit, top] */
+		uint64_t top = s->db ? 0xffffffffULL : 0xffff;
+		if (off <= s->limit || last > top)
+			seg_fault(c, seg);
+	} else if (last > s->limit || last < off) {
+		seg_fault(c, seg);
+	}
+	return (s->base + off) & 0xffffffffULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Page walk                                                           */
+
+struct walk {
+	uint64_t phys;          /* physical address of the byte */
+	bool writable, user, exec;
+	bool large;
+};
+
+static uint64_t phys_ld(struct tcg_cpu *c, uint64_t pa, unsigned size, uint64_t **host)
+{
+	uint64_t v = 0;
+	void *p = gpa_to_host(c->m, pa & c->a20_mask, size);
+	*host = p;
+	if (p)
+		memcpy(&v, p, size);
+	else
+		machine_mmio(c->m, pa, false, &v, size);
+	return v;
+}
+
+/* Set accessed (and dirty) bits the way the CPU does: atomically, since
+ * other vCPUs walk the same tables. */
+static void set_bits(uint64_t *host, unsigned size, uint64_t bits)
+{
+	if (!host)
+		return;
+	if (size == 8)
+		__atomic_fetch_or(host, bits, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_or((uint32_t *)host, (uint32_t)bits, __ATOMIC_RELAXED);
+}
+
+_Noreturn static void page_fault(struct tcg_cpu *c, uint64_t lin, enum access acc,
+				 bool user, uint32_t err)
+{
+	if (acc == ACC_WRITE)
+		err |= PF_W;
+	if (user)
+		err |= PF_U;
+	if (acc == ACC_CODE && (c->s.efer & EFER_NXE))
+		err |= PF_I;
+	tcg_raise_pf(c, lin, err);
+}
+
+#define MAX_LEVELS 4
+
+static void walk(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user, struct walk *w)
+{
+	bool nxe = c->s.efer & EFER_NXE;
+	bool pae = c->s.cr4 & CR4_PAE;
+	unsigned esize = pae ? 8 : 4;
+	uint64_t *hosts[MAX_LEVELS];
+	unsigned n = 0;
+	uint64_t table, entry = 0;
+	int level;
+	w->writable = w->user = w->exec = true;
+	w->large = false;
+
+	if (tcg_long_mode(c)) {
+		table = c->s.cr3 & ADDR_MASK;
+		level = 4;
+	} else if (pae) {
+		/* PDPTE (SDM 4.4.1): bits 1, 2, 5-8 and 63 are reserved */
+		uint64_t *h;
+		uint64_t pdpte = phys_ld(c, (c->s.cr3 & 0xffffffe0) + ((lin >> 30) & 3) * 8, 8, &h);
+		if (!(pdpte & PTE_P))
+			page_fault(c, lin, acc, user, 0);
+		if (pdpte & (0x1e6ULL | PTE_NX | RSVD_HIGH))
+			page_fault(c, lin, acc, user, PF_P | PF_RSVD);
+		table = pdpte & ADDR_MASK;
+		level = 2;
+	} else {
+		table = c->s.cr3 & 0xfffff000;
+		level = 2;
+	}
+
+	for (;; level--) {
+		unsigned shift = pae ? 12 + 9 * (level - 1) : 12 + 10 * (level - 1);
+		unsigned idx = pae ? (lin >> shift) & 511 : (lin >> shift) & 1023;
+		entry = phys_ld(c, table + idx * esize, esize, &hosts[n++]);
+		if (!(entry & PTE_P))
+			page_fault(c, lin, acc, user, 0);
+		uint64_t rsvd = pae ? RSVD_HIGH | (nxe ? 0 : PTE_NX) : 0;
+		if (tcg_long_mode(c) && level == 4)
+			rsvd |= PTE_PS;
+		bool leaf = level == 1 || ((entry & PTE_PS) && level < 4 &&
+					   (pae || (c->s.cr4 & CR4_PSE)));
+		if (leaf && level > 1 && pae) /* large page: reserved low bits */
+			rsvd |= ((1ULL << (shift)) - 1) & ~0x1fffULL;
+		if (entry & rsvd)
+			page_fault(c, lin, acc, user, PF_P | PF_RSVD);
+		w->writable &= !!(entry & PTE_W);
+		w->user &= !!(entry & PTE_U);
+		if (nxe && (entry & PTE_NX))
+			w->exec = false;
+		if (leaf) {
+			uint64_t base;
+			if (level == 1) {
+				base = entry & (pae ? ADDR_MASK : 0xfffff000);
+				w->phys = base | (lin & 0xfff);
+			} else if (pae) {
+				uint64_t mask = (1ULL << shift) - 1;
+				base = entry & ADDR_MASK & ~mask;
+				w->phys = base | (lin & mask);
+				w->large = true;
+			} else {
+				/* 4 MiB page, PSE-36 high bits in 20:13 */
+				base = (entry & 0xffc00000) | ((entry >> 13) & 0xff) << 32;
+				w->phys = base | (lin & 0x3fffff);
+				w->large = true;
+			}
+			break;
+		}
+		table = entry & (pae ? ADDR_MASK : 0xfffff000);
+	}
+
+	/* Permissions (SDM 4.6) */
+	if (user && !w->user)
+		page_fault(c, lin, acc, user, PF_P);
+	if (acc == ACC_WRITE && !w->writable && (user || (c->s.cr0 & CR0_WP)))
+		page_fault(c, lin, acc, user, PF_P);
+	if (acc == ACC_CODE && !w->exec)
+		page_fault(c, lin, acc, user, PF_P);
+	if (!user && !(c->s.cr0 & CR0_WP))
+		w->writable = true;     /* supervisor writes ignore R/W */
+
+	for (unsigned k = 0; k < n; k++)
+		set_bits(hosts[k], esize, PTE_A | (k == n - 1 && acc == ACC_WRITE ? PTE_D : 0));
+	if (!(entry & PTE_D) && acc != ACC_WRITE)
+		w->writable = false;    /* the first write walks again for D */
+}
+
+/* ------------------------------------------------------------------ */
+/* TLB                                                                 */
+
+void tcg_tlb_flush(struct tcg_cpu *c)
+{
+	for (unsigned k = 0; k < MMU_NR; k++)
+		for (unsigned e = 0; e < TLB_SIZE; e++)
+			c->tlb[k][e].tag_read = c->tlb[k][e].tag_write =
+				c->tlb[k][e].tag_code = TLB_INVALID;
+	c->tlb_large = false;
+}
+
+void tcg_tlb_flush_all(struct tcg_cpu *c)
+{
+	tcg_tlb_flush(c);
+}
+
+void tcg_tlb_flush_page(struct tcg_cpu *c, uint64_t lin)
+{
+	if (c->tlb_large) {     /* a large page covers many 4 KiB entries */
+		tcg_tlb_flush(c);
+		return;
+	}
+	unsigned idx = (lin >> 12) & (TLB_SIZE - 1);
+	for (unsigned k = 0; k < MMU_NR; k++) {
+		struct tlb_entry *e = &c->tlb[k][idx];
+		e->tag_read = e->tag_write = e->tag_code = TLB_INVALID;
+	}
+}
+
+static inline bool is_lapic(struct tcg_cpu *c, uint64_t phys)
+{
+	return c->lapic && lapic_mmio_hit(c->lapic, phys);
+}
+
+uint64_t tcg_translate(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user)
+{
+	struct walk w = { .phys = lin & 0xffffffffULL, .writable = true, .user = true,
+			  .exec = true };
+	if (c->s.cr0 & CR0_PG)
+		walk(c, lin, acc, user, &w);
+	else if (tcg_long_mode(c))
+		w.phys = lin;
+	uint64_t phys = w.phys & c->a20_mask;
+	uint64_t page = lin & PAGE_MASK;
+	struct tlb_entry *e = &c->tlb[user ? MMU_USER : MMU_SUPER][(lin >> 12) & (TLB_SIZE - 1)];
+	bool ram_writable = false;
+	uint8_t *host = is_lapic(c, phys) ? NULL :
+		gpa_lookup(c->m, phys & PAGE_MASK, 4096, &ram_writable);
+	e->phys = phys & PAGE_MASK;
+	if (host) {
+		e->addend = (uintptr_t)host - (uintptr_t)page;
+		e->tag_read = page;
+		e->tag_code = w.exec ? page : TLB_INVALID;
+		e->tag_write = w.writable && ram_writable ? page : TLB_INVALID;
+	} else {
+		e->addend = 0;
+		e->tag_read = e->tag_write = page | TLB_IO;
+		e->tag_code = TLB_INVALID;
+	}
+	if (w.large)
+		c->tlb_large = true;
+	return phys;
+}
+
+static inline bool user_access(const struct tcg_cpu *c)
+{
+	return tcg_cpl(c) == 3;
+}
+
+/* ------------------------------------------------------------------ */
+/* Physical accesses that are not RAM                                  */
+
+static uint64_t io_read(struct tcg_cpu *c, uint64_t phys, unsigned size)
+{
+	uint64_t v = 0;
+	if (is_lapic(c, phys)) {
+		uint32_t off = phys & 0xfff;
+		uint32_t r = lapic_mmio_read(c->lapic, off & ~3u);
+		return (r >> ((off & 3) * 8)) & size_mask(size);
+	}
+	void *host = gpa_to_host(c->m, phys, size);
+	if (host) {             /* ROM or RAM reached through an IO entry */
+		memcpy(&v, host, size);
+		return v;
+	}
+	if (!machine_mmio(c->m, phys, false, &v, size)) {
+		qvm_log(LOG_UNIMP, "cpu %u: mmio read 0x%llx size %u (unassigned)",
+			c->v ? c->v->index : 0, (unsigned long long)phys, size);
+		v = ~0ULL;
+	}
+	if (c->v)
+		c->v->mmio_exits++;
+	return v & size_mask(size);
+}
+
+static void io_write(struct tcg_cpu *c, uint64_t phys, unsigned size, uint64_t v)
+{
+	if (is_lapic(c, phys)) {
+		uint32_t off = phys & 0xfff;
+		lapic_mmio_write(c->lapic, off & ~3u, (uint32_t)(v << ((off & 3) * 8)));
+		c->stop = true;
+		return;
+	}
+	bool writable = false;
+	void *host = gpa_lookup(c->m, phys, size, &writable);
+	if (host) {
+		if (writable) {
+			memcpy(host, &v, size);
+			check_code_write(c, phys);
+		}
+		return;         /* writes to ROM are dropped */
+	}
+	if (!machine_mmio(c->m, phys, true, &v, size))
+		qvm_log(LOG_UNIMP, "cpu %u: mmio write 0x%llx size %u value 0x%llx (unassigned)",
+			c->v ? c->v->index : 0, (unsigned long long)phys, size,
+			(unsigned long long)v);
+	if (c->v)
+		c->v->mmio_exits++;
+	c->stop = true;         /* a device may have raised an interrupt */
+}
+
+/* ------------------------------------------------------------------ */
+/* Linear accesses                                                     */
+
+static inline struct tlb_entry *tlb_of(struct tcg_cpu *c, uint64_t lin, bool user)
+{
+	return &c->tlb[user ? MMU_USER : MMU_SUPER][(lin >> 12) & (TLB_SIZE - 1)];
+}
+
+/* One access within a page. */
+static uint64_t lin_ld_page(struct tcg_cpu *c, uint64_t lin, unsigned size, bool user)
+{
+	struct tlb_entry *e = tlb_of(c, lin, user);
+	uint64_t page = lin & PAGE_MASK, v = 0;
+	if (e->tag_read != page) {
+		if (e->tag_read == (page | TLB_IO))
+			return io_read(c, e->phys | (lin & 0xfff), size);
+		tcg_translate(c, lin, ACC_READ, user);
+		if (e->tag_read != page)
+			return io_read(c, e->phys | (lin & 0xfff), size);
+	}
+	memcpy(&v, (void *)(uintptr_t)(lin + e->addend), size);
+	return v;
+}
+
+/* Translate for a write, filling the TLB; true if RAM (host ok). */
+static struct tlb_entry *prepare_write(struct tcg_cpu *c, uint64_t lin, bool user)
+{
+	struct tlb_entry *e = tlb_of(c, lin, user);
+	uint64_t page = lin & PAGE_MASK;
+	if (e->tag_write != page && e->tag_write != (page | TLB_IO))
+		tcg_translate(c, lin, ACC_WRITE, user);
+	return e;
+}
+
+static void lin_st_page(struct tcg_cpu *c, uint64_t lin, unsigned size, uint64_t v, bool user)
+{
+	struct tlb_entry *e = prepare_write(c, lin, user);
+	uint64_t page = lin & PAGE_MASK;
+	if (e->tag_write == page) {
+		memcpy((void *)(uintptr_t)(lin + e->addend), &v, size);
+		check_code_write(c, e->phys);
+	} else {
+		io_write(c, e->phys | (lin & 0xfff), size, v);
+	}
+}
+
+static uint64_t lin_ld(struct tcg_cpu *c, uint64_t lin, unsigned size, bool user)
+{
+	unsigned in_page = 4096 - (lin & 0xfff);
+	if (size <= in_page)
+		return lin_ld_page(c, lin, size, user);
+	/* split: both pages are translated before the value is assembled */
+	uint64_t lo = 0, hi = 0;
+	lo = lin_ld_page(c, lin, in_page, user);
+	hi = lin_ld_page(c, lin + in_page, size - in_page, user);
+	return lo | hi << (in_page * 8);
+}
+
+static void lin_st(struct tcg_cpu *c, uint64_t lin, unsigned size, uint64_t v, bool user)
+{
+	unsigned in_page = 4096 - (lin & 0xfff);
+	if (size <= in_page) {
+		lin_st_page(c, lin, size, v, user);
+		return;
+	}
+	prepare_write(c, lin + in_page, user);  /* fault before writing */
+	lin_st_page(c, lin, in_page, v, user);
+	lin_st_page(c, lin + in_page, size - in_page, v >> (in_page * 8), user);
+}
+
+uint64_t tcg_lin_ld(struct tcg_cpu *c, uint64_t lin, unsigned size, bool sys)
+{
+	if (!tcg_long_mode(c))
+		lin &= 0xffffffffULL;
+	return lin_ld(c, lin, size, sys ? false : user_access(c));
+}
+
+void tcg_lin_st(struct tcg_cpu *c, uint64_t lin, unsigned size, uint64_t v, bool sys)
+{
+	if (!tcg_long_mode(c))
+		lin &= 0xffffffffULL;
+	lin_st(c, lin, size, v, sys ? false : user_access(c));
+}
+
+/* ------------------------------------------------------------------ */
+/* Segment:offset accesses, the handlers' interface                    */
+
+static inline uint64_t ld_fast(struct tcg_cpu *c, int seg, uint64_t off, unsigned size)
+{
+	uint64_t lin = tcg_seg_linear(c, seg, off, size, ACC_READ);
+	bool user = user_access(c);
+	struct tlb_entry *e = tlb_of(c, lin, user);
+	if (__builtin_expect(e->tag_read == (lin & PAGE_MASK) &&
+			     (lin & 0xfff) <= 4096 - size, 1)) {
+		uint64_t v = 0;
+		memcpy(&v, (void *)(uintptr_t)(lin + e->addend), size);
+		return v;
+	}
+	return lin_ld(c, lin, size, user);
+}
+
+static inline void st_fast(struct tcg_cpu *c, int seg, uint64_t off, unsigned size, uint64_t v)
+{
+	uint64_t lin = tcg_seg_linear(c, seg, off, size, ACC_WRITE);
+	bool user = user_access(c);
+	struct tlb_entry *e = tlb_of(c, lin, user);
+	if (__builtin_expect(e->tag_write == (lin & PAGE_MASK) &&
+			     (lin & 0xfff) <= 4096 - size, 1)) {
+		memcpy((void *)(uintptr_t)(lin + e->addend), &v, size);
+		if (__builtin_expect(code_map != NULL, 1))
+			check_code_write(c, e->phys);
+		return;
+	}
+	lin_st(c, lin, size, v, user);
+}
+
+uint8_t tcg_ld8(struct tcg_cpu *c, int seg, uint64_t off) { return ld_fast(c, seg, off, 1); }
+uint16_t tcg_ld16(struct tcg_cpu *c, int seg, uint64_t off) { return ld_fast(c, seg, off, 2); }
+uint32_t tcg_ld32(struct tcg_cpu *c, int seg, uint64_t off) { return ld_fast(c, seg, off, 4); }
+uint64_t tcg_ld64(struct tcg_cpu *c, int seg, uint64_t off) { return ld_fast(c, seg, off, 8); }
+void tcg_st8(struct tcg_cpu *c, int seg, uint64_t off, uint8_t v) { st_fast(c, seg, off, 1, v); }
+void tcg_st16(struct tcg_cpu *c, int seg, uint64_t off, uint16_t v) { st_fast(c, seg, off, 2, v); }
+void tcg_st32(struct tcg_cpu *c, int seg, uint64_t off, uint32_t v) { st_fast(c, seg, off, 4, v); }
+void tcg_st64(struct tcg_cpu *c, int seg, uint64_t off, uint64_t v) { st_fast(c, seg, off, 8, v); }
+
+/* A switch, so that each copy has a constant size (no memcpy call). */
+uint64_t tcg_ld(struct tcg_cpu *c, int seg, uint64_t off, unsigned size)
+{
+	switch (size) {
+	case 1: return ld_fast(c, seg, off, 1);
+	case 2: return ld_fast(c, seg, off, 2);
+	case 4: return ld_fast(c, seg, off, 4);
+	default: return ld_fast(c, seg, off, 8);
+	}
+}
+
+void tcg_st(struct tcg_cpu *c, int seg, uint64_t off, unsigned size, uint64_t v)
+{
+	switch (size) {
+	case 1: st_fast(c, seg, off, 1, v); break;
+	case 2: st_fast(c, seg, off, 2, v); break;
+	case 4: st_fast(c, seg, off, 4, v); break;
+	default: st_fast(c, seg, off, 8, v); break;
+	}
+}
+
+void tcg_probe_write(struct tcg_cpu *c, int seg, uint64_t off, unsigned size)
+{
+	uint64_t lin = tcg_seg_linear(c, seg, off, size, ACC_WRITE);
+	bool user = user_access(c);
+	for (uint64_t p = lin & PAGE_MASK; p <= ((lin + size - 1) & PAGE_MASK); p += 4096)
+		prepare_write(c, p < lin ? lin : p, user);
+}
+
+void tcg_ld_bytes(struct tcg_cpu *c, int seg, uint64_t off, void *dst, unsigned size)
+{
+	uint64_t lin = tcg_seg_linear(c, seg, off, size, ACC_READ);
+	bool user = user_access(c);
+	uint8_t *d = dst;
+	/* translate every page first so a fault leaves dst untouched */
+	for (uint64_t p = lin & PAGE_MASK; p <= ((lin + size - 1) & PAGE_MASK); p += 4096)
+		lin_ld_page(c, p < lin ? lin : p, 1, user);
+	for (unsigned done = 0; done < size;) {
+		unsigned n = MIN(size - done, 8u);
+		n = MIN(n, 4096 - ((lin + done) & 0xfff));
+		uint64_t v = lin_ld(c, lin + done, n, user);
+		memcpy(d + done, &v, n);
+		done += n;
+	}
+}
+
+void tcg_st_bytes(struct tcg_cpu *c, int seg, uint64_t off, const void *src, unsigned size)
+{
+	uint64_t lin = tcg_seg_linear(c, seg, off, size, ACC_WRITE);
+	bool user = user_access(c);
+	const uint8_t *s = src;
+	for (uint64_t p = lin & PAGE_MASK; p <= ((lin + size - 1) & PAGE_MASK); p += 4096)
+		prepare_write(c, p < lin ? lin : p, user);
+	for (unsigned done = 0; done < size;) {
+		unsigned n = MIN(size - done, 8u);
+		n = MIN(n, 4096 - ((lin + done) & 0xfff));
+		uint64_t v = 0;
+		memcpy(&v, s + done, n);
+		lin_st(c, lin + done, n, v, user);
+		done += n;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Atomics                                                             */
+
+static pthread_mutex_t atomic_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void tcg_atomic_lock(void)
+{
+	pthread_mutex_lock(&atomic_lock);
+}
+
+void tcg_atomic_unlock(void)
+{
+	pthread_mutex_unlock(&atomic_lock);
+}
+
+void *tcg_rmw_ptr(struct tcg_cpu *c, int seg, uint64_t off, unsigned size)
+{
+	uint64_t lin = tcg_seg_linear(c, seg, off, size, ACC_WRITE);
+	bool user = user_access(c);
+	/* a writable page is readable too: one translation for the write
+	 * (its #PF error code has W, like the hardware's locked cycle) */
+	struct tlb_entry *e = prepare_write(c, lin, user);
+	if ((lin & 0xfff) > 4096 - size) {
+		prepare_write(c, (lin + size - 1) & PAGE_MASK, user);
+		return NULL;
+	}
+	if (e->tag_write != (lin & PAGE_MASK))
+		return NULL;
+	check_code_write(c, e->phys);
+	return (void *)(uintptr_t)(lin + e->addend);
+}
+
+/* ------------------------------------------------------------------ */
+/* Instruction fetch for the block builder (exec.c)                    */
+
+/* Host pointer to the code at linear address lin (whole page from there
+ * on), or NULL when the page is not RAM/ROM; *phys gets its address.
+ * Raises #PF. */
+const uint8_t *tcg_fetch_page(struct tcg_cpu *c, uint64_t lin, uint64_t *phys)
+{
+	bool user = user_access(c);
+	struct tlb_entry *e = tlb_of(c, lin, user);
+	if (e->tag_code != (lin & PAGE_MASK)) {
+		tcg_translate(c, lin, ACC_CODE, user);
+		if (e->tag_code != (lin & PAGE_MASK)) {
+			*phys = e->phys | (lin & 0xfff);
+			return NULL;
+		}
+	}
+	*phys = e->phys | (lin & 0xfff);
+	return (const uint8_t *)(uintptr_t)(lin + e->addend);
+}
+
+/* Slow fetch of code bytes from MMIO (a guest executing from a device). */
+void tcg_fetch_bytes_io(struct tcg_cpu *c, uint64_t phys, uint8_t *dst, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++)
+		dst[k] = io_read(c, phys + k, 1);
+}

@@ -1,0 +1,331 @@
+/*
+ * Model-specific registers of the TCG engine: the bodies of RDMSR and
+ * WRMSR (system.c raises #GP(0) when they return -1) and the TSC.
+ * Numbers and layouts: Intel SDM Vol. 4, chapter 2 (architectural MSRs);
+ * MTRRs and PAT: SDM Vol. 3, 12.11 and 12.12.
+ *
+ * Only MSRs of features CPUID advertises (cpuid.c) exist; every other
+ * number is #GP, as on a processor without them.
+ */
+#include "tcg/tcg.h"
+#include "hw/apic.h"
+
+enum {
+	MSR_TSC = 0x10,
+	MSR_PLATFORM_ID = 0x17,
+	MSR_APIC_BASE = 0x1b,
+	MSR_FEATURE_CONTROL = 0x3a,
+	MSR_BIOS_SIGN_ID = 0x8b,
+	MSR_MTRRCAP = 0xfe,
+	MSR_SYSENTER_CS = 0x174,
+	MSR_SYSENTER_ESP = 0x175,
+	MSR_SYSENTER_EIP = 0x176,
+	MSR_MCG_CAP = 0x179,
+	MSR_MCG_STATUS = 0x17a,
+	MSR_MISC_ENABLE = 0x1a0,
+	MSR_DEBUGCTL = 0x1d9,
+	MSR_MTRR_PHYS_FIRST = 0x200,
+	MSR_MTRR_PHYS_LAST = 0x20f,
+	MSR_MTRR_FIX64K_00000 = 0x250,
+	MSR_MTRR_FIX16K_80000 = 0x258,
+	MSR_MTRR_FIX16K_A0000 = 0x259,
+	MSR_MTRR_FIX4K_C0000 = 0x268,
+	MSR_MTRR_FIX4K_F8000 = 0x26f,
+	MSR_PAT = 0x277,
+	MSR_MTRR_DEF_TYPE = 0x2ff,
+	MSR_TSC_DEADLINE = 0x6e0,
+	MSR_X2APIC_FIRST = 0x800,
+	MSR_X2APIC_LAST = 0x8ff,
+	MSR_EFER = 0xc0000080,
+	MSR_STAR = 0xc0000081,
+	MSR_LSTAR = 0xc0000082,
+	MSR_CSTAR = 0xc0000083,
+	MSR_SFMASK = 0xc0000084,
+	MSR_FS_BASE = 0xc0000100,
+	MSR_GS_BASE = 0xc0000101,
+	MSR_KERNEL_GS_BASE = 0xc0000102,
+	MSR_TSC_AUX = 0xc0000103,
+};
+
+#define PHYS_RSVD (~0ULL << 40)         /* MAXPHYADDR 40 (cpuid.c) */
+
+/* IA32_MISC_ENABLE (SDM Vol. 4, table 2-2): fast strings on, branch
+ * trace and PEBS unavailable read as 1 always; the guest may toggle
+ * automatic thermal control, EIST, the CPUID limit and XD disable. */
+#define MISC_FAST_STRINGS (1ULL << 0)
+#define MISC_BTS_UNAVAIL (1ULL << 11)
+#define MISC_PEBS_UNAVAIL (1ULL << 12)
+#define MISC_FIXED (MISC_FAST_STRINGS | MISC_BTS_UNAVAIL | MISC_PEBS_UNAVAIL)
+#define MISC_LIMIT_CPUID (1ULL << 22)
+#define MISC_XD_DISABLE (1ULL << 34)
+#define MISC_WRITABLE ((1ULL << 3) | (1ULL << 16) | MISC_LIMIT_CPUID | MISC_XD_DISABLE)
+
+/* IA32_MTRRCAP: 8 variable ranges, fixed ranges, write-combining */
+#define MTRRCAP_VALUE (8 | (1 << 8) | (1 << 10))
+#define MTRR_VAR_COUNT 8
+
+static inline bool is_canonical(uint64_t v)
+{
+	return (uint64_t)((int64_t)(v << 16) >> 16) == v;
+}
+
+uint64_t tcg_rdtsc(struct tcg_cpu *c)
+{
+	return host_rdtsc() + c->tsc_offset;
+}
+
+/* Memory types valid in MTRRs: UC WC WT WP WB; PAT adds UC- (7) */
+static bool mtrr_type_ok(uint64_t t)
+{
+	return t == 0 || t == 1 || t == 4 || t == 5 || t == 6;
+}
+
+static bool types_ok(uint64_t v, bool pat)
+{
+	for (unsigned k = 0; k < 8; k++, v >>= 8) {
+		uint64_t t = v & 0xff;
+		if (!mtrr_type_ok(t) && !(pat && t == 7))
+			return false;
+	}
+	return true;
+}
+
+/* The index into tcg_cpu.mtrr_fixed of a fixed-range MTRR, or -1 */
+static int fixed_mtrr(uint32_t msr)
+{
+	if (msr == MSR_MTRR_FIX64K_00000)
+		return 0;
+	if (msr == MSR_MTRR_FIX16K_80000 || msr == MSR_MTRR_FIX16K_A0000)
+		return msr - MSR_MTRR_FIX16K_80000 + 1;
+	if (msr >= MSR_MTRR_FIX4K_C0000 && msr <= MSR_MTRR_FIX4K_F8000)
+		return msr - MSR_MTRR_FIX4K_C0000 + 3;
+	return -1;
+}
+
+/* IA32_MTRR_PHYSBASEn: type in 7:0, 11:8 reserved; PHYSMASKn: valid in
+ * bit 11, 10:0 reserved; both reserved above MAXPHYADDR. */
+static bool var_mtrr_ok(uint32_t msr, uint64_t v)
+{
+	if (v & PHYS_RSVD)
+		return false;
+	if (msr & 1)
+		return !(v & 0x7ff);
+	return !(v & 0xf00) && mtrr_type_ok(v & 0xff);
+}
+
+static uint64_t apic_base(struct tcg_cpu *c)
+{
+	return c->lapic ? lapic_get_base(c->lapic) : c->s.apic_base;
+}
+
+/* Without a LAPIC (unit tests): keep the value, BSP flag read-only */
+static int set_apic_base(struct tcg_cpu *c, uint64_t v)
+{
+	if (c->lapic)
+		return lapic_set_base(c->lapic, v);
+	if (v & (PHYS_RSVD | 0x2ff))
+		return -1;
+	c->s.apic_base = (v & ~0x100ULL) | (c->s.apic_base & 0x100);
+	return 0;
+}
+
+/* EFER (SDM Vol. 4, table 2-2; Vol. 3, 9.8.5): SCE, LME, NXE are
+ * writable (NXE not with XD disabled), LMA is the processor's, and LME
+ * can't change while paging is on. */
+static int set_efer(struct tcg_cpu *c, uint64_t v)
+{
+	uint64_t writable = EFER_SCE | EFER_LME | EFER_NXE;
+	if (c->misc_enable & MISC_XD_DISABLE)
+		writable &= ~EFER_NXE;
+	if (v & ~(writable | EFER_LMA))
+		return -1;
+	if ((c->s.cr0 & CR0_PG) && ((v ^ c->s.efer) & EFER_LME))
+		return -1;
+	tcg_set_efer(c, (v & ~EFER_LMA) | (c->s.efer & EFER_LMA));
+	return 0;
+}
+
+static int set_misc_enable(struct tcg_cpu *c, uint64_t v)
+{
+	if (v & ~(MISC_WRITABLE | MISC_FIXED))
+		return -1;              /* the fixed bits may be written either way */
+	if ((v & MISC_XD_DISABLE) && (c->s.efer & EFER_NXE))
+		return -1;              /* as KVM: not while NX is in use */
+	c->misc_enable = v & MISC_WRITABLE;
+	return 0;
+}
+
+/* The LAPIC compares the deadline with the host TSC: convert from the
+ * guest's (guest = host + tsc_offset); a deadline already past becomes
+ * 1, which has expired in either clock.  0 disarms. */
+static void set_tsc_deadline(struct tcg_cpu *c, uint64_t v)
+{
+	if (!c->lapic)
+		return;
+	uint64_t host = 0;
+	if (v)
+		host = v <= tcg_rdtsc(c) || v - c->tsc_offset == 0 ? 1 : v - c->tsc_offset;
+	lapic_set_tsc_deadline(c->lapic, host);
+}
+
+static uint64_t get_tsc_deadline(struct tcg_cpu *c)
+{
+	uint64_t host = c->lapic ? lapic_get_tsc_deadline(c->lapic) : 0;
+	return host ? host + c->tsc_offset : 0;
+}
+
+static void log_unknown(struct tcg_cpu *c, const char *what, uint32_t msr, uint64_t v)
+{
+	if (log_enabled(LOG_UNIMP))
+		qvm_log(LOG_UNIMP, "cpu %u: %s unknown MSR 0x%x value 0x%llx (#GP)",
+			c->v ? c->v->index : 0, what, msr, (unsigned long long)v);
+}
+
+/* The MSRs that are plain storage in struct x86_cpu_state */
+static uint64_t *plain_msr(struct tcg_cpu *c, uint32_t msr)
+{
+	switch (msr) {
+	case MSR_SYSENTER_CS: return &c->s.sysenter_cs;
+	case MSR_SYSENTER_ESP: return &c->s.sysenter_esp;
+	case MSR_SYSENTER_EIP: return &c->s.sysenter_eip;
+	case MSR_STAR: return &c->s.star;
+	case MSR_LSTAR: return &c->s.lstar;
+	case MSR_CSTAR: return &c->s.cstar;
+	case MSR_SFMASK: return &c->s.sfmask;
+	case MSR_FS_BASE: return &c->s.seg[S_FS].base;
+	case MSR_GS_BASE: return &c->s.seg[S_GS].base;
+	case MSR_KERNEL_GS_BASE: return &c->s.kernel_gs_base;
+	case MSR_TSC_AUX: return &c->s.tsc_aux;
+	case MSR_PAT: return &c->s.pat;
+	case MSR_MTRR_DEF_TYPE: return &c->mtrr_def_type;
+	}
+	return NULL;
+}
+
+int tcg_rdmsr(struct tcg_cpu *c, uint32_t msr, uint64_t *v)
+{
+	uint64_t *p = plain_msr(c, msr);
+	if (p) {
+		*v = *p;
+		return 0;
+	}
+	int fixed = fixed_mtrr(msr);
+	if (fixed >= 0) {
+		*v = c->mtrr_fixed[fixed];
+		return 0;
+	}
+	if (msr >= MSR_MTRR_PHYS_FIRST && msr <= MSR_MTRR_PHYS_LAST) {
+		*v = c->mtrr_var[msr - MSR_MTRR_PHYS_FIRST];
+		return 0;
+	}
+	if (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST)
+		return c->lapic ? lapic_msr_read(c->lapic, msr, v) : -1;
+	switch (msr) {
+	case MSR_TSC:
+		*v = tcg_rdtsc(c);
+		return 0;
+	case MSR_PLATFORM_ID:
+	case MSR_BIOS_SIGN_ID:          /* no microcode update loaded */
+	case MSR_MCG_CAP:               /* no banks */
+	case MSR_MCG_STATUS:
+	case MSR_DEBUGCTL:
+		*v = 0;
+		return 0;
+	case MSR_APIC_BASE:
+		*v = apic_base(c);
+		return 0;
+	case MSR_FEATURE_CONTROL:
+		*v = 1;                 /* locked, VMX and SMX off */
+		return 0;
+	case MSR_MTRRCAP:
+		*v = MTRRCAP_VALUE;
+		return 0;
+	case MSR_MISC_ENABLE:
+		*v = c->misc_enable | MISC_FIXED;
+		return 0;
+	case MSR_TSC_DEADLINE:
+		*v = get_tsc_deadline(c);
+		return 0;
+	case MSR_EFER:
+		*v = c->s.efer;
+		return 0;
+	}
+	log_unknown(c, "rdmsr", msr, 0);
+	return -1;
+}
+
+/* Checks of the plain-storage MSRs: 0 or -1 */
+static int check_plain(uint32_t msr, uint64_t v)
+{
+	switch (msr) {
+	case MSR_SYSENTER_ESP:
+	case MSR_SYSENTER_EIP:
+	case MSR_LSTAR:
+	case MSR_CSTAR:
+	case MSR_FS_BASE:
+	case MSR_GS_BASE:
+	case MSR_KERNEL_GS_BASE:
+		return is_canonical(v) ? 0 : -1;
+	case MSR_SFMASK:
+	case MSR_TSC_AUX:
+		return v >> 32 ? -1 : 0;
+	case MSR_PAT:
+		return types_ok(v, true) ? 0 : -1;
+	case MSR_MTRR_DEF_TYPE:
+		return (v & ~0xcffULL) || !mtrr_type_ok(v & 0xff) ? -1 : 0;
+	}
+	return 0;
+}
+
+static int wrmsr_other(struct tcg_cpu *c, uint32_t msr, uint64_t v)
+{
+	switch (msr) {
+	case MSR_TSC:
+		c->tsc_offset = v - host_rdtsc();
+		return 0;
+	case MSR_BIOS_SIGN_ID:          /* the microcode-revision handshake */
+		return 0;
+	case MSR_MCG_STATUS:
+		return v ? -1 : 0;
+	case MSR_DEBUGCTL:
+		return v & ~3ULL ? -1 : 0; /* LBR and BTF accepted, not emulated */
+	case MSR_APIC_BASE:
+		return set_apic_base(c, v);
+	case MSR_MISC_ENABLE:
+		return set_misc_enable(c, v);
+	case MSR_TSC_DEADLINE:
+		set_tsc_deadline(c, v);
+		return 0;
+	case MSR_EFER:
+		return set_efer(c, v);
+	}
+	log_unknown(c, "wrmsr", msr, v);
+	return -1;
+}
+
+int tcg_wrmsr(struct tcg_cpu *c, uint32_t msr, uint64_t v)
+{
+	uint64_t *p = plain_msr(c, msr);
+	if (p) {
+		if (check_plain(msr, v) < 0)
+			return -1;
+		*p = v;
+		return 0;
+	}
+	int fixed = fixed_mtrr(msr);
+	if (fixed >= 0) {
+		if (!types_ok(v, false))
+			return -1;
+		c->mtrr_fixed[fixed] = v;
+		return 0;
+	}
+	if (msr >= MSR_MTRR_PHYS_FIRST && msr < MSR_MTRR_PHYS_FIRST + 2 * MTRR_VAR_COUNT) {
+		if (!var_mtrr_ok(msr, v))
+			return -1;
+		c->mtrr_var[msr - MSR_MTRR_PHYS_FIRST] = v;
+		return 0;
+	}
+	if (msr >= MSR_X2APIC_FIRST && msr <= MSR_X2APIC_LAST)
+		return c->lapic ? lapic_msr_write(c->lapic, msr, v) : -1;
+	return wrmsr_other(c, msr, v);
+}

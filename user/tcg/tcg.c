@@ -1,0 +1,217 @@
+/*
+ * The tcg engine behind the accel_ops interface: qvm's own x86 emulator,
+ * one host thread per vCPU, with qvm's own LAPIC, IOAPIC, PIC and PIT
+ * (user/hw/) as the irqchip.  Needs nothing from the host kernel.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "tcg.h"
+#include "../accel.h"
+#include "../config.h"
+#include "../hw/apic.h"
+
+/* Per-vCPU run control: HLT sleeps here until a kick. */
+struct tcg_vcpu {
+	struct tcg_cpu *cpu;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool kicked;
+};
+
+static struct tcg_vcpu *tv_of(struct vcpu *v)
+{
+	return v->accel_state;
+}
+
+static bool tcg_available(char *why, size_t why_len)
+{
+	(void)why, (void)why_len;
+	return true;
+}
+
+/* TCG presents one CPU, the features it implements (cpuid.c), whatever
+ * the model: -cpu max and the baseline models name it; host needs KVM. */
+static int check_cpu_model(const struct config *cfg)
+{
+	const char *model = cfg ? cfg->cpu_model : NULL;
+	if (!model)
+		return 0;
+	if (!cpu_model_known(model)) {
+		qvm_error("-cpu %s: unknown CPU model (try -cpu help)", model);
+		return -1;
+	}
+	if (!strcmp(model, "host")) {
+		qvm_error("-cpu host: needs -accel kvm; tcg offers -cpu max");
+		return -1;
+	}
+	return 0;
+}
+
+static int tcg_init(struct machine *m)
+{
+	if (check_cpu_model(m->cfg) < 0)
+		return -1;
+	tcg_ops_init();
+	return irqchip_user_init(m);
+}
+
+static int tcg_memory_changed(struct machine *m)
+{
+	(void)m;        /* TLBs hold RAM host addresses only; RAM never moves */
+	return 0;
+}
+
+static int tcg_vcpu_init(struct vcpu *v)
+{
+	struct tcg_vcpu *tv = calloc(1, sizeof(*tv));
+	if (!tv) {
+		qvm_error("cpu %u: out of memory", v->index);
+		return -1;
+	}
+	pthread_mutex_init(&tv->lock, NULL);
+	pthread_cond_init(&tv->wake, NULL);
+	tv->cpu = tcg_cpu_new(v->m, v);
+	if (!tv->cpu || !lapic_new(v->m, v)) {
+		qvm_error("cpu %u: cannot create the TCG vCPU", v->index);
+		tcg_cpu_free(tv->cpu);
+		free(tv);
+		return -1;
+	}
+	tv->cpu->lapic = v->lapic;
+	v->accel_state = tv;
+	return 0;
+}
+
+static void tcg_vcpu_destroy(struct vcpu *v)
+{
+	struct tcg_vcpu *tv = tv_of(v);
+	if (!tv)
+		return;
+	tcg_cpu_free(tv->cpu);
+	if (v->lapic)
+		lapic_free(v->lapic);
+	v->lapic = NULL;
+	pthread_mutex_destroy(&tv->lock);
+	pthread_cond_destroy(&tv->wake);
+	free(tv);
+	v->accel_state = NULL;
+}
+
+static int tcg_vcpu_thread_init(struct vcpu *v)
+{
+	(void)v;
+	return 0;
+}
+
+static void tcg_kick(struct vcpu *v)
+{
+	struct tcg_vcpu *tv = tv_of(v);
+	if (!tv)
+		return;
+	__atomic_store_n(&v->kicked, true, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&tv->cpu->exit_request, 1, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&tv->lock);
+	tv->kicked = true;
+	pthread_cond_signal(&tv->wake);
+	pthread_mutex_unlock(&tv->lock);
+}
+
+/* HLT, or an AP waiting for SIPI: sleep until something kicks us (a
+ * LAPIC event, a pause, the end).  Timers kick through the main loop. */
+static void halt_wait(struct tcg_vcpu *tv)
+{
+	pthread_mutex_lock(&tv->lock);
+	while (!tv->kicked)
+		pthread_cond_wait(&tv->wake, &tv->lock);
+	tv->kicked = false;
+	pthread_mutex_unlock(&tv->lock);
+}
+
+static enum vcpu_exit tcg_vcpu_run(struct vcpu *v)
+{
+	struct tcg_vcpu *tv = tv_of(v);
+	int r = tcg_exec(tv->cpu);
+	__atomic_store_n(&v->kicked, false, __ATOMIC_SEQ_CST);
+	if (r == VCPU_EXIT_HALT) {
+		halt_wait(tv);
+		return VCPU_EXIT_AGAIN;
+	}
+	return r;
+}
+
+static int tcg_get_state_op(struct vcpu *v, struct x86_cpu_state *s)
+{
+	tcg_get_state(tv_of(v)->cpu, s);
+	return 0;
+}
+
+static int tcg_set_state_op(struct vcpu *v, const struct x86_cpu_state *s)
+{
+	tcg_set_state(tv_of(v)->cpu, s);
+	return 0;
+}
+
+static int tcg_vcpu_reset(struct vcpu *v)
+{
+	struct tcg_cpu *c = tv_of(v)->cpu;
+	struct x86_cpu_state s;
+	uint32_t id[4];
+	x86_cpu_reset_state(&s, v->index == 0);
+	tcg_cpuid(c, 1, 0, id);
+	s.regs[R_RDX] = id[0];  /* processor signature (SDM Vol. 3, 10.1.2) */
+	tcg_set_state(c, &s);
+	tcg_fpu_reset(&c->fpu);
+	c->tsc_offset = 0;
+	c->misc_enable = 0;     /* msr.c adds the always-set bits on read */
+	c->xcr0 = 1;
+	/* -kernel: leave the MTRRs as firmware would, enabled, write-back by
+	 * default (Linux disables PAT when they are off) */
+	c->mtrr_def_type = v->m->firmware_setup ? 0xc06 : 0;
+	if (c->lapic)
+		lapic_reset(c->lapic);
+	return 0;
+}
+
+static int tcg_machine_reset(struct machine *m)
+{
+	(void)m;        /* PIC, IOAPIC, PIT reset as devices */
+	return 0;
+}
+
+static void tcg_info(struct machine *m, void (*print)(void *, const char *), void *opaque)
+{
+	char line[256];
+	uint64_t insns = 0;
+	for (unsigned i = 0; i < m->nr_vcpus; i++)
+		if (m->vcpus[i] && tv_of(m->vcpus[i]))
+			insns += tv_of(m->vcpus[i])->cpu->insns;
+	snprintf(line, sizeof(line),
+		 "tcg: x86-64 interpreter (decoded blocks, lazy flags, software TLB)\n"
+		 "irqchip: qvm's own LAPIC, IOAPIC, 8259 PIC; PIT: 8254\n"
+		 "instructions retired: %llu\n", (unsigned long long)insns);
+	print(opaque, line);
+}
+
+static void tcg_destroy(struct machine *m)
+{
+	(void)m;
+}
+
+const struct accel_ops tcg_accel_ops = {
+	.name = "tcg",
+	.available = tcg_available,
+	.init = tcg_init,
+	.memory_changed = tcg_memory_changed,
+	.vcpu_init = tcg_vcpu_init,
+	.vcpu_thread_init = tcg_vcpu_thread_init,
+	.vcpu_run = tcg_vcpu_run,
+	.get_state = tcg_get_state_op,
+	.set_state = tcg_set_state_op,
+	.vcpu_reset = tcg_vcpu_reset,
+	.machine_reset = tcg_machine_reset,
+	.kick = tcg_kick,
+	.info = tcg_info,
+	.vcpu_destroy = tcg_vcpu_destroy,
+	.destroy = tcg_destroy,
+};

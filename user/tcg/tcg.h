@@ -1,0 +1,525 @@
+/*
+ * The TCG core's internal interface: the vCPU state the emulator works on,
+ * the decoded instruction, and the services every execution file uses
+ * (registers, operands, memory through segmentation and paging, lazy
+ * flags, exceptions).
+ *
+ * Pipeline: guest bytes -> decode.c (struct insn, structural decoding and
+ * the handler lookup) -> exec.c (blocks of decoded instructions cached by
+ * physical address, run by calling each insn's handler) -> the handler
+ * files (alu.c, string.c, system.c, seg.c, fpu.c, sse.c ...).  The decoder
+ * knows nothing about semantics beyond operand encoding, so a JIT can take
+ * the same struct insn later.
+ *
+ * Handlers register themselves in tcg_ops[map][opcode] (tcg_register_*()
+ * in each file, called once from tcg_ops_init()).  A handler of a group
+ * opcode (80, F6, 0F 01 ...) switches on insn->reg & 7 itself; a handler of
+ * an SSE opcode switches on insn->pfx.
+ *
+ * Execution contract:
+ *  - while a handler runs, c->s.rip is the address of the instruction's
+ *    first byte and c->next_rip the address after it;
+ *  - a control transfer writes c->next_rip (and sets c->stop after a
+ *    change of mode, CS, CR0/CR3/CR4/EFER, IF going 0->1, HLT ...), the
+ *    loop then commits rip = next_rip;
+ *  - a fault calls tcg_raise(), which longjmps out of the handler with
+ *    rip still at the instruction (faults are restartable): do every
+ *    access that can fault before writing any register or memory that the
+ *    instruction changes, as the hardware does.
+ */
+#ifndef QVM_TCG_H
+#define QVM_TCG_H
+
+#include <setjmp.h>
+#include <string.h>
+#include "../cpu.h"
+#include "../machine.h"
+
+struct tcg_cpu;
+struct insn;
+struct lapic;
+typedef void (*tcg_handler)(struct tcg_cpu *c, const struct insn *i);
+
+/* ------------------------------------------------------------------ */
+/* The decoded instruction                                             */
+
+enum { MAP_1B, MAP_0F, MAP_0F38, MAP_0F3A, MAP_NR };
+enum { PFX_NONE, PFX_66, PFX_F3, PFX_F2 }; /* SSE mandatory prefix */
+#define NO_REG 0xff
+
+struct insn {
+	tcg_handler fn;
+	uint8_t len;            /* 1..15 */
+	uint8_t map, op;        /* opcode map and opcode byte */
+	uint8_t osz;            /* operand size of non-byte forms: 2, 4 or 8 */
+	uint8_t asz;            /* address size: 2, 4 or 8 */
+	uint8_t seg;            /* segment of the memory operand: the override,
+				 * else SS for an rBP/rSP base, else DS */
+	bool seg_override;      /* a segment prefix was given */
+	uint8_t rep;            /* 0, 0xf2 or 0xf3: the last of F2/F3 */
+	uint8_t pfx;            /* PFX_*: 66/F3/F2 as SSE mandatory prefix
+				 * (F2/F3 win over 66, the last of F2/F3 wins) */
+	bool opsize_prefix;     /* 66 was present */
+	bool lock;              /* F0 was present */
+	uint8_t rex;            /* the REX byte (0x40-0x4f), 0 if none */
+	bool has_modrm;
+	bool mem;               /* the r/m operand is memory */
+	bool rip_rel;           /* memory operand is [rip + disp32] */
+	bool ends_block;        /* control transfer or mode change: last of a block */
+	uint8_t mod;            /* modrm.mod */
+	uint8_t reg;            /* modrm.reg | REX.R << 3 */
+	uint8_t rm;             /* modrm.rm | REX.B << 3 (register operand, !mem) */
+	uint8_t base, index;    /* memory operand registers (0-15) or NO_REG */
+	uint8_t scale;          /* log2 of the index scale, 0-3 */
+	uint8_t opreg;          /* low 3 opcode bits | REX.B << 3 (50+r, B8+r, 0F C8+r) */
+	uint8_t imm_size;       /* bytes of imm: 0, 1, 2, 4 or 8 */
+	int32_t disp;           /* sign-extended displacement (0 if none) */
+	uint64_t imm;           /* first immediate, zero-extended as encoded;
+				 * moffs for A0-A3 (asz bytes); rel for jumps */
+	uint64_t imm2;          /* second immediate: ENTER's level byte, the
+				 * selector of a far pointer (9A, EA) */
+};
+
+/* Decode one instruction from bytes[0..avail) in a code segment of
+ * code_bits (16, 32 or 64).  Returns the length (1-15) and fills i
+ * (handler included: tcg_op_ud for undefined opcodes); 0 when avail is too
+ * short for the instruction (fetch more and call again); -1 when the
+ * instruction is longer than 15 bytes (#GP(0) on hardware). */
+int tcg_decode(struct insn *i, const uint8_t *bytes, unsigned avail, int code_bits);
+
+extern tcg_handler tcg_ops[MAP_NR][256];
+void tcg_ops_init(void);        /* fill tcg_ops once (thread-safe) */
+void tcg_op_ud(struct tcg_cpu *c, const struct insn *i); /* raises #UD */
+
+/* Registration, one per handler file; each sets its own tcg_ops slots. */
+void tcg_register_alu(void);    /* alu.c: integer ALU, mov, shifts, mul/div, bit ops */
+void tcg_register_branch(void); /* branch.c: jmp/jcc/call/ret near, loop, setcc, cmov */
+void tcg_register_string(void); /* string.c: movs/cmps/stos/lods/scas with rep */
+void tcg_register_system(void); /* system.c: system instructions, I/O, MSRs, CPUID */
+void tcg_register_seg(void);    /* seg.c: segment loads, far transfers, INT/IRET */
+void tcg_register_fpu(void);    /* fpu.c: x87 */
+void tcg_register_sse(void);    /* sse.c: MMX, SSE-SSE4.2, fxsave/fxrstor */
+
+/* ------------------------------------------------------------------ */
+/* The vCPU                                                            */
+
+/* Lazy flags: the last flag-setting operation and its operands; rflags'
+ * arithmetic bits (CF PF AF ZF SF OF) are computed only when read. */
+enum cc_op {
+	CC_OP_EFLAGS,   /* cc_src holds the six flags themselves */
+	CC_OP_ADD, CC_OP_ADC, CC_OP_SUB, CC_OP_SBB,
+	CC_OP_LOGIC,    /* and/or/xor/test: CF=OF=0, AF=0 */
+	CC_OP_INC, CC_OP_DEC, /* cc_src2 holds the CF before */
+	CC_OP_SHL, CC_OP_SHR, CC_OP_SAR, /* cc_src: the value shifted by count-1 */
+	CC_OP_MUL,      /* cc_src: nonzero if the high half is significant */
+	CC_OP_NR,
+};
+
+/* rflags bits */
+#define FL_CF 0x0001
+#define FL_PF 0x0004
+#define FL_AF 0x0010
+#define FL_ZF 0x0040
+#define FL_SF 0x0080
+#define FL_TF 0x0100
+#define FL_IF 0x0200
+#define FL_DF 0x0400
+#define FL_OF 0x0800
+#define FL_IOPL 0x3000
+#define FL_NT 0x4000
+#define FL_RF 0x10000
+#define FL_VM 0x20000
+#define FL_AC 0x40000
+#define FL_VIF 0x80000
+#define FL_VIP 0x100000
+#define FL_ID 0x200000
+#define FL_ARITH (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
+
+/* control register and EFER bits */
+#define CR0_PE (1ULL << 0)
+#define CR0_MP (1ULL << 1)
+#define CR0_EM (1ULL << 2)
+#define CR0_TS (1ULL << 3)
+#define CR0_ET (1ULL << 4)
+#define CR0_NE (1ULL << 5)
+#define CR0_WP (1ULL << 16)
+#define CR0_AM (1ULL << 18)
+#define CR0_NW (1ULL << 29)
+#define CR0_CD (1ULL << 30)
+#define CR0_PG (1ULL << 31)
+#define CR4_VME (1ULL << 0)
+#define CR4_PVI (1ULL << 1)
+#define CR4_TSD (1ULL << 2)
+#define CR4_DE (1ULL << 3)
+#define CR4_PSE (1ULL << 4)
+#define CR4_PAE (1ULL << 5)
+#define CR4_MCE (1ULL << 6)
+#define CR4_PGE (1ULL << 7)
+#define CR4_PCE (1ULL << 8)
+#define CR4_OSFXSR (1ULL << 9)
+#define CR4_OSXMMEXCPT (1ULL << 10)
+#define CR4_UMIP (1ULL << 11)
+#define CR4_FSGSBASE (1ULL << 16)
+#define CR4_PCIDE (1ULL << 17)
+#define CR4_OSXSAVE (1ULL << 18)
+#define CR4_SMEP (1ULL << 20)
+#define CR4_SMAP (1ULL << 21)
+#define EFER_SCE (1ULL << 0)
+#define EFER_LME (1ULL << 8)
+#define EFER_LMA (1ULL << 10)
+#define EFER_NXE (1ULL << 11)
+
+/* exception vectors */
+enum { EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5,
+       EXC_UD = 6, EXC_NM = 7, EXC_DF = 8, EXC_TS = 10, EXC_NP = 11, EXC_SS = 12,
+       EXC_GP = 13, EXC_PF = 14, EXC_MF = 16, EXC_AC = 17, EXC_MC = 18, EXC_XM = 19 };
+#define NO_ERRCODE (-1)
+
+/* page-fault error code bits (SDM Vol. 3, 4.7) */
+#define PF_P 1
+#define PF_W 2
+#define PF_U 4
+#define PF_RSVD 8
+#define PF_I 16
+
+/* x87, MMX and SSE registers, unpacked from the FXSAVE image. */
+struct tcg_fpu {
+	long double st[8];      /* physical R0-R7 (ST(i) is R[(top+i)&7]);
+				 * host 80-bit extended; MMX register i is the
+				 * 64-bit significand of R[i] */
+	uint16_t fcw, fsw;      /* fsw's TOP field is kept in top, not here */
+	uint8_t top;
+	uint16_t ftw;           /* full tag word, 2 bits per register */
+	uint16_t fop;
+	uint64_t fip, fdp;
+	uint16_t fcs, fds;
+	uint32_t mxcsr;
+	union {
+		uint8_t b[16];
+		uint16_t w[8];
+		uint32_t d[4];
+		uint64_t q[2];
+		float f[4];
+		double df[2];
+	} xmm[16] __attribute__((aligned(16)));
+};
+
+/* Software TLB, one per privilege kind (SDM: accesses by CPL 3 are user
+ * accesses; descriptor-table and CPL 0-2 accesses are supervisor). */
+#define TLB_BITS 8
+#define TLB_SIZE (1u << TLB_BITS)
+enum { MMU_SUPER, MMU_USER, MMU_NR };
+struct tlb_entry {
+	uint64_t tag_read, tag_write, tag_code; /* linear page | 1 if invalid */
+	uintptr_t addend;       /* host = linear + addend, for RAM pages */
+	uint64_t phys;          /* guest-physical page */
+};
+
+struct tcg_block;
+
+struct tcg_cpu {
+	struct x86_cpu_state s; /* architectural state; s.rflags holds the
+				 * non-arithmetic bits only (see tcg_rflags) */
+	struct tcg_fpu fpu;
+	uint64_t next_rip;
+
+	/* lazy flags */
+	uint32_t cc_op;
+	uint64_t cc_dst, cc_src, cc_src2;
+	uint8_t cc_size;        /* operand size in bytes of the cc_op */
+
+	/* MSRs beyond struct x86_cpu_state */
+	uint64_t tsc_offset;    /* guest TSC = host TSC + tsc_offset */
+	uint64_t misc_enable, mtrr_def_type, mtrr_fixed[11], mtrr_var[16];
+	uint64_t xcr0;
+	uint64_t smbase;
+
+	/* run control */
+	bool stop;              /* leave the block after this instruction */
+	bool inhibit_irq;       /* STI / MOV SS shadow: no interrupt before the
+				 * next instruction completes */
+	bool halted;
+	bool triple_fault;      /* set by delivery: the loop resets */
+	int exc_depth;          /* nesting while delivering: #DF, triple fault */
+	int last_vector;        /* vector of the exception being delivered */
+	int exc_vec, exc_err;   /* the exception tcg_raise() is reporting */
+	bool nmi_blocked;       /* an NMI handler runs: blocked until IRET */
+	bool test_mode;         /* tcg_step(): return faults, don't deliver */
+	int test_fault, test_errcode;
+	volatile int exit_request; /* kick: leave the run loop soon (atomic) */
+	jmp_buf jmp;
+
+	/* memory */
+	uint64_t a20_mask;      /* ~0 or ~(1 << 20) */
+	struct tlb_entry tlb[MMU_NR][TLB_SIZE];
+	bool tlb_large;         /* a 2M/4M/1G page is cached (INVLPG flushes all) */
+	struct tcg_block **blocks; /* block cache (exec.c) */
+	uint64_t code_gen_seen; /* exec.c's view of the global code generation */
+
+	struct machine *m;
+	struct vcpu *v;
+	struct lapic *lapic;    /* NULL in unit tests */
+	uint64_t insns;         /* instructions retired, for -d exec and bench */
+};
+
+static inline struct tcg_cpu *tcg_cpu_of(struct vcpu *v)
+{
+	return v->accel_state;
+}
+
+/* Create / free a vCPU's emulator state (exec.c).  v may be NULL in unit
+ * tests and the differential tester. */
+struct tcg_cpu *tcg_cpu_new(struct machine *m, struct vcpu *v);
+void tcg_cpu_free(struct tcg_cpu *c);
+/* Load / store the architectural state (flags and FPU packed/unpacked). */
+void tcg_set_state(struct tcg_cpu *c, const struct x86_cpu_state *s);
+void tcg_get_state(struct tcg_cpu *c, struct x86_cpu_state *s);
+
+/* Run until an exit request, HLT, a reset or an error (exec.c).  Returns
+ * the enum vcpu_exit of accel.h. */
+int tcg_exec(struct tcg_cpu *c);
+/* Execute exactly one instruction with exceptions returned instead of
+ * delivered (tests): -1 when none, else the vector (test_errcode has the
+ * error code or NO_ERRCODE).  Interrupts are not polled. */
+int tcg_step(struct tcg_cpu *c);
+
+/* ------------------------------------------------------------------ */
+/* Modes                                                               */
+
+static inline bool tcg_long_mode(const struct tcg_cpu *c)
+{
+	return c->s.efer & EFER_LMA;
+}
+static inline bool tcg_code64(const struct tcg_cpu *c)
+{
+	return tcg_long_mode(c) && c->s.seg[S_CS].l;
+}
+static inline bool tcg_protected(const struct tcg_cpu *c)
+{
+	return c->s.cr0 & CR0_PE;
+}
+static inline bool tcg_v86(const struct tcg_cpu *c)
+{
+	return c->s.rflags & FL_VM;
+}
+/* CPL: CS.DPL, which segment loads keep at 0 in real mode, 3 in v86. */
+static inline unsigned tcg_cpl(const struct tcg_cpu *c)
+{
+	return c->s.seg[S_CS].dpl;
+}
+/* Code size of the current CS: 16, 32 or 64. */
+static inline int tcg_code_bits(const struct tcg_cpu *c)
+{
+	if (tcg_code64(c))
+		return 64;
+	return c->s.seg[S_CS].db ? 32 : 16;
+}
+/* Stack-pointer width: 8 in 64-bit mode, else SS.B ? 4 : 2. */
+static inline unsigned tcg_stack_size(const struct tcg_cpu *c)
+{
+	if (tcg_code64(c))
+		return 8;
+	return c->s.seg[S_SS].db ? 4 : 2;
+}
+
+/* ------------------------------------------------------------------ */
+/* Registers and operands (operand.c)                                  */
+
+static inline uint64_t size_mask(unsigned size)
+{
+	return size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
+}
+static inline int64_t sext(uint64_t v, unsigned size)
+{
+	switch (size) {
+	case 1: return (int8_t)v;
+	case 2: return (int16_t)v;
+	case 4: return (int32_t)v;
+	default: return (int64_t)v;
+	}
+}
+
+/* General register r (0-15) at size 1, 2, 4 or 8.  Byte registers 4-7
+ * are AH CH DH BH unless the instruction has a REX prefix (then SPL BPL
+ * SIL DIL), so byte accesses take the insn. */
+uint64_t tcg_reg_get(const struct tcg_cpu *c, const struct insn *i, unsigned r, unsigned size);
+/* Write with x86 rules: 1 and 2 bytes merge, 4 zero-extends to 64, 8 whole. */
+void tcg_reg_set(struct tcg_cpu *c, const struct insn *i, unsigned r, unsigned size, uint64_t v);
+
+/* Offset of the memory operand (disp + base + index<<scale, RIP-relative
+ * from next_rip), truncated to the address size. */
+uint64_t tcg_ea(struct tcg_cpu *c, const struct insn *i);
+/* The r/m operand at size (register, or memory at i->seg:tcg_ea()). */
+uint64_t tcg_rm_get(struct tcg_cpu *c, const struct insn *i, unsigned size);
+void tcg_rm_set(struct tcg_cpu *c, const struct insn *i, unsigned size, uint64_t v);
+/* The reg operand (modrm.reg). */
+static inline uint64_t tcg_modreg_get(const struct tcg_cpu *c, const struct insn *i, unsigned size)
+{
+	return tcg_reg_get(c, i, i->reg, size);
+}
+static inline void tcg_modreg_set(struct tcg_cpu *c, const struct insn *i, unsigned size, uint64_t v)
+{
+	tcg_reg_set(c, i, i->reg, size, v);
+}
+/* The immediate, sign-extended from its encoded size to 64 bits. */
+static inline int64_t tcg_simm(const struct insn *i)
+{
+	return sext(i->imm, i->imm_size);
+}
+
+/* Stack: push/pop size bytes through SS with the stack-pointer width. */
+void tcg_push(struct tcg_cpu *c, unsigned size, uint64_t v);
+uint64_t tcg_pop(struct tcg_cpu *c, unsigned size);
+/* Read the value at the top of the stack + off without popping. */
+uint64_t tcg_stack_peek(struct tcg_cpu *c, unsigned size, uint64_t off);
+/* Add delta to rSP at the stack-pointer width. */
+void tcg_sp_add(struct tcg_cpu *c, int64_t delta);
+
+/* Near jump: next_rip = target truncated to the operand size (16/32) or
+ * checked canonical in 64-bit mode (#GP(0)) and within CS's limit. */
+void tcg_jump(struct tcg_cpu *c, uint64_t target, unsigned osz);
+
+/* ------------------------------------------------------------------ */
+/* Memory (mmu.c)                                                      */
+
+enum access { ACC_READ, ACC_WRITE, ACC_CODE };
+
+/* Data accesses through segment seg (S_ES..S_GS) at offset off: the
+ * segment checks (limit, type, null; canonical in 64-bit mode) raise
+ * #GP/#SS, then paging with the current CPL raises #PF.  Accesses that
+ * cross a page are split.  MMIO and the LAPIC page go to the devices. */
+uint8_t tcg_ld8(struct tcg_cpu *c, int seg, uint64_t off);
+uint16_t tcg_ld16(struct tcg_cpu *c, int seg, uint64_t off);
+uint32_t tcg_ld32(struct tcg_cpu *c, int seg, uint64_t off);
+uint64_t tcg_ld64(struct tcg_cpu *c, int seg, uint64_t off);
+void tcg_st8(struct tcg_cpu *c, int seg, uint64_t off, uint8_t v);
+void tcg_st16(struct tcg_cpu *c, int seg, uint64_t off, uint16_t v);
+void tcg_st32(struct tcg_cpu *c, int seg, uint64_t off, uint32_t v);
+void tcg_st64(struct tcg_cpu *c, int seg, uint64_t off, uint64_t v);
+/* size 1, 2, 4 or 8 */
+uint64_t tcg_ld(struct tcg_cpu *c, int seg, uint64_t off, unsigned size);
+void tcg_st(struct tcg_cpu *c, int seg, uint64_t off, unsigned size, uint64_t v);
+/* Any size (10-byte x87, 16-byte SSE, 512-byte FXSAVE): all checks are
+ * done before the first byte is written. */
+void tcg_ld_bytes(struct tcg_cpu *c, int seg, uint64_t off, void *dst, unsigned size);
+void tcg_st_bytes(struct tcg_cpu *c, int seg, uint64_t off, const void *src, unsigned size);
+/* Check that [off, off+size) can be written (segment and paging) without
+ * writing: for instructions that must fault before changing anything. */
+void tcg_probe_write(struct tcg_cpu *c, int seg, uint64_t off, unsigned size);
+
+/* Segmentation only: the linear address of seg:off for an access of size
+ * bytes, #GP/#SS on a limit, type or canonical violation. */
+uint64_t tcg_seg_linear(struct tcg_cpu *c, int seg, uint64_t off, unsigned size, enum access acc);
+
+/* Linear-address accesses.  sys: an implicit supervisor access (GDT, IDT,
+ * TSS, LDT: SDM Vol. 3, 4.6.1), else checked with the current CPL. */
+uint64_t tcg_lin_ld(struct tcg_cpu *c, uint64_t lin, unsigned size, bool sys);
+void tcg_lin_st(struct tcg_cpu *c, uint64_t lin, unsigned size, uint64_t v, bool sys);
+
+/* LOCK-prefixed read-modify-write: the host address of size bytes at
+ * seg:off, checked for a write.  NULL when the operand is not plain RAM
+ * within one page (MMIO, split): the caller then does tcg_ld + tcg_st
+ * holding tcg_atomic_lock(), which serialises such accesses. */
+void *tcg_rmw_ptr(struct tcg_cpu *c, int seg, uint64_t off, unsigned size);
+void tcg_atomic_lock(void);
+void tcg_atomic_unlock(void);
+
+/* Translate a linear address for acc with the current privilege, filling
+ * the TLB; raises #PF.  Returns the guest-physical address. */
+uint64_t tcg_translate(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user);
+void tcg_tlb_flush(struct tcg_cpu *c);              /* CR3 write without PGE, mode changes */
+void tcg_tlb_flush_all(struct tcg_cpu *c);          /* global entries too (CR4.PGE flip, CR0.PG) */
+void tcg_tlb_flush_page(struct tcg_cpu *c, uint64_t lin); /* INVLPG */
+
+/* Self-modifying code: stores to a page holding decoded code (by any
+ * vCPU or a device) bump the global code generation; exec.c drops stale
+ * blocks.  Called by mmu.c on stores; devices writing RAM (DMA) call it. */
+void tcg_code_written(uint64_t phys, unsigned len);
+bool tcg_page_has_code(uint64_t phys);
+void tcg_mark_code_page(uint64_t phys);
+uint32_t tcg_code_page_gen(uint64_t phys);
+/* Instruction fetch for exec.c: the host address of the code at lin
+ * (valid to the end of its page) or NULL when it is not RAM/ROM; *phys
+ * gets the guest-physical address.  Raises #PF. */
+const uint8_t *tcg_fetch_page(struct tcg_cpu *c, uint64_t lin, uint64_t *phys);
+void tcg_fetch_bytes_io(struct tcg_cpu *c, uint64_t phys, uint8_t *dst, unsigned n);
+
+/* ------------------------------------------------------------------ */
+/* Flags (flags.c)                                                     */
+
+/* Record the result of an arithmetic op for lazy evaluation. */
+static inline void tcg_set_cc(struct tcg_cpu *c, enum cc_op op, unsigned size,
+			      uint64_t dst, uint64_t src, uint64_t src2)
+{
+	c->cc_op = op;
+	c->cc_size = size;
+	c->cc_dst = dst;
+	c->cc_src = src;
+	c->cc_src2 = src2;
+}
+/* The six arithmetic flags now (FL_ARITH bits). */
+uint64_t tcg_arith_flags(struct tcg_cpu *c);
+/* Set the six arithmetic flags explicitly (other bits of f ignored). */
+void tcg_set_arith_flags(struct tcg_cpu *c, uint64_t f);
+bool tcg_cf(struct tcg_cpu *c);
+/* Condition code cc (0-15, as in Jcc/SETcc/CMOVcc) */
+bool tcg_cond(struct tcg_cpu *c, unsigned cc);
+/* Full RFLAGS / write RFLAGS bits in mask (no privilege checks; POPF and
+ * IRET apply theirs before calling). */
+uint64_t tcg_rflags(struct tcg_cpu *c);
+void tcg_set_rflags(struct tcg_cpu *c, uint64_t v, uint64_t mask);
+
+/* ------------------------------------------------------------------ */
+/* Exceptions and interrupts (seg.c, excp.c)                           */
+
+/* Raise exception vec with an error code (or NO_ERRCODE): longjmps to the
+ * run loop, which delivers it. */
+_Noreturn void tcg_raise(struct tcg_cpu *c, int vec, int errcode);
+/* #PF with CR2 */
+_Noreturn void tcg_raise_pf(struct tcg_cpu *c, uint64_t lin, int errcode);
+
+enum int_kind {
+	INT_EXTERNAL,   /* INTR, NMI: no DPL check, return to rip */
+	INT_EXCEPTION,  /* fault/trap raised by the CPU */
+	INT_SOFTWARE,   /* INT n: DPL check, return to next_rip; IOPL in v86 */
+	INT_SOFT_EXC,   /* INT3, INTO: DPL check, return to next_rip */
+	INT_ICEBP,      /* INT1 (F1) */
+};
+/* Deliver through the IDT / IVT in the current mode (real, protected,
+ * v86, long; gates, stack switch, IST, error code).  Exceptions during
+ * delivery become #DF, a third one a triple fault (c->triple_fault).
+ * ret_rip is the rip pushed (faults: the instruction; traps: after). */
+void tcg_deliver(struct tcg_cpu *c, int vec, int errcode, enum int_kind kind, uint64_t ret_rip);
+
+/* Load a segment register in the current mode with the SDM's checks
+ * (MOV/POP/LxS: SDM Vol. 2 "MOV"), raising #GP/#SS/#NP. */
+void tcg_load_seg(struct tcg_cpu *c, int seg, uint16_t sel);
+/* Far JMP / CALL to sel:off with operand size osz (2, 4, 8), in every
+ * mode, through call gates and (not implemented: #GP) task gates; FF /3,
+ * FF /5, 9A and EA use them.  They write next_rip and set c->stop. */
+void tcg_far_jmp(struct tcg_cpu *c, uint16_t sel, uint64_t off, unsigned osz);
+void tcg_far_call(struct tcg_cpu *c, uint16_t sel, uint64_t off, unsigned osz);
+/* Read the 8-byte descriptor of sel from the GDT/LDT; false (and *desc
+ * 0) beyond the table's limit, the caller raising what its instruction
+ * raises.  16 bytes for system descriptors in long mode via desc_hi. */
+bool tcg_read_desc(struct tcg_cpu *c, uint16_t sel, uint64_t *desc, uint64_t *desc_hi);
+
+/* Privileged state changes that the rest of the core must see (system.c):
+ * they flush the TLB as the SDM requires and set c->stop. */
+void tcg_set_cr0(struct tcg_cpu *c, uint64_t v);
+void tcg_set_cr3(struct tcg_cpu *c, uint64_t v);
+void tcg_set_cr4(struct tcg_cpu *c, uint64_t v);
+void tcg_set_efer(struct tcg_cpu *c, uint64_t v);
+/* RDMSR/WRMSR bodies: 0, or -1 for #GP. */
+int tcg_rdmsr(struct tcg_cpu *c, uint32_t msr, uint64_t *v);
+int tcg_wrmsr(struct tcg_cpu *c, uint32_t msr, uint64_t v);
+/* CPUID leaf/subleaf as this engine implements it. */
+void tcg_cpuid(struct tcg_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4]);
+uint64_t tcg_rdtsc(struct tcg_cpu *c);
+
+/* FPU state packing (fpu.c): FXSAVE image <-> struct tcg_fpu. */
+void tcg_fpu_from_fxsave(struct tcg_fpu *f, const uint8_t fx[512]);
+void tcg_fpu_to_fxsave(const struct tcg_fpu *f, uint8_t fx[512]);
+void tcg_fpu_reset(struct tcg_fpu *f); /* FNINIT + MXCSR 0x1f80 */
+
+#endif
