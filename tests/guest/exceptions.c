@@ -68,7 +68,10 @@ static void cpl0_tests(void)
 	v = FAULT_TRY("movq (%[p]), %%rax", [p] "c"(0x8000000000000000UL));
 	check(v == 13 && F()->error == 0, "#GP(0): non-canonical address (vector %d)", v);
 
-	v = FAULT_TRY("movq %%ss:(%[p]), %%rax", [p] "c"(0x8000000000000000UL));
+	/* A stack reference is one whose default segment is SS (an rSP or
+	 * rBP base); in 64-bit mode an SS override prefix is ignored, so on
+	 * hardware %ss:(%rcx) gives #GP, not #SS. */
+	v = FAULT_TRY("movq (%%rsp,%[p]), %%rax", [p] "c"(0x8000000000000000UL));
 	if (qemu_tcg && v == 13)
 		note("#SS(0) non-canonical: QEMU TCG raises #GP instead");
 	else

@@ -1404,10 +1404,13 @@ static void op_grp5(struct tcg_cpu *c, const struct insn *i)
 	}
 	no_lock(c, i);
 	switch (i->reg & 7) {
-	case 2: /* CALL near: check the target before pushing (SDM "CALL") */
+	case 2: /* CALL near: the return-address slot faults (#PF) before
+		 * the target check (#GP), as on the host; rSP changes last */
 		size = branch_osz(c, i);
 		target = rm_get(c, i, size);
 		ret = c->next_rip;
+		tcg_probe_write(c, S_SS, (c->s.regs[R_RSP] - size) &
+				size_mask(tcg_stack_size(c)), size);
 		tcg_jump(c, target, size);
 		tcg_push(c, size, ret);
 		break;

@@ -458,15 +458,13 @@ static int decode_prefixes(struct insn *i, const uint8_t *b, unsigned avail,
 	}
 	i->rex = rex;
 	i->rep = rep;
-	/* The last segment prefix given wins.  64-bit mode ignores the base
-	 * of ES, CS, SS and DS (SDM Vol. 1, 3.3.7.1), which mmu.c does, but
-	 * an SS override still makes a non-canonical address #SS, not #GP,
-	 * on real CPUs: keep the segment, mark no override for the others. */
+	/* 64-bit mode ignores the ES, CS, SS and DS overrides (SDM Vol. 1,
+	 * 3.3.7.1): a non-canonical address is #SS only with an rSP/rBP base,
+	 * whatever the prefix says (checked against the host CPU); the last
+	 * segment prefix given wins. */
 	if (seg >= 0 && !(code64 && seg < S_FS)) {
 		i->seg = seg;
 		i->seg_override = true;
-	} else if (seg == S_SS) {
-		i->seg = S_SS;
 	}
 	if (rep)
 		i->pfx = rep == 0xf3 ? PFX_F3 : PFX_F2;

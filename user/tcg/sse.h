@@ -65,7 +65,7 @@ enum sse_kind {
 #define SF_UF_F  0x08
 #define SF_UF_D  0x10
 #define SF_UF_S  0x20
-#define SF_UF_DP 0x40   /* DPPS/DPPD: their products and partial sums too */
+#define SF_UF_DP 0x40   /* DPPS/DPPD: flags found step by step (dp_flags()) */
 
 /*
  * What an element of the result is, for finding out whether it is exact
