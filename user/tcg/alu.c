@@ -76,77 +76,6 @@ static inline unsigned branch_osz(const struct tcg_cpu *c, const struct insn *i)
 	return tcg_code64(c) ? 8 : i->osz;
 }
 
-static inline uint64_t msb(unsigned size)
-{
-	return 1ULL << (size * 8 - 1);
-}
-
-static inline uint64_t reg_get(const struct tcg_cpu *c, const struct insn *i,
-			       unsigned r, unsigned size)
-{
-	return tcg_reg_get(c, i, r, size);
-}
-
-static inline void reg_set(struct tcg_cpu *c, const struct insn *i, unsigned r,
-			   unsigned size, uint64_t v)
-{
-	tcg_reg_set(c, i, r, size, v);
-}
-
-/* Memory accesses of a size known only at run time, through the
- * fixed-size entry points (their copies are inlined). */
-static inline uint64_t ld_sz(struct tcg_cpu *c, int seg, uint64_t off, unsigned size)
-{
-	switch (size) {
-	case 1: return tcg_ld8(c, seg, off);
-	case 2: return tcg_ld16(c, seg, off);
-	case 4: return tcg_ld32(c, seg, off);
-	default: return tcg_ld64(c, seg, off);
-	}
-}
-
-static inline void st_sz(struct tcg_cpu *c, int seg, uint64_t off, unsigned size, uint64_t v)
-{
-	switch (size) {
-	case 1: tcg_st8(c, seg, off, (uint8_t)v); break;
-	case 2: tcg_st16(c, seg, off, (uint16_t)v); break;
-	case 4: tcg_st32(c, seg, off, (uint32_t)v); break;
-	default: tcg_st64(c, seg, off, v); break;
-	}
-}
-
-/* The r/m operand (tcg_rm_get/tcg_rm_set with fixed-size accesses). */
-static inline uint64_t rm_get(struct tcg_cpu *c, const struct insn *i, unsigned size)
-{
-	if (!i->mem)
-		return tcg_reg_get(c, i, i->rm, size);
-	return ld_sz(c, i->seg, tcg_ea(c, i), size);
-}
-
-static inline void rm_set(struct tcg_cpu *c, const struct insn *i, unsigned size, uint64_t v)
-{
-	if (!i->mem)
-		tcg_reg_set(c, i, i->rm, size, v);
-	else
-		st_sz(c, i->seg, tcg_ea(c, i), size, v);
-}
-
-static inline uint64_t parity_flag(uint64_t v)
-{
-	return __builtin_parity((unsigned)(v & 0xff)) ? 0 : FL_PF;
-}
-
-static inline uint64_t zsp_flags(uint64_t v, unsigned size)
-{
-	uint64_t f = parity_flag(v);
-
-	if (!(v & size_mask(size)))
-		f |= FL_ZF;
-	if (v & msb(size))
-		f |= FL_SF;
-	return f;
-}
-
 /* Replace the arithmetic flags in mask with those of f. */
 static inline void update_flags(struct tcg_cpu *c, uint64_t mask, uint64_t f)
 {
@@ -288,9 +217,9 @@ static uint64_t locked_slow(struct tcg_cpu *c, int seg, uint64_t off, unsigned s
 
 	tcg_probe_write(c, seg, off, size);
 	tcg_atomic_lock();
-	old = ld_sz(c, seg, off, size);
+	old = tcg_ld(c, seg, off, size);
 	new = fn(c, cc, size, old, arg, sel);
-	st_sz(c, seg, off, size, new);
+	tcg_st(c, seg, off, size, new);
 	tcg_atomic_unlock();
 	return old;
 }
@@ -314,8 +243,8 @@ static ALWAYS_INLINE uint64_t mem_rmw(struct tcg_cpu *c, int seg, uint64_t off,
 			host_st_sz(p, size, fn(c, cc, size, old, arg, sel));
 			return old;
 		}
-		old = ld_sz(c, seg, off, size);
-		st_sz(c, seg, off, size, fn(c, cc, size, old, arg, sel));
+		old = tcg_ld(c, seg, off, size);
+		tcg_st(c, seg, off, size, fn(c, cc, size, old, arg, sel));
 		return old;
 	}
 	if (!p || !host_atomic_ok(p, size))
@@ -340,8 +269,8 @@ static ALWAYS_INLINE uint64_t rm_rmw(struct tcg_cpu *c, const struct insn *i,
 	uint64_t old;
 
 	if (!i->mem) {
-		old = reg_get(c, i, i->rm, size);
-		reg_set(c, i, i->rm, size, fn(c, cc, size, old, arg, sel));
+		old = tcg_reg_get(c, i, i->rm, size);
+		tcg_reg_set(c, i, i->rm, size, fn(c, cc, size, old, arg, sel));
 		return old;
 	}
 	return mem_rmw(c, i->seg, tcg_ea(c, i), size, i->lock, kind, fn, arg, sel, cc);
@@ -410,7 +339,7 @@ static ALWAYS_INLINE void alu_rm(struct tcg_cpu *c, const struct insn *i,
 
 	if (op == ALU_CMP) {
 		no_lock(c, i);
-		alu_calc(c, &cc, size, rm_get(c, i, size), src, op);
+		alu_calc(c, &cc, size, tcg_rm_get(c, i, size), src, op);
 	} else {
 		lock_needs_mem(c, i);
 		rm_rmw(c, i, size, alu_rmw_kind[op], alu_fn, src, op, &cc);
@@ -434,15 +363,15 @@ static void op_alu(struct tcg_cpu *c, const struct insn *i)
 	case 3:
 		no_lock(c, i);
 		r = alu_calc(c, &cc, size, tcg_modreg_get(c, i, size),
-			     rm_get(c, i, size), op);
+			     tcg_rm_get(c, i, size), op);
 		if (op != ALU_CMP)
 			tcg_modreg_set(c, i, size, r);
 		break;
 	default:
 		no_lock(c, i);
-		r = alu_calc(c, &cc, size, reg_get(c, i, R_RAX, size), tcg_simm(i), op);
+		r = alu_calc(c, &cc, size, tcg_reg_get(c, i, R_RAX, size), tcg_simm(i), op);
 		if (op != ALU_CMP)
-			reg_set(c, i, R_RAX, size, r);
+			tcg_reg_set(c, i, R_RAX, size, r);
 		break;
 	}
 	cc_commit(c, &cc, size);
@@ -467,7 +396,7 @@ static void op_test_rm(struct tcg_cpu *c, const struct insn *i)
 	unsigned size = op_size(i);
 
 	no_lock(c, i);
-	test_calc(c, size, rm_get(c, i, size), tcg_modreg_get(c, i, size));
+	test_calc(c, size, tcg_rm_get(c, i, size), tcg_modreg_get(c, i, size));
 }
 
 static void op_test_acc(struct tcg_cpu *c, const struct insn *i)
@@ -475,7 +404,7 @@ static void op_test_acc(struct tcg_cpu *c, const struct insn *i)
 	unsigned size = op_size(i);
 
 	no_lock(c, i);
-	test_calc(c, size, reg_get(c, i, R_RAX, size), tcg_simm(i));
+	test_calc(c, size, tcg_reg_get(c, i, R_RAX, size), tcg_simm(i));
 }
 
 /* ------------------------------------------------------------------ */
@@ -507,7 +436,7 @@ static void op_incdec_reg(struct tcg_cpu *c, const struct insn *i)
 	struct cc_rec cc;
 
 	no_lock(c, i);
-	reg_set(c, i, r, size, incdec_fn(c, &cc, size, reg_get(c, i, r, size), 0,
+	tcg_reg_set(c, i, r, size, incdec_fn(c, &cc, size, tcg_reg_get(c, i, r, size), 0,
 					 i->op & 8));
 	cc_commit(c, &cc, size);
 }
@@ -556,10 +485,10 @@ static uint64_t rotate_carry(struct tcg_cpu *c, struct cc_rec *cc, unsigned size
 	if (left) {
 		x = ((x << n) | (x >> (w - n))) & wmask;
 		/* OF of the first step: the two top bits differed */
-		of = (v ^ (v << 1)) & msb(size);
+		of = (v ^ (v << 1)) & sign_bit(size);
 	} else {
 		x = ((x >> n) | (x << (w - n))) & wmask;
-		of = ((v & msb(size)) != 0) != cf;
+		of = ((v & sign_bit(size)) != 0) != cf;
 	}
 	cc_put(cc, CC_OP_EFLAGS, 0, (tcg_arith_flags(c) & ~(uint64_t)(FL_CF | FL_OF)) |
 	       ((uint64_t)(x >> bits) & 1 ? FL_CF : 0) | (of ? FL_OF : 0), 0);
@@ -580,13 +509,13 @@ static uint64_t rotate(struct tcg_cpu *c, struct cc_rec *cc, unsigned size,
 		if (n)
 			r = ((v << n) | (v >> (bits - n))) & mask;
 		f = (r & 1) ? FL_CF : 0;
-		if ((v ^ (v << 1)) & msb(size))
+		if ((v ^ (v << 1)) & sign_bit(size))
 			f |= FL_OF;
 	} else {
 		if (n)
 			r = ((v >> n) | (v << (bits - n))) & mask;
-		f = (r & msb(size)) ? FL_CF : 0;
-		if (((v & msb(size)) != 0) != (v & 1))
+		f = (r & sign_bit(size)) ? FL_CF : 0;
+		if (((v & sign_bit(size)) != 0) != (v & 1))
 			f |= FL_OF;
 	}
 	if (keep_of && count != 1)
@@ -637,12 +566,12 @@ static uint64_t shift_fn(struct tcg_cpu *c, struct cc_rec *cc, unsigned size,
 static void shift_count_zero(struct tcg_cpu *c, const struct insn *i, unsigned size)
 {
 	if (!i->mem) {
-		reg_set(c, i, i->rm, size, reg_get(c, i, i->rm, size));
+		tcg_reg_set(c, i, i->rm, size, tcg_reg_get(c, i, i->rm, size));
 		return;
 	}
 	uint64_t off = tcg_ea(c, i);
 	tcg_probe_write(c, i->seg, off, size);
-	ld_sz(c, i->seg, off, size);
+	tcg_ld(c, i->seg, off, size);
 }
 
 /* SDM: the count is masked to 5 bits (6 with REX.W). */
@@ -706,12 +635,12 @@ static uint64_t shxd_fn(struct tcg_cpu *c, struct cc_rec *cc, unsigned size,
 	if (sel & SHXD_LEFT) {
 		r = (uint64_t)(x >> (wide - bits - count)) & mask;
 		f = (uint64_t)(x >> (wide - count)) & 1 ? FL_CF : 0;
-		if ((dest ^ (dest << 1)) & msb(size))
+		if ((dest ^ (dest << 1)) & sign_bit(size))
 			f |= FL_OF;
 	} else {
 		r = (uint64_t)(x >> count) & mask;
 		f = (uint64_t)(x >> (count - 1)) & 1 ? FL_CF : 0;
-		if (((dest & msb(size)) != 0) != (src & 1))
+		if (((dest & sign_bit(size)) != 0) != (src & 1))
 			f |= FL_OF;
 	}
 	cc_put(cc, CC_OP_EFLAGS, 0, f | zsp_flags(r, size), 0);
@@ -780,7 +709,7 @@ static void op_imul_imm(struct tcg_cpu *c, const struct insn *i)
 	uint64_t r;
 
 	no_lock(c, i);
-	r = imul_trunc(size, rm_get(c, i, size), tcg_simm(i), &wide);
+	r = imul_trunc(size, tcg_rm_get(c, i, size), tcg_simm(i), &wide);
 	tcg_modreg_set(c, i, size, r);
 	tcg_set_cc(c, CC_OP_MUL, size, r, wide, 0);
 }
@@ -793,7 +722,7 @@ static void op_imul_rm(struct tcg_cpu *c, const struct insn *i)
 	uint64_t r;
 
 	no_lock(c, i);
-	r = imul_trunc(size, tcg_modreg_get(c, i, size), rm_get(c, i, size), &wide);
+	r = imul_trunc(size, tcg_modreg_get(c, i, size), tcg_rm_get(c, i, size), &wide);
 	tcg_modreg_set(c, i, size, r);
 	tcg_set_cc(c, CC_OP_MUL, size, r, wide, 0);
 }
@@ -803,17 +732,17 @@ static void put_acc_pair(struct tcg_cpu *c, const struct insn *i, unsigned size,
 			 uint64_t lo, uint64_t hi)
 {
 	if (size == 1) {
-		reg_set(c, i, R_RAX, 2, (hi & 0xff) << 8 | (lo & 0xff));
+		tcg_reg_set(c, i, R_RAX, 2, (hi & 0xff) << 8 | (lo & 0xff));
 		return;
 	}
-	reg_set(c, i, R_RAX, size, lo);
-	reg_set(c, i, R_RDX, size, hi);
+	tcg_reg_set(c, i, R_RAX, size, lo);
+	tcg_reg_set(c, i, R_RDX, size, hi);
 }
 
 /* F6/F7 /4 MUL, /5 IMUL: rDX:rAX = rAX * r/m */
 static void mul_acc(struct tcg_cpu *c, const struct insn *i, unsigned size, bool sign)
 {
-	uint64_t src = rm_get(c, i, size), a = reg_get(c, i, R_RAX, size);
+	uint64_t src = tcg_rm_get(c, i, size), a = tcg_reg_get(c, i, R_RAX, size);
 	uint64_t mask = size_mask(size), lo, hi;
 	unsigned bits = size * 8;
 	bool wide;
@@ -851,7 +780,7 @@ static void mul_acc(struct tcg_cpu *c, const struct insn *i, unsigned size, bool
  * (SDM Vol. 2 "DIV").  Flags are undefined; the host leaves them. */
 static void div_acc(struct tcg_cpu *c, const struct insn *i, unsigned size)
 {
-	uint64_t d = rm_get(c, i, size), mask = size_mask(size), q, r;
+	uint64_t d = tcg_rm_get(c, i, size), mask = size_mask(size), q, r;
 
 	if (d == 0)
 		raise_de(c);
@@ -867,10 +796,10 @@ static void div_acc(struct tcg_cpu *c, const struct insn *i, unsigned size)
 		uint64_t n;
 
 		if (size == 1)
-			n = reg_get(c, i, R_RAX, 2);
+			n = tcg_reg_get(c, i, R_RAX, 2);
 		else
-			n = reg_get(c, i, R_RDX, size) << (size * 8) |
-			    reg_get(c, i, R_RAX, size);
+			n = tcg_reg_get(c, i, R_RDX, size) << (size * 8) |
+			    tcg_reg_get(c, i, R_RAX, size);
 		q = n / d;
 		r = n % d;
 		if (q > mask)
@@ -882,7 +811,7 @@ static void div_acc(struct tcg_cpu *c, const struct insn *i, unsigned size)
 /* F6/F7 /7 IDIV: also #DE for INT_MIN / -1, never a host trap. */
 static void idiv_acc(struct tcg_cpu *c, const struct insn *i, unsigned size)
 {
-	int64_t d = sext(rm_get(c, i, size), size), q, r;
+	int64_t d = sext(tcg_rm_get(c, i, size), size), q, r;
 
 	if (d == 0)
 		raise_de(c);
@@ -907,10 +836,10 @@ static void idiv_acc(struct tcg_cpu *c, const struct insn *i, unsigned size)
 		int64_t n;
 
 		if (size == 1)
-			n = sext(reg_get(c, i, R_RAX, 2), 2);
+			n = sext(tcg_reg_get(c, i, R_RAX, 2), 2);
 		else
-			n = sext(reg_get(c, i, R_RDX, size) << (size * 8) |
-				 reg_get(c, i, R_RAX, size), size * 2);
+			n = sext(tcg_reg_get(c, i, R_RDX, size) << (size * 8) |
+				 tcg_reg_get(c, i, R_RAX, size), size * 2);
 		if (d == -1 && n == INT64_MIN)
 			raise_de(c);
 		q = n / d;
@@ -931,7 +860,7 @@ static void op_grp3(struct tcg_cpu *c, const struct insn *i)
 	case 0:
 	case 1:
 		no_lock(c, i);
-		test_calc(c, size, rm_get(c, i, size), tcg_simm(i));
+		test_calc(c, size, tcg_rm_get(c, i, size), tcg_simm(i));
 		return;
 	case 2:
 		lock_needs_mem(c, i);
@@ -966,7 +895,7 @@ static void op_push_reg(struct tcg_cpu *c, const struct insn *i)
 	unsigned size = stack_osz(c, i);
 
 	no_lock(c, i);
-	tcg_push(c, size, reg_get(c, i, opcode_reg(i), size));
+	tcg_push(c, size, tcg_reg_get(c, i, opcode_reg(i), size));
 }
 
 static void op_pop_reg(struct tcg_cpu *c, const struct insn *i)
@@ -976,7 +905,7 @@ static void op_pop_reg(struct tcg_cpu *c, const struct insn *i)
 
 	no_lock(c, i);
 	v = tcg_pop(c, size);
-	reg_set(c, i, opcode_reg(i), size, v);
+	tcg_reg_set(c, i, opcode_reg(i), size, v);
 }
 
 /* 68, 6A */
@@ -1000,14 +929,14 @@ static void op_pop_rm(struct tcg_cpu *c, const struct insn *i)
 		raise_ud(c);
 	if (!i->mem) {
 		v = tcg_pop(c, size);
-		reg_set(c, i, i->rm, size, v);
+		tcg_reg_set(c, i, i->rm, size, v);
 		return;
 	}
 	v = tcg_stack_peek(c, size, 0);
 	off = tcg_ea(c, i);
 	if (i->base == R_RSP)
 		off = (off + size) & size_mask(i->asz);
-	st_sz(c, i->seg, off, size, v);
+	tcg_st(c, i->seg, off, size, v);
 	tcg_sp_add(c, size);
 }
 
@@ -1020,8 +949,8 @@ static void op_pusha(struct tcg_cpu *c, const struct insn *i)
 	not_64(c);
 	no_lock(c, i);
 	for (r = 0; r < 8; r++)
-		st_sz(c, S_SS, (sp - (r + 1) * size) & smask, size,
-		       r == R_RSP ? sp & size_mask(size) : reg_get(c, i, r, size));
+		tcg_st(c, S_SS, (sp - (r + 1) * size) & smask, size,
+		       r == R_RSP ? sp & size_mask(size) : tcg_reg_get(c, i, r, size));
 	tcg_sp_add(c, -8 * (int64_t)size);
 }
 
@@ -1037,7 +966,7 @@ static void op_popa(struct tcg_cpu *c, const struct insn *i)
 		v[k] = tcg_stack_peek(c, size, k * size);
 	for (k = 0; k < 8; k++)
 		if (7 - k != R_RSP)
-			reg_set(c, i, 7 - k, size, v[k]);
+			tcg_reg_set(c, i, 7 - k, size, v[k]);
 	tcg_sp_add(c, 8 * size);
 }
 
@@ -1049,7 +978,7 @@ static void op_mov_rm_reg(struct tcg_cpu *c, const struct insn *i)
 	unsigned size = op_size(i);
 
 	no_lock(c, i);
-	rm_set(c, i, size, tcg_modreg_get(c, i, size));
+	tcg_rm_set(c, i, size, tcg_modreg_get(c, i, size));
 }
 
 static void op_mov_reg_rm(struct tcg_cpu *c, const struct insn *i)
@@ -1057,7 +986,7 @@ static void op_mov_reg_rm(struct tcg_cpu *c, const struct insn *i)
 	unsigned size = op_size(i);
 
 	no_lock(c, i);
-	tcg_modreg_set(c, i, size, rm_get(c, i, size));
+	tcg_modreg_set(c, i, size, tcg_rm_get(c, i, size));
 }
 
 /* C6/C7 /0 */
@@ -1068,14 +997,14 @@ static void op_mov_rm_imm(struct tcg_cpu *c, const struct insn *i)
 	no_lock(c, i);
 	if (i->reg & 7)
 		raise_ud(c);
-	rm_set(c, i, size, (uint64_t)tcg_simm(i) & size_mask(size));
+	tcg_rm_set(c, i, size, (uint64_t)tcg_simm(i) & size_mask(size));
 }
 
 /* B0-BF */
 static void op_mov_reg_imm(struct tcg_cpu *c, const struct insn *i)
 {
 	no_lock(c, i);
-	reg_set(c, i, opcode_reg(i), (i->op & 8) ? i->osz : 1, i->imm);
+	tcg_reg_set(c, i, opcode_reg(i), (i->op & 8) ? i->osz : 1, i->imm);
 }
 
 /* A0-A3: MOV with a moffs of the address size */
@@ -1086,9 +1015,9 @@ static void op_mov_moffs(struct tcg_cpu *c, const struct insn *i)
 
 	no_lock(c, i);
 	if (i->op & 2)
-		st_sz(c, i->seg, off, size, reg_get(c, i, R_RAX, size));
+		tcg_st(c, i->seg, off, size, tcg_reg_get(c, i, R_RAX, size));
 	else
-		reg_set(c, i, R_RAX, size, ld_sz(c, i->seg, off, size));
+		tcg_reg_set(c, i, R_RAX, size, tcg_ld(c, i->seg, off, size));
 }
 
 /* 8D LEA: the register form is #UD. */
@@ -1119,8 +1048,8 @@ static void op_xchg_rm(struct tcg_cpu *c, const struct insn *i)
 
 	if (!i->mem) {
 		no_lock(c, i);
-		old = reg_get(c, i, i->rm, size);
-		reg_set(c, i, i->rm, size, src);
+		old = tcg_reg_get(c, i, i->rm, size);
+		tcg_reg_set(c, i, i->rm, size, src);
 		tcg_modreg_set(c, i, size, old);
 		return;
 	}
@@ -1138,10 +1067,10 @@ static void op_xchg_acc(struct tcg_cpu *c, const struct insn *i)
 	no_lock(c, i);
 	if (r == R_RAX)
 		return;
-	a = reg_get(c, i, R_RAX, size);
-	b = reg_get(c, i, r, size);
-	reg_set(c, i, R_RAX, size, b);
-	reg_set(c, i, r, size, a);
+	a = tcg_reg_get(c, i, R_RAX, size);
+	b = tcg_reg_get(c, i, r, size);
+	tcg_reg_set(c, i, R_RAX, size, b);
+	tcg_reg_set(c, i, r, size, a);
 }
 
 /* 98: CBW/CWDE/CDQE */
@@ -1150,7 +1079,7 @@ static void op_cbw(struct tcg_cpu *c, const struct insn *i)
 	unsigned size = i->osz;
 
 	no_lock(c, i);
-	reg_set(c, i, R_RAX, size, (uint64_t)sext(reg_get(c, i, R_RAX, size / 2), size / 2));
+	tcg_reg_set(c, i, R_RAX, size, (uint64_t)sext(tcg_reg_get(c, i, R_RAX, size / 2), size / 2));
 }
 
 /* 99: CWD/CDQ/CQO */
@@ -1159,7 +1088,7 @@ static void op_cwd(struct tcg_cpu *c, const struct insn *i)
 	unsigned size = i->osz;
 
 	no_lock(c, i);
-	reg_set(c, i, R_RDX, size, (reg_get(c, i, R_RAX, size) & msb(size)) ? ~0ULL : 0);
+	tcg_reg_set(c, i, R_RDX, size, (tcg_reg_get(c, i, R_RAX, size) & sign_bit(size)) ? ~0ULL : 0);
 }
 
 /* 63: MOVSXD in 64-bit mode (without REX.W a plain 32- or 16-bit move,
@@ -1171,17 +1100,17 @@ static void op_63(struct tcg_cpu *c, const struct insn *i)
 	no_lock(c, i);
 	if (tcg_code64(c)) {
 		if (i->osz == 8)
-			tcg_modreg_set(c, i, 8, (uint64_t)sext(rm_get(c, i, 4), 4));
+			tcg_modreg_set(c, i, 8, (uint64_t)sext(tcg_rm_get(c, i, 4), 4));
 		else
-			tcg_modreg_set(c, i, i->osz, rm_get(c, i, i->osz));
+			tcg_modreg_set(c, i, i->osz, tcg_rm_get(c, i, i->osz));
 		return;
 	}
 	if (!tcg_protected(c) || tcg_v86(c))
 		raise_ud(c);
-	dest = rm_get(c, i, 2);
+	dest = tcg_rm_get(c, i, 2);
 	src = tcg_modreg_get(c, i, 2);
 	if ((dest & 3) < (src & 3)) {
-		rm_set(c, i, 2, (dest & ~3ULL) | (src & 3));
+		tcg_rm_set(c, i, 2, (dest & ~3ULL) | (src & 3));
 		update_flags(c, FL_ZF, FL_ZF);
 	} else {
 		update_flags(c, FL_ZF, 0);
@@ -1199,8 +1128,8 @@ static void op_bound(struct tcg_cpu *c, const struct insn *i)
 	no_lock(c, i);
 	need_mem(c, i);
 	off = tcg_ea(c, i);
-	lo = sext(ld_sz(c, i->seg, off, size), size);
-	hi = sext(ld_sz(c, i->seg, (off + size) & size_mask(i->asz), size), size);
+	lo = sext(tcg_ld(c, i->seg, off, size), size);
+	hi = sext(tcg_ld(c, i->seg, (off + size) & size_mask(i->asz), size), size);
 	idx = sext(tcg_modreg_get(c, i, size), size);
 	if (idx < lo || idx > hi)
 		tcg_raise(c, EXC_BR, NO_ERRCODE);
@@ -1209,10 +1138,10 @@ static void op_bound(struct tcg_cpu *c, const struct insn *i)
 /* D7: XLAT: AL = [seg:rBX + AL] */
 static void op_xlat(struct tcg_cpu *c, const struct insn *i)
 {
-	uint64_t off = reg_get(c, i, R_RBX, i->asz) + (c->s.regs[R_RAX] & 0xff);
+	uint64_t off = tcg_reg_get(c, i, R_RBX, i->asz) + (c->s.regs[R_RAX] & 0xff);
 
 	no_lock(c, i);
-	reg_set(c, i, R_RAX, 1, tcg_ld8(c, i->seg, off & size_mask(i->asz)));
+	tcg_reg_set(c, i, R_RAX, 1, tcg_ld8(c, i->seg, off & size_mask(i->asz)));
 }
 
 /* ------------------------------------------------------------------ */
@@ -1229,7 +1158,7 @@ static void op_sahf(struct tcg_cpu *c, const struct insn *i)
 static void op_lahf(struct tcg_cpu *c, const struct insn *i)
 {
 	no_lock(c, i);
-	reg_set(c, i, R_RAX, 8, (c->s.regs[R_RAX] & ~0xff00ULL) |
+	tcg_reg_set(c, i, R_RAX, 8, (c->s.regs[R_RAX] & ~0xff00ULL) |
 		((tcg_arith_flags(c) & SAHF_MASK) | 2) << 8);
 }
 
@@ -1268,7 +1197,7 @@ static void op_salc(struct tcg_cpu *c, const struct insn *i)
 {
 	not_64(c);
 	no_lock(c, i);
-	reg_set(c, i, R_RAX, 1, tcg_cf(c) ? 0xff : 0);
+	tcg_reg_set(c, i, R_RAX, 1, tcg_cf(c) ? 0xff : 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1289,7 +1218,7 @@ static void op_daa(struct tcg_cpu *c, const struct insn *i)
 		r = (r + 0x60) & 0xff;
 		nf |= FL_CF;
 	}
-	reg_set(c, i, R_RAX, 1, r);
+	tcg_reg_set(c, i, R_RAX, 1, r);
 	tcg_set_arith_flags(c, nf | zsp_flags(r, 1));
 }
 
@@ -1309,7 +1238,7 @@ static void op_das(struct tcg_cpu *c, const struct insn *i)
 		r = (r - 0x60) & 0xff;
 		nf |= FL_CF;
 	}
-	reg_set(c, i, R_RAX, 1, r);
+	tcg_reg_set(c, i, R_RAX, 1, r);
 	tcg_set_arith_flags(c, nf | zsp_flags(r, 1));
 }
 
@@ -1325,7 +1254,7 @@ static void ascii_adjust(struct tcg_cpu *c, const struct insn *i, bool sub)
 		nf = FL_AF | FL_CF;
 	}
 	ax &= 0xff0f;
-	reg_set(c, i, R_RAX, 2, ax);
+	tcg_reg_set(c, i, R_RAX, 2, ax);
 	tcg_set_arith_flags(c, nf | zsp_flags(ax & 0xff, 1));
 }
 
@@ -1348,7 +1277,7 @@ static void op_aam(struct tcg_cpu *c, const struct insn *i)
 	no_lock(c, i);
 	if (base == 0)
 		raise_de(c);
-	reg_set(c, i, R_RAX, 2, (al / base) << 8 | (al % base));
+	tcg_reg_set(c, i, R_RAX, 2, (al / base) << 8 | (al % base));
 	tcg_set_arith_flags(c, zsp_flags(al % base, 1));
 }
 
@@ -1360,7 +1289,7 @@ static void op_aad(struct tcg_cpu *c, const struct insn *i)
 
 	not_64(c);
 	no_lock(c, i);
-	reg_set(c, i, R_RAX, 2, al);
+	tcg_reg_set(c, i, R_RAX, 2, al);
 	tcg_set_arith_flags(c, zsp_flags(al, 1));
 }
 
@@ -1383,7 +1312,7 @@ static void far_indirect(struct tcg_cpu *c, const struct insn *i, bool call)
 
 	need_mem(c, i);
 	off = tcg_ea(c, i);
-	target = ld_sz(c, i->seg, off, size);
+	target = tcg_ld(c, i->seg, off, size);
 	sel = tcg_ld16(c, i->seg, (off + size) & size_mask(i->asz));
 	if (call)
 		tcg_far_call(c, sel, target, size);
@@ -1407,7 +1336,7 @@ static void op_grp5(struct tcg_cpu *c, const struct insn *i)
 	case 2: /* CALL near: the return-address slot faults (#PF) before
 		 * the target check (#GP), as on the host; rSP changes last */
 		size = branch_osz(c, i);
-		target = rm_get(c, i, size);
+		target = tcg_rm_get(c, i, size);
 		ret = c->next_rip;
 		tcg_probe_write(c, S_SS, (c->s.regs[R_RSP] - size) &
 				size_mask(tcg_stack_size(c)), size);
@@ -1419,14 +1348,14 @@ static void op_grp5(struct tcg_cpu *c, const struct insn *i)
 		break;
 	case 4:
 		size = branch_osz(c, i);
-		tcg_jump(c, rm_get(c, i, size), size);
+		tcg_jump(c, tcg_rm_get(c, i, size), size);
 		break;
 	case 5:
 		far_indirect(c, i, false);
 		break;
 	case 6:
 		size = stack_osz(c, i);
-		tcg_push(c, size, rm_get(c, i, size));
+		tcg_push(c, size, tcg_rm_get(c, i, size));
 		break;
 	default:
 		raise_ud(c);
@@ -1450,7 +1379,7 @@ static void op_cmov(struct tcg_cpu *c, const struct insn *i)
 	uint64_t v;
 
 	no_lock(c, i);
-	v = rm_get(c, i, size);
+	v = tcg_rm_get(c, i, size);
 	if (tcg_cond(c, i->op & 15))
 		tcg_modreg_set(c, i, size, v);
 	else if (size == 4)
@@ -1464,7 +1393,7 @@ static void op_movx(struct tcg_cpu *c, const struct insn *i)
 	uint64_t v;
 
 	no_lock(c, i);
-	v = rm_get(c, i, src_size);
+	v = tcg_rm_get(c, i, src_size);
 	if (i->op & 8)
 		v = (uint64_t)sext(v, src_size);
 	tcg_modreg_set(c, i, i->osz, v);
@@ -1512,10 +1441,10 @@ static void bt_common(struct tcg_cpu *c, const struct insn *i, uint64_t bitoff,
 	if (!i->mem) {
 		m = 1ULL << (bitoff & (bits - 1));
 		arg = kind == BT_RESET ? ~m : m;
-		old = reg_get(c, i, i->rm, size);
+		old = tcg_reg_get(c, i, i->rm, size);
 		old = bt_fn(c, &cc, size, old, arg, kind);
 		if (kind != BT_TEST)
-			reg_set(c, i, i->rm, size, old);
+			tcg_reg_set(c, i, i->rm, size, old);
 		cc_commit(c, &cc, size);
 		return;
 	}
@@ -1528,7 +1457,7 @@ static void bt_common(struct tcg_cpu *c, const struct insn *i, uint64_t bitoff,
 	m = 1ULL << (bitoff & (bits - 1));
 	arg = kind == BT_RESET ? ~m & size_mask(size) : m;
 	if (kind == BT_TEST)
-		bt_fn(c, &cc, size, ld_sz(c, i->seg, off, size), arg, kind);
+		bt_fn(c, &cc, size, tcg_ld(c, i->seg, off, size), arg, kind);
 	else
 		mem_rmw(c, i->seg, off, size, i->lock, bt_rmw_kind[kind], bt_fn, arg, kind, &cc);
 	cc_commit(c, &cc, size);
@@ -1558,7 +1487,7 @@ static void op_bitscan(struct tcg_cpu *c, const struct insn *i)
 	uint64_t v, r;
 
 	no_lock(c, i);
-	v = rm_get(c, i, size);
+	v = tcg_rm_get(c, i, size);
 	if (i->pfx == PFX_F3) {
 		if (!v)
 			r = bits;
@@ -1587,7 +1516,7 @@ static void op_popcnt(struct tcg_cpu *c, const struct insn *i)
 	no_lock(c, i);
 	if (i->pfx != PFX_F3)
 		raise_ud(c);
-	v = rm_get(c, i, size);
+	v = tcg_rm_get(c, i, size);
 	tcg_modreg_set(c, i, size, __builtin_popcountll(v));
 	tcg_set_arith_flags(c, v ? 0 : FL_ZF);
 }
@@ -1601,13 +1530,13 @@ static void op_bswap(struct tcg_cpu *c, const struct insn *i)
 	no_lock(c, i);
 	switch (i->osz) {
 	case 2:
-		reg_set(c, i, r, 2, 0);
+		tcg_reg_set(c, i, r, 2, 0);
 		break;
 	case 4:
-		reg_set(c, i, r, 4, __builtin_bswap32((uint32_t)c->s.regs[r]));
+		tcg_reg_set(c, i, r, 4, __builtin_bswap32((uint32_t)c->s.regs[r]));
 		break;
 	default:
-		reg_set(c, i, r, 8, __builtin_bswap64(c->s.regs[r]));
+		tcg_reg_set(c, i, r, 8, __builtin_bswap64(c->s.regs[r]));
 		break;
 	}
 }
@@ -1622,16 +1551,16 @@ static void op_bswap(struct tcg_cpu *c, const struct insn *i)
 static void op_cmpxchg(struct tcg_cpu *c, const struct insn *i)
 {
 	unsigned size = op_size(i);
-	uint64_t acc = reg_get(c, i, R_RAX, size), src = tcg_modreg_get(c, i, size);
+	uint64_t acc = tcg_reg_get(c, i, R_RAX, size), src = tcg_modreg_get(c, i, size);
 	uint64_t dest, off;
 	struct cc_rec cc;
 	void *p;
 
 	lock_needs_mem(c, i);
 	if (!i->mem) {
-		dest = reg_get(c, i, i->rm, size);
+		dest = tcg_reg_get(c, i, i->rm, size);
 		if (dest == acc)
-			reg_set(c, i, i->rm, size, src);
+			tcg_reg_set(c, i, i->rm, size, src);
 	} else {
 		off = tcg_ea(c, i);
 		p = i->lock ? tcg_rmw_ptr(c, i->seg, off, size) : NULL;
@@ -1643,8 +1572,8 @@ static void op_cmpxchg(struct tcg_cpu *c, const struct insn *i)
 			tcg_probe_write(c, i->seg, off, size);
 			if (i->lock)
 				tcg_atomic_lock();
-			dest = ld_sz(c, i->seg, off, size);
-			st_sz(c, i->seg, off, size, dest == acc ? src : dest);
+			dest = tcg_ld(c, i->seg, off, size);
+			tcg_st(c, i->seg, off, size, dest == acc ? src : dest);
 			if (i->lock)
 				tcg_atomic_unlock();
 		}
@@ -1652,7 +1581,7 @@ static void op_cmpxchg(struct tcg_cpu *c, const struct insn *i)
 	alu_calc(c, &cc, size, acc, dest, ALU_CMP);
 	cc_commit(c, &cc, size);
 	if (dest != acc)
-		reg_set(c, i, R_RAX, size, dest);
+		tcg_reg_set(c, i, R_RAX, size, dest);
 }
 
 static uint64_t xadd_fn(struct tcg_cpu *c, struct cc_rec *cc, unsigned size,
@@ -1671,10 +1600,10 @@ static void op_xadd(struct tcg_cpu *c, const struct insn *i)
 
 	lock_needs_mem(c, i);
 	if (!i->mem) {
-		old = reg_get(c, i, i->rm, size);
+		old = tcg_reg_get(c, i, i->rm, size);
 		sum = alu_calc(c, &cc, size, old, src, ALU_ADD);
 		tcg_modreg_set(c, i, size, old);
-		reg_set(c, i, i->rm, size, sum);
+		tcg_reg_set(c, i, i->rm, size, sum);
 	} else {
 		old = mem_rmw(c, i->seg, tcg_ea(c, i), size, i->lock, RMW_ADD,
 			      xadd_fn, src, 0, &cc);
@@ -1705,8 +1634,8 @@ static void cmpxchg8b(struct tcg_cpu *c, const struct insn *i, uint64_t off)
 	}
 	update_flags(c, FL_ZF, cur == expect ? FL_ZF : 0);
 	if (cur != expect) {
-		reg_set(c, i, R_RAX, 4, cur & 0xffffffff);
-		reg_set(c, i, R_RDX, 4, cur >> 32);
+		tcg_reg_set(c, i, R_RAX, 4, cur & 0xffffffff);
+		tcg_reg_set(c, i, R_RDX, 4, cur >> 32);
 	}
 }
 
@@ -1812,7 +1741,7 @@ static void op_movbe_crc32(struct tcg_cpu *c, const struct insn *i)
 	no_lock(c, i);
 	if (i->pfx == PFX_F2) {
 		size = i->op == 0xf0 ? 1 : i->osz;
-		v = rm_get(c, i, size);
+		v = tcg_rm_get(c, i, size);
 		crc = (uint32_t)tcg_modreg_get(c, i, 4);
 		for (k = 0; k < size; k++, v >>= 8)
 			crc = crc32c_table[(crc ^ v) & 0xff] ^ (crc >> 8);
@@ -1823,9 +1752,9 @@ static void op_movbe_crc32(struct tcg_cpu *c, const struct insn *i)
 		raise_ud(c);
 	size = i->osz;
 	if (i->op == 0xf0)
-		tcg_modreg_set(c, i, size, bswap_size(rm_get(c, i, size), size));
+		tcg_modreg_set(c, i, size, bswap_size(tcg_rm_get(c, i, size), size));
 	else
-		rm_set(c, i, size, bswap_size(tcg_modreg_get(c, i, size), size));
+		tcg_rm_set(c, i, size, bswap_size(tcg_modreg_get(c, i, size), size));
 }
 
 /* ------------------------------------------------------------------ */

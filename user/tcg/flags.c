@@ -18,29 +18,6 @@
  */
 #include "tcg.h"
 
-static inline uint64_t sign_bit(unsigned size)
-{
-	return 1ULL << (size * 8 - 1);
-}
-
-/* PF: set when the low byte of the result has an even number of ones. */
-static inline uint64_t parity_flag(uint64_t v)
-{
-	return __builtin_parity((unsigned)(v & 0xff)) ? 0 : FL_PF;
-}
-
-/* ZF, SF and PF of a result. */
-static inline uint64_t zsp_flags(uint64_t dst, unsigned size)
-{
-	uint64_t f = parity_flag(dst);
-
-	if (!(dst & size_mask(size)))
-		f |= FL_ZF;
-	if (dst & sign_bit(size))
-		f |= FL_SF;
-	return f;
-}
-
 /* AF: the carry or borrow out of bit 3, a ^ b ^ result (SDM Vol. 1, 3.4.3.1). */
 static inline uint64_t aux_flag(uint64_t a, uint64_t b, uint64_t dst)
 {

@@ -510,8 +510,7 @@ static inline void st_fast(struct tcg_cpu *c, int seg, uint64_t off, unsigned si
 	if (__builtin_expect(e->tag_write == (lin & PAGE_MASK) &&
 			     (lin & 0xfff) <= 4096 - size, 1)) {
 		memcpy((void *)(uintptr_t)(lin + e->addend), &v, size);
-		if (__builtin_expect(code_map != NULL, 1))
-			check_code_write(c, e->phys);
+		check_code_write(c, e->phys);
 		return;
 	}
 	lin_st(c, lin, size, v, user);

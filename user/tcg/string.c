@@ -70,48 +70,26 @@ static inline void acc_set(struct tcg_cpu *c, const struct insn *i, unsigned siz
 	tcg_reg_set(c, i, R_RAX, size, v);
 }
 
-/* Memory accesses of a size known only at run time, through the
- * fixed-size entry points (their copies are inlined). */
-static inline uint64_t ld_sz(struct tcg_cpu *c, int seg, uint64_t off, unsigned size)
-{
-	switch (size) {
-	case 1: return tcg_ld8(c, seg, off);
-	case 2: return tcg_ld16(c, seg, off);
-	case 4: return tcg_ld32(c, seg, off);
-	default: return tcg_ld64(c, seg, off);
-	}
-}
-
-static inline void st_sz(struct tcg_cpu *c, int seg, uint64_t off, unsigned size, uint64_t v)
-{
-	switch (size) {
-	case 1: tcg_st8(c, seg, off, (uint8_t)v); break;
-	case 2: tcg_st16(c, seg, off, (uint16_t)v); break;
-	case 4: tcg_st32(c, seg, off, (uint32_t)v); break;
-	default: tcg_st64(c, seg, off, v); break;
-	}
-}
-
 /* One iteration of each instruction; the register updates come after the
  * memory accesses. */
 static inline void movs_once(struct tcg_cpu *c, const struct insn *i, const struct str_op *s)
 {
-	uint64_t v = ld_sz(c, i->seg, areg(c, s, R_RSI), s->size);
+	uint64_t v = tcg_ld(c, i->seg, areg(c, s, R_RSI), s->size);
 
-	st_sz(c, S_ES, areg(c, s, R_RDI), s->size, v);
+	tcg_st(c, S_ES, areg(c, s, R_RDI), s->size, v);
 	advance(c, s, R_RSI);
 	advance(c, s, R_RDI);
 }
 
 static inline void stos_once(struct tcg_cpu *c, const struct str_op *s)
 {
-	st_sz(c, S_ES, areg(c, s, R_RDI), s->size, acc_get(c, s->size));
+	tcg_st(c, S_ES, areg(c, s, R_RDI), s->size, acc_get(c, s->size));
 	advance(c, s, R_RDI);
 }
 
 static inline void lods_once(struct tcg_cpu *c, const struct insn *i, const struct str_op *s)
 {
-	uint64_t v = ld_sz(c, i->seg, areg(c, s, R_RSI), s->size);
+	uint64_t v = tcg_ld(c, i->seg, areg(c, s, R_RSI), s->size);
 
 	acc_set(c, i, s->size, v);
 	advance(c, s, R_RSI);
@@ -130,8 +108,8 @@ static inline bool compare(struct tcg_cpu *c, unsigned size, uint64_t a, uint64_
 
 static inline bool cmps_once(struct tcg_cpu *c, const struct insn *i, const struct str_op *s)
 {
-	uint64_t a = ld_sz(c, i->seg, areg(c, s, R_RSI), s->size);
-	uint64_t b = ld_sz(c, S_ES, areg(c, s, R_RDI), s->size);
+	uint64_t a = tcg_ld(c, i->seg, areg(c, s, R_RSI), s->size);
+	uint64_t b = tcg_ld(c, S_ES, areg(c, s, R_RDI), s->size);
 
 	advance(c, s, R_RSI);
 	advance(c, s, R_RDI);
@@ -140,7 +118,7 @@ static inline bool cmps_once(struct tcg_cpu *c, const struct insn *i, const stru
 
 static inline bool scas_once(struct tcg_cpu *c, const struct str_op *s)
 {
-	uint64_t b = ld_sz(c, S_ES, areg(c, s, R_RDI), s->size);
+	uint64_t b = tcg_ld(c, S_ES, areg(c, s, R_RDI), s->size);
 
 	advance(c, s, R_RDI);
 	return compare(c, s->size, acc_get(c, s->size), b);

@@ -361,6 +361,27 @@ static inline void tcg_modreg_set(struct tcg_cpu *c, const struct insn *i, unsig
 {
 	tcg_reg_set(c, i, i->reg, size, v);
 }
+/* The sign bit of a size-byte operand. */
+static inline uint64_t sign_bit(unsigned size)
+{
+	return 1ULL << (size * 8 - 1);
+}
+/* PF: set when the low byte of the result has an even number of ones. */
+static inline uint64_t parity_flag(uint64_t v)
+{
+	return __builtin_parity((unsigned)(v & 0xff)) ? 0 : FL_PF;
+}
+/* ZF, SF and PF of a size-byte result. */
+static inline uint64_t zsp_flags(uint64_t v, unsigned size)
+{
+	uint64_t f = parity_flag(v);
+	if (!(v & size_mask(size)))
+		f |= FL_ZF;
+	if (v & sign_bit(size))
+		f |= FL_SF;
+	return f;
+}
+
 /* The immediate, sign-extended from its encoded size to 64 bits. */
 static inline int64_t tcg_simm(const struct insn *i)
 {
