@@ -13,48 +13,22 @@
 #include "machine.h"
 #include "physmap.h"
 #include "tcg/tcg.h"
+#include "tcgtest.h"
 
-#define RAM (16u << 20)
 #define CODE_BASE 0x1000
 #define DATA 0x3000
 #define STACK_TOP 0x9000
-#define PML4 0x10000
+#define PML4 TCGT_PML4
 
 #define ARITH (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
 
-struct env {
-	struct machine *m;
-	struct tcg_cpu *c;
-	uint64_t code;
-};
-
-static void seg_flat(struct x86_segment *s, uint16_t sel, uint8_t type, bool l)
-{
-	*s = (struct x86_segment){ .base = 0, .limit = 0xffffffff, .selector = sel,
-				   .type = type, .s = 1, .dpl = 0, .present = 1,
-				   .db = !l, .l = l, .g = 1 };
-}
-
-static void set_segs(struct tcg_cpu *c, bool l)
-{
-	for (int k = 0; k < S_NR; k++)
-		seg_flat(&c->s.seg[k], 0x10, 3, false);
-	seg_flat(&c->s.seg[S_CS], 0x08, 0xb, l);
-}
-
 /* flat 32-bit protected mode, paging off */
-static bool env_init(struct env *e)
+static bool env_init(struct tcg_env *e)
 {
-	memset(e, 0, sizeof(*e));
-	e->m = machine_new(RAM);
-	if (!e->m || machine_add_memory(e->m, REGION_RAM, 0, RAM, e->m->ram, "ram") < 0)
+	if (!tcg_env_init(e, CODE_BASE))
 		return false;
-	e->c = tcg_cpu_new(e->m, NULL);
-	if (!e->c)
-		return false;
-	e->code = CODE_BASE;
 	e->c->s.cr0 = CR0_PE | CR0_ET;
-	set_segs(e->c, false);
+	tcg_env_flat_segs(e->c, 0, false);
 	e->c->s.rflags = 2;
 	e->c->s.regs[R_RSP] = STACK_TOP;
 	tcg_set_arith_flags(e->c, 0);
@@ -63,49 +37,19 @@ static bool env_init(struct env *e)
 }
 
 /* 64-bit mode: identity map of 16 MiB in 2 MiB pages */
-static void mode_long64(struct env *e)
+static void mode_long64(struct tcg_env *e)
 {
 	struct tcg_cpu *c = e->c;
-	uint64_t pml4e = (PML4 + 0x1000) | 7, pdpte = (PML4 + 0x2000) | 7;
-
-	guest_write(e->m, PML4, &pml4e, 8);
-	guest_write(e->m, PML4 + 0x1000, &pdpte, 8);
-	for (uint64_t k = 0; k < 8; k++) {
-		uint64_t pde = (k << 21) | 0x87;
-		guest_write(e->m, PML4 + 0x2000 + k * 8, &pde, 8);
-	}
-	c->s.cr0 = CR0_PE | CR0_ET | CR0_PG;
-	c->s.cr3 = PML4;
-	c->s.cr4 = CR4_PAE;
-	c->s.efer = EFER_LME | EFER_LMA;
-	set_segs(c, true);
-	tcg_tlb_flush_all(c);
+	tcg_env_long_mode(e);
+	tcg_env_flat_segs(c, 0, true);
 }
 
-static void env_free(struct env *e)
-{
-	tcg_cpu_free(e->c);
-	machine_free(e->m);
-}
-
-/* Run one instruction at a fresh address: -1 when it completed, else
- * the exception vector. */
-static int step_bytes(struct env *e, const uint8_t *b, unsigned n)
-{
-	guest_write(e->m, e->code, b, n);
-	e->c->s.rip = e->code;
-	e->code += 32;
-	return tcg_step(e->c);
-}
-#define STEP(e, ...) step_bytes(e, (const uint8_t[]){ __VA_ARGS__ }, \
-				sizeof((const uint8_t[]){ __VA_ARGS__ }))
-
-static uint64_t flags(struct env *e)
+static uint64_t flags(struct tcg_env *e)
 {
 	return tcg_rflags(e->c) & ARITH;
 }
 
-static uint32_t rd32(struct env *e, uint64_t gpa)
+static uint32_t rd32(struct tcg_env *e, uint64_t gpa)
 {
 	uint32_t v = 0;
 
@@ -113,7 +57,7 @@ static uint32_t rd32(struct env *e, uint64_t gpa)
 	return v;
 }
 
-static void wr32(struct env *e, uint64_t gpa, uint32_t v)
+static void wr32(struct tcg_env *e, uint64_t gpa, uint32_t v)
 {
 	guest_write(e->m, gpa, &v, 4);
 }
@@ -124,7 +68,7 @@ static void wr32(struct env *e, uint64_t gpa, uint32_t v)
 
 TEST(tcg_alu_add_sub_flags)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 
 	R(&e, RAX) = 0x7fffffff;
@@ -185,12 +129,12 @@ TEST(tcg_alu_add_sub_flags)
 	R(&e, RAX) = 0;
 	CHECK_EQ(STEP(&e, 0xf7, 0xd8), -1);
 	CHECK_EQ(flags(&e), FL_ZF | FL_PF);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_alu_rflags_roundtrip)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	tcg_set_rflags(e.c, FL_CF | FL_ZF | FL_DF | FL_IF, ~0ULL);
 	CHECK_EQ(tcg_rflags(e.c), FL_CF | FL_ZF | FL_DF | FL_IF | 2);
@@ -203,12 +147,12 @@ TEST(tcg_alu_rflags_roundtrip)
 	R(&e, RAX) = 0x0100;
 	CHECK_EQ(STEP(&e, 0x9e), -1);                          /* sahf */
 	CHECK_EQ(flags(&e), FL_CF);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_alu_div_faults)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 
 	R(&e, RAX) = 100;
@@ -259,12 +203,12 @@ TEST(tcg_alu_div_faults)
 	R(&e, RBX) = 4;
 	CHECK_EQ(STEP(&e, 0x48, 0xf7, 0xf3), -1);
 	CHECK_EQ(R(&e, RAX), 0x4000000000000000ULL);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_alu_mul_flags)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	R(&e, RAX) = 0x80000000;
 	R(&e, RBX) = 2;
@@ -281,12 +225,12 @@ TEST(tcg_alu_mul_flags)
 	CHECK_EQ(STEP(&e, 0x0f, 0xaf, 0xc3), -1);              /* imul eax, ebx */
 	CHECK_EQ(R(&e, RAX), 0x80000000);
 	CHECK_EQ(flags(&e) & (FL_CF | FL_OF), FL_CF | FL_OF);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_alu_shifts)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 
 	/* count 0 (CL = 32 masks to 0): no flag changes */
@@ -338,12 +282,12 @@ TEST(tcg_alu_shifts)
 	R(&e, RCX) = 20;
 	CHECK_EQ(STEP(&e, 0x66, 0x0f, 0xad, 0xd8), -1);
 	CHECK_EQ(R(&e, RAX), 0x4567);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_alu_bit_ops)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	wr32(&e, DATA, 0x00000001);
 	wr32(&e, DATA + 4, 0x80000000);
@@ -378,12 +322,12 @@ TEST(tcg_alu_bit_ops)
 	CHECK_EQ(STEP(&e, 0xf3, 0x0f, 0xb8, 0xc3), -1);        /* popcnt */
 	CHECK_EQ(R(&e, RAX), 2);
 	CHECK_EQ(STEP(&e, 0x0f, 0xb8, 0xc3), EXC_UD);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_alu_locked)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	wr32(&e, DATA, 5);
 
@@ -445,12 +389,12 @@ TEST(tcg_alu_locked)
 	CHECK(tcg_cond(e.c, 4));
 	CHECK_EQ(rd32(&e, DATA), 1);
 	CHECK_EQ(rd32(&e, DATA + 8), 2);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_alu_crc32_movbe)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	guest_write(e.m, DATA, "123456789", 9);
 	R(&e, RAX) = 0xffffffff;
@@ -473,12 +417,12 @@ TEST(tcg_alu_crc32_movbe)
 	CHECK_EQ(STEP(&e, 0x0f, 0x38, 0xf0, 0x06), -1);
 	CHECK_EQ(R(&e, RAX), 0x31323334);
 	CHECK_EQ(STEP(&e, 0x0f, 0x38, 0xf0, 0xc0), EXC_UD);    /* register form */
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_alu_rep_strings)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	uint8_t src[100], dst[100];
 	for (unsigned k = 0; k < sizeof(src); k++)
@@ -547,12 +491,12 @@ TEST(tcg_alu_rep_strings)
 	R(&e, RSI) = DATA;
 	CHECK_EQ(STEP(&e, 0xf3, 0xa4), -1);
 	CHECK_EQ(R(&e, RSI), DATA);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_alu_stack_and_branches)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 
 	R(&e, RAX) = 0x11;
@@ -619,12 +563,12 @@ TEST(tcg_alu_stack_and_branches)
 	CHECK_EQ(STEP(&e, 0xff, 0x13), -1);
 	CHECK_EQ(e.c->s.rip, 0x4000);
 	R(&e, RSP) = STACK_TOP;
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_alu_long_mode_forms)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	mode_long64(&e);
 
@@ -676,12 +620,12 @@ TEST(tcg_alu_long_mode_forms)
 	/* invalid in 64-bit mode */
 	CHECK_EQ(STEP(&e, 0x27), EXC_UD);
 	CHECK_EQ(STEP(&e, 0x60), EXC_UD);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_alu_bcd)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	R(&e, RAX) = 0x79;                                     /* 79 + 35 = 114 */
 	R(&e, RBX) = 0x35;
@@ -703,14 +647,14 @@ TEST(tcg_alu_bcd)
 	R(&e, RAX) = 0x0207;                                   /* aad */
 	CHECK_EQ(STEP(&e, 0xd5, 0x0a), -1);
 	CHECK_EQ(R(&e, RAX) & 0xffff, 27);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 /* REP MOVS/STOS runs on host memory: page crossings, overlap, faults in
  * the middle leave the registers at the faulting element. */
 TEST(tcg_alu_rep_fast_paths)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	static uint8_t buf[3 * 4096], out[3 * 4096];
 	for (unsigned k = 0; k < sizeof(buf); k++)
@@ -776,13 +720,13 @@ TEST(tcg_alu_rep_fast_paths)
 	CHECK_EQ(e.c->test_errcode, 0);
 	CHECK_EQ(R(&e, RCX), 84);
 	CHECK_EQ(R(&e, RSI), 0x200000);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 /* An exit request stops a long REP between iterations, rip still on it. */
 TEST(tcg_alu_rep_interruptible)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	e.c->exit_request = 1;
 	R(&e, RSI) = 0x20000;
@@ -810,5 +754,5 @@ TEST(tcg_alu_rep_interruptible)
 	CHECK_EQ(e.c->s.rip, at);
 	CHECK_EQ(R(&e, RCX), 5000 - 1024);
 	e.c->exit_request = 0;
-	env_free(&e);
+	tcg_env_free(&e);
 }

@@ -13,11 +13,11 @@
 #include "machine.h"
 #include "physmap.h"
 #include "tcg/tcg.h"
+#include "tcgtest.h"
 
-#define RAM (16u << 20)
 #define CODE_BASE 0x1000
 #define DATA 0x3000
-#define PML4 0x10000
+#define PML4 TCGT_PML4
 
 /* x87 status word bits */
 #define IE 0x0001
@@ -35,41 +35,14 @@
 #define D32(a) (a) & 0xff, ((a) >> 8) & 0xff, ((a) >> 16) & 0xff, ((a) >> 24) & 0xff
 #define M(reg) (0x05 | (reg) << 3)
 
-struct env {
-	struct machine *m;
-	struct tcg_cpu *c;
-	uint64_t code;
-	uint64_t last;          /* address of the last instruction run */
-};
-
-static void seg_flat(struct x86_segment *s, uint16_t sel, uint8_t type, bool l)
-{
-	*s = (struct x86_segment){ .base = 0, .limit = 0xffffffff, .selector = sel,
-				   .type = type, .s = 1, .dpl = 0, .present = 1,
-				   .db = !l, .l = l, .g = 1 };
-}
-
-static void set_segs(struct tcg_cpu *c, bool l)
-{
-	for (int k = 0; k < S_NR; k++)
-		seg_flat(&c->s.seg[k], 0x10, 3, false);
-	seg_flat(&c->s.seg[S_CS], 0x08, 0xb, l);
-}
-
 /* flat 32-bit protected mode, paging off, CR0.NE, FNINIT state */
-static bool env_init(struct env *e)
+static bool env_init(struct tcg_env *e)
 {
-	memset(e, 0, sizeof(*e));
-	e->m = machine_new(RAM);
-	if (!e->m || machine_add_memory(e->m, REGION_RAM, 0, RAM, e->m->ram, "ram") < 0)
+	if (!tcg_env_init(e, CODE_BASE))
 		return false;
-	e->c = tcg_cpu_new(e->m, NULL);
-	if (!e->c)
-		return false;
-	e->code = CODE_BASE;
 	e->c->s.cr0 = CR0_PE | CR0_ET | CR0_NE;
 	e->c->s.cr4 = CR4_OSFXSR;
-	set_segs(e->c, false);
+	tcg_env_flat_segs(e->c, 0, false);
 	e->c->s.rflags = 2;
 	tcg_set_arith_flags(e->c, 0);
 	tcg_fpu_reset(&e->c->fpu);
@@ -78,56 +51,27 @@ static bool env_init(struct env *e)
 }
 
 /* 64-bit mode: identity map of 16 MiB in 2 MiB pages */
-static void mode_long64(struct env *e)
+static void mode_long64(struct tcg_env *e)
 {
 	struct tcg_cpu *c = e->c;
-	uint64_t pml4e = (PML4 + 0x1000) | 7, pdpte = (PML4 + 0x2000) | 7;
-
-	guest_write(e->m, PML4, &pml4e, 8);
-	guest_write(e->m, PML4 + 0x1000, &pdpte, 8);
-	for (uint64_t k = 0; k < 8; k++) {
-		uint64_t pde = (k << 21) | 0x87;
-		guest_write(e->m, PML4 + 0x2000 + k * 8, &pde, 8);
-	}
-	c->s.cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_PG;
-	c->s.cr3 = PML4;
-	c->s.cr4 = CR4_PAE | CR4_OSFXSR;
-	c->s.efer = EFER_LME | EFER_LMA;
-	set_segs(c, true);
-	tcg_tlb_flush_all(c);
+	tcg_env_long_mode(e);
+	c->s.cr0 |= CR0_NE;
+	c->s.cr4 |= CR4_OSFXSR;
+	tcg_env_flat_segs(c, 0, true);
 }
 
-static void env_free(struct env *e)
-{
-	tcg_cpu_free(e->c);
-	machine_free(e->m);
-}
-
-/* Run one instruction at a fresh address: -1 when it completed, else
- * the exception vector. */
-static int step_bytes(struct env *e, const uint8_t *b, unsigned n)
-{
-	guest_write(e->m, e->code, b, n);
-	e->c->s.rip = e->code;
-	e->last = e->code;
-	e->code += 32;
-	return tcg_step(e->c);
-}
-#define STEP(e, ...) step_bytes(e, (const uint8_t[]){ __VA_ARGS__ }, \
-				sizeof((const uint8_t[]){ __VA_ARGS__ }))
-
-static uint16_t fsw(struct env *e)
+static uint16_t fsw(struct tcg_env *e)
 {
 	return (e->c->fpu.fsw & ~0x3800) | (e->c->fpu.top & 7) << 11;
 }
 
-static unsigned top(struct env *e)
+static unsigned top(struct tcg_env *e)
 {
 	return e->c->fpu.top & 7;
 }
 
 /* ST(i) as sign/exponent and significand */
-static uint16_t st_se(struct env *e, unsigned i)
+static uint16_t st_se(struct tcg_env *e, unsigned i)
 {
 	uint16_t v;
 
@@ -135,7 +79,7 @@ static uint16_t st_se(struct env *e, unsigned i)
 	return v;
 }
 
-static uint64_t st_mant(struct env *e, unsigned i)
+static uint64_t st_mant(struct tcg_env *e, unsigned i)
 {
 	uint64_t v;
 
@@ -143,7 +87,7 @@ static uint64_t st_mant(struct env *e, unsigned i)
 	return v;
 }
 
-static uint64_t rd64(struct env *e, uint64_t gpa)
+static uint64_t rd64(struct tcg_env *e, uint64_t gpa)
 {
 	uint64_t v = 0;
 
@@ -151,7 +95,7 @@ static uint64_t rd64(struct env *e, uint64_t gpa)
 	return v;
 }
 
-static uint32_t rd32(struct env *e, uint64_t gpa)
+static uint32_t rd32(struct tcg_env *e, uint64_t gpa)
 {
 	uint32_t v = 0;
 
@@ -159,7 +103,7 @@ static uint32_t rd32(struct env *e, uint64_t gpa)
 	return v;
 }
 
-static uint16_t rd16(struct env *e, uint64_t gpa)
+static uint16_t rd16(struct tcg_env *e, uint64_t gpa)
 {
 	uint16_t v = 0;
 
@@ -167,12 +111,12 @@ static uint16_t rd16(struct env *e, uint64_t gpa)
 	return v;
 }
 
-static void wr_double(struct env *e, uint64_t gpa, double d)
+static void wr_double(struct tcg_env *e, uint64_t gpa, double d)
 {
 	guest_write(e->m, gpa, &d, 8);
 }
 
-static double rd_double(struct env *e, uint64_t gpa)
+static double rd_double(struct tcg_env *e, uint64_t gpa)
 {
 	double d = 0;
 
@@ -180,32 +124,32 @@ static double rd_double(struct env *e, uint64_t gpa)
 	return d;
 }
 
-static void wr16(struct env *e, uint64_t gpa, uint16_t v)
+static void wr16(struct tcg_env *e, uint64_t gpa, uint16_t v)
 {
 	guest_write(e->m, gpa, &v, 2);
 }
 
 /* 80-bit value at gpa */
-static void wr80(struct env *e, uint64_t gpa, uint16_t se, uint64_t mant)
+static void wr80(struct tcg_env *e, uint64_t gpa, uint16_t se, uint64_t mant)
 {
 	guest_write(e->m, gpa, &mant, 8);
 	guest_write(e->m, gpa + 8, &se, 2);
 }
 
 /* FLD m64 / FLD m80 / FLDCW from DATA+off */
-static int fld64(struct env *e, double d)
+static int fld64(struct tcg_env *e, double d)
 {
 	wr_double(e, DATA + 0x200, d);
 	return STEP(e, 0xdd, M(0), D32(DATA + 0x200));
 }
 
-static int fld80(struct env *e, uint16_t se, uint64_t mant)
+static int fld80(struct tcg_env *e, uint16_t se, uint64_t mant)
 {
 	wr80(e, DATA + 0x210, se, mant);
 	return STEP(e, 0xdb, M(5), D32(DATA + 0x210));
 }
 
-static int fldcw(struct env *e, uint16_t cw)
+static int fldcw(struct tcg_env *e, uint16_t cw)
 {
 	wr16(e, DATA + 0x220, cw);
 	return STEP(e, 0xd9, M(5), D32(DATA + 0x220));
@@ -215,7 +159,7 @@ static int fldcw(struct env *e, uint16_t cw)
 
 TEST(tcg_fpu_load_add_store)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 
 	wr_double(&e, DATA, 1.5);
@@ -265,12 +209,12 @@ TEST(tcg_fpu_load_add_store)
 	CHECK_EQ(fldcw(&e, 0x77f), -1);
 	CHECK_EQ(STEP(&e, 0xd9, 0xeb), -1);
 	CHECK_EQ(st_mant(&e, 0), 0xc90fdaa22168c234ULL);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_fpu_stack_faults)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 
 	/* underflow, masked: IE SF, C1=0, the destination gets the QNaN
@@ -308,12 +252,12 @@ TEST(tcg_fpu_stack_faults)
 	CHECK_EQ(fsw(&e) & (IE | SF | ES | B), IE | SF | ES | B);
 	CHECK_EQ(e.c->fpu.ftw, 0xffff);
 	CHECK_EQ(STEP(&e, 0xd9, 0xe8), EXC_MF);                /* next waiting insn */
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_fpu_unmasked_zero_divide_mf)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 
 	CHECK_EQ(fldcw(&e, 0x37b), -1);                        /* ZE unmasked */
@@ -357,12 +301,12 @@ TEST(tcg_fpu_unmasked_zero_divide_mf)
 	CHECK_EQ(fsw(&e) & ES, ES);
 	e.c->s.cr0 &= ~CR0_NE;
 	CHECK_EQ(STEP(&e, 0xd9, 0xe8), -1);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_fpu_nm)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 
 	e.c->s.cr0 |= CR0_TS;
@@ -379,12 +323,12 @@ TEST(tcg_fpu_nm)
 	CHECK_EQ(STEP(&e, 0xd9, 0xe8), -1);
 	CHECK_EQ(STEP(&e, 0xd9, 0xd1), EXC_UD);                /* reserved D9 D1 */
 	CHECK_EQ(STEP(&e, 0xf0, 0xd9, 0xe8), EXC_UD);          /* lock */
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_fpu_fnstenv_layout)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 
 	CHECK_EQ(fld64(&e, 2.0), -1);                          /* FDP = DATA+0x200 */
@@ -434,11 +378,11 @@ TEST(tcg_fpu_fnstenv_layout)
 	CHECK_EQ(st_se(&e, 0), 0xc001);
 	CHECK_EQ(st_se(&e, 1), 0x4001);
 	CHECK_EQ(e.c->fpu.ftw, 0x0fff);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 /* FXAM's C3 C2 C1 C0 for one value */
-static uint16_t fxam(struct env *e, uint16_t se, uint64_t mant)
+static uint16_t fxam(struct tcg_env *e, uint16_t se, uint64_t mant)
 {
 	STEP(e, 0xdb, 0xe3);
 	fld80(e, se, mant);
@@ -448,7 +392,7 @@ static uint16_t fxam(struct env *e, uint16_t se, uint64_t mant)
 
 TEST(tcg_fpu_fxam)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 
 	CHECK_EQ(fxam(&e, 0x0000, 0), C3);                             /* +0 */
@@ -461,12 +405,12 @@ TEST(tcg_fpu_fxam)
 	STEP(&e, 0xdb, 0xe3);
 	STEP(&e, 0xd9, 0xe5);                                          /* empty */
 	CHECK_EQ(fsw(&e) & (C3 | C2 | C0), C3 | C0);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_fpu_fcomi_flags)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	uint64_t zpc = FL_ZF | FL_PF | FL_CF;
 
@@ -511,11 +455,11 @@ TEST(tcg_fpu_fcomi_flags)
 	CHECK_EQ(top(&e), 7);
 	CHECK_EQ(STEP(&e, 0xd9, 0xe4), -1);                    /* ftst: 3 > 0 */
 	CHECK_EQ(fsw(&e) & (C3 | C2 | C0), 0);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 /* FIST m32 of ST(0) under rounding control rc */
-static int32_t fist_rc(struct env *e, double v, unsigned rc)
+static int32_t fist_rc(struct tcg_env *e, double v, unsigned rc)
 {
 	STEP(e, 0xdb, 0xe3);
 	fldcw(e, 0x37f | rc << 10);
@@ -526,7 +470,7 @@ static int32_t fist_rc(struct env *e, double v, unsigned rc)
 
 TEST(tcg_fpu_fist_rounding)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 
 	CHECK_EQ(fist_rc(&e, 2.5, 0), 2);                      /* nearest even */
@@ -562,12 +506,12 @@ TEST(tcg_fpu_fist_rounding)
 	CHECK_EQ(STEP(&e, 0xdf, M(4), D32(DATA + 16)), -1);    /* fbld */
 	CHECK_EQ(STEP(&e, 0xdd, M(3), D32(DATA + 32)), -1);
 	CHECK(rd_double(&e, DATA + 32) == -1234567.0);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_fpu_transcendental)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 
 	/* FSINCOS of 0: ST0 = cos = 1, ST1 = sin = 0 */
@@ -613,12 +557,12 @@ TEST(tcg_fpu_transcendental)
 	CHECK_EQ(STEP(&e, 0xdf, 0xc0), -1);                    /* ffreep st0 */
 	CHECK_EQ(top(&e), 6);
 	CHECK_EQ(e.c->fpu.ftw >> 10 & 3, 3);                   /* R5 empty */
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_fpu_long_mode)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	mode_long64(&e);
 
@@ -633,7 +577,7 @@ TEST(tcg_fpu_long_mode)
 	CHECK_EQ(st_mant(&e, 0), 0xc90fdaa22168c235ULL);
 	CHECK_EQ(e.c->fpu.fdp, DATA);
 	CHECK_EQ(e.c->fpu.fip, e.last);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_fpu_fxsave_image)
@@ -713,7 +657,7 @@ static void seg_real(struct x86_segment *s, uint16_t sel, uint8_t type)
 				   .present = 1 };
 }
 
-static int step_real(struct env *e, uint16_t ip, const uint8_t *b, unsigned n)
+static int step_real(struct tcg_env *e, uint16_t ip, const uint8_t *b, unsigned n)
 {
 	guest_write(e->m, e->c->s.seg[S_CS].base + ip, b, n);
 	e->c->s.rip = ip;
@@ -724,7 +668,7 @@ static int step_real(struct env *e, uint16_t ip, const uint8_t *b, unsigned n)
 
 TEST(tcg_fpu_real_mode_env)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
 
@@ -757,5 +701,5 @@ TEST(tcg_fpu_real_mode_env)
 	CHECK_EQ(c->fpu.fop, 0x506);
 	CHECK_EQ(c->fpu.fdp, 0x2100);
 	CHECK_EQ(st_se(&e, 0), 0x4001);                                /* 6.0 still there */
-	env_free(&e);
+	tcg_env_free(&e);
 }

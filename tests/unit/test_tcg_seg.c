@@ -13,14 +13,14 @@
 #include "unit.h"
 #include "machine.h"
 #include "tcg/tcg.h"
+#include "tcgtest.h"
 
-#define RAM (16u << 20)
 #define GDT 0x4000
 #define IDT 0x5000
 #define HANDLER 0x7000
 #define USTACK 0x9000
 #define KSTACK 0xa000
-#define PML4 0x10000
+#define PML4 TCGT_PML4
 #define TSS 0x20000
 
 /* GDT layout */
@@ -40,11 +40,6 @@
 #define F_D 0x4
 #define F_G 0x8
 
-struct env {
-	struct machine *m;
-	struct tcg_cpu *c;
-};
-
 static uint64_t desc(uint32_t base, uint32_t limit, unsigned type, unsigned s, unsigned dpl,
 		     unsigned flags, bool present)
 {
@@ -62,26 +57,21 @@ static uint64_t gate(uint16_t sel, uint32_t off, unsigned type, unsigned dpl, un
 	       (uint64_t)(off >> 16) << 48;
 }
 
-static void put(struct env *e, uint64_t a, uint64_t v, unsigned n)
+static void put(struct tcg_env *e, uint64_t a, uint64_t v, unsigned n)
 {
 	guest_write(e->m, a, &v, n);
 }
 
-static uint64_t get(struct env *e, uint64_t a, unsigned n)
+static uint64_t get(struct tcg_env *e, uint64_t a, unsigned n)
 {
 	uint64_t v = 0;
 	guest_read(e->m, a, &v, n);
 	return v;
 }
 
-static bool env_init(struct env *e)
+static bool env_init(struct tcg_env *e)
 {
-	memset(e, 0, sizeof(*e));
-	e->m = machine_new(RAM);
-	if (!e->m || machine_add_memory(e->m, REGION_RAM, 0, RAM, e->m->ram, "ram") < 0)
-		return false;
-	e->c = tcg_cpu_new(e->m, NULL);
-	if (!e->c)
+	if (!tcg_env_init(e, 0))
 		return false;
 	struct x86_segment *cs = &e->c->s.seg[S_CS];
 	cs->selector = 0;
@@ -104,23 +94,6 @@ static bool env_init(struct env *e)
 	guest_write(e->m, GDT, gdt, sizeof(gdt));
 	return true;
 }
-
-static void env_free(struct env *e)
-{
-	tcg_cpu_free(e->c);
-	machine_free(e->m);
-}
-
-/* Run one instruction at linear address lin (fresh addresses: no stale
- * blocks): -1 when it completed, else the exception vector. */
-static int step_at(struct env *e, uint64_t lin, const uint8_t *b, unsigned n)
-{
-	guest_write(e->m, lin, b, n);
-	e->c->s.rip = lin - e->c->s.seg[S_CS].base;
-	return tcg_step(e->c);
-}
-#define STEP_AT(e, lin, ...) step_at(e, lin, (const uint8_t[]){ __VA_ARGS__ }, \
-				     sizeof((const uint8_t[]){ __VA_ARGS__ }))
 
 /* Deliver the way the run loop does: a fault during delivery longjmps
  * back here and is delivered in turn. */
@@ -164,7 +137,7 @@ static void tables(struct tcg_cpu *c, uint16_t idt_limit)
 }
 
 /* 32-bit protected mode, flat, paging off; ESP0 = KSTACK in the TSS */
-static void mode_prot32(struct env *e, unsigned cpl)
+static void mode_prot32(struct tcg_env *e, unsigned cpl)
 {
 	struct tcg_cpu *c = e->c;
 	c->s.cr0 = CR0_PE | CR0_ET;
@@ -180,32 +153,25 @@ static void mode_prot32(struct env *e, unsigned cpl)
 	tcg_tlb_flush_all(c);
 }
 
-/* Identity map of the first 16 MiB in 2 MiB pages, user-accessible */
-static void mode_long64(struct env *e, unsigned cpl)
+/* Long mode at cpl over an identity map of the first 16 MiB */
+static void mode_long64(struct tcg_env *e, unsigned cpl)
 {
 	struct tcg_cpu *c = e->c;
-	put(e, PML4, (PML4 + 0x1000) | 7, 8);
-	put(e, PML4 + 0x1000, (PML4 + 0x2000) | 7, 8);
-	for (uint64_t k = 0; k < 8; k++)
-		put(e, PML4 + 0x2000 + k * 8, (k << 21) | 0x87, 8);
-	c->s.cr0 = CR0_PE | CR0_ET | CR0_PG;
-	c->s.cr3 = PML4;
-	c->s.cr4 = CR4_PAE;
-	c->s.efer = EFER_LME | EFER_LMA | EFER_SCE;
+	tcg_env_long_mode(e);
+	c->s.efer |= EFER_SCE;
 	tables(c, 0xfff);
 	for (int k = 0; k < S_NR; k++)
 		seg_flat(&c->s.seg[k], cpl ? SEL_UDATA : SEL_KDATA, 3, cpl, false);
 	seg_flat(&c->s.seg[S_CS], cpl ? SEL_UCODE64 : SEL_KCODE64, 0xb, cpl, true);
 	c->s.rflags = 2;
-	tcg_tlb_flush_all(c);
 }
 
-static void idt32(struct env *e, unsigned vec, uint32_t off, unsigned dpl, bool present)
+static void idt32(struct tcg_env *e, unsigned vec, uint32_t off, unsigned dpl, bool present)
 {
 	put(e, IDT + vec * 8, gate(SEL_KCODE, off, 0xe, dpl, 0, present), 8);
 }
 
-static void idt64(struct env *e, unsigned vec, uint32_t off, unsigned dpl, unsigned ist)
+static void idt64(struct tcg_env *e, unsigned vec, uint32_t off, unsigned dpl, unsigned ist)
 {
 	put(e, IDT + vec * 16, gate(SEL_KCODE64, off, 0xe, dpl, ist, true), 8);
 	put(e, IDT + vec * 16 + 8, 0, 8);
@@ -220,7 +186,7 @@ static bool zf(struct tcg_cpu *c)
 
 TEST(tcg_seg_real_int_iret)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
 	put(&e, 0x21 * 4, 0x02000010, 4);       /* IVT: 0200:0010 */
@@ -251,12 +217,12 @@ TEST(tcg_seg_real_int_iret)
 	CHECK_EQ(STEP_AT(&e, 0x12345, 0x8e, 0xd8), -1);        /* mov ds, ax */
 	CHECK_EQ(c->s.seg[S_DS].base, 0x56780);
 	CHECK_EQ(STEP_AT(&e, 0x12360, 0x0f, 0x02, 0xc3), EXC_UD); /* no LAR */
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_seg_prot_int_privilege_change)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
 	mode_prot32(&e, 3);
@@ -297,12 +263,12 @@ TEST(tcg_seg_prot_int_privilege_change)
 	CHECK_EQ(STEP_AT(&e, 0x1100, 0xcd, 0x81), EXC_GP);
 	CHECK_EQ(c->test_errcode, 0x81 * 8 + 2);
 	CHECK_EQ(tcg_cpl(c), 3);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_seg_v86_int_iret)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
 	mode_prot32(&e, 0);
@@ -344,12 +310,12 @@ TEST(tcg_seg_v86_int_iret)
 	c->s.rflags &= ~(uint64_t)FL_IOPL;
 	CHECK_EQ(STEP_AT(&e, 0x2060, 0xcd, 0x21), EXC_GP);
 	CHECK_EQ(c->test_errcode, 0);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_seg_long_ist_and_rsp0)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
 	mode_long64(&e, 0);
@@ -406,12 +372,12 @@ TEST(tcg_seg_long_ist_and_rsp0)
 	CHECK_EQ(c->s.seg[S_GS].selector, 0);
 	CHECK_EQ(c->s.seg[S_GS].base, 0x12345678);
 	CHECK(!c->s.seg[S_DS].unusable);        /* DPL 3: kept */
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_seg_double_and_triple_fault)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
 	mode_prot32(&e, 0);
@@ -452,12 +418,12 @@ TEST(tcg_seg_double_and_triple_fault)
 	deliver(c, EXC_DE, NO_ERRCODE, INT_EXCEPTION, 0x1000);
 	CHECK(c->triple_fault);
 	CHECK_EQ(c->exc_depth, 0);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_seg_call_gate_and_retf)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
 	mode_prot32(&e, 3);
@@ -491,12 +457,12 @@ TEST(tcg_seg_call_gate_and_retf)
 	/* a direct far call to the DPL 0 code segment from CPL 3: #GP(sel) */
 	CHECK_EQ(STEP_AT(&e, 0x1300, 0x9a, 0, 0, 0, 0, SEL_KCODE, 0), EXC_GP);
 	CHECK_EQ(c->test_errcode, SEL_KCODE);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_seg_syscall_sysret)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
 	mode_long64(&e, 3);
@@ -541,12 +507,12 @@ TEST(tcg_seg_syscall_sysret)
 	mode_long64(&e, 0);
 	c->s.efer &= ~EFER_SCE;
 	CHECK_EQ(STEP_AT(&e, 0x1600, 0x0f, 0x05), EXC_UD);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_seg_load_faults)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
 	mode_prot32(&e, 0);
@@ -589,12 +555,12 @@ TEST(tcg_seg_load_faults)
 	c->s.regs[R_RBX] = 0xdeadbeefcafef00dULL;
 	CHECK_EQ(STEP_AT(&e, 0x1180, 0x8c, 0xe3), -1);   /* mov ebx, fs */
 	CHECK_EQ(c->s.regs[R_RBX], SEL_KDATA);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_seg_lar_lsl_verr)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
 	mode_prot32(&e, 0);
@@ -652,5 +618,5 @@ TEST(tcg_seg_lar_lsl_verr)
 	CHECK_EQ(c->s.tr.base, TSS);
 	CHECK_EQ(STEP_AT(&e, 0x11a0, 0x0f, 0x00, 0xd8), EXC_GP);  /* busy now */
 	CHECK_EQ(c->test_errcode, SEL_TSS);
-	env_free(&e);
+	tcg_env_free(&e);
 }

@@ -13,73 +13,26 @@
 #include "unit.h"
 #include "machine.h"
 #include "tcg/tcg.h"
+#include "tcgtest.h"
 
-#define RAM (16u << 20)
 #define CODE_BASE 0x1000
 #define DATA 0x3000
-#define PML4 0x10000
-
-struct env {
-	struct machine *m;
-	struct tcg_cpu *c;
-	uint64_t code;
-};
-
-static void seg_flat(struct x86_segment *s, uint16_t sel, uint8_t type, bool l)
-{
-	*s = (struct x86_segment){ .base = 0, .limit = 0xffffffff, .selector = sel,
-				   .type = type, .s = 1, .dpl = 0, .present = 1,
-				   .db = !l, .l = l, .g = 1 };
-}
+#define PML4 TCGT_PML4
 
 /* 64-bit mode, CPL 0, the first 16 MiB identity-mapped in 2 MiB pages */
-static bool env_init(struct env *e)
+static bool env_init(struct tcg_env *e)
 {
-	memset(e, 0, sizeof(*e));
-	e->m = machine_new(RAM);
-	if (!e->m || machine_add_memory(e->m, REGION_RAM, 0, RAM, e->m->ram, "ram") < 0)
+	if (!tcg_env_init(e, CODE_BASE))
 		return false;
-	e->c = tcg_cpu_new(e->m, NULL);
-	if (!e->c)
-		return false;
-	e->code = CODE_BASE;
-
-	uint64_t pml4e = (PML4 + 0x1000) | 7, pdpte = (PML4 + 0x2000) | 7;
-	guest_write(e->m, PML4, &pml4e, 8);
-	guest_write(e->m, PML4 + 0x1000, &pdpte, 8);
-	for (uint64_t k = 0; k < 8; k++) {
-		uint64_t pde = (k << 21) | 0x87;
-		guest_write(e->m, PML4 + 0x2000 + k * 8, &pde, 8);
-	}
+	tcg_env_long_mode(e);
 	struct tcg_cpu *c = e->c;
-	c->s.cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_MP | CR0_PG;
-	c->s.cr3 = PML4;
-	c->s.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
-	c->s.efer = EFER_LME | EFER_LMA;
-	for (int k = 0; k < S_NR; k++)
-		seg_flat(&c->s.seg[k], 0x10, 3, false);
-	seg_flat(&c->s.seg[S_CS], 0x08, 0xb, true);
+	c->s.cr0 |= CR0_NE | CR0_MP;
+	c->s.cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT;
+	tcg_env_flat_segs(c, 0, true);
 	c->s.rflags = 2;
 	c->s.regs[R_RSP] = 0x9000;
-	tcg_tlb_flush_all(c);
 	return true;
 }
-
-static void env_free(struct env *e)
-{
-	tcg_cpu_free(e->c);
-	machine_free(e->m);
-}
-
-static int step_bytes(struct env *e, const uint8_t *b, unsigned n)
-{
-	guest_write(e->m, e->code, b, n);
-	e->c->s.rip = e->code;
-	e->code += 32;
-	return tcg_step(e->c);
-}
-#define STEP(e, ...) step_bytes(e, (const uint8_t[]){ __VA_ARGS__ }, \
-				sizeof((const uint8_t[]){ __VA_ARGS__ }))
 
 #define XMM(c, r) ((c)->fpu.xmm[r])
 
@@ -116,7 +69,7 @@ static uint64_t flags(struct tcg_cpu *c)
 
 TEST(tcg_sse_pshufb_and_logic)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
 
@@ -162,12 +115,12 @@ TEST(tcg_sse_pshufb_and_logic)
 	set_xmm_q(c, 1, 0, 0x100);
 	CHECK_EQ(STEP(&e, 0x66, 0x0f, 0x38, 0x17, 0xc1), -1);
 	CHECK_EQ(flags(c) & FL_ARITH, FL_ZF);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_sse_pcmpistri)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
 
@@ -207,12 +160,12 @@ TEST(tcg_sse_pcmpistri)
 	set_xmm_bytes(c, 0, "ab");
 	CHECK_EQ(STEP(&e, 0x66, 0x0f, 0x3a, 0x61, 0x03, 0x00), -1); /* pcmpestri xmm0, [rbx] */
 	CHECK_EQ(c->s.regs[R_RCX], 1);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_sse_convert)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
 	double big = 1e10, half = 2.5;
@@ -262,12 +215,12 @@ TEST(tcg_sse_convert)
 	XMM(c, 1).q[0] = 0x7ff8000000000000ull;
 	CHECK_EQ(STEP(&e, 0x66, 0x0f, 0x2e, 0xc1), -1);
 	CHECK_EQ(flags(c) & FL_ARITH, FL_ZF | FL_PF | FL_CF);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_sse_divide_by_zero)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
 
@@ -294,12 +247,12 @@ TEST(tcg_sse_divide_by_zero)
 	c->fpu.mxcsr = 0x1f80 & ~0x200;
 	CHECK_EQ(STEP(&e, 0xf3, 0x0f, 0x5e, 0xc1), -1);
 	CHECK_EQ(XMM(c, 0).d[0], 0x3f000000);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_sse_exceptions_and_alignment)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
 
@@ -352,12 +305,12 @@ TEST(tcg_sse_exceptions_and_alignment)
 	CHECK_EQ(STEP(&e, 0x0f, 0xae, 0x38), -1);
 	c->s.regs[R_RAX] = 0x8000000000000000ull;              /* non-canonical */
 	CHECK_EQ(STEP(&e, 0x0f, 0xae, 0x38), EXC_GP);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_sse_fxsave_fxrstor)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
 	uint8_t img[512];
@@ -393,12 +346,12 @@ TEST(tcg_sse_fxsave_fxrstor)
 	set_xmm_q(c, 3, 7, 7);
 	CHECK_EQ(STEP(&e, 0x0f, 0xae, 0x08), EXC_GP);
 	CHECK_EQ(XMM(c, 3).q[0], 7);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_sse_mmx_state)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
 
@@ -443,12 +396,12 @@ TEST(tcg_sse_mmx_state)
 	CHECK_EQ(img[4], 0xff);                                 /* all valid */
 	CHECK_EQ(img[32 + 8], 0xff);
 	CHECK_EQ(img[32 + 9], 0xff);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_sse_maskmov_and_moves)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
 	uint8_t buf[16];
@@ -491,5 +444,5 @@ TEST(tcg_sse_maskmov_and_moves)
 	CHECK_EQ(XMM(c, 5).q[0], 0x0003000200010000ull);
 	CHECK_EQ(STEP(&e, 0x66, 0x0f, 0x67, 0xed), -1);        /* packuswb xmm5, xmm5 */
 	CHECK_EQ(XMM(c, 5).q[0], 0x0706050403020100ull);
-	env_free(&e);
+	tcg_env_free(&e);
 }

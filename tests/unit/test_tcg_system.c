@@ -13,30 +13,18 @@
 #include "config.h"
 #include "hw/apic.h"
 #include "tcg/tcg.h"
+#include "tcgtest.h"
 
-#define RAM (16u << 20)
 #define CODE_BASE 0x1000
 #define DATA 0x3000
 #define STACK_TOP 0x9000
-#define PML4 0x10000
+#define PML4 TCGT_PML4
 #define TSS 0x20000
 
-struct env {
-	struct machine *m;
-	struct tcg_cpu *c;
-	uint64_t code;                  /* where the next instruction goes */
-};
-
-static bool env_init(struct env *e)
+static bool env_init(struct tcg_env *e)
 {
-	memset(e, 0, sizeof(*e));
-	e->m = machine_new(RAM);
-	if (!e->m || machine_add_memory(e->m, REGION_RAM, 0, RAM, e->m->ram, "ram") < 0)
+	if (!tcg_env_init(e, CODE_BASE))
 		return false;
-	e->c = tcg_cpu_new(e->m, NULL);
-	if (!e->c)
-		return false;
-	e->code = CODE_BASE;
 	/* real mode, CS base 0 */
 	struct x86_segment *cs = &e->c->s.seg[S_CS];
 	cs->selector = 0;
@@ -45,73 +33,25 @@ static bool env_init(struct env *e)
 	return true;
 }
 
-static void env_free(struct env *e)
-{
-	tcg_cpu_free(e->c);
-	machine_free(e->m);
-}
-
-/* Run one instruction placed at a fresh address (no stale blocks):
- * -1 when it completed, else the exception vector. */
-static int step_bytes(struct env *e, const uint8_t *b, unsigned n)
-{
-	guest_write(e->m, e->code, b, n);
-	e->c->s.rip = e->code - e->c->s.seg[S_CS].base;
-	e->code += 32;
-	return tcg_step(e->c);
-}
-#define STEP(e, ...) step_bytes(e, (const uint8_t[]){ __VA_ARGS__ }, \
-				sizeof((const uint8_t[]){ __VA_ARGS__ }))
-
-static void seg_flat(struct x86_segment *s, uint16_t sel, uint8_t type, unsigned dpl, bool l)
-{
-	*s = (struct x86_segment){ .base = 0, .limit = 0xffffffff, .selector = sel,
-				   .type = type, .s = 1, .dpl = dpl, .present = 1,
-				   .db = !l, .l = l, .g = 1 };
-}
-
-static void set_segs(struct tcg_cpu *c, unsigned cpl, bool l)
-{
-	for (int k = 0; k < S_NR; k++)
-		seg_flat(&c->s.seg[k], 0x10 | cpl, 3, cpl, false);
-	seg_flat(&c->s.seg[S_CS], 0x08 | cpl, 0xb, cpl, l);
-}
-
 /* 32-bit protected mode, flat, paging off */
-static void mode_prot32(struct env *e, unsigned cpl)
+static void mode_prot32(struct tcg_env *e, unsigned cpl)
 {
 	struct tcg_cpu *c = e->c;
 	c->s.cr0 = CR0_PE | CR0_ET;
 	c->s.cr4 = 0;
 	c->s.efer = 0;
-	set_segs(c, cpl, false);
+	tcg_env_flat_segs(c, cpl, false);
 	c->s.rflags = 2;
 	tcg_tlb_flush_all(c);
 }
 
-/* Identity map of the first 16 MiB in 2 MiB pages, user-accessible */
-static void build_page_tables(struct env *e)
-{
-	uint64_t pml4e = (PML4 + 0x1000) | 7, pdpte = (PML4 + 0x2000) | 7;
-	guest_write(e->m, PML4, &pml4e, 8);
-	guest_write(e->m, PML4 + 0x1000, &pdpte, 8);
-	for (uint64_t k = 0; k < 8; k++) {
-		uint64_t pde = (k << 21) | 0x87;
-		guest_write(e->m, PML4 + 0x2000 + k * 8, &pde, 8);
-	}
-}
-
-static void mode_long64(struct env *e, unsigned cpl)
+static void mode_long64(struct tcg_env *e, unsigned cpl)
 {
 	struct tcg_cpu *c = e->c;
-	build_page_tables(e);
-	c->s.cr0 = CR0_PE | CR0_ET | CR0_PG;
-	c->s.cr3 = PML4;
-	c->s.cr4 = CR4_PAE;
-	c->s.efer = EFER_LME | EFER_LMA | EFER_SCE;
-	set_segs(c, cpl, true);
+	tcg_env_long_mode(e);
+	c->s.efer |= EFER_SCE;
+	tcg_env_flat_segs(c, cpl, true);
 	c->s.rflags = 2;
-	tcg_tlb_flush_all(c);
 }
 
 static void set_iopl(struct tcg_cpu *c, unsigned iopl)
@@ -122,7 +62,7 @@ static void set_iopl(struct tcg_cpu *c, unsigned iopl)
 /* ------------------------------------------------------------------ */
 /* CPUID                                                               */
 
-static void cpuid_insn(struct env *e, uint32_t leaf, uint32_t sub, uint32_t r[4])
+static void cpuid_insn(struct tcg_env *e, uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
 	e->c->s.regs[R_RAX] = leaf;
 	e->c->s.regs[R_RCX] = sub;
@@ -135,7 +75,7 @@ static void cpuid_insn(struct env *e, uint32_t leaf, uint32_t sub, uint32_t r[4]
 
 TEST(tcg_cpuid_vendor_and_features)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	uint32_t r[4];
 	cpuid_insn(&e, 0, 0, r);
@@ -206,12 +146,12 @@ TEST(tcg_cpuid_vendor_and_features)
 	mode_long64(&e, 0);
 	cpuid_insn(&e, 0x80000001, 0, r);
 	CHECK(r[3] & (1u << 11));
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_cpuid_apic_bit_follows_apic_base)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	uint32_t r[4];
 	e.c->s.apic_base &= ~(1ULL << 11);
@@ -220,12 +160,12 @@ TEST(tcg_cpuid_apic_bit_follows_apic_base)
 	e.c->s.apic_base |= 1ULL << 11;
 	tcg_cpuid(e.c, 1, 0, r);
 	CHECK(r[3] & (1u << 9));
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_cpuid_topology)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct config cfg = { .smp_cpus = 8, .sockets = 2, .cores = 2, .threads = 2 };
 	struct vcpu v = { .m = e.m, .index = 5 };
@@ -253,12 +193,12 @@ TEST(tcg_cpuid_topology)
 	CHECK_EQ(r[0] >> 14 & 0xfff, 3);
 	e.c->v = NULL;
 	e.m->cfg = NULL;
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_cpuid_tsc_frequency)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	uint32_t r[4];
 	tcg_cpuid(e.c, 0x15, 0, r);
@@ -272,13 +212,13 @@ TEST(tcg_cpuid_tsc_frequency)
 	}
 	tcg_cpuid(e.c, 0x16, 0, r);
 	CHECK_EQ(r[0], hz / 1000000);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 /* ------------------------------------------------------------------ */
 /* MSRs                                                                */
 
-static int wrmsr(struct env *e, uint32_t msr, uint64_t v)
+static int wrmsr(struct tcg_env *e, uint32_t msr, uint64_t v)
 {
 	e->c->s.regs[R_RCX] = msr;
 	e->c->s.regs[R_RAX] = (uint32_t)v;
@@ -286,7 +226,7 @@ static int wrmsr(struct env *e, uint32_t msr, uint64_t v)
 	return STEP(e, 0x0f, 0x30);
 }
 
-static int rdmsr(struct env *e, uint32_t msr, uint64_t *v)
+static int rdmsr(struct tcg_env *e, uint32_t msr, uint64_t *v)
 {
 	e->c->s.regs[R_RCX] = msr;
 	e->c->s.regs[R_RAX] = e->c->s.regs[R_RDX] = 0xdeadbeefdeadbeefULL;
@@ -297,7 +237,7 @@ static int rdmsr(struct env *e, uint32_t msr, uint64_t *v)
 
 TEST(tcg_msr_round_trips)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	static const struct { uint32_t msr; uint64_t v; } cases[] = {
 		{ 0x174, 0x10 }, { 0x175, 0xffff800000001000ULL }, { 0x176, 0x12345678 },
@@ -335,12 +275,12 @@ TEST(tcg_msr_round_trips)
 	CHECK(v >= 1ULL << 50 && v < (1ULL << 50) + (1ULL << 40));
 	STEP(&e, 0x0f, 0x31);                           /* RDTSC */
 	CHECK_EQ(e.c->s.regs[R_RDX] >> 18, 1);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_msr_gp_cases)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	uint64_t v;
 	CHECK_EQ(rdmsr(&e, 0x12345, &v), EXC_GP);       /* unknown */
@@ -370,14 +310,14 @@ TEST(tcg_msr_gp_cases)
 	mode_prot32(&e, 3);
 	CHECK_EQ(rdmsr(&e, 0xc0000080, &v), EXC_GP);
 	CHECK_EQ(wrmsr(&e, 0xc0000081, 0), EXC_GP);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 /* ------------------------------------------------------------------ */
 /* Control registers                                                   */
 
 /* mov crN, eax / mov eax, crN in 32-bit code: 0F 22 / 0F 20, modrm C0|N<<3 */
-static int mov_to_cr(struct env *e, unsigned n, uint64_t v)
+static int mov_to_cr(struct tcg_env *e, unsigned n, uint64_t v)
 {
 	e->c->s.regs[R_RAX] = v;
 	if (n == 8)
@@ -385,7 +325,7 @@ static int mov_to_cr(struct env *e, unsigned n, uint64_t v)
 	return STEP(e, 0x0f, 0x22, 0xc0 | n << 3);
 }
 
-static uint64_t mov_from_cr(struct env *e, unsigned n)
+static uint64_t mov_from_cr(struct tcg_env *e, unsigned n)
 {
 	e->c->s.regs[R_RBX] = 0x5a5a;
 	if (n == 8)
@@ -397,7 +337,7 @@ static uint64_t mov_from_cr(struct env *e, unsigned n)
 
 TEST(tcg_cr0_cr4_checks)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
 	/* real mode: the reset CR0 reads back with ET */
@@ -424,15 +364,15 @@ TEST(tcg_cr0_cr4_checks)
 	CHECK_EQ(c->test_errcode, 0);
 	c->s.regs[R_RBX] = 0;
 	CHECK_EQ(STEP(&e, 0x0f, 0x20, 0xc3), EXC_GP);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_long_mode_activation)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
-	build_page_tables(&e);
+	tcg_env_identity_map(&e);
 	mode_prot32(&e, 0);
 	uint64_t v;
 	CHECK_EQ(wrmsr(&e, 0xc0000080, EFER_LME), -1);
@@ -450,7 +390,7 @@ TEST(tcg_long_mode_activation)
 	CHECK_EQ(v, EFER_LME | EFER_LMA);
 	CHECK_EQ(mov_to_cr(&e, 4, 0), EXC_GP);
 	/* 64-bit mode: CR3 reserved bits, CR8, no clearing PG */
-	set_segs(c, 0, true);
+	tcg_env_flat_segs(c, 0, true);
 	CHECK_EQ(mov_to_cr(&e, 3, 1ULL << 40 | PML4), EXC_GP);
 	CHECK_EQ(mov_to_cr(&e, 3, PML4 | 0x18), -1);            /* PWT PCD */
 	CHECK_EQ(mov_to_cr(&e, 0, 1ULL << 32 | CR0_PE | CR0_PG), EXC_GP);
@@ -459,22 +399,22 @@ TEST(tcg_long_mode_activation)
 	CHECK_EQ(mov_from_cr(&e, 8), 9);
 	CHECK_EQ(mov_to_cr(&e, 0, CR0_PE), EXC_GP);
 	/* leaving from compatibility mode clears LMA */
-	set_segs(c, 0, false);
+	tcg_env_flat_segs(c, 0, false);
 	CHECK_EQ(mov_to_cr(&e, 0, CR0_PE), -1);
 	CHECK(!(c->s.efer & EFER_LMA));
 	CHECK(c->s.efer & EFER_LME);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_pae_pdpte_check)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
 	mode_prot32(&e, 0);
 	uint64_t pdpt[4] = { (PML4 + 0x2000) | 1 | (1 << 5), 0, 0, 0 };
 	guest_write(e.m, 0x40000, pdpt, sizeof(pdpt));
-	build_page_tables(&e);
+	tcg_env_identity_map(&e);
 	CHECK_EQ(mov_to_cr(&e, 4, CR4_PAE), -1);
 	CHECK_EQ(mov_to_cr(&e, 3, 0x40000), -1);               /* paging off: no load */
 	/* turning PAE paging on loads the PDPTEs: reserved bit 5 */
@@ -490,12 +430,12 @@ TEST(tcg_pae_pdpte_check)
 	CHECK_EQ(mov_to_cr(&e, 3, 0x41000), EXC_GP);
 	CHECK_EQ(c->s.cr3, 0x40000);
 	CHECK_EQ(mov_to_cr(&e, 3, 0x40000), -1);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_debug_registers)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
 	mode_prot32(&e, 0);
@@ -516,7 +456,7 @@ TEST(tcg_debug_registers)
 	CHECK(!(c->s.dr[7] & (1 << 13)));
 	mode_prot32(&e, 3);
 	CHECK_EQ(STEP(&e, 0x0f, 0x21, 0xc3), EXC_GP);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 /* ------------------------------------------------------------------ */
@@ -547,7 +487,7 @@ static const struct io_ops port_ops = { port_read, port_write };
 
 /* A 32-bit TSS at TSS with a bit map at +0x68 for ports 0-0x3ff that
  * allows only 0x80 and 0x81. */
-static void setup_tss(struct env *e)
+static void setup_tss(struct tcg_env *e)
 {
 	uint8_t tss[0x68 + 128 + 1];
 	memset(tss, 0, sizeof(tss));
@@ -561,7 +501,7 @@ static void setup_tss(struct env *e)
 
 TEST(tcg_io_permission_bitmap)
 {
-	struct env e;
+	struct tcg_env e;
 	struct test_port port = { 0 };
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
@@ -609,12 +549,12 @@ TEST(tcg_io_permission_bitmap)
 						    .s = 1, .dpl = 3, .present = 1 };
 	CHECK_EQ(STEP(&e, 0xe4, 0x80), -1);
 	CHECK_EQ(STEP(&e, 0xe4, 0x82), EXC_GP);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_rep_ins_outs)
 {
-	struct env e;
+	struct tcg_env e;
 	struct test_port port = { 0 };
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
@@ -650,7 +590,7 @@ TEST(tcg_rep_ins_outs)
 	c->s.regs[R_RDI] = DATA + 0x200;
 	CHECK_EQ(STEP(&e, 0x6c), -1);
 	CHECK_EQ(c->s.regs[R_RDI], DATA + 0x201);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 /* ------------------------------------------------------------------ */
@@ -658,7 +598,7 @@ TEST(tcg_rep_ins_outs)
 
 TEST(tcg_cli_sti_popf_privileges)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
 	/* real mode: anything goes */
@@ -718,12 +658,12 @@ TEST(tcg_cli_sti_popf_privileges)
 	CHECK_EQ(STEP(&e, 0x9c), EXC_GP);
 	CHECK_EQ(STEP(&e, 0x9d), EXC_GP);
 	CHECK_EQ(STEP(&e, 0xfa), EXC_GP);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_pushf_long_mode)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
 	mode_long64(&e, 0);
@@ -734,12 +674,12 @@ TEST(tcg_pushf_long_mode)
 	uint64_t q;
 	guest_read(e.m, STACK_TOP - 8, &q, 8);
 	CHECK_EQ(q, 2 | FL_CF | FL_IF);                         /* RF cleared in the image */
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_hlt)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
 	uint64_t at = e.code;
@@ -750,7 +690,7 @@ TEST(tcg_hlt)
 	mode_prot32(&e, 3);
 	CHECK_EQ(STEP(&e, 0xf4), EXC_GP);
 	CHECK(!c->halted);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 /* ------------------------------------------------------------------ */
@@ -758,7 +698,7 @@ TEST(tcg_hlt)
 
 TEST(tcg_group7)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
 	/* real mode LGDT: 16-bit operand size keeps 24 bits of base */
@@ -804,12 +744,12 @@ TEST(tcg_group7)
 	CHECK_EQ(STEP(&e, 0x0f, 0x09), EXC_GP);
 	CHECK_EQ(STEP(&e, 0x0f, 0x01, 0x00), -1);
 	CHECK_EQ(STEP(&e, 0x0f, 0x01, 0xe3), -1);
-	env_free(&e);
+	tcg_env_free(&e);
 }
 
 TEST(tcg_swapgs_rdtscp_long_mode)
 {
-	struct env e;
+	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct tcg_cpu *c = e.c;
 	mode_long64(&e, 0);
@@ -839,10 +779,10 @@ TEST(tcg_swapgs_rdtscp_long_mode)
 	CHECK_EQ(STEP(&e, 0x0f, 0x01, 0x38), -1);
 	/* CR4.TSD: RDTSC/RDTSCP privileged; SWAPGS at CPL 3 #GP */
 	c->s.cr4 |= CR4_TSD;
-	set_segs(c, 3, true);
+	tcg_env_flat_segs(c, 3, true);
 	CHECK_EQ(STEP(&e, 0x0f, 0x31), EXC_GP);
 	CHECK_EQ(STEP(&e, 0x0f, 0x01, 0xf9), EXC_GP);
 	CHECK_EQ(STEP(&e, 0x0f, 0x01, 0xf8), EXC_GP);
 	CHECK_EQ(STEP(&e, 0x0f, 0x33), EXC_GP);                 /* rdpmc */
-	env_free(&e);
+	tcg_env_free(&e);
 }
