@@ -11,16 +11,27 @@
 #include "../hw/apic.h"
 
 #define BLOCK_MAX_INSNS 64
-#define BLOCK_HASH_BITS 12
+#define BLOCK_HASH_BITS 16     /* as many buckets as cached blocks */
 #define BLOCK_HASH_SIZE (1u << BLOCK_HASH_BITS)
 #define BLOCK_CACHE_MAX 65536   /* blocks per vCPU before a full flush */
+
+/* A link to the block that ran after this one, valid while the epoch
+ * holds and the code at lin is still decoded the same (bits, CPL). */
+struct block_link {
+	uint64_t lin;
+	struct tcg_block *to;
+	uint32_t epoch;
+	uint8_t bits, cpl;
+};
 
 struct tcg_block {
 	uint64_t phys;          /* guest-physical address of the first byte */
 	uint32_t gen;           /* the code page's generation when decoded */
 	uint8_t code_bits;
+	bool cached;            /* in the hash table (not the scratch block) */
 	uint16_t n;
 	struct tcg_block *next; /* hash chain */
+	struct block_link succ[2]; /* fall-through and taken, most recent first */
 	struct insn insns[];
 };
 
@@ -42,8 +53,9 @@ static inline unsigned block_hash(uint64_t phys, int bits)
 	return h >> (64 - BLOCK_HASH_BITS);
 }
 
-static void cache_flush(struct block_cache *bc)
+static void cache_flush(struct tcg_cpu *c, struct block_cache *bc)
 {
+	c->chain_epoch++;
 	for (unsigned h = 0; h < BLOCK_HASH_SIZE; h++) {
 		struct tcg_block *b = bc->bucket[h], *next;
 		for (; b; b = next) {
@@ -137,6 +149,7 @@ static struct tcg_block *scratch_block(struct tcg_cpu *c)
 	if (!bc->scratch)
 		bc->scratch = block_alloc(1);
 	bc->scratch->n = 1;
+	bc->scratch->cached = false;
 	return bc->scratch;
 }
 
@@ -177,9 +190,11 @@ static struct tcg_block *decode_block(struct tcg_cpu *c, uint64_t lin, const uin
 	b->phys = phys;
 	b->gen = gen;
 	b->code_bits = bits;
+	b->cached = true;
+	memset(b->succ, 0, sizeof(b->succ));
 	struct block_cache *bc = cache_of(c);
 	if (bc->count >= BLOCK_CACHE_MAX)
-		cache_flush(bc);
+		cache_flush(c, bc);
 	unsigned h = block_hash(phys, bits);
 	b->next = bc->bucket[h];
 	bc->bucket[h] = b;
@@ -187,13 +202,57 @@ static struct tcg_block *decode_block(struct tcg_cpu *c, uint64_t lin, const uin
 	return b;
 }
 
-/* The block at the current CS:rIP: cached, or decoded now. */
+/* The block that followed the last one the previous times, if the link
+ * still holds: this skips the code fetch translation and the hash lookup
+ * (the two were a third of the run time booting Linux). */
+static struct tcg_block *follow_link(struct tcg_cpu *c, uint64_t lin, int bits)
+{
+	struct tcg_block *p = c->last_block;
+	if (!p || c->last_epoch != c->chain_epoch)
+		return NULL;
+	for (int k = 0; k < 2; k++) {
+		struct block_link *l = &p->succ[k];
+		if (l->to && l->lin == lin && l->epoch == c->chain_epoch && l->bits == bits &&
+		    l->cpl == tcg_cpl(c) && l->to->gen == tcg_code_page_gen(l->to->phys))
+			return l->to;
+	}
+	return NULL;
+}
+
+static void add_link(struct tcg_cpu *c, struct tcg_block *to, uint64_t lin, int bits)
+{
+	struct tcg_block *p = c->last_block;
+	if (!p || c->last_epoch != c->chain_epoch || !to->cached)
+		return;
+	p->succ[1] = p->succ[0];
+	p->succ[0] = (struct block_link){ lin, to, c->chain_epoch, bits, tcg_cpl(c) };
+}
+
+static struct tcg_block *lookup_block(struct tcg_cpu *c, uint64_t lin, int bits);
+
+/* The block at the current CS:rIP: linked from the last one, cached, or
+ * decoded now. */
 static struct tcg_block *find_block(struct tcg_cpu *c)
 {
 	int bits = tcg_code_bits(c);
-	uint64_t lin = pc_linear(c), phys;
+	uint64_t lin = pc_linear(c);
 	if (!tcg_code64(c) && c->s.rip > c->s.seg[S_CS].limit)
 		tcg_raise(c, EXC_GP, 0);
+	struct tcg_block *b = follow_link(c, lin, bits);
+	if (!b) {
+		uint32_t epoch = c->chain_epoch;
+		b = lookup_block(c, lin, bits);
+		if (epoch == c->chain_epoch)    /* nothing freed on the way */
+			add_link(c, b, lin, bits);
+	}
+	c->last_block = b->cached ? b : NULL;
+	c->last_epoch = c->chain_epoch;
+	return b;
+}
+
+static struct tcg_block *lookup_block(struct tcg_cpu *c, uint64_t lin, int bits)
+{
+	uint64_t phys;
 	const uint8_t *host = tcg_fetch_page(c, lin, &phys);
 	if (!host) {
 		struct tcg_block *b = scratch_block(c);
@@ -202,12 +261,18 @@ static struct tcg_block *find_block(struct tcg_cpu *c)
 	}
 	struct block_cache *bc = cache_of(c);
 	struct tcg_block **link = &bc->bucket[block_hash(phys, bits)];
+	struct tcg_block **head = link;
 	for (struct tcg_block *b = *link; b; link = &b->next, b = b->next) {
 		if (b->phys != phys || b->code_bits != bits)
 			continue;
-		if (b->gen == tcg_code_page_gen(phys))
+		*link = b->next;
+		if (b->gen == tcg_code_page_gen(phys)) {
+			b->next = *head;        /* move to the front: loops hit at once */
+			*head = b;
 			return b;
-		*link = b->next;        /* stale: the page was written */
+		}
+		/* stale: the page was written */
+		c->chain_epoch++;
 		free(b);
 		bc->count--;
 		break;
@@ -393,7 +458,7 @@ void tcg_cpu_free(struct tcg_cpu *c)
 	if (!c)
 		return;
 	struct block_cache *bc = cache_of(c);
-	cache_flush(bc);
+	cache_flush(c, bc);
 	free(bc->scratch);
 	free(bc);
 	free(c);

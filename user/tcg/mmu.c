@@ -289,6 +289,7 @@ void tcg_tlb_flush(struct tcg_cpu *c)
 			c->tlb[k][e].tag_read = c->tlb[k][e].tag_write =
 				c->tlb[k][e].tag_code = TLB_INVALID;
 	c->tlb_large = false;
+	c->chain_epoch++;       /* block links assumed the old translations */
 }
 
 void tcg_tlb_flush_all(struct tcg_cpu *c)
@@ -307,6 +308,7 @@ void tcg_tlb_flush_page(struct tcg_cpu *c, uint64_t lin)
 		struct tlb_entry *e = &c->tlb[k][idx];
 		e->tag_read = e->tag_write = e->tag_code = TLB_INVALID;
 	}
+	c->chain_epoch++;
 }
 
 static inline bool is_lapic(struct tcg_cpu *c, uint64_t phys)

@@ -254,6 +254,11 @@ struct tcg_cpu {
 	struct tlb_entry tlb[MMU_NR][TLB_SIZE];
 	bool tlb_large;         /* a 2M/4M/1G page is cached (INVLPG flushes all) */
 	struct tcg_block **blocks; /* block cache (exec.c) */
+	/* Block chaining (exec.c): the block just run and the epoch it ran
+	 * in.  The epoch moves whenever a link between blocks may have gone
+	 * wrong: a TLB flush (mmu.c) or a block freed (exec.c). */
+	struct tcg_block *last_block;
+	uint32_t last_epoch, chain_epoch;
 	uint64_t code_gen_seen; /* exec.c's view of the global code generation */
 
 	struct machine *m;
