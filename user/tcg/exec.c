@@ -171,6 +171,8 @@ static struct tcg_block *decode_block(struct tcg_cpu *c, uint64_t lin, const uin
 			i->len = 15;
 			i->ends_block = true;
 			len = 15;
+		} else {
+			tcg_specialise(i);
 		}
 		off += len;
 		n++;

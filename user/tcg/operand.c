@@ -5,45 +5,6 @@
  */
 #include "tcg.h"
 
-/* Without REX, byte registers 4-7 are AH CH DH BH: bits 15:8 of 0-3. */
-static inline bool is_high_byte(const struct insn *i, unsigned r)
-{
-	return r >= 4 && r < 8 && !i->rex;
-}
-
-uint64_t tcg_reg_get(const struct tcg_cpu *c, const struct insn *i, unsigned r, unsigned size)
-{
-	if (size == 1 && is_high_byte(i, r))
-		return (c->s.regs[r - 4] >> 8) & 0xff;
-	return c->s.regs[r] & size_mask(size);
-}
-
-void tcg_reg_set(struct tcg_cpu *c, const struct insn *i, unsigned r, unsigned size, uint64_t v)
-{
-	uint64_t *reg;
-	switch (size) {
-	case 1:
-		if (is_high_byte(i, r)) {
-			reg = &c->s.regs[r - 4];
-			*reg = (*reg & ~0xff00ULL) | (v & 0xff) << 8;
-		} else {
-			reg = &c->s.regs[r];
-			*reg = (*reg & ~0xffULL) | (v & 0xff);
-		}
-		break;
-	case 2:
-		reg = &c->s.regs[r];
-		*reg = (*reg & ~0xffffULL) | (v & 0xffff);
-		break;
-	case 4:
-		/* 32-bit results zero-extend to 64 bits (Vol. 1, 3.4.1.1) */
-		c->s.regs[r] = (uint32_t)v;
-		break;
-	default:
-		c->s.regs[r] = v;
-	}
-}
-
 uint64_t tcg_ea(struct tcg_cpu *c, const struct insn *i)
 {
 	uint64_t ea = (uint64_t)(int64_t)i->disp;

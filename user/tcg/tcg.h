@@ -88,6 +88,9 @@ struct insn {
 int tcg_decode(struct insn *i, const uint8_t *bytes, unsigned avail, int code_bits);
 
 extern tcg_handler tcg_ops[MAP_NR][256];
+/* fast.c: give a decoded instruction a handler specialised to its form,
+ * where there is one (MOV, ALU and TEST at 32/64 bits: see fast.c). */
+void tcg_specialise(struct insn *i);
 void tcg_ops_init(void);        /* fill tcg_ops once (thread-safe) */
 void tcg_op_ud(struct tcg_cpu *c, const struct insn *i); /* raises #UD */
 
@@ -346,10 +349,48 @@ static inline int64_t sext(uint64_t v, unsigned size)
 
 /* General register r (0-15) at size 1, 2, 4 or 8.  Byte registers 4-7
  * are AH CH DH BH unless the instruction has a REX prefix (then SPL BPL
- * SIL DIL), so byte accesses take the insn. */
-uint64_t tcg_reg_get(const struct tcg_cpu *c, const struct insn *i, unsigned r, unsigned size);
-/* Write with x86 rules: 1 and 2 bytes merge, 4 zero-extends to 64, 8 whole. */
-void tcg_reg_set(struct tcg_cpu *c, const struct insn *i, unsigned r, unsigned size, uint64_t v);
+ * SIL DIL), so byte accesses take the insn.  Writes follow x86 rules: 1
+ * and 2 bytes merge, 4 zero-extends to 64, 8 whole.  Inline: every
+ * instruction handler uses them. */
+/* Without REX, byte registers 4-7 are AH CH DH BH: bits 15:8 of 0-3. */
+static inline bool is_high_byte(const struct insn *i, unsigned r)
+{
+	return r >= 4 && r < 8 && !i->rex;
+}
+
+static inline uint64_t tcg_reg_get(const struct tcg_cpu *c, const struct insn *i, unsigned r, unsigned size)
+{
+	if (size == 1 && is_high_byte(i, r))
+		return (c->s.regs[r - 4] >> 8) & 0xff;
+	return c->s.regs[r] & size_mask(size);
+}
+
+static inline void tcg_reg_set(struct tcg_cpu *c, const struct insn *i, unsigned r, unsigned size, uint64_t v)
+{
+	uint64_t *reg;
+	switch (size) {
+	case 1:
+		if (is_high_byte(i, r)) {
+			reg = &c->s.regs[r - 4];
+			*reg = (*reg & ~0xff00ULL) | (v & 0xff) << 8;
+		} else {
+			reg = &c->s.regs[r];
+			*reg = (*reg & ~0xffULL) | (v & 0xff);
+		}
+		break;
+	case 2:
+		reg = &c->s.regs[r];
+		*reg = (*reg & ~0xffffULL) | (v & 0xffff);
+		break;
+	case 4:
+		/* 32-bit results zero-extend to 64 bits (Vol. 1, 3.4.1.1) */
+		c->s.regs[r] = (uint32_t)v;
+		break;
+	default:
+		c->s.regs[r] = v;
+	}
+}
+
 
 /* Offset of the memory operand (disp + base + index<<scale, RIP-relative
  * from next_rip), truncated to the address size. */
