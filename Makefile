@@ -3,7 +3,8 @@
 #
 #   make            build build/qvm
 #   make check      build everything and run every test
-#   make run        build and boot the bundled demo guest
+#   make run        build qvm and the Linux guest, boot it (Ctrl-A x quits)
+#   make guest-linux  the default Linux guest in build/linux (scripts/build-guest)
 #   make bench      benchmarks against QEMU (bench/)
 
 CC      ?= cc
@@ -41,19 +42,37 @@ include tests/guest/guest.mk
 # The differential tester: TCG against the host CPU.
 include tests/difftest/difftest.mk
 
+# The default Linux guest: a Debian kernel and a busybox initramfs, from
+# Debian packages (scripts/build-guest; it does nothing when up to date).
+LINUX     := $(B)/linux
+LINUX_RUN := -nographic -m 512M -smp 2 -kernel $(LINUX)/vmlinuz \
+	-initrd $(LINUX)/initramfs.cpio.gz -append "console=ttyS0"
+
+guest-linux:
+	scripts/build-guest $(LINUX)
+
+# check and bench go on without it (its tests and figures then say SKIP)
+guest-linux-if-possible:
+	@scripts/build-guest $(LINUX) || \
+		echo "make: the Linux guest could not be built; its tests will say SKIP"
+
 deps: $(B)/.deps-installed
 
-check: all $(B)/unit-tests $(B)/difftest guests
-	tests/run-tests
+check: all $(B)/unit-tests $(B)/difftest guests guest-linux-if-possible
+	LINUX_GUEST_DIR=$(LINUX) tests/run-tests
 
-run: all guests
+run: all guest-linux
+	$(B)/qvm $(LINUX_RUN)
+
+# the bare-metal demo guest that "make run" booted before Linux
+run-demo: all guests
 	$(B)/qvm -nographic -smp 2 -no-reboot -kernel $(B)/guests/demo.elf
 
-bench: all guests
-	QVM=$(B)/qvm GUESTS=$(B)/guests bench/run
+bench: all guests guest-linux-if-possible
+	QVM=$(B)/qvm GUESTS=$(B)/guests LINUX_GUEST_DIR=$(LINUX) bench/run
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all check run bench clean deps guests
+.PHONY: all check run run-demo bench clean deps guests guest-linux guest-linux-if-possible
 -include $(USER_OBJS:.o=.d) $(UNIT_OBJS:.o=.d)

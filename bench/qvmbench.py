@@ -7,6 +7,7 @@ ratio qvm/QEMU.  No figure is ever asserted on; see bench/README.md for what
 each figure means and how it is measured.
 """
 
+import base64
 import os
 import platform
 import re
@@ -54,6 +55,12 @@ PIO_PORT = os.environ.get("PIO_PORT", "").strip() or "0x520"
 TIMEOUT = env_num("TIMEOUT", 120.0, float)
 TCG_ITERS = env_num("TCG_ITERS", 20000000)
 TCG_INSNS_PER_ITER = 12     # bench-cpu.c's loop body
+# the default Linux guest (scripts/build-guest), booted with -accel tcg
+LINUX_DIR = (os.environ.get("LINUX_GUEST_DIR", "").strip()
+             or os.path.join(ROOT, "build", "linux"))
+LINUX_REPS = env_num("LINUX_REPS", 3)
+LINUX_TIMEOUT = env_num("LINUX_TIMEOUT", 300.0, float)
+LINUX_BANNER = "qvm-guest: init started"
 VERBOSE = os.environ.get("VERBOSE", "") not in ("", "0")
 
 RAM = "64M"
@@ -83,6 +90,7 @@ class Run:
         self.timed_out = False
         self.sample = None      # what on_line returned
         self.error = None       # exception text from spawning
+        self.timeout = TIMEOUT
 
     def line_time(self, text):
         for t, s in self.lines:
@@ -95,7 +103,7 @@ class Run:
         if self.error:
             return self.error
         if self.timed_out:
-            what = f"timed out after {TIMEOUT:g} s"
+            what = f"timed out after {self.timeout:g} s"
         else:
             what = f"exit status {self.rc}"
         err = [l.strip() for l in self.stderr.splitlines()
@@ -108,7 +116,7 @@ class Run:
         return what
 
 
-def run_guest(cmd, stop_at=None, on_line=None, settle=0.0):
+def run_guest(cmd, stop_at=None, on_line=None, settle=0.0, timeout=None):
     """Spawn cmd with stdout on a pipe and time stamp what arrives.
 
     Time stamps are perf_counter seconds since just before the spawn: the
@@ -117,6 +125,8 @@ def run_guest(cmd, stop_at=None, on_line=None, settle=0.0):
     that line arrives wait `settle` s, call on_line(pid) and kill the VMM.
     """
     r = Run()
+    if timeout is not None:
+        r.timeout = timeout
     errf = tempfile.TemporaryFile()
     t0 = time.perf_counter()
     try:
@@ -127,7 +137,7 @@ def run_guest(cmd, stop_at=None, on_line=None, settle=0.0):
         errf.close()
         return r
     fd = p.stdout.fileno()
-    deadline = t0 + TIMEOUT
+    deadline = t0 + r.timeout
     buf = b""
     killed = False
     while True:
@@ -346,6 +356,58 @@ def fig_tcg(vmms):
                 continue
             dt = r.line_time("done") - r.line_time("start")
             fig.samples[vmm.name].append(dt / insns * 1e9)
+
+
+def linux_options():
+    """The Linux figure's options, the same for both VMMs: the default
+    guest as "make run" boots it, with a qvm.run= script that powers the
+    guest off as soon as its init has started."""
+    script = base64.b64encode(b":\n").decode()
+    return ["-accel", "tcg", "-m", "512M", "-smp", "2", "-display", "none",
+            "-serial", "stdio", "-no-reboot",
+            "-kernel", os.path.join(LINUX_DIR, "vmlinuz"),
+            "-initrd", os.path.join(LINUX_DIR, "initramfs.cpio.gz"),
+            "-append", f"console=ttyS0 panic=-1 qvm.run={script}"]
+
+
+def fig_linux(vmms):
+    """Boot time of the default Linux guest, both VMMs with -accel tcg:
+    to its init's banner line, and to the process exit after the guest's
+    (ACPI) power-off."""
+    banner = Figure("tcg: Linux boot to the init banner", "s", "{:.2f}")
+    off = Figure("tcg: Linux boot to power-off (exit)", "s", "{:.2f}")
+    figures.extend([banner, off])
+    missing = [f for f in ("vmlinuz", "initramfs.cpio.gz")
+               if not os.path.exists(os.path.join(LINUX_DIR, f))]
+    if missing:
+        why = (f"{os.path.join(LINUX_DIR, missing[0])} missing "
+               "(make guest-linux, or scripts/build-guest)")
+        skip_figure(banner, why)
+        skip_figure(off, why)
+        return
+    log(f"bench: Linux boot with -accel tcg: {LINUX_REPS} boots per VMM")
+    for rep in range(LINUX_REPS):
+        for vmm in (vmms if rep % 2 == 0 else vmms[::-1]):
+            if vmm.name in banner.problem:
+                continue
+            r = run_guest(vmm.cmd + vmm.extra + linux_options(),
+                          timeout=LINUX_TIMEOUT)
+            t = next((t for t, s in r.lines if s.startswith(LINUX_BANNER)), None)
+            down = any(s.endswith("reboot: Power down") for _, s in r.lines)
+            why = None
+            if r.error or r.timed_out or r.rc != 0:
+                why = r.why()
+            elif t is None:
+                why = f"exit status 0 but no '{LINUX_BANNER}' line"
+            elif not down:
+                why = "exit status 0 but the guest printed no 'reboot: Power down'"
+            if why:
+                kind = "SKIP" if vmm.name == "qemu" else "FAIL"
+                problem(banner, vmm, kind, why)
+                off.problem[vmm.name] = banner.problem[vmm.name]
+                continue
+            banner.samples[vmm.name].append(t)
+            off.samples[vmm.name].append(r.exit)
 
 
 def fig_startup(vmms, path, img, boot):
@@ -579,6 +641,10 @@ def main():
     print(f"guests: {GUESTS}; {REPS} runs per timing figure, median reported; "
           f"{PIO_ITERS} exits per pio run (port {PIO_PORT})")
     print(f"common options: {' '.join(COMMON)} -kernel G.elf | -bios G.bin")
+    shown = [os.path.relpath(a, ROOT) if a.startswith(ROOT + os.sep) else a
+             for a in linux_options()]
+    print(f"Linux figures:  {' '.join(shlex.quote(a) for a in shown)}; "
+          f"{LINUX_REPS} boots per VMM")
     if not virt and os.path.exists("/dev/kvm"):
         backend = "kvm_pvm" if "kvm_pvm" in mods else "a software backend"
         print(f"NOTE: this CPU has no VT-x/AMD-V, so /dev/kvm is {backend}: "
@@ -609,6 +675,7 @@ def main():
     fig_startup(vmms, "-bios", "empty.bin", ["-bios", guest("empty.bin")])
     mem_details = fig_memory(vmms)
     fig_tcg([VMM("qvm", QVM, QVM_ARGS), VMM("qemu", QEMU, QEMU_ARGS)])
+    fig_linux([VMM("qvm", QVM, QVM_ARGS), VMM("qemu", QEMU, QEMU_ARGS)])
 
     global failed
     whole = []

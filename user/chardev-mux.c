@@ -412,6 +412,11 @@ static const struct chardev_ops mux_fe_ops = {
 	.set_frontend = mux_fe_set_frontend,
 };
 
+bool chardev_is_mux_frontend(const struct chardev *c)
+{
+	return c && c->ops == &mux_fe_ops;
+}
+
 struct chardev *chardev_mux_add(struct chardev *mux, const char *label)
 {
 	if (!chardev_is_mux(mux)) {

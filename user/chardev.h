@@ -130,6 +130,7 @@ void chardev_mux_set_quit_handler(struct chardev *mux, void (*fn)(void *), void 
 /* Feed bytes as if they came from the back end (tests; main thread). */
 void chardev_mux_input(struct chardev *mux, const void *buf, size_t len);
 bool chardev_is_mux(const struct chardev *c);
+bool chardev_is_mux_frontend(const struct chardev *c); /* from chardev_mux_add */
 
 /* ---- For back-end implementations (chardev.c, chardev-mux.c) ---- */
 

@@ -236,7 +236,7 @@ int main(int argc, char **argv)
 	create_vcpus(m);
 	if (pc_init(m, q.serial) < 0)
 		return 1;
-	if (q.cfg.kernel && multiboot_enter(m) < 0)
+	if (q.cfg.kernel && pc_enter_kernel(m) < 0)
 		return 1;
 	if (mainloop_add_fd(q.loop, m->request_fd, EPOLLIN, on_request, &q) < 0)
 		qvm_die("cannot watch run-control requests");

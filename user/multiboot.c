@@ -6,13 +6,9 @@
  * the kernel in 32-bit protected mode (spec section 3.2).
  */
 #include <elf.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include "accel.h"
 #include "config.h"
 #include "cpu.h"
@@ -35,39 +31,12 @@
 
 struct mb_image {
 	const char *path;
-	uint8_t *data;
+	const uint8_t *data;
 	size_t size;
 	uint32_t entry;
 	uint64_t load_end;  /* first byte above the kernel, bss included */
 	uint32_t flags;
 };
-
-static uint8_t *read_file(const char *what, const char *path, size_t *size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		qvm_error("%s %s: %s", what, path, fd < 0 ? strerror(errno) : "not a regular file");
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	uint8_t *buf = malloc(st.st_size ? st.st_size : 1);
-	size_t got = 0;
-	while (buf && got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, st.st_size - got);
-		if (n <= 0) {
-			qvm_error("%s %s: %s", what, path, n < 0 ? strerror(errno) : "short read");
-			free(buf);
-			buf = NULL;
-		} else {
-			got += n;
-		}
-	}
-	close(fd);
-	*size = st.st_size;
-	return buf;
-}
 
 static uint32_t rd32(const uint8_t *p)
 {
@@ -200,27 +169,18 @@ static uint32_t mbi_string(struct mbi_writer *w, const char *s, size_t len)
 	return addr;
 }
 
-static void mmap_entry(uint8_t **p, uint64_t base, uint64_t len, uint32_t type)
-{
-	wr32(*p, 20);
-	memcpy(*p + 4, &base, 8);
-	memcpy(*p + 12, &len, 8);
-	wr32(*p + 20, type);
-	*p += 24;
-}
-
-/* The memory map (type 1 usable, 2 reserved) the BIOS e820 would give. */
+/* The memory map: the same e820 entries a Linux guest gets. */
 static uint32_t mbi_mmap(struct mbi_writer *w)
 {
-	struct machine *m = w->m;
+	struct e820_entry map[PC_E820_MAX];
+	int n = pc_e820(w->m, map);
 	uint8_t *start = w->info + (MBI_MMAP - MBI_ADDR), *p = start;
-	mmap_entry(&p, 0, PC_TABLES_ADDR, 1);
-	mmap_entry(&p, PC_TABLES_ADDR, PC_LOW_RAM_END - PC_TABLES_ADDR, 2);
-	mmap_entry(&p, 0xf0000, 0x10000, 2);
-	mmap_entry(&p, 0x100000, m->ram_below_4g - 0x100000, 1);
-	mmap_entry(&p, 0xfeffc000, 0x4000, 2);         /* KVM TSS and identity map */
-	if (m->ram_size > m->ram_below_4g)
-		mmap_entry(&p, PC_HIGH_RAM, m->ram_size - m->ram_below_4g, 1);
+	for (int i = 0; i < n; i++, p += 24) {
+		wr32(p, 20);
+		memcpy(p + 4, &map[i].addr, 8);
+		memcpy(p + 12, &map[i].size, 8);
+		wr32(p + 20, map[i].type);
+	}
 	return p - start;
 }
 
@@ -253,7 +213,7 @@ static int load_modules(struct mbi_writer *w, struct mb_image *k, uint32_t *coun
 		memcpy(path, text, plen);
 		path[plen] = 0;
 		size_t size;
-		uint8_t *data = read_file("-initrd", path, &size);
+		uint8_t *data = load_file("-initrd", path, &size);
 		if (!data)
 			return -1;
 		if (!range_ok(w->m, next, size)) {
@@ -310,18 +270,20 @@ static int build_info(struct machine *m, struct mb_image *k, uint32_t *mbi)
 	return 0;
 }
 
-int multiboot_load(struct machine *m)
+bool multiboot_detect(const uint8_t *data, size_t size)
 {
-	struct mb_image k = { .path = m->cfg->kernel };
-	k.data = read_file("-kernel", k.path, &k.size);
-	if (!k.data)
-		return -1;
+	struct mb_image k = { .data = data, .size = size };
+	return find_header(&k) >= 0;
+}
+
+int multiboot_load(struct machine *m, const uint8_t *data, size_t size)
+{
+	struct mb_image k = { .path = m->cfg->kernel, .data = data, .size = size };
 	long off = find_header(&k);
 	int r = -1;
 	uint32_t mbi;
 	if (off < 0) {
-		qvm_error("-kernel %s: not a multiboot kernel (no multiboot header in its first "
-			  "8 KiB; Linux bzImage boot is not supported yet)", k.path);
+		qvm_error("-kernel %s: no multiboot header in its first 8 KiB", k.path);
 	} else if ((k.flags = rd32(k.data + off + 4)) & 0xffff & ~MB_KNOWN_REQUIRED) {
 		qvm_error("-kernel %s: multiboot header requires unsupported features (flags 0x%x)",
 			  k.path, k.flags);
@@ -333,7 +295,6 @@ int multiboot_load(struct machine *m)
 		b->mb_info = mbi;
 		r = 0;
 	}
-	free(k.data);
 	return r;
 }
 

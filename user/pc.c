@@ -40,7 +40,8 @@ static int add_devices(struct machine *m, struct chardev *serial)
 	const struct config *cfg = m->cfg;
 	struct pc_board *b = m->board;
 	if (!serial_new(m, 0x3f8, 4, serial) || !i8042_new(m) || !port80_new(m) ||
-	    !pci_host_new(m) || !(b->rtc = rtc_new(m, 8)))
+	    !pci_host_new(m) || !(b->rtc = rtc_new(m, 8)) ||
+	    !(b->acpi_pm = acpi_pm_new(m)))
 		return -1;
 	rtc_set_memory_info(b->rtc, m->ram_below_4g, m->ram_size - m->ram_below_4g,
 			    cfg->smp_cpus);
@@ -74,9 +75,63 @@ int pc_init(struct machine *m, struct chardev *serial)
 	m->firmware_setup = !cfg->bios;
 	if (pc_write_tables(m) < 0)
 		return -1;
-	if (cfg->kernel && multiboot_load(m) < 0)
+	if (cfg->kernel && pc_load_kernel(m) < 0)
 		return -1;
 	return 0;
+}
+
+/* RAM, less what qvm keeps for its tables, and KVM's TSS and identity map
+ * page just below the IOAPIC/BIOS area. */
+int pc_e820(const struct machine *m, struct e820_entry *map)
+{
+	int n = 0;
+	map[n++] = (struct e820_entry){ 0, PC_TABLES_ADDR, E820_RAM };
+	map[n++] = (struct e820_entry){ PC_TABLES_ADDR, PC_LOW_RAM_END - PC_TABLES_ADDR,
+					E820_RESERVED };
+	map[n++] = (struct e820_entry){ 0xf0000, 0x10000, E820_RESERVED };
+	map[n++] = (struct e820_entry){ 0x100000, m->ram_below_4g - 0x100000, E820_RAM };
+	map[n++] = (struct e820_entry){ 0xfeffc000, 0x4000, E820_RESERVED };
+	if (m->ram_size > m->ram_below_4g)
+		map[n++] = (struct e820_entry){ PC_HIGH_RAM, m->ram_size - m->ram_below_4g,
+						E820_RAM };
+	return n;
+}
+
+/* -kernel: a multiboot header wins (as in QEMU), else a Linux bzImage. */
+int pc_load_kernel(struct machine *m)
+{
+	struct pc_board *b = m->board;
+	const char *path = m->cfg->kernel;
+	size_t size;
+	uint8_t *data = load_file("-kernel", path, &size);
+	if (!data)
+		return -1;
+	int r = -1;
+	if (multiboot_detect(data, size)) {
+		b->boot = BOOT_MULTIBOOT;
+		r = multiboot_load(m, data, size);
+	} else if (linux_detect(data, size)) {
+		b->boot = BOOT_LINUX;
+		r = linux_load(m, data, size);
+	} else {
+		qvm_error("-kernel %s: not a kernel qvm can boot (neither a Linux bzImage nor "
+			  "a multiboot image)", path);
+	}
+	free(data);
+	return r;
+}
+
+int pc_enter_kernel(struct machine *m)
+{
+	struct pc_board *b = m->board;
+	switch (b->boot) {
+	case BOOT_MULTIBOOT:
+		return multiboot_enter(m);
+	case BOOT_LINUX:
+		return linux_enter(m);
+	default:
+		return 0;
+	}
 }
 
 /* After the engine reset the vCPUs: a -bios machine restarts at the reset
@@ -86,8 +141,19 @@ int pc_reset(struct machine *m)
 	if (pc_write_tables(m) < 0)
 		return -1;
 	if (m->cfg->kernel && !m->cfg->bios) {
-		if (multiboot_load(m) < 0 || multiboot_enter(m) < 0)
+		if (pc_load_kernel(m) < 0 || pc_enter_kernel(m) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+/* acpi_pm_power_button() takes the device's lock and raises the SCI
+ * through machine_set_irq, both safe beside running vCPUs. */
+int pc_powerdown(struct machine *m)
+{
+	struct pc_board *b = m->board;
+	if (!b || !b->acpi_pm)
+		return -1;
+	acpi_pm_power_button(b->acpi_pm);
 	return 0;
 }

@@ -8,15 +8,34 @@ struct machine;
 struct config;
 struct chardev;
 struct rtc;
+struct aml;
+struct acpi_pm;
+
+enum pc_boot_kind { BOOT_FIRMWARE, BOOT_MULTIBOOT, BOOT_LINUX };
 
 /* The pc machine's own state (machine.board). */
 struct pc_board {
 	struct rtc *rtc;
+	struct acpi_pm *acpi_pm;     /* the power button of system_powerdown */
+	enum pc_boot_kind boot;
 	uint32_t mb_entry, mb_info;  /* multiboot entry point and information */
+	uint64_t linux_entry;        /* Linux: entry point ... */
+	uint32_t linux_params;       /* ... and the boot_params (zero page) */
+	bool linux_64bit;            /* 64-bit entry (else the 32-bit one) */
 };
 
+/* The memory map, in the BIOS e820 form (ACPI 6.4, 15.1). */
+enum { E820_RAM = 1, E820_RESERVED = 2 };
+#define PC_E820_MAX 8
+struct e820_entry {
+	uint64_t addr, size;
+	uint32_t type;
+};
+/* Fill map (PC_E820_MAX entries) and return how many entries it holds. */
+int pc_e820(const struct machine *m, struct e820_entry *map);
+
 /* Guest-physical layout of what qvm itself places in low memory. */
-#define PC_BOOT_INFO_ADDR 0x9000ULL     /* multiboot info and strings */
+#define PC_BOOT_INFO_ADDR 0x9000ULL     /* multiboot info, Linux boot_params */
 #define PC_BOOT_INFO_END 0x10000ULL
 #define PC_TABLES_ADDR 0x9c000ULL       /* MP config table, ACPI tables */
 #define PC_EBDA_ADDR 0x9fc00ULL         /* RSDP, MP floating pointer */
@@ -32,17 +51,40 @@ int pc_init(struct machine *m, struct chardev *serial);
 /* Re-create what a reset must restore (tables, the multiboot image and the
  * BSP entry state), after the engine reset the vCPUs. */
 int pc_reset(struct machine *m);
+/* The monitor's system_powerdown: press the ACPI power button, which an
+ * ACPI guest answers by shutting down (it may also ignore it).  From any
+ * thread, vCPUs running or not; -1 if the machine has no ACPI PM device. */
+int pc_powerdown(struct machine *m);
 
-/* tables.c: MP table and ACPI (RSDP, RSDT, XSDT, MADT) into guest RAM. */
+/* tables.c: MP table and ACPI (RSDP, RSDT, XSDT, FADT, FACS, DSDT, MADT)
+ * into guest RAM; the same bytes every time (it runs again on reset). */
 int pc_write_tables(struct machine *m);
+/* acpi-dsdt.c: append the DSDT's AML (the definition block after its
+ * 36-byte header, which tables.c writes) to a; -1 if a->error is set. */
+int acpi_dsdt_build(struct machine *m, struct aml *a);
 
 /* bios.c: map a -bios ROM image below 4 GiB and at the end of the first
  * MiB. */
 int bios_load(struct machine *m, const char *path);
 
-/* multiboot.c: load a multiboot v1 kernel and modules; sets the BSP state
- * at the kernel's entry point. */
-int multiboot_load(struct machine *m);
+/* -kernel: load the image (multiboot or Linux), and set the BSP's state
+ * at its entry point. */
+int pc_load_kernel(struct machine *m);
+int pc_enter_kernel(struct machine *m);
+
+/* loader.c: a whole file in a malloc'ed buffer; errors name what and path. */
+uint8_t *load_file(const char *what, const char *path, size_t *size);
+
+/* multiboot.c: a multiboot v1 kernel (data, size is the file) and its
+ * modules. */
+bool multiboot_detect(const uint8_t *data, size_t size);
+int multiboot_load(struct machine *m, const uint8_t *data, size_t size);
 int multiboot_enter(struct machine *m);
+
+/* linux.c: a Linux bzImage, its initrd and command line (the Linux x86
+ * boot protocol, Documentation/arch/x86/boot.rst). */
+bool linux_detect(const uint8_t *data, size_t size);
+int linux_load(struct machine *m, const uint8_t *data, size_t size);
+int linux_enter(struct machine *m);
 
 #endif

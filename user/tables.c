@@ -1,13 +1,22 @@
 /*
- * Firmware tables that describe the processors and interrupt routing:
- * the Intel MultiProcessor table (MP spec 1.4, chapter 4) and ACPI
- * (ACPI 6.4: RSDP 5.2.5, RSDT/XSDT 5.2.7-8, MADT 5.2.12).  Both say the
- * same: every vCPU's LAPIC, one IOAPIC with 24 pins at GSI 0, ISA IRQ 0
- * on pin 2, LINT0 ExtINT and LINT1 NMI.
+ * Firmware tables: the Intel MultiProcessor table (MP spec 1.4, chapter
+ * 4) and ACPI (ACPI 6.4: RSDP 5.2.5, RSDT/XSDT 5.2.7-8, FADT 5.2.9, FACS
+ * 5.2.10, DSDT 5.2.11.1, MADT 5.2.12).  Both describe the processors and
+ * interrupt routing alike: every vCPU's LAPIC, one IOAPIC with 24 pins at
+ * GSI 0, ISA IRQ 0 on pin 2, LINT0 ExtINT and LINT1 NMI.  ACPI adds the
+ * SCI on ISA IRQ 9 (level, active high), the fixed hardware of
+ * hw/acpi_pm.c, reset through port 0xcf9, and a DSDT with \_S5, the PCI
+ * root bridge and the ISA devices (its AML is built in acpi-dsdt.c).
+ *
+ * Everything lies in [PC_TABLES_ADDR, PC_EBDA_ADDR), the RSDP and the MP
+ * floating pointer in the EBDA; writing them again (on reset) gives the
+ * same bytes.
  */
 #include <string.h>
+#include "acpi-aml.h"
 #include "config.h"
 #include "cpu.h"
+#include "hw/hw.h"
 #include "machine.h"
 #include "pc.h"
 
@@ -17,6 +26,9 @@ struct table_buf {
 	bool overflow;
 };
 
+/* n bytes, zeroed.  Past the end, a scratch buffer takes the writes and
+ * t->overflow fails the whole build: n must not exceed its size (larger
+ * blocks go through tb_copy). */
 static uint8_t *tb_alloc(struct table_buf *t, size_t n)
 {
 	static uint8_t dummy[64];
@@ -28,6 +40,25 @@ static uint8_t *tb_alloc(struct table_buf *t, size_t n)
 	memset(p, 0, n);
 	t->len += n;
 	return p;
+}
+
+static void tb_copy(struct table_buf *t, const void *src, size_t n)
+{
+	if (t->len + n > t->cap) {
+		t->overflow = true;
+		return;
+	}
+	memcpy(t->base + t->len, src, n);
+	t->len += n;
+}
+
+/* Pad to a multiple of align bytes from the area's start (which is page
+ * aligned). */
+static void tb_align(struct table_buf *t, size_t align)
+{
+	size_t pad = (align - t->len % align) % align;
+	if (pad)
+		tb_alloc(t, pad);
 }
 
 static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
@@ -148,10 +179,148 @@ static uint8_t *acpi_header(struct table_buf *t, const char *sig, uint8_t rev, s
 
 static void acpi_finish(struct table_buf *t, size_t start)
 {
+	if (t->overflow)
+		return; /* the header may lie past the area */
 	uint8_t *h = t->base + start;
 	put32(h + 4, t->len - start);
 	h[9] = 0;
 	h[9] = checksum(h, t->len - start);
+}
+
+/* --- FACS and FADT (5.2.10, 5.2.9) --- */
+
+#define ACPI_HDR_LEN 36
+#define FACS_LEN 64
+#define FADT_LEN 276             /* revision 6, through the hypervisor ID */
+#define FADT_REV 6
+#define FADT_MINOR 4             /* ACPI 6.4 */
+
+/* FADT fixed feature flags [5.2.9, Table 5.10] */
+#define FADT_WBINVD (1u << 0)
+#define FADT_PROC_C1 (1u << 2)
+#define FADT_SLP_BUTTON (1u << 5)     /* 1: no fixed-feature sleep button */
+#define FADT_FIX_RTC (1u << 6)        /* 1: no RTC wake status in PM1 */
+#define FADT_RESET_REG_SUP (1u << 10)
+/* PWR_BUTTON (bit 4) is 0: acpi_pm.c has the fixed-feature power button.
+ * TMR_VAL_EXT (bit 8) is 0: the PM timer is 24 bits. */
+#define FADT_FLAGS (FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON | FADT_FIX_RTC | \
+		    FADT_RESET_REG_SUP)
+
+/* IA-PC boot architecture flags [5.2.9.3]: ISA devices, an 8042, and
+ * no VGA (nothing decodes 0xa0000-0xbffff). */
+#define BOOT_LEGACY_DEVICES (1u << 0)
+#define BOOT_8042 (1u << 1)
+#define BOOT_VGA_NOT_PRESENT (1u << 2)
+
+/* Generic Address Structure [5.2.3.2] */
+#define GAS_SYSTEM_IO 1
+enum { GAS_BYTE = 1, GAS_WORD, GAS_DWORD };
+
+#define PC_RESET_PORT 0xcf9      /* PIIX reset control (hw/pci_host.c) */
+#define PC_RESET_VALUE 0x06      /* SYS_RST | RST_CPU: hard reset */
+
+static void gas_io(uint8_t *p, uint16_t port, uint8_t bits, uint8_t access)
+{
+	p[0] = GAS_SYSTEM_IO;
+	p[1] = bits;
+	p[2] = 0;                /* bit offset */
+	p[3] = access;
+	put64(p + 4, port);
+}
+
+/* The FACS is 64-byte aligned and has no checksum [5.2.10]. */
+static uint32_t acpi_facs(struct table_buf *t, gpa_t base_gpa)
+{
+	tb_align(t, 64);
+	size_t start = t->len;
+	uint8_t *f = tb_alloc(t, FACS_LEN);
+	memcpy(f, "FACS", 4);
+	put32(f + 4, FACS_LEN);
+	f[32] = 2;               /* version */
+	return base_gpa + start;
+}
+
+/* One fixed-hardware block: the 32-bit address and length, and the same
+ * as a GAS in the X_ field [5.2.9, Table 5.9]. */
+static void fadt_block(uint8_t *f, unsigned addr_off, unsigned len_off, unsigned x_off,
+		       uint16_t port, uint8_t len, uint8_t access)
+{
+	put32(f + addr_off, port);
+	f[len_off] = len;
+	gas_io(f + x_off, port, len * 8, access);
+}
+
+/* Field offsets from ACPI 6.4 Table 5.9. */
+static void fadt_fill(uint8_t *f, uint32_t facs, uint32_t dsdt)
+{
+	put32(f + 36, facs);     /* FIRMWARE_CTRL; X_FIRMWARE_CTRL (132) stays 0 */
+	put32(f + 40, dsdt);
+	f[45] = 0;               /* preferred PM profile: unspecified */
+	put16(f + 46, ACPI_SCI_GSI);
+	put32(f + 48, 0);        /* SMI_CMD: none, always in ACPI mode */
+	fadt_block(f, 56, 88, 148, ACPI_PM_BASE + ACPI_PM1_EVT_OFF, ACPI_PM1_EVT_LEN, GAS_WORD);
+	fadt_block(f, 64, 89, 172, ACPI_PM_BASE + ACPI_PM1_CNT_OFF, ACPI_PM1_CNT_LEN, GAS_WORD);
+	fadt_block(f, 76, 91, 208, ACPI_PM_BASE + ACPI_PM_TMR_OFF, ACPI_PM_TMR_LEN, GAS_DWORD);
+	fadt_block(f, 80, 92, 220, ACPI_PM_BASE + ACPI_GPE0_OFF, ACPI_GPE0_LEN, GAS_BYTE);
+	put16(f + 96, 101);      /* P_LVL2_LAT > 100: no C2 */
+	put16(f + 98, 1001);     /* P_LVL3_LAT > 1000: no C3 */
+	f[108] = 0x32;           /* CENTURY: the CMOS century byte (hw/rtc.c) */
+	put16(f + 109, BOOT_LEGACY_DEVICES | BOOT_8042 | BOOT_VGA_NOT_PRESENT);
+	put32(f + 112, FADT_FLAGS);
+	gas_io(f + 116, PC_RESET_PORT, 8, GAS_BYTE);   /* RESET_REG [4.8.3.6] */
+	f[128] = PC_RESET_VALUE;
+	f[131] = FADT_MINOR;
+	put64(f + 140, dsdt);    /* X_DSDT */
+	memcpy(f + 268, "QVM\0\0\0\0\0", 8); /* hypervisor vendor identity */
+}
+
+static uint32_t acpi_fadt(struct table_buf *t, gpa_t base_gpa, uint32_t facs, uint32_t dsdt)
+{
+	uint8_t f[FADT_LEN] = { 0 };
+	size_t start;
+	acpi_header(t, "FACP", FADT_REV, &start);
+	fadt_fill(f, facs, dsdt);
+	tb_copy(t, f + ACPI_HDR_LEN, FADT_LEN - ACPI_HDR_LEN);
+	acpi_finish(t, start);
+	return base_gpa + start;
+}
+
+/* --- DSDT (5.2.11.1): the header around acpi-dsdt.c's AML --- */
+
+#define DSDT_REV 2               /* 64-bit integers */
+
+static uint32_t acpi_dsdt(struct machine *m, struct table_buf *t, gpa_t base_gpa)
+{
+	struct aml a;
+	size_t start;
+	aml_init(&a);
+	if (acpi_dsdt_build(m, &a) < 0) {
+		t->overflow = true; /* out of memory; the names are ours */
+		aml_free(&a);
+		return 0;
+	}
+	acpi_header(t, "DSDT", DSDT_REV, &start);
+	tb_copy(t, a.data, a.len);
+	acpi_finish(t, start);
+	aml_free(&a);
+	return base_gpa + start;
+}
+
+/* MPS INTI flags [5.2.12.5]: polarity 01 = active high, trigger mode
+ * 11 = level.  Without an override OSPM takes the SCI as level, active
+ * low (FADT SCI_INT, 5.2.9); acpi_pm.c asserts it high, so say so. */
+#define MPS_INTI_LEVEL_HIGH 0x000d
+
+/* Interrupt source override [5.2.12.5]: ISA irq is gsi. */
+static void madt_iso(struct table_buf *t, uint8_t irq, uint32_t gsi, uint16_t flags)
+{
+	uint8_t *iso = tb_alloc(t, 10);
+	iso[0] = 2;
+	iso[1] = 10;
+	iso[2] = 0;                             /* bus: ISA */
+	iso[3] = irq;
+	put32(iso + 4, gsi);
+	put16(iso + 8, flags);
 }
 
 static uint32_t acpi_madt(struct machine *m, struct table_buf *t, gpa_t base_gpa)
@@ -176,13 +345,8 @@ static uint32_t acpi_madt(struct machine *m, struct table_buf *t, gpa_t base_gpa
 	io[2] = ioapic_id(m);
 	put32(io + 4, PC_IOAPIC_ADDR);
 	put32(io + 8, 0);                       /* GSI base */
-	uint8_t *iso = tb_alloc(t, 10);
-	iso[0] = 2;
-	iso[1] = 10;
-	iso[2] = 0;                             /* ISA */
-	iso[3] = 0;                             /* IRQ 0 ... */
-	put32(iso + 4, 2);                      /* ... is GSI 2 */
-	put16(iso + 8, 0);                      /* conforms to the bus */
+	madt_iso(t, 0, 2, 0);                   /* IRQ 0 is GSI 2, as the bus says */
+	madt_iso(t, ACPI_SCI_GSI, ACPI_SCI_GSI, MPS_INTI_LEVEL_HIGH); /* the SCI */
 	uint8_t *nmi = tb_alloc(t, 6);
 	nmi[0] = 4;
 	nmi[1] = 6;
@@ -238,9 +402,14 @@ int pc_write_tables(struct machine *m)
 	}
 	memset(ebda, 0, 1024);
 	uint32_t mpc = mp_config_table(m, &t, PC_TABLES_ADDR);
-	uint32_t madt = acpi_madt(m, &t, PC_TABLES_ADDR);
-	uint32_t rsdt = acpi_rsdt(&t, PC_TABLES_ADDR, &madt, 1);
-	uint32_t xsdt = acpi_xsdt(&t, PC_TABLES_ADDR, &madt, 1);
+	uint32_t facs = acpi_facs(&t, PC_TABLES_ADDR);
+	uint32_t dsdt = acpi_dsdt(m, &t, PC_TABLES_ADDR);
+	uint32_t sdts[] = {
+		acpi_fadt(&t, PC_TABLES_ADDR, facs, dsdt),
+		acpi_madt(m, &t, PC_TABLES_ADDR),
+	};
+	uint32_t rsdt = acpi_rsdt(&t, PC_TABLES_ADDR, sdts, ARRAY_SIZE(sdts));
+	uint32_t xsdt = acpi_xsdt(&t, PC_TABLES_ADDR, sdts, ARRAY_SIZE(sdts));
 	if (t.overflow) {
 		qvm_error("firmware tables do not fit in %zu bytes", area);
 		return -1;

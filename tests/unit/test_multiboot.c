@@ -1,65 +1,18 @@
 /* The multiboot v1 loader (user/multiboot.c) on a bare machine. */
-#include <dirent.h>
 #include <elf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "unit.h"
+#include "bootimg.h"
 #include "config.h"
 #include "machine.h"
 #include "pc.h"
 
-static char tmpdir[] = "/tmp/qvm-mb-XXXXXX";
-static bool tmpdir_made; /* each test runs in its own child: one per test */
-
-/* Write a file in this test's temporary directory; its path, valid until
- * the next call.  A file that can't be written gives "" (a test fails). */
-static const char *write_file(const char *name, const void *data, size_t len)
-{
-	static char path[256];
-	path[0] = 0;
-	if (!tmpdir_made && !mkdtemp(tmpdir))
-		return path;
-	tmpdir_made = true;
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(data, 1, len, f) != len)
-		path[0] = 0;
-	if (f)
-		fclose(f);
-	return path;
-}
-
-/* Remove this test's temporary directory and what write_file put there. */
-static void remove_tmpdir(void)
-{
-	DIR *d = tmpdir_made ? opendir(tmpdir) : NULL;
-	struct dirent *e;
-	char path[512];
-	while (d && (e = readdir(d))) {
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
-		if (e->d_name[0] != '.')
-			unlink(path);
-	}
-	if (d) {
-		closedir(d);
-		rmdir(tmpdir);
-	}
-}
-
 static struct machine *mb_machine(struct config *c, const char *kernel)
 {
-	memset(c, 0, sizeof(*c));
-	c->smp_cpus = c->smp_max_cpus = c->sockets = c->cores = c->threads = 1;
-	c->kernel = kernel;
-	struct machine *m = machine_new(16 * MiB);
-	m->cfg = c;
-	m->board = calloc(1, sizeof(struct pc_board));
-	machine_add_memory(m, REGION_RAM, 0, PC_LOW_RAM_END, m->ram, "low");
-	machine_add_memory(m, REGION_RAM, 0x100000, m->ram_below_4g - 0x100000,
-			   (uint8_t *)m->ram + 0x100000, "high");
-	return m;
+	return bootimg_machine(c, kernel, 16 * MiB);
 }
 
 /* An ELF32 image: one PT_LOAD with code and bss, multiboot header first. */
@@ -90,61 +43,54 @@ static size_t make_elf(uint8_t *buf, uint32_t paddr, uint32_t vaddr, uint32_t fl
 	return 0x200;
 }
 
-static uint32_t rd32(struct machine *m, uint64_t gpa)
-{
-	uint32_t v = 0;
-	guest_read(m, gpa, &v, 4);
-	return v;
-}
-
 TEST(multiboot_elf_loads_segments_and_info)
 {
 	uint8_t img[4096];
 	size_t n = make_elf(img, 0x200000, 0xc0200000, 0x3, ELFCLASS32);
 	struct config c;
 	char kpath[256];
-	snprintf(kpath, sizeof(kpath), "%s", write_file("k.elf", img, n));
+	snprintf(kpath, sizeof(kpath), "%s", bootimg_write("k.elf", img, n));
 	struct machine *m = mb_machine(&c, kpath);
 	uint8_t *ram = m->ram;
 	memset(ram + 0x200100, 0xee, 0x100); /* bss must be zeroed */
 	c.append = "console=ttyS0 quiet";
-	const char *mod = write_file("mod.bin", "MODULE-DATA", 11);
+	const char *mod = bootimg_write("mod.bin", "MODULE-DATA", 11);
 	char initrd[300];
 	snprintf(initrd, sizeof(initrd), "%s arg1 arg2", mod);
 	c.initrd = initrd;
-	CHECK(multiboot_load(m) == 0);
+	CHECK(pc_load_kernel(m) == 0);
 	struct pc_board *b = m->board;
 	CHECK_EQ(b->mb_entry, 0x200010);     /* virtual entry translated */
 	CHECK_EQ(ram[0x200000], 0x02);       /* header magic byte */
 	CHECK_EQ(ram[0x200010], 0x90);
 	CHECK_EQ(ram[0x200100], 0);
 	uint32_t mbi = b->mb_info;
-	uint32_t flags = rd32(m, mbi);
+	uint32_t flags = bootimg_rd32(m, mbi);
 	CHECK(flags & (1 << 0) && flags & (1 << 2) && flags & (1 << 3) && flags & (1 << 6));
-	CHECK_EQ(rd32(m, mbi + 8) * 1024 + 0x100000, 16 * MiB);
-	const char *cmd = gpa_to_host(m, rd32(m, mbi + 16), 1);
+	CHECK_EQ(bootimg_rd32(m, mbi + 8) * 1024 + 0x100000, 16 * MiB);
+	const char *cmd = gpa_to_host(m, bootimg_rd32(m, mbi + 16), 1);
 	CHECK(cmd && strstr(cmd, "console=ttyS0 quiet"));
-	CHECK_EQ(rd32(m, mbi + 20), 1);      /* one module */
-	uint32_t mods = rd32(m, mbi + 24);
-	uint32_t start = rd32(m, mods), end = rd32(m, mods + 4);
+	CHECK_EQ(bootimg_rd32(m, mbi + 20), 1);      /* one module */
+	uint32_t mods = bootimg_rd32(m, mbi + 24);
+	uint32_t start = bootimg_rd32(m, mods), end = bootimg_rd32(m, mods + 4);
 	CHECK_EQ(end - start, 11);
 	CHECK(start >= 0x202000 && start % 4096 == 0);
 	CHECK(!memcmp(ram + start, "MODULE-DATA", 11));
-	const char *mstr = gpa_to_host(m, rd32(m, mods + 8), 1);
+	const char *mstr = gpa_to_host(m, bootimg_rd32(m, mods + 8), 1);
 	CHECK(mstr && strstr(mstr, "arg1 arg2"));
 	/* the memory map covers all RAM above 1 MiB as usable */
-	uint32_t mlen = rd32(m, mbi + 44), maddr = rd32(m, mbi + 48);
+	uint32_t mlen = bootimg_rd32(m, mbi + 44), maddr = bootimg_rd32(m, mbi + 48);
 	int found = 0;
-	for (uint32_t p = maddr; p < maddr + mlen; p += rd32(m, p) + 4) {
+	for (uint32_t p = maddr; p < maddr + mlen; p += bootimg_rd32(m, p) + 4) {
 		uint64_t base, len;
 		guest_read(m, p + 4, &base, 8);
 		guest_read(m, p + 12, &len, 8);
-		if (base == 0x100000 && len == 15 * MiB && rd32(m, p + 20) == 1)
+		if (base == 0x100000 && len == 15 * MiB && bootimg_rd32(m, p + 20) == 1)
 			found = 1;
 	}
 	CHECK(found);
 	machine_free(m);
-	remove_tmpdir();
+	bootimg_cleanup();
 }
 
 TEST(multiboot_aout_kludge)
@@ -157,16 +103,16 @@ TEST(multiboot_aout_kludge)
 			    0x302000, 0x304000, 0x300080 };
 	memcpy(img + 0x40, hdr, sizeof(hdr));
 	struct config c;
-	struct machine *m = mb_machine(&c, write_file("k.aout", img, sizeof(img)));
+	struct machine *m = mb_machine(&c, bootimg_write("k.aout", img, sizeof(img)));
 	uint8_t *ram = m->ram;
-	CHECK(multiboot_load(m) == 0);
+	CHECK(pc_load_kernel(m) == 0);
 	CHECK_EQ(((struct pc_board *)m->board)->mb_entry, 0x300080);
 	CHECK_EQ(ram[0x300000], 0xcc);
 	CHECK_EQ(ram[0x301fff], 0xcc);
 	CHECK_EQ(ram[0x302000], 0);          /* bss */
 	CHECK_EQ(ram[0x303fff], 0);
 	machine_free(m);
-	remove_tmpdir();
+	bootimg_cleanup();
 }
 
 TEST(multiboot_rejects_bad_images)
@@ -175,41 +121,41 @@ TEST(multiboot_rejects_bad_images)
 	struct config c;
 	struct machine *m;
 
-	m = mb_machine(&c, write_file("text", "hello, I am not a kernel", 24));
-	CHECK(multiboot_load(m) < 0);
+	m = mb_machine(&c, bootimg_write("text", "hello, I am not a kernel", 24));
+	CHECK(pc_load_kernel(m) < 0);
 	machine_free(m);
 
 	make_elf(img, 0x200000, 0x200000, 0, ELFCLASS64);
-	m = mb_machine(&c, write_file("k64", img, 0x200));
-	CHECK(multiboot_load(m) < 0);
+	m = mb_machine(&c, bootimg_write("k64", img, 0x200));
+	CHECK(pc_load_kernel(m) < 0);
 	machine_free(m);
 
 	make_elf(img, 0x200000, 0x200000, 1 << 5, ELFCLASS32); /* unknown required bit */
-	m = mb_machine(&c, write_file("kreq", img, 0x200));
-	CHECK(multiboot_load(m) < 0);
+	m = mb_machine(&c, bootimg_write("kreq", img, 0x200));
+	CHECK(pc_load_kernel(m) < 0);
 	machine_free(m);
 
 	make_elf(img, 0xff00000, 0xff00000, 0, ELFCLASS32);    /* beyond 16 MiB of RAM */
-	m = mb_machine(&c, write_file("kbig", img, 0x200));
-	CHECK(multiboot_load(m) < 0);
+	m = mb_machine(&c, bootimg_write("kbig", img, 0x200));
+	CHECK(pc_load_kernel(m) < 0);
 	machine_free(m);
 
 	make_elf(img, 0x9000, 0x9000, 0, ELFCLASS32);          /* over the boot info */
-	m = mb_machine(&c, write_file("klow", img, 0x200));
-	CHECK(multiboot_load(m) < 0);
+	m = mb_machine(&c, bootimg_write("klow", img, 0x200));
+	CHECK(pc_load_kernel(m) < 0);
 	machine_free(m);
 
 	make_elf(img, 0x200000, 0x200000, 0, ELFCLASS32);
 	((Elf32_Ehdr *)img)->e_phnum = 200;                   /* headers past the end */
-	m = mb_machine(&c, write_file("kphdr", img, 0x200));
-	CHECK(multiboot_load(m) < 0);
+	m = mb_machine(&c, bootimg_write("kphdr", img, 0x200));
+	CHECK(pc_load_kernel(m) < 0);
 	machine_free(m);
 
 	c.initrd = "/nonexistent/initrd";
 	make_elf(img, 0x200000, 0x200000, 0, ELFCLASS32);
-	m = mb_machine(&c, write_file("kok", img, 0x200));
+	m = mb_machine(&c, bootimg_write("kok", img, 0x200));
 	c.initrd = "/nonexistent/initrd";
-	CHECK(multiboot_load(m) < 0);
+	CHECK(pc_load_kernel(m) < 0);
 	machine_free(m);
-	remove_tmpdir();
+	bootimg_cleanup();
 }

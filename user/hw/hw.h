@@ -52,6 +52,31 @@ struct port80 *port80_new(struct machine *m);
 struct debug_exit;
 struct debug_exit *debug_exit_new(struct machine *m, uint16_t iobase, uint16_t iosize);
 
+/* ACPI fixed hardware (acpi_pm.c, ACPI 6.4 section 4.8): the PM1a event
+ * and control blocks, the PM timer and a GPE0 block in ports
+ * ACPI_PM_BASE .. +ACPI_PM_LEN-1, the SCI on ACPI_SCI_GSI.  The FADT and
+ * the DSDT's \_S5 (acpi-dsdt.c) are built from these numbers.  Writing SLP_EN
+ * with SLP_TYP = ACPI_SLP_TYP_S5 requests a power-off.  With m->loop set
+ * before acpi_pm_new(), a timer raises the SCI when the PM timer's bit 23
+ * toggles while TMR_EN is set. */
+#define ACPI_PM_BASE 0x600
+#define ACPI_PM_LEN 0x10
+#define ACPI_PM1_EVT_OFF 0x00   /* PM1_STS, PM1_EN */
+#define ACPI_PM1_EVT_LEN 4
+#define ACPI_PM1_CNT_OFF 0x04
+#define ACPI_PM1_CNT_LEN 2
+#define ACPI_PM_TMR_OFF 0x08
+#define ACPI_PM_TMR_LEN 4
+#define ACPI_GPE0_OFF 0x0c      /* GPE0_STS, GPE0_EN: 16 events */
+#define ACPI_GPE0_LEN 4
+#define ACPI_SCI_GSI 9
+#define ACPI_SLP_TYP_S5 5
+struct acpi_pm;
+struct acpi_pm *acpi_pm_new(struct machine *m);
+/* The fixed-feature power button was pressed (PWRBTN_STS, SCI when
+ * PWRBTN_EN): an ACPI guest shuts down cleanly. */
+void acpi_pm_power_button(struct acpi_pm *pm);
+
 /* PCI host bridge, configuration mechanism #1 (pci_host.c): 0xcf8 address,
  * 0xcfc-0xcff data; device 00:00.0 is an i440FX host bridge.  Byte port
  * 0xcf9 is the PIIX reset control register (bit 2 with bit 1: reset). */

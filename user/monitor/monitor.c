@@ -1,7 +1,7 @@
 /*
  * The human monitor: a line editor on a character device and QEMU's
  * command names (info registers, info cpus, stop, cont, system_reset,
- * quit ...).  Runs on the main thread.
+ * system_powerdown, quit ...).  Runs on the main thread.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include "cpu.h"
 #include "machine.h"
 #include "monitor.h"
+#include "pc.h"
 
 #define MON_LINE_MAX 512
 
@@ -22,6 +23,7 @@ struct monitor {
 	size_t len;
 	unsigned cpu;   /* the current CPU for info registers */
 	bool stopped;   /* stopped by the user (stop / -S) */
+	bool greeted;   /* the banner was printed on this connection */
 };
 
 /* Output with "\n" turned into "\r\n": the terminal may be raw. */
@@ -149,6 +151,7 @@ static void cmd_help(struct monitor *mon)
 		 "stop                 pause the guest\n"
 		 "cont | c             resume the guest\n"
 		 "system_reset         reset the machine\n"
+		 "system_powerdown     press the ACPI power button (an ACPI guest shuts down)\n"
 		 "quit | q             quit qvm\n"
 		 "help | ?             this list\n");
 }
@@ -177,6 +180,9 @@ void monitor_command(struct monitor *mon, const char *line)
 		mon->stopped = false;
 	} else if (!strcmp(cmd, "system_reset")) {
 		machine_request(m, REQ_RESET, 0);
+	} else if (!strcmp(cmd, "system_powerdown")) {
+		if (pc_powerdown(m) < 0)
+			mon_puts(mon, "system_powerdown: the machine has no ACPI power button\n");
 	} else if (!strcmp(cmd, "quit") || !strcmp(cmd, "q")) {
 		machine_request(m, REQ_QUIT, 0);
 	} else if (!strncmp(cmd, "cpu ", 4)) {
@@ -227,16 +233,30 @@ static void mon_receive(void *opaque, const uint8_t *buf, size_t len)
 	}
 }
 
-/* Greet each new connection (a socket client, or stdio at once), and
- * drop a half-typed line when the peer goes away. */
+static void greet(struct monitor *mon)
+{
+	mon->greeted = true;
+	mon_printf(mon, "qvm %s monitor - type 'help' for more information\n", QVM_VERSION);
+	prompt(mon);
+}
+
+/* Greet each new connection (a socket client, or stdio at once); on a
+ * shared console (-nographic) only once the user switches to the monitor,
+ * as QEMU does, so the guest's console starts clean.  Drop a half-typed
+ * line when the peer goes away. */
 static void mon_event(void *opaque, int event)
 {
 	struct monitor *mon = opaque;
 	if (event == CHR_EVENT_OPENED) {
 		mon->len = 0;
-		mon_printf(mon, "qvm %s monitor - type 'help' for more information\n",
-			   QVM_VERSION);
-		prompt(mon);
+		mon->greeted = false;
+		if (!chardev_is_mux_frontend(mon->chr))
+			greet(mon);
+	} else if (event == CHR_EVENT_FOCUS_IN) {
+		if (mon->greeted)
+			prompt(mon);
+		else
+			greet(mon);
 	} else if (event == CHR_EVENT_CLOSED) {
 		mon->len = 0;
 	}

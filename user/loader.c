@@ -1,0 +1,44 @@
+/* Reading the images qvm loads (-kernel, -initrd) into memory. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "pc.h"
+
+#define LOAD_MAX_SIZE (4 * GiB)
+
+uint8_t *load_file(const char *what, const char *path, size_t *size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		qvm_error("%s %s: %s", what, path, fd < 0 ? strerror(errno) : "not a regular file");
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if ((uint64_t)st.st_size > LOAD_MAX_SIZE) {
+		qvm_error("%s %s: larger than 4 GiB", what, path);
+		close(fd);
+		return NULL;
+	}
+	uint8_t *buf = malloc(st.st_size ? st.st_size : 1);
+	if (!buf)
+		qvm_error("%s %s: out of memory", what, path);
+	size_t got = 0;
+	while (buf && got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, st.st_size - got);
+		if (n <= 0) {
+			qvm_error("%s %s: %s", what, path, n < 0 ? strerror(errno) : "short read");
+			free(buf);
+			buf = NULL;
+		} else {
+			got += n;
+		}
+	}
+	close(fd);
+	*size = st.st_size;
+	return buf;
+}
