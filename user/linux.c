@@ -33,6 +33,7 @@
 
 /* Setup header fields: offsets into the file and into boot_params. */
 #define HDR_SETUP_SECTS 0x1f1
+#define HDR_SYSSIZE 0x1f4       /* protected-mode code, 16-byte units */
 #define HDR_BOOT_FLAG 0x1fe
 #define HDR_JUMP 0x200
 #define HDR_MAGIC 0x202
@@ -104,9 +105,11 @@ static int check_header(struct lx_image *k)
 	} else if (!(d[HDR_LOADFLAGS] & LOADED_HIGH)) {
 		qvm_error("-kernel %s: a zImage (loaded below 1 MiB); only bzImage is supported",
 			  k->path);
-	} else if (k->size < HDR_END_MAX || k->setup_size >= k->size) {
-		qvm_error("-kernel %s: truncated bzImage (%zu bytes, setup %zu)", k->path,
-			  k->size, k->setup_size);
+	} else if (k->size < HDR_END_MAX || k->setup_size >= k->size ||
+		   (uint64_t)rd32(d + HDR_SYSSIZE) * 16 > k->size - k->setup_size) {
+		qvm_error("-kernel %s: truncated bzImage (%zu bytes; its header says %llu)",
+			  k->path, k->size,
+			  (unsigned long long)k->setup_size + rd32(d + HDR_SYSSIZE) * 16ULL);
 	} else {
 		return 0;
 	}

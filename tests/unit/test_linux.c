@@ -27,6 +27,7 @@ static uint8_t *make_bzimage(void)
 	memcpy(img + 0x202, "HdrS", 4);
 	put16(img + 0x206, 0x020f);
 	img[0x211] = 0x01;                   /* LOADED_HIGH */
+	put32(img + 0x1f4, (IMG_SIZE - PM_OFFSET) / 16); /* syssize */
 	put32(img + 0x22c, 0x7fffffff);      /* initrd_addr_max */
 	put32(img + 0x230, 0x200000);        /* kernel_alignment */
 	img[0x234] = 1;                      /* relocatable */
@@ -141,6 +142,7 @@ static void fixed_high(uint8_t *img)
 	put64(img + 0x258, 0xfffffffffff00000ULL); /* ... at an absurd address */
 }
 static void huge_init_size(uint8_t *img) { put32(img + 0x260, 0xffffffff); }
+static void truncated(uint8_t *img) { put32(img + 0x1f4, IMG_SIZE / 16); } /* > the file */
 
 TEST(linux_rejects_bad_images_and_arguments)
 {
@@ -150,6 +152,7 @@ TEST(linux_rejects_bad_images_and_arguments)
 	CHECK(load_broken(huge_setup, 32 * MiB, NULL, NULL) < 0);
 	CHECK(load_broken(fixed_high, 32 * MiB, NULL, NULL) < 0);
 	CHECK(load_broken(huge_init_size, 32 * MiB, NULL, NULL) < 0);
+	CHECK(load_broken(truncated, 32 * MiB, NULL, NULL) < 0);
 	char longcmd[3000];
 	memset(longcmd, 'x', sizeof(longcmd) - 1);
 	longcmd[sizeof(longcmd) - 1] = 0;
