@@ -11,9 +11,7 @@
  * operand is updated with a host atomic on guest RAM, else under
  * tcg_atomic_lock().
  */
-#include "tcg.h"
-
-#define ALWAYS_INLINE inline __attribute__((always_inline))
+#include "alu.h"
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
@@ -82,31 +80,6 @@ static inline void update_flags(struct tcg_cpu *c, uint64_t mask, uint64_t f)
 	uint64_t cur = tcg_arith_flags(c);
 
 	tcg_set_arith_flags(c, (cur & ~mask) | (f & mask));
-}
-
-/* ------------------------------------------------------------------ */
-/* Flag records: computed by an operation, committed after its store    */
-
-#define CC_KEEP 0xffu
-
-struct cc_rec {
-	uint32_t op;    /* enum cc_op, or CC_KEEP: flags unchanged */
-	uint64_t dst, src, src2;
-};
-
-static inline void cc_put(struct cc_rec *cc, uint32_t op, uint64_t dst,
-			  uint64_t src, uint64_t src2)
-{
-	cc->op = op;
-	cc->dst = dst;
-	cc->src = src;
-	cc->src2 = src2;
-}
-
-static inline void cc_commit(struct tcg_cpu *c, const struct cc_rec *cc, unsigned size)
-{
-	if (cc->op != CC_KEEP)
-		tcg_set_cc(c, cc->op, size, cc->dst, cc->src, cc->src2);
 }
 
 /* ------------------------------------------------------------------ */
@@ -279,51 +252,10 @@ static ALWAYS_INLINE uint64_t rm_rmw(struct tcg_cpu *c, const struct insn *i,
 /* ------------------------------------------------------------------ */
 /* ADD OR ADC SBB AND SUB XOR CMP                                      */
 
-enum { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP };
 
 static const uint8_t alu_rmw_kind[8] = {
 	RMW_ADD, RMW_OR, RMW_CAS, RMW_CAS, RMW_AND, RMW_SUB, RMW_XOR, RMW_CAS,
 };
-
-static ALWAYS_INLINE uint64_t alu_calc(struct tcg_cpu *c, struct cc_rec *cc, unsigned size,
-				       uint64_t a, uint64_t b, unsigned op)
-{
-	uint64_t mask = size_mask(size), r, carry;
-
-	a &= mask;
-	b &= mask;
-	switch (op) {
-	case ALU_ADD:
-		r = (a + b) & mask;
-		cc_put(cc, CC_OP_ADD, r, b, 0);
-		return r;
-	case ALU_OR:
-		r = a | b;
-		break;
-	case ALU_ADC:
-		carry = tcg_cf(c);
-		r = (a + b + carry) & mask;
-		cc_put(cc, CC_OP_ADC, r, b, carry);
-		return r;
-	case ALU_SBB:
-		carry = tcg_cf(c);
-		r = (a - b - carry) & mask;
-		cc_put(cc, CC_OP_SBB, r, b, carry);
-		return r;
-	case ALU_AND:
-		r = a & b;
-		break;
-	case ALU_XOR:
-		r = a ^ b;
-		break;
-	default: /* SUB, CMP */
-		r = (a - b) & mask;
-		cc_put(cc, CC_OP_SUB, r, b, 0);
-		return r;
-	}
-	cc_put(cc, CC_OP_LOGIC, r, 0, 0);
-	return r;
-}
 
 static uint64_t alu_fn(struct tcg_cpu *c, struct cc_rec *cc, unsigned size,
 		       uint64_t old, uint64_t arg, unsigned sel)
@@ -385,11 +317,7 @@ static void op_grp1(struct tcg_cpu *c, const struct insn *i)
 	alu_rm(c, i, i->reg & 7, op_size(i), tcg_simm(i));
 }
 
-/* 84/85 TEST r/m, reg; A8/A9 TEST rAX, imm. */
-static void test_calc(struct tcg_cpu *c, unsigned size, uint64_t a, uint64_t b)
-{
-	tcg_set_cc(c, CC_OP_LOGIC, size, a & b & size_mask(size), 0, 0);
-}
+/* 84/85 TEST r/m, reg; A8/A9 TEST rAX, imm (test_calc in alu.h). */
 
 static void op_test_rm(struct tcg_cpu *c, const struct insn *i)
 {
@@ -466,8 +394,6 @@ static uint64_t neg_fn(struct tcg_cpu *c, struct cc_rec *cc, unsigned size,
 /* ------------------------------------------------------------------ */
 /* Shifts and rotates: C0 C1 D0-D3                                      */
 
-enum { SH_ROL, SH_ROR, SH_RCL, SH_RCR, SH_SHL, SH_SHR, SH_SAL, SH_SAR };
-
 static uint64_t rotate_carry(struct tcg_cpu *c, struct cc_rec *cc, unsigned size,
 			     uint64_t v, unsigned count, bool left)
 {
@@ -531,10 +457,7 @@ static uint64_t rotate(struct tcg_cpu *c, struct cc_rec *cc, unsigned size,
 static uint64_t shift_fn(struct tcg_cpu *c, struct cc_rec *cc, unsigned size,
 			 uint64_t v, uint64_t count, unsigned sel)
 {
-	uint64_t mask = size_mask(size), r;
-	int64_t sv;
-
-	v &= mask;
+	v &= size_mask(size);
 	switch (sel & 7) {
 	case SH_ROL:
 		return rotate(c, cc, size, v, count, true, sel & SH_IMM);
@@ -544,19 +467,8 @@ static uint64_t shift_fn(struct tcg_cpu *c, struct cc_rec *cc, unsigned size,
 		return rotate_carry(c, cc, size, v, count, true);
 	case SH_RCR:
 		return rotate_carry(c, cc, size, v, count, false);
-	case SH_SHR:
-		r = v >> count;
-		cc_put(cc, CC_OP_SHR, r, v >> (count - 1), v);
-		return r;
-	case SH_SAR:
-		sv = sext(v, size);
-		r = (uint64_t)(sv >> count) & mask;
-		cc_put(cc, CC_OP_SAR, r, (uint64_t)(sv >> (count - 1)) & mask, v);
-		return r;
-	default: /* SHL, SAL */
-		r = (v << count) & mask;
-		cc_put(cc, CC_OP_SHL, r, (v << (count - 1)) & mask, v);
-		return r;
+	default:
+		return shift_calc(cc, size, v, count, sel & 7);
 	}
 }
 

@@ -1,49 +1,21 @@
 /*
  * Specialised handlers for the most frequent forms: MOV, ADD/OR/AND/SUB/
  * XOR/CMP and TEST between 32- or 64-bit registers or with an immediate,
- * SHL/SHR/SAR of a register, and MOV between a register and memory.  The generic handlers decode operand size, direction and
- * operand kind again on every run; these know them from the decoder, so
- * a block of them runs several times faster.  The results and the lazy
- * flags are the generic handlers' (alu.c), which the differential tests
- * check through the same block decoder.
+ * SHL/SHR/SAR of a register, and MOV between a register and memory.  The
+ * generic handlers decode operand size, direction and operand kind again
+ * on every run; these know them from the decoder.  Results and lazy flags
+ * come from the same inline functions as the generic handlers' (alu.h),
+ * and the differential tests check them through the same block decoder.
  */
-#include "tcg.h"
-
-#define ALWAYS_INLINE inline __attribute__((always_inline))
-
-/* The ALU operation in bits 5:3 of opcodes 00-3F and in modrm.reg of
- * group 1 (SDM Vol. 2, appendix A.3). */
-enum { OP_ADD, OP_OR, OP_ADC, OP_SBB, OP_AND, OP_SUB, OP_XOR, OP_CMP };
+#include "alu.h"
 
 static ALWAYS_INLINE void alu(struct tcg_cpu *c, unsigned dst, uint64_t b, unsigned op,
 			      unsigned size)
 {
-	uint64_t m = size_mask(size), a = c->s.regs[dst] & m, r;
-	b &= m;
-	switch (op) {
-	case OP_ADD:
-		r = (a + b) & m;
-		tcg_set_cc(c, CC_OP_ADD, size, r, b, 0);
-		break;
-	case OP_SUB:
-	case OP_CMP:
-		r = (a - b) & m;
-		tcg_set_cc(c, CC_OP_SUB, size, r, b, 0);
-		break;
-	case OP_OR:
-		r = a | b;
-		tcg_set_cc(c, CC_OP_LOGIC, size, r, 0, 0);
-		break;
-	case OP_AND:
-		r = a & b;
-		tcg_set_cc(c, CC_OP_LOGIC, size, r, 0, 0);
-		break;
-	default: /* XOR */
-		r = a ^ b;
-		tcg_set_cc(c, CC_OP_LOGIC, size, r, 0, 0);
-		break;
-	}
-	if (op != OP_CMP)
+	struct cc_rec cc;
+	uint64_t r = alu_calc(c, &cc, size, c->s.regs[dst], b, op);
+	cc_commit(c, &cc, size);
+	if (op != ALU_CMP)
 		c->s.regs[dst] = r;     /* a 32-bit result zero-extends */
 }
 
@@ -56,18 +28,18 @@ static ALWAYS_INLINE void alu(struct tcg_cpu *c, unsigned dst, uint64_t b, unsig
 	static void name##_rm_imm(struct tcg_cpu *c, const struct insn *i)   \
 	{ alu(c, i->rm, tcg_simm(i), op, size); }
 
-ALU_FORMS(add32, OP_ADD, 4)
-ALU_FORMS(add64, OP_ADD, 8)
-ALU_FORMS(or32, OP_OR, 4)
-ALU_FORMS(or64, OP_OR, 8)
-ALU_FORMS(and32, OP_AND, 4)
-ALU_FORMS(and64, OP_AND, 8)
-ALU_FORMS(sub32, OP_SUB, 4)
-ALU_FORMS(sub64, OP_SUB, 8)
-ALU_FORMS(xor32, OP_XOR, 4)
-ALU_FORMS(xor64, OP_XOR, 8)
-ALU_FORMS(cmp32, OP_CMP, 4)
-ALU_FORMS(cmp64, OP_CMP, 8)
+ALU_FORMS(add32, ALU_ADD, 4)
+ALU_FORMS(add64, ALU_ADD, 8)
+ALU_FORMS(or32, ALU_OR, 4)
+ALU_FORMS(or64, ALU_OR, 8)
+ALU_FORMS(and32, ALU_AND, 4)
+ALU_FORMS(and64, ALU_AND, 8)
+ALU_FORMS(sub32, ALU_SUB, 4)
+ALU_FORMS(sub64, ALU_SUB, 8)
+ALU_FORMS(xor32, ALU_XOR, 4)
+ALU_FORMS(xor64, ALU_XOR, 8)
+ALU_FORMS(cmp32, ALU_CMP, 4)
+ALU_FORMS(cmp64, ALU_CMP, 8)
 
 struct alu_forms {
 	tcg_handler rm_reg, reg_rm, rm_imm;
@@ -76,12 +48,12 @@ struct alu_forms {
 #define FORMS(name) { name##_rm_reg, name##_reg_rm, name##_rm_imm }
 /* [op][size == 8]; ADC and SBB stay generic (they read CF). */
 static const struct alu_forms alu_forms[8][2] = {
-	[OP_ADD] = { FORMS(add32), FORMS(add64) },
-	[OP_OR] = { FORMS(or32), FORMS(or64) },
-	[OP_AND] = { FORMS(and32), FORMS(and64) },
-	[OP_SUB] = { FORMS(sub32), FORMS(sub64) },
-	[OP_XOR] = { FORMS(xor32), FORMS(xor64) },
-	[OP_CMP] = { FORMS(cmp32), FORMS(cmp64) },
+	[ALU_ADD] = { FORMS(add32), FORMS(add64) },
+	[ALU_OR] = { FORMS(or32), FORMS(or64) },
+	[ALU_AND] = { FORMS(and32), FORMS(and64) },
+	[ALU_SUB] = { FORMS(sub32), FORMS(sub64) },
+	[ALU_XOR] = { FORMS(xor32), FORMS(xor64) },
+	[ALU_CMP] = { FORMS(cmp32), FORMS(cmp64) },
 };
 
 static void mov32_rr(struct tcg_cpu *c, const struct insn *i)
@@ -102,42 +74,27 @@ static void mov64_rr_rev(struct tcg_cpu *c, const struct insn *i)
 }
 static void test32_rr(struct tcg_cpu *c, const struct insn *i)
 {
-	tcg_set_cc(c, CC_OP_LOGIC, 4, (uint32_t)(c->s.regs[i->rm] & c->s.regs[i->reg]), 0, 0);
+	test_calc(c, 4, c->s.regs[i->rm], c->s.regs[i->reg]);
 }
 static void test64_rr(struct tcg_cpu *c, const struct insn *i)
 {
-	tcg_set_cc(c, CC_OP_LOGIC, 8, c->s.regs[i->rm] & c->s.regs[i->reg], 0, 0);
+	test_calc(c, 8, c->s.regs[i->rm], c->s.regs[i->reg]);
 }
 
 /* SHL/SHR/SAR of a register (C1, D1, D3 /4 /5 /6 /7).  The count is
  * masked to 5 bits, 6 with REX.W; a zero count changes no flag but still
  * writes (zero-extends) a 32-bit register. */
-enum { SH_SHL = 4, SH_SHR = 5, SH_SAR = 7 };
-
 static ALWAYS_INLINE void shift(struct tcg_cpu *c, unsigned r, unsigned count, unsigned kind,
 				unsigned size)
 {
-	uint64_t m = size_mask(size), v = c->s.regs[r] & m, res;
+	struct cc_rec cc;
+	uint64_t v = c->s.regs[r] & size_mask(size);
 	count &= size == 8 ? 63 : 31;
-	if (!count) {
-		c->s.regs[r] = v;
-		return;
+	if (count) {
+		v = shift_calc(&cc, size, v, count, kind);
+		cc_commit(c, &cc, size);
 	}
-	switch (kind) {
-	case SH_SHR:
-		res = v >> count;
-		tcg_set_cc(c, CC_OP_SHR, size, res, v >> (count - 1), v);
-		break;
-	case SH_SAR:
-		res = (uint64_t)(sext(v, size) >> count) & m;
-		tcg_set_cc(c, CC_OP_SAR, size, res, (uint64_t)(sext(v, size) >> (count - 1)) & m, v);
-		break;
-	default:
-		res = (v << count) & m;
-		tcg_set_cc(c, CC_OP_SHL, size, res, (v << (count - 1)) & m, v);
-		break;
-	}
-	c->s.regs[r] = res;
+	c->s.regs[r] = v;
 }
 
 #define SHIFT_FORMS(name, kind, size)                                        \
@@ -163,7 +120,7 @@ struct shift_forms {
 static const struct shift_forms shift_forms[8][2] = {
 	[SH_SHL] = { SFORMS(shl32), SFORMS(shl64) },
 	[SH_SHR] = { SFORMS(shr32), SFORMS(shr64) },
-	[6] = { SFORMS(shl32), SFORMS(shl64) },        /* SAL: the same as SHL */
+	[SH_SAL] = { SFORMS(shl32), SFORMS(shl64) },   /* the same as SHL */
 	[SH_SAR] = { SFORMS(sar32), SFORMS(sar64) },
 };
 
