@@ -23,6 +23,18 @@ struct machine *fake_irq_machine(struct fake_irq *f)
 	return m;
 }
 
+uint64_t pio_in(struct machine *m, uint16_t port, unsigned size)
+{
+	uint64_t v = 0;
+	machine_pio(m, port, false, &v, size);
+	return v;
+}
+
+void pio_out(struct machine *m, uint16_t port, uint64_t v, unsigned size)
+{
+	machine_pio(m, port, true, &v, size);
+}
+
 int copy_device_state(struct machine *from, struct machine *to)
 {
 	struct state_buf s;

@@ -15,6 +15,10 @@ struct fake_irq {
  * it can't be built. */
 struct machine *fake_irq_machine(struct fake_irq *f);
 
+/* Port I/O of size bytes, as a vCPU would do it. */
+uint64_t pio_in(struct machine *m, uint16_t port, unsigned size);
+void pio_out(struct machine *m, uint16_t port, uint64_t v, unsigned size);
+
 /* Save every device of from and load the state into to (built with the
  * same devices): machine_load_devices' result. */
 int copy_device_state(struct machine *from, struct machine *to);

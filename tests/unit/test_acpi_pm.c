@@ -20,18 +20,6 @@
 #define PWRBTN 0x0100
 #define TMR 0x0001
 
-static uint64_t pin(struct machine *m, uint16_t port, unsigned size)
-{
-	uint64_t v = 0;
-	machine_pio(m, port, false, &v, size);
-	return v;
-}
-
-static void pout(struct machine *m, uint16_t port, uint64_t v, unsigned size)
-{
-	machine_pio(m, port, true, &v, size);
-}
-
 static void sleep_ms(unsigned ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
@@ -43,26 +31,26 @@ TEST(acpi_pm_s5_powers_off)
 	struct fake_irq f = { 0 };
 	struct machine *m = fake_irq_machine(&f);
 	CHECK(m && acpi_pm_new(m));
-	CHECK_EQ(pin(m, PM1_CNT, 2), 1);               /* SCI_EN: always ACPI mode */
-	pout(m, PM1_CNT, SLP_S5, 2);                   /* the type alone: nothing */
+	CHECK_EQ(pio_in(m, PM1_CNT, 2), 1);               /* SCI_EN: always ACPI mode */
+	pio_out(m, PM1_CNT, SLP_S5, 2);                   /* the type alone: nothing */
 	CHECK_EQ(machine_take_request(m, NULL), REQ_NONE);
-	CHECK_EQ(pin(m, PM1_CNT, 2), SLP_S5 | 1);      /* SLP_EN reads 0 */
-	pout(m, PM1_CNT, SLP_S5 | SLP_EN, 2);
+	CHECK_EQ(pio_in(m, PM1_CNT, 2), SLP_S5 | 1);      /* SLP_EN reads 0 */
+	pio_out(m, PM1_CNT, SLP_S5 | SLP_EN, 2);
 	CHECK_EQ(machine_take_request(m, NULL), REQ_POWEROFF);
-	pout(m, PM1_CNT + 1, (SLP_S5 | SLP_EN) >> 8, 1); /* high byte alone */
+	pio_out(m, PM1_CNT + 1, (SLP_S5 | SLP_EN) >> 8, 1); /* high byte alone */
 	CHECK_EQ(machine_take_request(m, NULL), REQ_POWEROFF);
-	pout(m, PM1_STS, (uint64_t)(SLP_S5 | SLP_EN) << 16, 4); /* that is PM1_EN */
+	pio_out(m, PM1_STS, (uint64_t)(SLP_S5 | SLP_EN) << 16, 4); /* that is PM1_EN */
 	CHECK_EQ(machine_take_request(m, NULL), REQ_NONE);
-	pout(m, PM1_EN, (uint64_t)(SLP_S5 | SLP_EN) << 16, 4); /* dword across EN, CNT */
+	pio_out(m, PM1_EN, (uint64_t)(SLP_S5 | SLP_EN) << 16, 4); /* dword across EN, CNT */
 	CHECK_EQ(machine_take_request(m, NULL), REQ_POWEROFF);
 	for (unsigned typ = 0; typ < 8; typ++) {       /* S0-S4 and reserved: ignored */
 		if (typ == ACPI_SLP_TYP_S5)
 			continue;
-		pout(m, PM1_CNT, typ << 10 | SLP_EN, 2);
+		pio_out(m, PM1_CNT, typ << 10 | SLP_EN, 2);
 		CHECK_EQ(machine_take_request(m, NULL), REQ_NONE);
 	}
-	pout(m, PM1_CNT, 0xffff & ~SLP_EN, 2);         /* reserved bits don't stick */
-	CHECK_EQ(pin(m, PM1_CNT, 2), 0x1c03);
+	pio_out(m, PM1_CNT, 0xffff & ~SLP_EN, 2);         /* reserved bits don't stick */
+	CHECK_EQ(pio_in(m, PM1_CNT, 2), 0x1c03);
 	machine_free(m);
 }
 
@@ -71,9 +59,9 @@ TEST(acpi_pm_timer_counts_at_3_58_mhz)
 	struct machine *m = machine_new(16 * MiB);
 	CHECK(m && acpi_pm_new(m));
 	uint64_t t0 = clock_ns();
-	uint32_t a = pin(m, PM_TMR, 4);
+	uint32_t a = pio_in(m, PM_TMR, 4);
 	sleep_ms(200);
-	uint32_t b = pin(m, PM_TMR, 4);
+	uint32_t b = pio_in(m, PM_TMR, 4);
 	uint64_t t1 = clock_ns();
 	CHECK_EQ(a >> 24, 0);                          /* 24 bits: TMR_VAL_EXT = 0 */
 	CHECK_EQ(b >> 24, 0);
@@ -83,10 +71,10 @@ TEST(acpi_pm_timer_counts_at_3_58_mhz)
 	 * puts the count between the two bounds whatever the host's load */
 	CHECK(ticks <= max);
 	CHECK(ticks >= 200 * 3579);
-	pout(m, PM_TMR, 0, 4);                         /* read-only */
-	uint32_t c = pin(m, PM_TMR, 4);
+	pio_out(m, PM_TMR, 0, 4);                         /* read-only */
+	uint32_t c = pio_in(m, PM_TMR, 4);
 	CHECK(((c - b) & 0xffffff) < 3579545);         /* did not restart */
-	uint64_t lo = pin(m, PM_TMR, 1), hi = pin(m, PM_TMR + 3, 1);
+	uint64_t lo = pio_in(m, PM_TMR, 1), hi = pio_in(m, PM_TMR + 3, 1);
 	CHECK(lo <= 0xff);
 	CHECK_EQ(hi, 0);
 	machine_free(m);
@@ -98,31 +86,31 @@ TEST(acpi_pm_status_write_one_to_clear_and_sci)
 	struct machine *m = fake_irq_machine(&f);
 	struct acpi_pm *pm = m ? acpi_pm_new(m) : NULL;
 	CHECK(pm);
-	CHECK_EQ(pin(m, PM1_STS, 2) & PWRBTN, 0);
+	CHECK_EQ(pio_in(m, PM1_STS, 2) & PWRBTN, 0);
 	acpi_pm_power_button(pm);
-	CHECK_EQ(pin(m, PM1_STS, 2) & PWRBTN, PWRBTN);
+	CHECK_EQ(pio_in(m, PM1_STS, 2) & PWRBTN, PWRBTN);
 	CHECK_EQ(f.level[ACPI_SCI_GSI], 0);            /* not enabled */
-	pout(m, PM1_EN, PWRBTN, 2);
-	CHECK_EQ(pin(m, PM1_EN, 2), PWRBTN);
+	pio_out(m, PM1_EN, PWRBTN, 2);
+	CHECK_EQ(pio_in(m, PM1_EN, 2), PWRBTN);
 	CHECK_EQ(f.level[ACPI_SCI_GSI], 1);
-	pout(m, PM1_STS, 0, 2);                        /* writing 0 keeps it */
-	pout(m, PM1_STS, 0xfeff, 2);                   /* and so do other 1s */
-	CHECK_EQ(pin(m, PM1_STS, 2) & PWRBTN, PWRBTN);
+	pio_out(m, PM1_STS, 0, 2);                        /* writing 0 keeps it */
+	pio_out(m, PM1_STS, 0xfeff, 2);                   /* and so do other 1s */
+	CHECK_EQ(pio_in(m, PM1_STS, 2) & PWRBTN, PWRBTN);
 	CHECK_EQ(f.level[ACPI_SCI_GSI], 1);
-	pout(m, PM1_STS + 1, PWRBTN >> 8, 1);          /* byte write of the 1 */
-	CHECK_EQ(pin(m, PM1_STS, 2) & PWRBTN, 0);
+	pio_out(m, PM1_STS + 1, PWRBTN >> 8, 1);          /* byte write of the 1 */
+	CHECK_EQ(pio_in(m, PM1_STS, 2) & PWRBTN, 0);
 	CHECK_EQ(f.level[ACPI_SCI_GSI], 0);
 	CHECK_EQ(f.rises[ACPI_SCI_GSI], 1);
-	pout(m, PM1_EN, 0xffff, 2);                    /* only defined enables */
-	CHECK_EQ(pin(m, PM1_EN, 2), 0x4721);
-	pout(m, GPE0_EN, 0xffff, 2);                   /* GPEs: none pending */
-	pout(m, GPE0_STS, 0xffff, 2);
-	CHECK_EQ(pin(m, GPE0_STS, 4), 0xffff0000);
+	pio_out(m, PM1_EN, 0xffff, 2);                    /* only defined enables */
+	CHECK_EQ(pio_in(m, PM1_EN, 2), 0x4721);
+	pio_out(m, GPE0_EN, 0xffff, 2);                   /* GPEs: none pending */
+	pio_out(m, GPE0_STS, 0xffff, 2);
+	CHECK_EQ(pio_in(m, GPE0_STS, 4), 0xffff0000);
 	CHECK_EQ(f.level[ACPI_SCI_GSI], 0);
 	machine_reset_devices(m);
-	CHECK_EQ(pin(m, PM1_EN, 2), 0);
-	CHECK_EQ(pin(m, GPE0_EN, 2), 0);
-	CHECK_EQ(pin(m, PM1_STS, 2), 0);
+	CHECK_EQ(pio_in(m, PM1_EN, 2), 0);
+	CHECK_EQ(pio_in(m, GPE0_EN, 2), 0);
+	CHECK_EQ(pio_in(m, PM1_STS, 2), 0);
 	machine_free(m);
 }
 
@@ -140,13 +128,13 @@ TEST(acpi_pm_pc_powerdown_presses_the_button)
 	CHECK_EQ(pc_powerdown(m), -1);                 /* no ACPI PM device */
 	b->acpi_pm = acpi_pm_new(m);
 	CHECK(b->acpi_pm);
-	pout(m, PM1_EN, PWRBTN, 2);                    /* the guest's ACPI driver */
+	pio_out(m, PM1_EN, PWRBTN, 2);                    /* the guest's ACPI driver */
 	CHECK_EQ(f.level[ACPI_SCI_GSI], 0);
 	CHECK_EQ(pc_powerdown(m), 0);
-	CHECK_EQ(pin(m, PM1_STS, 2) & PWRBTN, PWRBTN);
+	CHECK_EQ(pio_in(m, PM1_STS, 2) & PWRBTN, PWRBTN);
 	CHECK_EQ(f.level[ACPI_SCI_GSI], 1);
 	CHECK_EQ(machine_take_request(m, NULL), REQ_NONE); /* the guest decides */
-	pout(m, PM1_STS, PWRBTN, 2);                   /* handled */
+	pio_out(m, PM1_STS, PWRBTN, 2);                   /* handled */
 	CHECK_EQ(f.level[ACPI_SCI_GSI], 0);
 	CHECK_EQ(pc_powerdown(m), 0);                  /* pressed again */
 	CHECK_EQ(f.level[ACPI_SCI_GSI], 1);
@@ -178,23 +166,23 @@ TEST(acpi_pm_timer_status_when_bit_23_toggles)
 	struct fake_irq f = { 0 };
 	struct machine *a = machine_new(16 * MiB), *b = fake_irq_machine(&f);
 	CHECK(a && b && acpi_pm_new(a) && acpi_pm_new(b));
-	pout(b, PM1_EN, TMR, 2);
-	CHECK_EQ(pin(b, PM1_STS, 2) & TMR, 0);
-	pout(a, PM1_EN, TMR, 2);
+	pio_out(b, PM1_EN, TMR, 2);
+	CHECK_EQ(pio_in(b, PM1_STS, 2) & TMR, 0);
+	pio_out(a, PM1_EN, TMR, 2);
 	CHECK_EQ(load_with_ticks(a, b, (1 << 23) - 357954), 0); /* 100 ms before */
-	CHECK_EQ(pin(b, PM1_STS, 2) & TMR, 0);
+	CHECK_EQ(pio_in(b, PM1_STS, 2) & TMR, 0);
 	CHECK_EQ(f.level[ACPI_SCI_GSI], 0);
 	sleep_ms(150);
-	CHECK_EQ(pin(b, PM1_STS, 2) & TMR, TMR);
+	CHECK_EQ(pio_in(b, PM1_STS, 2) & TMR, TMR);
 	CHECK_EQ(f.level[ACPI_SCI_GSI], 1);            /* raised by the access */
-	CHECK(pin(b, PM_TMR, 4) >= (1 << 23));
-	pout(b, PM1_STS, TMR, 2);
-	CHECK_EQ(pin(b, PM1_STS, 2) & TMR, 0);
+	CHECK(pio_in(b, PM_TMR, 4) >= (1 << 23));
+	pio_out(b, PM1_STS, TMR, 2);
+	CHECK_EQ(pio_in(b, PM1_STS, 2) & TMR, 0);
 	CHECK_EQ(f.level[ACPI_SCI_GSI], 0);
 	CHECK_EQ(load_with_ticks(a, b, 0xffffff - 3580), 0);    /* the 24-bit wrap */
 	sleep_ms(5);
-	CHECK_EQ(pin(b, PM1_STS, 2) & TMR, TMR);
-	CHECK(pin(b, PM_TMR, 4) < 0x10000);
+	CHECK_EQ(pio_in(b, PM1_STS, 2) & TMR, TMR);
+	CHECK(pio_in(b, PM_TMR, 4) < 0x10000);
 	machine_free(a);
 	machine_free(b);
 }
@@ -207,7 +195,7 @@ TEST(acpi_pm_timer_sci_from_main_loop)
 	CHECK(a && b && acpi_pm_new(a));
 	b->loop = mainloop_new();
 	CHECK(b->loop && acpi_pm_new(b));
-	pout(a, PM1_EN, TMR, 2);
+	pio_out(a, PM1_EN, TMR, 2);
 	CHECK_EQ(load_with_ticks(a, b, (1 << 23) - 50 * 3580), 0); /* 50 ms before */
 	CHECK_EQ(f.level[ACPI_SCI_GSI], 0);
 	uint64_t end = clock_ns() + 1000000000ULL;
@@ -226,19 +214,19 @@ TEST(acpi_pm_save_load_and_bad_state)
 	struct machine *a = machine_new(16 * MiB), *b = fake_irq_machine(&f);
 	struct acpi_pm *pa = a ? acpi_pm_new(a) : NULL;
 	CHECK(pa && b && acpi_pm_new(b));
-	pout(a, PM1_EN, PWRBTN, 2);
-	pout(a, PM1_CNT, SLP_S5, 2);
-	pout(a, GPE0_EN, 0x8001, 2);
+	pio_out(a, PM1_EN, PWRBTN, 2);
+	pio_out(a, PM1_CNT, SLP_S5, 2);
+	pio_out(a, GPE0_EN, 0x8001, 2);
 	acpi_pm_power_button(pa);
 	sleep_ms(10);
-	uint32_t ta = pin(a, PM_TMR, 4);
+	uint32_t ta = pio_in(a, PM_TMR, 4);
 	CHECK_EQ(copy_device_state(a, b), 0);
-	CHECK_EQ(pin(b, PM1_EN, 2), PWRBTN);
-	CHECK_EQ(pin(b, PM1_CNT, 2), SLP_S5 | 1);
-	CHECK_EQ(pin(b, GPE0_EN, 2), 0x8001);
-	CHECK_EQ(pin(b, PM1_STS, 2) & PWRBTN, PWRBTN);
+	CHECK_EQ(pio_in(b, PM1_EN, 2), PWRBTN);
+	CHECK_EQ(pio_in(b, PM1_CNT, 2), SLP_S5 | 1);
+	CHECK_EQ(pio_in(b, GPE0_EN, 2), 0x8001);
+	CHECK_EQ(pio_in(b, PM1_STS, 2) & PWRBTN, PWRBTN);
 	CHECK_EQ(f.level[ACPI_SCI_GSI], 1);            /* the line follows the state */
-	CHECK(((pin(b, PM_TMR, 4) - ta) & 0xffffff) < 3579545 / 10); /* carried on */
+	CHECK(((pio_in(b, PM_TMR, 4) - ta) & 0xffffff) < 3579545 / 10); /* carried on */
 	struct state_buf s;
 	state_init(&s);
 	machine_save_devices(a, &s);
@@ -259,7 +247,7 @@ TEST(acpi_pm_save_load_and_bad_state)
 	state_rewind(&s);
 	CHECK_EQ(machine_load_devices(b, &s), -1);
 	state_free(&s);
-	CHECK_EQ(pin(b, PM1_CNT, 2), SLP_S5 | 1);      /* a failed load changed nothing */
+	CHECK_EQ(pio_in(b, PM1_CNT, 2), SLP_S5 | 1);      /* a failed load changed nothing */
 	machine_free(a);
 	machine_free(b);
 }
@@ -276,14 +264,14 @@ TEST(acpi_pm_any_guest_write_is_harmless)
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 		unsigned size = 1u << (x % 3), off = (x >> 8) % ACPI_PM_LEN;
 		uint64_t v = x >> 16;
-		pout(m, ACPI_PM_BASE + off, v, size);
+		pio_out(m, ACPI_PM_BASE + off, v, size);
 		enum run_request r = machine_take_request(m, NULL);
 		CHECK(r == REQ_NONE || r == REQ_POWEROFF);
-		CHECK(pin(m, ACPI_PM_BASE + off, size) <= (size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1));
+		CHECK(pio_in(m, ACPI_PM_BASE + off, size) <= (size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1));
 	}
-	CHECK_EQ(pin(m, PM1_CNT, 2) & ~0x1c02, 1);
-	CHECK_EQ(pin(m, PM1_EN, 2) & ~0x4721, 0);
-	CHECK_EQ(pin(m, 0x606, 2), 0);                 /* the reserved word */
-	CHECK_EQ(pin(m, ACPI_PM_BASE + 0x0e, 4), 0xffff0000 | pin(m, GPE0_EN, 2)); /* past the end: ones */
+	CHECK_EQ(pio_in(m, PM1_CNT, 2) & ~0x1c02, 1);
+	CHECK_EQ(pio_in(m, PM1_EN, 2) & ~0x4721, 0);
+	CHECK_EQ(pio_in(m, 0x606, 2), 0);                 /* the reserved word */
+	CHECK_EQ(pio_in(m, ACPI_PM_BASE + 0x0e, 4), 0xffff0000 | pio_in(m, GPE0_EN, 2)); /* past the end: ones */
 	machine_free(m);
 }

@@ -27,18 +27,8 @@ static bool rig_init(struct rig *r)
 	return r->k != NULL;
 }
 
-static uint8_t in(struct rig *r, uint16_t port)
-{
-	uint64_t v = 0;
-	machine_pio(r->m, port, false, &v, 1);
-	return v;
-}
-
-static void out(struct rig *r, uint16_t port, uint8_t val)
-{
-	uint64_t v = val;
-	machine_pio(r->m, port, true, &v, 1);
-}
+static uint8_t in(struct rig *r, uint16_t port) { return pio_in(r->m, port, 1); }
+static void out(struct rig *r, uint16_t port, uint8_t val) { pio_out(r->m, port, val, 1); }
 
 /* Send a controller command and read its one-byte reply. */
 static int command_reply(struct rig *r, uint8_t cmd)

@@ -34,18 +34,8 @@ static void rig_free(struct rig *r)
 		mainloop_free(r->loop);
 }
 
-static void outb(struct rig *r, uint16_t port, uint8_t val)
-{
-	uint64_t v = val;
-	machine_pio(r->m, port, true, &v, 1);
-}
-
-static uint8_t inb(struct rig *r, uint16_t port)
-{
-	uint64_t v = 0;
-	machine_pio(r->m, port, false, &v, 1);
-	return v;
-}
+static void outb(struct rig *r, uint16_t port, uint8_t val) { pio_out(r->m, port, val, 1); }
+static uint8_t inb(struct rig *r, uint16_t port) { return pio_in(r->m, port, 1); }
 
 /* Latch counter n and read it (word access). */
 static uint16_t latch_read(struct rig *r, unsigned n)

@@ -20,18 +20,8 @@ static void record_output(void *opaque, int level)
 	r->out = level;
 }
 
-static void outb(struct rig *r, uint16_t port, uint8_t val)
-{
-	uint64_t v = val;
-	machine_pio(r->m, port, true, &v, 1);
-}
-
-static uint8_t inb(struct rig *r, uint16_t port)
-{
-	uint64_t v = 0;
-	machine_pio(r->m, port, false, &v, 1);
-	return v;
-}
+static void outb(struct rig *r, uint16_t port, uint8_t val) { pio_out(r->m, port, val, 1); }
+static uint8_t inb(struct rig *r, uint16_t port) { return pio_in(r->m, port, 1); }
 
 /* The PC BIOS / Linux setup: master at 0x20, slave at 0x28, cascade on
  * IR2, 8086 mode; icw4 adds e.g. AEOI. */

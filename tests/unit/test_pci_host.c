@@ -6,19 +6,6 @@
 #include "machine.h"
 #include "hw/hw.h"
 
-static uint32_t pin(struct machine *m, uint16_t port, unsigned size)
-{
-	uint64_t v = 0;
-	machine_pio(m, port, false, &v, size);
-	return v;
-}
-
-static void pout(struct machine *m, uint16_t port, uint32_t val, unsigned size)
-{
-	uint64_t v = val;
-	machine_pio(m, port, true, &v, size);
-}
-
 static uint32_t cfg_addr(unsigned bus, unsigned slot, unsigned fn, unsigned reg)
 {
 	return 0x80000000u | bus << 16 | slot << 11 | fn << 8 | (reg & 0xfc);
@@ -28,15 +15,15 @@ static uint32_t cfg_addr(unsigned bus, unsigned slot, unsigned fn, unsigned reg)
 static uint32_t cfg_read(struct machine *m, unsigned slot, unsigned fn, unsigned reg,
 			 unsigned size)
 {
-	pout(m, 0xcf8, cfg_addr(0, slot, fn, reg), 4);
-	return pin(m, 0xcfc + (reg & 3), size);
+	pio_out(m, 0xcf8, cfg_addr(0, slot, fn, reg), 4);
+	return pio_in(m, 0xcfc + (reg & 3), size);
 }
 
 static void cfg_write(struct machine *m, unsigned slot, unsigned fn, unsigned reg,
 		      uint32_t val, unsigned size)
 {
-	pout(m, 0xcf8, cfg_addr(0, slot, fn, reg), 4);
-	pout(m, 0xcfc + (reg & 3), val, size);
+	pio_out(m, 0xcf8, cfg_addr(0, slot, fn, reg), 4);
+	pio_out(m, 0xcfc + (reg & 3), val, size);
 }
 
 TEST(pci_host_bridge_identity)
@@ -55,8 +42,8 @@ TEST(pci_host_bridge_identity)
 	CHECK_EQ(cfg_read(m, 0, 0, 0x0e, 1), 0x00);    /* header type 0 */
 	CHECK_EQ(cfg_read(m, 0, 0, 0x72, 1), 0x02);    /* SMRAM default */
 	/* a dword at 0xcfd runs past the data port: the rest is ones */
-	pout(m, 0xcf8, cfg_addr(0, 0, 0, 0), 4);
-	CHECK_EQ(pin(m, 0xcfd, 4), 0xff123780);
+	pio_out(m, 0xcf8, cfg_addr(0, 0, 0, 0), 4);
+	CHECK_EQ(pio_in(m, 0xcfd, 4), 0xff123780);
 	machine_free(m);
 }
 
@@ -65,14 +52,14 @@ TEST(pci_config_address_latch)
 	struct machine *m = machine_new(16 << 20);
 	CHECK(m);
 	CHECK(pci_host_new(m));
-	pout(m, 0xcf8, 0xffffffff, 4);
-	CHECK_EQ(pin(m, 0xcf8, 4), 0x80fffffc);        /* reserved bits read 0 */
-	pout(m, 0xcf8, 0x80000000, 4);
-	pout(m, 0xcf8, 0x12, 1);                       /* not a dword: ignored */
-	pout(m, 0xcfa, 0x1234, 2);
-	CHECK_EQ(pin(m, 0xcf8, 4), 0x80000000);
-	CHECK_EQ(pin(m, 0xcf8, 1), 0xff);
-	CHECK_EQ(pin(m, 0xcfa, 2), 0xffff);
+	pio_out(m, 0xcf8, 0xffffffff, 4);
+	CHECK_EQ(pio_in(m, 0xcf8, 4), 0x80fffffc);        /* reserved bits read 0 */
+	pio_out(m, 0xcf8, 0x80000000, 4);
+	pio_out(m, 0xcf8, 0x12, 1);                       /* not a dword: ignored */
+	pio_out(m, 0xcfa, 0x1234, 2);
+	CHECK_EQ(pio_in(m, 0xcf8, 4), 0x80000000);
+	CHECK_EQ(pio_in(m, 0xcf8, 1), 0xff);
+	CHECK_EQ(pio_in(m, 0xcfa, 2), 0xffff);
 	CHECK_EQ(machine_take_request(m, NULL), REQ_NONE);
 	machine_free(m);
 }
@@ -85,11 +72,11 @@ TEST(pci_absent_functions_read_ones)
 	CHECK_EQ(cfg_read(m, 5, 0, 0, 4), 0xffffffff);
 	CHECK_EQ(cfg_read(m, 0, 1, 0, 2), 0xffff);
 	CHECK_EQ(cfg_read(m, 31, 7, 0xfc, 4), 0xffffffff);
-	pout(m, 0xcf8, 0x80010000, 4);                  /* bus 1 */
-	CHECK_EQ(pin(m, 0xcfc, 4), 0xffffffff);
-	pout(m, 0xcf8, 0x00000000, 4);                  /* enable bit clear */
-	CHECK_EQ(pin(m, 0xcfc, 4), 0xffffffff);
-	pout(m, 0xcfc, 0, 4);                           /* dropped */
+	pio_out(m, 0xcf8, 0x80010000, 4);                  /* bus 1 */
+	CHECK_EQ(pio_in(m, 0xcfc, 4), 0xffffffff);
+	pio_out(m, 0xcf8, 0x00000000, 4);                  /* enable bit clear */
+	CHECK_EQ(pio_in(m, 0xcfc, 4), 0xffffffff);
+	pio_out(m, 0xcfc, 0, 4);                           /* dropped */
 	cfg_write(m, 7, 0, 4, 0xffff, 2);
 	CHECK_EQ(cfg_read(m, 0, 0, 0, 4), 0x12378086);
 	machine_free(m);
@@ -191,21 +178,21 @@ TEST(pci_reset_control_register)
 	struct machine *m = machine_new(16 << 20);
 	CHECK(m);
 	CHECK(pci_host_new(m));
-	CHECK_EQ(pin(m, 0xcf9, 1), 0x00);
-	pout(m, 0xcf9, 0x02, 1);                        /* hard reset type */
+	CHECK_EQ(pio_in(m, 0xcf9, 1), 0x00);
+	pio_out(m, 0xcf9, 0x02, 1);                        /* hard reset type */
 	CHECK_EQ(machine_take_request(m, NULL), REQ_NONE);
-	CHECK_EQ(pin(m, 0xcf9, 1), 0x02);
-	pout(m, 0xcf9, 0x06, 1);                        /* go */
+	CHECK_EQ(pio_in(m, 0xcf9, 1), 0x02);
+	pio_out(m, 0xcf9, 0x06, 1);                        /* go */
 	CHECK_EQ(machine_take_request(m, NULL), REQ_RESET);
-	CHECK_EQ(pin(m, 0xcf9, 1), 0x06);
-	pout(m, 0xcf9, 0x04, 1);                        /* soft reset */
+	CHECK_EQ(pio_in(m, 0xcf9, 1), 0x06);
+	pio_out(m, 0xcf9, 0x04, 1);                        /* soft reset */
 	CHECK_EQ(machine_take_request(m, NULL), REQ_RESET);
-	pout(m, 0xcf8, 0x80000400, 4);                  /* CONFIG_ADDRESS only */
-	pout(m, 0xcf8, 0x0400, 2);                      /* word: nothing */
+	pio_out(m, 0xcf8, 0x80000400, 4);                  /* CONFIG_ADDRESS only */
+	pio_out(m, 0xcf8, 0x0400, 2);                      /* word: nothing */
 	CHECK_EQ(machine_take_request(m, NULL), REQ_NONE);
-	CHECK_EQ(pin(m, 0xcf9, 1), 0x04);
+	CHECK_EQ(pio_in(m, 0xcf9, 1), 0x04);
 	machine_reset_devices(m);
-	CHECK_EQ(pin(m, 0xcf9, 1), 0x00);
+	CHECK_EQ(pio_in(m, 0xcf9, 1), 0x00);
 	machine_free(m);
 }
 
@@ -225,15 +212,15 @@ TEST(pci_save_load_and_reset)
 	cfg_write(a, 2, 0, 0x10, 0xfd000000, 4);
 	cfg_write(a, 2, 0, 4, 0x0003, 2);
 	cfg_write(a, 0, 0, 0x59, 0x30, 1);
-	pout(a, 0xcf8, cfg_addr(0, 2, 0, 0x10), 4);
+	pio_out(a, 0xcf8, cfg_addr(0, 2, 0, 0x10), 4);
 
 	struct state_buf s;
 	state_init(&s);
 	machine_save_devices(a, &s);
 	state_rewind(&s);
 	CHECK_EQ(machine_load_devices(b, &s), 0);
-	CHECK_EQ(pin(b, 0xcf8, 4), cfg_addr(0, 2, 0, 0x10));
-	CHECK_EQ(pin(b, 0xcfc, 4), 0xfd000008);
+	CHECK_EQ(pio_in(b, 0xcf8, 4), cfg_addr(0, 2, 0, 0x10));
+	CHECK_EQ(pio_in(b, 0xcfc, 4), 0xfd000008);
 	CHECK_EQ(pci_device_bar(db, 0), 0xfd000000);
 	CHECK_EQ(cfg_read(b, 2, 0, 4, 2), 0x0003);
 	CHECK_EQ(cfg_read(b, 0, 0, 0x59, 1), 0x30);

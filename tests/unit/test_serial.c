@@ -39,18 +39,8 @@ static void rig_free(struct rig *r)
 	chardev_close(r->chr);
 }
 
-static uint8_t in(struct rig *r, unsigned reg)
-{
-	uint64_t v = 0;
-	machine_pio(r->m, COM1 + reg, false, &v, 1);
-	return v;
-}
-
-static void out(struct rig *r, unsigned reg, uint8_t val)
-{
-	uint64_t v = val;
-	machine_pio(r->m, COM1 + reg, true, &v, 1);
-}
+static uint8_t in(struct rig *r, unsigned reg) { return pio_in(r->m, COM1 + reg, 1); }
+static void out(struct rig *r, unsigned reg, uint8_t val) { pio_out(r->m, COM1 + reg, val, 1); }
 
 TEST(serial_power_on_registers)
 {

@@ -1198,21 +1198,30 @@ static _Noreturn void fpu_ud(struct tcg_cpu *c, const struct insn *i)
 	tcg_raise(c, EXC_UD, NO_ERRCODE);
 }
 
-/* D8: ST(0) op= m32fp / ST(i) */
-static void op_d8(struct tcg_cpu *c, const struct insn *i)
+/* D8 and DC: ST(0) op= a real in memory (ops, size bytes), or the
+ * arithmetic between ST(0) and ST(i) with the result in ST(i) when to_sti
+ * (DC); /2 and /3 compare (DC D0-DF: the FCOM2/FCOMP3 aliases). */
+static void fpu_real_group(struct tcg_cpu *c, const struct insn *i, const hx_fn *ops,
+			   unsigned size, bool to_sti)
 {
 	unsigned reg = i->reg & 7;
 
 	fpu_enter(c, i, true);
 	if (i->mem) {
-		fpu_arith_mem(c, i, hx_m32fp, 4);
+		fpu_arith_mem(c, i, ops, size);
 		return;
 	}
 	fpu_note_insn(c, i);
 	if (reg == 2 || reg == 3)
 		fpu_compare_reg(c, i, false, reg == 3, false);
 	else
-		fpu_arith_reg(c, i, false, false);
+		fpu_arith_reg(c, i, to_sti, false);
+}
+
+/* D8: ST(0) op= m32fp / ST(i) */
+static void op_d8(struct tcg_cpu *c, const struct insn *i)
+{
+	fpu_real_group(c, i, hx_m32fp, 4, false);
 }
 
 static void op_d9_mem(struct tcg_cpu *c, const struct insn *i)
@@ -1379,21 +1388,10 @@ static void op_db(struct tcg_cpu *c, const struct insn *i)
 		fpu_compare_reg(c, i, reg == 5, 0, true);
 }
 
-/* DC: ST(0) op= m64fp; ST(i) op= ST(0) (DC D0-DF: FCOM2/FCOMP3 aliases) */
+/* DC: ST(0) op= m64fp; ST(i) op= ST(0) */
 static void op_dc(struct tcg_cpu *c, const struct insn *i)
 {
-	unsigned reg = i->reg & 7;
-
-	fpu_enter(c, i, true);
-	if (i->mem) {
-		fpu_arith_mem(c, i, hx_m64fp, 8);
-		return;
-	}
-	fpu_note_insn(c, i);
-	if (reg == 2 || reg == 3)
-		fpu_compare_reg(c, i, false, reg == 3, false);
-	else
-		fpu_arith_reg(c, i, true, false);
+	fpu_real_group(c, i, hx_m64fp, 8, true);
 }
 
 static void op_dd_mem(struct tcg_cpu *c, const struct insn *i)
