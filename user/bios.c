@@ -41,18 +41,12 @@ static void *read_rom(const char *path, uint64_t *size)
 		qvm_error("-bios %s: %s", path, strerror(errno));
 		return NULL;
 	}
-	size_t got = 0;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, (uint8_t *)rom + got, st.st_size - got);
-		if (n <= 0) {
-			qvm_error("-bios %s: %s", path, n < 0 ? strerror(errno) : "short read");
-			munmap(rom, st.st_size);
-			close(fd);
-			return NULL;
-		}
-		got += n;
-	}
+	bool ok = read_full(fd, rom, st.st_size, "-bios", path);
 	close(fd);
+	if (!ok) {
+		munmap(rom, st.st_size);
+		return NULL;
+	}
 	*size = st.st_size;
 	return rom;
 }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "accel.h"
+#include "bytes.h"
 #include "config.h"
 #include "cpu.h"
 #include "machine.h"
@@ -77,13 +78,6 @@ struct lx_image {
 	uint64_t load_addr;      /* where the protected-mode part goes */
 	uint64_t load_end;       /* load_addr + the memory it needs to run */
 };
-
-static uint16_t rd16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
-static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
-static void wr16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
-static void wr32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void wr64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 
 bool linux_detect(const uint8_t *data, size_t size)
 {
@@ -232,7 +226,6 @@ int linux_load(struct machine *m, const uint8_t *data, size_t size)
 		return -1;
 	b->linux_64bit = k.version >= 0x020c && (rd16(data + HDR_XLOADFLAGS) & XLF_KERNEL_64);
 	b->linux_entry = k.load_addr + (b->linux_64bit ? 0x200 : 0);
-	b->linux_params = LX_PARAMS;
 	qvm_log(LOG_CPU, "linux: protocol %u.%02u, kernel at 0x%llx-0x%llx, %s entry 0x%llx",
 		k.version >> 8, k.version & 0xff, (unsigned long long)k.load_addr,
 		(unsigned long long)k.load_end, b->linux_64bit ? "64-bit" : "32-bit",
@@ -299,6 +292,6 @@ int linux_enter(struct machine *m)
 	s.rflags = 0x2;                                 /* interrupts off */
 	s.rip = b->linux_entry;
 	memset(s.regs, 0, sizeof(s.regs));
-	s.regs[R_RSI] = b->linux_params;
+	s.regs[R_RSI] = LX_PARAMS;
 	return m->accel->ops->set_state(bsp, &s);
 }

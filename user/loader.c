@@ -9,6 +9,19 @@
 
 #define LOAD_MAX_SIZE (4 * GiB)
 
+bool read_full(int fd, void *buf, size_t len, const char *what, const char *path)
+{
+	for (size_t got = 0; got < len;) {
+		ssize_t n = read(fd, (uint8_t *)buf + got, len - got);
+		if (n <= 0) {
+			qvm_error("%s %s: %s", what, path, n < 0 ? strerror(errno) : "short read");
+			return false;
+		}
+		got += n;
+	}
+	return true;
+}
+
 uint8_t *load_file(const char *what, const char *path, size_t *size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -25,18 +38,11 @@ uint8_t *load_file(const char *what, const char *path, size_t *size)
 		return NULL;
 	}
 	uint8_t *buf = malloc(st.st_size ? st.st_size : 1);
-	if (!buf)
+	if (!buf) {
 		qvm_error("%s %s: out of memory", what, path);
-	size_t got = 0;
-	while (buf && got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, st.st_size - got);
-		if (n <= 0) {
-			qvm_error("%s %s: %s", what, path, n < 0 ? strerror(errno) : "short read");
-			free(buf);
-			buf = NULL;
-		} else {
-			got += n;
-		}
+	} else if (!read_full(fd, buf, st.st_size, what, path)) {
+		free(buf);
+		buf = NULL;
 	}
 	close(fd);
 	*size = st.st_size;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "accel.h"
+#include "bytes.h"
 #include "config.h"
 #include "cpu.h"
 #include "machine.h"
@@ -37,18 +38,6 @@ struct mb_image {
 	uint64_t load_end;  /* first byte above the kernel, bss included */
 	uint32_t flags;
 };
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-}
 
 /* The guest range a kernel or module may occupy: RAM, clear of what qvm
  * places in low memory. */
@@ -177,8 +166,8 @@ static uint32_t mbi_mmap(struct mbi_writer *w)
 	uint8_t *start = w->info + (MBI_MMAP - MBI_ADDR), *p = start;
 	for (int i = 0; i < n; i++, p += 24) {
 		wr32(p, 20);
-		memcpy(p + 4, &map[i].addr, 8);
-		memcpy(p + 12, &map[i].size, 8);
+		wr64(p + 4, map[i].addr);
+		wr64(p + 12, map[i].size);
 		wr32(p + 20, map[i].type);
 	}
 	return p - start;

@@ -19,8 +19,8 @@ struct pc_board {
 	struct acpi_pm *acpi_pm;     /* the power button of system_powerdown */
 	enum pc_boot_kind boot;
 	uint32_t mb_entry, mb_info;  /* multiboot entry point and information */
-	uint64_t linux_entry;        /* Linux: entry point ... */
-	uint32_t linux_params;       /* ... and the boot_params (zero page) */
+	uint64_t linux_entry;        /* Linux: entry point (boot_params at
+				      * PC_BOOT_INFO_ADDR) */
 	bool linux_64bit;            /* 64-bit entry (else the 32-bit one) */
 };
 
@@ -72,8 +72,10 @@ int bios_load(struct machine *m, const char *path);
 int pc_load_kernel(struct machine *m);
 int pc_enter_kernel(struct machine *m);
 
-/* loader.c: a whole file in a malloc'ed buffer; errors name what and path. */
+/* loader.c: a whole file in a malloc'ed buffer; exactly len bytes of fd.
+ * Errors print one line naming what and path. */
 uint8_t *load_file(const char *what, const char *path, size_t *size);
+bool read_full(int fd, void *buf, size_t len, const char *what, const char *path);
 
 /* multiboot.c: a multiboot v1 kernel (data, size is the file) and its
  * modules. */

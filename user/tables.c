@@ -14,6 +14,7 @@
  */
 #include <string.h>
 #include "acpi-aml.h"
+#include "bytes.h"
 #include "config.h"
 #include "cpu.h"
 #include "hw/hw.h"
@@ -61,9 +62,6 @@ static void tb_align(struct table_buf *t, size_t align)
 		tb_alloc(t, pad);
 }
 
-static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 
 static uint8_t checksum(const uint8_t *p, size_t n)
 {
@@ -85,7 +83,7 @@ static void mp_isa_irq(struct table_buf *t, uint8_t irq, uint8_t apic, uint8_t p
 	uint8_t *e = tb_alloc(t, 8);
 	e[0] = 3;        /* I/O interrupt assignment */
 	e[1] = 0;        /* INT */
-	put16(e + 2, 0); /* polarity/trigger: conform to the bus */
+	wr16(e + 2, 0); /* polarity/trigger: conform to the bus */
 	e[4] = 1;        /* source bus: ISA */
 	e[5] = irq;
 	e[6] = apic;
@@ -112,15 +110,15 @@ static uint32_t mp_config_table(struct machine *m, struct table_buf *t, gpa_t ba
 	h[6] = 4; /* spec 1.4 */
 	memcpy(h + 8, "QVM     ", 8);
 	memcpy(h + 16, "QVM PC      ", 12);
-	put32(h + 36, PC_LAPIC_ADDR);
+	wr32(h + 36, PC_LAPIC_ADDR);
 	for (unsigned i = 0; i < cfg->smp_cpus; i++, entries++) {
 		uint8_t *e = tb_alloc(t, 20);
 		e[0] = 0;            /* processor */
 		e[1] = topo_apic_id(cfg, i);
 		e[2] = 0x14;         /* LAPIC version */
 		e[3] = 1 | (i == 0 ? 2 : 0); /* enabled, BSP */
-		put32(e + 4, 0x600); /* signature: family 6 */
-		put32(e + 8, 0x201); /* features: FPU, APIC */
+		wr32(e + 4, 0x600); /* signature: family 6 */
+		wr32(e + 8, 0x201); /* features: FPU, APIC */
 	}
 	uint8_t *bus = tb_alloc(t, 8);
 	bus[0] = 1;          /* bus entry, bus 0 */
@@ -134,7 +132,7 @@ static uint32_t mp_config_table(struct machine *m, struct table_buf *t, gpa_t ba
 	io[1] = ioapic_id(m);
 	io[2] = 0x11;
 	io[3] = 1;
-	put32(io + 4, PC_IOAPIC_ADDR);
+	wr32(io + 4, PC_IOAPIC_ADDR);
 	entries += 3;
 	for (unsigned irq = 0; irq < 16; irq++, entries++)
 		if (irq != 2)
@@ -145,8 +143,8 @@ static uint32_t mp_config_table(struct machine *m, struct table_buf *t, gpa_t ba
 	mp_local_int(t, 1, 1);
 	entries += 2;
 	h = t->base + start;
-	put16(h + 4, t->len - start);
-	put16(h + 34, entries);
+	wr16(h + 4, t->len - start);
+	wr16(h + 34, entries);
 	h[7] = checksum(h, t->len - start);
 	return base_gpa + start;
 }
@@ -155,7 +153,7 @@ static void mp_floating_pointer(uint8_t *p, uint32_t config_gpa)
 {
 	memset(p, 0, 16);
 	memcpy(p, "_MP_", 4);
-	put32(p + 4, config_gpa);
+	wr32(p + 4, config_gpa);
 	p[8] = 1; /* length in 16-byte units */
 	p[9] = 4;
 	p[10] = checksum(p, 16);
@@ -171,9 +169,9 @@ static uint8_t *acpi_header(struct table_buf *t, const char *sig, uint8_t rev, s
 	h[8] = rev;
 	memcpy(h + 10, "QVM   ", 6);
 	memcpy(h + 16, "QVMPC   ", 8);
-	put32(h + 24, 1);
+	wr32(h + 24, 1);
 	memcpy(h + 28, "QVM ", 4);
-	put32(h + 32, 1);
+	wr32(h + 32, 1);
 	return h;
 }
 
@@ -182,7 +180,7 @@ static void acpi_finish(struct table_buf *t, size_t start)
 	if (t->overflow)
 		return; /* the header may lie past the area */
 	uint8_t *h = t->base + start;
-	put32(h + 4, t->len - start);
+	wr32(h + 4, t->len - start);
 	h[9] = 0;
 	h[9] = checksum(h, t->len - start);
 }
@@ -225,7 +223,7 @@ static void gas_io(uint8_t *p, uint16_t port, uint8_t bits, uint8_t access)
 	p[1] = bits;
 	p[2] = 0;                /* bit offset */
 	p[3] = access;
-	put64(p + 4, port);
+	wr64(p + 4, port);
 }
 
 /* The FACS is 64-byte aligned and has no checksum [5.2.10]. */
@@ -235,7 +233,7 @@ static uint32_t acpi_facs(struct table_buf *t, gpa_t base_gpa)
 	size_t start = t->len;
 	uint8_t *f = tb_alloc(t, FACS_LEN);
 	memcpy(f, "FACS", 4);
-	put32(f + 4, FACS_LEN);
+	wr32(f + 4, FACS_LEN);
 	f[32] = 2;               /* version */
 	return base_gpa + start;
 }
@@ -245,7 +243,7 @@ static uint32_t acpi_facs(struct table_buf *t, gpa_t base_gpa)
 static void fadt_block(uint8_t *f, unsigned addr_off, unsigned len_off, unsigned x_off,
 		       uint16_t port, uint8_t len, uint8_t access)
 {
-	put32(f + addr_off, port);
+	wr32(f + addr_off, port);
 	f[len_off] = len;
 	gas_io(f + x_off, port, len * 8, access);
 }
@@ -253,24 +251,24 @@ static void fadt_block(uint8_t *f, unsigned addr_off, unsigned len_off, unsigned
 /* Field offsets from ACPI 6.4 Table 5.9. */
 static void fadt_fill(uint8_t *f, uint32_t facs, uint32_t dsdt)
 {
-	put32(f + 36, facs);     /* FIRMWARE_CTRL; X_FIRMWARE_CTRL (132) stays 0 */
-	put32(f + 40, dsdt);
+	wr32(f + 36, facs);     /* FIRMWARE_CTRL; X_FIRMWARE_CTRL (132) stays 0 */
+	wr32(f + 40, dsdt);
 	f[45] = 0;               /* preferred PM profile: unspecified */
-	put16(f + 46, ACPI_SCI_GSI);
-	put32(f + 48, 0);        /* SMI_CMD: none, always in ACPI mode */
+	wr16(f + 46, ACPI_SCI_GSI);
+	wr32(f + 48, 0);        /* SMI_CMD: none, always in ACPI mode */
 	fadt_block(f, 56, 88, 148, ACPI_PM_BASE + ACPI_PM1_EVT_OFF, ACPI_PM1_EVT_LEN, GAS_WORD);
 	fadt_block(f, 64, 89, 172, ACPI_PM_BASE + ACPI_PM1_CNT_OFF, ACPI_PM1_CNT_LEN, GAS_WORD);
 	fadt_block(f, 76, 91, 208, ACPI_PM_BASE + ACPI_PM_TMR_OFF, ACPI_PM_TMR_LEN, GAS_DWORD);
 	fadt_block(f, 80, 92, 220, ACPI_PM_BASE + ACPI_GPE0_OFF, ACPI_GPE0_LEN, GAS_BYTE);
-	put16(f + 96, 101);      /* P_LVL2_LAT > 100: no C2 */
-	put16(f + 98, 1001);     /* P_LVL3_LAT > 1000: no C3 */
+	wr16(f + 96, 101);      /* P_LVL2_LAT > 100: no C2 */
+	wr16(f + 98, 1001);     /* P_LVL3_LAT > 1000: no C3 */
 	f[108] = 0x32;           /* CENTURY: the CMOS century byte (hw/rtc.c) */
-	put16(f + 109, BOOT_LEGACY_DEVICES | BOOT_8042 | BOOT_VGA_NOT_PRESENT);
-	put32(f + 112, FADT_FLAGS);
+	wr16(f + 109, BOOT_LEGACY_DEVICES | BOOT_8042 | BOOT_VGA_NOT_PRESENT);
+	wr32(f + 112, FADT_FLAGS);
 	gas_io(f + 116, PC_RESET_PORT, 8, GAS_BYTE);   /* RESET_REG [4.8.3.6] */
 	f[128] = PC_RESET_VALUE;
 	f[131] = FADT_MINOR;
-	put64(f + 140, dsdt);    /* X_DSDT */
+	wr64(f + 140, dsdt);    /* X_DSDT */
 	memcpy(f + 268, "QVM\0\0\0\0\0", 8); /* hypervisor vendor identity */
 }
 
@@ -319,8 +317,8 @@ static void madt_iso(struct table_buf *t, uint8_t irq, uint32_t gsi, uint16_t fl
 	iso[1] = 10;
 	iso[2] = 0;                             /* bus: ISA */
 	iso[3] = irq;
-	put32(iso + 4, gsi);
-	put16(iso + 8, flags);
+	wr32(iso + 4, gsi);
+	wr16(iso + 8, flags);
 }
 
 static uint32_t acpi_madt(struct machine *m, struct table_buf *t, gpa_t base_gpa)
@@ -329,29 +327,29 @@ static uint32_t acpi_madt(struct machine *m, struct table_buf *t, gpa_t base_gpa
 	size_t start;
 	acpi_header(t, "APIC", 3, &start);
 	uint8_t *p = tb_alloc(t, 8);
-	put32(p, PC_LAPIC_ADDR);
-	put32(p + 4, 1); /* PCAT_COMPAT: dual 8259s present */
+	wr32(p, PC_LAPIC_ADDR);
+	wr32(p + 4, 1); /* PCAT_COMPAT: dual 8259s present */
 	for (unsigned i = 0; i < cfg->smp_max_cpus; i++) {
 		uint8_t *e = tb_alloc(t, 8);
 		e[0] = 0;
 		e[1] = 8;
 		e[2] = i;                       /* ACPI processor UID */
 		e[3] = topo_apic_id(cfg, i);
-		put32(e + 4, i < cfg->smp_cpus ? 1 : 0); /* enabled */
+		wr32(e + 4, i < cfg->smp_cpus ? 1 : 0); /* enabled */
 	}
 	uint8_t *io = tb_alloc(t, 12);
 	io[0] = 1;
 	io[1] = 12;
 	io[2] = ioapic_id(m);
-	put32(io + 4, PC_IOAPIC_ADDR);
-	put32(io + 8, 0);                       /* GSI base */
+	wr32(io + 4, PC_IOAPIC_ADDR);
+	wr32(io + 8, 0);                       /* GSI base */
 	madt_iso(t, 0, 2, 0);                   /* IRQ 0 is GSI 2, as the bus says */
 	madt_iso(t, ACPI_SCI_GSI, ACPI_SCI_GSI, MPS_INTI_LEVEL_HIGH); /* the SCI */
 	uint8_t *nmi = tb_alloc(t, 6);
 	nmi[0] = 4;
 	nmi[1] = 6;
 	nmi[2] = 0xff;                          /* all processors */
-	put16(nmi + 3, 0);
+	wr16(nmi + 3, 0);
 	nmi[5] = 1;                             /* LINT1 */
 	acpi_finish(t, start);
 	return base_gpa + start;
@@ -362,7 +360,7 @@ static uint32_t acpi_rsdt(struct table_buf *t, gpa_t base_gpa, const uint32_t *t
 	size_t start;
 	acpi_header(t, "RSDT", 1, &start);
 	for (int i = 0; i < n; i++)
-		put32(tb_alloc(t, 4), tables[i]);
+		wr32(tb_alloc(t, 4), tables[i]);
 	acpi_finish(t, start);
 	return base_gpa + start;
 }
@@ -372,7 +370,7 @@ static uint32_t acpi_xsdt(struct table_buf *t, gpa_t base_gpa, const uint32_t *t
 	size_t start;
 	acpi_header(t, "XSDT", 1, &start);
 	for (int i = 0; i < n; i++)
-		put64(tb_alloc(t, 8), tables[i]);
+		wr64(tb_alloc(t, 8), tables[i]);
 	acpi_finish(t, start);
 	return base_gpa + start;
 }
@@ -383,9 +381,9 @@ static void acpi_rsdp(uint8_t *p, uint32_t rsdt, uint32_t xsdt)
 	memcpy(p, "RSD PTR ", 8);
 	memcpy(p + 9, "QVM   ", 6);
 	p[15] = 2; /* ACPI 2.0+ */
-	put32(p + 16, rsdt);
-	put32(p + 20, 36);
-	put64(p + 24, xsdt);
+	wr32(p + 16, rsdt);
+	wr32(p + 20, 36);
+	wr64(p + 24, xsdt);
 	p[8] = checksum(p, 20);
 	p[32] = checksum(p, 36);
 }
@@ -418,7 +416,7 @@ int pc_write_tables(struct machine *m)
 	acpi_rsdp(ebda + 16, rsdt, xsdt);
 	mp_floating_pointer(ebda + 64, mpc);
 	/* BIOS data area: EBDA segment and base memory size in KiB */
-	put16(bda + 0x0e, PC_EBDA_ADDR >> 4);
-	put16(bda + 0x13, PC_TABLES_ADDR / KiB);
+	wr16(bda + 0x0e, PC_EBDA_ADDR >> 4);
+	wr16(bda + 0x13, PC_TABLES_ADDR / KiB);
 	return 0;
 }

@@ -11,6 +11,7 @@
 #define IMG_SIZE (64 * 1024)
 #define SETUP_SECTS 3           /* setup is (3 + 1) * 512 bytes */
 #define PM_OFFSET ((SETUP_SECTS + 1) * 512)
+#define PARAMS PC_BOOT_INFO_ADDR  /* where qvm puts boot_params */
 
 static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
@@ -61,14 +62,14 @@ TEST(linux_bzimage_loads_kernel_params_cmdline_initrd)
 	CHECK_EQ(b->linux_entry, 0x200200);            /* 64-bit entry: +0x200 */
 	uint8_t *ram = m->ram;
 	CHECK(!memcmp(ram + 0x200000, "KERNEL", 6));  /* protected-mode part */
-	uint8_t *bp = ram + b->linux_params;
+	uint8_t *bp = ram + PARAMS;
 	CHECK(!memcmp(bp + 0x202, "HdrS", 4));        /* header copied */
 	CHECK_EQ(bp[0x210], 0xff);                     /* type_of_loader */
-	CHECK_EQ(bootimg_rd32(m, b->linux_params + 0x214), 0x200000);
-	const char *cmd = gpa_to_host(m, bootimg_rd32(m, b->linux_params + 0x228), 1);
+	CHECK_EQ(bootimg_rd32(m, PARAMS + 0x214), 0x200000);
+	const char *cmd = gpa_to_host(m, bootimg_rd32(m, PARAMS + 0x228), 1);
 	CHECK(cmd && !strcmp(cmd, "console=ttyS0 quiet"));
-	uint32_t rd = bootimg_rd32(m, b->linux_params + 0x218);
-	CHECK_EQ(bootimg_rd32(m, b->linux_params + 0x21c), 11);
+	uint32_t rd = bootimg_rd32(m, PARAMS + 0x218);
+	CHECK_EQ(bootimg_rd32(m, PARAMS + 0x21c), 11);
 	CHECK(rd >= 0x600000 && rd + 11 <= 32 * MiB && !(rd & 0xfff)); /* above init_size */
 	CHECK(!memcmp(ram + rd, "INITRD-DATA", 11));
 	/* e820: the same map as pc_e820, RAM from 1 MiB to the end */
@@ -79,7 +80,7 @@ TEST(linux_bzimage_loads_kernel_params_cmdline_initrd)
 		uint64_t addr, size;
 		memcpy(&addr, bp + 0x2d0 + 20 * i, 8);
 		memcpy(&size, bp + 0x2d0 + 20 * i + 8, 8);
-		if (addr == 0x100000 && size == 31 * MiB && bootimg_rd32(m, b->linux_params + 0x2d0 + 20 * i + 16) == 1)
+		if (addr == 0x100000 && size == 31 * MiB && bootimg_rd32(m, PARAMS + 0x2d0 + 20 * i + 16) == 1)
 			found = true;
 	}
 	CHECK(found);
