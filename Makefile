@@ -1,7 +1,7 @@
 # qvm top-level build.  User space with make; kernel modules with Kbuild
 # (see Kbuild, kqemu-kmod/, kvm-kmod/).
 #
-#   make            build build/qvm
+#   make            build build/qvm and build/qvm-img
 #   make check      build everything and run every test
 #   make run        build qvm and the Linux guest, boot it (Ctrl-A x quits)
 #   make guest-linux  the default Linux guest in build/linux (scripts/build-guest)
@@ -10,16 +10,19 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 QVM_CFLAGS := -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -pthread -MMD -MP
-LDLIBS  := -lurcu-memb -pthread
+LDLIBS  := -lurcu-memb -laio -lz -pthread
 B       := build
 
-USER_SRCS := $(wildcard user/*.c user/hw/*.c user/monitor/*.c user/tcg/*.c)
+USER_SRCS := $(wildcard user/*.c user/hw/*.c user/monitor/*.c user/tcg/*.c user/block/*.c)
 USER_OBJS := $(USER_SRCS:%.c=$(B)/obj/%.o)
 LIB_OBJS  := $(filter-out $(B)/obj/user/main.o,$(USER_OBJS))
+# qvm-img, the image tool: its own main, and the block layer from LIB_OBJS
+IMG_SRCS  := $(wildcard user/img/*.c)
+IMG_OBJS  := $(IMG_SRCS:%.c=$(B)/obj/%.o)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(B)/obj/%.o)
 
-all: $(B)/qvm
+all: $(B)/qvm $(if $(IMG_SRCS),$(B)/qvm-img)
 
 # Install missing Debian packages once per build directory.
 $(B)/.deps-installed: scripts/install-deps
@@ -28,6 +31,9 @@ $(B)/.deps-installed: scripts/install-deps
 	@touch $@
 
 $(B)/qvm: $(USER_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/qvm-img: $(IMG_OBJS) $(LIB_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/unit-tests: $(UNIT_OBJS) $(LIB_OBJS)
@@ -41,6 +47,8 @@ $(B)/obj/%.o: %.c | $(B)/.deps-installed
 include tests/guest/guest.mk
 # The differential tester: TCG against the host CPU.
 include tests/difftest/difftest.mk
+# Fuzz targets for the parsers of untrusted input (libFuzzer, clang).
+-include tests/fuzz/fuzz.mk
 
 # The default Linux guest: a Debian kernel and a busybox initramfs, from
 # Debian packages (scripts/build-guest; it does nothing when up to date).
@@ -75,4 +83,4 @@ clean:
 	rm -rf $(B)
 
 .PHONY: all check run run-demo bench clean deps guests guest-linux guest-linux-if-possible
--include $(USER_OBJS:.o=.d) $(UNIT_OBJS:.o=.d)
+-include $(USER_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(IMG_OBJS:.o=.d)
