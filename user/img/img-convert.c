@@ -1,0 +1,335 @@
+/*
+ * qvm-img convert: copy the virtual disk of one or more images (end to end)
+ * into a new image.  Ranges that read as zeros are skipped so the output
+ * stays sparse (the block status first, then a zero scan of what was read,
+ * in -S sized pieces); -B writes only what differs from the new backing
+ * file; -c writes compressed clusters.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include "img.h"
+
+#define CHUNK (2u << 20)
+
+struct convert {
+	struct blk **src;
+	uint64_t *src_size;
+	int nsrc;
+	uint64_t total;
+	struct blk *out, *bk;   /* bk: the -B backing, for comparing */
+	uint64_t bk_size;
+	bool compress, no_create;
+	uint64_t sparse;        /* -S granule; 0: write everything */
+	uint32_t cluster;
+	uint8_t *buf, *bkbuf;
+};
+
+/* Read [off, off+len) of the concatenated sources. */
+static int read_src(struct convert *c, uint64_t off, uint8_t *buf, uint64_t len)
+{
+	uint64_t base = 0;
+
+	for (int i = 0; i < c->nsrc && len; i++) {
+		uint64_t end = base + c->src_size[i];
+		if (off < end) {
+			uint64_t n = end - off < len ? end - off : len;
+			int r = blk_pread(c->src[i], off - base, buf, n);
+			if (r < 0) {
+				img_error("error while reading at byte %llu: %s",
+					  (unsigned long long)off, strerror(-r));
+				return -1;
+			}
+			buf += n;
+			off += n;
+			len -= n;
+		}
+		base = end;
+	}
+	return 0;
+}
+
+/* Does [off, off+len) of the sources read as zeros, by block status? */
+static int src_is_zero(struct convert *c, uint64_t off, uint64_t len, bool *zero)
+{
+	uint64_t base = 0;
+
+	*zero = true;
+	for (int i = 0; i < c->nsrc && len; i++) {
+		uint64_t end = base + c->src_size[i];
+		while (off < end && len) {
+			uint64_t n = end - off < len ? end - off : len, pnum = 0;
+			int st = blk_block_status(c->src[i], off - base, n, &pnum);
+			if (st < 0) {
+				img_error("error while reading block status at byte %llu: %s",
+					  (unsigned long long)off, strerror(-st));
+				return -1;
+			}
+			if (!(st & BLK_ST_ZERO) && (st & BLK_ST_DATA)) {
+				*zero = false;
+				return 0;
+			}
+			if (pnum == 0 || pnum > n)
+				pnum = n;
+			off += pnum;
+			len -= pnum;
+		}
+		base = end;
+	}
+	return 0;
+}
+
+static int read_backing(struct convert *c, uint64_t off, uint8_t *buf, uint64_t len)
+{
+	uint64_t n = off < c->bk_size ? c->bk_size - off : 0;
+	int r = 0;
+
+	if (n > len)
+		n = len;
+	if (n)
+		r = blk_pread(c->bk, off, buf, n);
+	memset(buf + n, 0, len - n);
+	if (r < 0)
+		img_error("error while reading the backing file at byte %llu: %s",
+			  (unsigned long long)off, strerror(-r));
+	return r < 0 ? -1 : 0;
+}
+
+enum act { SKIP, WRITE, ZERO };
+
+static int emit(struct convert *c, enum act a, uint64_t off, const uint8_t *p, uint64_t len)
+{
+	int r = 0;
+
+	if (a == SKIP || !len)
+		return 0;
+	if (a == ZERO)
+		r = blk_write_zeroes(c->out, off, len, !c->bk);
+	else if (!c->compress)
+		r = blk_pwrite(c->out, off, p, len);
+	else {
+		/* one cluster at a time: off is cluster-aligned here */
+		for (uint64_t d = 0; d < len && r >= 0; d += c->cluster) {
+			uint64_t n = len - d < c->cluster ? len - d : c->cluster;
+			r = blk_write_compressed(c->out, off + d, p + d, n);
+		}
+	}
+	if (r < 0) {
+		img_error("error while writing at byte %llu: %s", (unsigned long long)off,
+			  strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
+/* Decide per granule what the output needs, and write it in runs. */
+static int convert_chunk(struct convert *c, uint64_t off, uint64_t len)
+{
+	bool zero;
+	uint64_t g = c->compress ? c->cluster : c->sparse ? c->sparse : len;
+	enum act run = SKIP;
+	uint64_t run_start = 0;
+
+	if (src_is_zero(c, off, len, &zero))
+		return -1;
+	if (zero && c->sparse && !c->bk && !c->no_create)
+		return 0;               /* the new image reads zeros already */
+	if (zero)
+		memset(c->buf, 0, len);
+	else if (read_src(c, off, c->buf, len))
+		return -1;
+	if (c->bk && read_backing(c, off, c->bkbuf, len))
+		return -1;
+	for (uint64_t d = 0; d < len; d += g) {
+		uint64_t n = len - d < g ? len - d : g;
+		bool z = (c->sparse || c->compress) && img_is_zero(c->buf + d, n);
+		enum act a;
+
+		if (c->bk)
+			a = !memcmp(c->buf + d, c->bkbuf + d, n) ? SKIP : z ? ZERO : WRITE;
+		else if (z)
+			a = c->no_create ? ZERO : SKIP;
+		else
+			a = WRITE;
+		if (a != run) {
+			if (emit(c, run, off + run_start, c->buf + run_start, d - run_start))
+				return -1;
+			run = a;
+			run_start = d;
+		}
+	}
+	return emit(c, run, off + run_start, c->buf + run_start, len - run_start);
+}
+
+static int open_sources(struct convert *c, char **names, int n, const char *fmt)
+{
+	c->src = calloc((size_t)n, sizeof(*c->src));
+	c->src_size = calloc((size_t)n, sizeof(*c->src_size));
+	if (!c->src || !c->src_size)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		c->src[i] = img_open(names[i], fmt, true, false, BLK_CACHE_WRITEBACK);
+		if (!c->src[i])
+			return -1;
+		c->nsrc = i + 1;
+		c->src_size[i] = blk_size(c->src[i]);
+		c->total += c->src_size[i];
+	}
+	return 0;
+}
+
+static int open_output(struct convert *c, const char *out, const char *out_fmt,
+		       struct blk_create_opts *o, enum blk_cache cache, bool quiet)
+{
+	if (!c->no_create) {
+		o->format = out_fmt;
+		o->size = c->total;
+		if (o->backing && !o->backing_fmt) {
+			char *p = img_backing_path(out, o->backing);
+			struct blk *b = p ? img_open(p, NULL, true, true, BLK_CACHE_WRITEBACK) : NULL;
+			free(p);
+			if (!b)
+				return -1;
+			o->backing_fmt = strdup(blk_format_name(b));
+			blk_close(b);
+		}
+		if (img_create_image(out, o, true))
+			return -1;
+	}
+	(void)quiet;
+	c->out = img_open(out, c->no_create ? out_fmt : o->format, false, true, cache);
+	if (!c->out)
+		return -1;
+	if (c->no_create && blk_size(c->out) < c->total) {
+		img_error("%s: the output image is smaller than the input", out);
+		return -1;
+	}
+	if (o->backing) {
+		char *p = img_backing_path(out, o->backing);
+		c->bk = p ? img_open(p, o->backing_fmt, true, false, BLK_CACHE_WRITEBACK) : NULL;
+		free(p);
+		if (!c->bk)
+			return -1;
+		c->bk_size = blk_size(c->bk);
+	}
+	c->cluster = blk_cluster_size(c->out);
+	if (c->compress && !c->cluster) {
+		img_error("Compression not supported for this file format");
+		return -1;
+	}
+	return 0;
+}
+
+static void close_all(struct convert *c)
+{
+	for (int i = 0; i < c->nsrc; i++)
+		blk_close(c->src[i]);
+	if (c->bk)
+		blk_close(c->bk);
+	free(c->src);
+	free(c->src_size);
+	free(c->buf);
+	free(c->bkbuf);
+}
+
+int img_convert(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "force-share", no_argument, NULL, 'U' },
+		{ "target-image-opts", no_argument, NULL, 'X' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct blk_create_opts o = { 0 };
+	struct convert c = { .sparse = 4096 };
+	const char *fmt = NULL, *out_fmt = "raw", *out;
+	enum blk_cache cache = BLK_CACHE_UNSAFE;
+	bool progress = false, quiet = false, help = false;
+	struct img_progress pr;
+	char *opts[16];
+	int nopts = 0, ch, rc = 1;
+	uint64_t n;
+
+	while ((ch = getopt_long(argc, argv, ":f:O:o:cpnWS:B:F:qt:T:Um:", lopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f': fmt = optarg; break;
+		case 'O': out_fmt = optarg; break;
+		case 'o':
+			if (nopts == 16)
+				return img_usage_error("too many -o options");
+			opts[nopts++] = optarg;
+			break;
+		case 'c': c.compress = true; break;
+		case 'p': progress = true; break;
+		case 'n': c.no_create = true; break;
+		case 'W': case 'U': case 'T': case 'm': break;
+		case 'S':
+			if (img_parse_size(optarg, &n) || (n && n % 512) || n > (1u << 30))
+				return img_usage_error("Invalid buffer size for sparse output "
+						       "specified");
+			c.sparse = n;
+			break;
+		case 'B': o.backing = optarg; break;
+		case 'F': o.backing_fmt = optarg; break;
+		case 'q': quiet = true; break;
+		case 't':
+			if (!strcmp(optarg, "none") || !strcmp(optarg, "directsync"))
+				cache = BLK_CACHE_NONE;
+			else if (!strcmp(optarg, "writeback") || !strcmp(optarg, "writethrough"))
+				cache = BLK_CACHE_WRITEBACK;
+			else if (!strcmp(optarg, "unsafe"))
+				cache = BLK_CACHE_UNSAFE;
+			else
+				return img_usage_error("Invalid cache option: %s", optarg);
+			break;
+		case 'X': return img_usage_error("--target-image-opts is not supported");
+		default: return img_bad_option(ch, argv);
+		}
+	}
+	for (int i = 0; i < nopts; i++)
+		if (img_parse_create_opts(opts[i], &o, &help, "convert"))
+			return 1;
+	if (help)
+		return 0;
+	if (argc - optind < 2)
+		return img_usage_error("Expecting at least one input and one output file name");
+	if (img_check_format(fmt) || img_check_format(out_fmt))
+		return 1;
+	if (o.backing && strcmp(out_fmt, "qcow2")) {
+		img_error("Backing file not supported for file format '%s'", out_fmt);
+		return 1;
+	}
+	if (c.no_create && (nopts || o.backing)) {
+		img_error("-n cannot be used with -o or -B");
+		return 1;
+	}
+	out = argv[argc - 1];
+	if (open_sources(&c, argv + optind, argc - 1 - optind, fmt))
+		goto done;
+	if (open_output(&c, out, out_fmt, &o, cache, quiet))
+		goto done;
+	n = CHUNK;
+	if (c.cluster > n)
+		n = c.cluster;
+	c.buf = img_alloc(n);
+	if (c.bk)
+		c.bkbuf = img_alloc(n);
+	img_progress_start(&pr, progress && !quiet);
+	for (uint64_t off = 0; off < c.total; off += n) {
+		uint64_t len = c.total - off < n ? c.total - off : n;
+		if (convert_chunk(&c, off, len))
+			goto done;
+		img_progress_update(&pr, off + len, c.total);
+	}
+	if (blk_flush(c.out) < 0) {
+		img_error("%s: error while flushing", out);
+		goto done;
+	}
+	img_progress_end(&pr);
+	rc = 0;
+done:
+	if (c.out)
+		blk_close(c.out);
+	close_all(&c);
+	return rc;
+}
