@@ -40,6 +40,7 @@ static bool iov_aligned(const struct blk *b, uint64_t off, const struct iovec *i
  * A read that hits the end of the file zero-fills the rest. */
 static int rw_vec(int fd, uint64_t off, struct iovec *iov, int iovcnt, bool write)
 {
+	bool short_read = false;
 	while (iovcnt > 0) {
 		if (iov->iov_len == 0) {
 			iov++;
@@ -49,17 +50,19 @@ static int rw_vec(int fd, uint64_t off, struct iovec *iov, int iovcnt, bool writ
 		int cnt = MIN(iovcnt, IOV_BATCH);
 		ssize_t r = write ? pwritev(fd, iov, cnt, (off_t)off)
 				  : preadv(fd, iov, cnt, (off_t)off);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
+		if (r < 0 && errno == EINTR)
+			continue;
+		/* With O_DIRECT, the read after a short one (at the end of a
+		 * file whose size is not aligned) is refused: the end too. */
+		if (r < 0 && !(errno == EINVAL && short_read))
 			return -errno;
-		}
-		if (r == 0) {
+		if (r <= 0) {
 			if (write)
 				return -EIO;
 			iov_memset(iov, iovcnt, 0, 0, iov_size(iov, iovcnt));
 			return 0;
 		}
+		short_read = !write && (size_t)r < iov_size(iov, cnt);
 		off += (uint64_t)r;
 		size_t left = (size_t)r;
 		while (iovcnt > 0 && left >= iov->iov_len) {
