@@ -60,7 +60,7 @@ static int src_is_zero(struct convert *c, uint64_t off, uint64_t len, bool *zero
 		uint64_t end = base + c->src_size[i];
 		while (off < end && len) {
 			uint64_t n = end - off < len ? end - off : len, pnum = 0;
-			int st = blk_block_status(c->src[i], off - base, n, &pnum);
+			int st = img_block_status(c->src[i], off - base, n, &pnum);
 			if (st < 0) {
 				img_error("error while reading block status at byte %llu: %s",
 					  (unsigned long long)off, strerror(-st));
@@ -198,7 +198,9 @@ static int open_output(struct convert *c, const char *out, const char *out_fmt,
 			return -1;
 	}
 	(void)quiet;
-	c->out = img_open(out, c->no_create ? out_fmt : o->format, false, true, cache);
+	/* with -B, partial clusters copy the rest from the backing file */
+	c->out = img_open(out, c->no_create ? out_fmt : o->format, false,
+			    !o->backing && !c->no_create, cache);
 	if (!c->out)
 		return -1;
 	if (c->no_create && blk_size(c->out) < c->total) {

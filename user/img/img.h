@@ -54,6 +54,12 @@ void img_progress_end(struct img_progress *p);
 void *img_alloc(size_t len);
 bool img_is_zero(const void *buf, size_t len);
 
+/* blk_block_status resolved down the backing chain: an answer with neither
+ * BLK_ST_DATA nor BLK_ST_ZERO (unallocated here, the backing file decides)
+ * is asked of the backing file; at the bottom it reads as zeros.
+ * BLK_ST_ALLOCATED stays the top image's. */
+int img_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum);
+
 /* getopt_long reset for each command; img_bad_option reports what
  * getopt_long returned for a bad option ('?' or ':'), returning 1. */
 int img_bad_option(int c, char **argv);

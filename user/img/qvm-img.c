@@ -461,3 +461,27 @@ int img_bad_option(int c, char **argv)
 		return img_usage_error("invalid option -- '%c'", optopt);
 	return img_usage_error("unrecognized option '%s'", argv[optind - 1]);
 }
+
+int img_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum)
+{
+	int st = blk_block_status(b, off, len, pnum);
+	struct blk *bk;
+
+	while (st >= 0 && !(st & (BLK_ST_DATA | BLK_ST_ZERO)) && (bk = blk_backing(b))) {
+		uint64_t bsize = blk_size(bk), p = 0;
+		int s;
+
+		if (off >= bsize)
+			return st | BLK_ST_ZERO;        /* past the backing file's end */
+		len = *pnum < bsize - off ? *pnum : bsize - off;
+		s = blk_block_status(bk, off, len, &p);
+		if (s < 0)
+			return s;
+		*pnum = p && p < len ? p : len;
+		st = (st & BLK_ST_ALLOCATED) | (s & ~BLK_ST_ALLOCATED);
+		b = bk;
+	}
+	if (st >= 0 && !(st & (BLK_ST_DATA | BLK_ST_ZERO)))
+		st |= BLK_ST_ZERO;      /* unallocated at the bottom: zeros */
+	return st;
+}
