@@ -43,14 +43,16 @@ static void print_json(const struct blk_check *r, const char *file, const char *
 		       (unsigned long long)r->image_end_offset);
 	if (r->total_clusters)
 		printf("    \"total-clusters\": %llu,\n", (unsigned long long)r->total_clusters);
-	if (r->allocated_clusters) {
+	/* like qemu-img, the counts that are 0 are left out */
+	if (r->allocated_clusters)
 		printf("    \"allocated-clusters\": %llu,\n",
 		       (unsigned long long)r->allocated_clusters);
+	if (r->fragmented_clusters)
 		printf("    \"fragmented-clusters\": %llu,\n",
 		       (unsigned long long)r->fragmented_clusters);
+	if (r->compressed_clusters)
 		printf("    \"compressed-clusters\": %llu,\n",
 		       (unsigned long long)r->compressed_clusters);
-	}
 	if (r->corruptions)
 		printf("    \"corruptions\": %llu,\n", (unsigned long long)r->corruptions);
 	if (r->leaks)
