@@ -55,6 +55,7 @@ int img_resize(int argc, char **argv)
 		size = n > cur ? 0 : cur - n;
 	else
 		size = n;
+	size = img_round_sector(size);
 	if (sign < 0 && n > cur) {
 		img_error("New image size must be positive");
 		blk_close(b);

@@ -18,6 +18,12 @@ void img_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int img_parse_size(const char *s, uint64_t *out);
 /* img_parse_size with qemu-img's message on failure. */
 int img_parse_size_or_error(const char *s, uint64_t *out);
+/* Up to a whole number of 512-byte sectors, as qemu-img sizes images. */
+static inline uint64_t img_round_sector(uint64_t size)
+{
+	return size > UINT64_MAX - (BLK_SECTOR - 1) ? size & ~(uint64_t)(BLK_SECTOR - 1)
+						    : (size + BLK_SECTOR - 1) & ~(uint64_t)(BLK_SECTOR - 1);
+}
 /* "1 GiB", "196 KiB", "1.02 MiB" (three significant digits, as qemu-img). */
 void img_size_str(uint64_t v, char *buf, size_t len);
 /* Known formats: "raw", "qcow2"; -1 with a message for others. */

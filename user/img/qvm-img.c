@@ -308,7 +308,11 @@ int img_create_image(const char *file, const struct blk_create_opts *o, bool qui
 	}
 	if (!quiet)
 		img_print_formatting(file, o);
-	return blk_create(file, o) ? -1 : 0;
+	/* qemu-img rounds every size up to whole 512-byte sectors (and reads
+	 * an image whose size is not one as shorter) */
+	struct blk_create_opts rounded = *o;
+	rounded.size = img_round_sector(o->size);
+	return blk_create(file, &rounded) ? -1 : 0;
 }
 
 void img_progress_start(struct img_progress *p, bool on)
