@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "img.h"
@@ -23,7 +24,7 @@ struct convert {
 	bool compress, no_create;
 	uint64_t sparse;        /* -S granule; 0: write everything */
 	uint32_t cluster;
-	uint8_t *buf, *bkbuf;
+	uint8_t *bkbuf;         /* -B: the backing file's bytes */
 };
 
 /* Read [off, off+len) of the concatenated sources. */
@@ -123,43 +124,151 @@ static int emit(struct convert *c, enum act a, uint64_t off, const uint8_t *p, u
 	return 0;
 }
 
+/* A chunk the reader thread has read (or found to be zeros). */
+struct slot {
+	uint64_t off, len;
+	bool zero, full;
+	uint8_t *buf;
+};
+
 /* Decide per granule what the output needs, and write it in runs. */
-static int convert_chunk(struct convert *c, uint64_t off, uint64_t len)
+static int write_chunk(struct convert *c, struct slot *sl)
 {
-	bool zero;
+	uint64_t off = sl->off, len = sl->len;
 	uint64_t g = c->compress ? c->cluster : c->sparse ? c->sparse : len;
+	const uint8_t *buf = sl->buf;
 	enum act run = SKIP;
 	uint64_t run_start = 0;
 
-	if (src_is_zero(c, off, len, &zero))
-		return -1;
-	if (zero && c->sparse && !c->bk && !c->no_create)
+	if (sl->zero && c->sparse && !c->bk && !c->no_create)
 		return 0;               /* the new image reads zeros already */
-	if (zero)
-		memset(c->buf, 0, len);
-	else if (read_src(c, off, c->buf, len))
-		return -1;
 	if (c->bk && read_backing(c, off, c->bkbuf, len))
 		return -1;
 	for (uint64_t d = 0; d < len; d += g) {
 		uint64_t n = len - d < g ? len - d : g;
-		bool z = (c->sparse || c->compress) && img_is_zero(c->buf + d, n);
+		bool z = (c->sparse || c->compress) && img_is_zero(buf + d, n);
 		enum act a;
 
 		if (c->bk)
-			a = !memcmp(c->buf + d, c->bkbuf + d, n) ? SKIP : z ? ZERO : WRITE;
+			a = !memcmp(buf + d, c->bkbuf + d, n) ? SKIP : z ? ZERO : WRITE;
 		else if (z)
 			a = c->no_create ? ZERO : SKIP;
 		else
 			a = WRITE;
 		if (a != run) {
-			if (emit(c, run, off + run_start, c->buf + run_start, d - run_start))
+			if (emit(c, run, off + run_start, buf + run_start, d - run_start))
 				return -1;
 			run = a;
 			run_start = d;
 		}
 	}
-	return emit(c, run, off + run_start, c->buf + run_start, len - run_start);
+	return emit(c, run, off + run_start, buf + run_start, len - run_start);
+}
+
+static int read_chunk(struct convert *c, struct slot *sl)
+{
+	if (src_is_zero(c, sl->off, sl->len, &sl->zero))
+		return -1;
+	if (sl->zero) {
+		memset(sl->buf, 0, sl->len);
+		return 0;
+	}
+	return read_src(c, sl->off, sl->buf, sl->len);
+}
+
+/*
+ * The sources are read by a thread of their own, NSLOTS chunks ahead of
+ * the writes, so that reading and writing overlap (the block layer
+ * serialises I/O per image, not across images).
+ */
+#define NSLOTS 3
+
+struct pipeline {
+	struct convert *c;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct slot slot[NSLOTS];
+	uint64_t chunk;
+	bool stop, read_error;
+};
+
+static void *reader(void *opaque)
+{
+	struct pipeline *p = opaque;
+	uint64_t total = p->c->total;
+	unsigned i = 0;
+
+	for (uint64_t off = 0; off < total; off += p->chunk, i = (i + 1) % NSLOTS) {
+		struct slot *sl = &p->slot[i];
+
+		pthread_mutex_lock(&p->lock);
+		while (sl->full && !p->stop)
+			pthread_cond_wait(&p->cond, &p->lock);
+		pthread_mutex_unlock(&p->lock);
+		if (p->stop)
+			break;
+		sl->off = off;
+		sl->len = total - off < p->chunk ? total - off : p->chunk;
+		int r = read_chunk(p->c, sl);
+		pthread_mutex_lock(&p->lock);
+		if (r)
+			p->read_error = true;
+		else
+			sl->full = true;
+		pthread_cond_broadcast(&p->cond);
+		pthread_mutex_unlock(&p->lock);
+		if (r)
+			break;
+	}
+	return NULL;
+}
+
+static int copy_all(struct convert *c, uint64_t chunk, struct img_progress *pr)
+{
+	struct pipeline p = { .c = c, .chunk = chunk };
+	pthread_t th;
+	unsigned i = 0;
+	int rc = 0;
+
+	pthread_mutex_init(&p.lock, NULL);
+	pthread_cond_init(&p.cond, NULL);
+	for (int k = 0; k < NSLOTS; k++)
+		p.slot[k].buf = img_alloc(chunk);
+	if (pthread_create(&th, NULL, reader, &p)) {
+		img_error("cannot start a thread");
+		return -1;
+	}
+	for (uint64_t off = 0; off < c->total; off += chunk, i = (i + 1) % NSLOTS) {
+		struct slot *sl = &p.slot[i];
+
+		pthread_mutex_lock(&p.lock);
+		while (!sl->full && !p.read_error)
+			pthread_cond_wait(&p.cond, &p.lock);
+		pthread_mutex_unlock(&p.lock);
+		if (!sl->full) {
+			rc = -1;
+			break;
+		}
+		if (write_chunk(c, sl)) {
+			rc = -1;
+			break;
+		}
+		img_progress_update(pr, sl->off + sl->len, c->total);
+		pthread_mutex_lock(&p.lock);
+		sl->full = false;
+		pthread_cond_broadcast(&p.cond);
+		pthread_mutex_unlock(&p.lock);
+	}
+	pthread_mutex_lock(&p.lock);
+	p.stop = true;
+	pthread_cond_broadcast(&p.cond);
+	pthread_mutex_unlock(&p.lock);
+	pthread_join(th, NULL);
+	for (int k = 0; k < NSLOTS; k++)
+		free(p.slot[k].buf);
+	pthread_mutex_destroy(&p.lock);
+	pthread_cond_destroy(&p.cond);
+	return rc;
 }
 
 static int open_sources(struct convert *c, char **names, int n, const char *fmt)
@@ -231,7 +340,6 @@ static void close_all(struct convert *c)
 		blk_close(c->bk);
 	free(c->src);
 	free(c->src_size);
-	free(c->buf);
 	free(c->bkbuf);
 }
 
@@ -313,16 +421,11 @@ int img_convert(int argc, char **argv)
 	n = CHUNK;
 	if (c.cluster > n)
 		n = c.cluster;
-	c.buf = img_alloc(n);
 	if (c.bk)
 		c.bkbuf = img_alloc(n);
 	img_progress_start(&pr, progress && !quiet);
-	for (uint64_t off = 0; off < c.total; off += n) {
-		uint64_t len = c.total - off < n ? c.total - off : n;
-		if (convert_chunk(&c, off, len))
-			goto done;
-		img_progress_update(&pr, off + len, c.total);
-	}
+	if (copy_all(&c, n, &pr))
+		goto done;
 	if (blk_flush(c.out) < 0) {
 		img_error("%s: error while flushing", out);
 		goto done;
