@@ -115,6 +115,24 @@ def hostile(kind, path):
             put(16, ">I", 200)
         elif kind == "rt-past-eof":
             put(48, ">Q", 1 << 45)
+        elif kind in ("l1-entry-past-eof", "l2-entry-past-eof", "l2-entry-unaligned",
+                      "compressed-bogus", "l1-entry-overlaps-header"):
+            _cb, l1_off, _rt, _o = header(f)
+            f.seek(l1_off)
+            l2 = struct.unpack(">Q", f.read(8))[0] & 0x00fffffffffffe00
+            copied = 1 << 63
+            if kind == "l1-entry-past-eof":
+                put(l1_off, ">Q", copied | (1 << 50))
+            elif kind == "l1-entry-overlaps-header":
+                put(l1_off, ">Q", copied | 0)
+            elif kind == "l2-entry-past-eof":
+                put(l2, ">Q", copied | (1 << 50))
+            elif kind == "l2-entry-unaligned":
+                f.seek(l2)
+                e = struct.unpack(">Q", f.read(8))[0]
+                put(l2, ">Q", (e & ~0x1ff) + 512)
+            else:
+                put(l2, ">Q", (1 << 62) | ((1 << 62) - 1))
         else:
             sys.exit(f"mkimg: unknown kind {kind}")
 

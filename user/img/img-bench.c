@@ -235,7 +235,7 @@ int img_bench(int argc, char **argv)
 	}
 	rc = run(&s);
 	if (rc)
-		img_error("%s: request failed: %s", file, strerror(-s.error));
+		img_io_error(s.error, "%s: request failed", file);
 	blk_close(s.b);
 	for (unsigned i = 0; i < s.depth; i++)
 		free(s.iov[i].iov_base);

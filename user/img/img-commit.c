@@ -65,7 +65,7 @@ static int copy_down(struct blk *top, int layers, struct blk *base, struct img_p
 	}
 	free(buf);
 	if (r < 0)
-		img_error("Block job failed: %s", strerror(-r));
+		img_io_error(r, "Block job failed");
 	return r < 0 ? -1 : 0;
 }
 
@@ -154,15 +154,15 @@ int img_commit(int argc, char **argv)
 		return 1;
 	}
 	if (blk_size(base) < blk_size(top) && (r = blk_resize(base, blk_size(top))) < 0) {
-		img_error("%s: cannot grow the base image: %s", base_path, strerror(-r));
+		img_io_error(r, "%s: cannot grow the base image", base_path);
 		blk_close(base);
 		blk_close(top);
 		return 1;
 	}
 	img_progress_start(&pr, progress && !quiet);
 	r = copy_down(top, layers, base, &pr);
-	if (r == 0 && blk_flush(base) < 0) {
-		img_error("%s: flush failed", base_path);
+	if (r == 0 && (r = blk_flush(base)) < 0) {
+		img_io_error(r, "%s: flush failed", base_path);
 		r = -1;
 	}
 	blk_close(base);

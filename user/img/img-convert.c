@@ -38,8 +38,8 @@ static int read_src(struct convert *c, uint64_t off, uint8_t *buf, uint64_t len)
 			uint64_t n = end - off < len ? end - off : len;
 			int r = blk_pread(c->src[i], off - base, buf, n);
 			if (r < 0) {
-				img_error("error while reading at byte %llu: %s",
-					  (unsigned long long)off, strerror(-r));
+				img_io_error(r, "error while reading at byte %llu",
+					     (unsigned long long)off);
 				return -1;
 			}
 			buf += n;
@@ -63,8 +63,8 @@ static int src_is_zero(struct convert *c, uint64_t off, uint64_t len, bool *zero
 			uint64_t n = end - off < len ? end - off : len, pnum = 0;
 			int st = img_block_status(c->src[i], off - base, n, &pnum);
 			if (st < 0) {
-				img_error("error while reading block status at byte %llu: %s",
-					  (unsigned long long)off, strerror(-st));
+				img_io_error(st, "error while reading block status at byte %llu",
+					     (unsigned long long)off);
 				return -1;
 			}
 			if (!(st & BLK_ST_ZERO) && (st & BLK_ST_DATA)) {
@@ -92,8 +92,8 @@ static int read_backing(struct convert *c, uint64_t off, uint8_t *buf, uint64_t 
 		r = blk_pread(c->bk, off, buf, n);
 	memset(buf + n, 0, len - n);
 	if (r < 0)
-		img_error("error while reading the backing file at byte %llu: %s",
-			  (unsigned long long)off, strerror(-r));
+		img_io_error(r, "error while reading the backing file at byte %llu",
+			     (unsigned long long)off);
 	return r < 0 ? -1 : 0;
 }
 
@@ -117,8 +117,7 @@ static int emit(struct convert *c, enum act a, uint64_t off, const uint8_t *p, u
 		}
 	}
 	if (r < 0) {
-		img_error("error while writing at byte %llu: %s", (unsigned long long)off,
-			  strerror(-r));
+		img_io_error(r, "error while writing at byte %llu", (unsigned long long)off);
 		return -1;
 	}
 	return 0;
@@ -426,8 +425,8 @@ int img_convert(int argc, char **argv)
 	img_progress_start(&pr, progress && !quiet);
 	if (copy_all(&c, n, &pr))
 		goto done;
-	if (blk_flush(c.out) < 0) {
-		img_error("%s: error while flushing", out);
+	if ((ch = blk_flush(c.out)) < 0) {
+		img_io_error(ch, "%s: error while flushing", out);
 		goto done;
 	}
 	img_progress_end(&pr);

@@ -61,7 +61,7 @@ static int copy_differences(struct blk *img, struct blk *nb, uint32_t cluster,
 	free(old);
 	free(new);
 	if (r < 0)
-		img_error("Could not copy the data that differs: %s", strerror(-r));
+		img_io_error(r, "Could not copy the data that differs");
 	return r < 0 ? -1 : 0;
 }
 
@@ -125,8 +125,8 @@ int img_rebase(int argc, char **argv)
 		img_progress_end(&pr);
 	}
 	if (r == 0 && (r = blk_set_backing(img, backing, backing ? bfmt : NULL)) < 0)
-		img_error("Could not change the backing file to '%s': %s",
-			  backing ? backing : "", strerror(-r));
+		img_io_error(r, "Could not change the backing file to '%s'",
+			     backing ? backing : "");
 	if (nb)
 		blk_close(nb);
 	blk_close(img);

@@ -68,7 +68,7 @@ int img_resize(int argc, char **argv)
 	}
 	r = size == cur ? 0 : blk_resize(b, size);
 	if (r < 0) {
-		img_error("%s: Failed to resize the image: %s", file, strerror(-r));
+		img_io_error(r, "%s: Failed to resize the image", file);
 		blk_close(b);
 		return 1;
 	}

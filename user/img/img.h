@@ -14,6 +14,12 @@
 /* One line "qvm-img: <message>" on stderr. */
 void img_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A failed block-layer call (r a negative errno): "qvm-img: <message>:
+ * <strerror>", except for -EIO, which the block layer reports itself (an
+ * image problem, one line naming the file), so that each failure is one
+ * line. */
+void img_io_error(int r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* "1G", "512M", "4k", "1.5G", "1073741824": bytes.  0 or -1 (no message). */
 int img_parse_size(const char *s, uint64_t *out);
 /* img_parse_size with qemu-img's message on failure. */

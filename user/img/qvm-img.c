@@ -22,6 +22,21 @@ void img_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+void img_io_error(int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	/* -EIO: the block layer named the image's problem on a line already */
+	if (r == -EIO)
+		return;
+	fflush(stdout);
+	fputs(IMG_PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", strerror(r < 0 ? -r : r));
+}
+
 int img_usage_error(const char *fmt, ...)
 {
 	va_list ap;
