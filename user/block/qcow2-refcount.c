@@ -272,30 +272,58 @@ static bool avoided(struct qcow2 *q, uint64_t cl)
 	return q->avoid && cl < q->avoid_n && q->avoid[cl];
 }
 
-/* Give block index bi a refcount block.  Past the end of the file it
- * goes at the first cluster it covers (counting itself); inside the file
- * it takes a free cluster from the allocator. */
-static int new_refblock(struct qcow2 *q, uint64_t bi)
+/*
+ * Give block index bi a refcount block.  Past the end of the file, a group
+ * of g blocks for the ranges bi..bi+g-1 goes at the start of range bi
+ * (the first block counts the group), so that the ranges after it stay
+ * free for runs of up to want clusters; inside the file one block takes
+ * a free cluster from the allocator.
+ */
+static int new_refblock(struct qcow2 *q, uint64_t bi, uint64_t want)
 {
 	int ret;
-	if (bi >= q->rt_size && (ret = grow_rt(q, bi)))
-		return ret;
+	if (bi >= q->rt_size) {
+		if ((ret = grow_rt(q, bi)))
+			return ret;
+		if (q->rt[bi])   /* the new table's own blocks cover it */
+			return 0;
+	}
 	uint64_t cs = q->cluster_size, per = 1ull << q->rb_bits;
 	uint64_t self = bi * per, off;
 	struct qcow2_cent *e;
-	if (self >= file_end_cluster(q) && !avoided(q, self)) {
-		off = self * cs;
-		if ((ret = qcow2_cache_get(q, &q->rbc, off, true, &e)))
+	if (self >= file_end_cluster(q)) {
+		uint64_t g = (want + per - 2) / (per - 1) + 1;
+		if (g > per)
+			return qcow2_err(q, -EFBIG, "allocation of %llu clusters too large for this "
+					 "cluster size and refcount width", (unsigned long long)want);
+		if (bi + g > q->rt_size && (ret = grow_rt(q, bi + g - 1)))
 			return ret;
-		qcow2_rb_set(e->buf, 0, q->refcount_order, 1);
-		e->dirty = true;
-	} else {
-		if ((ret = qcow2_alloc(q, 1, &off)))
+		if (q->rt[bi])
+			return 0;
+		for (uint64_t j = 1; j < g; j++)
+			if (q->rt[bi + j]) {
+				g = j;
+				break;
+			}
+		for (uint64_t j = 0; j < g; j++) {
+			if ((ret = qcow2_cache_get(q, &q->rbc, (self + j) * cs, true, &e)))
+				return ret;
+			if (j == 0)
+				for (uint64_t k = 0; k < g; k++)
+					qcow2_rb_set(e->buf, k, q->refcount_order, 1);
+			if ((ret = cache_write(q, e)))
+				return ret;
+		}
+		if ((ret = qcow2_rc_commit(q)) || (ret = blk_file_sync(q->b)))
 			return ret;
-		if ((ret = qcow2_cache_get(q, &q->rbc, off, true, &e)))
-			return ret;
-		e->dirty = true;
+		for (uint64_t j = 0; j < g; j++)
+			q->rt[bi + j] = (self + j) * cs;
+		return write_rt_entries(q, bi, g);
 	}
+	if ((ret = qcow2_alloc(q, 1, &off)))
+		return ret;
+	if ((ret = qcow2_cache_get(q, &q->rbc, off, true, &e)))
+		return ret;
 	/* the block reaches the disk before the table entry */
 	if ((ret = cache_write(q, e)) || (ret = qcow2_rc_commit(q)) ||
 	    (ret = blk_file_sync(q->b)))
@@ -316,7 +344,7 @@ int qcow2_rc_update(struct qcow2 *q, uint64_t cl, int64_t delta)
 					 (unsigned long long)cl);
 		if (delta == 0)
 			return 0;
-		if ((ret = new_refblock(q, bi)) || (ret = rb_offset(q, bi, &rbo)))
+		if ((ret = new_refblock(q, bi, 1)) || (ret = rb_offset(q, bi, &rbo)))
 			return ret;
 	}
 	struct qcow2_cent *e;
@@ -381,7 +409,7 @@ restart:;
 				start = cl = (bi + 1) * per;
 				continue;
 			}
-			if ((ret = new_refblock(q, bi)))
+			if ((ret = new_refblock(q, bi, n)))
 				return ret;
 			goto restart;
 		}
@@ -437,6 +465,9 @@ int qcow2_pool_take(struct qcow2 *q, uint64_t n, uint64_t *off)
 		uint64_t want = POOL_BYTES >> q->cluster_bits;
 		if (want < 16)
 			want = 16;
+		uint64_t per = 1ull << q->rb_bits;
+		if (want > per * (per - 1) / 2)
+			want = per * (per - 1) / 2;
 		if (want < n)
 			want = n;
 		if ((ret = qcow2_alloc(q, want, &q->pool_start)))
