@@ -140,6 +140,12 @@ struct blk *img_open(const char *path, const char *fmt, bool readonly, bool no_b
 
 	if (img_check_format(fmt))
 		return NULL;
+	/* the commonest mistake gets qemu-img's words (the block layer
+	 * reports the rest, "qvm: <file>: <problem>") */
+	if (access(path, readonly ? R_OK : R_OK | W_OK)) {
+		img_error("Could not open '%s': %s", path, strerror(errno));
+		return NULL;
+	}
 	return blk_open(path, &o);
 }
 
