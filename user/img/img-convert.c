@@ -106,7 +106,8 @@ static int emit(struct convert *c, enum act a, uint64_t off, const uint8_t *p, u
 	if (a == SKIP || !len)
 		return 0;
 	if (a == ZERO)
-		r = blk_write_zeroes(c->out, off, len, !c->bk);
+		/* over a backing file, unmapping could show its data */
+		r = blk_write_zeroes(c->out, off, len, !c->bk && !blk_backing(c->out));
 	else if (!c->compress)
 		r = blk_pwrite(c->out, off, p, len);
 	else {
