@@ -16,6 +16,8 @@
 
 struct convert {
 	struct blk **src;
+	/* each source's size rounded up to whole sectors, as qemu-img sees
+	 * it: what lies past blk_size reads as zeros */
 	uint64_t *src_size;
 	int nsrc;
 	uint64_t total;
@@ -36,7 +38,10 @@ static int read_src(struct convert *c, uint64_t off, uint8_t *buf, uint64_t len)
 		uint64_t end = base + c->src_size[i];
 		if (off < end) {
 			uint64_t n = end - off < len ? end - off : len;
-			int r = blk_pread(c->src[i], off - base, buf, n);
+			uint64_t real = blk_size(c->src[i]), l = off - base;
+			uint64_t m = l < real ? (real - l < n ? real - l : n) : 0;
+			int r = m ? blk_pread(c->src[i], l, buf, m) : 0;
+			memset(buf + m, 0, n - m);
 			if (r < 0) {
 				img_io_error(r, "error while reading at byte %llu",
 					     (unsigned long long)off);
@@ -59,8 +64,9 @@ static int src_is_zero(struct convert *c, uint64_t off, uint64_t len, bool *zero
 	*zero = true;
 	for (int i = 0; i < c->nsrc && len; i++) {
 		uint64_t end = base + c->src_size[i];
-		while (off < end && len) {
-			uint64_t n = end - off < len ? end - off : len, pnum = 0;
+		uint64_t real = base + blk_size(c->src[i]);
+		while (off < real && len) {
+			uint64_t n = real - off < len ? real - off : len, pnum = 0;
 			int st = img_block_status(c->src[i], off - base, n, &pnum);
 			if (st < 0) {
 				img_io_error(st, "error while reading block status at byte %llu",
@@ -75,6 +81,12 @@ static int src_is_zero(struct convert *c, uint64_t off, uint64_t len, bool *zero
 				pnum = n;
 			off += pnum;
 			len -= pnum;
+		}
+		/* the sector padding past the real end reads as zeros */
+		if (off < end && len) {
+			uint64_t n = end - off < len ? end - off : len;
+			off += n;
+			len -= n;
 		}
 		base = end;
 	}
@@ -282,7 +294,7 @@ static int open_sources(struct convert *c, char **names, int n, const char *fmt)
 		if (!c->src[i])
 			return -1;
 		c->nsrc = i + 1;
-		c->src_size[i] = blk_size(c->src[i]);
+		c->src_size[i] = img_round_sector(blk_size(c->src[i]));
 		c->total += c->src_size[i];
 	}
 	return 0;
