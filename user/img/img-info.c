@@ -181,6 +181,8 @@ static int gather(struct info_ctx *c, const char *path, const char *fmt)
 		blk_close(b);
 		return -1;
 	}
+	/* qemu-img counts whole sectors (a raw file of 1000 bytes is 1024) */
+	c->in.virtual_size = img_round_sector(c->in.virtual_size);
 	c->sn = blk_snapshot_list(b, &c->nsn);
 	if (!c->sn)
 		c->nsn = 0;
