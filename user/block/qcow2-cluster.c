@@ -813,10 +813,8 @@ int qcow2_update_l1_refs(struct qcow2 *q, uint64_t *l1, uint32_t l1_size, int de
 			l1_changed = true;
 		}
 	}
-	if (!ret && l1_changed && l1 == q->l1) {
-		for (uint32_t i = 0; i < l1_size && !ret; i++)
-			ret = write_l1_entry(q, i);
-	}
+	if (!ret && l1_changed && l1 == q->l1)
+		ret = qcow2_write_l1(q);
 	return ret;
 }
 
