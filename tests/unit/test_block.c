@@ -12,7 +12,7 @@
 /* qcow2 may not be linked in (see block.c). */
 extern const struct blk_driver blk_qcow2 __attribute__((weak));
 
-#define IMG_SIZE (1 * MiB)
+#define IMG_SIZE (3 * MiB)
 
 static struct blk *open_raw(const char *path, bool ro, enum blk_cache cache)
 {
@@ -43,7 +43,8 @@ static void roundtrip(enum blk_cache cache, bool *direct)
 	blktest_pattern(ref, IMG_SIZE, 0, 1);
 	static const struct { uint64_t off; size_t len; } w[] = {
 		{ 0, 512 }, { 1, 1 }, { 4095, 2 }, { 70000, 65536 + 3 },
-		{ IMG_SIZE - 7, 7 }, { 300000, 200000 },
+		{ IMG_SIZE - 7, 7 }, { 300000, 200000 }, { 5, 2 * MiB + 1001 },
+		{ 4096, 1 * MiB },
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(w); i++) {
 		blktest_pattern(ref + w[i].off, w[i].len, w[i].off, 100 + i);
@@ -361,7 +362,7 @@ TEST(blk_snapshot_needs_qcow2)
 	CHECK(strstr(err, "snapshot=on needs the qcow2 driver"));
 }
 
-TEST(blk_snapshot_on)
+static void snapshot_on(enum blk_cache cache)
 {
 	if (!&blk_qcow2)
 		SKIP("the qcow2 driver is not linked in");
@@ -371,10 +372,12 @@ TEST(blk_snapshot_on)
 	snprintf(tmpdir, sizeof(tmpdir), "%s", blktest_path("snapdir"));
 	CHECK(mkdir(tmpdir, 0755) == 0);
 	setenv("TMPDIR", tmpdir, 1);
-	struct blk_open_opts o = { .snapshot = true };
+	struct blk_open_opts o = { .snapshot = true, .cache = cache };
 	struct blk *b = blk_open(path, &o);
 	CHECK(b);
 	CHECK_EQ(blk_size(b), 256 * KiB);
+	CHECK(!strcmp(blk_format_name(b), "qcow2"));
+	CHECK(blk_backing(b) && blk_is_readonly(blk_backing(b)));
 	uint8_t ref[256 * KiB], buf[256 * KiB];
 	blktest_pattern(ref, sizeof(ref), 0, 11);
 	uint8_t w[5000];
@@ -391,6 +394,16 @@ TEST(blk_snapshot_on)
 	CHECK_EQ(pread(fd, buf, sizeof(buf), 0), sizeof(buf));
 	close(fd);
 	CHECK(!memcmp(buf, ref, sizeof(buf)));   /* untouched */
+}
+
+TEST(blk_snapshot_on)
+{
+	snapshot_on(BLK_CACHE_WRITEBACK);
+}
+
+TEST(blk_snapshot_on_direct)
+{
+	snapshot_on(BLK_CACHE_NONE);
 }
 
 static int make_qcow2(const char *path, const char *backing, uint64_t size)

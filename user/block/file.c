@@ -94,6 +94,19 @@ static int rw_vec_copy(int fd, uint64_t off, const struct iovec *iov, int iovcnt
 	return r;
 }
 
+/* A buffer for the aligned span around [off, off+len), at most BOUNCE_MAX;
+ * *size is its length. */
+static void *bounce_for(const struct blk *b, uint64_t off, size_t len, size_t *size)
+{
+	uint64_t a = b->align;
+	uint64_t span = ((off & (a - 1)) + len + a - 1) & ~(a - 1);
+	*size = (size_t)MIN(span, BOUNCE_MAX);
+	void *p = NULL;
+	if (posix_memalign(&p, MAX(b->align, 4096u), *size))
+		return NULL;
+	return p;
+}
+
 static void *bounce_alloc(const struct blk *b, size_t len)
 {
 	void *p = NULL;
@@ -107,7 +120,8 @@ static int bounce_read(struct blk *b, uint64_t off, const struct iovec *iov, int
 		       size_t len)
 {
 	uint64_t a = b->align;
-	uint8_t *buf = bounce_alloc(b, BOUNCE_MAX);
+	size_t bsize;
+	uint8_t *buf = bounce_for(b, off, len, &bsize);
 	if (!buf)
 		return -ENOMEM;
 	int ret = 0;
@@ -116,7 +130,7 @@ static int bounce_read(struct blk *b, uint64_t off, const struct iovec *iov, int
 		uint64_t pos = off + done;
 		uint64_t start = pos & ~(a - 1);
 		size_t head = (size_t)(pos - start);
-		size_t n = MIN(len - done, BOUNCE_MAX - head);
+		size_t n = MIN(len - done, bsize - head);
 		size_t span = (size_t)((head + n + a - 1) & ~(a - 1));
 		struct iovec v = { buf, span };
 		ret = rw_vec(b->fd, start, &v, 1, false);
@@ -136,7 +150,8 @@ static int bounce_write(struct blk *b, uint64_t off, const struct iovec *iov, in
 			size_t len)
 {
 	uint64_t a = b->align;
-	uint8_t *buf = bounce_alloc(b, BOUNCE_MAX);
+	size_t bsize;
+	uint8_t *buf = bounce_for(b, off, len, &bsize);
 	if (!buf)
 		return -ENOMEM;
 	struct stat st;
@@ -146,7 +161,7 @@ static int bounce_write(struct blk *b, uint64_t off, const struct iovec *iov, in
 		uint64_t pos = off + done;
 		uint64_t start = pos & ~(a - 1);
 		size_t head = (size_t)(pos - start);
-		size_t n = MIN(len - done, BOUNCE_MAX - head);
+		size_t n = MIN(len - done, bsize - head);
 		size_t span = (size_t)((head + n + a - 1) & ~(a - 1));
 		struct iovec v;
 		if (head) {
@@ -166,13 +181,14 @@ static int bounce_write(struct blk *b, uint64_t off, const struct iovec *iov, in
 		done += n;
 	}
 	free(buf);
-	if (ret == 0 && S_ISREG(st.st_mode)) {
-		uint64_t end = off + len;
-		uint64_t rounded = (end + a - 1) & ~(a - 1);
-		if (rounded > (uint64_t)st.st_size && end < rounded)
-			if (ftruncate(b->fd, (off_t)MAX(end, (uint64_t)st.st_size)) < 0)
-				ret = -errno;
-	}
+	/* Only when the file ends where this write left it: a write past
+	 * it (another run of a format's image file) must stay. */
+	uint64_t end = off + len, rounded = (end + a - 1) & ~(a - 1);
+	struct stat now;
+	if (ret == 0 && S_ISREG(st.st_mode) && rounded > (uint64_t)st.st_size && end < rounded &&
+	    fstat(b->fd, &now) == 0 && (uint64_t)now.st_size == rounded &&
+	    ftruncate(b->fd, (off_t)MAX(end, (uint64_t)st.st_size)) < 0)
+		ret = -errno;
 	return ret;
 }
 
