@@ -334,13 +334,13 @@ TEST(qcow2_compressed_write)
 	free(shadow);
 }
 
-TEST(qcow2_snapshots)
+static void snapshots(int compat, uint32_t cs)
 {
 	if (!have_qemu_img())
 		SKIP("qemu-img is not installed");
 	const char *p = blktest_path("snap.qcow2");
 	size_t size = 1048576;
-	CHECK(create(p, size, 4096, 3, 16, NULL, NULL) == 0);
+	CHECK(create(p, size, cs, compat, 16, NULL, NULL) == 0);
 	struct blk *b = open_rw(p);
 	CHECK(b);
 	uint8_t *a = calloc(1, size), *c = calloc(1, size);
@@ -391,6 +391,9 @@ TEST(qcow2_snapshots)
 	free(a);
 	free(c);
 }
+
+TEST(qcow2_snapshots_v3) { snapshots(3, 4096); }
+TEST(qcow2_snapshots_v2_512) { snapshots(2, 512); }
 
 TEST(qcow2_resize_and_set_backing)
 {
