@@ -334,19 +334,23 @@ TEST(qcow2_compressed_write)
 	free(shadow);
 }
 
-TEST(qcow2_snapshots)
+static void snapshots(int compat, uint32_t cs)
 {
 	if (!have_qemu_img())
 		SKIP("qemu-img is not installed");
 	const char *p = blktest_path("snap.qcow2");
 	size_t size = 1048576;
-	CHECK(create(p, size, 4096, 3, 16, NULL, NULL) == 0);
+	CHECK(create(p, size, cs, compat, 16, NULL, NULL) == 0);
 	struct blk *b = open_rw(p);
 	CHECK(b);
 	uint8_t *a = calloc(1, size), *c = calloc(1, size);
 	random_writes(b, a, size, 11, 10);
 	CHECK(blk_snapshot_create(b, "first") == 0);
-	CHECK(blk_snapshot_create(b, "first") != 0);    /* name taken */
+	int lines;
+	blktest_stderr_begin();
+	int r = blk_snapshot_create(b, "first");        /* name taken */
+	blktest_stderr_end(&lines);
+	CHECK(r != 0 && lines == 1);
 	memcpy(c, a, size);
 	random_writes(b, c, size, 12, 10);
 	CHECK(same(b, c, size));
@@ -369,7 +373,10 @@ TEST(qcow2_snapshots)
 	CHECK(blk_snapshot_apply(b, "second") == 0);
 	CHECK(same(b, c, size));
 	CHECK(blk_snapshot_delete(b, "1") == 0);
-	CHECK(blk_snapshot_apply(b, "first") != 0);
+	blktest_stderr_begin();
+	r = blk_snapshot_apply(b, "first");
+	blktest_stderr_end(&lines);
+	CHECK(r != 0 && lines == 1);
 	blk_close(b);
 	CHECK_EQ(qemu_check(p), 0);
 	CHECK_EQ(sh("qemu-img snapshot -a second %s && qemu-img snapshot -d second %s", p, p), 0);
@@ -385,6 +392,9 @@ TEST(qcow2_snapshots)
 	free(c);
 }
 
+TEST(qcow2_snapshots_v3) { snapshots(3, 4096); }
+TEST(qcow2_snapshots_v2_512) { snapshots(2, 512); }
+
 TEST(qcow2_resize_and_set_backing)
 {
 	if (!have_qemu_img())
@@ -396,7 +406,11 @@ TEST(qcow2_resize_and_set_backing)
 	CHECK(blk_resize(b, 64 << 20) == 0);   /* grows the L1 table */
 	CHECK_EQ(blk_size(b), 64 << 20);
 	CHECK(blk_pwrite(b, (64 << 20) - 4, "tail", 4) == 0);
-	CHECK(blk_resize(b, 1 << 20) != 0);     /* allocated past the new end */
+	int lines;
+	blktest_stderr_begin();
+	int r = blk_resize(b, 1 << 20);         /* allocated past the new end */
+	blktest_stderr_end(&lines);
+	CHECK(r != 0 && lines == 1);
 	blk_close(b);
 	CHECK_EQ(qemu_check(p), 0);
 	CHECK_EQ(sh("qemu-img info %s | grep -q 'virtual size: 64 MiB'", p), 0);
@@ -437,7 +451,10 @@ TEST(qcow2_check_finds_and_fixes_leaks)
 	const char *err = blktest_stderr_end(&lines);
 	CHECK(strstr(err, "Leaked cluster 10 refcount=1 reference=0"));
 	CHECK_EQ(r.leaks, 1);
+	blktest_stderr_begin();
 	CHECK(blk_check(b, BLK_FIX_LEAKS, &r) == 0);
+	err = blktest_stderr_end(&lines);
+	CHECK(strstr(err, "Repairing cluster 10 refcount=1 reference=0"));
 	CHECK_EQ(r.leaks_fixed, 1);
 	blk_close(b);
 	CHECK_EQ(qemu_check(p), 0);
@@ -490,8 +507,19 @@ TEST(qcow2_hostile_headers)
 	p = hostile("hugel1.qcow2", 36, be, 4, -1);
 	CHECK(p && refused(p, "L1 table too large"));
 	wbe64(be, 0);
-	p = hostile("rtover.qcow2", 48, be, 8, -1);
+	p = hostile("rt0.qcow2", 48, be, 8, -1);
 	CHECK(p && refused(p, "refcount table"));
+	wbe64(be, 3 * 65536);   /* the refcount table on the L1 table */
+	p = hostile("rtover.qcow2", 48, be, 8, -1);
+	CHECK(p && refused(p, "overlap"));
+	wbe32(be, 7);            /* version 7 */
+	p = hostile("version.qcow2", 4, be, 4, -1);
+	CHECK(p && refused(p, "version 7"));
+	uint8_t ext[16];         /* an extension longer than the header cluster */
+	wbe32(ext, 0x12345678);
+	wbe32(ext + 4, 0x100000);
+	p = hostile("extlen.qcow2", 112, ext, 8, -1);
+	CHECK(p && refused(p, "header extension"));
 	wbe64(be, 1ull << 9);   /* incompatible bit 9 */
 	p = hostile("incompat.qcow2", 72, be, 8, -1);
 	CHECK(p && refused(p, "unsupported qcow2 feature: bit 9"));
@@ -511,6 +539,35 @@ TEST(qcow2_hostile_headers)
 	wbe64(be, 1ull << 40);   /* a huge size for its L1 table */
 	p = hostile("size.qcow2", 24, be, 8, -1);
 	CHECK(p && refused(p, "L1 table too small"));
+}
+
+TEST(qcow2_hostile_compressed)
+{
+	/* a compressed descriptor pointing at garbage: an error, no crash */
+	const char *p = blktest_path("cbad.qcow2");
+	CHECK(create(p, 1 << 20, 65536, 3, 16, NULL, NULL) == 0);
+	struct blk *b = open_rw(p);
+	CHECK(b);
+	uint8_t z[65536] = { 0 };
+	CHECK(blk_write_compressed(b, 0, z, sizeof(z)) == 0);
+	blk_close(b);
+	int fd = open(p, O_RDWR);
+	uint8_t l2[8], junk[600];
+	memset(junk, 0xa5, sizeof(junk));
+	CHECK(pread(fd, l2, 8, 3 * 65536) == 8);        /* L1[0] (L1: cluster 3) */
+	CHECK(pread(fd, l2, 8, (off_t)(be64(l2) & QCOW2_L1_OFFSET_MASK)) == 8);
+	uint64_t ent = be64(l2);
+	CHECK(ent & QCOW2_OFLAG_COMPRESSED);
+	CHECK(pwrite(fd, junk, sizeof(junk), (off_t)(ent & ((1ull << 54) - 1))) == sizeof(junk));
+	close(fd);
+	b = open_rw(p);
+	CHECK(b);
+	int lines;
+	blktest_stderr_begin();
+	int r = blk_pread(b, 0, z, 4096);
+	const char *err = blktest_stderr_end(&lines);
+	CHECK(r < 0 && strstr(err, "does not decompress"));
+	blk_close(b);
 }
 
 TEST(qcow2_hostile_tables)

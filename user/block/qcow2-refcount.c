@@ -318,6 +318,8 @@ static int new_refblock(struct qcow2 *q, uint64_t bi, uint64_t want)
 			return ret;
 		for (uint64_t j = 0; j < g; j++)
 			q->rt[bi + j] = (self + j) * cs;
+		if (self + g > q->alloc_end)
+			q->alloc_end = self + g;
 		return write_rt_entries(q, bi, g);
 	}
 	if ((ret = qcow2_alloc(q, 1, &off)))
@@ -391,14 +393,22 @@ int qcow2_alloc(struct qcow2 *q, uint64_t n, uint64_t *off)
 	int ret;
 	if (q->b->readonly)
 		return -EROFS;
-restart:;
+	int restarts = 0;
+restart:
+	if (++restarts > 64)
+		return qcow2_err(q, -EIO, "cluster allocation does not converge (corrupt refcounts?)");
 	uint64_t eof = file_end_cluster(q);
+	/* Past the end of the file and of what this session allocated,
+	 * every refcount is 0 in a sane image: a scan that runs far beyond
+	 * that point is walking garbage. */
+	uint64_t hard_end = eof > q->alloc_end ? eof : q->alloc_end;
 	uint64_t start = q->free_hint, cl = start;
 	if (!start)
 		start = cl = 1;
 	while (cl - start < n) {
-		if (cl >= limit)
-			return qcow2_err(q, -ENOSPC, "no room left for clusters");
+		if (cl >= limit || (cl > hard_end && cl - hard_end > n + 2 * per + 64))
+			return qcow2_err(q, -ENOSPC, "no free clusters (refcounts past the end of the "
+					 "file are set)");
 		uint64_t bi = cl >> q->rb_bits, rbo;
 		if ((ret = rb_offset(q, bi, &rbo)))
 			return ret;
@@ -427,6 +437,8 @@ restart:;
 			return ret;
 	if (n == 1 || start == q->free_hint)
 		q->free_hint = start + n;
+	if (start + n > q->alloc_end)
+		q->alloc_end = start + n;
 	*off = start << q->cluster_bits;
 	return 0;
 }
@@ -491,9 +503,11 @@ int qcow2_pool_release(struct qcow2 *q)
 
 /* ---- check ("qemu-img check") ---- */
 
+#define CHECK_MAX_CLUSTERS (1ull << 28)
+
 struct chk {
 	struct qcow2 *q;
-	uint64_t *ref;      /* expected refcount per cluster */
+	uint32_t *ref;      /* expected refcount per cluster (saturating) */
 	uint64_t n;         /* clusters in the file */
 	struct blk_check *res;
 	bool quiet;
@@ -512,7 +526,8 @@ static void chk_ref(struct chk *c, uint64_t off, uint64_t len, const char *what)
 		return;
 	}
 	for (uint64_t i = first; i <= last; i++)
-		c->ref[i]++;
+		if (c->ref[i] < UINT32_MAX)
+			c->ref[i]++;
 }
 
 static void chk_corrupt(struct chk *c, const char *msg, uint64_t v)
@@ -578,6 +593,10 @@ static int chk_l1(struct chk *c, uint64_t l1off, const uint64_t *l1, uint32_t l1
 {
 	struct qcow2 *q = c->q;
 	chk_ref(c, l1off, (uint64_t)l1_size * 8, "L1 table");
+	if (qcow2_l1_has_dups(l1, l1_size)) {
+		chk_corrupt(c, "L1 table names one L2 table twice, at", l1off);
+		return 0;
+	}
 	for (uint32_t i = 0; i < l1_size; i++) {
 		uint64_t l2 = l1[i] & QCOW2_L1_OFFSET_MASK;
 		if (!l2)
@@ -696,8 +715,21 @@ static int chk_compare(struct chk *c, int fix)
 {
 	struct qcow2 *q = c->q;
 	int ret;
+	uint64_t per = 1ull << q->rb_bits;
 	for (uint64_t i = 0; i < c->n; i++) {
-		uint64_t rc;
+		uint64_t rc, rbo;
+		if ((ret = rb_offset(q, i >> q->rb_bits, &rbo)))
+			return ret;
+		if (!rbo && !(i & (per - 1))) {
+			/* no refcount block: only referenced clusters differ */
+			uint64_t end = i + per < c->n ? i + per : c->n, j = i;
+			while (j < end && !c->ref[j])
+				j++;
+			if (j == end) {
+				i = end - 1;
+				continue;
+			}
+		}
 		if ((ret = qcow2_rc_get(q, i, &rc)))
 			return ret;
 		if (c->ref[i])
@@ -718,7 +750,7 @@ static int chk_compare(struct chk *c, int fix)
 				c->res->corruptions++;
 			continue;
 		}
-		if (c->ref[i] > q->refcount_max) {
+		if (c->ref[i] > q->refcount_max || (leak && rc - c->ref[i] > INT64_MAX)) {
 			c->res->corruptions++;
 			continue;
 		}
@@ -749,7 +781,10 @@ int qcow2_check_quiet(struct qcow2 *q, int fix, struct blk_check *res, bool quie
 		return -1;
 	struct chk c = { .q = q, .res = res, .quiet = quiet };
 	c.n = qcow2_clusters(q, (uint64_t)fsize);
-	c.ref = calloc(c.n ? c.n : 1, sizeof(uint64_t));
+	if (c.n > CHECK_MAX_CLUSTERS)
+		return qcow2_err(q, -1, "check: the file has too many clusters (%llu) to check",
+				 (unsigned long long)c.n);
+	c.ref = calloc(c.n ? c.n : 1, sizeof(*c.ref));
 	if (!c.ref)
 		return qcow2_err(q, -1, "check: out of memory for %llu clusters",
 				 (unsigned long long)c.n);
@@ -770,14 +805,15 @@ int qcow2_check_quiet(struct qcow2 *q, int fix, struct blk_check *res, bool quie
 		c2.res = &r2;
 		c2.quiet = true;
 		int64_t fs2 = blk_file_size(q->b);
-		if (fs2 > 0 && qcow2_clusters(q, (uint64_t)fs2) > c.n) {
-			uint64_t *nr = realloc(c.ref, qcow2_clusters(q, (uint64_t)fs2) * 8);
+		if (fs2 > 0 && qcow2_clusters(q, (uint64_t)fs2) > c.n &&
+		    qcow2_clusters(q, (uint64_t)fs2) <= CHECK_MAX_CLUSTERS) {
+			uint32_t *nr = realloc(c.ref, qcow2_clusters(q, (uint64_t)fs2) * sizeof(*nr));
 			if (nr) {
 				c.ref = c2.ref = nr;
 				c2.n = qcow2_clusters(q, (uint64_t)fs2);
 			}
 		}
-		memset(c2.ref, 0, c2.n * 8);
+		memset(c2.ref, 0, c2.n * sizeof(*c2.ref));
 		q->avoid = NULL;
 		if (!(ret = chk_collect(&c2)))
 			ret = chk_compare(&c2, fix);
