@@ -217,11 +217,12 @@ def kernel(name, append=None):
 class Figure:
     """One row of the table: a value per VMM (median of samples)."""
 
-    def __init__(self, label, unit, fmt, better="faster"):
+    def __init__(self, label, unit, fmt, better="faster", higher=False):
         self.label = label
         self.unit = unit
         self.fmt = fmt
         self.better = better     # what "lower" means: faster, smaller
+        self.higher = higher     # a rate (IOPS): higher is better
         self.samples = {"qvm": [], "qemu": []}
         self.problem = {}       # vmm name -> ("SKIP"|"FAIL", reason)
 
@@ -532,6 +533,208 @@ def fig_memory(vmms):
 
 
 # ---------------------------------------------------------------------------
+# Disk figures: qvm-img against qemu-img (no guest, no KVM)
+
+QVM_IMG = env_cmd("QVM_IMG", os.path.join(ROOT, "build", "qvm-img"))
+QEMU_IMG = env_cmd("QEMU_IMG", "qemu-img")
+DISK_REPS = env_num("DISK_REPS", 3)
+DISK_SIZE_MIB = env_num("DISK_SIZE_MIB", 1024)
+# deflate costs ~20 s per GiB of data here: -c converts a smaller disk
+DISK_C_SIZE_MIB = env_num("DISK_C_SIZE_MIB", 256)
+DISK_COUNT = env_num("DISK_COUNT", 20000)
+DISK_DIR = os.environ.get("DISK_DIR", "").strip() or os.path.join(ROOT, "build")
+DISK_TIMEOUT = env_num("DISK_TIMEOUT", 120.0, float)
+
+
+class Tool:
+    def __init__(self, name, cmd):
+        self.name = name
+        self.cmd = cmd
+        self.skip = None
+
+
+def run_tool(fig, tool, args):
+    """Run one tool command; its wall time in s, or None (FAIL/SKIP set)."""
+    t0 = time.perf_counter()
+    try:
+        p = subprocess.run(tool.cmd + args, capture_output=True, text=True,
+                           timeout=DISK_TIMEOUT, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        problem(fig, tool, "FAIL", f"timed out after {DISK_TIMEOUT:g} s")
+        return None, ""
+    except OSError as e:
+        problem(fig, tool, "FAIL", f"cannot run {tool.cmd[0]}: {e.strerror}")
+        return None, ""
+    dt = time.perf_counter() - t0
+    if p.returncode != 0:
+        err = (p.stderr.strip().splitlines() or ["?"])[0][:160]
+        problem(fig, tool, "FAIL", f"exit status {p.returncode}: {err}")
+        return None, p.stdout
+    return dt, p.stdout
+
+
+def odirect_works(d):
+    path = os.path.join(d, ".odirect-probe")
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_DIRECT, 0o600)
+    except OSError:
+        return False
+    try:
+        import mmap
+        buf = mmap.mmap(-1, 4096)
+        os.write(fd, buf)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+        os.unlink(path)
+
+
+def make_half_random(path, size):
+    """A raw disk: alternating 1 MiB runs of random data and holes (50%)."""
+    with open(path, "wb") as f:
+        f.truncate(size)
+        mib = 1 << 20
+        for off in range(0, size, 2 * mib):
+            f.seek(off)
+            f.write(os.urandom(min(mib, size - off)))
+
+
+def disk_bench_figure(tools, label, img, fmt, write, cache):
+    fig = Figure(f"img bench {label}", "IOPS", "{:.0f}", higher=True)
+    figures.append(fig)
+    step = max(4096, (DISK_SIZE_MIB << 20) // DISK_COUNT // 4096 * 4096)
+    args = ["bench", "-f", fmt, "-c", str(DISK_COUNT), "-d", "64", "-s", "4096",
+            "-S", str(step), "-t", cache] + (["-w"] if write else []) + [img]
+    log(f"bench: {fig.label}: {DISK_REPS} x {DISK_COUNT} requests per tool")
+    for rep in range(DISK_REPS):
+        for t in (tools if rep % 2 == 0 else tools[::-1]):
+            if t.skip or t.name in fig.problem:
+                continue
+            _, out = run_tool(fig, t, args)
+            m = re.search(r"Run completed in ([0-9.]+) seconds", out)
+            if t.name in fig.problem:
+                continue
+            if not m or float(m.group(1)) <= 0:
+                problem(fig, t, "FAIL", "no 'Run completed in X seconds' line")
+                continue
+            fig.samples[t.name].append(DISK_COUNT / float(m.group(1)))
+    return step
+
+
+def disk_convert_figure(tools, label, args_for):
+    fig = Figure(f"img convert {label}", "s", "{:.2f}")
+    figures.append(fig)
+    log(f"bench: {fig.label}: {DISK_REPS} runs per tool")
+    for rep in range(DISK_REPS):
+        for t in (tools if rep % 2 == 0 else tools[::-1]):
+            if t.skip or t.name in fig.problem:
+                continue
+            args, out_path = args_for(t.name)
+            dt, _ = run_tool(fig, t, args)
+            if dt is not None:
+                fig.samples[t.name].append(dt)
+            if os.path.exists(out_path):
+                os.unlink(out_path)
+
+
+def fig_disk(tools):
+    """qvm-img vs qemu-img: bench IOPS and convert times on the same images.
+    Returns the lines describing the set-up, for the header."""
+    if not shutil.which(QEMU_IMG[0]):
+        for t in tools:
+            if t.name == "qemu":
+                t.skip = f"{QEMU_IMG[0]} not found (apt-get install qemu-utils)"
+    qvm_img = QVM_IMG[0]
+    if not (os.access(qvm_img, os.X_OK) or shutil.which(qvm_img)):
+        tools[0].skip = f"{qvm_img} not found (make builds build/qvm-img)"
+    d = tempfile.mkdtemp(prefix="qvm-disk-bench.", dir=DISK_DIR)
+    size = DISK_SIZE_MIB << 20
+    notes = []
+    try:
+        cache = "none" if odirect_works(d) else "writeback"
+        qcow = os.path.join(d, "bench.qcow2")
+        raw = os.path.join(d, "bench.raw")
+        src = os.path.join(d, "half-random.raw")
+        csrc = os.path.join(d, "half-random-c.raw")
+        if shutil.which(QEMU_IMG[0]):
+            subprocess.run(QEMU_IMG + ["create", "-q", "-f", "qcow2", "-o",
+                                       "preallocation=metadata", qcow, str(size)],
+                           check=True)
+            subprocess.run(QEMU_IMG + ["create", "-q", "-f", "raw", "-o",
+                                       "preallocation=full", raw, str(size)],
+                           check=True)
+        else:
+            for p in (qcow, raw):
+                open(p, "wb").close()
+        log(f"bench: writing {DISK_SIZE_MIB} MiB of half-random data")
+        make_half_random(src, size)
+        make_half_random(csrc, DISK_C_SIZE_MIB << 20)
+        for label, img, fmt, write in (
+                ("qcow2 4k read", qcow, "qcow2", False),
+                ("qcow2 4k write", qcow, "qcow2", True),
+                ("raw 4k read", raw, "raw", False),
+                ("raw 4k write", raw, "raw", True)):
+            step = disk_bench_figure(tools, label, img, fmt, write, cache)
+        notes.append(f"img bench: bench -f qcow2|raw -c {DISK_COUNT} -d 64 -s 4096 "
+                     f"-S {step} -t {cache} [-w] IMAGE; {DISK_SIZE_MIB} MiB qcow2 "
+                     "preallocation=metadata, raw preallocation=full")
+
+        def out_of(who, ext):
+            return os.path.join(d, f"out-{who}.{ext}")
+        qsrc = os.path.join(d, "half-random.qcow2")
+        if shutil.which(QEMU_IMG[0]):
+            subprocess.run(QEMU_IMG + ["convert", "-O", "qcow2", src, qsrc], check=True)
+        disk_convert_figure(tools, "raw->qcow2", lambda who: (
+            ["convert", "-t", "unsafe", "-f", "raw", "-O", "qcow2", src,
+             out_of(who, "qcow2")], out_of(who, "qcow2")))
+        disk_convert_figure(tools, "qcow2->raw", lambda who: (
+            ["convert", "-t", "unsafe", "-f", "qcow2", "-O", "raw", qsrc,
+             out_of(who, "raw")], out_of(who, "raw")))
+        disk_convert_figure(tools, f"raw->qcow2 -c ({DISK_C_SIZE_MIB} MiB)",
+                            lambda who: (
+            ["convert", "-c", "-t", "unsafe", "-f", "raw", "-O", "qcow2", csrc,
+             out_of(who, "qcow2")], out_of(who, "qcow2")))
+        notes.append(f"img convert: convert -t unsafe [-c] -f F -O F' SRC DST, SRC "
+                     f"{DISK_SIZE_MIB} MiB ({DISK_C_SIZE_MIB} MiB for -c), half random "
+                     "data in 1 MiB runs, half holes")
+        notes.append(f"disk images in {d} (removed); cache {cache}"
+                     + ("" if cache == "none" else " (O_DIRECT refused here)"))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    for t in tools:
+        if t.skip:
+            for f in figures:
+                if f.label.startswith("img "):
+                    f.problem.setdefault(t.name, ("SKIP" if t.name == "qemu" else "FAIL",
+                                                  t.skip))
+    return notes
+
+
+def disk_main():
+    """bench/run disk: only the disk figures (no guest, no KVM needed)."""
+    start = time.perf_counter()
+    print("qvm benchmarks, disk figures: qvm-img vs qemu-img, side by side, "
+          + time.strftime("%Y-%m-%d %H:%M:%S"))
+    model = host_facts()[0]
+    print(f"host:   {model}, {os.cpu_count()} CPUs; kernel {platform.system()} "
+          f"{platform.release()}")
+    print(f"qvm:    {' '.join(QVM_IMG)}")
+    print(f"qemu:   {' '.join(QEMU_IMG)} ({version_of(QEMU_IMG)})")
+    print(f"{DISK_REPS} runs per figure, median reported")
+    sys.stdout.flush()
+    notes = fig_disk([Tool("qvm", QVM_IMG), Tool("qemu", QEMU_IMG)])
+    for n in notes:
+        print(n)
+    print_table()
+    print_details({})
+    print_problems()
+    print(f"\nbench: done in {time.perf_counter() - start:.0f} s")
+    return 1 if failed else 0
+
+
+# ---------------------------------------------------------------------------
 # Output
 
 def fmt_val(fig, who):
@@ -552,16 +755,18 @@ def print_table():
         if a is not None and b:
             r = a / b
             ratio = f"{r:.2f}" if r >= 0.095 else f"{r:.2g}"
-            if 0.95 <= r <= 1.05:
+            c = 1 / r if f.higher else r    # below 1: qvm is better
+            if 0.95 <= c <= 1.05:
                 how = "about equal"
-            elif r < 1:
-                how = f"qvm {1 / r:.{1 if r > 0.1 else 0}f}x {f.better}"
+            elif c < 1:
+                how = f"qvm {1 / c:.{1 if c > 0.1 else 0}f}x {f.better}"
             else:
-                how = f"QEMU {r:.{1 if r < 10 else 0}f}x {f.better}"
-            tail = f"  lower is better: {how}"
+                how = f"QEMU {c:.{1 if c < 10 else 0}f}x {f.better}"
+            tail = f"  {'higher' if f.higher else 'lower'} is better: {how}"
         print(f"{f.label + ' (' + f.unit + ')':<{w}}{fmt_val(f, 'qvm'):>10}"
               f"{fmt_val(f, 'qemu'):>10}{ratio:>10}{tail}")
-    print("Every ratio is qvm/QEMU; below 1 means qvm is faster or smaller, "
+    print("Every ratio is qvm/QEMU; below 1 means qvm is faster or smaller "
+          "(for IOPS, above 1 means qvm is faster), "
           "above 1 means QEMU is.")
 
 
@@ -609,6 +814,11 @@ def print_problems():
 
 
 def main():
+    if sys.argv[1:] == ["disk"] or os.environ.get("BENCH", "") == "disk":
+        return disk_main()
+    if sys.argv[1:]:
+        print("usage: bench/run [disk]", file=sys.stderr)
+        return 2
     start = time.perf_counter()
     model, virt, mods, hyper = host_facts()
     qemu_path = shutil.which(QEMU[0])
@@ -676,6 +886,7 @@ def main():
     mem_details = fig_memory(vmms)
     fig_tcg([VMM("qvm", QVM, QVM_ARGS), VMM("qemu", QEMU, QEMU_ARGS)])
     fig_linux([VMM("qvm", QVM, QVM_ARGS), VMM("qemu", QEMU, QEMU_ARGS)])
+    disk_notes = fig_disk([Tool("qvm", QVM_IMG), Tool("qemu", QEMU_IMG)])
 
     global failed
     whole = []
@@ -684,12 +895,14 @@ def main():
             kind = "SKIP" if (kvm_skip or v.name == "qemu") else "FAIL"
             failed = failed or kind == "FAIL"
             for f in figures:
-                if not f.label.startswith("tcg:"):
+                if not f.label.startswith(("tcg:", "img ")):
                     f.problem[v.name] = (kind, "see below")
             whole.append((kind, v.name, v.skip))
     if len(whole) == 2 and whole[0][::2] == whole[1][::2]:
         whole = [(whole[0][0], "both", whole[0][2])]
 
+    for n in disk_notes:
+        print(n)
     print_table()
     print_details(mem_details)
     print_problems()
