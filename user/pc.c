@@ -96,7 +96,7 @@ static void pci_assign_resources(struct machine *m)
 						d->wmask[off + 2] << 16 | (uint32_t)d->wmask[off + 3] << 24;
 				if (!mask)
 					continue;
-				uint64_t size = (uint64_t)(uint32_t)~(mask | 0xf) + 1;
+				uint64_t size = (uint64_t)(uint32_t)~(mask & ~0xfu) + 1;
 				next = (next + size - 1) & ~(size - 1);
 				if (next + size > PC_IOAPIC_ADDR)
 					break;
