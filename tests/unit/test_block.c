@@ -12,7 +12,7 @@
 /* qcow2 may not be linked in (see block.c). */
 extern const struct blk_driver blk_qcow2 __attribute__((weak));
 
-#define IMG_SIZE (1 * MiB)
+#define IMG_SIZE (3 * MiB)
 
 static struct blk *open_raw(const char *path, bool ro, enum blk_cache cache)
 {
@@ -43,7 +43,8 @@ static void roundtrip(enum blk_cache cache, bool *direct)
 	blktest_pattern(ref, IMG_SIZE, 0, 1);
 	static const struct { uint64_t off; size_t len; } w[] = {
 		{ 0, 512 }, { 1, 1 }, { 4095, 2 }, { 70000, 65536 + 3 },
-		{ IMG_SIZE - 7, 7 }, { 300000, 200000 },
+		{ IMG_SIZE - 7, 7 }, { 300000, 200000 }, { 5, 2 * MiB + 1001 },
+		{ 4096, 1 * MiB },
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(w); i++) {
 		blktest_pattern(ref + w[i].off, w[i].len, w[i].off, 100 + i);

@@ -101,8 +101,18 @@ static uint32_t dio_align(int fd, const struct stat *st)
 	return 4096;    /* safe for every device we know */
 }
 
+/* One line about the file: a backing file's problem names the image that
+ * names it. */
+static void file_error(const struct chain *up, const char *path, const char *problem)
+{
+	if (up)
+		qvm_error("%s: backing file %s: %s", up->name, path, problem);
+	else
+		qvm_error("%s: %s", path, problem);
+}
+
 static int open_file(struct blk *b, const char *path, const struct blk_open_opts *opts,
-		     struct stat *st)
+		     const struct chain *up, struct stat *st)
 {
 	int flags = (opts->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
 	int fd = -1;
@@ -117,23 +127,20 @@ static int open_file(struct blk *b, const char *path, const struct blk_open_opts
 	if (fd < 0 && !b->direct)
 		fd = open(path, flags);
 	if (fd < 0) {
-		if (errno == EISDIR)
-			qvm_error("%s: is a directory", path);
-		else
-			qvm_error("%s: %s", path, strerror(errno));
+		file_error(up, path, errno == EISDIR ? "is a directory" : strerror(errno));
 		return -1;
 	}
 	b->fd = fd;
 	if (fstat(fd, st) < 0) {
-		qvm_error("%s: %s", path, strerror(errno));
+		file_error(up, path, strerror(errno));
 		return -1;
 	}
 	if (S_ISDIR(st->st_mode)) {
-		qvm_error("%s: is a directory", path);
+		file_error(up, path, "is a directory");
 		return -1;
 	}
 	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode)) {
-		qvm_error("%s: not a regular file or a block device", path);
+		file_error(up, path, "not a regular file or a block device");
 		return -1;
 	}
 	b->align = b->direct ? dio_align(fd, st) : 1;
@@ -229,7 +236,7 @@ static struct blk *open_chain(const char *path, const struct blk_open_opts *opts
 	pthread_mutex_init(&b->lock, NULL);
 
 	struct stat st;
-	if (open_file(b, path, opts, &st) < 0)
+	if (open_file(b, path, opts, up, &st) < 0)
 		goto fail;
 	for (const struct chain *c = up; c; c = c->up) {
 		if (c->dev == st.st_dev && c->ino == st.st_ino) {

@@ -40,6 +40,7 @@ static bool iov_aligned(const struct blk *b, uint64_t off, const struct iovec *i
  * A read that hits the end of the file zero-fills the rest. */
 static int rw_vec(int fd, uint64_t off, struct iovec *iov, int iovcnt, bool write)
 {
+	bool short_read = false;
 	while (iovcnt > 0) {
 		if (iov->iov_len == 0) {
 			iov++;
@@ -49,17 +50,19 @@ static int rw_vec(int fd, uint64_t off, struct iovec *iov, int iovcnt, bool writ
 		int cnt = MIN(iovcnt, IOV_BATCH);
 		ssize_t r = write ? pwritev(fd, iov, cnt, (off_t)off)
 				  : preadv(fd, iov, cnt, (off_t)off);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
+		if (r < 0 && errno == EINTR)
+			continue;
+		/* With O_DIRECT, the read after a short one (at the end of a
+		 * file whose size is not aligned) is refused: the end too. */
+		if (r < 0 && !(errno == EINVAL && short_read))
 			return -errno;
-		}
-		if (r == 0) {
+		if (r <= 0) {
 			if (write)
 				return -EIO;
 			iov_memset(iov, iovcnt, 0, 0, iov_size(iov, iovcnt));
 			return 0;
 		}
+		short_read = !write && (size_t)r < iov_size(iov, cnt);
 		off += (uint64_t)r;
 		size_t left = (size_t)r;
 		while (iovcnt > 0 && left >= iov->iov_len) {
@@ -91,6 +94,19 @@ static int rw_vec_copy(int fd, uint64_t off, const struct iovec *iov, int iovcnt
 	return r;
 }
 
+/* A buffer for the aligned span around [off, off+len), at most BOUNCE_MAX;
+ * *size is its length. */
+static void *bounce_for(const struct blk *b, uint64_t off, size_t len, size_t *size)
+{
+	uint64_t a = b->align;
+	uint64_t span = ((off & (a - 1)) + len + a - 1) & ~(a - 1);
+	*size = (size_t)MIN(span, BOUNCE_MAX);
+	void *p = NULL;
+	if (posix_memalign(&p, MAX(b->align, 4096u), *size))
+		return NULL;
+	return p;
+}
+
 static void *bounce_alloc(const struct blk *b, size_t len)
 {
 	void *p = NULL;
@@ -104,7 +120,8 @@ static int bounce_read(struct blk *b, uint64_t off, const struct iovec *iov, int
 		       size_t len)
 {
 	uint64_t a = b->align;
-	uint8_t *buf = bounce_alloc(b, BOUNCE_MAX);
+	size_t bsize;
+	uint8_t *buf = bounce_for(b, off, len, &bsize);
 	if (!buf)
 		return -ENOMEM;
 	int ret = 0;
@@ -113,7 +130,7 @@ static int bounce_read(struct blk *b, uint64_t off, const struct iovec *iov, int
 		uint64_t pos = off + done;
 		uint64_t start = pos & ~(a - 1);
 		size_t head = (size_t)(pos - start);
-		size_t n = MIN(len - done, BOUNCE_MAX - head);
+		size_t n = MIN(len - done, bsize - head);
 		size_t span = (size_t)((head + n + a - 1) & ~(a - 1));
 		struct iovec v = { buf, span };
 		ret = rw_vec(b->fd, start, &v, 1, false);
@@ -133,7 +150,8 @@ static int bounce_write(struct blk *b, uint64_t off, const struct iovec *iov, in
 			size_t len)
 {
 	uint64_t a = b->align;
-	uint8_t *buf = bounce_alloc(b, BOUNCE_MAX);
+	size_t bsize;
+	uint8_t *buf = bounce_for(b, off, len, &bsize);
 	if (!buf)
 		return -ENOMEM;
 	struct stat st;
@@ -143,7 +161,7 @@ static int bounce_write(struct blk *b, uint64_t off, const struct iovec *iov, in
 		uint64_t pos = off + done;
 		uint64_t start = pos & ~(a - 1);
 		size_t head = (size_t)(pos - start);
-		size_t n = MIN(len - done, BOUNCE_MAX - head);
+		size_t n = MIN(len - done, bsize - head);
 		size_t span = (size_t)((head + n + a - 1) & ~(a - 1));
 		struct iovec v;
 		if (head) {
@@ -163,13 +181,14 @@ static int bounce_write(struct blk *b, uint64_t off, const struct iovec *iov, in
 		done += n;
 	}
 	free(buf);
-	if (ret == 0 && S_ISREG(st.st_mode)) {
-		uint64_t end = off + len;
-		uint64_t rounded = (end + a - 1) & ~(a - 1);
-		if (rounded > (uint64_t)st.st_size && end < rounded)
-			if (ftruncate(b->fd, (off_t)MAX(end, (uint64_t)st.st_size)) < 0)
-				ret = -errno;
-	}
+	/* Only when the file ends where this write left it: a write past
+	 * it (another run of a format's image file) must stay. */
+	uint64_t end = off + len, rounded = (end + a - 1) & ~(a - 1);
+	struct stat now;
+	if (ret == 0 && S_ISREG(st.st_mode) && rounded > (uint64_t)st.st_size && end < rounded &&
+	    fstat(b->fd, &now) == 0 && (uint64_t)now.st_size == rounded &&
+	    ftruncate(b->fd, (off_t)MAX(end, (uint64_t)st.st_size)) < 0)
+		ret = -errno;
 	return ret;
 }
 
