@@ -225,8 +225,6 @@ static struct blk_request *prepare(struct virtio_blk *vb, struct vq_elem *e)
 	r->vb = vb;
 	r->elem = e;
 	r->status = (uint8_t *)last->iov_base + last->iov_len - 1;
-	r->req.done = blk_done;
-	r->req.opaque = r;
 	int st;
 	switch (h.type) {
 	case VIRTIO_BLK_T_IN:
@@ -255,6 +253,8 @@ static struct blk_request *prepare(struct virtio_blk *vb, struct vq_elem *e)
 		finish(r, st, 1);
 		return NULL;
 	}
+	r->req.done = blk_done;
+	r->req.opaque = r;
 	return r;
 }
 
