@@ -110,7 +110,8 @@ struct blk_seg {                       /* DISCARD, WRITE_ZEROES payload */
 static void finish(struct blk_request *r, uint8_t status, uint32_t used)
 {
 	struct virtio_dev *vd = r->vb->vd;
-	*r->status = status;
+	if (!virtio_broken(vd))   /* broken: the chain is dropped untouched */
+		*r->status = status;
 	virtio_push(vd, 0, r->elem, used);
 	virtio_notify(vd, 0);
 	free(r);
