@@ -362,7 +362,7 @@ TEST(blk_snapshot_needs_qcow2)
 	CHECK(strstr(err, "snapshot=on needs the qcow2 driver"));
 }
 
-TEST(blk_snapshot_on)
+static void snapshot_on(enum blk_cache cache)
 {
 	if (!&blk_qcow2)
 		SKIP("the qcow2 driver is not linked in");
@@ -372,10 +372,12 @@ TEST(blk_snapshot_on)
 	snprintf(tmpdir, sizeof(tmpdir), "%s", blktest_path("snapdir"));
 	CHECK(mkdir(tmpdir, 0755) == 0);
 	setenv("TMPDIR", tmpdir, 1);
-	struct blk_open_opts o = { .snapshot = true };
+	struct blk_open_opts o = { .snapshot = true, .cache = cache };
 	struct blk *b = blk_open(path, &o);
 	CHECK(b);
 	CHECK_EQ(blk_size(b), 256 * KiB);
+	CHECK(!strcmp(blk_format_name(b), "qcow2"));
+	CHECK(blk_backing(b) && blk_is_readonly(blk_backing(b)));
 	uint8_t ref[256 * KiB], buf[256 * KiB];
 	blktest_pattern(ref, sizeof(ref), 0, 11);
 	uint8_t w[5000];
@@ -392,6 +394,16 @@ TEST(blk_snapshot_on)
 	CHECK_EQ(pread(fd, buf, sizeof(buf), 0), sizeof(buf));
 	close(fd);
 	CHECK(!memcmp(buf, ref, sizeof(buf)));   /* untouched */
+}
+
+TEST(blk_snapshot_on)
+{
+	snapshot_on(BLK_CACHE_WRITEBACK);
+}
+
+TEST(blk_snapshot_on_direct)
+{
+	snapshot_on(BLK_CACHE_NONE);
 }
 
 static int make_qcow2(const char *path, const char *backing, uint64_t size)

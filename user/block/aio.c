@@ -54,6 +54,7 @@ struct areq {
 	atomic_int ret;
 	atomic_int pending;     /* runs outstanding */
 	struct areq *next;      /* job queue or done list */
+	bool retry_direct;      /* a pool job: map it again first */
 	int nruns;
 	struct arun runs[];
 };
@@ -87,14 +88,18 @@ static void signal_loop(struct blk_aio *a)
 		;
 }
 
+/* Queue r for done() on the main thread.  The main thread takes the whole
+ * list at once, so only the first entry of a batch needs to wake it. */
 static void complete(struct blk_aio *a, struct areq *r)
 {
 	pthread_mutex_lock(&a->mu);
+	bool was_empty = !a->done;
 	r->next = NULL;
 	*a->done_tail = r;
 	a->done_tail = &r->next;
 	pthread_mutex_unlock(&a->mu);
-	signal_loop(a);
+	if (was_empty)
+		signal_loop(a);
 }
 
 static void complete_now(struct blk_aio *a, struct areq *r, int ret)
@@ -210,6 +215,8 @@ static int run_sync(struct blk *b, struct blk_req *req)
 	return -EINVAL;
 }
 
+static bool try_direct(struct blk_aio *a, struct blk_req *req, bool wait);
+
 static void *worker(void *opaque)
 {
 	struct blk_aio *a = opaque;
@@ -224,7 +231,13 @@ static void *worker(void *opaque)
 		if (!a->jobs)
 			a->jobs_tail = &a->jobs;
 		pthread_mutex_unlock(&a->mu);
-		complete_now(a, r, run_sync(a->b, r->req));
+		/* The job before may have allocated what this one lacked
+		 * (writes into a new cluster come in runs): then it goes to
+		 * libaio after all, and this worker is free for the next. */
+		if (r->retry_direct && !atomic_load(&a->threads) && try_direct(a, r->req, true))
+			free(r);
+		else
+			complete_now(a, r, run_sync(a->b, r->req));
 		pthread_mutex_lock(&a->mu);
 	}
 	pthread_mutex_unlock(&a->mu);
@@ -285,7 +298,7 @@ static bool is_aligned(const struct blk *b, uint64_t v)
 
 /* Map the request to at most MAX_RUNS runs; 0 when some part does not
  * map (or is not aligned for O_DIRECT). */
-static int map_runs(struct blk *b, struct blk_req *req, struct span *sp)
+static int map_runs(struct blk *b, struct blk_req *req, struct span *sp, bool wait)
 {
 	if (!b->drv->map)
 		return 0;
@@ -296,7 +309,10 @@ static int map_runs(struct blk *b, struct blk_req *req, struct span *sp)
 	bool write = req->op == BLK_WRITE;
 	int n = 0;
 	size_t pos = 0;
-	pthread_mutex_lock(&b->lock);
+	if (!wait && pthread_mutex_trylock(&b->lock))
+		return 0;
+	if (wait)
+		pthread_mutex_lock(&b->lock);
 	while (pos < req->len) {
 		uint64_t host;
 		int64_t got = b->drv->map(b, req->offset + pos, req->len - pos, write, &host);
@@ -397,8 +413,11 @@ static void submit_runs(struct blk_aio *a, struct areq *r)
 	}
 }
 
-/* Submit req with libaio; false when it must go to the pool. */
-static bool try_direct(struct blk_aio *a, struct blk_req *req)
+/* Submit req with libaio; false when it must go to the pool.  Without
+ * wait, a busy image (a worker in the format driver, say allocating a
+ * cluster) sends the request to the pool, which maps it again: the
+ * submitting thread (a vCPU, the main loop) never waits for the disk. */
+static bool try_direct(struct blk_aio *a, struct blk_req *req, bool wait)
 {
 	struct blk *b = a->b;
 	pthread_mutex_lock(&a->mu);
@@ -408,7 +427,7 @@ static bool try_direct(struct blk_aio *a, struct blk_req *req)
 	pthread_mutex_unlock(&a->mu);
 
 	struct span sp[MAX_RUNS];
-	int n = map_runs(b, req, sp);
+	int n = map_runs(b, req, sp, wait);
 	struct areq *r = NULL;
 	if (n > 0 && atomic_load(&a->iocbs) + n <= QUEUE_DEPTH)
 		r = build_runs(a, req, sp, n);
@@ -458,7 +477,8 @@ void blk_aio_submit(struct blk *b, struct blk_req *req)
 	atomic_fetch_add(&a->inflight, 1);
 	int ret = check_req(b, req);
 	bool rw = req->op == BLK_READ || req->op == BLK_WRITE;
-	if (ret == 0 && rw && req->len && !atomic_load(&a->threads) && try_direct(a, req))
+	bool direct = ret == 0 && rw && req->len && !atomic_load(&a->threads);
+	if (direct && try_direct(a, req, false))
 		return;
 	r = calloc(1, sizeof(*r));
 	if (!r) {
@@ -466,6 +486,7 @@ void blk_aio_submit(struct blk *b, struct blk_req *req)
 		abort();
 	}
 	r->req = req;
+	r->retry_direct = direct;
 	if (ret < 0 || (rw && !req->len) ||
 	    (req->op == BLK_FLUSH && b->cache == BLK_CACHE_UNSAFE && !b->drv->flush))
 		complete_now(a, r, ret);
