@@ -661,15 +661,27 @@ int qcow2_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum
 {
 	struct qcow2 *q = QCOW2(b);
 	uint64_t cs = q->cluster_size, vcl = off >> q->cluster_bits;
+	uint64_t l2n = 1ull << q->l2_bits;
 	uint64_t ent;
 	int ret = lookup(q, vcl, &ent);
 	if (ret)
 		return ret;
 	int st = status_of(q, ent);
 	uint64_t n = cs - (off & (cs - 1));
-	while (n < len) {
+	/* a bounded walk: pnum may be shorter than the run */
+	for (unsigned steps = 0; n < len && steps < 65536; steps++) {
+		uint64_t next = vcl + 1, l1i = next >> q->l2_bits;
+		if (!(next & (l2n - 1)) && l1i < q->l1_size &&
+		    !(q->l1[l1i] & QCOW2_L1_OFFSET_MASK)) {
+			/* a whole absent L2 table at once */
+			if (status_of(q, 0) != st)
+				break;
+			vcl += l2n;
+			n += l2n * cs;
+			continue;
+		}
 		uint64_t e2;
-		if ((ret = lookup(q, vcl + 1, &e2)))
+		if ((ret = lookup(q, next, &e2)))
 			return ret;
 		if (status_of(q, e2) != st)
 			break;
@@ -678,6 +690,29 @@ int qcow2_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum
 	}
 	*pnum = n < len ? n : len;
 	return st;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+bool qcow2_l1_has_dups(const uint64_t *l1, uint32_t n)
+{
+	uint64_t *t = malloc(n ? n * 8ull : 8);
+	uint32_t k = 0;
+	if (!t)
+		return true;
+	for (uint32_t i = 0; i < n; i++)
+		if (l1[i] & QCOW2_L1_OFFSET_MASK)
+			t[k++] = l1[i] & QCOW2_L1_OFFSET_MASK;
+	qsort(t, k, 8, cmp_u64);
+	bool dup = false;
+	for (uint32_t i = 1; i < k && !dup; i++)
+		dup = t[i] == t[i - 1];
+	free(t);
+	return dup;
 }
 
 /* ---- whole-table reference updates (snapshots) ---- */
@@ -751,6 +786,8 @@ int qcow2_update_l1_refs(struct qcow2 *q, uint64_t *l1, uint32_t l1_size, int de
 			 bool fix_copied)
 {
 	int ret = 0;
+	if (qcow2_l1_has_dups(l1, l1_size))
+		return qcow2_err(q, -EIO, "an L1 table names one L2 table twice");
 	for (uint32_t i = 0; i < l1_size && !ret && delta; i++) {
 		uint64_t l2 = l1[i] & QCOW2_L1_OFFSET_MASK;
 		if (!l2)
@@ -776,10 +813,8 @@ int qcow2_update_l1_refs(struct qcow2 *q, uint64_t *l1, uint32_t l1_size, int de
 			l1_changed = true;
 		}
 	}
-	if (!ret && l1_changed && l1 == q->l1) {
-		for (uint32_t i = 0; i < l1_size && !ret; i++)
-			ret = write_l1_entry(q, i);
-	}
+	if (!ret && l1_changed && l1 == q->l1)
+		ret = qcow2_write_l1(q);
 	return ret;
 }
 

@@ -272,30 +272,60 @@ static bool avoided(struct qcow2 *q, uint64_t cl)
 	return q->avoid && cl < q->avoid_n && q->avoid[cl];
 }
 
-/* Give block index bi a refcount block.  Past the end of the file it
- * goes at the first cluster it covers (counting itself); inside the file
- * it takes a free cluster from the allocator. */
-static int new_refblock(struct qcow2 *q, uint64_t bi)
+/*
+ * Give block index bi a refcount block.  Past the end of the file, a group
+ * of g blocks for the ranges bi..bi+g-1 goes at the start of range bi
+ * (the first block counts the group), so that the ranges after it stay
+ * free for runs of up to want clusters; inside the file one block takes
+ * a free cluster from the allocator.
+ */
+static int new_refblock(struct qcow2 *q, uint64_t bi, uint64_t want)
 {
 	int ret;
-	if (bi >= q->rt_size && (ret = grow_rt(q, bi)))
-		return ret;
+	if (bi >= q->rt_size) {
+		if ((ret = grow_rt(q, bi)))
+			return ret;
+		if (q->rt[bi])   /* the new table's own blocks cover it */
+			return 0;
+	}
 	uint64_t cs = q->cluster_size, per = 1ull << q->rb_bits;
 	uint64_t self = bi * per, off;
 	struct qcow2_cent *e;
-	if (self >= file_end_cluster(q) && !avoided(q, self)) {
-		off = self * cs;
-		if ((ret = qcow2_cache_get(q, &q->rbc, off, true, &e)))
+	if (self >= file_end_cluster(q)) {
+		uint64_t g = (want + per - 2) / (per - 1) + 1;
+		if (g > per)
+			return qcow2_err(q, -EFBIG, "allocation of %llu clusters too large for this "
+					 "cluster size and refcount width", (unsigned long long)want);
+		if (bi + g > q->rt_size && (ret = grow_rt(q, bi + g - 1)))
 			return ret;
-		qcow2_rb_set(e->buf, 0, q->refcount_order, 1);
-		e->dirty = true;
-	} else {
-		if ((ret = qcow2_alloc(q, 1, &off)))
+		if (q->rt[bi])
+			return 0;
+		for (uint64_t j = 1; j < g; j++)
+			if (q->rt[bi + j]) {
+				g = j;
+				break;
+			}
+		for (uint64_t j = 0; j < g; j++) {
+			if ((ret = qcow2_cache_get(q, &q->rbc, (self + j) * cs, true, &e)))
+				return ret;
+			if (j == 0)
+				for (uint64_t k = 0; k < g; k++)
+					qcow2_rb_set(e->buf, k, q->refcount_order, 1);
+			if ((ret = cache_write(q, e)))
+				return ret;
+		}
+		if ((ret = qcow2_rc_commit(q)) || (ret = blk_file_sync(q->b)))
 			return ret;
-		if ((ret = qcow2_cache_get(q, &q->rbc, off, true, &e)))
-			return ret;
-		e->dirty = true;
+		for (uint64_t j = 0; j < g; j++)
+			q->rt[bi + j] = (self + j) * cs;
+		if (self + g > q->alloc_end)
+			q->alloc_end = self + g;
+		return write_rt_entries(q, bi, g);
 	}
+	if ((ret = qcow2_alloc(q, 1, &off)))
+		return ret;
+	if ((ret = qcow2_cache_get(q, &q->rbc, off, true, &e)))
+		return ret;
 	/* the block reaches the disk before the table entry */
 	if ((ret = cache_write(q, e)) || (ret = qcow2_rc_commit(q)) ||
 	    (ret = blk_file_sync(q->b)))
@@ -316,7 +346,7 @@ int qcow2_rc_update(struct qcow2 *q, uint64_t cl, int64_t delta)
 					 (unsigned long long)cl);
 		if (delta == 0)
 			return 0;
-		if ((ret = new_refblock(q, bi)) || (ret = rb_offset(q, bi, &rbo)))
+		if ((ret = new_refblock(q, bi, 1)) || (ret = rb_offset(q, bi, &rbo)))
 			return ret;
 	}
 	struct qcow2_cent *e;
@@ -363,14 +393,22 @@ int qcow2_alloc(struct qcow2 *q, uint64_t n, uint64_t *off)
 	int ret;
 	if (q->b->readonly)
 		return -EROFS;
-restart:;
+	int restarts = 0;
+restart:
+	if (++restarts > 64)
+		return qcow2_err(q, -EIO, "cluster allocation does not converge (corrupt refcounts?)");
 	uint64_t eof = file_end_cluster(q);
+	/* Past the end of the file and of what this session allocated,
+	 * every refcount is 0 in a sane image: a scan that runs far beyond
+	 * that point is walking garbage. */
+	uint64_t hard_end = eof > q->alloc_end ? eof : q->alloc_end;
 	uint64_t start = q->free_hint, cl = start;
 	if (!start)
 		start = cl = 1;
 	while (cl - start < n) {
-		if (cl >= limit)
-			return qcow2_err(q, -ENOSPC, "no room left for clusters");
+		if (cl >= limit || (cl > hard_end && cl - hard_end > n + 2 * per + 64))
+			return qcow2_err(q, -ENOSPC, "no free clusters (refcounts past the end of the "
+					 "file are set)");
 		uint64_t bi = cl >> q->rb_bits, rbo;
 		if ((ret = rb_offset(q, bi, &rbo)))
 			return ret;
@@ -381,7 +419,7 @@ restart:;
 				start = cl = (bi + 1) * per;
 				continue;
 			}
-			if ((ret = new_refblock(q, bi)))
+			if ((ret = new_refblock(q, bi, n)))
 				return ret;
 			goto restart;
 		}
@@ -399,6 +437,8 @@ restart:;
 			return ret;
 	if (n == 1 || start == q->free_hint)
 		q->free_hint = start + n;
+	if (start + n > q->alloc_end)
+		q->alloc_end = start + n;
 	*off = start << q->cluster_bits;
 	return 0;
 }
@@ -437,6 +477,9 @@ int qcow2_pool_take(struct qcow2 *q, uint64_t n, uint64_t *off)
 		uint64_t want = POOL_BYTES >> q->cluster_bits;
 		if (want < 16)
 			want = 16;
+		uint64_t per = 1ull << q->rb_bits;
+		if (want > per * (per - 1) / 2)
+			want = per * (per - 1) / 2;
 		if (want < n)
 			want = n;
 		if ((ret = qcow2_alloc(q, want, &q->pool_start)))
@@ -460,9 +503,11 @@ int qcow2_pool_release(struct qcow2 *q)
 
 /* ---- check ("qemu-img check") ---- */
 
+#define CHECK_MAX_CLUSTERS (1ull << 28)
+
 struct chk {
 	struct qcow2 *q;
-	uint64_t *ref;      /* expected refcount per cluster */
+	uint32_t *ref;      /* expected refcount per cluster (saturating) */
 	uint64_t n;         /* clusters in the file */
 	struct blk_check *res;
 	bool quiet;
@@ -481,7 +526,8 @@ static void chk_ref(struct chk *c, uint64_t off, uint64_t len, const char *what)
 		return;
 	}
 	for (uint64_t i = first; i <= last; i++)
-		c->ref[i]++;
+		if (c->ref[i] < UINT32_MAX)
+			c->ref[i]++;
 }
 
 static void chk_corrupt(struct chk *c, const char *msg, uint64_t v)
@@ -547,6 +593,10 @@ static int chk_l1(struct chk *c, uint64_t l1off, const uint64_t *l1, uint32_t l1
 {
 	struct qcow2 *q = c->q;
 	chk_ref(c, l1off, (uint64_t)l1_size * 8, "L1 table");
+	if (qcow2_l1_has_dups(l1, l1_size)) {
+		chk_corrupt(c, "L1 table names one L2 table twice, at", l1off);
+		return 0;
+	}
 	for (uint32_t i = 0; i < l1_size; i++) {
 		uint64_t l2 = l1[i] & QCOW2_L1_OFFSET_MASK;
 		if (!l2)
@@ -665,8 +715,21 @@ static int chk_compare(struct chk *c, int fix)
 {
 	struct qcow2 *q = c->q;
 	int ret;
+	uint64_t per = 1ull << q->rb_bits;
 	for (uint64_t i = 0; i < c->n; i++) {
-		uint64_t rc;
+		uint64_t rc, rbo;
+		if ((ret = rb_offset(q, i >> q->rb_bits, &rbo)))
+			return ret;
+		if (!rbo && !(i & (per - 1))) {
+			/* no refcount block: only referenced clusters differ */
+			uint64_t end = i + per < c->n ? i + per : c->n, j = i;
+			while (j < end && !c->ref[j])
+				j++;
+			if (j == end) {
+				i = end - 1;
+				continue;
+			}
+		}
 		if ((ret = qcow2_rc_get(q, i, &rc)))
 			return ret;
 		if (c->ref[i])
@@ -687,7 +750,7 @@ static int chk_compare(struct chk *c, int fix)
 				c->res->corruptions++;
 			continue;
 		}
-		if (c->ref[i] > q->refcount_max) {
+		if (c->ref[i] > q->refcount_max || (leak && rc - c->ref[i] > INT64_MAX)) {
 			c->res->corruptions++;
 			continue;
 		}
@@ -718,7 +781,10 @@ int qcow2_check_quiet(struct qcow2 *q, int fix, struct blk_check *res, bool quie
 		return -1;
 	struct chk c = { .q = q, .res = res, .quiet = quiet };
 	c.n = qcow2_clusters(q, (uint64_t)fsize);
-	c.ref = calloc(c.n ? c.n : 1, sizeof(uint64_t));
+	if (c.n > CHECK_MAX_CLUSTERS)
+		return qcow2_err(q, -1, "check: the file has too many clusters (%llu) to check",
+				 (unsigned long long)c.n);
+	c.ref = calloc(c.n ? c.n : 1, sizeof(*c.ref));
 	if (!c.ref)
 		return qcow2_err(q, -1, "check: out of memory for %llu clusters",
 				 (unsigned long long)c.n);
@@ -739,14 +805,15 @@ int qcow2_check_quiet(struct qcow2 *q, int fix, struct blk_check *res, bool quie
 		c2.res = &r2;
 		c2.quiet = true;
 		int64_t fs2 = blk_file_size(q->b);
-		if (fs2 > 0 && qcow2_clusters(q, (uint64_t)fs2) > c.n) {
-			uint64_t *nr = realloc(c.ref, qcow2_clusters(q, (uint64_t)fs2) * 8);
+		if (fs2 > 0 && qcow2_clusters(q, (uint64_t)fs2) > c.n &&
+		    qcow2_clusters(q, (uint64_t)fs2) <= CHECK_MAX_CLUSTERS) {
+			uint32_t *nr = realloc(c.ref, qcow2_clusters(q, (uint64_t)fs2) * sizeof(*nr));
 			if (nr) {
 				c.ref = c2.ref = nr;
 				c2.n = qcow2_clusters(q, (uint64_t)fs2);
 			}
 		}
-		memset(c2.ref, 0, c2.n * 8);
+		memset(c2.ref, 0, c2.n * sizeof(*c2.ref));
 		q->avoid = NULL;
 		if (!(ret = chk_collect(&c2)))
 			ret = chk_compare(&c2, fix);

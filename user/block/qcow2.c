@@ -25,7 +25,9 @@ int qcow2_err(struct qcow2 *q, int ret, const char *fmt, ...)
 
 static bool qcow2_probe(const uint8_t *buf, size_t len)
 {
-	return len >= 8 && be32(buf) == QCOW2_MAGIC && (be32(buf + 4) == 2 || be32(buf + 4) == 3);
+	/* the magic alone: other versions get open's "unsupported version",
+	 * not a silent open as raw */
+	return len >= 4 && be32(buf) == QCOW2_MAGIC;
 }
 
 int qcow2_write_header_field(struct qcow2 *q, unsigned off, const void *be, size_t len)

@@ -124,6 +124,7 @@ struct qcow2 {
 	struct qcow2_cache l2c, rbc;
 	bool rc_unsynced;          /* refcount increments not yet on disk */
 	uint64_t free_hint;        /* first cluster that may be free */
+	uint64_t alloc_end;        /* end of what this session allocated */
 	/* Clusters whose refcount is already 1 on disk, not yet used:
 	 * data allocations come from here so that a sequential write does
 	 * one fdatasync per batch, not per cluster. */
@@ -137,7 +138,7 @@ struct qcow2 {
 	bool lazy;                 /* lazy_refcounts in effect */
 	bool dirty_on_disk;        /* the header's dirty bit is set */
 	/* check --repair: clusters the allocator must not hand out */
-	const uint64_t *avoid;
+	const uint32_t *avoid;
 	uint64_t avoid_n;
 };
 
@@ -193,6 +194,8 @@ int qcow2_update_l1_refs(struct qcow2 *q, uint64_t *l1, uint32_t l1_size, int de
 			 bool fix_copied);
 int qcow2_l1_needed(const struct qcow2 *q, uint64_t size, uint64_t *entries);
 int qcow2_write_l1(struct qcow2 *q);
+/* Does the L1 table name one L2 table twice (corrupt)? */
+bool qcow2_l1_has_dups(const uint64_t *l1, uint32_t n);
 /* Replace the active L1 table by a new one of n entries (host order; the
  * table is taken over): written at a new place, synced, then the header
  * points to it and the old one is freed. */

@@ -1,0 +1,24 @@
+# Fuzz targets for the parsers of untrusted input (libFuzzer, clang).
+#   make build/fuzz/fuzz_image    the image target (block layer + log.c only)
+#   make fuzz                     a longer run (FUZZ_SECONDS, default 600)
+# tests/fuzz/run builds it, replays the corpus and fuzzes for a while.
+FUZZ_CC     ?= clang
+FUZZ_B      := $(B)/fuzz
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g -O1 -pthread -Iuser \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZ_SRCS   := $(wildcard user/block/*.c) user/log.c
+FUZZ_OBJS   := $(FUZZ_SRCS:%.c=$(FUZZ_B)/obj/%.o)
+
+$(FUZZ_B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(FUZZ_B)/fuzz_image: tests/fuzz/fuzz_image.c $(FUZZ_OBJS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -laio -lz
+
+fuzz:
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} tests/fuzz/run
+
+.PHONY: fuzz
+-include $(FUZZ_OBJS:.o=.d)
