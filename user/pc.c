@@ -66,10 +66,11 @@ static int add_disks(struct machine *m)
 			.snapshot = d->snapshot || cfg->snapshot,
 		};
 		struct blk *img = blk_open(d->file, &o);
-		if (!img)
+		if (!img || b->nr_disks == ARRAY_SIZE(b->disks))
 			return -1;
-		if (!virtio_blk_new(m, b->pci, PC_FIRST_DISK_SLOT + i, img,
-				    d->serial ? d->serial : d->id, d->discard))
+		b->disks[b->nr_disks] = virtio_blk_new(m, b->pci, PC_FIRST_DISK_SLOT + i, img,
+						       d->serial ? d->serial : d->id, d->discard);
+		if (!b->disks[b->nr_disks++])
 			return -1;
 	}
 	return 0;
@@ -223,4 +224,15 @@ int pc_powerdown(struct machine *m)
 		return -1;
 	acpi_pm_power_button(b->acpi_pm);
 	return 0;
+}
+
+void pc_shutdown(struct machine *m)
+{
+	struct pc_board *b = m->board;
+	if (!b || !b->nr_disks)
+		return;
+	if (m->nr_vcpus)
+		machine_pause(m);
+	for (unsigned i = 0; i < b->nr_disks; i++)
+		virtio_blk_close(b->disks[i]);
 }

@@ -11,6 +11,7 @@ struct rtc;
 struct aml;
 struct acpi_pm;
 struct pci_host;
+struct virtio_blk;
 
 enum pc_boot_kind { BOOT_FIRMWARE, BOOT_MULTIBOOT, BOOT_LINUX };
 
@@ -19,6 +20,8 @@ struct pc_board {
 	struct rtc *rtc;
 	struct acpi_pm *acpi_pm;     /* the power button of system_powerdown */
 	struct pci_host *pci;
+	struct virtio_blk *disks[8];  /* -drive, in order */
+	unsigned nr_disks;
 	enum pc_boot_kind boot;
 	uint32_t mb_entry, mb_info;  /* multiboot entry point and information */
 	uint64_t linux_entry;        /* Linux: entry point (boot_params at
@@ -61,6 +64,9 @@ int pc_reset(struct machine *m);
  * ACPI guest answers by shutting down (it may also ignore it).  From any
  * thread, vCPUs running or not; -1 if the machine has no ACPI PM device. */
 int pc_powerdown(struct machine *m);
+/* Before qvm exits, on the main thread: pause the vCPUs, complete the
+ * disks' requests and close their images cleanly. */
+void pc_shutdown(struct machine *m);
 
 /* tables.c: MP table and ACPI (RSDP, RSDT, XSDT, FADT, FACS, DSDT, MADT)
  * into guest RAM; the same bytes every time (it runs again on reset). */

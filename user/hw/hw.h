@@ -181,5 +181,9 @@ struct blk;
 struct virtio_blk;
 struct virtio_blk *virtio_blk_new(struct machine *m, struct pci_host *h, unsigned slot,
 				  struct blk *b, const char *serial, bool discard);
+/* Before qvm exits (main thread, vCPUs paused): complete what is in
+ * flight and close the image (final flush, qcow2 dirty bit).  The device
+ * answers later requests with IOERR. */
+void virtio_blk_close(struct virtio_blk *vb);
 
 #endif

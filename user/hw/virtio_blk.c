@@ -222,6 +222,8 @@ static struct blk_request *prepare(struct virtio_blk *vb, struct vq_elem *e)
 		return NULL;
 	}
 	iov_to_buf(e->out, e->out_num, 0, &h, sizeof(h));
+	if (!vb->blk)
+		h.type = ~0u;   /* closed: every request fails below */
 	const struct iovec *last = &e->in[e->in_num - 1];
 	r->vb = vb;
 	r->elem = e;
@@ -248,7 +250,7 @@ static struct blk_request *prepare(struct virtio_blk *vb, struct vq_elem *e)
 		st = prepare_zero(vb, r, h.type);
 		break;
 	default:
-		st = VIRTIO_BLK_S_UNSUPP;
+		st = vb->blk ? VIRTIO_BLK_S_UNSUPP : VIRTIO_BLK_S_IOERR;
 	}
 	if (st >= 0) {
 		finish(r, st, 1);
@@ -306,13 +308,27 @@ static void blk_config_read(struct virtio_dev *vd, uint8_t *buf)
 static void blk_drain_requests(struct virtio_dev *vd)
 {
 	struct virtio_blk *vb = virtio_opaque(vd);
+	if (vb->blk)
+		blk_drain(vb->blk);
+}
+
+void virtio_blk_close(struct virtio_blk *vb)
+{
+	if (!vb->blk)
+		return;
 	blk_drain(vb->blk);
+	virtio_lock(vb->vd);
+	struct blk *b = vb->blk;
+	vb->blk = NULL;
+	virtio_unlock(vb->vd);
+	blk_close(b);
 }
 
 static void blk_destroy(struct virtio_dev *vd)
 {
 	struct virtio_blk *vb = virtio_opaque(vd);
-	blk_close(vb->blk);
+	if (vb->blk)
+		blk_close(vb->blk);
 	free(vb);
 }
 
