@@ -367,8 +367,17 @@ int qcow2_rc_update(struct qcow2 *q, uint64_t cl, int64_t delta)
 	}
 	qcow2_rb_set(e->buf, i, q->refcount_order, v + (uint64_t)delta);
 	e->dirty = true;
-	if (delta < 0 && v + (uint64_t)delta == 0 && cl < q->free_hint)
-		q->free_hint = cl;
+	if (delta < 0 && v + (uint64_t)delta == 0) {
+		/* free now: nothing cached may outlive its contents */
+		uint64_t off = cl << q->cluster_bits;
+		if (cl < q->free_hint)
+			q->free_hint = cl;
+		qcow2_cache_drop(&q->l2c, off);
+		if (q->cbyte && q->cbyte >> q->cluster_bits == cl)
+			q->cbyte = 0;
+		if (q->zcache_valid && q->zcache_off >> q->cluster_bits == cl)
+			q->zcache_valid = false;
+	}
 	return 0;
 }
 
@@ -452,14 +461,6 @@ int qcow2_free(struct qcow2 *q, uint64_t off, uint64_t len)
 		int ret = qcow2_rc_update(q, c, -1);
 		if (ret)
 			return ret;
-		uint64_t rc;
-		if (!qcow2_rc_get(q, c, &rc) && rc == 0) {
-			qcow2_cache_drop(&q->l2c, c << q->cluster_bits);
-			if (q->cbyte && q->cbyte >> q->cluster_bits == c)
-				q->cbyte = 0;
-			if (q->zcache_valid && q->zcache_off >> q->cluster_bits == c)
-				q->zcache_valid = false;
-		}
 	}
 	return 0;
 }
