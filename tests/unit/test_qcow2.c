@@ -846,3 +846,28 @@ TEST(qcow2_random_ops_v3_rc2_64k) { random_ops(3, 65536, 2, false, 4); }
 TEST(qcow2_random_ops_v3_rc64) { random_ops(3, 4096, 64, true, 5); }
 TEST(qcow2_random_ops_v2_2m) { random_ops(2, 2 << 20, 16, false, 6); }
 TEST(qcow2_random_ops_v3_rc1) { random_ops(3, 1024, 1, true, 7); }
+
+TEST(qcow2_cache_none)
+{
+	if (!have_qemu_img())
+		SKIP("qemu-img is not installed");
+	const char *p = blktest_path("direct.qcow2");
+	size_t size = 3 << 20;
+	CHECK(create(p, size, 4096, 3, 16, NULL, NULL) == 0);
+	struct blk_open_opts o = { .format = "qcow2", .cache = BLK_CACHE_NONE };
+	struct blk *b = blk_open(p, &o);
+	CHECK(b);
+	uint8_t *shadow = calloc(1, size);
+	random_writes(b, shadow, size, 21, 30);
+	CHECK(blk_write_zeroes(b, 5000, 100000, true) == 0);
+	memset(shadow + 5000, 0, 100000);
+	uint8_t c[4096];
+	memset(c, 'c', sizeof(c));
+	CHECK(blk_write_compressed(b, 1 << 20, c, sizeof(c)) == 0);
+	memcpy(shadow + (1 << 20), c, sizeof(c));
+	CHECK(blk_snapshot_create(b, "d") == 0);
+	CHECK(same(b, shadow, size));
+	blk_close(b);
+	CHECK_EQ(qemu_check(p), 0);
+	free(shadow);
+}
