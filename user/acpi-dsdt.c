@@ -95,6 +95,26 @@ static void dsdt_pci0_crs(struct machine *m, struct aml *a)
 	dsdt_crs(a, &r);
 }
 
+/* _PRT (6.2.13): INTA#-INTD# of every slot to GSIs 16-19, rotating with
+ * the slot (pci_slot_gsi).  Source 0: the fourth field is a GSI, which
+ * Linux programs level-triggered, active low. */
+static void dsdt_prt(struct aml *a)
+{
+	aml_name(a, "_PRT");
+	size_t prt = aml_package(a, (PCI_SLOTS - 1) * 4);
+	for (unsigned slot = 1; slot < PCI_SLOTS; slot++) {
+		for (unsigned pin = 0; pin < 4; pin++) {
+			size_t e = aml_package(a, 4);
+			aml_integer(a, (uint64_t)slot << 16 | 0xffff);
+			aml_integer(a, pin);
+			aml_integer(a, 0);
+			aml_integer(a, pci_slot_gsi(slot, pin));
+			aml_end(a, e);
+		}
+	}
+	aml_end(a, prt);
+}
+
 /* \_SB.PCI0: the host bridge (PNP0A03, 6.1.5), with the ISA devices
  * below it.  No _ADR beside the _HID: a device has one or the other
  * (6.1). */
@@ -108,6 +128,7 @@ static void dsdt_pci0(struct machine *m, struct aml *a)
 	aml_name(a, "_BBN");
 	aml_integer(a, 0);
 	dsdt_pci0_crs(m, a);
+	dsdt_prt(a);
 	for (unsigned i = 0; i < ARRAY_SIZE(isa_devs); i++)
 		dsdt_isa_dev(a, &isa_devs[i]);
 	dsdt_motherboard(m, a);

@@ -3,11 +3,23 @@
 #define QVM_CONFIG_H
 
 #include "qvm.h"
+#include "block/block.h"
 
 #define MAX_DEBUG_EXITS 4
 
 struct debug_exit_cfg {
 	uint16_t iobase, iosize;
+};
+
+/* -drive / -hda..-hdd: a virtio disk each, in PCI slots 3, 4, ... */
+#define MAX_DRIVES 8
+struct drive_cfg {
+	const char *file;
+	const char *format;             /* "raw", "qcow2", NULL: probe */
+	const char *serial, *id;        /* GET_ID: serial, else id, else a default */
+	enum blk_cache cache;
+	bool readonly, snapshot;
+	bool discard;                   /* discard=unmap (default ignore) */
 };
 
 struct config {
@@ -27,6 +39,9 @@ struct config {
 	int log_mask;                   /* -d */
 	struct debug_exit_cfg debug_exit[MAX_DEBUG_EXITS];
 	unsigned nr_debug_exits;
+	struct drive_cfg drives[MAX_DRIVES];
+	unsigned nr_drives;
+	bool snapshot;                  /* -snapshot: snapshot=on for every disk */
 };
 
 /* Parse argv into cfg.  Returns 0 to run, 1 to exit successfully (-h,

@@ -152,6 +152,15 @@ static void machine_do_reset(struct machine *m)
 	machine_resume(m);
 }
 
+/* A clean exit: the disks' requests complete and their images close
+ * (final flush, qcow2 dirty bit) first. */
+static _Noreturn void quit(struct qvm *q, int status)
+{
+	if (q->m)
+		pc_shutdown(q->m);
+	exit(status);
+}
+
 static void on_request(void *opaque, int fd, uint32_t events)
 {
 	struct qvm *q = opaque;
@@ -163,19 +172,19 @@ static void on_request(void *opaque, int fd, uint32_t events)
 		break;
 	case REQ_RESET:
 		if (q->cfg.no_reboot)
-			exit(0);
+			quit(q, 0);
 		machine_do_reset(m);
 		break;
 	case REQ_POWEROFF:
 		if (!q->cfg.no_shutdown)
-			exit(0);
+			quit(q, 0);
 		machine_pause(m);
 		qvm_log(LOG_INT, "guest powered off; stopped (-no-shutdown)");
 		break;
 	case REQ_SHUTDOWN:
 		exit(status);
 	case REQ_QUIT:
-		exit(0);
+		quit(q, 0);
 	}
 }
 
@@ -184,14 +193,14 @@ static void on_request(void *opaque, int fd, uint32_t events)
 static void on_signal(void *opaque, int fd, uint32_t events)
 {
 	struct signalfd_siginfo si;
-	(void)opaque, (void)events;
+	(void)events;
 	if (read(fd, &si, sizeof(si)) == sizeof(si)) {
 		qvm_error("terminating on signal %u", si.ssi_signo);
-		exit(0);
+		quit(opaque, 0);
 	}
 }
 
-static void setup_signals(struct mainloop *loop)
+static void setup_signals(struct qvm *q, struct mainloop *loop)
 {
 	sigset_t set;
 	sigemptyset(&set);
@@ -200,7 +209,7 @@ static void setup_signals(struct mainloop *loop)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (fd < 0 || mainloop_add_fd(loop, fd, EPOLLIN, on_signal, NULL) < 0)
+	if (fd < 0 || mainloop_add_fd(loop, fd, EPOLLIN, on_signal, q) < 0)
 		qvm_die("signalfd: %s", strerror(errno));
 	signal(SIGPIPE, SIG_IGN);
 }
@@ -220,7 +229,7 @@ int main(int argc, char **argv)
 	q.loop = mainloop_new();
 	if (!q.loop)
 		qvm_die("cannot create the main loop");
-	setup_signals(q.loop);
+	setup_signals(&q, q.loop);
 	q.m = machine_new(q.cfg.ram_size);
 	if (!q.m)
 		return 1;

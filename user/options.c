@@ -233,6 +233,104 @@ static int device_kv(void *opaque, const char *key, const char *val)
 	return 0;
 }
 
+/* -drive's on/off values */
+static int drive_bool(const char *key, const char *val, bool *out)
+{
+	if (!strcmp(val, "on") || !strcmp(val, "true") || !strcmp(val, "yes")) {
+		*out = true;
+	} else if (!strcmp(val, "off") || !strcmp(val, "false") || !strcmp(val, "no")) {
+		*out = false;
+	} else {
+		qvm_error("-drive: %s=%s is not supported (supported: on, off)", key, val);
+		return -1;
+	}
+	return 0;
+}
+
+/* Pick val among names[] (index into *out); else the usual error. */
+static int drive_choice(const char *key, const char *val, const char *const *names,
+			unsigned n, const char *supported, int *out)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (!strcmp(val, names[i])) {
+			*out = i;
+			return 0;
+		}
+	}
+	qvm_error("-drive: %s=%s is not supported (supported: %s)", key, val, supported);
+	return -1;
+}
+
+static int drive_kv(void *opaque, const char *key, const char *val)
+{
+	static const char *const ifs[] = { "virtio" };
+	static const char *const formats[] = { "raw", "qcow2" };
+	static const char *const caches[] = { "writeback", "none", "unsafe" };
+	static const char *const discards[] = { "ignore", "unmap", "off", "on" };
+	struct drive_cfg *d = opaque;
+	int k;
+	if (!key || !val) {
+		qvm_error("-drive: '%s' is not key=value (e.g. file=disk.img)", key ? key : val);
+		return -1;
+	}
+	if (!strcmp(key, "file")) {
+		d->file = val;
+	} else if (!strcmp(key, "if")) {
+		return drive_choice(key, val, ifs, 1, "virtio", &k);
+	} else if (!strcmp(key, "format")) {
+		if (drive_choice(key, val, formats, 2, "raw, qcow2", &k) < 0)
+			return -1;
+		d->format = formats[k];
+	} else if (!strcmp(key, "cache")) {
+		if (drive_choice(key, val, caches, 3, "none, writeback, unsafe", &k) < 0)
+			return -1;
+		d->cache = k == 0 ? BLK_CACHE_WRITEBACK : k == 1 ? BLK_CACHE_NONE : BLK_CACHE_UNSAFE;
+	} else if (!strcmp(key, "readonly")) {
+		return drive_bool(key, val, &d->readonly);
+	} else if (!strcmp(key, "snapshot")) {
+		return drive_bool(key, val, &d->snapshot);
+	} else if (!strcmp(key, "discard")) {
+		if (drive_choice(key, val, discards, 4, "unmap, ignore", &k) < 0)
+			return -1;
+		d->discard = k & 1;
+	} else if (!strcmp(key, "media")) {
+		return drive_choice(key, val, (const char *const[]){ "disk" }, 1, "disk", &k);
+	} else if (!strcmp(key, "serial")) {
+		if (strlen(val) > 20) {
+			qvm_error("-drive: serial=%s is longer than 20 characters", val);
+			return -1;
+		}
+		d->serial = val;
+	} else if (!strcmp(key, "id")) {
+		d->id = val;
+	} else {
+		qvm_error("-drive: unknown parameter '%s' (supported: file, if, format, cache, "
+			  "readonly, snapshot, serial, id, discard, media)", key);
+		return -1;
+	}
+	return 0;
+}
+
+/* -drive SPEC, or -hdX FILE (file set, spec NULL) */
+static int add_drive(struct config *c, const char *opt, char *spec, const char *file)
+{
+	if (c->nr_drives == MAX_DRIVES) {
+		qvm_error("%s: too many disks (at most %d)", opt, MAX_DRIVES);
+		return -1;
+	}
+	struct drive_cfg *d = &c->drives[c->nr_drives];
+	memset(d, 0, sizeof(*d));
+	d->file = file;
+	if (spec && parse_kv_list(spec, drive_kv, d) < 0)
+		return -1;
+	if (!d->file || !*d->file) {
+		qvm_error("%s: no image given (file=...)", opt);
+		return -1;
+	}
+	c->nr_drives++;
+	return 0;
+}
+
 static void usage(void)
 {
 	printf("usage: qvm [options]\n"
@@ -256,6 +354,11 @@ static void usage(void)
 	       "  -nographic           serial and monitor on stdio (Ctrl-A h for help)\n"
 	       "  -display none        no display\n"
 	       "  -device isa-debug-exit[,iobase=0x501][,iosize=2]\n"
+	       "Disks (virtio-blk; qvm has no IDE, so -hda..-hdd are virtio disks too):\n"
+	       "  -drive file=F[,if=virtio][,format=raw|qcow2][,cache=none|writeback|unsafe]\n"
+	       "         [,readonly=on|off][,snapshot=on|off][,serial=S][,id=ID][,discard=unmap|ignore]\n"
+	       "  -hda F, -hdb F, -hdc F, -hdd F   the same as -drive file=F\n"
+	       "  -snapshot            writes go to a temporary overlay (every disk)\n"
 	       "Run control:\n"
 	       "  -no-reboot           exit instead of rebooting\n"
 	       "  -no-shutdown         stop instead of exiting on guest shutdown\n"
@@ -372,6 +475,15 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 		if (parse_kv_list(arg, device_kv, &p) < 0)
 			return -1;
 		c->nr_debug_exits++;
+	} else if (!strcmp(opt, "drive")) {
+		return add_drive(c, "-drive", arg, NULL);
+	} else if (!strcmp(opt, "hda") || !strcmp(opt, "hdb") || !strcmp(opt, "hdc") ||
+		   !strcmp(opt, "hdd")) {
+		char name[8];
+		snprintf(name, sizeof(name), "-%s", opt);
+		return add_drive(c, name, NULL, arg);
+	} else if (!strcmp(opt, "snapshot")) {
+		c->snapshot = true;
 	} else if (!strcmp(opt, "version")) {
 		printf("qvm version " QVM_VERSION "\n");
 		return 1;
@@ -385,10 +497,11 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 static const char *const opts_with_arg[] = {
 	"m", "smp", "accel", "machine", "M", "cpu", "kernel", "initrd", "append",
 	"bios", "serial", "monitor", "display", "name", "D", "d", "device",
+	"drive", "hda", "hdb", "hdc", "hdd",
 };
 static const char *const opts_flag[] = {
 	"enable-kvm", "no-kqemu", "nographic", "no-reboot", "no-shutdown", "S",
-	"version", "h", "help",
+	"version", "h", "help", "snapshot",
 };
 
 static int find_opt(const char *name, const char *const *list, size_t n)
@@ -405,7 +518,8 @@ int config_parse(struct config *c, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (a[0] != '-' || !a[1]) {
-			qvm_error("unexpected argument '%s' (disk images are not supported yet)", a);
+			qvm_error("unexpected argument '%s' (for a disk image: -drive file=%s or -hda %s)",
+				  a, a, a);
 			return -1;
 		}
 		const char *name = a + 1 + (a[1] == '-');

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "accel.h"
+#include "block/block.h"
 #include "config.h"
 #include "hw/hw.h"
 #include "machine.h"
@@ -40,7 +41,7 @@ static int add_devices(struct machine *m, struct chardev *serial)
 	const struct config *cfg = m->cfg;
 	struct pc_board *b = m->board;
 	if (!serial_new(m, 0x3f8, 4, serial) || !i8042_new(m) || !port80_new(m) ||
-	    !pci_host_new(m) || !(b->rtc = rtc_new(m, 8)) ||
+	    !(b->pci = pci_host_new(m)) || !(b->rtc = rtc_new(m, 8)) ||
 	    !(b->acpi_pm = acpi_pm_new(m)))
 		return -1;
 	rtc_set_memory_info(b->rtc, m->ram_below_4g, m->ram_size - m->ram_below_4g,
@@ -49,6 +50,69 @@ static int add_devices(struct machine *m, struct chardev *serial)
 		if (!debug_exit_new(m, cfg->debug_exit[i].iobase, cfg->debug_exit[i].iosize))
 			return -1;
 	return 0;
+}
+
+/* -drive: a virtio-blk each, from slot PC_FIRST_DISK_SLOT on. */
+static int add_disks(struct machine *m)
+{
+	const struct config *cfg = m->cfg;
+	struct pc_board *b = m->board;
+	for (unsigned i = 0; i < cfg->nr_drives; i++) {
+		const struct drive_cfg *d = &cfg->drives[i];
+		struct blk_open_opts o = {
+			.format = d->format,
+			.readonly = d->readonly,
+			.cache = d->cache,
+			.snapshot = d->snapshot || cfg->snapshot,
+		};
+		struct blk *img = blk_open(d->file, &o);
+		if (!img || b->nr_disks == ARRAY_SIZE(b->disks))
+			return -1;
+		b->disks[b->nr_disks] = virtio_blk_new(m, b->pci, PC_FIRST_DISK_SLOT + i, img,
+						       d->serial ? d->serial : d->id, d->discard);
+		if (!b->disks[b->nr_disks++])
+			return -1;
+	}
+	return 0;
+}
+
+/* What firmware does before a -kernel boot (kvmtool does the same): give
+ * every memory BAR an address from PC_PCI_MMIO_BASE up, turn on memory
+ * decoding and bus mastering, and set the interrupt line to the GSI of
+ * the _PRT.  I/O BARs are left unassigned (no device has one yet). */
+static void pci_assign_resources(struct machine *m)
+{
+	struct pc_board *b = m->board;
+	uint64_t next = PC_PCI_MMIO_BASE;
+	pci_host_lock(b->pci);
+	for (unsigned slot = 1; slot < PCI_SLOTS; slot++) {
+		for (unsigned fn = 0; fn < PCI_FUNCS; fn++) {
+			struct pci_device *d = pci_find_device(b->pci, 0, slot, fn);
+			if (!d)
+				continue;
+			for (unsigned bar = 0; bar < 6; bar++) {
+				unsigned off = 0x10 + 4 * bar;
+				uint32_t mask = pci_config_get(d, off, 4) & 1 ? 0 :
+						d->wmask[off] | d->wmask[off + 1] << 8 |
+						d->wmask[off + 2] << 16 | (uint32_t)d->wmask[off + 3] << 24;
+				if (!mask)
+					continue;
+				uint64_t size = (uint64_t)(uint32_t)~(mask & ~0xfu) + 1;
+				next = (next + size - 1) & ~(size - 1);
+				if (next + size > PC_IOAPIC_ADDR)
+					break;
+				pci_config_set(d, off, (pci_config_get(d, off, 4) & 0xf) | next, 4);
+				next += size;
+			}
+			pci_config_set(d, 0x04, pci_config_get(d, 0x04, 2) | 0x6, 2);
+			uint8_t pin = d->config[0x3d];
+			if (pin >= 1 && pin <= 4)
+				d->config[0x3c] = pci_slot_gsi(slot, pin - 1);
+			if (d->ops && d->ops->config_write)
+				d->ops->config_write(d, 0x04, 2);
+		}
+	}
+	pci_host_unlock(b->pci);
 }
 
 static int check_apic_ids(const struct config *cfg)
@@ -68,11 +132,13 @@ int pc_init(struct machine *m, struct chardev *serial)
 	const struct config *cfg = m->cfg;
 	m->board = calloc(1, sizeof(struct pc_board));
 	if (!m->board || check_apic_ids(cfg) < 0 || map_ram(m) < 0 ||
-	    add_devices(m, serial) < 0)
+	    add_devices(m, serial) < 0 || add_disks(m) < 0)
 		return -1;
 	if (cfg->bios && bios_load(m, cfg->bios) < 0)
 		return -1;
 	m->firmware_setup = !cfg->bios;
+	if (m->firmware_setup)
+		pci_assign_resources(m);
 	if (pc_write_tables(m) < 0)
 		return -1;
 	if (cfg->kernel && pc_load_kernel(m) < 0)
@@ -140,6 +206,8 @@ int pc_reset(struct machine *m)
 {
 	if (pc_write_tables(m) < 0)
 		return -1;
+	if (m->firmware_setup)
+		pci_assign_resources(m);
 	if (m->cfg->kernel && !m->cfg->bios) {
 		if (pc_load_kernel(m) < 0 || pc_enter_kernel(m) < 0)
 			return -1;
@@ -156,4 +224,15 @@ int pc_powerdown(struct machine *m)
 		return -1;
 	acpi_pm_power_button(b->acpi_pm);
 	return 0;
+}
+
+void pc_shutdown(struct machine *m)
+{
+	struct pc_board *b = m->board;
+	if (!b || !b->nr_disks)
+		return;
+	if (m->nr_vcpus)
+		machine_pause(m);
+	for (unsigned i = 0; i < b->nr_disks; i++)
+		virtio_blk_close(b->disks[i]);
 }

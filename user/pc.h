@@ -10,6 +10,8 @@ struct chardev;
 struct rtc;
 struct aml;
 struct acpi_pm;
+struct pci_host;
+struct virtio_blk;
 
 enum pc_boot_kind { BOOT_FIRMWARE, BOOT_MULTIBOOT, BOOT_LINUX };
 
@@ -17,6 +19,9 @@ enum pc_boot_kind { BOOT_FIRMWARE, BOOT_MULTIBOOT, BOOT_LINUX };
 struct pc_board {
 	struct rtc *rtc;
 	struct acpi_pm *acpi_pm;     /* the power button of system_powerdown */
+	struct pci_host *pci;
+	struct virtio_blk *disks[8];  /* -drive, in order */
+	unsigned nr_disks;
 	enum pc_boot_kind boot;
 	uint32_t mb_entry, mb_info;  /* multiboot entry point and information */
 	uint64_t linux_entry;        /* Linux: entry point (boot_params at
@@ -44,6 +49,10 @@ int pc_e820(const struct machine *m, struct e820_entry *map);
 #define PC_LAPIC_ADDR 0xfee00000ULL
 #define PC_IOAPIC_ADDR 0xfec00000ULL
 #define PC_HIGH_RAM 0x100000000ULL
+/* PCI: the disks' slots, and where qvm (as firmware, for -kernel) puts
+ * memory BARs: inside \_SB.PCI0's window, below the IOAPIC. */
+#define PC_FIRST_DISK_SLOT 3
+#define PC_PCI_MMIO_BASE 0xe0000000ULL
 
 /* Build the machine: RAM layout, devices, firmware tables, and the loaded
  * -bios or -kernel.  serial is the COM1 back end (may be NULL). */
@@ -55,6 +64,9 @@ int pc_reset(struct machine *m);
  * ACPI guest answers by shutting down (it may also ignore it).  From any
  * thread, vCPUs running or not; -1 if the machine has no ACPI PM device. */
 int pc_powerdown(struct machine *m);
+/* Before qvm exits, on the main thread: pause the vCPUs, complete the
+ * disks' requests and close their images cleanly. */
+void pc_shutdown(struct machine *m);
 
 /* tables.c: MP table and ACPI (RSDP, RSDT, XSDT, FADT, FACS, DSDT, MADT)
  * into guest RAM; the same bytes every time (it runs again on reset). */

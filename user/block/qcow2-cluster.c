@@ -582,8 +582,10 @@ int qcow2_write_compressed(struct blk *b, uint64_t off, const void *buf, size_t 
 		ret = qcow2_pwritev(b, off, &v, 1, len);
 		goto out;
 	}
-	uint64_t host;
-	if (q->cbyte && (q->cbyte & (cs - 1)) + csize <= cs) {
+	uint64_t host, crc = 0;
+	if (q->cbyte && (ret = qcow2_rc_get(q, q->cbyte >> q->cluster_bits, &crc)))
+		goto out;
+	if (q->cbyte && (q->cbyte & (cs - 1)) + csize <= cs && crc < q->refcount_max) {
 		host = q->cbyte;
 		if ((ret = qcow2_rc_update(q, host >> q->cluster_bits, 1)))
 			goto out;
@@ -782,10 +784,72 @@ static int fix_copied_l2(struct qcow2 *q, uint64_t l2off)
 	return ret;
 }
 
+/* Would one more reference to everything l1 reaches overflow a refcount?
+ * Checked first, so that a snapshot fails cleanly, not half-counted. */
+static int refs_fit(struct qcow2 *q, const uint64_t *l1, uint32_t l1_size)
+{
+	uint64_t n = 0, cap = 1024;
+	uint64_t *cl = malloc(cap * 8);
+	int ret = cl ? 0 : -ENOMEM;
+	for (uint32_t i = 0; i < l1_size && !ret; i++) {
+		uint64_t l2 = l1[i] & QCOW2_L1_OFFSET_MASK;
+		struct qcow2_cent *e;
+		if (!l2)
+			continue;
+		if ((ret = qcow2_read_l2(q, l2, &e)))
+			break;
+		for (uint64_t j = 0; j <= (1ull << q->l2_bits) && !ret; j++) {
+			uint64_t a = l2, l = q->cluster_size;
+			if (j < (1ull << q->l2_bits)) {  /* the entries, then the table */
+				uint64_t ent = l2_ent(e, j);
+				enum ctype t = classify(q, ent);
+				l = 0;
+				if (t == C_NORMAL || t == C_ZERO_ALLOC) {
+					a = ent & QCOW2_L2_OFFSET_MASK;
+					l = q->cluster_size;
+				} else if (t == C_COMPRESSED && qcow2_compressed_span(q, ent, &a, &l)) {
+					l = 0;
+				}
+			}
+			for (uint64_t c = a >> q->cluster_bits; l && c <= (a + l - 1) >> q->cluster_bits;
+			     c++) {
+				if (n == cap) {
+					uint64_t *m = realloc(cl, cap * 2 * 8);
+					if (!m) {
+						ret = -ENOMEM;
+						break;
+					}
+					cl = m;
+					cap *= 2;
+				}
+				cl[n++] = c;
+			}
+		}
+	}
+	if (!ret)
+		qsort(cl, n, 8, cmp_u64);
+	for (uint64_t i = 0; i < n && !ret;) {
+		uint64_t j = i, rc;
+		while (j < n && cl[j] == cl[i])
+			j++;
+		if ((ret = qcow2_rc_get(q, cl[i], &rc)))
+			break;
+		if (rc > q->refcount_max || q->refcount_max - rc < j - i)
+			ret = qcow2_err(q, -ERANGE, "refcount of cluster %llu would overflow "
+					"(refcount_bits=%u)", (unsigned long long)cl[i],
+					q->refcount_bits);
+		i = j;
+	}
+	free(cl);
+	return ret;
+}
+
 int qcow2_update_l1_refs(struct qcow2 *q, uint64_t *l1, uint32_t l1_size, int delta,
 			 bool fix_copied)
 {
 	int ret = 0;
+	if (delta > 0 && (ret = refs_fit(q, l1, l1_size)))
+		return ret;
 	if (qcow2_l1_has_dups(l1, l1_size))
 		return qcow2_err(q, -EIO, "an L1 table names one L2 table twice");
 	for (uint32_t i = 0; i < l1_size && !ret && delta; i++) {

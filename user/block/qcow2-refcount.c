@@ -367,8 +367,17 @@ int qcow2_rc_update(struct qcow2 *q, uint64_t cl, int64_t delta)
 	}
 	qcow2_rb_set(e->buf, i, q->refcount_order, v + (uint64_t)delta);
 	e->dirty = true;
-	if (delta < 0 && v + (uint64_t)delta == 0 && cl < q->free_hint)
-		q->free_hint = cl;
+	if (delta < 0 && v + (uint64_t)delta == 0) {
+		/* free now: nothing cached may outlive its contents */
+		uint64_t off = cl << q->cluster_bits;
+		if (cl < q->free_hint)
+			q->free_hint = cl;
+		qcow2_cache_drop(&q->l2c, off);
+		if (q->cbyte && q->cbyte >> q->cluster_bits == cl)
+			q->cbyte = 0;
+		if (q->zcache_valid && q->zcache_off >> q->cluster_bits == cl)
+			q->zcache_valid = false;
+	}
 	return 0;
 }
 
@@ -452,14 +461,6 @@ int qcow2_free(struct qcow2 *q, uint64_t off, uint64_t len)
 		int ret = qcow2_rc_update(q, c, -1);
 		if (ret)
 			return ret;
-		uint64_t rc;
-		if (!qcow2_rc_get(q, c, &rc) && rc == 0) {
-			qcow2_cache_drop(&q->l2c, c << q->cluster_bits);
-			if (q->cbyte && q->cbyte >> q->cluster_bits == c)
-				q->cbyte = 0;
-			if (q->zcache_valid && q->zcache_off >> q->cluster_bits == c)
-				q->zcache_valid = false;
-		}
 	}
 	return 0;
 }
@@ -537,7 +538,7 @@ static void chk_corrupt(struct chk *c, const char *msg, uint64_t v)
 	c->res->corruptions++;
 }
 
-static int chk_l2(struct chk *c, uint64_t l2off, bool active, bool *l2_all_copied)
+static int chk_l2(struct chk *c, uint64_t l2off, bool active)
 {
 	struct qcow2 *q = c->q;
 	struct qcow2_cent *e;
@@ -560,15 +561,11 @@ static int chk_l2(struct chk *c, uint64_t l2off, bool active, bool *l2_all_copie
 				continue;
 			}
 			chk_ref(c, coff, csize, "compressed cluster");
-			c->res->compressed_clusters++;
+			c->res->compressed_clusters += active;
 			c->res->allocated_clusters += active;
 			continue;
 		}
 		uint64_t off = ent & QCOW2_L2_OFFSET_MASK;
-		if (ent & 0x3f000000000001feull && !(q->version >= 3 && (ent & 1))) {
-			if (ent & 0x1fe)
-				chk_corrupt(c, "reserved bits set in L2 entry", ent);
-		}
 		if (!off)
 			continue;
 		if (off & (q->cluster_size - 1)) {
@@ -580,7 +577,6 @@ static int chk_l2(struct chk *c, uint64_t l2off, bool active, bool *l2_all_copie
 			if (prev && off != prev + q->cluster_size)
 				c->res->fragmented_clusters++;
 			prev = off;
-			*l2_all_copied = *l2_all_copied; /* COPIED checked afterwards */
 		}
 		chk_ref(c, off, q->cluster_size, "data cluster");
 	}
@@ -608,8 +604,7 @@ static int chk_l1(struct chk *c, uint64_t l1off, const uint64_t *l1, uint32_t l1
 		chk_ref(c, l2, q->cluster_size, "L2 table");
 		if ((l2 >> q->cluster_bits) >= c->n)
 			continue;
-		bool dummy = true;
-		int ret = chk_l2(c, l2, active, &dummy);
+		int ret = chk_l2(c, l2, active);
 		if (ret)
 			return ret;
 	}
@@ -788,7 +783,7 @@ int qcow2_check_quiet(struct qcow2 *q, int fix, struct blk_check *res, bool quie
 	if (!c.ref)
 		return qcow2_err(q, -1, "check: out of memory for %llu clusters",
 				 (unsigned long long)c.n);
-	res->total_clusters = q->size >> q->cluster_bits;
+	res->total_clusters = qcow2_clusters(q, q->size);
 	if ((ret = chk_collect(&c)))
 		goto out;
 	if (fix & BLK_FIX_ERRORS) {

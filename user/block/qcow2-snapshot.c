@@ -296,8 +296,11 @@ int qcow2_snapshot_create(struct blk *b, const char *name)
 	/* 2. one more reference to everything it reaches; COPIED cleared */
 	if (!ret)
 		ret = qcow2_update_l1_refs(q, q->l1, q->l1_size, 1, true);
-	if (ret)
+	if (ret) {
+		if (l1off)
+			qcow2_free(q, l1off, bytes);
 		return qcow2_err(q, -1, "could not create snapshot '%s': %s", name, strerror(-ret));
+	}
 	/* 3. the new table entry */
 	struct qcow2_snap *ns = realloc(q->snaps, (q->nb_snapshots + 1) * sizeof(*ns));
 	if (!ns)

@@ -163,5 +163,27 @@ uint32_t pci_config_get(const struct pci_device *d, unsigned offset, unsigned si
 void pci_config_set(struct pci_device *d, unsigned offset, uint32_t value, unsigned size);
 void pci_host_lock(struct pci_host *h);
 void pci_host_unlock(struct pci_host *h);
+/* INTx routing, as the DSDT's _PRT describes it: pin 0-3 (INTA#-INTD#)
+ * of a slot is wired to GSI 16-19, rotating with the slot (level,
+ * active low on the wire; machine_set_irq levels are "asserted"). */
+static inline unsigned pci_slot_gsi(unsigned slot, unsigned pin)
+{
+	return (slot + pin) % 4 + 16;
+}
+
+/* virtio-blk over virtio-pci (virtio_blk.c, virtio 1.2 spec 5.2) at slot
+ * of h, on the open image b, which it owns from then on (closed with the
+ * device, also on error).  serial: the GET_ID string (at most 20 bytes
+ * used; NULL: a default); discard: honour DISCARD and WRITE_ZEROES' unmap
+ * flag (discard=unmap), else accept and ignore them.  Requests run
+ * asynchronously on m->loop (set it first). */
+struct blk;
+struct virtio_blk;
+struct virtio_blk *virtio_blk_new(struct machine *m, struct pci_host *h, unsigned slot,
+				  struct blk *b, const char *serial, bool discard);
+/* Before qvm exits (main thread, vCPUs paused): complete what is in
+ * flight and close the image (final flush, qcow2 dirty bit).  The device
+ * answers later requests with IOERR. */
+void virtio_blk_close(struct virtio_blk *vb);
 
 #endif

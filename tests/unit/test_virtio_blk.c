@@ -1,0 +1,676 @@
+/*
+ * virtio-blk over virtio-pci (user/hw/virtio_pci.c, virtqueue.c,
+ * virtio_blk.c), driven the way a driver does it: config space through
+ * ports 0xcf8/0xcfc, the BARs through MMIO, the rings in guest RAM, and the
+ * main loop run until the device returns the chain.  A fake irqchip
+ * records MSIs and INTx levels.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "unit.h"
+#include "blktest.h"
+#include "devtest.h"
+#include "machine.h"
+#include "mainloop.h"
+#include "block/block.h"
+#include "hw/hw.h"
+#include "hw/virtio.h"
+
+#define SLOT 3
+#define GSI 19                 /* pci_slot_gsi(3, INTA#) */
+#define BAR4_ADDR 0xe0000000u
+#define BAR1_ADDR 0xe0010000u
+#define DISK_SIZE (1u << 20)
+#define QSIZE 16
+/* guest-physical layout of the test driver */
+#define DESC 0x100000u
+#define AVAIL 0x101000u
+#define USED 0x102000u
+#define INDIRECT 0x103000u
+#define HDR 0x200000u
+#define DATA 0x300000u
+#define STATUS 0x400000u
+
+#define F_FLUSH (1ULL << 9)
+#define F_DISCARD (1ULL << 13)
+#define F_WZ (1ULL << 14)
+#define F_INDIRECT (1ULL << 28)
+#define F_EVENT_IDX (1ULL << 29)
+#define F_VERSION_1 (1ULL << 32)
+
+struct rig {
+	struct machine *m;
+	struct pci_host *h;
+	int level[IRQCHIP_NR_GSIS];
+	unsigned msis;
+	uint32_t msi_data;
+	uint16_t avail_idx, used_seen;
+	uint8_t *ram;
+};
+
+static void rig_set_irq(struct irqchip *c, unsigned gsi, int level)
+{
+	struct rig *r = c->opaque;
+	if (gsi < IRQCHIP_NR_GSIS)
+		r->level[gsi] = level;
+}
+
+static int rig_send_msi(struct irqchip *c, uint64_t addr, uint32_t data)
+{
+	struct rig *r = c->opaque;
+	if ((addr >> 20) == 0xfee) {
+		r->msis++;
+		r->msi_data = data;
+	}
+	return 0;
+}
+
+static const struct irqchip_ops rig_irq_ops = {
+	.name = "rig", .set_irq = rig_set_irq, .send_msi = rig_send_msi,
+};
+
+/* ---- config space and MMIO ---- */
+
+static void cfg_w(struct rig *r, unsigned reg, uint32_t v, unsigned size)
+{
+	pio_out(r->m, 0xcf8, 0x80000000u | SLOT << 11 | (reg & 0xfc), 4);
+	pio_out(r->m, 0xcfc + (reg & 3), v, size);
+}
+
+static uint32_t cfg_r(struct rig *r, unsigned reg, unsigned size)
+{
+	pio_out(r->m, 0xcf8, 0x80000000u | SLOT << 11 | (reg & 0xfc), 4);
+	return pio_in(r->m, 0xcfc + (reg & 3), size);
+}
+
+static uint64_t mr(struct rig *r, uint64_t addr, unsigned size)
+{
+	uint64_t v = 0;
+	machine_mmio(r->m, addr, false, &v, size);
+	return v;
+}
+
+static void mw(struct rig *r, uint64_t addr, uint64_t v, unsigned size)
+{
+	machine_mmio(r->m, addr, true, &v, size);
+}
+
+#define COMMON(off) (BAR4_ADDR + (off))
+#define DEVCFG(off) (BAR4_ADDR + 0x2000 + (off))
+#define ISR BAR4_ADDR + 0x1000
+#define NOTIFY BAR4_ADDR + 0x3000
+
+/* ---- the rig ---- */
+
+static struct blk *open_disk(const char *name, bool readonly)
+{
+	const char *path = blktest_path(name);
+	if (blktest_make_file(path, DISK_SIZE, 7) < 0)
+		return NULL;
+	struct blk_open_opts o = { .format = "raw", .readonly = readonly };
+	return blk_open(path, &o);
+}
+
+static bool rig_init(struct rig *r, bool readonly)
+{
+	memset(r, 0, sizeof(*r));
+	r->m = machine_new(16 * MiB);
+	if (!r->m)
+		return false;
+	r->ram = r->m->ram;
+	machine_add_memory(r->m, REGION_RAM, 0, 16 * MiB, r->m->ram, "ram");
+	r->m->irqchip.ops = &rig_irq_ops;
+	r->m->irqchip.opaque = r;
+	r->m->loop = mainloop_new();
+	r->h = pci_host_new(r->m);
+	struct blk *b = open_disk(readonly ? "ro.raw" : "disk.raw", readonly);
+	if (!r->h || !b || !virtio_blk_new(r->m, r->h, SLOT, b, "serial-0123456789abcdef", true))
+		return false;
+	cfg_w(r, 0x14, BAR1_ADDR, 4);
+	cfg_w(r, 0x20, BAR4_ADDR, 4);
+	cfg_w(r, 0x04, 0x6, 2);
+	return true;
+}
+
+static void rig_free(struct rig *r)
+{
+	struct mainloop *l = r->m->loop;
+	machine_free(r->m);
+	mainloop_free(l);
+}
+
+static void msix_setup(struct rig *r)
+{
+	for (unsigned v = 0; v < 2; v++) {
+		mw(r, BAR1_ADDR + 16 * v, 0xfee00000u, 4);
+		mw(r, BAR1_ADDR + 16 * v + 4, 0, 4);
+		mw(r, BAR1_ADDR + 16 * v + 8, 0x40 + v, 4);
+		mw(r, BAR1_ADDR + 16 * v + 12, 0, 4);     /* unmask */
+	}
+	uint16_t ctrl = cfg_r(r, 0x98 + 2, 2);
+	cfg_w(r, 0x98 + 2, ctrl | 0x8000, 2);
+}
+
+/* The driver's initialisation (3.1.1); status after FEATURES_OK. */
+static uint8_t negotiate(struct rig *r, uint64_t features)
+{
+	mw(r, COMMON(0x14), 0, 1);
+	mw(r, COMMON(0x14), 1 | 2, 1);
+	mw(r, COMMON(0x08), 0, 4);
+	mw(r, COMMON(0x0c), (uint32_t)features, 4);
+	mw(r, COMMON(0x08), 1, 4);
+	mw(r, COMMON(0x0c), features >> 32, 4);
+	mw(r, COMMON(0x14), 1 | 2 | 8, 1);
+	return mr(r, COMMON(0x14), 1);
+}
+
+static void setup_queue(struct rig *r, uint16_t size, uint16_t vector)
+{
+	memset(r->ram + DESC, 0, 0x4000);
+	r->avail_idx = r->used_seen = 0;
+	mw(r, COMMON(0x16), 0, 2);
+	mw(r, COMMON(0x18), size, 2);
+	mw(r, COMMON(0x1a), vector, 2);
+	mw(r, COMMON(0x20), DESC, 4);
+	mw(r, COMMON(0x24), 0, 4);
+	mw(r, COMMON(0x28), AVAIL, 4);
+	mw(r, COMMON(0x2c), 0, 4);
+	mw(r, COMMON(0x30), USED, 4);
+	mw(r, COMMON(0x34), 0, 4);
+	mw(r, COMMON(0x1c), 1, 2);
+}
+
+/* The whole bring-up: MSI-X (or INTx), features, one queue, DRIVER_OK. */
+static bool driver_up(struct rig *r, uint64_t features, bool msix)
+{
+	if (msix)
+		msix_setup(r);
+	if (!(negotiate(r, features) & 8))
+		return false;
+	mw(r, COMMON(0x10), msix ? 0 : 0xffff, 2);
+	setup_queue(r, QSIZE, msix ? 1 : 0xffff);
+	mw(r, COMMON(0x14), 1 | 2 | 4 | 8, 1);
+	return mr(r, COMMON(0x14), 1) == 0xf;
+}
+
+static void put_desc(struct rig *r, uint64_t table, unsigned i, uint64_t addr, uint32_t len,
+		     uint16_t flags, uint16_t next)
+{
+	uint8_t *d = r->ram + table + 16 * i;
+	memcpy(d, &addr, 8);
+	memcpy(d + 8, &len, 4);
+	memcpy(d + 12, &flags, 2);
+	memcpy(d + 14, &next, 2);
+}
+
+static uint16_t used_idx(struct rig *r)
+{
+	uint16_t v;
+	memcpy(&v, r->ram + USED + 2, 2);
+	return v;
+}
+
+/* Offer head and notify. */
+static void offer(struct rig *r, uint16_t head)
+{
+	memcpy(r->ram + AVAIL + 4 + 2 * (r->avail_idx % QSIZE), &head, 2);
+	r->avail_idx++;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	memcpy(r->ram + AVAIL + 2, &r->avail_idx, 2);
+	mw(r, NOTIFY, 0, 2);
+}
+
+/* Offer head, run the main loop until the device answers (or give up:
+ * false). */
+static bool kick(struct rig *r, uint16_t head)
+{
+	offer(r, head);
+	for (int i = 0; i < 100 && used_idx(r) == r->used_seen; i++)
+		mainloop_run_once(r->m->loop, 20);
+	if (used_idx(r) == r->used_seen)
+		return false;
+	r->used_seen++;
+	return true;
+}
+
+/* A request as Linux builds it: header, data, status, three descriptors. */
+static int request(struct rig *r, uint32_t type, uint64_t sector, uint32_t len, bool dev_writes)
+{
+	uint32_t hdr[4] = { type, 0, (uint32_t)sector, (uint32_t)(sector >> 32) };
+	memcpy(r->ram + HDR, hdr, 16);
+	r->ram[STATUS] = 0xee;
+	put_desc(r, DESC, 0, HDR, 16, 1, 1);
+	if (len) {
+		put_desc(r, DESC, 1, DATA, len, 1 | (dev_writes ? 2 : 0), 2);
+		put_desc(r, DESC, 2, STATUS, 1, 2, 0);
+	} else {
+		put_desc(r, DESC, 1, STATUS, 1, 2, 0);
+	}
+	if (!kick(r, 0))
+		return -1;
+	return r->ram[STATUS];
+}
+
+/* ---- tests ---- */
+
+TEST(virtio_blk_pci_identity_and_capabilities)
+{
+	struct rig r;
+	CHECK(rig_init(&r, false));
+	CHECK_EQ(cfg_r(&r, 0, 4), 0x10421af4);
+	CHECK_EQ(cfg_r(&r, 8, 1), 1);                  /* revision 1 */
+	CHECK_EQ(cfg_r(&r, 0x2c, 2), 0x1af4);
+	CHECK_EQ(cfg_r(&r, 0x3d, 1), 1);               /* INTA# */
+	CHECK(cfg_r(&r, 0x06, 2) & 0x10);              /* capability list */
+	unsigned seen = 0, p = cfg_r(&r, 0x34, 1), n = 0;
+	while (p && n++ < 16) {
+		unsigned id = cfg_r(&r, p, 1);
+		if (id == 0x09) {
+			unsigned type = cfg_r(&r, p + 3, 1);
+			seen |= 1u << type;
+			if (type != 5)                         /* 5: the driver picks */
+				CHECK_EQ(cfg_r(&r, p + 4, 1), 4);  /* BAR 4 */
+			if (type == 2)
+				CHECK_EQ(cfg_r(&r, p + 16, 4), 4); /* notify_off_multiplier */
+		} else if (id == 0x11) {
+			seen |= 1u << 8;
+			CHECK_EQ(cfg_r(&r, p + 2, 2) & 0x7ff, 1);  /* 2 vectors */
+			CHECK_EQ(cfg_r(&r, p + 4, 4), 1);          /* table in BAR 1 */
+		}
+		p = cfg_r(&r, p + 1, 1);
+	}
+	CHECK_EQ(seen, 0x13e);                         /* types 1-5 and MSI-X */
+	/* BAR sizing: 16 KiB memory */
+	cfg_w(&r, 0x20, 0xffffffff, 4);
+	CHECK_EQ(cfg_r(&r, 0x20, 4), 0xffffc000);
+	cfg_w(&r, 0x20, BAR4_ADDR, 4);
+	CHECK_EQ(mr(&r, COMMON(0x12), 2), 1);          /* num_queues */
+	/* the PCI configuration access capability: a window on BAR 4 */
+	cfg_w(&r, 0x84 + 4, 4, 1);
+	cfg_w(&r, 0x84 + 8, 0x12, 4);
+	cfg_w(&r, 0x84 + 12, 2, 4);
+	CHECK_EQ(cfg_r(&r, 0x84 + 16, 2), 1);          /* num_queues */
+	cfg_w(&r, 0x84 + 8, 0x16, 4);
+	cfg_w(&r, 0x84 + 16, 0, 4);                    /* queue_select = 0 */
+	cfg_w(&r, 0x84 + 8, 0x18, 4);
+	CHECK_EQ(cfg_r(&r, 0x84 + 16, 2), 256);        /* queue_size */
+	rig_free(&r);
+}
+
+TEST(virtio_blk_feature_negotiation)
+{
+	struct rig r;
+	CHECK(rig_init(&r, false));
+	mw(&r, COMMON(0x00), 1, 4);
+	CHECK(mr(&r, COMMON(0x04), 4) & 1);            /* VERSION_1 (bit 32) */
+	mw(&r, COMMON(0x00), 0, 4);
+	uint32_t lo = mr(&r, COMMON(0x04), 4);
+	CHECK(lo & (1u << 29) && lo & (1u << 28) && lo & (1u << 9));
+	/* no VERSION_1: FEATURES_OK refused */
+	CHECK(!(negotiate(&r, F_FLUSH) & 8));
+	/* a feature the device doesn't offer: refused */
+	CHECK(!(negotiate(&r, F_VERSION_1 | (1ULL << 40)) & 8));
+	CHECK(negotiate(&r, F_VERSION_1 | F_FLUSH) & 8);
+	/* capacity in sectors, blk_size */
+	CHECK_EQ(mr(&r, DEVCFG(0), 8), DISK_SIZE / 512);
+	CHECK_EQ(mr(&r, DEVCFG(20), 4), 512);
+	/* reset clears the status */
+	mw(&r, COMMON(0x14), 0, 1);
+	CHECK_EQ(mr(&r, COMMON(0x14), 1), 0);
+	rig_free(&r);
+}
+
+TEST(virtio_blk_read_write_flush_get_id)
+{
+	struct rig r;
+	CHECK(rig_init(&r, false));
+	CHECK(driver_up(&r, F_VERSION_1 | F_FLUSH | F_DISCARD | F_WZ, true));
+	/* read sector 2: the file's pattern */
+	uint8_t want[1024];
+	blktest_pattern(want, sizeof(want), 1024, 7);
+	CHECK_EQ(request(&r, 0, 2, 1024, true), 0);
+	CHECK(!memcmp(r.ram + DATA, want, 1024));
+	unsigned msis = r.msis;
+	CHECK(msis >= 1);
+	CHECK_EQ(r.msi_data, 0x41);                    /* the queue's vector */
+	uint32_t len;
+	memcpy(&len, r.ram + USED + 4 + 4, 4);
+	CHECK_EQ(len, 1025);
+	/* write, read back */
+	for (unsigned i = 0; i < 4096; i++)
+		r.ram[DATA + i] = i * 7 + 1;
+	CHECK_EQ(request(&r, 1, 8, 4096, false), 0);
+	memset(r.ram + DATA, 0, 4096);
+	CHECK_EQ(request(&r, 0, 8, 4096, true), 0);
+	for (unsigned i = 0; i < 4096; i++)
+		CHECK_EQ(r.ram[DATA + i], (uint8_t)(i * 7 + 1));
+	CHECK_EQ(request(&r, 4, 0, 0, false), 0);      /* flush */
+	memset(r.ram + DATA, 0, 32);
+	CHECK_EQ(request(&r, 8, 0, 20, true), 0);      /* GET_ID */
+	CHECK(!memcmp(r.ram + DATA, "serial-0123456789abc", 20));
+	CHECK_EQ(request(&r, 99, 0, 0, false), 2);     /* UNSUPP */
+	/* past the end: IOERR */
+	CHECK_EQ(request(&r, 0, DISK_SIZE / 512 - 1, 1024, true), 1);
+	CHECK_EQ(request(&r, 0, ~0ULL, 512, true), 1);
+	CHECK_EQ(request(&r, 0, 0, 100, true), 1);     /* not whole sectors */
+	CHECK(r.msis > msis);
+	rig_free(&r);
+}
+
+TEST(virtio_blk_discard_and_write_zeroes)
+{
+	struct rig r;
+	CHECK(rig_init(&r, false));
+	CHECK(driver_up(&r, F_VERSION_1 | F_DISCARD | F_WZ, true));
+	/* one segment: sector 4, 8 sectors, unmap */
+	uint64_t sector = 4;
+	uint32_t seg[2] = { 8, 1 };
+	memcpy(r.ram + DATA, &sector, 8);
+	memcpy(r.ram + DATA + 8, seg, 8);
+	CHECK_EQ(request(&r, 13, 0, 16, false), 0);
+	CHECK_EQ(request(&r, 0, 4, 4096, true), 0);
+	for (unsigned i = 0; i < 4096; i++)
+		CHECK_EQ(r.ram[DATA + i], 0);
+	memcpy(r.ram + DATA, &sector, 8);
+	memcpy(r.ram + DATA + 8, seg, 8);
+	CHECK_EQ(request(&r, 11, 0, 16, false), 2);    /* discard with unmap: UNSUPP */
+	seg[1] = 0;
+	memcpy(r.ram + DATA + 8, seg, 8);
+	CHECK_EQ(request(&r, 11, 0, 16, false), 0);
+	rig_free(&r);
+}
+
+TEST(virtio_blk_readonly)
+{
+	struct rig r;
+	CHECK(rig_init(&r, true));
+	mw(&r, COMMON(0x00), 0, 4);
+	CHECK(mr(&r, COMMON(0x04), 4) & (1u << 5));    /* VIRTIO_BLK_F_RO */
+	CHECK(driver_up(&r, F_VERSION_1 | (1ULL << 5), true));
+	CHECK_EQ(request(&r, 1, 0, 512, false), 1);    /* IOERR */
+	CHECK_EQ(request(&r, 0, 0, 512, true), 0);
+	rig_free(&r);
+}
+
+TEST(virtio_blk_intx)
+{
+	struct rig r;
+	CHECK(rig_init(&r, false));
+	CHECK(driver_up(&r, F_VERSION_1, false));
+	CHECK_EQ(request(&r, 0, 0, 512, true), 0);
+	CHECK_EQ(r.level[GSI], 1);
+	CHECK_EQ(r.msis, 0);
+	CHECK_EQ(mr(&r, ISR, 1), 1);                   /* queue interrupt */
+	CHECK_EQ(r.level[GSI], 0);                     /* read cleared it */
+	CHECK_EQ(mr(&r, ISR, 1), 0);
+	/* INTx disable in the command register holds the line low */
+	cfg_w(&r, 0x04, 0x406, 2);
+	CHECK_EQ(request(&r, 0, 0, 512, true), 0);
+	CHECK_EQ(r.level[GSI], 0);
+	cfg_w(&r, 0x04, 0x006, 2);
+	CHECK_EQ(r.level[GSI], 1);
+	CHECK_EQ(mr(&r, ISR, 1), 1);
+	CHECK_EQ(r.level[GSI], 0);
+	rig_free(&r);
+}
+
+TEST(virtio_blk_msix_mask_and_pending)
+{
+	struct rig r;
+	CHECK(rig_init(&r, false));
+	CHECK(driver_up(&r, F_VERSION_1, true));
+	mw(&r, BAR1_ADDR + 16 + 12, 1, 4);             /* mask vector 1 */
+	CHECK_EQ(request(&r, 0, 0, 512, true), 0);
+	CHECK_EQ(r.msis, 0);
+	CHECK_EQ(mr(&r, BAR1_ADDR + 0x800, 1), 2);      /* pending bit 1 */
+	mw(&r, BAR1_ADDR + 16 + 12, 0, 4);             /* unmask: delivered */
+	CHECK_EQ(r.msis, 1);
+	CHECK_EQ(mr(&r, BAR1_ADDR + 0x800, 1), 0);
+	/* function mask */
+	uint16_t ctrl = cfg_r(&r, 0x9a, 2);
+	cfg_w(&r, 0x9a, ctrl | 0x4000, 2);
+	CHECK_EQ(request(&r, 0, 0, 512, true), 0);
+	CHECK_EQ(r.msis, 1);
+	cfg_w(&r, 0x9a, ctrl, 2);
+	CHECK_EQ(r.msis, 2);
+	CHECK_EQ(r.level[GSI], 0);                     /* no INTx with MSI-X */
+	/* a vector past the table reads back NO_VECTOR */
+	mw(&r, COMMON(0x1a), 7, 2);
+	CHECK_EQ(mr(&r, COMMON(0x1a), 2), 0xffff);
+	rig_free(&r);
+}
+
+TEST(virtio_blk_event_idx)
+{
+	struct rig r;
+	CHECK(rig_init(&r, false));
+	CHECK(driver_up(&r, F_VERSION_1 | F_EVENT_IDX, true));
+	CHECK_EQ(request(&r, 0, 0, 512, true), 0);     /* the first always signals */
+	CHECK_EQ(r.msis, 1);
+	/* avail_event: the device asks to be notified at the next entry */
+	uint16_t avail_event;
+	memcpy(&avail_event, r.ram + USED + 4 + 8 * QSIZE, 2);
+	CHECK_EQ(avail_event, 1);
+	/* used_event = 3: interrupt only once used idx passes 3 */
+	uint16_t ue = 3;
+	memcpy(r.ram + AVAIL + 4 + 2 * QSIZE, &ue, 2);
+	CHECK_EQ(request(&r, 0, 0, 512, true), 0);     /* used idx 2 */
+	CHECK_EQ(request(&r, 0, 0, 512, true), 0);     /* 3 */
+	CHECK_EQ(r.msis, 1);
+	CHECK_EQ(request(&r, 0, 0, 512, true), 0);     /* 4: past 3 */
+	CHECK_EQ(r.msis, 2);
+	rig_free(&r);
+}
+
+TEST(virtio_blk_no_interrupt_flag)
+{
+	struct rig r;
+	CHECK(rig_init(&r, false));
+	CHECK(driver_up(&r, F_VERSION_1, true));
+	uint16_t flags = 1;                            /* VRING_AVAIL_F_NO_INTERRUPT */
+	memcpy(r.ram + AVAIL, &flags, 2);
+	CHECK_EQ(request(&r, 0, 0, 512, true), 0);
+	CHECK_EQ(r.msis, 0);
+	rig_free(&r);
+}
+
+TEST(virtio_blk_indirect)
+{
+	struct rig r;
+	CHECK(rig_init(&r, false));
+	CHECK(driver_up(&r, F_VERSION_1 | F_INDIRECT, true));
+	uint32_t hdr[4] = { 0, 0, 0, 0 };
+	memcpy(r.ram + HDR, hdr, 16);
+	put_desc(&r, INDIRECT, 0, HDR, 16, 1, 1);
+	put_desc(&r, INDIRECT, 1, DATA, 512, 1 | 2, 2);
+	put_desc(&r, INDIRECT, 2, STATUS, 1, 2, 0);
+	put_desc(&r, DESC, 0, INDIRECT, 48, 4, 0);
+	r.ram[STATUS] = 0xee;
+	CHECK(kick(&r, 0));
+	CHECK_EQ(r.ram[STATUS], 0);
+	uint8_t want[512];
+	blktest_pattern(want, 512, 0, 7);
+	CHECK(!memcmp(r.ram + DATA, want, 512));
+	rig_free(&r);
+}
+
+/* ---- hostile drivers: one kind each ---- */
+
+enum hostile {
+	H_OUTSIDE_RAM, H_NEXT_PAST_END, H_LOOP, H_NESTED_INDIRECT, H_INDIRECT_NEXT,
+	H_INDIRECT_EMPTY, H_WRONG_DIRECTION, H_HEADER_WRITABLE, H_AVAIL_JUMP, H_BAD_SIZE,
+	H_HEAD_PAST_END, H_INDIRECT_LOOP,
+};
+
+/* Build the hostile chain at head 0 and kick; the device must refuse it. */
+static void hostile_chain(struct rig *r, enum hostile h)
+{
+	uint32_t hdr[4] = { 0, 0, 0, 0 };
+	memcpy(r->ram + HDR, hdr, 16);
+	put_desc(r, DESC, 0, HDR, 16, 1, 1);
+	put_desc(r, DESC, 1, DATA, 512, 1 | 2, 2);
+	put_desc(r, DESC, 2, STATUS, 1, 2, 0);
+	switch (h) {
+	case H_OUTSIDE_RAM:
+		put_desc(r, DESC, 1, 16 * MiB - 256, 512, 1 | 2, 2);
+		break;
+	case H_NEXT_PAST_END:
+		put_desc(r, DESC, 1, DATA, 512, 1 | 2, QSIZE);
+		break;
+	case H_LOOP:
+		put_desc(r, DESC, 2, STATUS, 1, 1 | 2, 1);
+		break;
+	case H_NESTED_INDIRECT:
+		put_desc(r, INDIRECT, 0, INDIRECT + 0x100, 16, 4, 0);
+		put_desc(r, DESC, 0, INDIRECT, 16, 4, 0);
+		break;
+	case H_INDIRECT_NEXT:
+		put_desc(r, INDIRECT, 0, HDR, 16, 0, 0);
+		put_desc(r, DESC, 0, INDIRECT, 16, 4 | 1, 1);
+		break;
+	case H_INDIRECT_EMPTY:
+		put_desc(r, DESC, 0, INDIRECT, 0, 4, 0);
+		break;
+	case H_WRONG_DIRECTION:                        /* read into readable data */
+		put_desc(r, DESC, 1, DATA, 512, 1, 2);
+		put_desc(r, DESC, 2, STATUS, 1, 2, 0);
+		break;
+	case H_HEADER_WRITABLE:
+		put_desc(r, DESC, 0, HDR, 16, 1 | 2, 1);
+		break;
+	case H_INDIRECT_LOOP:
+		put_desc(r, INDIRECT, 0, HDR, 16, 1, 1);
+		put_desc(r, INDIRECT, 1, DATA, 512, 1, 0);
+		put_desc(r, DESC, 0, INDIRECT, 32, 4, 0);
+		break;
+	default:
+		break;
+	}
+	if (h == H_AVAIL_JUMP) {
+		uint16_t idx = QSIZE + 1;
+		memcpy(r->ram + AVAIL + 2, &idx, 2);
+		mw(r, NOTIFY, 0, 2);
+	} else if (h == H_HEAD_PAST_END) {
+		uint16_t head = QSIZE + 3, idx = 1;
+		memcpy(r->ram + AVAIL + 4, &head, 2);
+		memcpy(r->ram + AVAIL + 2, &idx, 2);
+		mw(r, NOTIFY, 0, 2);
+	} else {
+		offer(r, 0);
+	}
+	for (int i = 0; i < 5; i++)
+		mainloop_run_once(r->m->loop, 10);
+}
+
+static void hostile_test(enum hostile h, const char *what)
+{
+	struct rig r;
+	CHECK(rig_init(&r, false));
+	CHECK(driver_up(&r, F_VERSION_1 | F_INDIRECT, true));
+	/* canaries around every buffer */
+	memset(r.ram + DATA - 64, 0xaa, 64);
+	memset(r.ram + DATA + 512, 0xaa, 64);
+	memset(r.ram + STATUS + 1, 0xaa, 64);
+	memset(r.ram + 16 * MiB - 4096, 0xaa, 4096);
+	r.ram[STATUS] = 0xee;
+	unsigned msis = r.msis;
+	int lines;
+	blktest_stderr_begin();
+	if (h == H_BAD_SIZE) {
+		mw(&r, COMMON(0x14), 0, 1);
+		CHECK(negotiate(&r, F_VERSION_1) & 8);
+		mw(&r, COMMON(0x10), 0, 2);
+		setup_queue(&r, 12, 1);
+	} else {
+		hostile_chain(&r, h);
+	}
+	const char *err = blktest_stderr_end(&lines);
+	CHECK_EQ(lines, 1);
+	CHECK(strstr(err, "virtio-blk 00:03.0") && strstr(err, what));
+	CHECK(mr(&r, COMMON(0x14), 1) & 0x40);         /* DEVICE_NEEDS_RESET */
+	CHECK(r.msis > msis);                          /* the config interrupt */
+	CHECK_EQ(r.msi_data, 0x40);
+	CHECK_EQ(used_idx(&r), 0);
+	CHECK_EQ(r.ram[STATUS], 0xee);
+	for (unsigned i = 0; i < 64; i++) {
+		CHECK_EQ(r.ram[DATA - 64 + i], 0xaa);
+		CHECK_EQ(r.ram[DATA + 512 + i], 0xaa);
+		CHECK_EQ(r.ram[STATUS + 1 + i], 0xaa);
+	}
+	for (unsigned i = 0; i < 4096; i++)
+		CHECK_EQ(r.ram[16 * MiB - 4096 + i], 0xaa);
+	/* broken: a good request is not processed, and no second line */
+	blktest_stderr_begin();
+	r.avail_idx = 0;
+	memset(r.ram + AVAIL, 0, 4);
+	offer(&r, 0);
+	mainloop_run_once(r.m->loop, 10);
+	blktest_stderr_end(&lines);
+	CHECK_EQ(lines, 0);
+	CHECK_EQ(used_idx(&r), 0);
+	/* after a reset the device works again */
+	CHECK(driver_up(&r, F_VERSION_1 | F_INDIRECT, true));
+	CHECK_EQ(mr(&r, COMMON(0x14), 1) & 0x40, 0);
+	CHECK_EQ(request(&r, 0, 0, 512, true), 0);
+	rig_free(&r);
+}
+
+TEST(virtio_hostile_buffer_outside_ram) { hostile_test(H_OUTSIDE_RAM, "outside guest RAM"); }
+TEST(virtio_hostile_next_past_table) { hostile_test(H_NEXT_PAST_END, "past the table"); }
+TEST(virtio_hostile_head_past_table) { hostile_test(H_HEAD_PAST_END, "past the descriptor table"); }
+TEST(virtio_hostile_loop) { hostile_test(H_LOOP, "loops"); }
+TEST(virtio_hostile_indirect_loop) { hostile_test(H_INDIRECT_LOOP, "loops"); }
+TEST(virtio_hostile_nested_indirect) { hostile_test(H_NESTED_INDIRECT, "nested indirect"); }
+TEST(virtio_hostile_indirect_with_next) { hostile_test(H_INDIRECT_NEXT, "NEXT flag"); }
+TEST(virtio_hostile_empty_indirect) { hostile_test(H_INDIRECT_EMPTY, "indirect table of a bad length"); }
+TEST(virtio_hostile_wrong_direction) { hostile_test(H_WRONG_DIRECTION, "wrong direction"); }
+TEST(virtio_hostile_writable_header) { hostile_test(H_HEADER_WRITABLE, "readable header"); }
+TEST(virtio_hostile_avail_jump) { hostile_test(H_AVAIL_JUMP, "more than the queue size"); }
+TEST(virtio_hostile_queue_size) { hostile_test(H_BAD_SIZE, "power of two"); }
+
+TEST(virtio_blk_reset_waits_for_inflight_and_state_copies)
+{
+	struct rig r, r2;
+	CHECK(rig_init(&r, false));
+	CHECK(driver_up(&r, F_VERSION_1 | F_EVENT_IDX, true));
+	CHECK_EQ(request(&r, 0, 0, 512, true), 0);
+	/* save/load into a second machine with the same devices */
+	CHECK(rig_init(&r2, false));
+	memcpy(r2.ram, r.ram, 16 * MiB);
+	CHECK_EQ(copy_device_state(r.m, r2.m), 0);
+	r2.avail_idx = r.avail_idx;
+	r2.used_seen = r.used_seen;
+	CHECK_EQ(mr(&r2, COMMON(0x14), 1), 0xf);
+	CHECK_EQ(request(&r2, 0, 0, 512, true), 0);
+	CHECK_EQ(used_idx(&r2), 2);
+	rig_free(&r2);
+	/* a reset while a request is in flight completes once it is done */
+	uint32_t hdr[4] = { 0, 0, 0, 0 };
+	memcpy(r.ram + HDR, hdr, 16);
+	put_desc(&r, DESC, 0, HDR, 16, 1, 1);
+	put_desc(&r, DESC, 1, DATA, 512, 3, 2);
+	put_desc(&r, DESC, 2, STATUS, 1, 2, 0);
+	memcpy(r.ram + AVAIL + 4 + 2 * (r.avail_idx % QSIZE), &(uint16_t){ 0 }, 2);
+	r.avail_idx++;
+	memcpy(r.ram + AVAIL + 2, &r.avail_idx, 2);
+	mw(&r, NOTIFY, 0, 2);
+	mw(&r, COMMON(0x14), 0, 1);
+	for (int i = 0; i < 100 && mr(&r, COMMON(0x14), 1); i++)
+		mainloop_run_once(r.m->loop, 20);
+	CHECK_EQ(mr(&r, COMMON(0x14), 1), 0);
+	rig_free(&r);
+}
+
+TEST(virtio_blk_bar_moves)
+{
+	struct rig r;
+	CHECK(rig_init(&r, false));
+	uint64_t v;
+	CHECK_EQ(mr(&r, COMMON(0x12), 2), 1);
+	cfg_w(&r, 0x20, 0xe1000000, 4);                /* moved */
+	CHECK(!machine_mmio(r.m, COMMON(0x12), false, &v, 2)); /* nothing there now */
+	CHECK_EQ(mr(&r, 0xe1000000 + 0x12, 2), 1);
+	cfg_w(&r, 0x04, 0, 2);                         /* decoding off */
+	CHECK(!machine_mmio(r.m, 0xe1000000 + 0x12, false, &v, 2));
+	rig_free(&r);
+}
