@@ -56,7 +56,7 @@ static int image_fd(const uint8_t *data, size_t size, char *path, size_t pathlen
 
 static void walk(struct blk *b)
 {
-	static uint8_t buf[65536];
+	static uint8_t buf[70000];
 	uint64_t size = blk_size(b), off = 0;
 	for (int steps = 0; off < size && steps < MAX_STEPS; steps++) {
 		uint64_t pnum = 0;

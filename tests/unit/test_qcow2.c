@@ -629,8 +629,6 @@ TEST(qcow2_kill_safety)
 					blk_write_zeroes(b, off, 5000, i % 2);
 				if (i % 37 == 0)
 					blk_write_compressed(b, off & ~4095ull, buf, 4096);
-				if (i % 101 == 0 && blk_snapshot_create(b, "k") != 0)
-					blk_snapshot_delete(b, "k");
 			}
 		}
 		usleep(20000 + (useconds_t)(rand() % 150000));

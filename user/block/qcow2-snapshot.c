@@ -6,6 +6,14 @@
  * table reaches, like the active L1 table does; OFLAG_COPIED marks what
  * only the active table holds.  The table is rewritten at a new place and
  * the header switched to it after it is on disk.
+ *
+ * Known window: refcounts and the COPIED flags of the active tables live
+ * in different clusters, so a process killed between the refcount update
+ * and the flag rewrite of a snapshot create/apply/delete leaves flags
+ * that disagree with refcounts (qemu-img check -r all, or our check with
+ * BLK_FIX_ERRORS, repairs them); QEMU has the same window.  Refcounts are
+ * always raised before anything new points at a cluster, so no data is
+ * ever shared without being counted.
  */
 #include <errno.h>
 #include <stdio.h>
