@@ -215,7 +215,7 @@ static int run_sync(struct blk *b, struct blk_req *req)
 	return -EINVAL;
 }
 
-static bool try_direct(struct blk_aio *a, struct blk_req *req, bool wait);
+static int try_direct(struct blk_aio *a, struct blk_req *req, bool wait);
 
 static void *worker(void *opaque)
 {
@@ -234,10 +234,13 @@ static void *worker(void *opaque)
 		/* The job before may have allocated what this one lacked
 		 * (writes into a new cluster come in runs): then it goes to
 		 * libaio after all, and this worker is free for the next. */
-		if (r->retry_direct && !atomic_load(&a->threads) && try_direct(a, r->req, true))
+		int t = 0;
+		if (r->retry_direct && !atomic_load(&a->threads))
+			t = try_direct(a, r->req, true);
+		if (t > 0)
 			free(r);
 		else
-			complete_now(a, r, run_sync(a->b, r->req));
+			complete_now(a, r, t < 0 ? t : run_sync(a->b, r->req));
 		pthread_mutex_lock(&a->mu);
 	}
 	pthread_mutex_unlock(&a->mu);
@@ -297,7 +300,9 @@ static bool is_aligned(const struct blk *b, uint64_t v)
 }
 
 /* Map the request to at most MAX_RUNS runs; 0 when some part does not
- * map (or is not aligned for O_DIRECT). */
+ * map (or is not aligned for O_DIRECT); a negative errno when the image's
+ * metadata is bad (the driver has said so: the request fails with it
+ * rather than repeat the message on the pool). */
 static int map_runs(struct blk *b, struct blk_req *req, struct span *sp, bool wait)
 {
 	if (!b->drv->map)
@@ -316,7 +321,11 @@ static int map_runs(struct blk *b, struct blk_req *req, struct span *sp, bool wa
 	while (pos < req->len) {
 		uint64_t host;
 		int64_t got = b->drv->map(b, req->offset + pos, req->len - pos, write, &host);
-		if (got <= 0 || (uint64_t)got > req->len - pos ||
+		if (got < 0) {
+			n = (int)got;
+			break;
+		}
+		if (got == 0 || (uint64_t)got > req->len - pos ||
 		    !is_aligned(b, host) || !is_aligned(b, (uint64_t)got)) {
 			n = 0;
 			break;
@@ -417,7 +426,7 @@ static void submit_runs(struct blk_aio *a, struct areq *r)
  * wait, a busy image (a worker in the format driver, say allocating a
  * cluster) sends the request to the pool, which maps it again: the
  * submitting thread (a vCPU, the main loop) never waits for the disk. */
-static bool try_direct(struct blk_aio *a, struct blk_req *req, bool wait)
+static int try_direct(struct blk_aio *a, struct blk_req *req, bool wait)
 {
 	struct blk *b = a->b;
 	pthread_mutex_lock(&a->mu);
@@ -433,10 +442,10 @@ static bool try_direct(struct blk_aio *a, struct blk_req *req, bool wait)
 		r = build_runs(a, req, sp, n);
 	if (!r) {
 		direct_end(a);
-		return false;
+		return n < 0 ? n : 0;
 	}
 	submit_runs(a, r);
-	return true;
+	return 1;
 }
 
 /* ---- entry points ---- */
@@ -478,8 +487,15 @@ void blk_aio_submit(struct blk *b, struct blk_req *req)
 	int ret = check_req(b, req);
 	bool rw = req->op == BLK_READ || req->op == BLK_WRITE;
 	bool direct = ret == 0 && rw && req->len && !atomic_load(&a->threads);
-	if (direct && try_direct(a, req, false))
-		return;
+	if (direct) {
+		int t = try_direct(a, req, false);
+		if (t > 0)
+			return;
+		if (t < 0) {
+			ret = t;
+			direct = false;
+		}
+	}
 	r = calloc(1, sizeof(*r));
 	if (!r) {
 		qvm_error("%s: out of memory", b->filename);

@@ -598,16 +598,20 @@ static int writable(const struct blk *b)
 	return -1;
 }
 
+static int do_snap_create(struct blk *b, void *arg)
+{
+	return b->drv->snapshot_create(b, arg);
+}
+
 int blk_snapshot_create(struct blk *b, const char *name)
 {
 	if (!b->drv->snapshot_create)
 		return no_snapshots(b);
 	if (writable(b) < 0)
 		return -1;
-	pthread_mutex_lock(&b->lock);
-	int r = b->drv->snapshot_create(b, name);
-	pthread_mutex_unlock(&b->lock);
-	return r < 0 ? -1 : 0;
+	/* The snapshot shares every cluster: a direct write mapped before it
+	 * and landing after it would change the snapshot in place. */
+	return invalidating_op(b, do_snap_create, (void *)name) < 0 ? -1 : 0;
 }
 
 static int do_snap_apply(struct blk *b, void *arg)
@@ -700,6 +704,10 @@ int blk_create(const char *path, const struct blk_create_opts *o)
 	if (c.backing && (!c.size || !c.backing_fmt) &&
 	    fill_from_backing(path, &c, fmt, sizeof(fmt)) < 0)
 		return -1;
+	/* Disks are whole sectors, as qemu-img makes them: a size it would
+	 * read as smaller would hide the tail. */
+	if (c.size % BLK_SECTOR)
+		c.size += BLK_SECTOR - c.size % BLK_SECTOR;
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		qvm_error("%s: %s", path, strerror(errno));
