@@ -10,7 +10,6 @@
 #include "block/block-int.h"
 
 /* qcow2 may not be linked in (see block.c). */
-extern const struct blk_driver blk_qcow2 __attribute__((weak));
 
 #define IMG_SIZE (3 * MiB)
 
@@ -346,26 +345,8 @@ TEST(blk_iov_helpers)
 
 /* ---- backing chains and snapshot=on (they need the qcow2 driver) ---- */
 
-TEST(blk_snapshot_needs_qcow2)
-{
-	if (&blk_qcow2)
-		SKIP("the qcow2 driver is linked in (blk_snapshot_on tests it)");
-	const char *path = blktest_path("snap.raw");
-	CHECK(blktest_make_file(path, 4096, 10) == 0);
-	struct blk_open_opts o = { .snapshot = true };
-	int lines;
-	blktest_stderr_begin();
-	struct blk *b = blk_open(path, &o);
-	const char *err = blktest_stderr_end(&lines);
-	CHECK(!b);
-	CHECK_EQ(lines, 1);
-	CHECK(strstr(err, "snapshot=on needs the qcow2 driver"));
-}
-
 static void snapshot_on(enum blk_cache cache)
 {
-	if (!&blk_qcow2)
-		SKIP("the qcow2 driver is not linked in");
 	const char *path = blktest_path("snap.raw");
 	CHECK(blktest_make_file(path, 256 * KiB, 11) == 0);
 	char tmpdir[512];
@@ -417,8 +398,6 @@ static int make_qcow2(const char *path, const char *backing, uint64_t size)
 
 TEST(blk_backing_chain_loop)
 {
-	if (!&blk_qcow2)
-		SKIP("the qcow2 driver is not linked in");
 	char a[512], bb[512];
 	snprintf(a, sizeof(a), "%s", blktest_path("a.qcow2"));
 	snprintf(bb, sizeof(bb), "%s", blktest_path("b.qcow2"));
@@ -458,8 +437,6 @@ TEST(blk_backing_chain_loop)
 
 TEST(blk_backing_chain_too_long)
 {
-	if (!&blk_qcow2)
-		SKIP("the qcow2 driver is not linked in");
 	char prev[64] = "", top[512] = "";
 	for (int i = 0; i <= BLK_MAX_CHAIN; i++) {
 		char name[32];
