@@ -343,7 +343,9 @@ int qcow2_snapshot_create(struct blk *b, const char *name)
 	return qcow2_cache_writeback(q, &q->rbc) ? -1 : 0;
 }
 
-int qcow2_snapshot_apply(struct blk *b, const char *name_or_id)
+/* The snapshot that apply or delete will change, with the image ready for
+ * it (its pool of pre-counted clusters given back); -1 after a message. */
+static int find_to_change(struct blk *b, const char *name_or_id)
 {
 	struct qcow2 *q = QCOW2(b);
 	if (b->readonly)
@@ -352,6 +354,15 @@ int qcow2_snapshot_apply(struct blk *b, const char *name_or_id)
 	if (i < 0)
 		return qcow2_err(q, -1, "snapshot '%s' not found", name_or_id);
 	if (qcow2_pool_release(q))
+		return -1;
+	return i;
+}
+
+int qcow2_snapshot_apply(struct blk *b, const char *name_or_id)
+{
+	struct qcow2 *q = QCOW2(b);
+	int i = find_to_change(b, name_or_id);
+	if (i < 0)
 		return -1;
 	struct qcow2_snap *sn = &q->snaps[i];
 	uint64_t need_l1;
@@ -418,12 +429,8 @@ int qcow2_snapshot_apply(struct blk *b, const char *name_or_id)
 int qcow2_snapshot_delete(struct blk *b, const char *name_or_id)
 {
 	struct qcow2 *q = QCOW2(b);
-	if (b->readonly)
-		return qcow2_err(q, -1, "image is read-only");
-	int i = find(q, name_or_id);
+	int i = find_to_change(b, name_or_id);
 	if (i < 0)
-		return qcow2_err(q, -1, "snapshot '%s' not found", name_or_id);
-	if (qcow2_pool_release(q))
 		return -1;
 	struct qcow2_snap sn = q->snaps[i];
 	uint64_t old_off = q->snapshots_offset, old_len = qcow2_snap_table_len(q);

@@ -157,14 +157,8 @@ int img_bench(int argc, char **argv)
 			step_set = true;
 			break;
 		case 't':
-			if (!strcmp(optarg, "none") || !strcmp(optarg, "directsync"))
-				cache = BLK_CACHE_NONE;
-			else if (!strcmp(optarg, "writeback") || !strcmp(optarg, "writethrough"))
-				cache = BLK_CACHE_WRITEBACK;
-			else if (!strcmp(optarg, "unsafe"))
-				cache = BLK_CACHE_UNSAFE;
-			else
-				return img_usage_error("Invalid cache mode");
+			if (img_parse_cache(optarg, &cache))
+				return 1;
 			break;
 		case 'w': s.write = true; break;
 		case 'i':

@@ -93,13 +93,8 @@ int img_check(int argc, char **argv)
 						       "'leaks' or 'all'): %s", optarg);
 			break;
 		case 'O':
-			if (!strcmp(optarg, "json"))
-				json = true;
-			else if (!strcmp(optarg, "human"))
-				json = false;
-			else
-				return img_usage_error("--output must be used with human or json "
-						       "as argument.");
+			if (img_parse_output(optarg, &json))
+				return 1;
 			break;
 		case 'q': quiet = true; break;
 		case 'U': case 'T': break;

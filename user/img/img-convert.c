@@ -395,14 +395,8 @@ int img_convert(int argc, char **argv)
 		case 'F': o.backing_fmt = optarg; break;
 		case 'q': quiet = true; break;
 		case 't':
-			if (!strcmp(optarg, "none") || !strcmp(optarg, "directsync"))
-				cache = BLK_CACHE_NONE;
-			else if (!strcmp(optarg, "writeback") || !strcmp(optarg, "writethrough"))
-				cache = BLK_CACHE_WRITEBACK;
-			else if (!strcmp(optarg, "unsafe"))
-				cache = BLK_CACHE_UNSAFE;
-			else
-				return img_usage_error("Invalid cache option: %s", optarg);
+			if (img_parse_cache(optarg, &cache))
+				return 1;
 			break;
 		case 'X': return img_usage_error("--target-image-opts is not supported");
 		default: return img_bad_option(ch, argv);

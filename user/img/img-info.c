@@ -210,13 +210,8 @@ int img_info(int argc, char **argv)
 		switch (c) {
 		case 'f': fmt = optarg; break;
 		case 'O':
-			if (!strcmp(optarg, "json"))
-				json = true;
-			else if (!strcmp(optarg, "human"))
-				json = false;
-			else
-				return img_usage_error("--output must be used with human or json "
-						       "as argument.");
+			if (img_parse_output(optarg, &json))
+				return 1;
 			break;
 		case 'B': chain = true; break;
 		case 'U': break;

@@ -79,6 +79,11 @@ void img_getopt_reset(void);
 /* "Try 'qvm-img --help' ..." usage error: message, exit status 1. */
 int img_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* -t CACHE (qemu-img's names: none/directsync, writeback/writethrough,
+ * unsafe) and --output=human|json: 0, or 1 after a usage error. */
+int img_parse_cache(const char *arg, enum blk_cache *cache);
+int img_parse_output(const char *arg, bool *json);
+
 /* The snapshot table as qemu-img prints it (ID, TAG, VM SIZE ...). */
 void img_print_snapshot_table(const struct blk_snapshot *sn, unsigned n);
 

@@ -37,6 +37,30 @@ void img_io_error(int r, const char *fmt, ...)
 	fprintf(stderr, ": %s\n", strerror(r < 0 ? -r : r));
 }
 
+int img_parse_cache(const char *arg, enum blk_cache *cache)
+{
+	if (!strcmp(arg, "none") || !strcmp(arg, "directsync"))
+		*cache = BLK_CACHE_NONE;
+	else if (!strcmp(arg, "writeback") || !strcmp(arg, "writethrough"))
+		*cache = BLK_CACHE_WRITEBACK;
+	else if (!strcmp(arg, "unsafe"))
+		*cache = BLK_CACHE_UNSAFE;
+	else
+		return img_usage_error("Invalid cache option: %s", arg);
+	return 0;
+}
+
+int img_parse_output(const char *arg, bool *json)
+{
+	if (!strcmp(arg, "json"))
+		*json = true;
+	else if (!strcmp(arg, "human"))
+		*json = false;
+	else
+		return img_usage_error("--output must be used with human or json as argument.");
+	return 0;
+}
+
 int img_usage_error(const char *fmt, ...)
 {
 	va_list ap;
