@@ -83,9 +83,12 @@ int blk_write_compressed(struct blk *b, uint64_t off, const void *buf, size_t le
 /* Largest cluster size a compressed write takes (0: not supported). */
 uint32_t blk_cluster_size(const struct blk *b);
 
-/* Allocation status of [off, off+len): returns BLK_ST_* flags for the
- * first *pnum bytes (*pnum >= 1 when off < size), or a negative errno. */
-#define BLK_ST_DATA 0x1       /* reads data (from this layer or a backing one) */
+/* Allocation status of [off, off+len) in this layer: returns BLK_ST_*
+ * flags for the first *pnum bytes (*pnum >= 1 when off < size), or a
+ * negative errno.  0 (neither DATA nor ZERO) means this layer does not
+ * allocate the range and its backing file decides: a caller that wants
+ * the whole chain's answer asks blk_backing() next (qvm-img does). */
+#define BLK_ST_DATA 0x1       /* reads data stored in this layer */
 #define BLK_ST_ZERO 0x2       /* reads as zeros */
 #define BLK_ST_ALLOCATED 0x4  /* this layer decides (not the backing file) */
 #define BLK_ST_COMPRESSED 0x8
