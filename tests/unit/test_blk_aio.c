@@ -7,13 +7,13 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include "unit.h"
 #include "blktest.h"
 #include "mainloop.h"
 #include "block/block-int.h"
-
-/* qcow2 may not be linked in (see block.c). */
+#include "block/core.h"
 
 #define DISK (4 * MiB)
 #define NREQ 64
@@ -178,6 +178,84 @@ TEST(blk_aio_writeback)
 TEST(blk_aio_direct)
 {
 	concurrent_rw(BLK_CACHE_NONE, "libaio");
+}
+
+/* How many pages of [off, off+len) of fd's file are in the page cache. */
+static size_t resident_pages(int fd, uint64_t off, size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)off);
+	if (p == MAP_FAILED)
+		return len / 4096;
+	unsigned char vec[len / 4096];
+	size_t n = 0;
+	if (mincore(p, len, vec) == 0)
+		for (size_t i = 0; i < len / 4096; i++)
+			n += vec[i] & 1;
+	else
+		n = len / 4096;
+	munmap(p, len);
+	return n;
+}
+
+/* cache=writeback: reads go to libaio with RWF_NOWAIT; where the page cache
+ * lacks the data, the read stops short (or with EAGAIN) and the pool reads
+ * the rest.  Only the even MiBs of the file are in the page cache, and each
+ * read spans a cached and an uncached part: the data must still be the
+ * file's, byte for byte, and some reads must have taken the pool's way. */
+TEST(blk_aio_nowait_cold_reads)
+{
+	const char *path = blktest_path("cold.raw");
+	CHECK(blktest_make_file(path, DISK, 7) == 0);
+	uint8_t *ref = malloc(DISK);
+	blktest_pattern(ref, DISK, 0, 7);
+	/* Written back, out of the page cache, then the even MiBs read in. */
+	int fd = open(path, O_RDWR);
+	CHECK(fd >= 0);
+	CHECK(fsync(fd) == 0);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);     /* no readahead */
+	uint8_t *tmp = malloc(MiB);
+	for (uint64_t off = 0; off < DISK; off += 2 * MiB) {
+		CHECK_EQ(pread(fd, tmp, MiB, (off_t)off), MiB);
+		CHECK(!memcmp(tmp, ref + off, MiB));
+	}
+	free(tmp);
+	bool cold = resident_pages(fd, MiB, MiB) < MiB / 4096;
+	close(fd);
+	if (!cold) {
+		free(ref);
+		SKIP("the page cache kept pages that posix_fadvise(DONTNEED) was asked to drop");
+	}
+
+	struct ctx c = { 0 };
+	struct blk *b = open_attached(path, BLK_CACHE_WRITEBACK, true, &c);
+	CHECK(b);
+	unsigned long misses;
+	if (!blk_aio_nowait(b, &misses)) {
+		finish(b, &c);
+		free(ref);
+		SKIP("buffered reads do not go to libaio with RWF_NOWAIT here");
+	}
+	enum { N = 6 };
+	static struct io io[N];
+	uint8_t *bufs = xalloc(N * MiB);
+	memset(bufs, 0xee, N * MiB);
+	for (int i = 0; i < N; i++)      /* [0.5, 1.5) MiB, [1.25, 2.25) ... */
+		prep(&io[i], &c, BLK_READ, MiB / 2 + (uint64_t)i * MiB / 4 * 2,
+		     bufs + (size_t)i * MiB, MiB);
+	for (int i = 0; i < N; i++)
+		blk_submit(b, &io[i].req);
+	CHECK(wait_done(&c, N));
+	for (int i = 0; i < N; i++) {
+		CHECK_EQ(io[i].ret, 0);
+		CHECK(!memcmp(bufs + (size_t)i * MiB, ref + io[i].req.offset, MiB));
+	}
+	CHECK(blk_aio_nowait(b, &misses));
+	CHECK(misses > 0);
+	CHECK_EQ(atomic_load(&c.wrong_thread), 0);
+	finish(b, &c);
+	free(bufs);
+	free(ref);
 }
 
 TEST(blk_aio_threads)

@@ -5,6 +5,10 @@
  * image file; each run becomes one iocb, submitted with io_submit and
  * IOCB_FLAG_RESFD so that the kernel signals the image's eventfd, which the
  * main loop watches.  The request completes when all its runs have.
+ * Without O_DIRECT the kernel does buffered I/O inside io_submit, so a read
+ * that misses the page cache would stall the submitting vCPU: buffered
+ * reads go in with RWF_NOWAIT, and what the kernel stops short on (EAGAIN,
+ * or a short read) the pool reads, blocking, at the same mapped offset.
  *
  * The thread pool (four workers per image) runs what libaio can't: requests
  * the format can't map (unallocated clusters, copy-on-write, compressed
@@ -16,9 +20,10 @@
  * Every completion goes through one list and the same eventfd, so done()
  * always runs on the main-loop thread.
  *
- * A discard, write-zeroes (and resize, snapshot apply/delete) may free what
- * a mapping points to: before one runs, no direct request may be in flight
- * (blk_aio_quiesce_begin), and new direct requests wait until it is over.
+ * A discard, write-zeroes, resize or snapshot create/apply/delete may free
+ * or share what a mapping points to: before one runs, no direct request may
+ * be in flight (blk_aio_quiesce_begin), and new direct requests wait until
+ * it is over.
  */
 #include <errno.h>
 #include <libaio.h>
@@ -47,6 +52,9 @@ struct arun {
 	size_t skip, len;       /* bytes of the request */
 	struct iovec *iov;
 	int iovcnt;
+	bool nowait;            /* submitted with RWF_NOWAIT */
+	size_t got;             /* a NOWAIT read: bytes it read before it stopped */
+	struct arun *next;      /* the pool's list of reads to finish */
 };
 
 struct areq {
@@ -71,7 +79,10 @@ struct blk_aio {
 	pthread_mutex_t mu;
 	pthread_cond_t work_cond, excl_cond;
 	struct areq *jobs, **jobs_tail;
+	struct arun *rest;      /* NOWAIT reads the pool finishes */
 	struct areq *done, **done_tail;
+	atomic_bool nowait;     /* buffered reads go in with RWF_NOWAIT */
+	atomic_ulong nowait_misses; /* ... and the pool finished them */
 	int direct;             /* direct requests in flight */
 	int excl;               /* invalidating operations running */
 	bool quit;
@@ -122,10 +133,20 @@ static void set_error(struct areq *r, int err)
 	atomic_compare_exchange_strong(&r->ret, &zero, err);
 }
 
+static void rest_push(struct blk_aio *a, struct arun *run);
+
 /* One run finished with res bytes (or a negative errno). */
 static void run_done(struct blk_aio *a, struct arun *run, long res)
 {
 	struct areq *r = run->r;
+	/* A buffered read with RWF_NOWAIT stops (-EAGAIN, or short) where
+	 * it would have waited for the disk: the pool reads the rest. */
+	if (run->nowait && (res == -EAGAIN || (res >= 0 && (size_t)res < run->len))) {
+		run->got = res > 0 ? (size_t)res : 0;
+		atomic_fetch_add(&a->nowait_misses, 1);
+		rest_push(a, run);
+		return;
+	}
 	if (res < 0) {
 		set_error(r, (int)res);
 	} else if ((size_t)res < run->len) {
@@ -217,13 +238,45 @@ static int run_sync(struct blk *b, struct blk_req *req)
 
 static int try_direct(struct blk_aio *a, struct blk_req *req, bool wait);
 
+static void rest_push(struct blk_aio *a, struct arun *run)
+{
+	pthread_mutex_lock(&a->mu);
+	run->next = a->rest;
+	a->rest = run;
+	pthread_cond_signal(&a->work_cond);
+	pthread_mutex_unlock(&a->mu);
+}
+
+/* The rest of a NOWAIT read, blocking, at the offset it was mapped to (the
+ * mapping stays valid: its request still counts as direct). */
+static void read_rest(struct blk_aio *a, struct arun *run)
+{
+	int ret = -ENOMEM;
+	struct iovec *sub = malloc(sizeof(*sub) * (size_t)run->iovcnt);
+	int cnt = sub ? iov_slice(run->iov, run->iovcnt, run->got, run->len - run->got, sub,
+				  run->iovcnt) : -1;
+	if (cnt >= 0)
+		ret = blk_file_preadv(a->b, run->host_off + run->got, sub, cnt);
+	free(sub);
+	run->nowait = false;
+	run_done(a, run, ret < 0 ? ret : (long)run->len);
+}
+
 static void *worker(void *opaque)
 {
 	struct blk_aio *a = opaque;
 	pthread_mutex_lock(&a->mu);
 	for (;;) {
-		while (!a->jobs && !a->quit)
+		while (!a->jobs && !a->rest && !a->quit)
 			pthread_cond_wait(&a->work_cond, &a->mu);
+		if (a->rest) {
+			struct arun *run = a->rest;
+			a->rest = run->next;
+			pthread_mutex_unlock(&a->mu);
+			read_rest(a, run);
+			pthread_mutex_lock(&a->mu);
+			continue;
+		}
 		struct areq *r = a->jobs;
 		if (!r)
 			break;
@@ -367,10 +420,14 @@ static struct areq *build_runs(struct blk_aio *a, struct blk_req *req,
 		}
 		*run = (struct arun){ .r = r, .host_off = sp[i].host_off, .skip = sp[i].skip,
 				      .len = sp[i].len, .iov = iov, .iovcnt = cnt };
+		/* The kernel runs buffered I/O inside io_submit: a read that
+		 * misses the page cache would hold the submitting vCPU. */
+		run->nowait = !write && !a->b->direct && atomic_load(&a->nowait);
 		if (write)
 			io_prep_pwritev(&run->cb, a->b->fd, iov, cnt, (long long)sp[i].host_off);
 		else
-			io_prep_preadv(&run->cb, a->b->fd, iov, cnt, (long long)sp[i].host_off);
+			io_prep_preadv2(&run->cb, a->b->fd, iov, cnt, (long long)sp[i].host_off,
+					run->nowait ? RWF_NOWAIT : 0);
 		io_set_eventfd(&run->cb, a->efd);
 		run->cb.data = run;
 		iov += cnt;
@@ -393,6 +450,24 @@ static void runs_by_hand(struct blk_aio *a, struct areq *r, int from)
 	}
 }
 
+/* io_submit refused runs from `from` on: if they asked for RWF_NOWAIT
+ * (a kernel or file system without it), stop asking, and say whether they
+ * are worth submitting again. */
+static bool drop_nowait(struct blk_aio *a, struct areq *r, int from)
+{
+	bool had = false;
+	for (int i = from; i < r->nruns; i++) {
+		if (r->runs[i].nowait) {
+			r->runs[i].nowait = false;
+			r->runs[i].cb.aio_rw_flags = 0;
+			had = true;
+		}
+	}
+	if (had)
+		atomic_store(&a->nowait, false);
+	return had;
+}
+
 static void submit_runs(struct blk_aio *a, struct areq *r)
 {
 	struct iocb *cbs[MAX_RUNS];
@@ -408,6 +483,8 @@ static void submit_runs(struct blk_aio *a, struct areq *r)
 			continue;
 		}
 		if (s == -EINTR)
+			continue;
+		if ((s == -EINVAL || s == -EOPNOTSUPP) && drop_nowait(a, r, done))
 			continue;
 		if (s == -EINVAL || s == -EOPNOTSUPP) {
 			if (!atomic_exchange(&a->threads, true))
@@ -510,6 +587,15 @@ void blk_aio_submit(struct blk *b, struct blk_req *req)
 		pool_push(a, r);
 }
 
+bool blk_aio_nowait(const struct blk *b, unsigned long *misses)
+{
+	struct blk_aio *a = b->aio;
+	if (!a || atomic_load(&a->threads) || b->direct || !atomic_load(&a->nowait))
+		return false;
+	*misses = atomic_load(&a->nowait_misses);
+	return true;
+}
+
 int blk_aio_attach(struct blk *b, struct mainloop *l)
 {
 	struct blk_aio *a = calloc(1, sizeof(*a));
@@ -540,6 +626,7 @@ int blk_aio_attach(struct blk *b, struct mainloop *l)
 		}
 	}
 	atomic_store(&a->threads, threads);
+	atomic_store(&a->nowait, true);
 	if (mainloop_add_fd(l, a->efd, EPOLLIN, on_event, a) < 0)
 		goto fail;
 	for (int i = 0; i < NR_WORKERS; i++) {

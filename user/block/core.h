@@ -18,5 +18,10 @@ int blk_locked_preadv(struct blk *b, uint64_t off, const struct iovec *iov, int 
  * nothing before blk_attach. */
 void blk_aio_quiesce_begin(struct blk *b);
 void blk_aio_quiesce_end(struct blk *b);
+/* Whether buffered reads on libaio go in with RWF_NOWAIT (false: O_DIRECT,
+ * the thread pool, or a kernel that refused it), and how many of them
+ * stopped short of the page cache so far and were finished by the pool
+ * (tests). */
+bool blk_aio_nowait(const struct blk *b, unsigned long *misses);
 
 #endif
