@@ -31,7 +31,6 @@ struct blk {
 	pthread_mutex_t lock;   /* the core holds it around every driver call */
 	void *opaque;           /* the driver's state */
 	struct blk_aio *aio;    /* NULL until blk_attach */
-	char *unlink_on_close;  /* snapshot=on overlay (already unlinked) */
 };
 
 /*

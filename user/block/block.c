@@ -181,7 +181,6 @@ static void blk_free(struct blk *b)
 	free(b->filename);
 	free(b->backing_name);
 	free(b->backing_fmt);
-	free(b->unlink_on_close);
 	free(b);
 }
 
@@ -301,9 +300,7 @@ static struct blk *open_snapshot(const char *path, const struct blk_open_opts *o
 		};
 		b = blk_open(tmpl, &ov);
 	}
-	unlink(tmpl);
-	if (b)
-		b->unlink_on_close = strdup(tmpl);
+	unlink(tmpl);   /* the open file lives until blk_close */
 	free(abs);
 	return b;
 }

@@ -910,17 +910,11 @@ int qcow2_move_l1(struct qcow2 *q, uint64_t *l1, uint32_t n)
 	if (!ret && n)
 		ret = blk_file_pwrite(q->b, off, buf, bytes);
 	free(buf);
-	if (!ret)
-		ret = qcow2_rc_commit(q);
-	if (!ret)
-		ret = blk_file_sync(q->b);
 	uint8_t hf[12];
 	wbe32(hf, n);
 	wbe64(hf + 4, off);
 	if (!ret)
-		ret = qcow2_write_header_field(q, 36, hf, 12);
-	if (!ret)
-		ret = blk_file_sync(q->b);
+		ret = qcow2_switch_table(q, 36, hf, 12);
 	if (ret) {
 		free(l1);
 		return ret;

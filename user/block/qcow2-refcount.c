@@ -243,17 +243,11 @@ static int grow_rt(struct qcow2 *q, uint64_t rti)
 			ret = blk_file_pwrite(q->b, t * cs, tb, n * cs);
 		free(tb);
 	}
-	if (!ret)
-		ret = qcow2_rc_commit(q);
-	if (!ret)
-		ret = blk_file_sync(q->b);
 	uint8_t hf[12];
 	wbe64(hf, t * cs);
 	wbe32(hf + 8, (uint32_t)n);
 	if (!ret)
-		ret = qcow2_write_header_field(q, 48, hf, 12);
-	if (!ret)
-		ret = blk_file_sync(q->b);
+		ret = qcow2_switch_table(q, 48, hf, 12);
 	if (ret) {
 		free(nrt);
 		return ret;

@@ -203,17 +203,11 @@ static int write_table(struct qcow2 *q, uint64_t old_off, uint64_t old_len)
 	if (len && !(ret = qcow2_alloc(q, qcow2_clusters(q, len), &off)))
 		ret = blk_file_pwrite(q->b, off, buf, len);
 	free(buf);
-	if (!ret)
-		ret = qcow2_rc_commit(q);
-	if (!ret)
-		ret = blk_file_sync(q->b);
 	uint8_t hf[12];
 	wbe32(hf, q->nb_snapshots);
 	wbe64(hf + 4, off);
 	if (!ret)
-		ret = qcow2_write_header_field(q, 60, hf, 12);
-	if (!ret)
-		ret = blk_file_sync(q->b);
+		ret = qcow2_switch_table(q, 60, hf, 12);
 	if (ret)
 		return ret;
 	q->snapshots_offset = off;

@@ -35,6 +35,18 @@ int qcow2_write_header_field(struct qcow2 *q, unsigned off, const void *be, size
 	return blk_file_pwrite(q->b, off, be, len);
 }
 
+int qcow2_switch_table(struct qcow2 *q, unsigned off, const void *be, size_t len)
+{
+	int ret = qcow2_rc_commit(q);
+	if (!ret)
+		ret = blk_file_sync(q->b);
+	if (!ret)
+		ret = qcow2_write_header_field(q, off, be, len);
+	if (!ret)
+		ret = blk_file_sync(q->b);
+	return ret;
+}
+
 /* ---- the header ---- */
 
 static const struct { uint8_t type, bit; const char *name; } feature_names[] = {

@@ -150,6 +150,11 @@ static inline uint64_t qcow2_clusters(const struct qcow2 *q, uint64_t bytes)
 
 /* qcow2.c */
 int qcow2_write_header_field(struct qcow2 *q, unsigned off, const void *be, size_t len);
+/* Point the header at a table just written to new clusters (its place and
+ * size, big-endian, in be): the new clusters' refcounts reach the disk
+ * before the header names them, and the header reaches it before the
+ * caller frees the old table. */
+int qcow2_switch_table(struct qcow2 *q, unsigned off, const void *be, size_t len);
 int qcow2_write_header(struct qcow2 *q);
 int qcow2_mark_dirty(struct qcow2 *q);
 int qcow2_mark_clean(struct qcow2 *q);

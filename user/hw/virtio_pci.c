@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../bytes.h"
 #include "../machine.h"
 #include "../state.h"
 #include "hw.h"
@@ -156,9 +157,7 @@ static bool msix_enabled(struct virtio_dev *vd)
 
 static uint32_t msix_word(struct virtio_dev *vd, unsigned vec, unsigned w)
 {
-	uint32_t v;
-	memcpy(&v, &vd->msix_table[vec * 16 + w * 4], 4);
-	return v;
+	return rd32(&vd->msix_table[vec * 16 + w * 4]);
 }
 
 static bool msix_masked(struct virtio_dev *vd, unsigned vec)
@@ -579,11 +578,9 @@ static void update_bars(struct virtio_dev *vd)
  * has a side effect, reads 0 there). */
 static bool pcicfg_window(struct virtio_dev *vd, uint32_t *off, unsigned *len)
 {
-	uint8_t *c = vd->pci->config + CAP_PCICFG;
-	uint32_t o, l;
-	memcpy(&o, c + 8, 4);
-	memcpy(&l, c + 12, 4);
-	if (c[4] != VIRTIO_BAR || (l != 1 && l != 2 && l != 4) || o % l ||
+	uint32_t o = pci_config_get(vd->pci, CAP_PCICFG + 8, 4);
+	uint32_t l = pci_config_get(vd->pci, CAP_PCICFG + 12, 4);
+	if (pci_config_get(vd->pci, CAP_PCICFG + 4, 1) != VIRTIO_BAR || (l != 1 && l != 2 && l != 4) || o % l ||
 	    o >= VIRTIO_BAR_SIZE)
 		return false;
 	*off = o, *len = l;
@@ -597,14 +594,14 @@ static void pcicfg_access(struct virtio_dev *vd, bool data_written)
 	if (!pcicfg_window(vd, &off, &len))
 		return;
 	if (data_written) {
-		memcpy(&v, vd->pci->config + CAP_PCICFG + 16, 4);
+		v = pci_config_get(vd->pci, CAP_PCICFG + 16, 4);
 		bar4_write(vd, off, v & (len == 4 ? ~0u : (1u << (8 * len)) - 1), len);
 		return;
 	}
 	pthread_mutex_lock(&vd->lock);
 	v = bar4_read_locked(vd, off, len, false);
 	pthread_mutex_unlock(&vd->lock);
-	memcpy(vd->pci->config + CAP_PCICFG + 16, &v, 4);
+	pci_config_set(vd->pci, CAP_PCICFG + 16, v, 4);
 }
 
 static bool touches(unsigned off, unsigned size, unsigned lo, unsigned len)

@@ -10,31 +10,34 @@
 #include <unistd.h>
 #include "img.h"
 
+/* "qvm-img: <message><end>" on stderr, after what stdout holds. */
+static void img_message(const char *end, const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fputs(IMG_PROG ": ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs(end, stderr);
+}
+
 void img_error(const char *fmt, ...)
 {
 	va_list ap;
-
-	fflush(stdout);
-	fputs(IMG_PROG ": ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	img_message("\n", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void img_io_error(int r, const char *fmt, ...)
 {
 	va_list ap;
-
 	/* -EIO: the block layer named the image's problem on a line already */
 	if (r == -EIO)
 		return;
-	fflush(stdout);
-	fputs(IMG_PROG ": ", stderr);
+	char end[128];
+	snprintf(end, sizeof(end), ": %s\n", strerror(r < 0 ? -r : r));
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	img_message(end, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, ": %s\n", strerror(r < 0 ? -r : r));
 }
 
 int img_parse_cache(const char *arg, enum blk_cache *cache)
@@ -64,13 +67,9 @@ int img_parse_output(const char *arg, bool *json)
 int img_usage_error(const char *fmt, ...)
 {
 	va_list ap;
-
-	fflush(stdout);
-	fputs(IMG_PROG ": ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	img_message(" (try '" IMG_PROG " --help')\n", fmt, ap);
 	va_end(ap);
-	fputs(" (try '" IMG_PROG " --help')\n", stderr);
 	return 1;
 }
 
@@ -353,11 +352,8 @@ int img_create_image(const char *file, const struct blk_create_opts *o, bool qui
 	}
 	if (!quiet)
 		img_print_formatting(file, o);
-	/* qemu-img rounds every size up to whole 512-byte sectors (and reads
-	 * an image whose size is not one as shorter) */
-	struct blk_create_opts rounded = *o;
-	rounded.size = img_round_sector(o->size);
-	return blk_create(file, &rounded) ? -1 : 0;
+	/* blk_create rounds the size up to whole sectors, as qemu-img does */
+	return blk_create(file, o) ? -1 : 0;
 }
 
 void img_progress_start(struct img_progress *p, bool on)
