@@ -13,7 +13,8 @@ QVM_CFLAGS := -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -pthread -MMD -MP
 LDLIBS  := -lurcu-memb -laio -lz -pthread
 B       := build
 
-USER_SRCS := $(wildcard user/*.c user/hw/*.c user/monitor/*.c user/tcg/*.c user/block/*.c)
+USER_SRCS := $(wildcard user/*.c user/*/*.c user/pc/boot/*.c)
+USER_SRCS := $(filter-out user/img/%,$(USER_SRCS))
 USER_OBJS := $(USER_SRCS:%.c=$(B)/obj/%.o)
 LIB_OBJS  := $(filter-out $(B)/obj/user/main.o,$(USER_OBJS))
 # qvm-img, the image tool: its own main, and the block layer from LIB_OBJS

@@ -13,13 +13,13 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 #include "accel.h"
-#include "chardev.h"
+#include "chardev/chardev.h"
 #include "config.h"
 #include "cpu.h"
 #include "machine.h"
 #include "mainloop.h"
 #include "monitor/monitor.h"
-#include "pc.h"
+#include "pc/pc.h"
 
 bool kvm_device_usable(void);
 

@@ -7,7 +7,7 @@
 #include "bootimg.h"
 #include "config.h"
 #include "machine.h"
-#include "pc.h"
+#include "pc/pc.h"
 
 static char tmpdir[] = "/tmp/qvm-boot-XXXXXX";
 static bool tmpdir_made; /* each test runs in its own child: one per test */

@@ -1,4 +1,4 @@
-/* ACPI tables (user/tables.c) and the AML encoder (user/acpi-aml.c): the
+/* ACPI tables (user/pc/tables.c) and the AML encoder (user/pc/acpi-aml.c): the
  * FADT and FACS fields, the MADT's SCI override, and the DSDT parsed back
  * by a small AML reader of our own; then, where iasl is installed, the
  * tables disassembled and the DSDT recompiled by ACPICA.  Set
@@ -9,11 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 #include "unit.h"
-#include "acpi-aml.h"
+#include "pc/acpi-aml.h"
 #include "config.h"
 #include "hw/hw.h"
 #include "machine.h"
-#include "pc.h"
+#include "pc/pc.h"
 
 static uint8_t sum(const uint8_t *p, size_t n)
 {

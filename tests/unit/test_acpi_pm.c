@@ -7,7 +7,7 @@
 #include "devtest.h"
 #include "hw/hw.h"
 #include "mainloop.h"
-#include "pc.h"
+#include "pc/pc.h"
 
 #define PM1_STS (ACPI_PM_BASE + ACPI_PM1_EVT_OFF)
 #define PM1_EN (PM1_STS + 2)

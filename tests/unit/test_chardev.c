@@ -13,7 +13,7 @@
 #include <termios.h>
 #include <unistd.h>
 #include "unit.h"
-#include "chardev.h"
+#include "chardev/chardev.h"
 #include "mainloop.h"
 #include "term.h"
 

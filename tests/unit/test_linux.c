@@ -1,4 +1,4 @@
-/* The Linux bzImage loader (user/linux.c) on a bare machine, with
+/* The Linux bzImage loader (user/pc/boot/linux.c) on a bare machine, with
  * synthetic images: only the setup header matters to a boot loader. */
 #include <stdlib.h>
 #include <string.h>
@@ -6,7 +6,7 @@
 #include "bootimg.h"
 #include "config.h"
 #include "machine.h"
-#include "pc.h"
+#include "pc/pc.h"
 
 #define IMG_SIZE (64 * 1024)
 #define SETUP_SECTS 3           /* setup is (3 + 1) * 512 bytes */

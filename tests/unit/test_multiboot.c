@@ -1,4 +1,4 @@
-/* The multiboot v1 loader (user/multiboot.c) on a bare machine. */
+/* The multiboot v1 loader (user/pc/boot/multiboot.c) on a bare machine. */
 #include <elf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 #include "bootimg.h"
 #include "config.h"
 #include "machine.h"
-#include "pc.h"
+#include "pc/pc.h"
 
 static struct machine *mb_machine(struct config *c, const char *kernel)
 {

@@ -4,7 +4,7 @@
 #include <string.h>
 #include "unit.h"
 #include "devtest.h"
-#include "chardev.h"
+#include "chardev/chardev.h"
 #include "machine.h"
 #include "rcu.h"
 #include "hw/hw.h"

@@ -1,10 +1,10 @@
-/* MP table and ACPI tables (user/tables.c), read back as a guest would. */
+/* MP table and ACPI tables (user/pc/tables.c), read back as a guest would. */
 #include <string.h>
 #include "unit.h"
 #include "config.h"
 #include "cpu.h"
 #include "machine.h"
-#include "pc.h"
+#include "pc/pc.h"
 
 static uint8_t sum(const uint8_t *p, size_t n)
 {

@@ -36,7 +36,7 @@
 #include <unistd.h>
 #include "block-int.h"
 #include "core.h"
-#include "../mainloop.h"
+#include "mainloop.h"
 
 #define QUEUE_DEPTH 128         /* io_setup */
 #define MAX_RUNS 32             /* iocbs per request; more: the pool */

@@ -21,7 +21,7 @@
 #define QVM_BLOCK_H
 
 #include <sys/uio.h>
-#include "../qvm.h"
+#include "qvm.h"
 
 struct mainloop;
 struct blk;

@@ -27,8 +27,8 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
-#include "../machine.h"
-#include "../mainloop.h"
+#include "machine.h"
+#include "mainloop.h"
 #include "hw.h"
 
 #define NS_PER_SEC 1000000000ULL

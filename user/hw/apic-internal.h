@@ -10,7 +10,7 @@
 #ifndef QVM_HW_APIC_INTERNAL_H
 #define QVM_HW_APIC_INTERNAL_H
 
-#include "../qvm.h"
+#include "qvm.h"
 
 struct machine;
 struct lapic;

@@ -15,7 +15,7 @@
 #ifndef QVM_HW_APIC_H
 #define QVM_HW_APIC_H
 
-#include "../qvm.h"
+#include "qvm.h"
 
 struct machine;
 struct vcpu;

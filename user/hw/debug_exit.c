@@ -6,7 +6,7 @@
  * Reads return all ones.
  */
 #include <stdlib.h>
-#include "../machine.h"
+#include "machine.h"
 #include "hw.h"
 
 struct debug_exit {

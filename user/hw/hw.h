@@ -6,7 +6,7 @@
 #ifndef QVM_HW_H
 #define QVM_HW_H
 
-#include "../qvm.h"
+#include "qvm.h"
 
 struct machine;
 struct chardev;

@@ -18,7 +18,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../machine.h"
+#include "machine.h"
 #include "hw.h"
 
 #define KBD_GSI 1

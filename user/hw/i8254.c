@@ -22,8 +22,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../machine.h"
-#include "../mainloop.h"
+#include "machine.h"
+#include "mainloop.h"
 #include "apic-internal.h"
 
 #define PIT_HZ 1193182ULL

@@ -15,7 +15,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../machine.h"
+#include "machine.h"
 #include "apic-internal.h"
 
 #define NR_PINS 24

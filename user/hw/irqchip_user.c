@@ -17,9 +17,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../config.h"
-#include "../cpu.h"
-#include "../machine.h"
+#include "config.h"
+#include "cpu.h"
+#include "machine.h"
 #include "apic.h"
 #include "apic-internal.h"
 

@@ -24,9 +24,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../cpu.h"
-#include "../machine.h"
-#include "../mainloop.h"
+#include "cpu.h"
+#include "machine.h"
+#include "mainloop.h"
 #include "apic.h"
 #include "apic-internal.h"
 

@@ -17,7 +17,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../machine.h"
+#include "machine.h"
 #include "hw.h"
 
 #define PCI_BASE 0xcf8

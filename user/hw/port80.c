@@ -4,7 +4,7 @@
  * reads back, as on POST code cards and most chipsets.
  */
 #include <stdlib.h>
-#include "../machine.h"
+#include "machine.h"
 #include "hw.h"
 
 #define PORT80_STATE_VERSION 1

@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "../machine.h"
-#include "../mainloop.h"
+#include "machine.h"
+#include "mainloop.h"
 #include "hw.h"
 
 #define NS_PER_SEC 1000000000LL

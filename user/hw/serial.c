@@ -19,8 +19,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../chardev.h"
-#include "../machine.h"
+#include "chardev/chardev.h"
+#include "machine.h"
 #include "hw.h"
 
 #define NR_REGS 8

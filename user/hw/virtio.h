@@ -23,7 +23,7 @@
 #define QVM_HW_VIRTIO_H
 
 #include <sys/uio.h>
-#include "../qvm.h"
+#include "qvm.h"
 
 struct machine;
 struct pci_host;

@@ -16,9 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../block/block.h"
-#include "../block/block-int.h"   /* the iovec helpers */
-#include "../machine.h"
+#include "block/block.h"
+#include "block/block-int.h"   /* the iovec helpers */
+#include "machine.h"
 #include "hw.h"
 #include "virtio.h"
 

@@ -22,9 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../bytes.h"
-#include "../machine.h"
-#include "../state.h"
+#include "bytes.h"
+#include "machine.h"
+#include "state.h"
 #include "hw.h"
 #include "virtio.h"
 

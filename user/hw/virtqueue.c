@@ -10,7 +10,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include "../machine.h"
+#include "machine.h"
 #include "virtio.h"
 
 #define VRING_DESC_F_NEXT 1

@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "accel.h"
-#include "chardev.h"
+#include "chardev/chardev.h"
 #include "cpu.h"
 #include "machine.h"
 #include "monitor.h"
-#include "pc.h"
+#include "pc/pc.h"
 
 #define MON_LINE_MAX 512
 

@@ -9,7 +9,7 @@
  * raise #GP and log under -d unimp.
  */
 #include "seg.h"
-#include "../log.h"
+#include "log.h"
 
 /* c->last_vector of an event that is not an exception (an interrupt,
  * INT n, INT3, INTO, INT1): for #DF purposes it is benign whatever its

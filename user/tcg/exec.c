@@ -7,8 +7,8 @@
  */
 #include <stdlib.h>
 #include "tcg.h"
-#include "../accel.h"
-#include "../hw/apic.h"
+#include "accel.h"
+#include "hw/apic.h"
 
 #define BLOCK_MAX_INSNS 64
 #define BLOCK_HASH_BITS 16     /* as many buckets as cached blocks */

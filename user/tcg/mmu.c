@@ -12,7 +12,7 @@
 #include <pthread.h>
 #include <sys/mman.h>
 #include "tcg.h"
-#include "../hw/apic.h"
+#include "hw/apic.h"
 
 #define PAGE_MASK (~0xfffULL)
 #define TLB_INVALID 1ULL
@@ -106,11 +106,6 @@ static inline void check_code_write(struct tcg_cpu *c, uint64_t phys)
 
 /* ------------------------------------------------------------------ */
 /* Segmentation (SDM Vol. 3, 5.3 limit checking, 5.4 type checking)    */
-
-static inline bool canonical(uint64_t a)
-{
-	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
-}
 
 _Noreturn static void seg_fault(struct tcg_cpu *c, int seg)
 {

@@ -77,11 +77,6 @@ void tcg_sp_add(struct tcg_cpu *c, int64_t delta)
 	sp_set(c, width, sp_get(c, width) + delta);
 }
 
-static inline bool canonical(uint64_t a)
-{
-	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
-}
-
 void tcg_jump(struct tcg_cpu *c, uint64_t target, unsigned osz)
 {
 	if (tcg_code64(c)) {

@@ -11,7 +11,7 @@
  * for conforming segments whose descriptor DPL differs.
  */
 #include "seg.h"
-#include "../log.h"
+#include "log.h"
 
 /* ------------------------------------------------------------------ */
 /* Descriptors                                                         */

@@ -47,11 +47,6 @@ static inline unsigned sel_rpl(uint16_t sel) { return sel & 3; }
 static inline bool sel_null(uint16_t sel) { return !(sel & 0xfffc); }
 static inline int sel_err(uint16_t sel) { return sel & 0xfffc; }
 
-static inline bool canonical(uint64_t a)
-{
-	return (uint64_t)(((int64_t)a << 16) >> 16) == a;
-}
-
 /* Linear address of a system-table access: 32 bits outside long mode. */
 static inline uint64_t sys_lin(const struct tcg_cpu *c, uint64_t a)
 {

@@ -16,8 +16,8 @@
  * fault first, so faults and their register state are the same.
  */
 #include "tcg.h"
-#include "../hw/apic.h"
-#include "../physmap.h"
+#include "hw/apic.h"
+#include "physmap.h"
 
 #define REP_CHECK_EVERY 1024
 

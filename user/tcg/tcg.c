@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "tcg.h"
-#include "../accel.h"
-#include "../config.h"
-#include "../hw/apic.h"
+#include "accel.h"
+#include "config.h"
+#include "hw/apic.h"
 
 /* Per-vCPU run control: HLT sleeps here until a kick. */
 struct tcg_vcpu {

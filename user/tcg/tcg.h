@@ -32,8 +32,9 @@
 
 #include <setjmp.h>
 #include <string.h>
-#include "../cpu.h"
-#include "../machine.h"
+#include "cpu.h"
+#include "machine.h"
+#include "x86/regs.h"
 
 struct tcg_cpu;
 struct insn;
@@ -118,59 +119,6 @@ enum cc_op {
 	CC_OP_NR,
 };
 
-/* rflags bits */
-#define FL_CF 0x0001
-#define FL_PF 0x0004
-#define FL_AF 0x0010
-#define FL_ZF 0x0040
-#define FL_SF 0x0080
-#define FL_TF 0x0100
-#define FL_IF 0x0200
-#define FL_DF 0x0400
-#define FL_OF 0x0800
-#define FL_IOPL 0x3000
-#define FL_NT 0x4000
-#define FL_RF 0x10000
-#define FL_VM 0x20000
-#define FL_AC 0x40000
-#define FL_VIF 0x80000
-#define FL_VIP 0x100000
-#define FL_ID 0x200000
-#define FL_ARITH (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
-
-/* control register and EFER bits */
-#define CR0_PE (1ULL << 0)
-#define CR0_MP (1ULL << 1)
-#define CR0_EM (1ULL << 2)
-#define CR0_TS (1ULL << 3)
-#define CR0_ET (1ULL << 4)
-#define CR0_NE (1ULL << 5)
-#define CR0_WP (1ULL << 16)
-#define CR0_AM (1ULL << 18)
-#define CR0_NW (1ULL << 29)
-#define CR0_CD (1ULL << 30)
-#define CR0_PG (1ULL << 31)
-#define CR4_VME (1ULL << 0)
-#define CR4_PVI (1ULL << 1)
-#define CR4_TSD (1ULL << 2)
-#define CR4_DE (1ULL << 3)
-#define CR4_PSE (1ULL << 4)
-#define CR4_PAE (1ULL << 5)
-#define CR4_MCE (1ULL << 6)
-#define CR4_PGE (1ULL << 7)
-#define CR4_PCE (1ULL << 8)
-#define CR4_OSFXSR (1ULL << 9)
-#define CR4_OSXMMEXCPT (1ULL << 10)
-#define CR4_UMIP (1ULL << 11)
-#define CR4_FSGSBASE (1ULL << 16)
-#define CR4_PCIDE (1ULL << 17)
-#define CR4_OSXSAVE (1ULL << 18)
-#define CR4_SMEP (1ULL << 20)
-#define CR4_SMAP (1ULL << 21)
-#define EFER_SCE (1ULL << 0)
-#define EFER_LME (1ULL << 8)
-#define EFER_LMA (1ULL << 10)
-#define EFER_NXE (1ULL << 11)
 
 /* exception vectors */
 enum { EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5,

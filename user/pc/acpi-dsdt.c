@@ -4,11 +4,11 @@
  * its windows, the fixed ISA devices and the motherboard resources below
  * it.  tables.c puts the table header around it.
  */
-#include "acpi-aml.h"
+#include "pc/acpi-aml.h"
 #include "config.h"
 #include "hw/hw.h"
 #include "machine.h"
-#include "pc.h"
+#include "pc/pc.h"
 
 /* A fixed-port ISA device, described by _HID and _CRS (6.1.5, 6.2.2). */
 struct isa_dev {

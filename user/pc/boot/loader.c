@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "pc.h"
+#include "pc/pc.h"
 
 #define LOAD_MAX_SIZE (4 * GiB)
 

@@ -23,7 +23,7 @@
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
-#include "chardev.h"
+#include "chardev/chardev.h"
 #include "mainloop.h"
 #include "term.h"
 

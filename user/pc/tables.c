@@ -13,13 +13,13 @@
  * same bytes.
  */
 #include <string.h>
-#include "acpi-aml.h"
+#include "pc/acpi-aml.h"
 #include "bytes.h"
 #include "config.h"
 #include "cpu.h"
 #include "hw/hw.h"
 #include "machine.h"
-#include "pc.h"
+#include "pc/pc.h"
 
 struct table_buf {
 	uint8_t *base;

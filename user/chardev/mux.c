@@ -19,7 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "chardev.h"
+#include "chardev/chardev.h"
 #include "mainloop.h"
 
 #define MUX_MAX_FE 4

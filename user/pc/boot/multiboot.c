@@ -14,7 +14,7 @@
 #include "config.h"
 #include "cpu.h"
 #include "machine.h"
-#include "pc.h"
+#include "pc/pc.h"
 
 #define MB_HEADER_MAGIC 0x1badb002u
 #define MB_BOOT_MAGIC 0x2badb002u

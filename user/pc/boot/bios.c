@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "machine.h"
-#include "pc.h"
+#include "pc/pc.h"
 
 #define BIOS_MAX_SIZE (16 * MiB)
 #define BIOS_ALIAS_MAX (128 * KiB)

@@ -17,7 +17,7 @@
 #include "config.h"
 #include "hw/hw.h"
 #include "machine.h"
-#include "pc.h"
+#include "pc/pc.h"
 
 static int map_ram(struct machine *m)
 {

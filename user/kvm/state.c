@@ -3,33 +3,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include "kvm.h"
+#include "kvm/kvm.h"
+#include "x86/msr.h"
 
-#define MSR_IA32_SYSENTER_CS 0x174
-#define MSR_IA32_SYSENTER_ESP 0x175
-#define MSR_IA32_SYSENTER_EIP 0x176
-#define MSR_IA32_CR_PAT 0x277
-#define MSR_STAR 0xc0000081
-#define MSR_LSTAR 0xc0000082
-#define MSR_CSTAR 0xc0000083
-#define MSR_SFMASK 0xc0000084
-#define MSR_KERNEL_GS_BASE 0xc0000102
-#define MSR_TSC_AUX 0xc0000103
-#define MSR_IA32_TSC 0x10
 
 static const uint32_t state_msrs[] = {
-	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
-	MSR_IA32_CR_PAT, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK,
-	MSR_KERNEL_GS_BASE, MSR_TSC_AUX, MSR_IA32_TSC,
+	MSR_SYSENTER_CS, MSR_SYSENTER_ESP, MSR_SYSENTER_EIP,
+	MSR_PAT, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK,
+	MSR_KERNEL_GS_BASE, MSR_TSC_AUX, MSR_TSC,
 };
 
 static uint64_t *msr_field(struct x86_cpu_state *s, uint32_t index)
 {
 	switch (index) {
-	case MSR_IA32_SYSENTER_CS: return &s->sysenter_cs;
-	case MSR_IA32_SYSENTER_ESP: return &s->sysenter_esp;
-	case MSR_IA32_SYSENTER_EIP: return &s->sysenter_eip;
-	case MSR_IA32_CR_PAT: return &s->pat;
+	case MSR_SYSENTER_CS: return &s->sysenter_cs;
+	case MSR_SYSENTER_ESP: return &s->sysenter_esp;
+	case MSR_SYSENTER_EIP: return &s->sysenter_eip;
+	case MSR_PAT: return &s->pat;
 	case MSR_STAR: return &s->star;
 	case MSR_LSTAR: return &s->lstar;
 	case MSR_CSTAR: return &s->cstar;

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include "config.h"
-#include "kvm.h"
+#include "kvm/kvm.h"
 
 #define MAX_CPUID_ENTRIES 256
 

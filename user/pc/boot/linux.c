@@ -22,7 +22,7 @@
 #include "config.h"
 #include "cpu.h"
 #include "machine.h"
-#include "pc.h"
+#include "pc/pc.h"
 
 #define LX_PGTABLE 0x1000ULL
 #define LX_GDT 0x7000ULL

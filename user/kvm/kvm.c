@@ -13,7 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "config.h"
-#include "kvm.h"
+#include "kvm/kvm.h"
 
 #define KVM_TSS_ADDR 0xfeffd000ULL    /* 3 pages, below the BIOS area */
 #define KVM_IDMAP_ADDR 0xfeffc000ULL

@@ -1,7 +1,7 @@
 /* The AML encoder and resource descriptors (acpi-aml.h). */
 #include <stdlib.h>
 #include <string.h>
-#include "acpi-aml.h"
+#include "pc/acpi-aml.h"
 
 /* Opcodes [ACPI 6.4 20.3 "AML Byte Stream Byte Values"] */
 #define ZERO_OP 0x00
