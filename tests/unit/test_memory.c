@@ -4,6 +4,7 @@
  * overwrites is decoded again (user/tcg/mmu.c, exec.c).
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include "unit.h"
@@ -123,11 +124,15 @@ struct counted {
 	unsigned long calls, late;
 };
 
+/* A slow listener, so that writers are often inside it: still alive
+ * when it returns, or machine_ram_unlisten did not wait for it. */
 static void count_call(struct ram_listener *l, gpa_t gpa, uint64_t len)
 {
 	struct counted *c = container_of(l, struct counted, l);
 	(void)gpa, (void)len;
 	__atomic_fetch_add(&c->calls, 1, __ATOMIC_RELAXED);
+	for (volatile int spin = 0; spin < 2000; spin++)
+		;
 	if (!__atomic_load_n(&c->alive, __ATOMIC_ACQUIRE))
 		__atomic_fetch_add(&c->late, 1, __ATOMIC_RELAXED);
 }
@@ -142,9 +147,9 @@ static void *writer(void *p)
 {
 	struct writer_arg *w = p;
 	rcu_thread_online();
-	while (!__atomic_load_n(w->stop, __ATOMIC_ACQUIRE)) {
-		machine_ram_written(w->m, (w->writes & 0xff) << 12, 4096);
-		w->writes++;
+	for (unsigned long n = 0; !__atomic_load_n(w->stop, __ATOMIC_ACQUIRE); n++) {
+		machine_ram_written(w->m, (n & 0xff) << 12, 4096);
+		__atomic_store_n(&w->writes, n + 1, __ATOMIC_RELEASE);
 	}
 	rcu_thread_offline();
 	return NULL;
@@ -164,12 +169,19 @@ TEST(memory_listeners_from_many_threads)
 		w[i] = (struct writer_arg){ m, &stop, 0 };
 		CHECK(pthread_create(&t[i], NULL, writer, &w[i]) == 0);
 	}
-	for (int round = 0; round < 200; round++) {
+	/* every writer under way before the churn (a loaded host is slow to
+	 * schedule them) */
+	for (int i = 0; i < 3; i++)
+		while (!__atomic_load_n(&w[i].writes, __ATOMIC_ACQUIRE))
+			sched_yield();
+	for (int round = 0; round < 50; round++) {
 		struct counted *c = calloc(1, sizeof(*c));
 		CHECK(c);
 		c->l.written = count_call;
 		c->alive = 1;
 		CHECK(machine_ram_listen(m, &c->l) == 0);
+		while (!__atomic_load_n(&c->calls, __ATOMIC_RELAXED))
+			sched_yield();          /* in use by the writers */
 		machine_ram_unlisten(m, &c->l);
 		__atomic_store_n(&c->alive, 0, __ATOMIC_RELEASE);
 		late += __atomic_load_n(&c->late, __ATOMIC_RELAXED);
