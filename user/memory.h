@@ -32,12 +32,13 @@ struct ram_listener {
 	void (*written)(struct ram_listener *l, gpa_t gpa, uint64_t len);
 };
 
-/* Register l with m (the same l may listen to several machines); from
- * any thread not inside a callback.  0, or -1 when memory runs out. */
+/* Register l with m (the same l may listen to several machines), from
+ * any thread but a listener's callback.  0, or -1 when memory runs out. */
 int machine_ram_listen(struct machine *m, struct ram_listener *l);
 /* Unregister l; on return no thread is still inside l->written() for m,
- * so l may be freed.  Never from inside a callback.  A no-op for an l
- * that is not registered. */
+ * so l may be freed.  It waits for an RCU grace period: call it outside
+ * any read section (the main thread; not a callback, not a device's I/O
+ * handler).  A no-op for an l that is not registered. */
 void machine_ram_unlisten(struct machine *m, struct ram_listener *l);
 /* machine_free(): drop what is left. */
 void machine_ram_listeners_free(struct machine *m);
