@@ -79,6 +79,7 @@ void machine_free(struct machine *m)
 	/* snapshots replaced earlier are freed by the call_rcu thread */
 	urcu_memb_barrier();
 	physmap_free(m->map);
+	machine_ram_listeners_free(m);
 	pthread_mutex_destroy(&m->map_lock);
 	pthread_mutex_destroy(&m->run_lock);
 	pthread_cond_destroy(&m->run_cond);

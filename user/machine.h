@@ -10,6 +10,7 @@
 #include "qvm.h"
 #include "irq.h"
 #include "physmap.h"
+#include "memory.h"
 #include "state.h"
 
 struct machine;
@@ -52,7 +53,10 @@ struct machine {
 	uint64_t ram_below_4g;  /* [0, ram_below_4g) is RAM, rest at 4 GiB */
 
 	struct physmap *map;    /* RCU-published; see physmap.h */
-	pthread_mutex_t map_lock; /* serialises map writers */
+	pthread_mutex_t map_lock; /* serialises map and listener writers */
+	/* Told of every host-side write into guest RAM (memory.h);
+	 * RCU-published like the map. */
+	struct ram_listeners *ram_listeners;
 
 	struct device *devices; /* reset/save/load walk this list */
 	struct irqchip irqchip;

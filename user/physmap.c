@@ -187,6 +187,8 @@ int machine_add_memory(struct machine *m, enum region_kind kind, gpa_t base,
 			    .name = name, .host = host };
 	if (physmap_insert(m, &r) < 0)
 		return -1;
+	/* other bytes answer at [base, base + len) now (a ROM over RAM) */
+	machine_ram_written(m, base, len);
 	if (m->accel && m->accel->ops->memory_changed)
 		return m->accel->ops->memory_changed(m);
 	return 0;
@@ -284,13 +286,11 @@ void *gpa_to_host(struct machine *m, gpa_t gpa, uint64_t len)
 	return gpa_lookup(m, gpa, len, NULL);
 }
 
+/* The host's writes go through the one write path (memory.c), which
+ * tells the listeners (TCG's decoded code, dirty logging). */
 int guest_write(struct machine *m, gpa_t gpa, const void *src, uint64_t len)
 {
-	void *p = gpa_to_host(m, gpa, len);
-	if (!p)
-		return -1;
-	memcpy(p, src, len);
-	return 0;
+	return machine_ram_write(m, gpa, src, len);
 }
 
 int guest_read(struct machine *m, gpa_t gpa, void *dst, uint64_t len)

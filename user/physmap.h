@@ -66,7 +66,8 @@ bool machine_mmio(struct machine *m, gpa_t addr, bool is_write,
 void *gpa_to_host(struct machine *m, gpa_t gpa, uint64_t len);
 /* The same, telling whether the memory is RAM (writable) or ROM. */
 void *gpa_lookup(struct machine *m, gpa_t gpa, uint64_t len, bool *writable);
-/* Copy to/from guest memory; -1 when any byte is outside RAM/ROM. */
+/* Copy to/from guest memory; -1 when any byte is outside RAM/ROM.
+ * guest_write is machine_ram_write (memory.h): listeners are told. */
 int guest_write(struct machine *m, gpa_t gpa, const void *src, uint64_t len);
 int guest_read(struct machine *m, gpa_t gpa, void *dst, uint64_t len);
 

@@ -357,6 +357,71 @@ TEST(virtio_blk_read_write_flush_get_id)
 	rig_free(&r);
 }
 
+/* What the device writes into guest RAM reaches the machine's RAM
+ * listeners (memory.h): the data and the status of a read when it
+ * completes, before the used ring shows it; the used ring itself. */
+#define SPY_MAX 32
+struct ram_spy {
+	struct ram_listener l;
+	struct rig *r;
+	unsigned n;
+	gpa_t gpa[SPY_MAX];
+	uint64_t len[SPY_MAX];
+	uint16_t used_at[SPY_MAX];      /* used->idx when told */
+};
+
+static void spy_written(struct ram_listener *l, gpa_t gpa, uint64_t len)
+{
+	struct ram_spy *s = container_of(l, struct ram_spy, l);
+	if (s->n < SPY_MAX) {
+		s->gpa[s->n] = gpa;
+		s->len[s->n] = len;
+		s->used_at[s->n] = used_idx(s->r);
+	}
+	s->n++;
+}
+
+/* The index of the first call telling [gpa, gpa + len), or -1. */
+static int spy_find(const struct ram_spy *s, gpa_t gpa, uint64_t len)
+{
+	for (unsigned i = 0; i < s->n && i < SPY_MAX; i++)
+		if (s->gpa[i] == gpa && s->len[i] == len)
+			return i;
+	return -1;
+}
+
+TEST(virtio_blk_dma_tells_ram_listeners)
+{
+	struct rig r;
+	struct ram_spy spy = { .l = { spy_written }, .r = &r };
+	CHECK(rig_init(&r, false));
+	CHECK(driver_up(&r, F_VERSION_1 | F_EVENT_IDX, true));
+	CHECK(machine_ram_listen(r.m, &spy.l) == 0);
+	/* a read through the block layer, completed on the main loop */
+	CHECK_EQ(request(&r, 0, 2, 1024, true), 0);
+	int data = spy_find(&spy, DATA, 1024), status = spy_find(&spy, STATUS, 1);
+	int elem = spy_find(&spy, USED + 4, 8), idx = spy_find(&spy, USED + 2, 2);
+	CHECK(data >= 0 && status >= 0 && elem >= 0 && idx >= 0);
+	CHECK_EQ(spy.used_at[data], 0);                /* before the guest can see it */
+	CHECK_EQ(spy.used_at[status], 0);
+	CHECK(data < elem && elem < idx);
+	CHECK_EQ(spy.used_at[idx], 1);
+	CHECK(spy_find(&spy, USED + 4 + 8 * QSIZE, 2) >= 0);  /* avail_event */
+	CHECK(spy_find(&spy, HDR, 16) < 0);            /* what the device only reads */
+	/* a write request: only the status byte was written */
+	spy.n = 0;
+	CHECK_EQ(request(&r, 1, 2, 512, false), 0);
+	CHECK(spy_find(&spy, STATUS, 1) >= 0);
+	CHECK(spy_find(&spy, DATA, 512) < 0);
+	/* GET_ID: the device copies into the mapped buffer itself */
+	spy.n = 0;
+	CHECK_EQ(request(&r, 8, 0, 20, true), 0);
+	CHECK(spy_find(&spy, DATA, 20) >= 0);
+	CHECK_EQ(spy.used_at[spy_find(&spy, DATA, 20)], 2);
+	machine_ram_unlisten(r.m, &spy.l);
+	rig_free(&r);
+}
+
 TEST(virtio_blk_discard_and_write_zeroes)
 {
 	struct rig r;

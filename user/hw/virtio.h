@@ -59,6 +59,7 @@ struct vq_elem {
 	unsigned out_num, in_num;
 	uint64_t out_len, in_len; /* byte totals */
 	struct iovec *out, *in;   /* into iov[] */
+	uint64_t *gpa;            /* guest-physical address of each iov[] */
 	struct iovec iov[];       /* out_num + in_num entries */
 };
 
@@ -94,6 +95,9 @@ int vq_map(struct virtqueue *q, const char **err);
 int vq_pop(struct virtqueue *q, struct vq_elem **out, const char **err);
 /* Put head in the used ring with len bytes written, and publish it. */
 void vq_push(struct virtqueue *q, uint16_t head, uint32_t len);
+/* Tell the machine's RAM listeners (memory.h) that the device may have
+ * written every device-writable buffer of e: before e is pushed. */
+void vq_elem_written(struct virtqueue *q, const struct vq_elem *e);
 /* After pushes: does the driver want an interrupt (NO_INTERRUPT flag or
  * used_event, 2.7.7.2, 2.7.10)? */
 bool vq_should_notify(struct virtqueue *q);

@@ -286,6 +286,11 @@ void virtio_push(struct virtio_dev *vd, unsigned qi, struct vq_elem *elem, uint3
 		return;
 	}
 	struct virtqueue *q = &vd->vq[qi];
+	/* the data is in RAM now (a block completion, a copy into the
+	 * iovecs): tell the listeners before the driver can see the element,
+	 * and also for an element dropped below, whose buffers may have been
+	 * written all the same */
+	vq_elem_written(q, elem);
 	if (vd->broken || vd->reset_pending || vd->destroying) {
 		if (q->inflight)
 			q->inflight--;

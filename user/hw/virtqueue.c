@@ -113,6 +113,7 @@ static int add_buffer(struct virtqueue *q, struct vq_elem *e, const struct vring
 		return -1;
 	}
 	e->iov[i] = (struct iovec){ host, d->len };
+	e->gpa[i] = d->addr;
 	if (write) {
 		e->in_num++;
 		e->in_len += d->len;
@@ -195,8 +196,10 @@ static int walk_chain(struct virtqueue *q, uint16_t head, struct vq_elem *e, uns
  * (2.7.10: avail_event in the used ring). */
 static void set_avail_event(struct virtqueue *q)
 {
-	if (q->event_idx)
-		st16((uint16_t *)&q->used->ring[q->size], q->last_avail);
+	if (!q->event_idx)
+		return;
+	st16((uint16_t *)&q->used->ring[q->size], q->last_avail);
+	machine_ram_written(q->m, q->used_gpa + 4 + 8 * q->size, 2);
 }
 
 int vq_pop(struct virtqueue *q, struct vq_elem **out, const char **err)
@@ -226,11 +229,12 @@ int vq_pop(struct virtqueue *q, struct vq_elem **out, const char **err)
 		return -1;
 	}
 	unsigned max = q->size;
-	struct vq_elem *e = calloc(1, sizeof(*e) + max * sizeof(struct iovec));
+	struct vq_elem *e = calloc(1, sizeof(*e) + max * (sizeof(struct iovec) + sizeof(uint64_t)));
 	if (!e) {
 		*err = "out of memory";
 		return -1;
 	}
+	e->gpa = (uint64_t *)(e->iov + max);
 	e->head = head;
 	if (walk_chain(q, head, e, max, err) < 0) {
 		free(e);
@@ -251,12 +255,24 @@ void vq_push(struct virtqueue *q, uint16_t head, uint32_t len)
 		q->inflight--;
 	if (!q->ready || !q->used)
 		return;
-	struct vring_used_elem *u = &q->used->ring[q->used_idx % q->size];
+	unsigned slot = q->used_idx % q->size;
+	struct vring_used_elem *u = &q->used->ring[slot];
 	__atomic_store_n(&u->id, head, __ATOMIC_RELAXED);
 	__atomic_store_n(&u->len, len, __ATOMIC_RELAXED);
+	machine_ram_written(q->m, q->used_gpa + 4 + 8 * slot, 8);
 	q->used_idx++;
 	/* the element before the index (2.7.8) */
 	__atomic_store_n(&q->used->idx, q->used_idx, __ATOMIC_RELEASE);
+	machine_ram_written(q->m, q->used_gpa + 2, 2);
+}
+
+/* Every device-writable buffer, whole: len in the used ring is what the
+ * device reports, and the driver may not rely on bytes past it (2.7.8),
+ * so the device may have written anywhere in them. */
+void vq_elem_written(struct virtqueue *q, const struct vq_elem *e)
+{
+	for (unsigned i = 0; i < e->in_num; i++)
+		machine_ram_written(q->m, e->gpa[e->out_num + i], e->in[i].iov_len);
 }
 
 bool vq_should_notify(struct virtqueue *q)

@@ -418,5 +418,9 @@ int pc_write_tables(struct machine *m)
 	/* BIOS data area: EBDA segment and base memory size in KiB */
 	wr16(bda + 0x0e, PC_EBDA_ADDR >> 4);
 	wr16(bda + 0x13, PC_TABLES_ADDR / KiB);
+	/* all built in place: tell the RAM listeners (memory.h) */
+	machine_ram_written(m, PC_TABLES_ADDR, t.len);
+	machine_ram_written(m, PC_EBDA_ADDR, 1024);
+	machine_ram_written(m, 0x400, 0x100);
 	return 0;
 }

@@ -455,6 +455,12 @@ struct tcg_cpu *tcg_cpu_new(struct machine *m, struct vcpu *v)
 	return c;
 }
 
+void tcg_flush_blocks(struct tcg_cpu *c)
+{
+	cache_flush(c, cache_of(c));
+	c->last_block = NULL;
+}
+
 void tcg_cpu_free(struct tcg_cpu *c)
 {
 	if (!c)

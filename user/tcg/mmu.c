@@ -44,7 +44,7 @@ static void code_map_alloc(void)
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		qvm_die("tcg: cannot reserve the code-page map");
-	code_map = p;
+	__atomic_store_n(&code_map, (uint32_t *)p, __ATOMIC_RELEASE);
 }
 
 static inline uint32_t *code_word(uint64_t phys)
@@ -59,12 +59,14 @@ uint32_t tcg_code_page_gen(uint64_t phys)
 	return w ? __atomic_load_n(w, __ATOMIC_ACQUIRE) : 0;
 }
 
+/* Sequentially consistent: with the fence in tcg_code_written, either a
+ * host writer sees the mark, or the decoder that follows sees its bytes. */
 void tcg_mark_code_page(uint64_t phys)
 {
 	pthread_once(&code_map_once, code_map_alloc);
 	uint32_t *w = code_word(phys);
 	if (w && !(__atomic_load_n(w, __ATOMIC_RELAXED) & 1))
-		__atomic_fetch_or(w, 1, __ATOMIC_ACQ_REL);
+		__atomic_fetch_or(w, 1, __ATOMIC_SEQ_CST);
 }
 
 bool tcg_page_has_code(uint64_t phys)
@@ -87,14 +89,34 @@ static void code_page_written(uint64_t phys)
 		;
 }
 
-void tcg_code_written(uint64_t phys, unsigned len)
+/* Bytes [phys, phys + len) were written by someone else than this vCPU's
+ * store path: a device's DMA, a loader, another thread of qvm.  The fence
+ * orders the writer's stores before its reads of the map (the other half
+ * of tcg_mark_code_page's ordering).  A vCPU in the middle of a block
+ * from one of the pages finishes that block (up to BLOCK_MAX_INSNS, as
+ * with cross-modifying code, SDM Vol. 3, 8.1.3) and decodes again at the
+ * next lookup. */
+void tcg_code_written(uint64_t phys, uint64_t len)
 {
-	if (!code_map || !len)
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&code_map, __ATOMIC_ACQUIRE) || !len)
 		return;
-	for (uint64_t p = phys & PAGE_MASK; p < phys + len; p += 4096)
-		if (tcg_page_has_code(p))
-			code_page_written(p);
+	uint64_t first = phys >> 12, last = (phys + len - 1) >> 12;
+	if (phys + len - 1 < phys)
+		last = ~0ULL >> 12;             /* wraps: to the top */
+	last = MIN(last, CODE_MAP_PAGES - 1);
+	for (uint64_t pfn = first; pfn <= last; pfn++)
+		if (tcg_page_has_code(pfn << 12))
+			code_page_written(pfn << 12);
 }
+
+static void code_listener_written(struct ram_listener *l, gpa_t gpa, uint64_t len)
+{
+	(void)l;
+	tcg_code_written(gpa, len);
+}
+
+struct ram_listener tcg_code_listener = { code_listener_written };
 
 static inline void check_code_write(struct tcg_cpu *c, uint64_t phys)
 {

@@ -53,6 +53,9 @@ static int tcg_init(struct machine *m)
 	if (check_cpu_model(m->cfg) < 0)
 		return -1;
 	tcg_ops_init();
+	/* host-side writes into RAM (loaders, DMA) invalidate decoded code */
+	if (machine_ram_listen(m, &tcg_code_listener) < 0)
+		return -1;
 	return irqchip_user_init(m);
 }
 
@@ -161,6 +164,9 @@ static int tcg_vcpu_reset(struct vcpu *v)
 	tcg_cpuid(c, 1, 0, id);
 	s.regs[R_RDX] = id[0];  /* processor signature (SDM Vol. 3, 10.1.2) */
 	tcg_set_state(c, &s);
+	/* a reset starts with no decoded code (what the board reloads is
+	 * invalidated by the write path too, memory.h) */
+	tcg_flush_blocks(c);
 	tcg_fpu_reset(&c->fpu);
 	c->tsc_offset = 0;
 	c->misc_enable = 0;     /* msr.c adds the always-set bits on read */
@@ -195,7 +201,7 @@ static void tcg_info(struct machine *m, void (*print)(void *, const char *), voi
 
 static void tcg_destroy(struct machine *m)
 {
-	(void)m;
+	machine_ram_unlisten(m, &tcg_code_listener);
 }
 
 const struct accel_ops tcg_accel_ops = {

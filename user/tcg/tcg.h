@@ -447,9 +447,14 @@ void tcg_tlb_flush_all(struct tcg_cpu *c);          /* global entries too (CR4.P
 void tcg_tlb_flush_page(struct tcg_cpu *c, uint64_t lin); /* INVLPG */
 
 /* Self-modifying code: stores to a page holding decoded code (by any
- * vCPU or a device) bump the global code generation; exec.c drops stale
- * blocks.  Called by mmu.c on stores; devices writing RAM (DMA) call it. */
-void tcg_code_written(uint64_t phys, unsigned len);
+ * vCPU or the host) bump that page's generation; exec.c drops stale
+ * blocks.  mmu.c calls it on guest stores; host-side writes (loaders,
+ * DMA: memory.h) reach it through tcg_code_listener, which tcg_init
+ * registers with the machine. */
+void tcg_code_written(uint64_t phys, uint64_t len);
+extern struct ram_listener tcg_code_listener;
+/* Forget every decoded block of this vCPU (machine reset). */
+void tcg_flush_blocks(struct tcg_cpu *c);
 bool tcg_page_has_code(uint64_t phys);
 void tcg_mark_code_page(uint64_t phys);
 uint32_t tcg_code_page_gen(uint64_t phys);

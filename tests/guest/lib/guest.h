@@ -312,5 +312,41 @@ struct reset_state {
 #define RESET_STATE	((volatile struct reset_state *)phys(0x500))
 #define RESET_MAGIC	0x52535421	/* "!TSR" */
 
+/* ---- PCI (configuration mechanism #1, bus 0) ---- */
+struct pci_dev { uint8_t bus, slot, fn; };
+uint32_t pci_read32(const struct pci_dev *d, unsigned off);
+uint16_t pci_read16(const struct pci_dev *d, unsigned off);
+uint8_t pci_read8(const struct pci_dev *d, unsigned off);
+void pci_write32(const struct pci_dev *d, unsigned off, uint32_t v);
+void pci_write16(const struct pci_dev *d, unsigned off, uint16_t v);
+/* The first function with vendor and one of the device IDs. */
+bool pci_find(uint16_t vendor, const uint16_t *devices, int ndevices, struct pci_dev *out);
+uint64_t pci_bar(const struct pci_dev *d, unsigned bar);	/* 64-bit aware */
+/* The next capability with id after prev (0: from the start), or 0. */
+unsigned pci_next_cap(const struct pci_dev *d, unsigned prev, uint8_t id);
+
+/* ---- virtio 1.x over PCI, polled (lib/virtio.c) ---- */
+struct virtio_dev {
+	struct pci_dev pci;
+	uint64_t common, notify, device;	/* capability addresses */
+	uint32_t notify_mult;
+};
+struct virtq {
+	uint16_t size, index, avail_idx, used_seen;
+	void *desc;
+	volatile uint16_t *avail, *used;
+	uint64_t notify;
+};
+#define VIRTIO_F_VERSION_1	(1ull << 32)
+/* Each returns NULL, or what went wrong. */
+const char *virtio_pci_find(struct virtio_dev *v, uint16_t virtio_id);
+const char *virtio_negotiate(struct virtio_dev *v, uint64_t features);
+const char *virtio_queue_up(struct virtio_dev *v, struct virtq *q, unsigned qi, void *ring,
+			    uint16_t size);
+bool virtq_run(struct virtq *q, uint64_t timeout_us);
+/* Read len bytes from sector into buf: the status byte (0 ok), or -1 when
+ * the device did not answer. */
+int virtio_blk_read(struct virtq *q, uint64_t sector, void *buf, uint32_t len);
+
 int main(void);
 #endif

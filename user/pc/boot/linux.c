@@ -136,7 +136,7 @@ static int place_kernel(struct machine *m, struct lx_image *k)
 			  (unsigned long long)k->load_addr);
 		return -1;
 	}
-	memcpy(gpa_to_host(m, k->load_addr, pm_size), d + k->setup_size, pm_size);
+	machine_ram_write(m, k->load_addr, d + k->setup_size, pm_size);
 	return 0;
 }
 
@@ -160,7 +160,7 @@ static int load_initrd(struct machine *m, struct lx_image *k, uint8_t *bp)
 		free(data);
 		return -1;
 	}
-	memcpy(gpa_to_host(m, addr, size), data, size);
+	machine_ram_write(m, addr, data, size);
 	free(data);
 	wr32(bp + HDR_RAMDISK_IMAGE, addr);
 	wr32(bp + HDR_RAMDISK_SIZE, size);
@@ -179,7 +179,7 @@ static int write_cmdline(struct machine *m, struct lx_image *k, uint8_t *bp)
 			  MIN(max, (uint32_t)LX_CMDLINE_MAX - 1));
 		return -1;
 	}
-	memcpy(gpa_to_host(m, LX_CMDLINE, len + 1), append, len + 1);
+	machine_ram_write(m, LX_CMDLINE, append, len + 1);
 	wr32(bp + HDR_CMD_LINE_PTR, LX_CMDLINE);
 	wr32(bp + BP_EXT_CMD_LINE_PTR, 0);
 	return 0;
@@ -224,6 +224,7 @@ int linux_load(struct machine *m, const uint8_t *data, size_t size)
 	uint8_t *bp = write_boot_params(m, &k);
 	if (write_cmdline(m, &k, bp) < 0 || load_initrd(m, &k, bp) < 0)
 		return -1;
+	machine_ram_written(m, LX_PARAMS, BP_SIZE);    /* built in place */
 	b->linux_64bit = k.version >= 0x020c && (rd16(data + HDR_XLOADFLAGS) & XLF_KERNEL_64);
 	b->linux_entry = k.load_addr + (b->linux_64bit ? 0x200 : 0);
 	qvm_log(LOG_CPU, "linux: protocol %u.%02u, kernel at 0x%llx-0x%llx, %s entry 0x%llx",
@@ -245,6 +246,7 @@ static void write_page_tables(struct machine *m)
 		pdpt[i] = (LX_PGTABLE + 0x2000 + 0x1000 * i) | 0x3;
 	for (uint64_t i = 0; i < 4 * 512; i++)
 		pd[i] = (i << 21) | 0x83;               /* present, writable, 2 MiB */
+	machine_ram_written(m, LX_PGTABLE, 6 * 4096);
 }
 
 /* GDT entries 2 and 3: __BOOT_CS and __BOOT_DS, flat, 4 GiB. */
@@ -254,6 +256,7 @@ static void write_gdt(struct machine *m, bool long_mode)
 	gdt[0] = gdt[1] = 0;
 	gdt[2] = long_mode ? 0x00af9b000000ffffULL : 0x00cf9b000000ffffULL;
 	gdt[3] = 0x00cf93000000ffffULL;
+	machine_ram_written(m, LX_GDT, 4 * 8);
 }
 
 static struct x86_segment boot_segment(uint16_t sel, uint8_t type, bool long_mode)

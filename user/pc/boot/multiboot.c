@@ -62,11 +62,10 @@ static int load_bytes(struct machine *m, struct mb_image *k, uint64_t gpa,
 			  (unsigned long long)gpa, (unsigned long long)mem_len);
 		return -1;
 	}
-	uint8_t *dst = gpa_to_host(m, gpa, mem_len);
 	if (mem_len == 0)
 		return 0;
-	memcpy(dst, k->data + file_off, file_len);
-	memset(dst + file_len, 0, mem_len - file_len);
+	machine_ram_write(m, gpa, k->data + file_off, file_len);
+	machine_ram_fill(m, gpa + file_len, 0, mem_len - file_len);
 	k->load_end = MAX(k->load_end, gpa + mem_len);
 	return 0;
 }
@@ -210,7 +209,7 @@ static int load_modules(struct mbi_writer *w, struct mb_image *k, uint32_t *coun
 			qvm_error("-initrd %s: %zu bytes do not fit in guest RAM below 4 GiB", path, size);
 			return -1;
 		}
-		memcpy(gpa_to_host(w->m, next, size), data, size);
+		machine_ram_write(w->m, next, data, size);
 		free(data);
 		uint8_t *mod = w->info + (MBI_MODS - MBI_ADDR) + 16 * *count;
 		wr32(mod, next);
@@ -256,6 +255,7 @@ static int build_info(struct machine *m, struct mb_image *k, uint32_t *mbi)
 	wr32(info + 64, mbi_string(&w, "qvm " QVM_VERSION, strlen("qvm " QVM_VERSION)));
 	wr32(info, flags);
 	*mbi = MBI_ADDR;
+	machine_ram_written(m, MBI_ADDR, PC_BOOT_INFO_END - MBI_ADDR); /* built in place */
 	return 0;
 }
 
