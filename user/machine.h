@@ -56,6 +56,9 @@ struct machine {
 
 	struct device *devices; /* reset/save/load walk this list */
 	struct irqchip irqchip;
+	/* The board's interrupt wiring (irq.h), which the engine's irqchip
+	 * and the PCI devices follow; set before the engine's init. */
+	const struct irq_routing *irq_routing;
 
 	struct accel *accel;    /* NULL in unit tests */
 	struct vcpu **vcpus;
@@ -89,16 +92,16 @@ void machine_reset_devices(struct machine *m);
 void machine_save_devices(struct machine *m, struct state_buf *s);
 int machine_load_devices(struct machine *m, struct state_buf *s);
 
-/* Interrupts, from any thread. */
-static inline void machine_set_irq(struct machine *m, unsigned gsi, int level)
+/* Interrupts, from any thread; line numbers as irq.h says. */
+static inline void machine_set_irq(struct machine *m, unsigned line, int level)
 {
 	if (m->irqchip.ops)
-		m->irqchip.ops->set_irq(&m->irqchip, gsi, level);
+		m->irqchip.ops->set_irq(&m->irqchip, line, level);
 }
-static inline void machine_pulse_irq(struct machine *m, unsigned gsi)
+static inline void machine_pulse_irq(struct machine *m, unsigned line)
 {
-	machine_set_irq(m, gsi, 1);
-	machine_set_irq(m, gsi, 0);
+	machine_set_irq(m, line, 1);
+	machine_set_irq(m, line, 0);
 }
 
 /* Requests from any thread (vCPU or main): recorded, and the main loop is

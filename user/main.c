@@ -239,6 +239,7 @@ int main(int argc, char **argv)
 	m->accel = calloc(1, sizeof(*m->accel));
 	m->accel->ops = ops;
 	m->firmware_setup = !q.cfg.bios;
+	m->irq_routing = &pc_irq_routing;
 	if (ops->init(m) < 0)
 		return 1;
 	open_chardevs(&q);

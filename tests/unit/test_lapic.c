@@ -10,6 +10,7 @@
 #include "machine.h"
 #include "mainloop.h"
 #include "hw/apic.h"
+#include "pc/pc.h"
 
 #define MS 1000000ULL
 
@@ -65,6 +66,7 @@ static bool rig_init(struct rig *r, unsigned n, bool with_loop, bool firmware)
 		r->loop = r->m->loop = mainloop_new();
 	r->m->accel = &fake_accel;
 	r->m->firmware_setup = firmware;
+	r->m->irq_routing = &pc_irq_routing;
 	r->m->nr_vcpus = n;
 	r->m->vcpus = calloc(n, sizeof(*r->m->vcpus));
 	if (irqchip_user_init(r->m) < 0)

@@ -107,7 +107,7 @@ static void pci_assign_resources(struct machine *m)
 			pci_config_set(d, 0x04, pci_config_get(d, 0x04, 2) | 0x6, 2);
 			uint8_t pin = d->config[0x3d];
 			if (pin >= 1 && pin <= 4)
-				d->config[0x3c] = pci_slot_gsi(slot, pin - 1);
+				d->config[0x3c] = irq_pci_line(&pc_irq_routing, slot, pin - 1);
 			if (d->ops && d->ops->config_write)
 				d->ops->config_write(d, 0x04, 2);
 		}

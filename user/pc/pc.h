@@ -3,6 +3,7 @@
 #define QVM_PC_H
 
 #include "qvm.h"
+#include "irq.h"
 
 struct machine;
 struct config;
@@ -28,6 +29,9 @@ struct pc_board {
 				      * PC_BOOT_INFO_ADDR) */
 	bool linux_64bit;            /* 64-bit entry (else the 32-bit one) */
 };
+
+/* irq-routes.c: the pc's interrupt wiring (machine.irq_routing). */
+extern const struct irq_routing pc_irq_routing;
 
 /* The memory map, in the BIOS e820 form (ACPI 6.4, 15.1). */
 enum { E820_RAM = 1, E820_RESERVED = 2 };
