@@ -53,7 +53,7 @@ static bool kvm_available(char *why, size_t why_len)
 }
 
 /* True when /dev/kvm opens, whatever backs it. */
-bool kvm_device_usable(void)
+static bool kvm_device_usable(void)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
@@ -551,6 +551,7 @@ static void kvm_info(struct machine *m, void (*print)(void *, const char *), voi
 const struct accel_ops kvm_accel_ops = {
 	.name = "kvm",
 	.available = kvm_available,
+	.usable = kvm_device_usable,
 	.init = kvm_init,
 	.memory_changed = kvm_memory_changed,
 	.vcpu_init = kvm_vcpu_init,
@@ -559,9 +560,12 @@ const struct accel_ops kvm_accel_ops = {
 	.get_state = kvm_get_state,
 	.set_state = kvm_set_state,
 	.vcpu_reset = kvm_vcpu_reset,
+	.lapic_write = kvm_lapic_write,
+	.msr_write = kvm_msr_write,
 	.machine_reset = kvm_machine_reset,
 	.kick = kvm_kick,
 	.info = kvm_info,
+	.info_kvm = kvm_info,
 	.vcpu_destroy = kvm_vcpu_destroy,
 	.destroy = kvm_destroy,
 };

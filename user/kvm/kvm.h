@@ -55,5 +55,7 @@ int kvm_cpuid_set(struct vcpu *v);
 int kvm_get_state(struct vcpu *v, struct x86_cpu_state *s);
 int kvm_set_state(struct vcpu *v, const struct x86_cpu_state *s);
 int kvm_lapic_reset(struct vcpu *v);
+int kvm_lapic_write(struct vcpu *v, uint32_t offset, uint32_t value);
+int kvm_msr_write(struct vcpu *v, uint32_t index, uint64_t value);
 
 #endif
