@@ -254,3 +254,26 @@ TEST(pc_enter_applies_through_the_engine)
 	CHECK_EQ(set_rip, 0x100000);
 	log_machine_free(m);
 }
+
+/* -machine picks a board by name or alias; the config keeps its name. */
+static int parse(struct config *c, const char *line)
+{
+	char buf[256], *argv[16];
+	int argc = 0;
+	snprintf(buf, sizeof(buf), "qvm %s", line);
+	for (char *t = strtok(buf, " "); t && argc < 15; t = strtok(NULL, " "))
+		argv[argc++] = t;
+	argv[argc] = NULL;
+	return config_parse(c, argc, argv);
+}
+
+TEST(machine_option_selects_a_board)
+{
+	struct config c;
+	CHECK_EQ(parse(&c, "-machine pc-i440fx,accel=tcg -bios /dev/null"), 0);
+	CHECK(c.machine && !strcmp(c.machine, "pc"));
+	CHECK(board_find(c.machine) == &pc_board_ops);
+	CHECK_EQ(parse(&c, "-bios /dev/null"), 0);
+	CHECK(c.machine == NULL && board_find(c.machine) == &pc_board_ops);
+	CHECK_EQ(parse(&c, "-M q35 -bios /dev/null"), -1);
+}
