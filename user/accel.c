@@ -1,4 +1,5 @@
-/* Engine selection: kvm with hardware support, else kqemu, else tcg. */
+/* Engine selection: kvm with hardware support, else kqemu, else tcg; or
+ * the one -accel names. */
 #include <stdio.h>
 #include <string.h>
 #include "accel.h"
@@ -32,4 +33,29 @@ const struct accel_ops *accel_pick(char *why, size_t why_len)
 	(void)why, (void)why_len;
 	qvm_log(LOG_ACCEL, "accel: tcg");
 	return &tcg_accel_ops;
+}
+
+const struct accel_ops *accel_choose(const char *name)
+{
+	char why[256] = "";
+	if (!name) {
+		const struct accel_ops *ops = accel_pick(why, sizeof(why));
+		if (!ops)
+			qvm_error("%s", why);
+		return ops;
+	}
+	const struct accel_ops *ops = accel_find(name);
+	if (!ops) {
+		qvm_error("-accel %s: this engine is not built (available: kvm, tcg)", name);
+		return NULL;
+	}
+	if (!ops->available(why, sizeof(why))) {
+		if (!ops->usable || !ops->usable()) {
+			qvm_error("-accel %s: %s", name, why);
+			return NULL;
+		}
+		qvm_log(LOG_ACCEL, "accel: %s: %s", ops->name, why);
+	}
+	qvm_log(LOG_ACCEL, "accel: %s (from the command line)", ops->name);
+	return ops;
 }

@@ -21,6 +21,9 @@ struct accel_ops {
 	const char *name;
 	/* Can this host run the engine?  false with a reason in why. */
 	bool (*available)(char *why, size_t why_len);
+	/* Asked for by name though available() said no: can it run all the
+	 * same (a software-backed /dev/kvm, slowly)?  NULL: no. */
+	bool (*usable)(void);
 	/* Create the VM, the irqchip and the guest memory slots. */
 	int (*init)(struct machine *m);
 	/* RAM/ROM region added or removed after init. */
@@ -32,13 +35,21 @@ struct accel_ops {
 	enum vcpu_exit (*vcpu_run)(struct vcpu *v);
 	int (*get_state)(struct vcpu *v, struct x86_cpu_state *s);
 	int (*set_state)(struct vcpu *v, const struct x86_cpu_state *s);
-	/* Put the vCPU in its power-on state (BSP runs, APs wait for SIPI). */
+	/* Put the vCPU in its power-on state (BSP runs, APs wait for SIPI),
+	 * its LAPIC too (SDM Vol. 3, 10.1 and 11.4.7.1).  What firmware then
+	 * changes is the board's (board_ops.enter), through set_state and: */
 	int (*vcpu_reset)(struct vcpu *v);
+	/* Write a LAPIC register (offset in the xAPIC page, SDM Vol. 3 table
+	 * 11-1) as a guest's MMIO write would, or an MSR as WRMSR would; the
+	 * vCPU is not running.  0, or -1 with a message. */
+	int (*lapic_write)(struct vcpu *v, uint32_t offset, uint32_t value);
+	int (*msr_write)(struct vcpu *v, uint32_t index, uint64_t value);
 	/* Reset the engine's own devices (in-kernel irqchip, PIT). */
 	int (*machine_reset)(struct machine *m);
 	void (*kick)(struct vcpu *v);
-	/* info kvm / info accel lines */
+	/* info accel lines; info kvm's (NULL: "kvm support: disabled") */
 	void (*info)(struct machine *m, void (*print)(void *, const char *), void *opaque);
+	void (*info_kvm)(struct machine *m, void (*print)(void *, const char *), void *opaque);
 	void (*vcpu_destroy)(struct vcpu *v);
 	void (*destroy)(struct machine *m);
 };
@@ -56,5 +67,8 @@ const struct accel_ops *accel_find(const char *name);
 /* The best engine the host offers: kvm with hardware support, else kqemu,
  * else tcg; NULL with a reason when none can run. */
 const struct accel_ops *accel_pick(char *why, size_t why_len);
+/* The engine for -accel name (NULL: accel_pick's); NULL with a one-line
+ * message when it is not built or cannot run here. */
+const struct accel_ops *accel_choose(const char *name);
 
 #endif

@@ -26,6 +26,7 @@ struct config {
 	uint64_t ram_size;              /* -m, bytes */
 	unsigned smp_cpus, smp_max_cpus;/* -smp */
 	unsigned sockets, cores, threads;
+	const char *machine;            /* -machine type (a board name); NULL = the default */
 	const char *accel;              /* -accel / -machine accel= / -enable-kvm; NULL = pick */
 	bool no_kqemu;
 	const char *cpu_model;          /* -cpu, default "host" under kvm */

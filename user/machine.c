@@ -198,3 +198,44 @@ void machine_resume(struct machine *m)
 	pthread_cond_broadcast(&m->run_cond);
 	pthread_mutex_unlock(&m->run_lock);
 }
+
+void machine_set_board(struct machine *m, const struct board_ops *b)
+{
+	m->board_ops = b;
+	m->irq_routing = b->irq_routing;
+}
+
+int machine_reset(struct machine *m)
+{
+	const struct accel_ops *ops = m->accel->ops;
+	const struct board_ops *b = m->board_ops;
+	qvm_log(LOG_INT, "machine reset");
+	machine_pause(m);
+	machine_reset_devices(m);
+	if (ops->machine_reset(m) < 0)
+		return -1;
+	for (unsigned i = 0; i < m->nr_vcpus; i++)
+		if (ops->vcpu_reset(m->vcpus[i]) < 0)
+			return -1;
+	if (b && ((b->reset && b->reset(m) < 0) || (b->enter && b->enter(m) < 0)))
+		return -1;
+	pthread_mutex_lock(&m->run_lock);
+	m->reset_count++;
+	pthread_cond_broadcast(&m->run_cond);
+	pthread_mutex_unlock(&m->run_lock);
+	machine_resume(m);
+	return 0;
+}
+
+int machine_powerdown(struct machine *m)
+{
+	const struct board_ops *b = m->board_ops;
+	return b && b->powerdown ? b->powerdown(m) : -1;
+}
+
+void machine_shutdown(struct machine *m)
+{
+	const struct board_ops *b = m->board_ops;
+	if (b && b->shutdown)
+		b->shutdown(m);
+}

@@ -1,7 +1,8 @@
 /*
  * The machine: guest RAM, the physical map, the devices, the vCPUs and the
- * run state.  No global state: unit tests build small machines with
- * machine_new() and no engine.
+ * run state, and the board (the machine type) that builds it on an engine.
+ * No global state: unit tests build small machines with machine_new() and
+ * no engine.
  */
 #ifndef QVM_MACHINE_H
 #define QVM_MACHINE_H
@@ -18,6 +19,7 @@ struct vcpu;
 struct accel;
 struct config;
 struct mainloop;
+struct chardev;
 
 /* A device: one per file under user/hw/.  Every callback may be NULL. */
 struct device_ops {
@@ -33,6 +35,44 @@ struct device {
 	void *dev;
 	struct device *next;
 };
+
+/*
+ * A board (-machine): what a machine type builds and decides, behind one
+ * table, so that main.c and the monitor name no board.  pc (user/pc/) is
+ * the one board today.  Every callback runs on the main thread with the
+ * vCPUs not running, except powerdown (any thread).
+ */
+struct board_ops {
+	const char *name;       /* -machine name */
+	const char *alias;      /* another name accepted for it, or NULL */
+	const char *desc;       /* the -machine help line */
+	/* The interrupt wiring (irq.h), which the engine's irqchip follows:
+	 * machine_set_board() sets machine.irq_routing from it. */
+	const struct irq_routing *irq_routing;
+	/* Build the machine once the engine and the vCPUs exist: RAM layout,
+	 * devices, firmware tables, the -bios or -kernel image.  serial is
+	 * the first serial port's back end (may be NULL). */
+	int (*init)(struct machine *m, struct chardev *serial);
+	/* After the devices, the engine and the vCPUs were reset: restore
+	 * what the guest may have changed (tables, the loaded kernel). */
+	int (*reset)(struct machine *m);
+	/* Give the vCPUs the state the guest starts in: as reset left them
+	 * for the guest's own firmware, or what firmware would have left
+	 * (registers at the kernel's entry, LAPICs, MTRRs) when qvm plays it.
+	 * After init and after each reset. */
+	int (*enter)(struct machine *m);
+	/* Press the ACPI power button (system_powerdown); -1: there is none. */
+	int (*powerdown)(struct machine *m);
+	/* Before qvm exits: pause the vCPUs, complete the disks' requests
+	 * and close their images cleanly. */
+	void (*shutdown)(struct machine *m);
+};
+
+/* board.c: the board called name (or its alias); NULL: the default one.
+ * NULL when there is no such board. */
+const struct board_ops *board_find(const char *name);
+/* The boards, one "name  description" line each, for -machine help. */
+void board_print_list(void);
 
 enum run_request {
 	REQ_NONE = 0,
@@ -60,6 +100,9 @@ struct machine {
 
 	struct device *devices; /* reset/save/load walk this list */
 	struct irqchip irqchip;
+	/* The board's interrupt wiring (irq.h), which the engine's irqchip
+	 * and the PCI devices follow; set before the engine's init. */
+	const struct irq_routing *irq_routing;
 
 	struct accel *accel;    /* NULL in unit tests */
 	struct vcpu **vcpus;
@@ -77,10 +120,9 @@ struct machine {
 	int request_fd;         /* eventfd that wakes the main loop */
 	uint64_t reset_count;   /* bumped by the main thread after each reset */
 	bool quitting;          /* vCPU threads leave their loops */
-	/* qvm itself boots the guest (-kernel): leave the BSP's LAPIC in the
-	 * virtual-wire mode firmware would have set up */
-	bool firmware_setup;
-	void *board;            /* the machine type's own state (pc.c) */
+
+	const struct board_ops *board_ops; /* NULL in unit tests */
+	void *board;            /* the board's own state (struct pc_board) */
 };
 
 /* A bare machine: RAM of ram_size, an empty map, no engine, no vCPUs. */
@@ -93,16 +135,16 @@ void machine_reset_devices(struct machine *m);
 void machine_save_devices(struct machine *m, struct state_buf *s);
 int machine_load_devices(struct machine *m, struct state_buf *s);
 
-/* Interrupts, from any thread. */
-static inline void machine_set_irq(struct machine *m, unsigned gsi, int level)
+/* Interrupts, from any thread; line numbers as irq.h says. */
+static inline void machine_set_irq(struct machine *m, unsigned line, int level)
 {
 	if (m->irqchip.ops)
-		m->irqchip.ops->set_irq(&m->irqchip, gsi, level);
+		m->irqchip.ops->set_irq(&m->irqchip, line, level);
 }
-static inline void machine_pulse_irq(struct machine *m, unsigned gsi)
+static inline void machine_pulse_irq(struct machine *m, unsigned line)
 {
-	machine_set_irq(m, gsi, 1);
-	machine_set_irq(m, gsi, 0);
+	machine_set_irq(m, line, 1);
+	machine_set_irq(m, line, 0);
 }
 
 /* Requests from any thread (vCPU or main): recorded, and the main loop is
@@ -113,5 +155,19 @@ enum run_request machine_take_request(struct machine *m, int *status);
 /* Pause every vCPU and wait until all are parked; resume them. */
 void machine_pause(struct machine *m);
 void machine_resume(struct machine *m);
+
+/* Make b the machine's board, before the engine's init (the engine's
+ * irqchip follows b's interrupt routing). */
+void machine_set_board(struct machine *m, const struct board_ops *b);
+/* The whole reset, on the main thread: pause the vCPUs; reset the devices,
+ * then the engine's own devices (machine_reset), then every vCPU
+ * (vcpu_reset); the board restores its images (reset) and sets the
+ * vCPUs' starting state (enter); the vCPUs waiting on the reset are told
+ * (reset_count) and all resume.  0, or -1 with a message (the vCPUs stay
+ * paused). */
+int machine_reset(struct machine *m);
+/* The board's powerdown (-1 without one) and shutdown. */
+int machine_powerdown(struct machine *m);
+void machine_shutdown(struct machine *m);
 
 #endif

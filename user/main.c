@@ -1,8 +1,8 @@
 /*
- * qvm: parse the command line, build the pc machine on the chosen engine,
- * start one thread per vCPU and run the main loop (character devices,
- * monitor, timers, run-control requests) until the guest or the user ends
- * it.
+ * qvm: parse the command line, build the chosen board (-machine) on the
+ * chosen engine (-accel), start one thread per vCPU and run the main loop
+ * (character devices, monitor, timers, run-control requests) until the
+ * guest or the user ends it.
  */
 #include <errno.h>
 #include <signal.h>
@@ -19,9 +19,6 @@
 #include "machine.h"
 #include "mainloop.h"
 #include "monitor/monitor.h"
-#include "pc/pc.h"
-
-bool kvm_device_usable(void);
 
 struct qvm {
 	struct config cfg;
@@ -30,29 +27,6 @@ struct qvm {
 	struct chardev *serial, *monitor_chr, *mux;
 	struct monitor *mon;
 };
-
-static const struct accel_ops *choose_accel(const struct config *cfg)
-{
-	char why[256] = "";
-	if (!cfg->accel) {
-		const struct accel_ops *ops = accel_pick(why, sizeof(why));
-		if (!ops)
-			qvm_die("%s", why);
-		return ops;
-	}
-	const struct accel_ops *ops = accel_find(cfg->accel);
-	if (!ops)
-		qvm_die("-accel %s: this engine is not built (available: kvm, tcg)", cfg->accel);
-	if (!ops->available(why, sizeof(why))) {
-		/* A software-backed /dev/kvm still runs guests, slowly. */
-		if (!strcmp(ops->name, "kvm") && kvm_device_usable())
-			qvm_log(LOG_ACCEL, "accel: kvm: %s", why);
-		else
-			qvm_die("-accel %s: %s", cfg->accel, why);
-	}
-	qvm_log(LOG_ACCEL, "accel: %s (from the command line)", ops->name);
-	return ops;
-}
 
 static void check_host_memory(const struct config *cfg)
 {
@@ -132,32 +106,12 @@ static void create_vcpus(struct machine *m)
 	}
 }
 
-static void machine_do_reset(struct machine *m)
-{
-	const struct accel_ops *ops = m->accel->ops;
-	qvm_log(LOG_INT, "machine reset");
-	machine_pause(m);
-	machine_reset_devices(m);
-	if (ops->machine_reset(m) < 0)
-		exit(1);
-	for (unsigned i = 0; i < m->nr_vcpus; i++)
-		if (ops->vcpu_reset(m->vcpus[i]) < 0)
-			exit(1);
-	if (pc_reset(m) < 0)
-		exit(1);
-	pthread_mutex_lock(&m->run_lock);
-	m->reset_count++;
-	pthread_cond_broadcast(&m->run_cond);
-	pthread_mutex_unlock(&m->run_lock);
-	machine_resume(m);
-}
-
 /* A clean exit: the disks' requests complete and their images close
  * (final flush, qcow2 dirty bit) first. */
 static _Noreturn void quit(struct qvm *q, int status)
 {
 	if (q->m)
-		pc_shutdown(q->m);
+		machine_shutdown(q->m);
 	exit(status);
 }
 
@@ -173,7 +127,8 @@ static void on_request(void *opaque, int fd, uint32_t events)
 	case REQ_RESET:
 		if (q->cfg.no_reboot)
 			quit(q, 0);
-		machine_do_reset(m);
+		if (machine_reset(m) < 0)
+			exit(1);
 		break;
 	case REQ_POWEROFF:
 		if (!q->cfg.no_shutdown)
@@ -224,7 +179,10 @@ int main(int argc, char **argv)
 	if (q.cfg.logfile && log_open_file(q.cfg.logfile) < 0)
 		return 1;
 	check_host_memory(&q.cfg);
-	const struct accel_ops *ops = choose_accel(&q.cfg);
+	const struct accel_ops *ops = accel_choose(q.cfg.accel);
+	const struct board_ops *board = board_find(q.cfg.machine);
+	if (!ops || !board)
+		return 1;
 
 	q.loop = mainloop_new();
 	if (!q.loop)
@@ -238,14 +196,12 @@ int main(int argc, char **argv)
 	m->loop = q.loop;
 	m->accel = calloc(1, sizeof(*m->accel));
 	m->accel->ops = ops;
-	m->firmware_setup = !q.cfg.bios;
+	machine_set_board(m, board);
 	if (ops->init(m) < 0)
 		return 1;
 	open_chardevs(&q);
 	create_vcpus(m);
-	if (pc_init(m, q.serial) < 0)
-		return 1;
-	if (q.cfg.kernel && pc_enter_kernel(m) < 0)
+	if (board->init(m, q.serial) < 0 || board->enter(m) < 0)
 		return 1;
 	if (mainloop_add_fd(q.loop, m->request_fd, EPOLLIN, on_request, &q) < 0)
 		qvm_die("cannot watch run-control requests");

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "config.h"
 #include "cpu.h"
+#include "machine.h"
 
 #define MAX_VCPUS 255 /* xAPIC IDs in the MP table and MADT */
 
@@ -170,10 +171,12 @@ static int machine_kv(void *opaque, const char *key, const char *val)
 {
 	struct config *c = opaque;
 	if (!key) {
-		if (strcmp(val, "pc") && strcmp(val, "pc-i440fx") && strcmp(val, "help")) {
-			qvm_error("-machine: unsupported machine type '%s' (only 'pc')", val);
+		const struct board_ops *b = board_find(val);
+		if (!b) {
+			qvm_error("-machine: unsupported machine type '%s' (try -machine help)", val);
 			return -1;
 		}
+		c->machine = b->name;
 		return 0;
 	}
 	if (!strcmp(key, "type"))
@@ -405,7 +408,7 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 		return parse_kv_list(arg, accel_kv, c);
 	} else if (!strcmp(opt, "machine") || !strcmp(opt, "M")) {
 		if (!strcmp(arg, "help")) {
-			printf("Supported machines are:\npc  Standard PC (i440FX + PIIX) (default)\n");
+			board_print_list();
 			return 1;
 		}
 		return parse_kv_list(arg, machine_kv, c);

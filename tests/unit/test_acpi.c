@@ -459,6 +459,50 @@ TEST(acpi_dsdt_parses_back)
 	machine_free(m);
 }
 
+/* The _PRT: one entry per slot 1-31 and pin, each (address, pin, 0, GSI)
+ * with the GSI the routing table wires that pin to; the global-interrupt
+ * form means level and active low, which the table must say too. */
+TEST(acpi_prt_follows_the_routing_table)
+{
+	struct config c;
+	struct machine *m = acpi_machine(&c, 1, 64 * MiB);
+	struct tables t;
+	struct aml_walk w;
+	const uint8_t *body;
+	CHECK(m && pc_write_tables(m) == 0 && find_tables(m, &t));
+	CHECK(walk_dsdt(t.dsdt, &w));
+	const struct aml_name *prt = aml_find(&w, "\\_SB_.PCI0._PRT");
+	CHECK(prt && prt->obj[0] == 0x12);
+	const uint8_t *end = pkg_end(prt->obj + 1, prt->end, &body);
+	CHECK(end == prt->end);
+	unsigned n = *body++, seen = 0;
+	CHECK_EQ(n, 31 * 4);
+	for (unsigned i = 0; i < n && body && body < end; i++, seen++) {
+		const uint8_t *e, *eend;
+		uint64_t f[4];
+		CHECK_EQ(body[0], 0x12);
+		eend = pkg_end(body + 1, end, &e);
+		CHECK(eend && e[0] == 4);
+		if (!eend)
+			break;
+		e++;
+		for (unsigned k = 0; k < 4; k++) {
+			CHECK(get_int(e, eend, &f[k]));
+			e = data_object(e, eend);
+		}
+		unsigned slot = f[0] >> 16;
+		CHECK_EQ(f[0] & 0xffff, 0xffff);
+		CHECK(slot >= 1 && slot < 32 && f[1] < 4);
+		CHECK_EQ(f[2], 0);
+		CHECK_EQ(f[3], (uint64_t)irq_pci_line(&pc_irq_routing, slot, f[1]));
+		const struct irq_route *r = irq_route_of_line(&pc_irq_routing, f[3]);
+		CHECK(r && r->level && r->active_low && r->pic_pin == IRQ_ROUTE_NONE);
+		body = eend;
+	}
+	CHECK_EQ(seen, 31 * 4);
+	machine_free(m);
+}
+
 /* ---- the encoder's corner cases ---- */
 
 TEST(aml_pkglength_and_names)

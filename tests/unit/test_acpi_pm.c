@@ -114,29 +114,31 @@ TEST(acpi_pm_status_write_one_to_clear_and_sci)
 	machine_free(m);
 }
 
-/* The monitor's system_powerdown (pc_powerdown): the pc board's power
- * button, or -1 where there is none. */
+/* The monitor's system_powerdown (machine_powerdown): the pc board's
+ * power button, or -1 where there is none. */
 TEST(acpi_pm_pc_powerdown_presses_the_button)
 {
 	struct fake_irq f = { 0 };
 	struct machine *m = fake_irq_machine(&f);
 	CHECK(m);
-	CHECK_EQ(pc_powerdown(m), -1);                 /* no board */
+	CHECK_EQ(machine_powerdown(m), -1);            /* no board */
+	machine_set_board(m, &pc_board_ops);
+	CHECK_EQ(machine_powerdown(m), -1);            /* not built */
 	struct pc_board *b = calloc(1, sizeof(*b));
 	CHECK(b);
 	m->board = b;
-	CHECK_EQ(pc_powerdown(m), -1);                 /* no ACPI PM device */
+	CHECK_EQ(machine_powerdown(m), -1);            /* no ACPI PM device */
 	b->acpi_pm = acpi_pm_new(m);
 	CHECK(b->acpi_pm);
 	pio_out(m, PM1_EN, PWRBTN, 2);                    /* the guest's ACPI driver */
 	CHECK_EQ(f.level[ACPI_SCI_GSI], 0);
-	CHECK_EQ(pc_powerdown(m), 0);
+	CHECK_EQ(machine_powerdown(m), 0);
 	CHECK_EQ(pio_in(m, PM1_STS, 2) & PWRBTN, PWRBTN);
 	CHECK_EQ(f.level[ACPI_SCI_GSI], 1);
 	CHECK_EQ(machine_take_request(m, NULL), REQ_NONE); /* the guest decides */
 	pio_out(m, PM1_STS, PWRBTN, 2);                   /* handled */
 	CHECK_EQ(f.level[ACPI_SCI_GSI], 0);
-	CHECK_EQ(pc_powerdown(m), 0);                  /* pressed again */
+	CHECK_EQ(machine_powerdown(m), 0);                  /* pressed again */
 	CHECK_EQ(f.level[ACPI_SCI_GSI], 1);
 	CHECK_EQ(f.rises[ACPI_SCI_GSI], 2);
 	machine_free(m);

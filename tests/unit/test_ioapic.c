@@ -6,6 +6,7 @@
 #include "cpu.h"
 #include "machine.h"
 #include "hw/apic.h"
+#include "pc/pc.h"
 
 #define IOAPIC 0xfec00000ULL
 #define SVR 0xf0
@@ -20,6 +21,7 @@ static struct machine *setup(unsigned n)
 		return NULL;
 	m->nr_vcpus = n;
 	m->vcpus = calloc(n, sizeof(*m->vcpus));
+	m->irq_routing = &pc_irq_routing;
 	if (irqchip_user_init(m) < 0)
 		return NULL;
 	for (unsigned i = 0; i < n; i++) {

@@ -10,6 +10,8 @@
 #include "machine.h"
 #include "mainloop.h"
 #include "hw/apic.h"
+#include "config.h"
+#include "pc/pc.h"
 
 #define MS 1000000ULL
 
@@ -52,8 +54,26 @@ static void count_kick(struct vcpu *v)
 static const struct accel_ops fake_accel_ops = { .name = "fake", .kick = count_kick };
 static struct accel fake_accel = { .ops = &fake_accel_ops };
 
+/* What the pc board's post-firmware state writes into each LAPIC (no
+ * -bios, no -kernel), written as tcg's lapic_write does. */
+static bool post_firmware(struct machine *m)
+{
+	static const struct config no_bios;
+	m->cfg = &no_bios;
+	for (unsigned i = 0; i < m->nr_vcpus; i++) {
+		struct pc_fw_state st;
+		x86_cpu_reset_state(&st.cpu, i == 0);
+		if (pc_post_firmware_state(m, i, &st) < 0 || st.cpu_set)
+			return false;
+		for (unsigned k = 0; k < st.nr_lapic; k++)
+			lapic_mmio_write(m->vcpus[i]->lapic, st.lapic[k].offset, st.lapic[k].value);
+	}
+	return true;
+}
+
 /* n vCPUs (APIC ID = index), the irqchip, a LAPIC each; with_loop gives
- * them real main-loop timers. */
+ * them real main-loop timers; firmware: as the pc board leaves them when
+ * qvm plays the firmware. */
 static bool rig_init(struct rig *r, unsigned n, bool with_loop, bool firmware)
 {
 	memset(r, 0, sizeof(*r));
@@ -64,7 +84,7 @@ static bool rig_init(struct rig *r, unsigned n, bool with_loop, bool firmware)
 	if (with_loop)
 		r->loop = r->m->loop = mainloop_new();
 	r->m->accel = &fake_accel;
-	r->m->firmware_setup = firmware;
+	r->m->irq_routing = &pc_irq_routing;
 	r->m->nr_vcpus = n;
 	r->m->vcpus = calloc(n, sizeof(*r->m->vcpus));
 	if (irqchip_user_init(r->m) < 0)
@@ -78,7 +98,7 @@ static bool rig_init(struct rig *r, unsigned n, bool with_loop, bool firmware)
 		if (!lapic_new(r->m, v) || v->lapic == NULL)
 			return false;
 	}
-	return true;
+	return !firmware || post_firmware(r->m);
 }
 
 static void rig_free(struct rig *r)

@@ -95,6 +95,71 @@ TEST(acpi_madt_lists_every_cpu_and_ioapic)
 	machine_free(m);
 }
 
+/* The ISA IRQs as the MADT tells them (ACPI 6.4 5.2.12.5: identity,
+ * edge, active high unless overridden) and as the MP table tells them
+ * (one I/O interrupt entry each), against the routing table. */
+TEST(madt_and_mp_irqs_follow_the_routing_table)
+{
+	struct config c;
+	struct machine *m = table_machine(&c, 2, 2, 1, 1);
+	CHECK(pc_write_tables(m) == 0);
+	const uint8_t *rsdp = find_rsdp(m);
+	CHECK(rsdp);
+	uint64_t xsdt_gpa, madt_gpa;
+	memcpy(&xsdt_gpa, rsdp + 24, 8);
+	const uint8_t *xsdt = gpa_to_host(m, xsdt_gpa, 52);
+	memcpy(&madt_gpa, xsdt + 36 + 8, 8);
+	const uint8_t *madt = gpa_to_host(m, madt_gpa, 44);
+	CHECK(madt && !memcmp(madt, "APIC", 4));
+	unsigned gsi[16];
+	uint16_t flags[16] = { 0 };
+	for (unsigned irq = 0; irq < 16; irq++)
+		gsi[irq] = irq;
+	for (uint32_t off = 44; off < rd32(madt + 4); off += madt[off + 1]) {
+		const uint8_t *e = madt + off;
+		if (e[0] != 2)
+			continue;
+		CHECK_EQ(e[2], 0);
+		CHECK(e[3] < 16);
+		gsi[e[3] & 15] = rd32(e + 4);
+		memcpy(&flags[e[3] & 15], e + 8, 2);
+	}
+	for (unsigned irq = 0; irq < 16; irq++) {
+		const struct irq_route *r = &pc_irq_routing.isa[irq];
+		if (r->gsi == IRQ_ROUTE_NONE)
+			continue;
+		CHECK_EQ(gsi[irq], (unsigned)r->gsi);
+		/* polarity: 00 conforms (active high on ISA), 01 high, 11 low */
+		CHECK_EQ((flags[irq] & 3) == 3, r->active_low);
+		/* trigger: 00 conforms (edge on ISA), 01 edge, 11 level */
+		CHECK_EQ((flags[irq] >> 2 & 3) == 3, r->level);
+	}
+	CHECK_EQ(gsi[0], 2);
+	CHECK_EQ(flags[9], 0x000d);
+	/* the MP table: the same pins and flags */
+	const uint8_t *ebda = gpa_to_host(m, PC_EBDA_ADDR, 1024), *fp = NULL;
+	for (int off = 0; off < 1024; off += 16)
+		if (!memcmp(ebda + off, "_MP_", 4))
+			fp = ebda + off;
+	CHECK(fp);
+	const uint8_t *mpc = gpa_to_host(m, rd32(fp + 4), 44);
+	uint16_t len;
+	memcpy(&len, mpc + 4, 2);
+	unsigned seen = 0;
+	for (const uint8_t *e = mpc + 44; e < mpc + len; e += e[0] == 0 ? 20 : 8) {
+		if (e[0] != 3 || e[4] != 1)
+			continue;
+		const struct irq_route *r = &pc_irq_routing.isa[e[5] & 15];
+		uint16_t f;
+		memcpy(&f, e + 2, 2);
+		CHECK_EQ(e[7], r->gsi);
+		CHECK_EQ(f, flags[e[5] & 15]);
+		seen++;
+	}
+	CHECK_EQ(seen, 15);
+	machine_free(m);
+}
+
 TEST(topology_apic_ids)
 {
 	struct config c = { .smp_cpus = 12, .smp_max_cpus = 12, .sockets = 2, .cores = 3,

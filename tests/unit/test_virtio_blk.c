@@ -15,9 +15,10 @@
 #include "block/block.h"
 #include "hw/hw.h"
 #include "hw/virtio.h"
+#include "pc/pc.h"
 
 #define SLOT 3
-#define GSI 19                 /* pci_slot_gsi(3, INTA#) */
+#define GSI 19                 /* slot 3's INTA# on the pc (pc_irq_routing) */
 #define BAR4_ADDR 0xe0000000u
 #define BAR1_ADDR 0xe0010000u
 #define DISK_SIZE (1u << 20)
@@ -121,6 +122,7 @@ static bool rig_init(struct rig *r, bool readonly)
 	machine_add_memory(r->m, REGION_RAM, 0, 16 * MiB, r->m->ram, "ram");
 	r->m->irqchip.ops = &rig_irq_ops;
 	r->m->irqchip.opaque = r;
+	r->m->irq_routing = &pc_irq_routing;
 	r->m->loop = mainloop_new();
 	r->h = pci_host_new(r->m);
 	struct blk *b = open_disk(readonly ? "ro.raw" : "disk.raw", readonly);

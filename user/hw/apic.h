@@ -33,8 +33,8 @@ struct lapic *lapic_new(struct machine *m, struct vcpu *v);
 void lapic_free(struct lapic *a);
 /* Power-on state (SDM Vol. 3, 11.4.7.1 and table 10-1): APIC ID from
  * v->apic_id, base 0xfee00000 enabled (BSP flag on vCPU 0), all LVTs
- * masked, SVR 0xff.  With m->firmware_setup, the BSP is left as firmware
- * leaves it: LINT0 ExtINT, LINT1 NMI, software-enabled (virtual wire). */
+ * masked, SVR 0xff.  What firmware sets up after it (the virtual wire) the
+ * board writes through lapic_mmio_write. */
 void lapic_reset(struct lapic *a);
 
 /* Events for the vCPU, read lock-free. */

@@ -163,13 +163,9 @@ uint32_t pci_config_get(const struct pci_device *d, unsigned offset, unsigned si
 void pci_config_set(struct pci_device *d, unsigned offset, uint32_t value, unsigned size);
 void pci_host_lock(struct pci_host *h);
 void pci_host_unlock(struct pci_host *h);
-/* INTx routing, as the DSDT's _PRT describes it: pin 0-3 (INTA#-INTD#)
- * of a slot is wired to GSI 16-19, rotating with the slot (level,
- * active low on the wire; machine_set_irq levels are "asserted"). */
-static inline unsigned pci_slot_gsi(unsigned slot, unsigned pin)
-{
-	return (slot + pin) % 4 + 16;
-}
+/* INTx: the board wires pin 0-3 (INTA#-INTD#) of a slot to the interrupt
+ * line irq_pci_line(m->irq_routing, slot, pin) gives (irq.h), as the
+ * DSDT's _PRT describes it. */
 
 /* virtio-blk over virtio-pci (virtio_blk.c, virtio 1.2 spec 5.2) at slot
  * of h, on the open image b, which it owns from then on (closed with the

@@ -3,11 +3,10 @@
  * behind the irqchip interface of irq.h, and the interrupt message bus
  * that the IOAPIC, MSIs and IPIs use to reach the LAPICs.
  *
- * GSI routing is the one qvm gives the in-kernel irqchip (kvm.c) and
- * describes in the MADT (tables.c): GSI n < 16 except 2 drives 8259 line
- * n; GSI n drives IOAPIC pin n, except GSI 0 (the PIT's IRQ 0), which
- * drives pin 2 (the interrupt source override every PC has).  Pin 2 is
- * the OR of GSIs 0 and 2.
+ * Each interrupt line drives the 8259 input and the IOAPIC pin the
+ * board's routing table (m->irq_routing, irq.h) gives it, the table the
+ * in-kernel irqchip (kvm.c) and the firmware tables follow too.  Lines
+ * wired to the same input are ORed (shared, as on a real board).
  *
  * The PIC's INT output drives LINT0 of the BSP's LAPIC (virtual wire).
  * LAPICs come later, one per vCPU (lapic_new), and are found through
@@ -24,14 +23,14 @@
 #include "apic-internal.h"
 
 #define IOAPIC_BASE 0xfec00000ULL
-#define PIT_GSI 0
-#define PIT_PIN 2
 #define LAPICS_STATE_VERSION 1
 
 struct irqchip_user {
 	struct machine *m;
-	pthread_mutex_t lock;   /* gsi_level, and the order of line changes */
-	uint8_t gsi_level[IRQCHIP_NR_GSIS];
+	pthread_mutex_t lock;   /* line_level, and the order of line changes */
+	uint8_t line_level[IRQCHIP_NR_GSIS];
+	/* each line's inputs, from the routing table: IRQ_ROUTE_NONE or one */
+	int8_t pic_pin[IRQCHIP_NR_GSIS], ioapic_pin[IRQCHIP_NR_GSIS];
 	struct i8259 *pic;
 	struct ioapic *ioapic;
 	struct i8254 *pit;
@@ -121,22 +120,51 @@ static void pic_output(void *opaque, int level)
 
 /* ---- the irqchip interface ---- */
 
-static void user_set_irq(struct irqchip *ic, unsigned gsi, int level)
+/* The OR of the levels of every line wired to input `in` of a chip. */
+static int wired_or(const struct irqchip_user *chip, const int8_t *pins, int in)
+{
+	int level = 0;
+	for (unsigned line = 0; line < IRQCHIP_NR_GSIS; line++)
+		level |= pins[line] == in && chip->line_level[line];
+	return level;
+}
+
+static void user_set_irq(struct irqchip *ic, unsigned line, int level)
 {
 	struct irqchip_user *chip = ic->opaque;
-	if (gsi >= IRQCHIP_NR_GSIS)
+	if (line >= IRQCHIP_NR_GSIS)
 		return;
-	level = !!level;
 	pthread_mutex_lock(&chip->lock);
-	chip->gsi_level[gsi] = level;
-	if (gsi < 16 && gsi != 2)
-		i8259_set_irq(chip->pic, gsi, level);
-	if (gsi == PIT_GSI || gsi == PIT_PIN)
-		ioapic_set_irq(chip->ioapic, PIT_PIN,
-			       chip->gsi_level[PIT_GSI] | chip->gsi_level[PIT_PIN]);
-	else
-		ioapic_set_irq(chip->ioapic, gsi, level);
+	chip->line_level[line] = !!level;
+	int pic = chip->pic_pin[line], pin = chip->ioapic_pin[line];
+	if (pic != IRQ_ROUTE_NONE)
+		i8259_set_irq(chip->pic, pic, wired_or(chip, chip->pic_pin, pic));
+	if (pin != IRQ_ROUTE_NONE)
+		ioapic_set_irq(chip->ioapic, pin, wired_or(chip, chip->ioapic_pin, pin));
 	pthread_mutex_unlock(&chip->lock);
+}
+
+/* Each line's 8259 input and IOAPIC pin; -1 if the table wires one
+ * outside the chips. */
+static int load_routing(struct irqchip_user *chip, const struct irq_routing *routing)
+{
+	if (!routing) {
+		qvm_error("irqchip: the board gave no interrupt routing");
+		return -1;
+	}
+	for (unsigned line = 0; line < IRQCHIP_NR_GSIS; line++) {
+		const struct irq_route *r = irq_route_of_line(routing, line);
+		int pic = r ? r->pic_pin : IRQ_ROUTE_NONE, pin = r ? r->gsi : IRQ_ROUTE_NONE;
+		if (pic >= 16 || pin >= IRQCHIP_NR_GSIS || pic < IRQ_ROUTE_NONE ||
+		    pin < IRQ_ROUTE_NONE) {
+			qvm_error("irqchip: line %u is wired to no input of the 8259s or the IOAPIC",
+				  line);
+			return -1;
+		}
+		chip->pic_pin[line] = pic;
+		chip->ioapic_pin[line] = pin;
+	}
+	return 0;
 }
 
 /* MSI without interrupt remapping [SDM 11.11]: address 0xfeeXXXXX with
@@ -228,6 +256,8 @@ int irqchip_user_init(struct machine *m)
 	tsc_hz(); /* measure it now rather than at the first TSC deadline */
 	/* registered first: the machine frees it, whatever fails below */
 	machine_add_device(m, &lapics_device_ops, chip);
+	if (load_routing(chip, m->irq_routing) < 0)
+		return -1;
 	unsigned ioapic_id = m->cfg ? m->cfg->smp_cpus : m->nr_vcpus;
 	if (!(chip->pic = i8259_new(m, pic_output, chip)) ||
 	    !(chip->ioapic = ioapic_new(m, IOAPIC_BASE, ioapic_id)))

@@ -618,11 +618,6 @@ void lapic_reset(struct lapic *a)
 	__atomic_store_n(&a->events, 0, __ATOMIC_SEQ_CST);
 	a->sipi_vector = 0;
 	init_reset(a, &o);
-	if (a->v->index == 0 && a->m->firmware_setup) {
-		a->lvt[LVT_LINT0] = APIC_DM_EXTINT << 8; /* virtual wire */
-		a->lvt[LVT_LINT1] = APIC_DM_NMI << 8;
-		a->svr = 0x1ff;
-	}
 	update_mmio_page(a);
 	update_intr(a, &o);
 	pthread_mutex_unlock(&a->lock);

@@ -15,7 +15,9 @@
  *
  * Interrupts: MSI-X when the driver enabled it (one vector per queue and
  * one for config changes), else INTx pin A as a level through the ISR byte
- * (4.1.4.5), on the GSI the DSDT's _PRT gives the slot (pci_slot_gsi).
+ * (4.1.4.5), on the line the board wires the slot's INTA# to (irq.h; the
+ * DSDT's _PRT says which).  Without a board routing (unit tests) there is
+ * no INTx.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -97,7 +99,7 @@ struct virtio_dev {
 	uint32_t dfselect, gfselect;
 	uint16_t msix_config, queue_sel;
 	uint8_t isr, generation;
-	unsigned gsi;
+	int gsi;                /* INTx line, or IRQ_ROUTE_NONE */
 	bool irq_level;
 	unsigned nvec;
 	uint8_t msix_table[MAX_VECTORS * 16];
@@ -196,7 +198,7 @@ static void update_intx(struct virtio_dev *vd)
 	bool level = vd->isr && !(cmd & CMD_INTX_DISABLE) && !msix_enabled(vd);
 	uint8_t st = vd->pci->config[PCI_STATUS];
 	vd->pci->config[PCI_STATUS] = vd->isr ? st | STATUS_INTERRUPT : st & ~STATUS_INTERRUPT;
-	if (level != vd->irq_level) {
+	if (level != vd->irq_level && vd->gsi != IRQ_ROUTE_NONE) {
 		vd->irq_level = level;
 		machine_set_irq(vd->m, vd->gsi, level);
 	}
@@ -700,7 +702,8 @@ static void virtio_dev_reset(void *dev)
 	pci_host_unlock(vd->pci->host);
 	pthread_mutex_lock(&vd->lock);
 	vd->irq_level = false;
-	machine_set_irq(vd->m, vd->gsi, 0);
+	if (vd->gsi != IRQ_ROUTE_NONE)
+		machine_set_irq(vd->m, vd->gsi, 0);
 	for (unsigned i = 0; i < vd->ops->num_queues; i++)
 		vd->vq[i].inflight = 0;
 	msix_reset(vd);
@@ -851,7 +854,7 @@ struct virtio_dev *virtio_pci_new(struct machine *m, struct pci_host *h, unsigne
 	vd->ops = ops;
 	vd->opaque = opaque;
 	vd->nvec = ops->num_queues + 1;
-	vd->gsi = pci_slot_gsi(slot, 0);
+	vd->gsi = irq_pci_line(m->irq_routing, slot, 0);
 	vd->host_features = ops->features | 1ULL << VIRTIO_F_VERSION_1 |
 			    1ULL << VIRTIO_F_RING_EVENT_IDX | 1ULL << VIRTIO_F_RING_INDIRECT_DESC;
 	pthread_mutex_init(&vd->lock, NULL);

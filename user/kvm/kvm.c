@@ -53,7 +53,7 @@ static bool kvm_available(char *why, size_t why_len)
 }
 
 /* True when /dev/kvm opens, whatever backs it. */
-bool kvm_device_usable(void)
+static bool kvm_device_usable(void)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
@@ -123,35 +123,48 @@ static const struct irqchip_ops kvm_irqchip_ops = {
 	.send_msi = kvm_send_msi,
 };
 
-/*
- * GSI routing as the MADT describes it: GSI n is IOAPIC pin n and, for
- * n < 16 except the cascade, 8259 line n; ISA IRQ 0 (the PIT, which the
- * kernel raises on GSI 0) goes to IOAPIC pin 2 (the interrupt source
- * override every PC firmware reports).
- */
-static int kvm_setup_routing(struct kvm_vm *k)
+static void add_route(struct kvm_irq_routing *r, unsigned line, unsigned chip,
+		      unsigned pin)
 {
-	size_t n = 0, max = IRQCHIP_NR_GSIS + 16;
+	struct kvm_irq_routing_entry *e = &r->entries[r->nr++];
+	e->gsi = line;
+	e->type = KVM_IRQ_ROUTING_IRQCHIP;
+	e->u.irqchip.irqchip = chip;
+	e->u.irqchip.pin = pin;
+}
+
+/*
+ * KVM's "GSIs" are qvm's interrupt lines (irq.h); each drives what the
+ * board's routing table wires it to: an 8259 input and/or an IOAPIC pin.
+ * The in-kernel PIT raises line 0.
+ */
+int kvm_build_routing(const struct irq_routing *routing, struct kvm_irq_routing *r)
+{
+	r->nr = 0;
+	for (unsigned line = 0; line < IRQCHIP_NR_GSIS; line++) {
+		const struct irq_route *route = irq_route_of_line(routing, line);
+		if (!route)
+			continue;
+		if (route->pic_pin != IRQ_ROUTE_NONE)
+			add_route(r, line, route->pic_pin < 8 ? KVM_IRQCHIP_PIC_MASTER :
+				  KVM_IRQCHIP_PIC_SLAVE, route->pic_pin % 8);
+		if (route->gsi != IRQ_ROUTE_NONE)
+			add_route(r, line, KVM_IRQCHIP_IOAPIC, route->gsi);
+	}
+	return r->nr;
+}
+
+static int kvm_setup_routing(struct kvm_vm *k, const struct irq_routing *routing)
+{
+	if (!routing) {
+		qvm_error("kvm: the board gave no interrupt routing");
+		return -1;
+	}
+	size_t max = 2 * IRQCHIP_NR_GSIS;
 	struct kvm_irq_routing *r = calloc(1, sizeof(*r) + max * sizeof(r->entries[0]));
 	if (!r)
 		return -1;
-	for (unsigned gsi = 0; gsi < 16; gsi++) {
-		if (gsi == 2)
-			continue;
-		struct kvm_irq_routing_entry *e = &r->entries[n++];
-		e->gsi = gsi;
-		e->type = KVM_IRQ_ROUTING_IRQCHIP;
-		e->u.irqchip.irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
-		e->u.irqchip.pin = gsi % 8;
-	}
-	for (unsigned gsi = 0; gsi < IRQCHIP_NR_GSIS; gsi++) {
-		struct kvm_irq_routing_entry *e = &r->entries[n++];
-		e->gsi = gsi;
-		e->type = KVM_IRQ_ROUTING_IRQCHIP;
-		e->u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
-		e->u.irqchip.pin = gsi == 0 ? 2 : gsi;
-	}
-	r->nr = n;
+	kvm_build_routing(routing, r);
 	int ret = ioctl(k->vm_fd, KVM_SET_GSI_ROUTING, r);
 	free(r);
 	if (ret < 0)
@@ -159,7 +172,8 @@ static int kvm_setup_routing(struct kvm_vm *k)
 	return ret < 0 ? -1 : 0;
 }
 
-static int kvm_create_devices(struct kvm_vm *k, unsigned nr_cpus)
+static int kvm_create_devices(struct kvm_vm *k, const struct irq_routing *routing,
+			      unsigned nr_cpus)
 {
 	if (ioctl(k->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0 ||
 	    ioctl(k->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &(uint64_t){ KVM_IDMAP_ADDR }) < 0) {
@@ -175,7 +189,7 @@ static int kvm_create_devices(struct kvm_vm *k, unsigned nr_cpus)
 		qvm_error("KVM_CREATE_PIT2: %s", strerror(errno));
 		return -1;
 	}
-	if (kvm_setup_routing(k) < 0)
+	if (kvm_setup_routing(k, routing) < 0)
 		return -1;
 	/* Keep the power-on state for resets.  The IOAPIC ID is set to the
 	 * vCPU count, the ID the MP table and MADT give it. */
@@ -303,7 +317,7 @@ static int kvm_init(struct machine *m)
 		qvm_error("KVM_CREATE_VM: %s", strerror(errno));
 		return -1;
 	}
-	if (kvm_create_devices(k, m->cfg->smp_cpus) < 0 || kvm_cpuid_init(m) < 0)
+	if (kvm_create_devices(k, m->irq_routing, m->cfg->smp_cpus) < 0 || kvm_cpuid_init(m) < 0)
 		return -1;
 	m->irqchip = (struct irqchip){ .ops = &kvm_irqchip_ops, .opaque = k };
 	qvm_log(LOG_ACCEL, "kvm: API %d, up to %d vCPUs, %s", KVM_API_VERSION,
@@ -537,6 +551,7 @@ static void kvm_info(struct machine *m, void (*print)(void *, const char *), voi
 const struct accel_ops kvm_accel_ops = {
 	.name = "kvm",
 	.available = kvm_available,
+	.usable = kvm_device_usable,
 	.init = kvm_init,
 	.memory_changed = kvm_memory_changed,
 	.vcpu_init = kvm_vcpu_init,
@@ -545,9 +560,12 @@ const struct accel_ops kvm_accel_ops = {
 	.get_state = kvm_get_state,
 	.set_state = kvm_set_state,
 	.vcpu_reset = kvm_vcpu_reset,
+	.lapic_write = kvm_lapic_write,
+	.msr_write = kvm_msr_write,
 	.machine_reset = kvm_machine_reset,
 	.kick = kvm_kick,
 	.info = kvm_info,
+	.info_kvm = kvm_info,
 	.vcpu_destroy = kvm_vcpu_destroy,
 	.destroy = kvm_destroy,
 };

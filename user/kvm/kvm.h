@@ -42,6 +42,10 @@ static inline struct kvm_vcpu *kvm_vcpu_of(struct vcpu *v)
 	return v->accel_state;
 }
 
+/* kvm.c: the KVM GSI routes of a board's routing table into r (room for
+ * 2 * IRQCHIP_NR_GSIS entries); returns how many. */
+int kvm_build_routing(const struct irq_routing *routing, struct kvm_irq_routing *r);
+
 /* kvm-cpuid.c: the CPUID a vCPU sees, with the -smp topology and the
  * -cpu model applied.  0 or -1 with a message. */
 int kvm_cpuid_init(struct machine *m);
@@ -51,5 +55,7 @@ int kvm_cpuid_set(struct vcpu *v);
 int kvm_get_state(struct vcpu *v, struct x86_cpu_state *s);
 int kvm_set_state(struct vcpu *v, const struct x86_cpu_state *s);
 int kvm_lapic_reset(struct vcpu *v);
+int kvm_lapic_write(struct vcpu *v, uint32_t offset, uint32_t value);
+int kvm_msr_write(struct vcpu *v, uint32_t index, uint64_t value);
 
 #endif

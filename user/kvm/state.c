@@ -201,9 +201,7 @@ static void apic_set(struct kvm_lapic_state *l, unsigned reg, uint32_t v)
 }
 
 /* Power-on LAPIC state (SDM Vol. 3, 11.4.7.1): masked LVTs, SVR 0xff,
- * flat DFR.  When qvm plays the firmware (-kernel), the BSP is left as a
- * BIOS leaves it: enabled, LINT0 ExtINT (virtual wire to the 8259), LINT1
- * NMI. */
+ * flat DFR.  What firmware changes (the virtual wire) is the board's. */
 int kvm_lapic_reset(struct vcpu *v)
 {
 	struct kvm_lapic_state l;
@@ -213,13 +211,46 @@ int kvm_lapic_reset(struct vcpu *v)
 	apic_set(&l, APIC_SVR, 0xff);
 	for (unsigned r = APIC_LVT_FIRST; r <= APIC_LVT_LAST; r += 0x10)
 		apic_set(&l, r, 1 << 16);
-	if (v->index == 0 && v->m->firmware_setup) {
-		apic_set(&l, APIC_LVT_LINT0, 0x700); /* ExtINT, unmasked */
-		apic_set(&l, APIC_LVT_LINT1, 0x400); /* NMI */
-		apic_set(&l, APIC_SVR, 0x1ff);
-	}
 	if (ioctl(kvm_vcpu_of(v)->fd, KVM_SET_LAPIC, &l) < 0) {
 		qvm_error("cpu %u: KVM_SET_LAPIC: %s", v->index, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* One register of the in-kernel LAPIC: read the page, change it, write it
+ * back (KVM_SET_LAPIC applies it as the APIC would, SVR and LVTs too). */
+int kvm_lapic_write(struct vcpu *v, uint32_t offset, uint32_t value)
+{
+	int fd = kvm_vcpu_of(v)->fd;
+	struct kvm_lapic_state l;
+	if (offset > sizeof(l.regs) - 4 || (offset & 0xf)) {
+		qvm_error("cpu %u: no LAPIC register at 0x%x", v->index, offset);
+		return -1;
+	}
+	if (ioctl(fd, KVM_GET_LAPIC, &l) < 0) {
+		qvm_error("cpu %u: KVM_GET_LAPIC: %s", v->index, strerror(errno));
+		return -1;
+	}
+	apic_set(&l, offset, value);
+	if (ioctl(fd, KVM_SET_LAPIC, &l) < 0) {
+		qvm_error("cpu %u: KVM_SET_LAPIC: %s", v->index, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int kvm_msr_write(struct vcpu *v, uint32_t index, uint64_t value)
+{
+	uint64_t buf[(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)) / 8] = { 0 };
+	struct kvm_msrs *msrs = (struct kvm_msrs *)buf;
+	msrs->nmsrs = 1;
+	msrs->entries[0].index = index;
+	msrs->entries[0].data = value;
+	int r = ioctl(kvm_vcpu_of(v)->fd, KVM_SET_MSRS, msrs);
+	if (r != 1) {
+		qvm_error("cpu %u: KVM_SET_MSRS 0x%x: %s", v->index, index,
+			  r < 0 ? strerror(errno) : "refused");
 		return -1;
 	}
 	return 0;

@@ -12,7 +12,6 @@
 #include "cpu.h"
 #include "machine.h"
 #include "monitor.h"
-#include "pc/pc.h"
 
 #define MON_LINE_MAX 512
 
@@ -123,10 +122,10 @@ static void cmd_info(struct monitor *mon, const char *what)
 	} else if (!strcmp(what, "cpus")) {
 		with_vcpus_paused(mon, do_cpus, NULL);
 	} else if (!strcmp(what, "kvm")) {
-		if (strcmp(accel, "kvm"))
-			mon_printf(mon, "kvm support: disabled (accelerator: %s)\n", accel);
+		if (m->accel && m->accel->ops->info_kvm)
+			m->accel->ops->info_kvm(m, mon_print_cb, mon);
 		else
-			m->accel->ops->info(m, mon_print_cb, mon);
+			mon_printf(mon, "kvm support: disabled (accelerator: %s)\n", accel);
 	} else if (!strcmp(what, "accel")) {
 		mon_printf(mon, "accelerator: %s\n", accel);
 		if (m->accel && m->accel->ops->info)
@@ -181,7 +180,7 @@ void monitor_command(struct monitor *mon, const char *line)
 	} else if (!strcmp(cmd, "system_reset")) {
 		machine_request(m, REQ_RESET, 0);
 	} else if (!strcmp(cmd, "system_powerdown")) {
-		if (pc_powerdown(m) < 0)
+		if (machine_powerdown(m) < 0)
 			mon_puts(mon, "system_powerdown: the machine has no ACPI power button\n");
 	} else if (!strcmp(cmd, "quit") || !strcmp(cmd, "q")) {
 		machine_request(m, REQ_QUIT, 0);

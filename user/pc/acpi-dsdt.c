@@ -95,9 +95,10 @@ static void dsdt_pci0_crs(struct machine *m, struct aml *a)
 	dsdt_crs(a, &r);
 }
 
-/* _PRT (6.2.13): INTA#-INTD# of every slot to GSIs 16-19, rotating with
- * the slot (pci_slot_gsi).  Source 0: the fourth field is a GSI, which
- * Linux programs level-triggered, active low. */
+/* _PRT (6.2.13): INTA#-INTD# of every slot to the GSIs of the board's
+ * routing table (irq-routes.c), rotating with the slot.  Source 0: the
+ * fourth field is a GSI, which the OS programs level-triggered, active
+ * low (6.2.13: the global interrupt form). */
 static void dsdt_prt(struct aml *a)
 {
 	aml_name(a, "_PRT");
@@ -108,7 +109,7 @@ static void dsdt_prt(struct aml *a)
 			aml_integer(a, (uint64_t)slot << 16 | 0xffff);
 			aml_integer(a, pin);
 			aml_integer(a, 0);
-			aml_integer(a, pci_slot_gsi(slot, pin));
+			aml_integer(a, irq_pci_line(&pc_irq_routing, slot, pin));
 			aml_end(a, e);
 		}
 	}

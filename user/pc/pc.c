@@ -80,7 +80,7 @@ static int add_disks(struct machine *m)
  * every memory BAR an address from PC_PCI_MMIO_BASE up, turn on memory
  * decoding and bus mastering, and set the interrupt line to the GSI of
  * the _PRT.  I/O BARs are left unassigned (no device has one yet). */
-static void pci_assign_resources(struct machine *m)
+void pc_assign_pci_resources(struct machine *m)
 {
 	struct pc_board *b = m->board;
 	uint64_t next = PC_PCI_MMIO_BASE;
@@ -107,7 +107,7 @@ static void pci_assign_resources(struct machine *m)
 			pci_config_set(d, 0x04, pci_config_get(d, 0x04, 2) | 0x6, 2);
 			uint8_t pin = d->config[0x3d];
 			if (pin >= 1 && pin <= 4)
-				d->config[0x3c] = pci_slot_gsi(slot, pin - 1);
+				d->config[0x3c] = irq_pci_line(&pc_irq_routing, slot, pin - 1);
 			if (d->ops && d->ops->config_write)
 				d->ops->config_write(d, 0x04, 2);
 		}
@@ -136,9 +136,10 @@ int pc_init(struct machine *m, struct chardev *serial)
 		return -1;
 	if (cfg->bios && bios_load(m, cfg->bios) < 0)
 		return -1;
-	m->firmware_setup = !cfg->bios;
-	if (m->firmware_setup)
-		pci_assign_resources(m);
+	struct pc_board *b = m->board;
+	b->qvm_firmware = !cfg->bios;
+	if (b->qvm_firmware)
+		pc_assign_pci_resources(m);
 	if (pc_write_tables(m) < 0)
 		return -1;
 	if (cfg->kernel && pc_load_kernel(m) < 0)
@@ -185,54 +186,4 @@ int pc_load_kernel(struct machine *m)
 	}
 	free(data);
 	return r;
-}
-
-int pc_enter_kernel(struct machine *m)
-{
-	struct pc_board *b = m->board;
-	switch (b->boot) {
-	case BOOT_MULTIBOOT:
-		return multiboot_enter(m);
-	case BOOT_LINUX:
-		return linux_enter(m);
-	default:
-		return 0;
-	}
-}
-
-/* After the engine reset the vCPUs: a -bios machine restarts at the reset
- * vector by itself; a -kernel machine is booted again by qvm. */
-int pc_reset(struct machine *m)
-{
-	if (pc_write_tables(m) < 0)
-		return -1;
-	if (m->firmware_setup)
-		pci_assign_resources(m);
-	if (m->cfg->kernel && !m->cfg->bios) {
-		if (pc_load_kernel(m) < 0 || pc_enter_kernel(m) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* acpi_pm_power_button() takes the device's lock and raises the SCI
- * through machine_set_irq, both safe beside running vCPUs. */
-int pc_powerdown(struct machine *m)
-{
-	struct pc_board *b = m->board;
-	if (!b || !b->acpi_pm)
-		return -1;
-	acpi_pm_power_button(b->acpi_pm);
-	return 0;
-}
-
-void pc_shutdown(struct machine *m)
-{
-	struct pc_board *b = m->board;
-	if (!b || !b->nr_disks)
-		return;
-	if (m->nr_vcpus)
-		machine_pause(m);
-	for (unsigned i = 0; i < b->nr_disks; i++)
-		virtio_blk_close(b->disks[i]);
 }

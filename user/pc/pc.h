@@ -3,6 +3,8 @@
 #define QVM_PC_H
 
 #include "qvm.h"
+#include "cpu.h"
+#include "irq.h"
 
 struct machine;
 struct config;
@@ -23,11 +25,18 @@ struct pc_board {
 	struct virtio_blk *disks[8];  /* -drive, in order */
 	unsigned nr_disks;
 	enum pc_boot_kind boot;
+	bool qvm_firmware;           /* no -bios: qvm does what firmware does */
 	uint32_t mb_entry, mb_info;  /* multiboot entry point and information */
 	uint64_t linux_entry;        /* Linux: entry point (boot_params at
 				      * PC_BOOT_INFO_ADDR) */
 	bool linux_64bit;            /* 64-bit entry (else the 32-bit one) */
 };
+
+/* board.c: the pc as a board (machine.h), -machine pc. */
+extern const struct board_ops pc_board_ops;
+
+/* irq-routes.c: the pc's interrupt wiring (machine.irq_routing). */
+extern const struct irq_routing pc_irq_routing;
 
 /* The memory map, in the BIOS e820 form (ACPI 6.4, 15.1). */
 enum { E820_RAM = 1, E820_RESERVED = 2 };
@@ -57,16 +66,32 @@ int pc_e820(const struct machine *m, struct e820_entry *map);
 /* Build the machine: RAM layout, devices, firmware tables, and the loaded
  * -bios or -kernel.  serial is the COM1 back end (may be NULL). */
 int pc_init(struct machine *m, struct chardev *serial);
-/* Re-create what a reset must restore (tables, the multiboot image and the
- * BSP entry state), after the engine reset the vCPUs. */
-int pc_reset(struct machine *m);
-/* The monitor's system_powerdown: press the ACPI power button, which an
- * ACPI guest answers by shutting down (it may also ignore it).  From any
- * thread, vCPUs running or not; -1 if the machine has no ACPI PM device. */
-int pc_powerdown(struct machine *m);
-/* Before qvm exits, on the main thread: pause the vCPUs, complete the
- * disks' requests and close their images cleanly. */
-void pc_shutdown(struct machine *m);
+/* What firmware does before a -kernel boot: PCI memory BARs, decoding and
+ * Interrupt Line. */
+void pc_assign_pci_resources(struct machine *m);
+
+/* post-firmware.c: what firmware leaves in vCPU index when qvm plays it
+ * (no -bios; nothing with -bios): the registers (st->cpu, given the
+ * vCPU's reset state; cpu_set when changed), MSR writes and LAPIC register
+ * writes, to apply in that order. */
+#define PC_FW_WRITES 4
+struct pc_fw_msr {
+	uint32_t index;
+	uint64_t value;
+};
+struct pc_fw_lapic {
+	uint32_t offset, value;
+};
+struct pc_fw_state {
+	struct x86_cpu_state cpu;
+	bool cpu_set;
+	unsigned nr_msrs, nr_lapic;
+	struct pc_fw_msr msrs[PC_FW_WRITES];
+	struct pc_fw_lapic lapic[PC_FW_WRITES];
+};
+int pc_post_firmware_state(struct machine *m, unsigned index, struct pc_fw_state *st);
+/* board_ops.enter: every vCPU's post-firmware state through the engine. */
+int pc_enter(struct machine *m);
 
 /* tables.c: MP table and ACPI (RSDP, RSDT, XSDT, FADT, FACS, DSDT, MADT)
  * into guest RAM; the same bytes every time (it runs again on reset). */
@@ -79,10 +104,9 @@ int acpi_dsdt_build(struct machine *m, struct aml *a);
  * MiB. */
 int bios_load(struct machine *m, const char *path);
 
-/* -kernel: load the image (multiboot or Linux), and set the BSP's state
- * at its entry point. */
+/* -kernel: load the image (multiboot or Linux); its entry state is part of
+ * the post-firmware state. */
 int pc_load_kernel(struct machine *m);
-int pc_enter_kernel(struct machine *m);
 
 /* loader.c: a whole file in a malloc'ed buffer; exactly len bytes of fd.
  * Errors print one line naming what and path. */
@@ -93,12 +117,13 @@ bool read_full(int fd, void *buf, size_t len, const char *what, const char *path
  * modules. */
 bool multiboot_detect(const uint8_t *data, size_t size);
 int multiboot_load(struct machine *m, const uint8_t *data, size_t size);
-int multiboot_enter(struct machine *m);
+/* The BSP's registers at the loaded kernel's entry, into s. */
+int multiboot_entry_state(struct machine *m, struct x86_cpu_state *s);
 
 /* linux.c: a Linux bzImage, its initrd and command line (the Linux x86
  * boot protocol, Documentation/arch/x86/boot.rst). */
 bool linux_detect(const uint8_t *data, size_t size);
 int linux_load(struct machine *m, const uint8_t *data, size_t size);
-int linux_enter(struct machine *m);
+int linux_entry_state(struct machine *m, struct x86_cpu_state *s);
 
 #endif

@@ -2,11 +2,12 @@
  * Firmware tables: the Intel MultiProcessor table (MP spec 1.4, chapter
  * 4) and ACPI (ACPI 6.4: RSDP 5.2.5, RSDT/XSDT 5.2.7-8, FADT 5.2.9, FACS
  * 5.2.10, DSDT 5.2.11.1, MADT 5.2.12).  Both describe the processors and
- * interrupt routing alike: every vCPU's LAPIC, one IOAPIC with 24 pins at
- * GSI 0, ISA IRQ 0 on pin 2, LINT0 ExtINT and LINT1 NMI.  ACPI adds the
- * SCI on ISA IRQ 9 (level, active high), the fixed hardware of
- * hw/acpi_pm.c, reset through port 0xcf9, and a DSDT with \_S5, the PCI
- * root bridge and the ISA devices (its AML is built in acpi-dsdt.c).
+ * interrupt routing alike: every vCPU's LAPIC, one IOAPIC at GSI 0, the
+ * ISA IRQs as the board's routing table wires them (irq-routes.c: IRQ 0
+ * on pin 2, the SCI on IRQ 9 level and active high), LINT0 ExtINT and
+ * LINT1 NMI.  ACPI adds the fixed hardware of hw/acpi_pm.c, reset through
+ * port 0xcf9, and a DSDT with \_S5, the PCI root bridge with its _PRT and
+ * the ISA devices (its AML is built in acpi-dsdt.c).
  *
  * Everything lies in [PC_TABLES_ADDR, PC_EBDA_ADDR), the RSDP and the MP
  * floating pointer in the EBDA; writing them again (on reset) gives the
@@ -78,12 +79,15 @@ static uint8_t ioapic_id(const struct machine *m)
 
 /* --- MP table --- */
 
-static void mp_isa_irq(struct table_buf *t, uint8_t irq, uint8_t apic, uint8_t pin)
+/* I/O interrupt assignment (MP spec 4.3.4): the flags have the MADT's
+ * encoding. */
+static void mp_isa_irq(struct table_buf *t, uint8_t irq, uint8_t apic, uint8_t pin,
+		       uint16_t flags)
 {
 	uint8_t *e = tb_alloc(t, 8);
 	e[0] = 3;        /* I/O interrupt assignment */
 	e[1] = 0;        /* INT */
-	wr16(e + 2, 0); /* polarity/trigger: conform to the bus */
+	wr16(e + 2, flags);
 	e[4] = 1;        /* source bus: ISA */
 	e[5] = irq;
 	e[6] = apic;
@@ -134,11 +138,13 @@ static uint32_t mp_config_table(struct machine *m, struct table_buf *t, gpa_t ba
 	io[3] = 1;
 	wr32(io + 4, PC_IOAPIC_ADDR);
 	entries += 3;
-	for (unsigned irq = 0; irq < 16; irq++, entries++)
-		if (irq != 2)
-			mp_isa_irq(t, irq, ioapic_id(m), irq == 0 ? 2 : irq);
-		else
-			entries--;
+	for (unsigned irq = 0; irq < IRQ_ISA_LINES; irq++) {
+		const struct irq_route *r = &pc_irq_routing.isa[irq];
+		if (r->gsi == IRQ_ROUTE_NONE)
+			continue;
+		mp_isa_irq(t, irq, ioapic_id(m), r->gsi, irq_isa_inti_flags(r));
+		entries++;
+	}
 	mp_local_int(t, 3, 0);
 	mp_local_int(t, 1, 1);
 	entries += 2;
@@ -304,12 +310,8 @@ static uint32_t acpi_dsdt(struct machine *m, struct table_buf *t, gpa_t base_gpa
 	return base_gpa + start;
 }
 
-/* MPS INTI flags [5.2.12.5]: polarity 01 = active high, trigger mode
- * 11 = level.  Without an override OSPM takes the SCI as level, active
- * low (FADT SCI_INT, 5.2.9); acpi_pm.c asserts it high, so say so. */
-#define MPS_INTI_LEVEL_HIGH 0x000d
-
-/* Interrupt source override [5.2.12.5]: ISA irq is gsi. */
+/* Interrupt source override [5.2.12.5]: ISA irq is gsi, with the MPS
+ * INTI flags. */
 static void madt_iso(struct table_buf *t, uint8_t irq, uint32_t gsi, uint16_t flags)
 {
 	uint8_t *iso = tb_alloc(t, 10);
@@ -343,8 +345,15 @@ static uint32_t acpi_madt(struct machine *m, struct table_buf *t, gpa_t base_gpa
 	io[2] = ioapic_id(m);
 	wr32(io + 4, PC_IOAPIC_ADDR);
 	wr32(io + 8, 0);                       /* GSI base */
-	madt_iso(t, 0, 2, 0);                   /* IRQ 0 is GSI 2, as the bus says */
-	madt_iso(t, ACPI_SCI_GSI, ACPI_SCI_GSI, MPS_INTI_LEVEL_HIGH); /* the SCI */
+	/* An override wherever the routing differs from the identity and the
+	 * bus's edge, active high: IRQ 0 on GSI 2, and the SCI (which without
+	 * one OSPM would take as level, active low; FADT SCI_INT, 5.2.9). */
+	for (unsigned irq = 0; irq < IRQ_ISA_LINES; irq++) {
+		const struct irq_route *r = &pc_irq_routing.isa[irq];
+		uint16_t flags = irq_isa_inti_flags(r);
+		if (r->gsi != IRQ_ROUTE_NONE && ((unsigned)r->gsi != irq || flags))
+			madt_iso(t, irq, r->gsi, flags);
+	}
 	uint8_t *nmi = tb_alloc(t, 6);
 	nmi[0] = 4;
 	nmi[1] = 6;

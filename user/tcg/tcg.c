@@ -171,11 +171,29 @@ static int tcg_vcpu_reset(struct vcpu *v)
 	c->tsc_offset = 0;
 	c->misc_enable = 0;     /* msr.c adds the always-set bits on read */
 	c->xcr0 = 1;
-	/* -kernel: leave the MTRRs as firmware would, enabled, write-back by
-	 * default (Linux disables PAT when they are off) */
-	c->mtrr_def_type = v->m->firmware_setup ? 0xc06 : 0;
+	c->mtrr_def_type = 0;   /* MTRRs off (SDM Vol. 3, 12.11.2.1) */
 	if (c->lapic)
 		lapic_reset(c->lapic);
+	return 0;
+}
+
+static int tcg_lapic_write(struct vcpu *v, uint32_t offset, uint32_t value)
+{
+	if (!v->lapic || offset >= 0x400 || (offset & 0xf)) {
+		qvm_error("cpu %u: no LAPIC register at 0x%x", v->index, offset);
+		return -1;
+	}
+	lapic_mmio_write(v->lapic, offset, value);
+	return 0;
+}
+
+static int tcg_msr_write(struct vcpu *v, uint32_t index, uint64_t value)
+{
+	if (tcg_wrmsr(tv_of(v)->cpu, index, value) < 0) {
+		qvm_error("cpu %u: WRMSR 0x%x, 0x%llx refused", v->index, index,
+			  (unsigned long long)value);
+		return -1;
+	}
 	return 0;
 }
 
@@ -215,6 +233,8 @@ const struct accel_ops tcg_accel_ops = {
 	.get_state = tcg_get_state_op,
 	.set_state = tcg_set_state_op,
 	.vcpu_reset = tcg_vcpu_reset,
+	.lapic_write = tcg_lapic_write,
+	.msr_write = tcg_msr_write,
 	.machine_reset = tcg_machine_reset,
 	.kick = tcg_kick,
 	.info = tcg_info,

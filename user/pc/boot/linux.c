@@ -267,34 +267,30 @@ static struct x86_segment boot_segment(uint16_t sel, uint8_t type, bool long_mod
 				     .db = !(long_mode && code) };
 }
 
-int linux_enter(struct machine *m)
+int linux_entry_state(struct machine *m, struct x86_cpu_state *s)
 {
 	struct pc_board *b = m->board;
-	struct vcpu *bsp = m->vcpus[0];
-	struct x86_cpu_state s;
 	bool lm = b->linux_64bit;
-	if (m->accel->ops->get_state(bsp, &s) < 0)
-		return -1;
 	write_gdt(m, lm);
 	for (int i = 0; i < S_NR; i++)
-		s.seg[i] = boot_segment(LX_BOOT_DS, 0x3, lm);
-	s.seg[S_CS] = boot_segment(LX_BOOT_CS, 0xb, lm);
-	s.tr = (struct x86_segment){ .limit = 0xffff, .type = 0xb, .present = 1 };
-	s.gdt = (struct x86_dtable){ LX_GDT, 4 * 8 - 1 };
-	s.idt = (struct x86_dtable){ 0, 0 };
-	s.cr0 = 0x11;                                   /* PE, ET */
-	s.cr4 = 0;
-	s.efer = 0;
+		s->seg[i] = boot_segment(LX_BOOT_DS, 0x3, lm);
+	s->seg[S_CS] = boot_segment(LX_BOOT_CS, 0xb, lm);
+	s->tr = (struct x86_segment){ .limit = 0xffff, .type = 0xb, .present = 1 };
+	s->gdt = (struct x86_dtable){ LX_GDT, 4 * 8 - 1 };
+	s->idt = (struct x86_dtable){ 0, 0 };
+	s->cr0 = 0x11;                                  /* PE, ET */
+	s->cr4 = 0;
+	s->efer = 0;
 	if (lm) {
 		write_page_tables(m);
-		s.cr3 = LX_PGTABLE;
-		s.cr4 = 0x20;                           /* PAE */
-		s.efer = 0x500;                         /* LME, LMA */
-		s.cr0 |= 0x80000000;                    /* PG */
+		s->cr3 = LX_PGTABLE;
+		s->cr4 = 0x20;                          /* PAE */
+		s->efer = 0x500;                        /* LME, LMA */
+		s->cr0 |= 0x80000000;                   /* PG */
 	}
-	s.rflags = 0x2;                                 /* interrupts off */
-	s.rip = b->linux_entry;
-	memset(s.regs, 0, sizeof(s.regs));
-	s.regs[R_RSI] = LX_PARAMS;
-	return m->accel->ops->set_state(bsp, &s);
+	s->rflags = 0x2;                                /* interrupts off */
+	s->rip = b->linux_entry;
+	memset(s->regs, 0, sizeof(s->regs));
+	s->regs[R_RSI] = LX_PARAMS;
+	return 0;
 }

@@ -295,23 +295,19 @@ static void flat_segment(struct x86_segment *s, uint16_t sel, uint8_t type)
 
 /* Machine state at entry (spec 3.2): EAX magic, EBX the information, flat
  * 4 GiB code and data segments, CR0.PE set and paging off, IF clear. */
-int multiboot_enter(struct machine *m)
+int multiboot_entry_state(struct machine *m, struct x86_cpu_state *s)
 {
 	struct pc_board *b = m->board;
-	struct vcpu *bsp = m->vcpus[0];
-	struct x86_cpu_state s;
-	if (m->accel->ops->get_state(bsp, &s) < 0)
-		return -1;
 	for (int i = 0; i < S_NR; i++)
-		flat_segment(&s.seg[i], 0x18, 0x3);
-	flat_segment(&s.seg[S_CS], 0x10, 0xb);
-	s.tr = (struct x86_segment){ .limit = 0xffff, .type = 0xb, .present = 1 };
-	s.cr0 = 0x11; /* PE, ET */
-	s.cr4 = 0;
-	s.efer = 0;
-	s.rflags = 0x2;
-	s.rip = b->mb_entry;
-	s.regs[R_RAX] = MB_BOOT_MAGIC;
-	s.regs[R_RBX] = b->mb_info;
-	return m->accel->ops->set_state(bsp, &s);
+		flat_segment(&s->seg[i], 0x18, 0x3);
+	flat_segment(&s->seg[S_CS], 0x10, 0xb);
+	s->tr = (struct x86_segment){ .limit = 0xffff, .type = 0xb, .present = 1 };
+	s->cr0 = 0x11; /* PE, ET */
+	s->cr4 = 0;
+	s->efer = 0;
+	s->rflags = 0x2;
+	s->rip = b->mb_entry;
+	s->regs[R_RAX] = MB_BOOT_MAGIC;
+	s->regs[R_RBX] = b->mb_info;
+	return 0;
 }

@@ -1,0 +1,187 @@
+/* The pc's interrupt routing table (user/pc/irq-routes.c) and what is
+ * built from it: the user-space irqchip's wiring (hw/irqchip_user.c) and
+ * the KVM GSI routes (kvm/kvm.c).  The firmware tables' side is in
+ * test_tables.c (MADT, MP table) and test_acpi.c (_PRT). */
+#include <stdlib.h>
+#include <string.h>
+#include "unit.h"
+#include "devtest.h"
+#include "cpu.h"
+#include "machine.h"
+#include "hw/apic.h"
+#include "kvm/kvm.h"
+#include "pc/pc.h"
+
+#define IOAPIC 0xfec00000ULL
+#define SVR 0xf0
+#define EOI 0xb0
+#define IRR 0x200
+#define VEC(pin) (0x40 + (pin))
+
+static struct machine *setup(void)
+{
+	struct machine *m = machine_new(16 * MiB);
+	if (!m)
+		return NULL;
+	m->nr_vcpus = 1;
+	m->vcpus = calloc(1, sizeof(*m->vcpus));
+	m->irq_routing = &pc_irq_routing;
+	if (irqchip_user_init(m) < 0)
+		return NULL;
+	struct vcpu *v = calloc(1, sizeof(*v));
+	v->m = m;
+	m->vcpus[0] = v;
+	if (!lapic_new(m, v))
+		return NULL;
+	lapic_mmio_write(v->lapic, SVR, 0x1ff);
+	return m;
+}
+
+static void teardown(struct machine *m)
+{
+	lapic_free(m->vcpus[0]->lapic);
+	free(m->vcpus[0]);
+	machine_free(m);
+}
+
+static void io_wr(struct machine *m, uint8_t reg, uint32_t val)
+{
+	uint64_t v = reg;
+	machine_mmio(m, IOAPIC, true, &v, 4);
+	v = val;
+	machine_mmio(m, IOAPIC + 0x10, true, &v, 4);
+}
+
+/* Which IOAPIC pins' vectors reached the LAPIC, as a bit mask; each is
+ * acknowledged and ended once. */
+static uint32_t take_pins(struct machine *m)
+{
+	struct lapic *a = m->vcpus[0]->lapic;
+	uint32_t pins = 0;
+	for (unsigned pin = 0; pin < IRQCHIP_NR_GSIS; pin++)
+		if (lapic_mmio_read(a, IRR + VEC(pin) / 32 * 0x10) & (1u << VEC(pin) % 32))
+			pins |= 1u << pin;
+	for (unsigned i = 0; i < IRQCHIP_NR_GSIS && lapic_ack_interrupt(a) >= 0; i++)
+		lapic_mmio_write(a, EOI, 0);
+	return pins;
+}
+
+/* 8259s set up as Linux does; ICW1 also clears IRR (edge inputs). */
+static void pic_init(struct machine *m)
+{
+	static const uint8_t icw[2][4] = { { 0x11, 0x20, 0x04, 0x01 },
+					   { 0x11, 0x28, 0x02, 0x01 } };
+	for (unsigned c = 0; c < 2; c++)
+		for (unsigned i = 0; i < 4; i++)
+			pio_out(m, (c ? 0xa0 : 0x20) + (i ? 1 : 0), icw[c][i], 1);
+}
+
+/* The 8259 inputs whose IRR is set, slave's as bits 8-15; the master's
+ * IR2 (the cascade) left out. */
+static unsigned pic_irr(struct machine *m)
+{
+	return (pio_in(m, 0x20, 1) & ~4u) | pio_in(m, 0xa0, 1) << 8;
+}
+
+TEST(irq_routes_user_irqchip_follows_the_table)
+{
+	struct machine *m = setup();
+	CHECK(m);
+	for (unsigned pin = 0; pin < IRQCHIP_NR_GSIS; pin++) {
+		io_wr(m, 0x11 + 2 * pin, 0);                   /* APIC ID 0 */
+		io_wr(m, 0x10 + 2 * pin, VEC(pin));            /* fixed, edge, unmasked */
+	}
+	unsigned wired = 0;
+	for (unsigned line = 0; line < IRQCHIP_NR_GSIS; line++) {
+		const struct irq_route *r = irq_route_of_line(&pc_irq_routing, line);
+		pic_init(m);
+		machine_pulse_irq(m, line);
+		uint32_t pins = take_pins(m);
+		unsigned pic = pic_irr(m);
+		if (!r) {
+			CHECK_EQ(pins, 0);
+			CHECK_EQ(pic, 0);
+			continue;
+		}
+		wired++;
+		CHECK_EQ(pins, r->gsi == IRQ_ROUTE_NONE ? 0 : 1u << r->gsi);
+		CHECK_EQ(pic, r->pic_pin == IRQ_ROUTE_NONE ? 0 : 1u << r->pic_pin);
+	}
+	CHECK_EQ(wired, 15 + IRQ_PCI_LINES);                   /* all but the cascade */
+	/* the pc's facts, as the MADT and the _PRT tell them */
+	CHECK_EQ(pc_irq_routing.isa[0].gsi, 2);
+	CHECK_EQ(pc_irq_routing.isa[0].pic_pin, 0);
+	CHECK(pc_irq_routing.isa[9].level && !pc_irq_routing.isa[9].active_low);
+	CHECK_EQ(irq_pci_line(&pc_irq_routing, 3, 0), 19);
+	CHECK_EQ(irq_pci_line(&pc_irq_routing, 1, 3), 16);
+	teardown(m);
+}
+
+/* Two lines on one pin are ORed (here ISA IRQs 0 and 2 both on pin 2):
+ * an edge-triggered pin sees a new edge only when both were low. */
+TEST(irq_routes_shared_pin_is_wired_or)
+{
+	static struct irq_routing shared;
+	shared = pc_irq_routing;
+	shared.isa[2] = (struct irq_route){ .gsi = 2, .pic_pin = IRQ_ROUTE_NONE };
+	struct machine *m = machine_new(16 * MiB);
+	CHECK(m);
+	m->irq_routing = &shared;
+	m->nr_vcpus = 1;
+	m->vcpus = calloc(1, sizeof(*m->vcpus));
+	CHECK(irqchip_user_init(m) == 0);
+	struct vcpu *v = calloc(1, sizeof(*v));
+	v->m = m;
+	m->vcpus[0] = v;
+	CHECK(lapic_new(m, v));
+	lapic_mmio_write(v->lapic, SVR, 0x1ff);
+	io_wr(m, 0x10 + 2 * 2, VEC(2));                        /* edge */
+	machine_set_irq(m, 0, 1);
+	CHECK_EQ(take_pins(m), 1u << 2);
+	machine_set_irq(m, 2, 1);
+	CHECK_EQ(take_pins(m), 0);                              /* already high */
+	machine_set_irq(m, 0, 0);
+	machine_set_irq(m, 0, 1);
+	CHECK_EQ(take_pins(m), 0);                              /* line 2 held it */
+	machine_set_irq(m, 0, 0);
+	machine_set_irq(m, 2, 0);
+	machine_set_irq(m, 2, 1);
+	CHECK_EQ(take_pins(m), 1u << 2);
+	teardown(m);
+}
+
+/* KVM's GSI routes: each line to exactly the 8259 input and IOAPIC pin
+ * of its route, nothing for unwired lines. */
+TEST(irq_routes_kvm_gsi_routes_follow_the_table)
+{
+	size_t max = 2 * IRQCHIP_NR_GSIS;
+	struct kvm_irq_routing *r = calloc(1, sizeof(*r) + max * sizeof(r->entries[0]));
+	CHECK(r);
+	int n = kvm_build_routing(&pc_irq_routing, r);
+	CHECK(n > 0 && (size_t)n <= max);
+	int pic[IRQCHIP_NR_GSIS], ioapic[IRQCHIP_NR_GSIS];
+	for (unsigned i = 0; i < IRQCHIP_NR_GSIS; i++)
+		pic[i] = ioapic[i] = IRQ_ROUTE_NONE;
+	for (int i = 0; i < n; i++) {
+		const struct kvm_irq_routing_entry *e = &r->entries[i];
+		CHECK_EQ(e->type, KVM_IRQ_ROUTING_IRQCHIP);
+		CHECK(e->gsi < IRQCHIP_NR_GSIS);
+		if (e->gsi >= IRQCHIP_NR_GSIS)
+			continue;
+		if (e->u.irqchip.irqchip == KVM_IRQCHIP_IOAPIC) {
+			CHECK_EQ(ioapic[e->gsi], IRQ_ROUTE_NONE);
+			ioapic[e->gsi] = e->u.irqchip.pin;
+		} else {
+			CHECK_EQ(pic[e->gsi], IRQ_ROUTE_NONE);
+			pic[e->gsi] = e->u.irqchip.pin +
+				      (e->u.irqchip.irqchip == KVM_IRQCHIP_PIC_SLAVE ? 8 : 0);
+		}
+	}
+	for (unsigned line = 0; line < IRQCHIP_NR_GSIS; line++) {
+		const struct irq_route *rt = irq_route_of_line(&pc_irq_routing, line);
+		CHECK_EQ(ioapic[line], rt ? rt->gsi : IRQ_ROUTE_NONE);
+		CHECK_EQ(pic[line], rt ? rt->pic_pin : IRQ_ROUTE_NONE);
+	}
+	CHECK_EQ(ioapic[0], 2);                                 /* the PIT's override */
+	free(r);
+}

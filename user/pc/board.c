@@ -1,0 +1,60 @@
+/*
+ * The pc as a board (machine.h): build it (pc.c), reset it, start its
+ * vCPUs where firmware would leave them (post-firmware.c), its ACPI power
+ * button, and closing its disks before qvm exits.
+ */
+#include "config.h"
+#include "hw/hw.h"
+#include "machine.h"
+#include "pc/pc.h"
+
+/* After the engine reset the vCPUs: the tables again (the guest may have
+ * written over them), the BARs as firmware assigns them, and a -kernel
+ * image loaded again; a -bios machine restarts at the reset vector by
+ * itself. */
+static int pc_reset(struct machine *m)
+{
+	struct pc_board *b = m->board;
+	if (pc_write_tables(m) < 0)
+		return -1;
+	if (b->qvm_firmware)
+		pc_assign_pci_resources(m);
+	if (m->cfg->kernel && b->qvm_firmware && pc_load_kernel(m) < 0)
+		return -1;
+	return 0;
+}
+
+/* acpi_pm_power_button() takes the device's lock and raises the SCI
+ * through machine_set_irq, both safe beside running vCPUs.  An ACPI guest
+ * answers by shutting down (it may also ignore it). */
+static int pc_powerdown(struct machine *m)
+{
+	struct pc_board *b = m->board;
+	if (!b || !b->acpi_pm)
+		return -1;
+	acpi_pm_power_button(b->acpi_pm);
+	return 0;
+}
+
+static void pc_shutdown(struct machine *m)
+{
+	struct pc_board *b = m->board;
+	if (!b || !b->nr_disks)
+		return;
+	if (m->nr_vcpus)
+		machine_pause(m);
+	for (unsigned i = 0; i < b->nr_disks; i++)
+		virtio_blk_close(b->disks[i]);
+}
+
+const struct board_ops pc_board_ops = {
+	.name = "pc",
+	.alias = "pc-i440fx",
+	.desc = "Standard PC (i440FX + PIIX)",
+	.irq_routing = &pc_irq_routing,
+	.init = pc_init,
+	.reset = pc_reset,
+	.enter = pc_enter,
+	.powerdown = pc_powerdown,
+	.shutdown = pc_shutdown,
+};
