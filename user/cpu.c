@@ -103,6 +103,13 @@ void x86_cpu_dump(const struct x86_cpu_state *s, void (*print)(void *, const cha
 	print(opaque, line);
 }
 
+static __thread struct vcpu *current_vcpu;
+
+struct vcpu *vcpu_current(void)
+{
+	return current_vcpu;
+}
+
 void vcpu_kick(struct vcpu *v)
 {
 	if (v->m->accel && v->m->accel->ops->kick)
@@ -153,6 +160,7 @@ static void *vcpu_thread(void *arg)
 	snprintf(name, sizeof(name), "CPU %u/%s", v->index, ops->name);
 	pthread_setname_np(pthread_self(), name);
 	v->tid = syscall(SYS_gettid);
+	current_vcpu = v;
 	rcu_thread_online();
 	if (ops->vcpu_thread_init && ops->vcpu_thread_init(v) < 0) {
 		machine_request(m, REQ_SHUTDOWN, 1);
@@ -164,14 +172,16 @@ static void *vcpu_thread(void *arg)
 		case VCPU_EXIT_AGAIN:
 		case VCPU_EXIT_HALT:
 			break;
-		case VCPU_EXIT_RESET:
+		case VCPU_EXIT_RESET:   /* sets wait_for_main: this thread */
 			machine_request(m, REQ_RESET, 0);
-			vcpu_wait_for_main(v, resets);
 			break;
 		case VCPU_EXIT_ERROR:
 			machine_request(m, REQ_SHUTDOWN, 1);
-			vcpu_wait_for_main(v, resets);
 			break;
+		}
+		if (v->wait_for_main) {
+			v->wait_for_main = false;
+			vcpu_wait_for_main(v, resets);
 		}
 	}
 	rcu_thread_offline();

@@ -63,6 +63,10 @@ struct vcpu {
 	uint64_t exits;         /* exits handled by qvm, for info cpus */
 	uint64_t pio_exits, mmio_exits;
 	pid_t tid;              /* host thread id, for info cpus */
+	/* This vCPU asked for a reset or shutdown (a port write to 0xcf9, the
+	 * i8042, isa-debug-exit): it runs no more guest code until the main
+	 * thread has acted, as a CPU stops at its reset line. */
+	bool wait_for_main;
 };
 
 /* Reset values of the x86 state (SDM Vol. 3, 10.1.1 table 10-1). */
@@ -76,6 +80,8 @@ void x86_cpu_dump(const struct x86_cpu_state *s, void (*print)(void *, const cha
 int vcpus_start(struct machine *m);
 void vcpus_join(struct machine *m);
 void vcpu_kick(struct vcpu *v);
+/* The vCPU whose thread calls this, or NULL on any other thread. */
+struct vcpu *vcpu_current(void);
 
 
 

@@ -147,6 +147,14 @@ void machine_request(struct machine *m, enum run_request req, int status)
 			m->exit_status = status;
 	}
 	pthread_mutex_unlock(&m->run_lock);
+	/* A vCPU that resets or ends the machine leaves the guest now, so
+	 * it executes nothing between its request and the main thread's
+	 * answer (which may be late on a loaded host). */
+	struct vcpu *self = vcpu_current();
+	if (self && self->m == m && (req == REQ_RESET || req == REQ_SHUTDOWN)) {
+		self->wait_for_main = true;
+		vcpu_kick(self);
+	}
 	uint64_t one = 1;
 	if (write(m->request_fd, &one, sizeof(one)) < 0) {
 		/* counter saturated: the main loop is awake anyway */
