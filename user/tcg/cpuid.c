@@ -10,6 +10,19 @@
  * SYSCALL (reported in long mode only, as Intel does), RDTSCP, the xAPIC
  * and x2APIC with the TSC-deadline timer, MTRRs, machine-check exception
  * (no banks), invariant TSC.
+ *
+ * Speculation: this emulator executes one instruction after the other and
+ * checks every access before it makes it, so none of the transient-
+ * execution attacks apply.  It says so the architectural way, as a
+ * processor that is not affected does: leaf 7 EDX enumerates
+ * IA32_ARCH_CAPABILITIES, whose "_NO" bits (msr.c) tell the guest that
+ * Meltdown, MDS, TAA, SSB, ... do not apply, and IA32_SPEC_CTRL and
+ * IA32_PRED_CMD, with IBRS_ALL ("enhanced IBRS", on for good once set)
+ * and BHI_DIS_S (leaf 7.2 EDX).  Linux then boots without page-table
+ * isolation, buffer clearing, retpolines or the branch-history clearing
+ * loop on every system call: its remaining Spectre mitigations are the
+ * compiled-in ones and one write of IA32_SPEC_CTRL.  The vendor stays GenuineIntel: what the SYSCALL, SYSRET
+ * and SYSENTER paths (seg.c) and the leaves here implement is Intel's.
  */
 #include "tcg/tcg.h"
 #include "config.h"
@@ -74,6 +87,13 @@
 #define X1_EDX_LM (1u << 29)
 
 #define L6_EAX_ARAT (1u << 2)           /* the APIC timer runs in C-states */
+
+/* Leaf 7 subleaf 0 EDX and subleaf 2 EDX (SDM Vol. 2A, table 3-8) */
+#define L7_MAX_SUBLEAF 2
+#define L7_EDX_IBRS_IBPB (1u << 26)     /* IA32_SPEC_CTRL.IBRS, IA32_PRED_CMD */
+#define L7_EDX_ARCH_CAPABILITIES (1u << 29)
+#define L7_EDX (L7_EDX_IBRS_IBPB | L7_EDX_ARCH_CAPABILITIES)
+#define L7_2_EDX_BHI_CTRL (1u << 4)     /* IA32_SPEC_CTRL.BHI_DIS_S */
 #define X7_EDX_INVARIANT_TSC (1u << 8)
 
 /* IA32_MISC_ENABLE bits that change CPUID (msr.c keeps them) */
@@ -258,6 +278,12 @@ static void basic_leaf(struct tcg_cpu *c, uint32_t leaf, uint32_t sub,
 	case 6:
 		out[0] = L6_EAX_ARAT;
 		break;
+	case 7:
+		if (sub == 0)
+			set4(out, L7_MAX_SUBLEAF, 0, 0, L7_EDX);
+		else if (sub == 2)
+			out[3] = L7_2_EDX_BHI_CTRL;
+		break;
 	case 0xb:
 		leaf_b(&t, sub, out);
 		break;
@@ -268,8 +294,8 @@ static void basic_leaf(struct tcg_cpu *c, uint32_t leaf, uint32_t sub,
 		leaf16(out);
 		break;
 	}
-	/* 3, 5 (MONITOR), 7 (structured extended features), 0xA (no PMU),
-	 * 0xD (no XSAVE) and the rest: all zero */
+	/* 3, 5 (MONITOR), 0xA (no PMU), 0xD (no XSAVE) and the rest: all
+	 * zero; leaf 7 has no EBX/ECX features (SMEP, BMI, ...) */
 }
 
 static void extended_leaf(struct tcg_cpu *c, uint32_t leaf, uint32_t out[4])

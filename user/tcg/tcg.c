@@ -164,6 +164,7 @@ static int tcg_vcpu_reset(struct vcpu *v)
 	tcg_fpu_reset(&c->fpu);
 	c->tsc_offset = 0;
 	c->misc_enable = 0;     /* msr.c adds the always-set bits on read */
+	c->spec_ctrl = 0;
 	c->xcr0 = 1;
 	/* -kernel: leave the MTRRs as firmware would, enabled, write-back by
 	 * default (Linux disables PAT when they are off) */

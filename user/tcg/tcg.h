@@ -234,6 +234,7 @@ struct tcg_cpu {
 	/* MSRs beyond struct x86_cpu_state */
 	uint64_t tsc_offset;    /* guest TSC = host TSC + tsc_offset */
 	uint64_t misc_enable, mtrr_def_type, mtrr_fixed[11], mtrr_var[16];
+	uint64_t spec_ctrl;     /* IA32_SPEC_CTRL: stored, nothing to control */
 	uint64_t xcr0;
 	uint64_t smbase;
 
