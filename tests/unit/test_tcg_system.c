@@ -170,6 +170,33 @@ TEST(tcg_cpuid_apic_bit_follows_apic_base)
 	tcg_env_free(&e);
 }
 
+/* -cpu max,-FEAT hides a feature; +FEAT of one TCG lacks: a warning,
+ * with enforce an error; +FEAT of one it has: nothing to do */
+TEST(tcg_cpuid_cpu_option_features)
+{
+	struct tcg_env e;
+	CHECK(env_init(&e));
+	struct config cfg = { 0 };
+	char arg[] = "max,-sse4.2,-x2apic,-arch-capabilities,+avx2";
+	CHECK_EQ(cpu_option_parse(arg, &cfg.cpu_model, &cfg.cpu_features), 0);
+	e.m->cfg = &cfg;
+	uint32_t r[4];
+	tcg_cpuid(e.c, 1, 0, r);
+	CHECK(!(r[2] & (1u << 20)) && !(r[2] & (1u << 21)));
+	CHECK(r[2] & (1u << 19));                       /* SSE4.1 stays */
+	tcg_cpuid(e.c, 7, 0, r);
+	CHECK_EQ(r[3], 1u << 26);                       /* no ARCH_CAPABILITIES */
+	CHECK_EQ(r[1], 0);                              /* no AVX2 */
+	CHECK_EQ(tcg_cpuid_check_features(&cfg.cpu_features), 0);
+	cfg.cpu_features.enforce = true;
+	CHECK_EQ(tcg_cpuid_check_features(&cfg.cpu_features), -1);
+	char arg2[] = "qemu64,+sse4.2,+x2apic,+invtsc,+bhi-ctrl,enforce";
+	CHECK_EQ(cpu_option_parse(arg2, &cfg.cpu_model, &cfg.cpu_features), 0);
+	CHECK_EQ(tcg_cpuid_check_features(&cfg.cpu_features), 0);
+	e.m->cfg = NULL;
+	tcg_env_free(&e);
+}
+
 TEST(tcg_cpuid_topology)
 {
 	struct tcg_env e;

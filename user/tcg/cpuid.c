@@ -333,7 +333,27 @@ static void extended_leaf(struct tcg_cpu *c, uint32_t leaf, uint32_t out[4])
 	}
 }
 
-void tcg_cpuid(struct tcg_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
+/* Every feature bit this file can report, for -cpu ...,+FEAT (some
+ * depend on the state: APIC, HTT, SYSCALL, NX) */
+static const uint32_t implemented[CPUID_WORDS] = {
+	[CPUID_1_EDX] = L1_EDX | L1_EDX_HTT,
+	[CPUID_1_ECX] = L1_ECX,
+	[CPUID_6_EAX] = L6_EAX_ARAT,
+	[CPUID_7_0_EDX] = L7_EDX,
+	[CPUID_7_2_EDX] = L7_2_EDX_BHI_CTRL,
+	[CPUID_8000_0001_EDX] = X1_EDX_SYSCALL | X1_EDX_NX | X1_EDX_PAGE1GB |
+				X1_EDX_RDTSCP | X1_EDX_LM,
+	[CPUID_8000_0001_ECX] = X1_ECX_LAHF | X1_ECX_ABM,
+	[CPUID_8000_0007_EDX] = X7_EDX_INVARIANT_TSC,
+};
+
+int tcg_cpuid_check_features(const struct cpu_features *f)
+{
+	return cpu_features_check(f, implemented, "TCG");
+}
+
+/* Returns the leaf whose data out holds */
+static uint32_t raw_cpuid(struct tcg_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
 {
 	uint32_t max = (c->misc_enable & MISC_LIMIT_CPUID) ? 2 : MAX_BASIC;
 	if (leaf >= HV_BASE && leaf < HV_BASE + 0x10000000) {
@@ -341,14 +361,24 @@ void tcg_cpuid(struct tcg_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
 			set4(out, HV_BASE, str4("qvmT"), str4("CGqv"), str4("mTCG"));
 		else
 			set4(out, 0, 0, 0, 0);
-		return;
+		return leaf;
 	}
 	if (leaf >= 0x80000000 && leaf <= MAX_EXTENDED) {
 		extended_leaf(c, leaf, out);
-		return;
+		return leaf;
 	}
 	/* SDM: beyond the highest leaf, the highest basic leaf's data */
 	if (leaf > max)
 		leaf = max;
 	basic_leaf(c, leaf, sub, max, out);
+	return leaf;
+}
+
+/* What the guest sees: less what -cpu took away (-FEAT).  Only CPUID
+ * changes; the instructions keep working, as under QEMU's TCG. */
+void tcg_cpuid(struct tcg_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
+{
+	leaf = raw_cpuid(c, leaf, sub, out);
+	if (c->m && c->m->cfg)
+		cpu_features_apply(&c->m->cfg->cpu_features, leaf, sub, out, NULL);
 }

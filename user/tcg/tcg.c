@@ -31,7 +31,8 @@ static bool tcg_available(char *why, size_t why_len)
 }
 
 /* TCG presents one CPU, the features it implements (cpuid.c), whatever
- * the model: -cpu max and the baseline models name it; host needs KVM. */
+ * the model: -cpu max and the baseline models name it; host needs KVM.
+ * -FEAT hides a feature; +FEAT of one TCG lacks is a warning (QEMU's). */
 static int check_cpu_model(const struct config *cfg)
 {
 	const char *model = cfg ? cfg->cpu_model : NULL;
@@ -45,7 +46,7 @@ static int check_cpu_model(const struct config *cfg)
 		qvm_error("-cpu host: needs -accel kvm; tcg offers -cpu max");
 		return -1;
 	}
-	return 0;
+	return tcg_cpuid_check_features(&cfg->cpu_features);
 }
 
 static int tcg_init(struct machine *m)

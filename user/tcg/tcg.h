@@ -583,6 +583,9 @@ int tcg_rdmsr(struct tcg_cpu *c, uint32_t msr, uint64_t *v);
 int tcg_wrmsr(struct tcg_cpu *c, uint32_t msr, uint64_t v);
 /* CPUID leaf/subleaf as this engine implements it. */
 void tcg_cpuid(struct tcg_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4]);
+/* -cpu ...,+FEAT: warn about (enforce: refuse, -1) what TCG lacks */
+struct cpu_features;
+int tcg_cpuid_check_features(const struct cpu_features *f);
 uint64_t tcg_rdtsc(struct tcg_cpu *c);
 
 /* FPU state packing (fpu.c): FXSAVE image <-> struct tcg_fpu. */
