@@ -359,11 +359,11 @@ def fig_tcg(vmms):
             fig.samples[vmm.name].append(dt / insns * 1e9)
 
 
-def linux_options():
+def linux_options(script=b":\n"):
     """The Linux figure's options, the same for both VMMs: the default
     guest as "make run" boots it, with a qvm.run= script that powers the
-    guest off as soon as its init has started."""
-    script = base64.b64encode(b":\n").decode()
+    guest off as soon as its init has started (or runs `script` first)."""
+    script = base64.b64encode(script).decode()
     return ["-accel", "tcg", "-m", "512M", "-smp", "2", "-display", "none",
             "-serial", "stdio", "-no-reboot",
             "-kernel", os.path.join(LINUX_DIR, "vmlinuz"),
@@ -409,6 +409,46 @@ def fig_linux(vmms):
                 continue
             banner.samples[vmm.name].append(t)
             off.samples[vmm.name].append(r.exit)
+
+
+# A dd of 1-byte copies: 2 system calls (read, write) per byte, timed
+# between the lines before and after it (its fork and exec, a few ms, are
+# in: under 1% of the run under either VMM)
+SYSCALL_BYTES = 200000
+SYSCALL_SCRIPT = f"""echo syscall-start
+dd if=/dev/zero of=/dev/null bs=1 count={SYSCALL_BYTES} 2>/dev/null
+echo syscall-done
+""".encode()
+
+
+def fig_linux_syscall(vmms):
+    """The cost of a system call in the Linux guest under -accel tcg: the
+    kernel's entry and exit path, with whatever speculation mitigations
+    the guest kernel chose for the CPU it was shown (PTI flushes the TLB
+    twice per call)."""
+    fig = Figure("tcg: Linux guest system call (read/write of 1 byte)", "ns", "{:.0f}")
+    figures.append(fig)
+    if not all(os.path.exists(os.path.join(LINUX_DIR, f))
+               for f in ("vmlinuz", "initramfs.cpio.gz")):
+        skip_figure(fig, f"no Linux guest in {LINUX_DIR} "
+                    "(make guest-linux, or scripts/build-guest)")
+        return
+    log(f"bench: Linux system calls with -accel tcg: {LINUX_REPS} boots per VMM")
+    calls = 2 * SYSCALL_BYTES
+    for rep in range(LINUX_REPS):
+        for vmm in (vmms if rep % 2 == 0 else vmms[::-1]):
+            if vmm.name in fig.problem:
+                continue
+            r = run_guest(vmm.cmd + vmm.extra + linux_options(SYSCALL_SCRIPT),
+                          timeout=LINUX_TIMEOUT)
+            t0, t1 = r.line_time("syscall-start"), r.line_time("syscall-done")
+            if r.error or r.timed_out or r.rc != 0 or t0 is None or t1 is None:
+                why = (r.why() if r.error or r.timed_out or r.rc != 0 else
+                       "exit status 0 but no syscall-start/syscall-done lines")
+                problem(fig, vmm, "SKIP" if vmm.name == "qemu" else "FAIL", why)
+                continue
+            dt = t1 - t0
+            fig.samples[vmm.name].append(dt / calls * 1e9)
 
 
 def fig_startup(vmms, path, img, boot):
@@ -886,6 +926,7 @@ def main():
     mem_details = fig_memory(vmms)
     fig_tcg([VMM("qvm", QVM, QVM_ARGS), VMM("qemu", QEMU, QEMU_ARGS)])
     fig_linux([VMM("qvm", QVM, QVM_ARGS), VMM("qemu", QEMU, QEMU_ARGS)])
+    fig_linux_syscall([VMM("qvm", QVM, QVM_ARGS), VMM("qemu", QEMU, QEMU_ARGS)])
     disk_notes = fig_disk([Tool("qvm", QVM_IMG), Tool("qemu", QEMU_IMG)])
 
     global failed

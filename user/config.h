@@ -4,6 +4,7 @@
 
 #include "qvm.h"
 #include "block/block.h"
+#include "cpu-model.h"
 
 #define MAX_DEBUG_EXITS 4
 
@@ -30,6 +31,7 @@ struct config {
 	const char *accel;              /* -accel / -machine accel= / -enable-kvm; NULL = pick */
 	bool no_kqemu;
 	const char *cpu_model;          /* -cpu, default "host" under kvm */
+	struct cpu_features cpu_features; /* -cpu MODEL,+FEAT,-FEAT */
 	const char *kernel, *initrd, *append, *bios;
 	const char *serial;             /* -serial spec; NULL = default */
 	const char *monitor;            /* -monitor spec; NULL = default */

@@ -345,7 +345,8 @@ static void usage(void)
 	       "  -machine pc[,accel=A], -M     machine type (pc)\n"
 	       "  -enable-kvm          same as -accel kvm\n"
 	       "  -no-kqemu            never pick the kqemu engine\n"
-	       "  -cpu MODEL           host, max, qemu64, kvm64 (-cpu help)\n"
+	       "  -cpu MODEL[,+FEAT][,-FEAT][,FEAT=on|off][,enforce]\n"
+	       "                       host, max, qemu64, kvm64 (-cpu help)\n"
 	       "Boot:\n"
 	       "  -kernel FILE         Linux bzImage or multiboot kernel\n"
 	       "  -initrd FILE         Linux initrd; multiboot: modules \"file args,...\"\n"
@@ -421,7 +422,7 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 			cpu_models_print();
 			return 1;
 		}
-		c->cpu_model = arg;
+		return cpu_option_parse(arg, &c->cpu_model, &c->cpu_features);
 	} else if (!strcmp(opt, "kernel")) {
 		c->kernel = arg;
 		return check_file("-kernel", arg);

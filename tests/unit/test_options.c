@@ -44,6 +44,18 @@ TEST(options_defaults)
 	CHECK(!c.no_reboot && !c.start_paused);
 }
 
+TEST(options_cpu_features)
+{
+	struct config c;
+	CHECK(parse(&c, "-bios /dev/null -cpu qemu64,+avx2,-x2apic") == 0);
+	CHECK(!strcmp(c.cpu_model, "qemu64"));
+	CHECK_EQ(c.cpu_features.on[CPUID_7_0_EBX], 1u << 5);
+	CHECK_EQ(c.cpu_features.off[CPUID_1_ECX], 1u << 21);
+	CHECK(parse(&c, "-bios /dev/null -cpu max,+no-such-flag") == -1);
+	CHECK(parse(&c, "-bios /dev/null -cpu max") == 0);
+	CHECK_EQ(c.cpu_features.on[CPUID_7_0_EBX], 0);
+}
+
 TEST(options_smp_topology)
 {
 	struct config c;

@@ -102,7 +102,14 @@ TEST(tcg_cpuid_vendor_and_features)
 	CHECK_EQ(r[2] & never_ecx, 0);
 
 	cpuid_insn(&e, 7, 0, r);                        /* no SMEP, BMI, ... */
+	CHECK(!r[1] && !r[2]);
+	CHECK_EQ(r[0], 2);                              /* subleaves 0-2 */
+	CHECK_EQ(r[3], 1u << 26 | 1u << 29);            /* IBRS/IBPB, ARCH_CAPABILITIES */
+	cpuid_insn(&e, 7, 1, r);
 	CHECK(!r[0] && !r[1] && !r[2] && !r[3]);
+	cpuid_insn(&e, 7, 2, r);
+	CHECK(!r[0] && !r[1] && !r[2]);
+	CHECK_EQ(r[3], 1u << 4);                        /* BHI_CTRL */
 	cpuid_insn(&e, 0xd, 0, r);                      /* no XSAVE */
 	CHECK(!r[0] && !r[1] && !r[2] && !r[3]);
 	cpuid_insn(&e, 6, 0, r);
@@ -160,6 +167,33 @@ TEST(tcg_cpuid_apic_bit_follows_apic_base)
 	e.c->s.apic_base |= 1ULL << 11;
 	tcg_cpuid(e.c, 1, 0, r);
 	CHECK(r[3] & (1u << 9));
+	tcg_env_free(&e);
+}
+
+/* -cpu max,-FEAT hides a feature; +FEAT of one TCG lacks: a warning,
+ * with enforce an error; +FEAT of one it has: nothing to do */
+TEST(tcg_cpuid_cpu_option_features)
+{
+	struct tcg_env e;
+	CHECK(env_init(&e));
+	struct config cfg = { 0 };
+	char arg[] = "max,-sse4.2,-x2apic,-arch-capabilities,+avx2";
+	CHECK_EQ(cpu_option_parse(arg, &cfg.cpu_model, &cfg.cpu_features), 0);
+	e.m->cfg = &cfg;
+	uint32_t r[4];
+	tcg_cpuid(e.c, 1, 0, r);
+	CHECK(!(r[2] & (1u << 20)) && !(r[2] & (1u << 21)));
+	CHECK(r[2] & (1u << 19));                       /* SSE4.1 stays */
+	tcg_cpuid(e.c, 7, 0, r);
+	CHECK_EQ(r[3], 1u << 26);                       /* no ARCH_CAPABILITIES */
+	CHECK_EQ(r[1], 0);                              /* no AVX2 */
+	CHECK_EQ(tcg_cpuid_check_features(&cfg.cpu_features), 0);
+	cfg.cpu_features.enforce = true;
+	CHECK_EQ(tcg_cpuid_check_features(&cfg.cpu_features), -1);
+	char arg2[] = "qemu64,+sse4.2,+x2apic,+invtsc,+bhi-ctrl,enforce";
+	CHECK_EQ(cpu_option_parse(arg2, &cfg.cpu_model, &cfg.cpu_features), 0);
+	CHECK_EQ(tcg_cpuid_check_features(&cfg.cpu_features), 0);
+	e.m->cfg = NULL;
 	tcg_env_free(&e);
 }
 
@@ -275,6 +309,34 @@ TEST(tcg_msr_round_trips)
 	CHECK(v >= 1ULL << 50 && v < (1ULL << 50) + (1ULL << 40));
 	STEP(&e, 0x0f, 0x31);                           /* RDTSC */
 	CHECK_EQ(e.c->s.regs[R_RDX] >> 18, 1);
+	tcg_env_free(&e);
+}
+
+/* Not affected by transient-execution attacks, said the architectural
+ * way (cpuid.c): what Linux reads to skip PTI, VERW, retpolines, ... */
+TEST(tcg_msr_speculation_controls)
+{
+	struct tcg_env e;
+	CHECK(env_init(&e));
+	uint64_t v;
+	CHECK_EQ(rdmsr(&e, 0x10a, &v), -1);             /* ARCH_CAPABILITIES */
+	uint64_t need = 1ULL << 0 | 1ULL << 1 | 1ULL << 4 | 1ULL << 5 | 1ULL << 6 |
+			1ULL << 8 | 1ULL << 13 | 1ULL << 14 | 1ULL << 15 | 1ULL << 20 |
+			1ULL << 24 | 1ULL << 26 | 1ULL << 27 | 1ULL << 62;
+	CHECK_EQ(v, need);      /* the _NO bits and IBRS_ALL; no RSBA, TSX_CTRL, ... */
+	CHECK_EQ(wrmsr(&e, 0x10a, v), EXC_GP);          /* read-only */
+
+	CHECK_EQ(rdmsr(&e, 0x48, &v), -1);              /* SPEC_CTRL */
+	CHECK_EQ(v, 0);
+	CHECK_EQ(wrmsr(&e, 0x48, 1 | 1 << 10), -1);     /* IBRS, BHI_DIS_S */
+	CHECK_EQ(rdmsr(&e, 0x48, &v), -1);
+	CHECK_EQ(v, 1 | 1 << 10);
+	CHECK_EQ(wrmsr(&e, 0x48, 2), EXC_GP);           /* STIBP: not enumerated */
+	CHECK_EQ(wrmsr(&e, 0x48, 4), EXC_GP);           /* SSBD: not enumerated */
+
+	CHECK_EQ(wrmsr(&e, 0x49, 1), -1);               /* PRED_CMD: IBPB */
+	CHECK_EQ(wrmsr(&e, 0x49, 2), EXC_GP);
+	CHECK_EQ(rdmsr(&e, 0x49, &v), EXC_GP);          /* write-only */
 	tcg_env_free(&e);
 }
 

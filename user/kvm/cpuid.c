@@ -1,6 +1,7 @@
 /*
  * CPUID for KVM vCPUs: what KVM_GET_SUPPORTED_CPUID offers, cut down to
- * the -cpu model, with the -smp topology in leaves 1, 4 and 0xB.
+ * the -cpu model, with the -smp topology in leaves 1, 4 and 0xB, then
+ * -cpu's +FEAT (what KVM offers) and -FEAT (cpu-model.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -54,11 +55,33 @@ void cpu_models_print(void)
 	printf("Available CPUs:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(cpu_models); i++)
 		printf("  %-8s %s\n", cpu_models[i].name, cpu_models[i].desc);
+	cpu_features_print();
 }
 
 bool cpu_model_known(const char *name)
 {
 	return find_model(name) != NULL;
+}
+
+static void entry_regs(const struct kvm_cpuid_entry2 *e, uint32_t r[4])
+{
+	r[0] = e->eax, r[1] = e->ebx, r[2] = e->ecx, r[3] = e->edx;
+}
+
+/* -cpu ...,+FEAT: warn about (enforce: refuse) what KVM can't offer */
+static int check_features(const struct kvm_cpuid2 *sup, const struct cpu_features *f)
+{
+	uint32_t have[CPUID_WORDS] = { 0 };
+	for (unsigned i = 0; i < sup->nent; i++) {
+		uint32_t r[4];
+		entry_regs(&sup->entries[i], r);
+		for (unsigned reg = 0; reg < 4; reg++) {
+			int w = cpuid_word_of(sup->entries[i].function, sup->entries[i].index, reg);
+			if (w >= 0)
+				have[w] = r[reg];
+		}
+	}
+	return cpu_features_check(f, have, "host");
 }
 
 int kvm_cpuid_init(struct machine *m)
@@ -78,7 +101,7 @@ int kvm_cpuid_init(struct machine *m)
 		qvm_error("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
 		return -1;
 	}
-	return 0;
+	return check_features(k->supported_cpuid, &m->cfg->cpu_features);
 }
 
 static void apply_model(struct kvm_cpuid_entry2 *e, const struct cpu_model *model)
@@ -147,6 +170,16 @@ static void apply_topology(struct kvm_cpuid_entry2 *e, const struct config *cfg,
 	}
 }
 
+static void apply_features(struct kvm_cpuid_entry2 *e, const struct kvm_cpuid_entry2 *offered,
+			   const struct cpu_features *f)
+{
+	uint32_t r[4], avail[4];
+	entry_regs(e, r);
+	entry_regs(offered, avail);
+	cpu_features_apply(f, e->function, e->index, r, avail);
+	e->eax = r[0], e->ebx = r[1], e->ecx = r[2], e->edx = r[3];
+}
+
 int kvm_cpuid_set(struct vcpu *v)
 {
 	struct kvm_vm *k = kvm_of(v->m);
@@ -166,6 +199,7 @@ int kvm_cpuid_set(struct vcpu *v)
 		have_b |= e.function == 0xb;
 		apply_model(&e, model);
 		apply_topology(&e, cfg, v->apic_id);
+		apply_features(&e, &src->entries[i], &cfg->cpu_features);
 		c->entries[n++] = e;
 	}
 	/* Leaf 0xB with subleaves 0..2 when KVM didn't list it */

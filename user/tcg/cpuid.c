@@ -10,6 +10,19 @@
  * SYSCALL (reported in long mode only, as Intel does), RDTSCP, the xAPIC
  * and x2APIC with the TSC-deadline timer, MTRRs, machine-check exception
  * (no banks), invariant TSC.
+ *
+ * Speculation: this emulator executes one instruction after the other and
+ * checks every access before it makes it, so none of the transient-
+ * execution attacks apply.  It says so the architectural way, as a
+ * processor that is not affected does: leaf 7 EDX enumerates
+ * IA32_ARCH_CAPABILITIES, whose "_NO" bits (msr.c) tell the guest that
+ * Meltdown, MDS, TAA, SSB, ... do not apply, and IA32_SPEC_CTRL and
+ * IA32_PRED_CMD, with IBRS_ALL ("enhanced IBRS", on for good once set)
+ * and BHI_DIS_S (leaf 7.2 EDX).  Linux then boots without page-table
+ * isolation, buffer clearing, retpolines or the branch-history clearing
+ * loop on every system call: its remaining Spectre mitigations are the
+ * compiled-in ones and one write of IA32_SPEC_CTRL.  The vendor stays GenuineIntel: what the SYSCALL, SYSRET
+ * and SYSENTER paths (seg.c) and the leaves here implement is Intel's.
  */
 #include "tcg/tcg.h"
 #include "config.h"
@@ -74,6 +87,13 @@
 #define X1_EDX_LM (1u << 29)
 
 #define L6_EAX_ARAT (1u << 2)           /* the APIC timer runs in C-states */
+
+/* Leaf 7 subleaf 0 EDX and subleaf 2 EDX (SDM Vol. 2A, table 3-8) */
+#define L7_MAX_SUBLEAF 2
+#define L7_EDX_IBRS_IBPB (1u << 26)     /* IA32_SPEC_CTRL.IBRS, IA32_PRED_CMD */
+#define L7_EDX_ARCH_CAPABILITIES (1u << 29)
+#define L7_EDX (L7_EDX_IBRS_IBPB | L7_EDX_ARCH_CAPABILITIES)
+#define L7_2_EDX_BHI_CTRL (1u << 4)     /* IA32_SPEC_CTRL.BHI_DIS_S */
 #define X7_EDX_INVARIANT_TSC (1u << 8)
 
 /* IA32_MISC_ENABLE bits that change CPUID (msr.c keeps them) */
@@ -258,6 +278,12 @@ static void basic_leaf(struct tcg_cpu *c, uint32_t leaf, uint32_t sub,
 	case 6:
 		out[0] = L6_EAX_ARAT;
 		break;
+	case 7:
+		if (sub == 0)
+			set4(out, L7_MAX_SUBLEAF, 0, 0, L7_EDX);
+		else if (sub == 2)
+			out[3] = L7_2_EDX_BHI_CTRL;
+		break;
 	case 0xb:
 		leaf_b(&t, sub, out);
 		break;
@@ -268,8 +294,8 @@ static void basic_leaf(struct tcg_cpu *c, uint32_t leaf, uint32_t sub,
 		leaf16(out);
 		break;
 	}
-	/* 3, 5 (MONITOR), 7 (structured extended features), 0xA (no PMU),
-	 * 0xD (no XSAVE) and the rest: all zero */
+	/* 3, 5 (MONITOR), 0xA (no PMU), 0xD (no XSAVE) and the rest: all
+	 * zero; leaf 7 has no EBX/ECX features (SMEP, BMI, ...) */
 }
 
 static void extended_leaf(struct tcg_cpu *c, uint32_t leaf, uint32_t out[4])
@@ -307,7 +333,27 @@ static void extended_leaf(struct tcg_cpu *c, uint32_t leaf, uint32_t out[4])
 	}
 }
 
-void tcg_cpuid(struct tcg_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
+/* Every feature bit this file can report, for -cpu ...,+FEAT (some
+ * depend on the state: APIC, HTT, SYSCALL, NX) */
+static const uint32_t implemented[CPUID_WORDS] = {
+	[CPUID_1_EDX] = L1_EDX | L1_EDX_HTT,
+	[CPUID_1_ECX] = L1_ECX,
+	[CPUID_6_EAX] = L6_EAX_ARAT,
+	[CPUID_7_0_EDX] = L7_EDX,
+	[CPUID_7_2_EDX] = L7_2_EDX_BHI_CTRL,
+	[CPUID_8000_0001_EDX] = X1_EDX_SYSCALL | X1_EDX_NX | X1_EDX_PAGE1GB |
+				X1_EDX_RDTSCP | X1_EDX_LM,
+	[CPUID_8000_0001_ECX] = X1_ECX_LAHF | X1_ECX_ABM,
+	[CPUID_8000_0007_EDX] = X7_EDX_INVARIANT_TSC,
+};
+
+int tcg_cpuid_check_features(const struct cpu_features *f)
+{
+	return cpu_features_check(f, implemented, "TCG");
+}
+
+/* Returns the leaf whose data out holds */
+static uint32_t raw_cpuid(struct tcg_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
 {
 	uint32_t max = (c->misc_enable & MISC_LIMIT_CPUID) ? 2 : MAX_BASIC;
 	if (leaf >= HV_BASE && leaf < HV_BASE + 0x10000000) {
@@ -315,14 +361,24 @@ void tcg_cpuid(struct tcg_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
 			set4(out, HV_BASE, str4("qvmT"), str4("CGqv"), str4("mTCG"));
 		else
 			set4(out, 0, 0, 0, 0);
-		return;
+		return leaf;
 	}
 	if (leaf >= 0x80000000 && leaf <= MAX_EXTENDED) {
 		extended_leaf(c, leaf, out);
-		return;
+		return leaf;
 	}
 	/* SDM: beyond the highest leaf, the highest basic leaf's data */
 	if (leaf > max)
 		leaf = max;
 	basic_leaf(c, leaf, sub, max, out);
+	return leaf;
+}
+
+/* What the guest sees: less what -cpu took away (-FEAT).  Only CPUID
+ * changes; the instructions keep working, as under QEMU's TCG. */
+void tcg_cpuid(struct tcg_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
+{
+	leaf = raw_cpuid(c, leaf, sub, out);
+	if (c->m && c->m->cfg)
+		cpu_features_apply(&c->m->cfg->cpu_features, leaf, sub, out, NULL);
 }

@@ -25,6 +25,38 @@
 #define MISC_XD_DISABLE (1ULL << 34)
 #define MISC_WRITABLE ((1ULL << 3) | (1ULL << 16) | MISC_LIMIT_CPUID | MISC_XD_DISABLE)
 
+/* IA32_ARCH_CAPABILITIES (SDM Vol. 4, table 2-2; enumerated by CPUID
+ * leaf 7 EDX bit 29, cpuid.c): every "not affected" bit, since nothing
+ * executes speculatively here (cpuid.c says why), and IBRS_ALL, which
+ * IA32_SPEC_CTRL below honours trivially.  ITS_NO is the bit hypervisors
+ * define for their guests (Linux: ARCH_CAP_ITS_NO); hardware leaves it 0. */
+#define ARCH_CAP_RDCL_NO (1ULL << 0)            /* Meltdown, L1TF */
+#define ARCH_CAP_IBRS_ALL (1ULL << 1)
+#define ARCH_CAP_SSB_NO (1ULL << 4)             /* speculative store bypass */
+#define ARCH_CAP_MDS_NO (1ULL << 5)
+#define ARCH_CAP_PSCHANGE_MC_NO (1ULL << 6)     /* iTLB multihit */
+#define ARCH_CAP_TAA_NO (1ULL << 8)
+#define ARCH_CAP_SBDR_SSDP_NO (1ULL << 13)      /* MMIO stale data: */
+#define ARCH_CAP_FBSDP_NO (1ULL << 14)          /*   all three */
+#define ARCH_CAP_PSDP_NO (1ULL << 15)
+#define ARCH_CAP_BHI_NO (1ULL << 20)            /* branch history injection */
+#define ARCH_CAP_PBRSB_NO (1ULL << 24)          /* post-barrier RSB */
+#define ARCH_CAP_GDS_NO (1ULL << 26)            /* gather data sampling */
+#define ARCH_CAP_RFDS_NO (1ULL << 27)           /* register file sampling */
+#define ARCH_CAP_ITS_NO (1ULL << 62)            /* indirect target selection */
+#define ARCH_CAP_VALUE (ARCH_CAP_RDCL_NO | ARCH_CAP_IBRS_ALL | ARCH_CAP_SSB_NO |      \
+			ARCH_CAP_MDS_NO | ARCH_CAP_PSCHANGE_MC_NO | ARCH_CAP_TAA_NO |     \
+			ARCH_CAP_SBDR_SSDP_NO | ARCH_CAP_FBSDP_NO | ARCH_CAP_PSDP_NO |    \
+			ARCH_CAP_BHI_NO | ARCH_CAP_PBRSB_NO | ARCH_CAP_GDS_NO |           \
+			ARCH_CAP_RFDS_NO | ARCH_CAP_ITS_NO)
+
+/* IA32_SPEC_CTRL: IBRS and BHI_DIS_S (CPUID has no STIBP, SSBD, ...);
+ * IA32_PRED_CMD: write-only, IBPB (a barrier with no predictor to flush) */
+#define SPEC_CTRL_IBRS (1ULL << 0)
+#define SPEC_CTRL_BHI_DIS_S (1ULL << 10)
+#define SPEC_CTRL_WRITABLE (SPEC_CTRL_IBRS | SPEC_CTRL_BHI_DIS_S)
+#define PRED_CMD_IBPB (1ULL << 0)
+
 /* IA32_MTRRCAP: 8 variable ranges, fixed ranges, write-combining */
 #define MTRRCAP_VALUE (8 | (1 << 8) | (1 << 10))
 #define MTRR_VAR_COUNT 8
@@ -205,6 +237,14 @@ int tcg_rdmsr(struct tcg_cpu *c, uint32_t msr, uint64_t *v)
 	case MSR_MTRRCAP:
 		*v = MTRRCAP_VALUE;
 		return 0;
+	case MSR_ARCH_CAPABILITIES:
+		*v = ARCH_CAP_VALUE;
+		return 0;
+	case MSR_SPEC_CTRL:
+		*v = c->spec_ctrl;
+		return 0;
+	case MSR_PRED_CMD:
+		return -1;              /* write-only */
 	case MSR_MISC_ENABLE:
 		*v = c->misc_enable | MISC_FIXED;
 		return 0;
@@ -252,6 +292,15 @@ static int wrmsr_other(struct tcg_cpu *c, uint32_t msr, uint64_t v)
 		return 0;
 	case MSR_MCG_STATUS:
 		return v ? -1 : 0;
+	case MSR_SPEC_CTRL:
+		if (v & ~SPEC_CTRL_WRITABLE)
+			return -1;
+		c->spec_ctrl = v;
+		return 0;
+	case MSR_PRED_CMD:
+		return v & ~PRED_CMD_IBPB ? -1 : 0;
+	case MSR_ARCH_CAPABILITIES:
+		return -1;              /* read-only */
 	case MSR_DEBUGCTL:
 		return v & ~3ULL ? -1 : 0; /* LBR and BTF accepted, not emulated */
 	case MSR_APIC_BASE:

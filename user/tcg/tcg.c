@@ -31,7 +31,8 @@ static bool tcg_available(char *why, size_t why_len)
 }
 
 /* TCG presents one CPU, the features it implements (cpuid.c), whatever
- * the model: -cpu max and the baseline models name it; host needs KVM. */
+ * the model: -cpu max and the baseline models name it; host needs KVM.
+ * -FEAT hides a feature; +FEAT of one TCG lacks is a warning (QEMU's). */
 static int check_cpu_model(const struct config *cfg)
 {
 	const char *model = cfg ? cfg->cpu_model : NULL;
@@ -45,7 +46,7 @@ static int check_cpu_model(const struct config *cfg)
 		qvm_error("-cpu host: needs -accel kvm; tcg offers -cpu max");
 		return -1;
 	}
-	return 0;
+	return tcg_cpuid_check_features(&cfg->cpu_features);
 }
 
 static int tcg_init(struct machine *m)
@@ -170,6 +171,7 @@ static int tcg_vcpu_reset(struct vcpu *v)
 	tcg_fpu_reset(&c->fpu);
 	c->tsc_offset = 0;
 	c->misc_enable = 0;     /* msr.c adds the always-set bits on read */
+	c->spec_ctrl = 0;
 	c->xcr0 = 1;
 	c->mtrr_def_type = 0;   /* MTRRs off (SDM Vol. 3, 12.11.2.1) */
 	if (c->lapic)

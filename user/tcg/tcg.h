@@ -182,6 +182,7 @@ struct tcg_cpu {
 	/* MSRs beyond struct x86_cpu_state */
 	uint64_t tsc_offset;    /* guest TSC = host TSC + tsc_offset */
 	uint64_t misc_enable, mtrr_def_type, mtrr_fixed[11], mtrr_var[16];
+	uint64_t spec_ctrl;     /* IA32_SPEC_CTRL: stored, nothing to control */
 	uint64_t xcr0;
 	uint64_t smbase;
 
@@ -535,6 +536,9 @@ int tcg_rdmsr(struct tcg_cpu *c, uint32_t msr, uint64_t *v);
 int tcg_wrmsr(struct tcg_cpu *c, uint32_t msr, uint64_t v);
 /* CPUID leaf/subleaf as this engine implements it. */
 void tcg_cpuid(struct tcg_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4]);
+/* -cpu ...,+FEAT: warn about (enforce: refuse, -1) what TCG lacks */
+struct cpu_features;
+int tcg_cpuid_check_features(const struct cpu_features *f);
 uint64_t tcg_rdtsc(struct tcg_cpu *c);
 
 /* FPU state packing (fpu.c): FXSAVE image <-> struct tcg_fpu. */
