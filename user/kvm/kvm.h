@@ -52,4 +52,8 @@ int kvm_get_state(struct vcpu *v, struct x86_cpu_state *s);
 int kvm_set_state(struct vcpu *v, const struct x86_cpu_state *s);
 int kvm_lapic_reset(struct vcpu *v);
 
+/* save.c: the in-kernel PIC, IOAPIC, PIT and clock (accel_ops save/load) */
+int kvm_engine_save(struct machine *m, struct state_buf *s);
+int kvm_engine_load(struct machine *m, struct state_buf *s);
+
 #endif
