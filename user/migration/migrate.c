@@ -98,6 +98,31 @@ static int close_channel(struct channel *ch, char *err, size_t n, bool ok)
 	return ret;
 }
 
+/* After a failed transfer through exec:: a stream cut short by the
+ * command's failure is reported as that; a command still running (maybe
+ * blocked on a full pipe) is stopped. */
+static void blame_command(struct channel *ch, char *err, size_t n)
+{
+	int st = 0;
+	pid_t done = 0;
+	if (ch->pid <= 0)
+		return;
+	for (int i = 0; i < 50 && done == 0; i++) {
+		done = waitpid(ch->pid, &st, WNOHANG);
+		if (done == 0)
+			usleep(10000);
+	}
+	if (done != ch->pid) {
+		kill(ch->pid, SIGTERM);
+		return;
+	}
+	ch->pid = 0;
+	if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		snprintf(err, n, "exec: the command %s %d before the state was complete",
+			 WIFEXITED(st) ? "exited with status" : "was killed by signal",
+			 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+}
+
 int migrate_save(struct machine *m, const char *uri, struct migrate_info *info)
 {
 	struct channel ch;
@@ -110,6 +135,11 @@ int migrate_save(struct machine *m, const char *uri, struct migrate_info *info)
 	if (was_running)
 		machine_pause(m);
 	int ret = vm_save(m, ch.fd, &info->bytes, info->error, sizeof(info->error));
+	if (ret < 0) {
+		close(ch.fd);    /* a command reading the stream sees its end */
+		ch.fd = -1;
+		blame_command(&ch, info->error, sizeof(info->error));
+	}
 	if (close_channel(&ch, info->error, sizeof(info->error), ret == 0) < 0)
 		ret = -1;
 	info->ms = (clock_ns() - start) / 1000000;
@@ -128,27 +158,8 @@ int migrate_load(struct machine *m, const char *uri, char *err, size_t err_len)
 	if (open_channel(&ch, uri, false, err, err_len) < 0)
 		return -1;
 	int ret = vm_load(m, ch.fd, err, err_len);
-	if (ret < 0 && ch.pid > 0) {
-		/* a stream cut short by a failing command: say so; a command
-		 * still writing may be blocked on a full pipe: stop it */
-		int st = 0;
-		pid_t done = 0;
-		for (int i = 0; i < 50 && done == 0; i++) {
-			done = waitpid(ch.pid, &st, WNOHANG);
-			if (done == 0)
-				usleep(10000);
-		}
-		if (done == ch.pid) {
-			ch.pid = 0;
-			if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0))
-				snprintf(err, err_len, "exec: the command %s %d before the state "
-					 "was complete", WIFEXITED(st) ? "exited with status" :
-					 "was killed by signal", WIFEXITED(st) ? WEXITSTATUS(st) :
-					 WTERMSIG(st));
-		} else {
-			kill(ch.pid, SIGTERM);
-		}
-	}
+	if (ret < 0)
+		blame_command(&ch, err, err_len);
 	if (close_channel(&ch, err, err_len, ret == 0) < 0)
 		ret = -1;
 	return ret;
