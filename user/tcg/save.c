@@ -59,7 +59,7 @@ int tcg_vcpu_get_state(struct tcg_cpu *c, struct x86_cpu_state *s)
 	memset(s->xsave + XSAVE_HDR_OFFSET, 0, XSAVE_AREA_SIZE - XSAVE_HDR_OFFSET);
 	uint64_t bv = XCR0_X87 | XCR0_SSE;  /* no AVX: cpuid.c offers none */
 	memcpy(s->xsave + XSAVE_HDR_OFFSET, &bv, 8);
-	s->xcr0 = c->xcr0;
+	s->xcr0 = c->xcr0 | XCR0_X87;   /* bit 0 is always set (SDM Vol. 1, 13.3) */
 	get_msrs(c, s);
 	get_events(c, s);
 	s->has_lapic = c->lapic != NULL;
