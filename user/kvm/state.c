@@ -336,18 +336,34 @@ int kvm_get_state(struct vcpu *v, struct x86_cpu_state *s)
 	return msrs_io(v, s, false, false);
 }
 
+/* A part a power-on state can do without (a backend lacking the ioctl
+ * keeps its own reset values): logged then, fatal for a full state. */
+static bool part_failed(struct vcpu *v, int r, bool strict, const char *what)
+{
+	if (r >= 0)
+		return false;
+	if (strict)
+		return true;
+	qvm_log(LOG_UNIMP, "cpu %u: %s: %s (kept the backend's reset value)", v->index, what,
+		strerror(errno));
+	return false;
+}
+
 /* The order matters: SREGS (APIC base, CR4.OSXSAVE) before XCRS and
  * XSAVE, the LAPIC before the MSRs (TSC deadline), events after the
- * registers, mp_state last. */
+ * registers, mp_state last.  A state without a LAPIC page is a power-on
+ * state (vcpu_reset), set leniently. */
 int kvm_set_state(struct vcpu *v, const struct x86_cpu_state *s)
 {
 	int fd = kvm_vcpu_of(v)->fd;
+	struct x86_cpu_state *w = (struct x86_cpu_state *)s; /* only read */
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct kvm_vcpu_events ev;
 	struct kvm_debugregs dbg;
 	struct kvm_mp_state mp = { s->mp_state < MP_STATE_NR ? mp_to_kvm[s->mp_state] : 0 };
 	const char *what = NULL;
+	bool strict = s->has_lapic;
 	regs_to_kvm(&regs, s);
 	sregs_to_kvm(&sregs, s);
 	events_to_kvm(&ev, s);
@@ -361,17 +377,18 @@ int kvm_set_state(struct vcpu *v, const struct x86_cpu_state *s)
 		what = "KVM_SET_SREGS";
 	else if (ioctl(fd, KVM_SET_REGS, &regs) < 0)
 		what = "KVM_SET_REGS";
-	else if (xcr_io(v, (struct x86_cpu_state *)s, true) < 0)
+	else if (part_failed(v, xcr_io(v, w, true), strict, "KVM_SET_XCRS"))
 		what = "KVM_SET_XCRS";
-	else if (fpu_io(v, (struct x86_cpu_state *)s, true) < 0)
+	else if (fpu_io(v, w, true) < 0)
 		what = "KVM_SET_XSAVE";
-	else if (ioctl(fd, KVM_SET_DEBUGREGS, &dbg) < 0)
+	else if (part_failed(v, ioctl(fd, KVM_SET_DEBUGREGS, &dbg), strict, "KVM_SET_DEBUGREGS"))
 		what = "KVM_SET_DEBUGREGS";
 	else if (s->has_lapic && ioctl(fd, KVM_SET_LAPIC, (const void *)s->lapic) < 0)
 		what = "KVM_SET_LAPIC";
-	else if (msrs_io(v, (struct x86_cpu_state *)s, true, s->has_lapic) < 0)
+	else if (msrs_io(v, w, true, strict) < 0)
 		return -1;
-	else if (ioctl(fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+	else if (part_failed(v, ioctl(fd, KVM_SET_VCPU_EVENTS, &ev), strict,
+			     "KVM_SET_VCPU_EVENTS"))
 		what = "KVM_SET_VCPU_EVENTS";
 	else if (ioctl(fd, KVM_SET_MP_STATE, &mp) < 0)
 		what = "KVM_SET_MP_STATE";
