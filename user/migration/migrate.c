@@ -19,7 +19,8 @@ struct channel {
 
 /* /bin/sh -c cmd with its stdin (writing) or stdout (reading) on a
  * pipe.  Between fork and exec only async-signal-safe calls: the child
- * gets the default signal dispositions and an empty mask back. */
+ * gets the default signal dispositions and an empty mask back, and none
+ * of qvm's descriptors beyond stdio. */
 static int open_exec(struct channel *ch, const char *cmd, bool writing, char *err, size_t n)
 {
 	int p[2];
@@ -41,6 +42,7 @@ static int open_exec(struct channel *ch, const char *cmd, bool writing, char *er
 		pthread_sigmask(SIG_SETMASK, &none, NULL);
 		if (dup2(writing ? p[0] : p[1], writing ? 0 : 1) < 0)
 			_exit(127);
+		close_range(3, ~0U, 0); /* qvm's sockets, images... stay qvm's */
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
