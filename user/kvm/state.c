@@ -200,19 +200,21 @@ static int fpu_io(struct vcpu *v, struct x86_cpu_state *s, bool set)
 	int r = -1;
 	if (!x)
 		return -1;
-	if (set) {
+	/* a host with XSAVE refuses a state it cannot hold (AVX on a host
+	 * without it): no quiet fall back to the FXSAVE part then */
+	bool xsave = ioctl(kvm_of(v->m)->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0;
+	if (set && xsave) {
 		memcpy(x->region, s->xsave, XSAVE_AREA_SIZE);
 		r = ioctl(fd, KVM_SET_XSAVE, x);
-		if (r < 0 && (errno == EINVAL || errno == ENOTTY)) {
-			fpu_from_fx(&fpu, s);
-			r = ioctl(fd, KVM_SET_FPU, &fpu);
-		}
-	} else {
+	} else if (set) {
+		fpu_from_fx(&fpu, s);
+		r = ioctl(fd, KVM_SET_FPU, &fpu);
+	} else if (xsave) {
 		r = ioctl(fd, KVM_GET_XSAVE, x);
 		if (r == 0)
 			memcpy(s->xsave, x->region, XSAVE_AREA_SIZE);
-		else if ((r = ioctl(fd, KVM_GET_FPU, &fpu)) == 0)
-			fx_from_fpu(s, &fpu);
+	} else if ((r = ioctl(fd, KVM_GET_FPU, &fpu)) == 0) {
+		fx_from_fpu(s, &fpu);
 	}
 	free(x);
 	return r;
