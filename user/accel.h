@@ -7,6 +7,7 @@
 
 #include "qvm.h"
 #include "cpu.h"
+#include "state.h"
 
 struct machine;
 
@@ -46,6 +47,12 @@ struct accel_ops {
 	int (*msr_write)(struct vcpu *v, uint32_t index, uint64_t value);
 	/* Reset the engine's own devices (in-kernel irqchip, PIT). */
 	int (*machine_reset)(struct machine *m);
+	/* The engine's own state beyond the vCPUs (in-kernel PIC, IOAPIC,
+	 * PIT, clock), with the vCPUs paused: save appends it to s (0, or -1
+	 * with a message); load reads it back from an untrusted s (0, or -1
+	 * with a message). */
+	int (*save)(struct machine *m, struct state_buf *s);
+	int (*load)(struct machine *m, struct state_buf *s);
 	void (*kick)(struct vcpu *v);
 	/* info accel lines; info kvm's (NULL: "kvm support: disabled") */
 	void (*info)(struct machine *m, void (*print)(void *, const char *), void *opaque);

@@ -45,6 +45,7 @@ struct config {
 	struct drive_cfg drives[MAX_DRIVES];
 	unsigned nr_drives;
 	bool snapshot;                  /* -snapshot: snapshot=on for every disk */
+	const char *incoming;           /* -incoming URI: load a saved state */
 };
 
 /* Parse argv into cfg.  Returns 0 to run, 1 to exit successfully (-h,

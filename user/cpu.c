@@ -10,6 +10,14 @@
 #include "cpu.h"
 #include "machine.h"
 #include "rcu.h"
+#include "x86/msr.h"
+
+const uint32_t x86_mtrr_fixed_msrs[MTRR_FIXED_NR] = {
+	MSR_MTRR_FIX64K_00000, MSR_MTRR_FIX16K_80000, MSR_MTRR_FIX16K_A0000,
+	MSR_MTRR_FIX4K_C0000, MSR_MTRR_FIX4K_C0000 + 1, MSR_MTRR_FIX4K_C0000 + 2,
+	MSR_MTRR_FIX4K_C0000 + 3, MSR_MTRR_FIX4K_C0000 + 4, MSR_MTRR_FIX4K_C0000 + 5,
+	MSR_MTRR_FIX4K_C0000 + 6, MSR_MTRR_FIX4K_F8000,
+};
 
 static void seg_real(struct x86_segment *s, uint16_t sel, uint8_t type)
 {
@@ -41,7 +49,7 @@ void x86_cpu_reset_state(struct x86_cpu_state *s, bool bsp)
 	uint32_t mxcsr = 0x1f80;
 	memcpy(s->fxsave, &fcw, 2);
 	memcpy(s->fxsave + 24, &mxcsr, 4);
-	s->pending_irq = -1;
+	s->xcr0 = XCR0_X87;
 	s->mp_state = bsp ? MP_RUNNABLE : MP_WAIT_SIPI;
 }
 

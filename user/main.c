@@ -18,6 +18,7 @@
 #include "cpu.h"
 #include "machine.h"
 #include "mainloop.h"
+#include "migration/migrate.h"
 #include "monitor/monitor.h"
 
 struct qvm {
@@ -203,6 +204,11 @@ int main(int argc, char **argv)
 	create_vcpus(m);
 	if (board->init(m, q.serial) < 0 || board->enter(m) < 0)
 		return 1;
+	if (q.cfg.incoming) {
+		char err[256];
+		if (migrate_load(m, q.cfg.incoming, err, sizeof(err)) < 0)
+			qvm_die("-incoming %s: %s", q.cfg.incoming, err);
+	}
 	if (mainloop_add_fd(q.loop, m->request_fd, EPOLLIN, on_request, &q) < 0)
 		qvm_die("cannot watch run-control requests");
 	m->paused = q.cfg.start_paused;

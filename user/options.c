@@ -367,6 +367,8 @@ static void usage(void)
 	       "  -no-reboot           exit instead of rebooting\n"
 	       "  -no-shutdown         stop instead of exiting on guest shutdown\n"
 	       "  -S                   start with the vCPUs stopped (monitor 'cont')\n"
+	       "  -incoming URI        start from a state saved by the monitor's migrate\n"
+	       "                       (exec:COMMAND or file:PATH; same options as the source)\n"
 	       "  -name NAME           guest name\n"
 	       "Debugging:\n"
 	       "  -D FILE              write the -d log to FILE\n"
@@ -451,6 +453,12 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 		c->no_shutdown = true;
 	} else if (!strcmp(opt, "S")) {
 		c->start_paused = true;
+	} else if (!strcmp(opt, "incoming")) {
+		if (strncmp(arg, "exec:", 5) && strncmp(arg, "file:", 5)) {
+			qvm_error("-incoming %s: unsupported URI (exec:COMMAND or file:PATH)", arg);
+			return -1;
+		}
+		c->incoming = arg;
 	} else if (!strcmp(opt, "name")) {
 		c->name = arg;
 	} else if (!strcmp(opt, "D")) {
@@ -501,7 +509,7 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 static const char *const opts_with_arg[] = {
 	"m", "smp", "accel", "machine", "M", "cpu", "kernel", "initrd", "append",
 	"bios", "serial", "monitor", "display", "name", "D", "d", "device",
-	"drive", "hda", "hdb", "hdc", "hdd",
+	"drive", "hda", "hdb", "hdc", "hdd", "incoming",
 };
 static const char *const opts_flag[] = {
 	"enable-kvm", "no-kqemu", "nographic", "no-reboot", "no-shutdown", "S",

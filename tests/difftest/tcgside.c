@@ -156,7 +156,6 @@ int dt_tcg_init(void)
 	s->idt.base = SYS_LIN + IDT_PHYS;
 	s->idt.limit = 0xfff;
 	s->halted = false;
-	s->pending_irq = -1;
 	s->mp_state = MP_RUNNABLE;
 	return 0;
 }

@@ -72,6 +72,16 @@ void lapic_set_cr8(struct lapic *a, uint64_t cr8);
 uint64_t lapic_get_tsc_deadline(struct lapic *a);
 void lapic_set_tsc_deadline(struct lapic *a, uint64_t tsc);
 
+/* The engine-neutral state of x86_cpu_state (cpu.h): the register page
+ * in KVM_GET_LAPIC's layout (TMCCT holds the current count), and the
+ * NMI / INIT / SIPI (LAPIC_EV_*) still waiting for the vCPU.  Set with
+ * IA32_APIC_BASE's value; -1 without a change when the page is not a
+ * state this LAPIC can be in. */
+void lapic_get_page(struct lapic *a, uint8_t *page);
+int lapic_set_page(struct lapic *a, uint64_t base, const uint8_t *page);
+uint32_t lapic_get_pending(struct lapic *a, uint8_t *sipi_vector);
+void lapic_set_pending(struct lapic *a, uint32_t events, uint8_t sipi_vector);
+
 /* The host TSC rate in Hz (tsc.c): read once, from the kernel or by
  * calibrating against CLOCK_MONOTONIC.  Guest TSC = host TSC + offset. */
 uint64_t tsc_hz(void);

@@ -1255,3 +1255,132 @@ int lapic_load(struct lapic *a, struct state_buf *s)
 	out_finish(a, &o);
 	return 0;
 }
+
+/* ---- the engine-neutral register page (struct x86_cpu_state.lapic) ---- */
+
+static void page_put(uint8_t *page, unsigned off, uint32_t v)
+{
+	memcpy(page + off, &v, 4);
+}
+
+static uint32_t page_get(const uint8_t *page, unsigned off)
+{
+	uint32_t v;
+	memcpy(&v, page + off, 4);
+	return v;
+}
+
+void lapic_get_page(struct lapic *a, uint8_t *page)
+{
+	memset(page, 0, LAPIC_PAGE_SIZE);
+	pthread_mutex_lock(&a->lock);
+	uint64_t now = clock_ns();
+	page_put(page, APIC_ID, a->id);
+	page_put(page, APIC_VERSION, APIC_VERSION_VALUE);
+	page_put(page, APIC_TPR, a->tpr);
+	page_put(page, APIC_APR, lapic_apr(a));
+	page_put(page, APIC_PPR, lapic_ppr(a));
+	page_put(page, APIC_LDR, a->ldr);
+	page_put(page, APIC_DFR, a->dfr);
+	page_put(page, APIC_SVR, a->svr);
+	for (unsigned i = 0; i < 8; i++) {
+		page_put(page, APIC_ISR + 16 * i, a->isr[i]);
+		page_put(page, APIC_TMR + 16 * i, a->tmr[i]);
+		page_put(page, APIC_IRR + 16 * i, a->irr[i]);
+	}
+	page_put(page, APIC_ESR, a->esr);
+	page_put(page, APIC_ICR, a->icr_lo);
+	page_put(page, APIC_ICR2, a->icr_hi);
+	for (unsigned i = 0; i < LVT_NR; i++)
+		page_put(page, APIC_LVT0 + 16 * i, a->lvt[i]);
+	page_put(page, APIC_TMICT, a->tmict);
+	page_put(page, APIC_TMCCT, current_count(a, now));
+	page_put(page, APIC_TDCR, a->tdcr);
+	pthread_mutex_unlock(&a->lock);
+}
+
+/* The timer restarts with the saved current count left: the elapsed
+ * part of the period is placed before now (SDM Vol. 3, 11.5.4).  The
+ * TSC deadline is the engine's to set afterwards (an MSR). */
+int lapic_set_page(struct lapic *a, uint64_t base, const uint8_t *page)
+{
+	struct lapic t;
+	memset(&t, 0, sizeof(t));
+	t.v = a->v;
+	t.base = (base & ~BASE_BSP) | (a->v->index == 0 ? BASE_BSP : 0);
+	t.id = page_get(page, APIC_ID);
+	t.tpr = page_get(page, APIC_TPR);
+	t.ldr = page_get(page, APIC_LDR);
+	t.dfr = page_get(page, APIC_DFR);
+	t.svr = page_get(page, APIC_SVR);
+	for (unsigned i = 0; i < 8; i++) {
+		t.isr[i] = page_get(page, APIC_ISR + 16 * i);
+		t.tmr[i] = page_get(page, APIC_TMR + 16 * i);
+		t.irr[i] = page_get(page, APIC_IRR + 16 * i);
+	}
+	t.esr = page_get(page, APIC_ESR);
+	t.icr_lo = page_get(page, APIC_ICR);
+	t.icr_hi = page_get(page, APIC_ICR2);
+	for (unsigned i = 0; i < LVT_NR; i++)
+		t.lvt[i] = page_get(page, APIC_LVT0 + 16 * i);
+	t.tmict = page_get(page, APIC_TMICT);
+	t.tdcr = page_get(page, APIC_TDCR);
+	uint32_t left = page_get(page, APIC_TMCCT);
+	if (!lapic_state_valid(&t, 0, 0) || left > t.tmict)
+		return -1;
+
+	struct lapic_out o;
+	out_init(&o);
+	pthread_mutex_lock(&a->lock);
+	uint64_t now = clock_ns();
+	a->base = t.base;
+	a->id = t.id;
+	a->tpr = t.tpr;
+	a->ldr = t.ldr;
+	a->dfr = t.dfr;
+	a->svr = t.svr;
+	a->esr = t.esr;
+	a->esr_pending = 0;
+	a->icr_lo = t.icr_lo;
+	a->icr_hi = t.icr_hi;
+	memcpy(a->irr, t.irr, sizeof(a->irr));
+	memcpy(a->isr, t.isr, sizeof(a->isr));
+	memcpy(a->tmr, t.tmr, sizeof(a->tmr));
+	memcpy(a->lvt, t.lvt, sizeof(a->lvt));
+	a->tmict = t.tmict;
+	a->tdcr = t.tdcr;
+	a->tsc_deadline = 0;
+	if (timer_mode(a) == TIMER_TSC_DEADLINE || !left) {
+		timer_stop(a);
+	} else {
+		uint64_t done = counts_to_ns(a, a->tmict - left);
+		a->timer_start_ns = now > done ? now - done : 0;
+		timer_set_next(a, now + counts_to_ns(a, left));
+	}
+	update_mmio_page(a);
+	update_intr(a, &o);
+	pthread_mutex_unlock(&a->lock);
+	out_finish(a, &o);
+	return 0;
+}
+
+uint32_t lapic_get_pending(struct lapic *a, uint8_t *sipi_vector)
+{
+	pthread_mutex_lock(&a->lock);
+	uint32_t ev = __atomic_load_n(&a->events, __ATOMIC_SEQ_CST);
+	*sipi_vector = a->sipi_vector;
+	pthread_mutex_unlock(&a->lock);
+	return ev & (LAPIC_EV_NMI | LAPIC_EV_INIT | LAPIC_EV_SIPI);
+}
+
+void lapic_set_pending(struct lapic *a, uint32_t events, uint8_t sipi_vector)
+{
+	uint32_t mask = LAPIC_EV_NMI | LAPIC_EV_INIT | LAPIC_EV_SIPI;
+	pthread_mutex_lock(&a->lock);
+	a->sipi_vector = sipi_vector;
+	uint32_t ev = __atomic_load_n(&a->events, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&a->events, (ev & ~mask) | (events & mask), __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&a->lock);
+	if (events & mask)
+		vcpu_kick(a->v);
+}

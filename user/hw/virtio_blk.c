@@ -332,6 +332,35 @@ static void blk_destroy(struct virtio_dev *vd)
 	free(vb);
 }
 
+/* Saved for migration (the transport drained the requests): what the
+ * image has in memory reaches the file, so another process opening it
+ * sees every write; the capacity must be the same there. */
+#define VIRTIO_BLK_STATE_VERSION 1
+
+static void blk_save(struct virtio_dev *vd, struct state_buf *s)
+{
+	struct virtio_blk *vb = virtio_opaque(vd);
+	if (vb->blk && !vb->readonly && blk_flush(vb->blk) < 0)
+		qvm_error("virtio-blk: flushing %s before saving failed", blk_filename(vb->blk));
+	state_put_u8(s, VIRTIO_BLK_STATE_VERSION);
+	state_put_u64(s, vb->capacity);
+}
+
+static int blk_load(struct virtio_dev *vd, struct state_buf *s)
+{
+	struct virtio_blk *vb = virtio_opaque(vd);
+	uint8_t version = state_get_u8(s);
+	uint64_t capacity = state_get_u64(s);
+	if (s->error || version != VIRTIO_BLK_STATE_VERSION)
+		return -1;
+	if (capacity != vb->capacity) {
+		qvm_error("virtio-blk: the saved disk had %llu sectors, this one has %llu",
+			  (unsigned long long)capacity, (unsigned long long)vb->capacity);
+		return -1;
+	}
+	return 0;
+}
+
 static const struct virtio_dev_ops blk_ops_template = {
 	.name = "virtio-blk",
 	.device_id = VIRTIO_ID_BLOCK,
@@ -342,6 +371,8 @@ static const struct virtio_dev_ops blk_ops_template = {
 	.config_read = blk_config_read,
 	.queue_notify = blk_queue_notify,
 	.drain = blk_drain_requests,
+	.save = blk_save,
+	.load = blk_load,
 	.destroy = blk_destroy,
 };
 

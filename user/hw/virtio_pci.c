@@ -711,10 +711,19 @@ static void virtio_dev_reset(void *dev)
 	pthread_mutex_unlock(&vd->lock);
 }
 
+/* With the vCPUs paused: the model's requests complete first (their
+ * elements pushed, interrupts raised), so no element is in flight and
+ * the rings, the indexes and the MSI-X state say everything. */
 static void virtio_dev_save(void *dev, struct state_buf *s)
 {
 	struct virtio_dev *vd = dev;
+	if (vd->ops->drain)
+		vd->ops->drain(vd);
 	pthread_mutex_lock(&vd->lock);
+	for (unsigned i = 0; i < vd->ops->num_queues; i++)
+		if (vd->vq[i].inflight)
+			qvm_error("%s: queue %u: %u requests still in flight at save",
+				  vd->ops->name, i, vd->vq[i].inflight);
 	state_put_u8(s, VIRTIO_STATE_VERSION);
 	state_put_u8(s, vd->status);
 	state_put_u8(s, vd->broken);

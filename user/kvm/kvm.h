@@ -58,4 +58,8 @@ int kvm_lapic_reset(struct vcpu *v);
 int kvm_lapic_write(struct vcpu *v, uint32_t offset, uint32_t value);
 int kvm_msr_write(struct vcpu *v, uint32_t index, uint64_t value);
 
+/* save.c: the in-kernel PIC, IOAPIC, PIT and clock (accel_ops save/load) */
+int kvm_engine_save(struct machine *m, struct state_buf *s);
+int kvm_engine_load(struct machine *m, struct state_buf *s);
+
 #endif

@@ -1,4 +1,5 @@
 /* Moving vCPU state between KVM and the engine-neutral x86_cpu_state. */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,14 +8,24 @@
 #include "x86/msr.h"
 
 
-static const uint32_t state_msrs[] = {
+/* The MSRs of x86_cpu_state KVM keeps (SDM Vol. 4, chapter 2).  Written
+ * in this order, after the LAPIC: IA32_TSC_DEADLINE counts only once
+ * the LVT timer is in TSC-deadline mode.  IA32_MTRRCAP is read-only. */
+enum { NR_FIXED = 15, NR_STATE_MSRS = NR_FIXED + MTRR_FIXED_NR + 2 * MTRR_VAR_NR };
+static const uint32_t fixed_msrs[NR_FIXED] = {
 	MSR_SYSENTER_CS, MSR_SYSENTER_ESP, MSR_SYSENTER_EIP,
 	MSR_PAT, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK,
-	MSR_KERNEL_GS_BASE, MSR_TSC_AUX, MSR_TSC,
+	MSR_KERNEL_GS_BASE, MSR_TSC_AUX, MSR_TSC, MSR_MISC_ENABLE,
+	MSR_MTRR_DEF_TYPE, MSR_TSC_DEADLINE, MSR_MTRRCAP,
 };
 
 static uint64_t *msr_field(struct x86_cpu_state *s, uint32_t index)
 {
+	if (index >= MSR_MTRR_PHYS_FIRST && index <= MSR_MTRR_PHYS_LAST)
+		return &s->mtrr.var[index - MSR_MTRR_PHYS_FIRST];
+	for (unsigned i = 0; i < MTRR_FIXED_NR; i++)
+		if (index == x86_mtrr_fixed_msrs[i])
+			return &s->mtrr.fixed[i];
 	switch (index) {
 	case MSR_SYSENTER_CS: return &s->sysenter_cs;
 	case MSR_SYSENTER_ESP: return &s->sysenter_esp;
@@ -26,8 +37,22 @@ static uint64_t *msr_field(struct x86_cpu_state *s, uint32_t index)
 	case MSR_SFMASK: return &s->sfmask;
 	case MSR_KERNEL_GS_BASE: return &s->kernel_gs_base;
 	case MSR_TSC_AUX: return &s->tsc_aux;
+	case MSR_MISC_ENABLE: return &s->misc_enable;
+	case MSR_MTRR_DEF_TYPE: return &s->mtrr.def_type;
+	case MSR_TSC_DEADLINE: return &s->tsc_deadline;
+	case MSR_MTRRCAP: return &s->mtrr.cap;
 	default: return &s->tsc;
 	}
+}
+
+static uint32_t state_msr(unsigned i)
+{
+	if (i < NR_FIXED)
+		return fixed_msrs[i];
+	i -= NR_FIXED;
+	if (i < MTRR_FIXED_NR)
+		return x86_mtrr_fixed_msrs[i];
+	return MSR_MTRR_PHYS_FIRST + (i - MTRR_FIXED_NR);
 }
 
 static void seg_from_kvm(struct x86_segment *d, const struct kvm_segment *k)
@@ -83,10 +108,6 @@ static void sregs_from_kvm(struct x86_cpu_state *s, const struct kvm_sregs *k)
 	s->idt = (struct x86_dtable){ k->idt.base, k->idt.limit };
 	s->cr0 = k->cr0, s->cr2 = k->cr2, s->cr3 = k->cr3, s->cr4 = k->cr4;
 	s->cr8 = k->cr8, s->efer = k->efer, s->apic_base = k->apic_base;
-	s->pending_irq = -1;
-	for (int i = 0; i < 256; i++)
-		if (k->interrupt_bitmap[i / 64] >> (i % 64) & 1)
-			s->pending_irq = i;
 }
 
 static void sregs_to_kvm(struct kvm_sregs *k, const struct x86_cpu_state *s)
@@ -101,31 +122,181 @@ static void sregs_to_kvm(struct kvm_sregs *k, const struct x86_cpu_state *s)
 	k->idt.base = s->idt.base, k->idt.limit = s->idt.limit;
 	k->cr0 = s->cr0, k->cr2 = s->cr2, k->cr3 = s->cr3, k->cr4 = s->cr4;
 	k->cr8 = s->cr8, k->efer = s->efer, k->apic_base = s->apic_base;
-	if (s->pending_irq >= 0 && s->pending_irq < 256)
-		k->interrupt_bitmap[s->pending_irq / 64] |= 1ULL << (s->pending_irq % 64);
+	/* an interrupt being injected travels in the vCPU events */
 }
 
-static int msrs_io(struct vcpu *v, struct x86_cpu_state *s, bool set)
+/* Reset writes n = NR_STATE_MSRS - 1 (all but IA32_MTRRCAP); a KVM
+ * without one of them processes fewer, which a reset survives and a
+ * load does not. */
+static int msrs_io(struct vcpu *v, struct x86_cpu_state *s, bool set, bool strict)
 {
-	size_t n = ARRAY_SIZE(state_msrs);
+	size_t n = set ? NR_STATE_MSRS - 1 : NR_STATE_MSRS;
 	struct kvm_msrs *msrs = calloc(1, sizeof(*msrs) + n * sizeof(struct kvm_msr_entry));
 	if (!msrs)
 		return -1;
 	msrs->nmsrs = n;
-	for (size_t i = 0; i < n; i++) {
-		msrs->entries[i].index = state_msrs[i];
-		msrs->entries[i].data = *msr_field(s, state_msrs[i]);
+	/* IA32_MTRRCAP is fixed_msrs' last: past n when writing */
+	for (size_t i = 0, j = 0; j < n; i++) {
+		uint32_t index = state_msr(i);
+		if (set && index == MSR_MTRRCAP)
+			continue;
+		msrs->entries[j].index = index;
+		msrs->entries[j++].data = *msr_field(s, index);
 	}
 	int r = ioctl(kvm_vcpu_of(v)->fd, set ? KVM_SET_MSRS : KVM_GET_MSRS, msrs);
 	for (int i = 0; !set && i < r; i++)
 		*msr_field(s, msrs->entries[i].index) = msrs->entries[i].data;
+	uint32_t stuck = r >= 0 && r < (int)n ? msrs->entries[r].index : 0;
 	free(msrs);
-	if (r != (int)n) {
-		/* a backend without one of them processes fewer: not fatal */
-		qvm_log(LOG_UNIMP, "cpu %u: KVM_%s_MSRS handled %d of %zu", v->index,
-			set ? "SET" : "GET", r, n);
+	if (r == (int)n)
+		return 0;
+	if (strict) {
+		qvm_error("cpu %u: KVM_%s_MSRS: MSR 0x%x refused", v->index,
+			  set ? "SET" : "GET", stuck);
+		return -1;
 	}
+	qvm_log(LOG_UNIMP, "cpu %u: KVM_%s_MSRS handled %d of %zu", v->index,
+		set ? "SET" : "GET", r, n);
 	return 0;
+}
+
+/* FPU/SSE/AVX: KVM_GET_XSAVE where the host has it, else the FXSAVE
+ * part through KVM_GET_FPU with XSTATE_BV = x87 | SSE. */
+static void fx_from_fpu(struct x86_cpu_state *s, const struct kvm_fpu *fpu)
+{
+	uint64_t bv = XCR0_X87 | XCR0_SSE;
+	memcpy(s->fxsave + 0, &fpu->fcw, 2);
+	memcpy(s->fxsave + 2, &fpu->fsw, 2);
+	s->fxsave[4] = fpu->ftwx;
+	memcpy(s->fxsave + 6, &fpu->last_opcode, 2);
+	memcpy(s->fxsave + 8, &fpu->last_ip, 8);
+	memcpy(s->fxsave + 16, &fpu->last_dp, 8);
+	memcpy(s->fxsave + 24, &fpu->mxcsr, 4);
+	memcpy(s->fxsave + 32, fpu->fpr, 128);
+	memcpy(s->fxsave + 160, fpu->xmm, 256);
+	memcpy(s->xsave + XSAVE_HDR_OFFSET, &bv, 8);
+}
+
+static void fpu_from_fx(struct kvm_fpu *fpu, const struct x86_cpu_state *s)
+{
+	memset(fpu, 0, sizeof(*fpu));
+	memcpy(&fpu->fcw, s->fxsave + 0, 2);
+	memcpy(&fpu->fsw, s->fxsave + 2, 2);
+	fpu->ftwx = s->fxsave[4];
+	memcpy(&fpu->last_opcode, s->fxsave + 6, 2);
+	memcpy(&fpu->last_ip, s->fxsave + 8, 8);
+	memcpy(&fpu->last_dp, s->fxsave + 16, 8);
+	memcpy(&fpu->mxcsr, s->fxsave + 24, 4);
+	memcpy(fpu->fpr, s->fxsave + 32, 128);
+	memcpy(fpu->xmm, s->fxsave + 160, 256);
+}
+
+static int fpu_io(struct vcpu *v, struct x86_cpu_state *s, bool set)
+{
+	int fd = kvm_vcpu_of(v)->fd;
+	static_assert(sizeof(struct kvm_xsave) >= XSAVE_AREA_SIZE, "kvm_xsave holds our area");
+	struct kvm_xsave *x = calloc(1, sizeof(*x));
+	struct kvm_fpu fpu;
+	int r = -1;
+	if (!x)
+		return -1;
+	/* a host with XSAVE refuses a state it cannot hold (AVX on a host
+	 * without it): no quiet fall back to the FXSAVE part then */
+	bool xsave = ioctl(kvm_of(v->m)->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0;
+	if (set && xsave) {
+		memcpy(x->region, s->xsave, XSAVE_AREA_SIZE);
+		r = ioctl(fd, KVM_SET_XSAVE, x);
+	} else if (set) {
+		fpu_from_fx(&fpu, s);
+		r = ioctl(fd, KVM_SET_FPU, &fpu);
+	} else if (xsave) {
+		r = ioctl(fd, KVM_GET_XSAVE, x);
+		if (r == 0)
+			memcpy(s->xsave, x->region, XSAVE_AREA_SIZE);
+	} else if ((r = ioctl(fd, KVM_GET_FPU, &fpu)) == 0) {
+		fx_from_fpu(s, &fpu);
+	}
+	free(x);
+	return r;
+}
+
+/* XCR0 (KVM_CAP_XCRS): a host without it runs x87/SSE only. */
+static int xcr_io(struct vcpu *v, struct x86_cpu_state *s, bool set)
+{
+	struct kvm_xcrs x;
+	memset(&x, 0, sizeof(x));
+	if (set) {
+		x.nr_xcrs = 1;
+		x.xcrs[0].xcr = 0;
+		x.xcrs[0].value = s->xcr0;
+		if (ioctl(kvm_vcpu_of(v)->fd, KVM_SET_XCRS, &x) == 0)
+			return 0;
+		return s->xcr0 == XCR0_X87 || s->xcr0 == (XCR0_X87 | XCR0_SSE) ? 0 : -1;
+	}
+	s->xcr0 = XCR0_X87 | XCR0_SSE;
+	if (ioctl(kvm_vcpu_of(v)->fd, KVM_GET_XCRS, &x) == 0)
+		for (unsigned i = 0; i < x.nr_xcrs && i < KVM_MAX_XCRS; i++)
+			if (x.xcrs[i].xcr == 0)
+				s->xcr0 = x.xcrs[i].value;
+	return 0;
+}
+
+static void events_from_kvm(struct x86_cpu_state *s, const struct kvm_vcpu_events *e)
+{
+	struct x86_events *d = &s->ev;
+	*d = (struct x86_events){
+		.exc_injected = e->exception.injected, .exc_pending = e->exception.pending,
+		.exc_has_error = e->exception.has_error_code, .exc_vector = e->exception.nr,
+		.exc_error = e->exception.error_code,
+		.irq_injected = e->interrupt.injected, .irq_soft = e->interrupt.soft,
+		.irq_vector = e->interrupt.nr, .shadow = e->interrupt.shadow,
+		.nmi_injected = e->nmi.injected, .nmi_pending = e->nmi.pending,
+		.nmi_masked = e->nmi.masked, .sipi_vector = e->sipi_vector,
+	};
+}
+
+static void events_to_kvm(struct kvm_vcpu_events *e, const struct x86_cpu_state *s)
+{
+	const struct x86_events *d = &s->ev;
+	memset(e, 0, sizeof(*e));
+	/* without KVM_CAP_EXCEPTION_PAYLOAD a pending exception is queued
+	 * as injected, which KVM then delivers first the same way */
+	e->exception.injected = d->exc_injected || d->exc_pending;
+	e->exception.nr = d->exc_vector;
+	e->exception.has_error_code = d->exc_has_error;
+	e->exception.error_code = d->exc_error;
+	e->interrupt.injected = d->irq_injected;
+	e->interrupt.nr = d->irq_vector;
+	e->interrupt.soft = d->irq_soft;
+	e->interrupt.shadow = d->shadow;
+	e->nmi.injected = d->nmi_injected;
+	e->nmi.pending = d->nmi_pending;
+	e->nmi.masked = d->nmi_masked;
+	e->sipi_vector = d->sipi_vector;
+	e->flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SIPI_VECTOR |
+		   KVM_VCPUEVENT_VALID_SHADOW;
+}
+
+static const uint32_t mp_to_kvm[MP_STATE_NR] = {
+	[MP_RUNNABLE] = KVM_MP_STATE_RUNNABLE,
+	[MP_WAIT_SIPI] = KVM_MP_STATE_UNINITIALIZED,
+	[MP_HALTED] = KVM_MP_STATE_HALTED,
+	[MP_INIT_RECEIVED] = KVM_MP_STATE_INIT_RECEIVED,
+	[MP_SIPI_RECEIVED] = KVM_MP_STATE_SIPI_RECEIVED,
+};
+
+static uint32_t mp_from_kvm(uint32_t k)
+{
+	for (uint32_t i = 0; i < MP_STATE_NR; i++)
+		if (mp_to_kvm[i] == k)
+			return i;
+	return MP_RUNNABLE;
+}
+
+static int get_error(struct vcpu *v, const char *what)
+{
+	qvm_error("cpu %u: %s: %s", v->index, what, strerror(errno));
+	return -1;
 }
 
 int kvm_get_state(struct vcpu *v, struct x86_cpu_state *s)
@@ -133,52 +304,101 @@ int kvm_get_state(struct vcpu *v, struct x86_cpu_state *s)
 	int fd = kvm_vcpu_of(v)->fd;
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
-	struct kvm_fpu fpu;
+	struct kvm_vcpu_events ev;
+	struct kvm_debugregs dbg;
+	struct kvm_lapic_state lapic;
 	struct kvm_mp_state mp;
 	memset(s, 0, sizeof(*s));
-	if (ioctl(fd, KVM_GET_REGS, &regs) < 0 || ioctl(fd, KVM_GET_SREGS, &sregs) < 0) {
-		qvm_error("cpu %u: KVM_GET_REGS: %s", v->index, strerror(errno));
-		return -1;
-	}
+	if (ioctl(fd, KVM_GET_REGS, &regs) < 0)
+		return get_error(v, "KVM_GET_REGS");
+	if (ioctl(fd, KVM_GET_SREGS, &sregs) < 0)
+		return get_error(v, "KVM_GET_SREGS");
 	regs_from_kvm(s, &regs);
 	sregs_from_kvm(s, &sregs);
-	if (ioctl(fd, KVM_GET_FPU, &fpu) == 0) {
-		/* FXSAVE layout: FCW, FSW, FTW (abridged), ... MXCSR at 24 */
-		memcpy(s->fxsave + 0, &fpu.fcw, 2);
-		memcpy(s->fxsave + 2, &fpu.fsw, 2);
-		s->fxsave[4] = fpu.ftwx;
-		memcpy(s->fxsave + 24, &fpu.mxcsr, 4);
-		memcpy(s->fxsave + 32, fpu.fpr, 128);
-		memcpy(s->fxsave + 160, fpu.xmm, 256);
-	}
-	if (ioctl(fd, KVM_GET_MP_STATE, &mp) == 0) {
-		s->mp_state = mp.mp_state == KVM_MP_STATE_HALTED ? MP_HALTED :
-			      mp.mp_state == KVM_MP_STATE_RUNNABLE ? MP_RUNNABLE : MP_WAIT_SIPI;
-		s->halted = mp.mp_state == KVM_MP_STATE_HALTED;
-	}
-	return msrs_io(v, s, false);
+	if (fpu_io(v, s, false) < 0)
+		return get_error(v, "KVM_GET_XSAVE");
+	xcr_io(v, s, false);
+	if (ioctl(fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return get_error(v, "KVM_GET_VCPU_EVENTS");
+	events_from_kvm(s, &ev);
+	if (ioctl(fd, KVM_GET_DEBUGREGS, &dbg) < 0)
+		return get_error(v, "KVM_GET_DEBUGREGS");
+	memcpy(s->dr, dbg.db, sizeof(dbg.db));
+	s->dr[6] = dbg.dr6;
+	s->dr[7] = dbg.dr7;
+	if (ioctl(fd, KVM_GET_LAPIC, &lapic) < 0)
+		return get_error(v, "KVM_GET_LAPIC");
+	static_assert(sizeof(lapic.regs) == LAPIC_PAGE_SIZE, "KVM's LAPIC page is ours");
+	memcpy(s->lapic, lapic.regs, LAPIC_PAGE_SIZE);
+	s->has_lapic = true;
+	if (ioctl(fd, KVM_GET_MP_STATE, &mp) < 0)
+		return get_error(v, "KVM_GET_MP_STATE");
+	s->mp_state = mp_from_kvm(mp.mp_state);
+	s->halted = s->mp_state == MP_HALTED;
+	return msrs_io(v, s, false, false);
 }
 
+/* A part a power-on state can do without (a backend lacking the ioctl
+ * keeps its own reset values): logged then, fatal for a full state. */
+static bool part_failed(struct vcpu *v, int r, bool strict, const char *what)
+{
+	if (r >= 0)
+		return false;
+	if (strict)
+		return true;
+	qvm_log(LOG_UNIMP, "cpu %u: %s: %s (kept the backend's reset value)", v->index, what,
+		strerror(errno));
+	return false;
+}
+
+/* The order matters: SREGS (APIC base, CR4.OSXSAVE) before XCRS and
+ * XSAVE, the LAPIC before the MSRs (TSC deadline), events after the
+ * registers, mp_state last.  A state without a LAPIC page is a power-on
+ * state (vcpu_reset), set leniently. */
 int kvm_set_state(struct vcpu *v, const struct x86_cpu_state *s)
 {
 	int fd = kvm_vcpu_of(v)->fd;
+	struct x86_cpu_state *w = (struct x86_cpu_state *)s; /* only read */
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
-	struct kvm_fpu fpu = { 0 };
+	struct kvm_vcpu_events ev;
+	struct kvm_debugregs dbg;
+	struct kvm_mp_state mp = { s->mp_state < MP_STATE_NR ? mp_to_kvm[s->mp_state] : 0 };
+	const char *what = NULL;
+	bool strict = s->has_lapic;
 	regs_to_kvm(&regs, s);
 	sregs_to_kvm(&sregs, s);
-	memcpy(&fpu.fcw, s->fxsave + 0, 2);
-	memcpy(&fpu.fsw, s->fxsave + 2, 2);
-	fpu.ftwx = s->fxsave[4];
-	memcpy(&fpu.mxcsr, s->fxsave + 24, 4);
-	memcpy(fpu.fpr, s->fxsave + 32, 128);
-	memcpy(fpu.xmm, s->fxsave + 160, 256);
-	if (ioctl(fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(fd, KVM_SET_REGS, &regs) < 0 ||
-	    ioctl(fd, KVM_SET_FPU, &fpu) < 0) {
-		qvm_error("cpu %u: setting KVM registers: %s", v->index, strerror(errno));
+	events_to_kvm(&ev, s);
+	memset(&dbg, 0, sizeof(dbg));
+	memcpy(dbg.db, s->dr, sizeof(dbg.db));
+	dbg.dr6 = s->dr[6];
+	dbg.dr7 = s->dr[7];
+	if (s->mp_state >= MP_STATE_NR)
+		what = "run state";
+	else if (ioctl(fd, KVM_SET_SREGS, &sregs) < 0)
+		what = "KVM_SET_SREGS";
+	else if (ioctl(fd, KVM_SET_REGS, &regs) < 0)
+		what = "KVM_SET_REGS";
+	else if (part_failed(v, xcr_io(v, w, true), strict, "KVM_SET_XCRS"))
+		what = "KVM_SET_XCRS";
+	else if (fpu_io(v, w, true) < 0)
+		what = "KVM_SET_XSAVE";
+	else if (part_failed(v, ioctl(fd, KVM_SET_DEBUGREGS, &dbg), strict, "KVM_SET_DEBUGREGS"))
+		what = "KVM_SET_DEBUGREGS";
+	else if (s->has_lapic && ioctl(fd, KVM_SET_LAPIC, (const void *)s->lapic) < 0)
+		what = "KVM_SET_LAPIC";
+	else if (msrs_io(v, w, true, strict) < 0)
+		return -1;
+	else if (part_failed(v, ioctl(fd, KVM_SET_VCPU_EVENTS, &ev), strict,
+			     "KVM_SET_VCPU_EVENTS"))
+		what = "KVM_SET_VCPU_EVENTS";
+	else if (ioctl(fd, KVM_SET_MP_STATE, &mp) < 0)
+		what = "KVM_SET_MP_STATE";
+	if (what) {
+		qvm_error("cpu %u: setting the state: %s: %s", v->index, what, strerror(errno));
 		return -1;
 	}
-	return msrs_io(v, (struct x86_cpu_state *)s, true);
+	return 0;
 }
 
 /* Local APIC register offsets (SDM Vol. 3, table 11-1). */

@@ -11,6 +11,7 @@
 #include "chardev/chardev.h"
 #include "cpu.h"
 #include "machine.h"
+#include "migration/migrate.h"
 #include "monitor.h"
 
 #define MON_LINE_MAX 512
@@ -23,6 +24,8 @@ struct monitor {
 	unsigned cpu;   /* the current CPU for info registers */
 	bool stopped;   /* stopped by the user (stop / -S) */
 	bool greeted;   /* the banner was printed on this connection */
+	bool postmigrate; /* paused by a completed migrate, not yet cont */
+	struct migrate_info migration; /* the last migrate, for info migrate */
 };
 
 /* Output with "\n" turned into "\r\n": the terminal may be raw. */
@@ -113,6 +116,50 @@ static void do_cpus(struct monitor *mon, void *arg)
 	}
 }
 
+static void info_migrate(struct monitor *mon)
+{
+	const struct migrate_info *i = &mon->migration;
+	if (i->status == MIGRATE_NONE)
+		return;
+	mon_printf(mon, "Migration status: %s\n",
+		   i->status == MIGRATE_COMPLETED ? "completed" : "failed");
+	if (i->status == MIGRATE_COMPLETED)
+		mon_printf(mon, "total time: %llu ms\ntransferred: %llu kbytes\n",
+			   (unsigned long long)i->ms, (unsigned long long)(i->bytes >> 10));
+	else
+		mon_printf(mon, "error: %s\n", i->error);
+}
+
+/* migrate [-d] URI, the URI maybe in double quotes as QEMU's HMP takes
+ * it.  -d (detach) is accepted: the save finishes before the prompt
+ * returns either way. */
+static void cmd_migrate(struct monitor *mon, const char *args)
+{
+	char uri[MON_LINE_MAX];
+	while (*args == ' ')
+		args++;
+	if (!strncmp(args, "-d ", 3))
+		args += 3;
+	while (*args == ' ')
+		args++;
+	snprintf(uri, sizeof(uri), "%s", args);
+	size_t n = strlen(uri);
+	if (n >= 2 && uri[0] == '"' && uri[n - 1] == '"') {
+		memmove(uri, uri + 1, n - 2);
+		uri[n - 2] = 0;
+	}
+	if (!*uri) {
+		mon_puts(mon, "migrate: give a URI: \"exec:COMMAND\" or file:PATH\n");
+		return;
+	}
+	if (migrate_save(mon->m, uri, &mon->migration) < 0) {
+		mon_printf(mon, "migrate: %s\n", mon->migration.error);
+		return;
+	}
+	mon->postmigrate = true;
+	mon->stopped = true;
+}
+
 static void cmd_info(struct monitor *mon, const char *what)
 {
 	struct machine *m = mon->m;
@@ -131,10 +178,13 @@ static void cmd_info(struct monitor *mon, const char *what)
 		if (m->accel && m->accel->ops->info)
 			m->accel->ops->info(m, mon_print_cb, mon);
 	} else if (!strcmp(what, "status")) {
-		mon_printf(mon, "VM status: %s\n", m->paused ? "paused" : "running");
+		mon_printf(mon, "VM status: %s\n", !m->paused ? "running" :
+			   mon->postmigrate ? "paused (postmigrate)" : "paused");
+	} else if (!strcmp(what, "migrate")) {
+		info_migrate(mon);
 	} else {
-		mon_printf(mon, "info: unknown item '%s' (registers, cpus, kvm, accel, status)\n",
-			   what);
+		mon_printf(mon, "info: unknown item '%s' (registers, cpus, kvm, accel, status, "
+			   "migrate)\n", what);
 	}
 }
 
@@ -146,7 +196,9 @@ static void cmd_help(struct monitor *mon)
 		 "info kvm             KVM status\n"
 		 "info accel           the engine in use\n"
 		 "info status          running or paused\n"
+		 "info migrate         the outcome of the last migrate\n"
 		 "cpu N                select the current CPU\n"
+		 "migrate URI          save the machine (\"exec:CMD\" or file:PATH; stays paused)\n"
 		 "stop                 pause the guest\n"
 		 "cont | c             resume the guest\n"
 		 "system_reset         reset the machine\n"
@@ -177,6 +229,9 @@ void monitor_command(struct monitor *mon, const char *line)
 	} else if (!strcmp(cmd, "cont") || !strcmp(cmd, "c")) {
 		machine_resume(m);
 		mon->stopped = false;
+		mon->postmigrate = false;
+	} else if (!strncmp(cmd, "migrate", 7) && (cmd[7] == ' ' || !cmd[7])) {
+		cmd_migrate(mon, cmd + 7);
 	} else if (!strcmp(cmd, "system_reset")) {
 		machine_request(m, REQ_RESET, 0);
 	} else if (!strcmp(cmd, "system_powerdown")) {

@@ -146,14 +146,12 @@ static enum vcpu_exit tcg_vcpu_run(struct vcpu *v)
 
 static int tcg_get_state_op(struct vcpu *v, struct x86_cpu_state *s)
 {
-	tcg_get_state(tv_of(v)->cpu, s);
-	return 0;
+	return tcg_vcpu_get_state(tv_of(v)->cpu, s);
 }
 
 static int tcg_set_state_op(struct vcpu *v, const struct x86_cpu_state *s)
 {
-	tcg_set_state(tv_of(v)->cpu, s);
-	return 0;
+	return tcg_vcpu_set_state(tv_of(v)->cpu, s);
 }
 
 static int tcg_vcpu_reset(struct vcpu *v)
@@ -205,6 +203,27 @@ static int tcg_machine_reset(struct machine *m)
 	return 0;
 }
 
+/* Beyond the vCPUs (save.c) tcg has nothing of its own: its interrupt
+ * controllers and PIT are devices.  A version byte keeps the section. */
+#define TCG_ENGINE_STATE_VERSION 1
+
+static int tcg_save(struct machine *m, struct state_buf *s)
+{
+	(void)m;
+	state_put_u8(s, TCG_ENGINE_STATE_VERSION);
+	return s->error ? -1 : 0;
+}
+
+static int tcg_load(struct machine *m, struct state_buf *s)
+{
+	(void)m;
+	if (state_get_u8(s) != TCG_ENGINE_STATE_VERSION || s->error) {
+		qvm_error("tcg: the saved engine state has an unknown version");
+		return -1;
+	}
+	return 0;
+}
+
 static void tcg_info(struct machine *m, void (*print)(void *, const char *), void *opaque)
 {
 	char line[256];
@@ -238,6 +257,8 @@ const struct accel_ops tcg_accel_ops = {
 	.lapic_write = tcg_lapic_write,
 	.msr_write = tcg_msr_write,
 	.machine_reset = tcg_machine_reset,
+	.save = tcg_save,
+	.load = tcg_load,
 	.kick = tcg_kick,
 	.info = tcg_info,
 	.vcpu_destroy = tcg_vcpu_destroy,

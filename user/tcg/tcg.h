@@ -231,6 +231,11 @@ void tcg_cpu_free(struct tcg_cpu *c);
 /* Load / store the architectural state (flags and FPU packed/unpacked). */
 void tcg_set_state(struct tcg_cpu *c, const struct x86_cpu_state *s);
 void tcg_get_state(struct tcg_cpu *c, struct x86_cpu_state *s);
+/* The whole vCPU (save.c): the above plus XCR0, the MSRs kept outside
+ * c->s, events, run state and the LAPIC.  set: 0, or -1 with a message
+ * when the state is one this CPU cannot be in. */
+int tcg_vcpu_get_state(struct tcg_cpu *c, struct x86_cpu_state *s);
+int tcg_vcpu_set_state(struct tcg_cpu *c, const struct x86_cpu_state *s);
 
 /* Run until an exit request, HLT, a reset or an error (exec.c).  Returns
  * the enum vcpu_exit of accel.h. */
