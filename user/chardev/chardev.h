@@ -132,7 +132,7 @@ void chardev_mux_input(struct chardev *mux, const void *buf, size_t len);
 bool chardev_is_mux(const struct chardev *c);
 bool chardev_is_mux_frontend(const struct chardev *c); /* from chardev_mux_add */
 
-/* ---- For back-end implementations (chardev.c, chardev-mux.c) ---- */
+/* ---- For back-end implementations (user/chardev/) ---- */
 
 /* Allocate a chardev; priv belongs to the back end. */
 struct chardev *chardev_new(const struct chardev_ops *ops, struct mainloop *l,
