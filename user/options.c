@@ -113,13 +113,14 @@ static int smp_kv(void *opaque, const char *key, const char *val)
 }
 
 /* Fill in the topology the way QEMU does: missing values are derived, the
- * product must cover maxcpus. */
+ * product must cover maxcpus.  Each value is at most 2^20, so products are
+ * taken in 64 bits (two of them already overflow 32). */
 static int smp_finish(struct config *c)
 {
-	unsigned s = c->sockets, co = c->cores, t = c->threads;
-	unsigned cpus = c->smp_cpus, max = c->smp_max_cpus;
+	uint64_t s = c->sockets, co = c->cores, t = c->threads;
+	uint64_t cpus = c->smp_cpus, max = c->smp_max_cpus;
 	if (!cpus) {
-		unsigned prod = (s ? s : 1) * (co ? co : 1) * (t ? t : 1);
+		uint64_t prod = (s ? s : 1) * (co ? co : 1) * (t ? t : 1);
 		cpus = max ? max : prod;
 	}
 	if (!max)
@@ -134,17 +135,20 @@ static int smp_finish(struct config *c)
 	} else if (!co) {
 		co = max / (s * t);
 	}
-	if (!s || !co || (unsigned long long)s * co * t != max) {
-		qvm_error("-smp: sockets (%u) * cores (%u) * threads (%u) != maxcpus (%u)",
-			  s, co, t, max);
+	if (!s || !co || s * co * t != max) {
+		qvm_error("-smp: sockets (%llu) * cores (%llu) * threads (%llu) != maxcpus (%llu)",
+			  (unsigned long long)s, (unsigned long long)co, (unsigned long long)t,
+			  (unsigned long long)max);
 		return -1;
 	}
 	if (cpus > max) {
-		qvm_error("-smp: cpus (%u) exceeds maxcpus (%u)", cpus, max);
+		qvm_error("-smp: cpus (%llu) exceeds maxcpus (%llu)", (unsigned long long)cpus,
+			  (unsigned long long)max);
 		return -1;
 	}
 	if (max > MAX_VCPUS) {
-		qvm_error("-smp: %u vCPUs requested, at most %u supported", max, MAX_VCPUS);
+		qvm_error("-smp: %llu vCPUs requested, at most %u supported",
+			  (unsigned long long)max, MAX_VCPUS);
 		return -1;
 	}
 	c->smp_cpus = cpus;
@@ -456,8 +460,8 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 			log_print_categories();
 			return 1;
 		}
-		int mask = log_parse_mask(arg);
-		if (mask < 0)
+		int mask;
+		if (log_parse_mask(arg, &mask) < 0)
 			return -1;
 		c->log_mask |= mask;
 	} else if (!strcmp(opt, "device")) {

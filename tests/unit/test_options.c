@@ -64,6 +64,27 @@ TEST(options_smp_topology)
 	CHECK(parse(&c, "-bios /dev/null -smp 256") < 0);
 }
 
+/* Two factors of 2^16 overflow 32 bits: an error, not a division by 0. */
+TEST(options_smp_product_overflow)
+{
+	struct config c;
+	CHECK(parse(&c, "-bios /dev/null -smp 1,cores=65536,threads=65536") < 0);
+	CHECK(parse(&c, "-bios /dev/null -smp cores=65536,threads=65536") < 0);
+	CHECK(parse(&c, "-bios /dev/null -smp 2,sockets=65536,cores=65536,threads=65536") < 0);
+	CHECK(parse(&c, "-bios /dev/null -smp maxcpus=1048576,cores=1048576") < 0);
+}
+
+TEST(options_log_all)
+{
+	struct config c;
+	CHECK(parse(&c, "-bios /dev/null -d all") == 0);
+	CHECK_EQ(c.log_mask & (LOG_GUEST_ERRORS | LOG_INT | LOG_EXEC | LOG_ACCEL),
+		 LOG_GUEST_ERRORS | LOG_INT | LOG_EXEC | LOG_ACCEL);
+	CHECK(parse(&c, "-bios /dev/null -d int,all") == 0);
+	CHECK(c.log_mask & LOG_MMIO);
+	CHECK(parse(&c, "-bios /dev/null -d all,nonsense") < 0);
+}
+
 TEST(options_accel_spellings)
 {
 	struct config c;

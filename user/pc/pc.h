@@ -2,6 +2,7 @@
 #ifndef QVM_PC_H
 #define QVM_PC_H
 
+#include <sys/stat.h>
 #include "qvm.h"
 
 struct machine;
@@ -87,6 +88,10 @@ int pc_enter_kernel(struct machine *m);
 /* loader.c: a whole file in a malloc'ed buffer; exactly len bytes of fd.
  * Errors print one line naming what and path. */
 uint8_t *load_file(const char *what, const char *path, size_t *size);
+/* Open an image for reading; -1 with "WHAT PATH: reason" unless it is a
+ * regular file (a FIFO, device or directory is refused without blocking:
+ * an open FIFO with no writer would wait forever). */
+int open_image(const char *what, const char *path, struct stat *st);
 bool read_full(int fd, void *buf, size_t len, const char *what, const char *path);
 
 /* multiboot.c: a multiboot v1 kernel (data, size is the file) and its
