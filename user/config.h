@@ -24,6 +24,8 @@ struct drive_cfg {
 
 struct config {
 	uint64_t ram_size;              /* -m, bytes */
+	uint64_t max_ram_size;          /* -m maxmem= (ram_size if not given) */
+	unsigned ram_slots;             /* -m slots= */
 	unsigned smp_cpus, smp_max_cpus;/* -smp */
 	unsigned sockets, cores, threads;
 	const char *accel;              /* -accel / -machine accel= / -enable-kvm; NULL = pick */

@@ -157,6 +157,98 @@ static int smp_finish(struct config *c)
 	return 0;
 }
 
+#define MAX_RAM_SLOTS 256 /* QEMU's limit for pc */
+
+struct mem_parse {
+	struct config *c;
+	const char *arg;    /* the whole -m argument, for messages */
+	bool slots_given;
+};
+
+static int mem_kv(void *opaque, const char *key, const char *val)
+{
+	struct mem_parse *p = opaque;
+	struct config *c = p->c;
+	unsigned long long v;
+	if (!val) {
+		qvm_error("-m %s: invalid parameter '%s'", p->arg, key);
+		return -1;
+	}
+	if (!key || !strcmp(key, "size")) {
+		if (parse_size(val, 20, &c->ram_size) < 0 || c->ram_size < 2 * MiB) {
+			qvm_error("-m %s: invalid memory size (at least 2M; suffixes K, M, G, T)",
+				  p->arg);
+			return -1;
+		}
+		c->ram_size &= ~(uint64_t)(4 * KiB - 1);
+	} else if (!strcmp(key, "maxmem")) {
+		/* a size in bytes unless suffixed, as in QEMU */
+		if (parse_size(val, 0, &c->max_ram_size) < 0) {
+			qvm_error("-m %s: invalid maxmem '%s' (suffixes K, M, G, T)", p->arg, val);
+			return -1;
+		}
+	} else if (!strcmp(key, "slots")) {
+		if (parse_uint(val, ~0ULL, &v) < 0 || v > MAX_RAM_SLOTS) {
+			qvm_error("-m %s: unsupported number of memory slots '%s' (at most %d)",
+				  p->arg, val, MAX_RAM_SLOTS);
+			return -1;
+		}
+		c->ram_slots = v;
+		p->slots_given = true;
+	} else {
+		qvm_error("-m %s: invalid parameter '%s' (size, slots, maxmem)", p->arg, key);
+		return -1;
+	}
+	return 0;
+}
+
+/* -m [size=]N[,slots=n,maxmem=size].  There is no memory hot-plug: slots
+ * and maxmem are checked as QEMU checks them and otherwise unused. */
+static int parse_memory(struct config *c, const char *arg)
+{
+	char buf[256];
+	if (strlen(arg) >= sizeof(buf)) {
+		qvm_error("-m: argument too long");
+		return -1;
+	}
+	strcpy(buf, arg);
+	struct mem_parse p = { .c = c, .arg = arg };
+	c->max_ram_size = 0;
+	c->ram_slots = 0;
+	if (parse_kv_list(buf, mem_kv, &p) < 0)
+		return -1;
+	return 0;
+}
+
+/* After every option: maxmem against the final size (QEMU's rules). */
+static int memory_finish(struct config *c)
+{
+	if (!c->max_ram_size) {
+		if (c->ram_slots) {
+			qvm_error("-m: slots=%u given but no maxmem", c->ram_slots);
+			return -1;
+		}
+		c->max_ram_size = c->ram_size;
+		return 0;
+	}
+	if (c->max_ram_size < c->ram_size) {
+		qvm_error("-m: maxmem (%llu MiB) is less than the memory size (%llu MiB)",
+			  (unsigned long long)(c->max_ram_size >> 20),
+			  (unsigned long long)(c->ram_size >> 20));
+		return -1;
+	}
+	if (c->max_ram_size & (4 * KiB - 1)) {
+		qvm_error("-m: maxmem (%llu) is not a multiple of 4 KiB",
+			  (unsigned long long)c->max_ram_size);
+		return -1;
+	}
+	if (c->ram_slots && c->max_ram_size == c->ram_size) {
+		qvm_error("-m: slots=%u given but maxmem equals the memory size", c->ram_slots);
+		return -1;
+	}
+	return 0;
+}
+
 static int set_accel(struct config *c, const char *name)
 {
 	static const char *const known[] = { "kvm", "tcg", "kqemu" };
@@ -340,7 +432,9 @@ static void usage(void)
 	printf("usage: qvm [options]\n"
 	       "\n"
 	       "Machine:\n"
-	       "  -m SIZE              guest RAM (default 128M; suffixes K, M, G, T)\n"
+	       "  -m [size=]SIZE[,slots=N,maxmem=SIZE]\n"
+	       "                       guest RAM (default 128M; suffixes K, M, G, T); slots\n"
+	       "                       and maxmem are checked (no memory hot-plug)\n"
 	       "  -smp N[,sockets=S][,cores=C][,threads=T][,maxcpus=M]\n"
 	       "  -accel kvm|kqemu|tcg engine (default: the best the host offers)\n"
 	       "  -machine pc[,accel=A], -M     machine type (pc)\n"
@@ -393,12 +487,7 @@ static int check_file(const char *opt, const char *path)
 static int parse_one(struct config *c, const char *opt, char *arg)
 {
 	if (!strcmp(opt, "m")) {
-		const char *v = !strncmp(arg, "size=", 5) ? arg + 5 : arg;
-		if (parse_size(v, 20, &c->ram_size) < 0 || c->ram_size < 2 * MiB) {
-			qvm_error("-m %s: invalid memory size (at least 2M; suffixes K, M, G, T)", arg);
-			return -1;
-		}
-		c->ram_size &= ~(uint64_t)(4 * KiB - 1);
+		return parse_memory(c, arg);
 	} else if (!strcmp(opt, "smp")) {
 		return parse_kv_list(arg, smp_kv, c);
 	} else if (!strcmp(opt, "accel")) {
@@ -542,7 +631,7 @@ int config_parse(struct config *c, int argc, char **argv)
 		if (r)
 			return r;
 	}
-	if (smp_finish(c) < 0)
+	if (smp_finish(c) < 0 || memory_finish(c) < 0)
 		return -1;
 	if (!c->smp_cpus)
 		c->smp_cpus = c->smp_max_cpus = c->sockets = c->cores = c->threads = 1;
