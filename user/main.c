@@ -72,7 +72,7 @@ static void quit_from_mux(void *opaque)
  * and/or the monitor. */
 static void open_stdio_mux(struct qvm *q, bool serial, bool monitor)
 {
-	struct chardev *out = chardev_open(q->loop, "stdio", "serial0");
+	struct chardev *out = chardev_open(q->loop, "stdio,signal=off", "serial0");
 	if (!out)
 		exit(1);
 	q->mux = chardev_mux_new(out);
@@ -83,9 +83,12 @@ static void open_stdio_mux(struct qvm *q, bool serial, bool monitor)
 		q->monitor_chr = chardev_mux_add(q->mux, "monitor");
 }
 
-/* -nographic: serial and monitor share stdio through the mux unless the
- * user sent them elsewhere; otherwise serial defaults to stdio (there is
- * no display yet) and the monitor to nothing. */
+/* The defaults follow QEMU 7.2.  -nographic: serial and monitor share
+ * stdio through the mux unless the user sent them elsewhere.  -display
+ * none: serial and monitor default to QEMU's "vc", a console with no
+ * display to show it, so serial output is dropped and there is no monitor.
+ * With neither, QEMU would open a window; qvm has none, so serial goes to
+ * stdio (^C ends qvm, as with -serial stdio) and there is no monitor. */
 static void open_chardevs(struct qvm *q)
 {
 	const struct config *c = &q->cfg;
@@ -96,7 +99,7 @@ static void open_chardevs(struct qvm *q)
 		if (serial_mux || monitor_mux)
 			open_stdio_mux(q, serial_mux, monitor_mux);
 	} else if (!serial) {
-		serial = "stdio";
+		serial = c->display_none ? "null" : "stdio";
 	}
 	if (serial && !strcmp(serial, "mon:stdio") && !q->mux) {
 		open_stdio_mux(q, true, true);

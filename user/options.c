@@ -450,7 +450,7 @@ static void usage(void)
 	       "  -serial DEV          stdio, pty, file:PATH, unix:PATH[,server][,nowait], none\n"
 	       "  -monitor DEV         human monitor on a character device (stdio, unix:...)\n"
 	       "  -nographic           serial and monitor on stdio (Ctrl-A h for help)\n"
-	       "  -display none        no display\n"
+	       "  -display none        no display; serial and monitor to nowhere unless given\n"
 	       "  -device isa-debug-exit[,iobase=0x501][,iosize=2]\n"
 	       "Disks (virtio-blk; qvm has no IDE, so -hda..-hdd are virtio disks too):\n"
 	       "  -drive file=F[,if=virtio][,format=raw|qcow2][,cache=none|writeback|unsafe]\n"

@@ -73,9 +73,9 @@ struct chardev {
  * pty says "char device redirected to /dev/pts/N (label serial0)".
  *
  * Details:
- *   stdio[,signal=on]   stdin/stdout; a terminal on stdin goes raw (term.h),
- *                       ^C reaches the guest unless signal=on.  Once only.
- *                       Input stops at EOF.
+ *   stdio[,signal=off]  stdin/stdout; a terminal on stdin goes raw (term.h);
+ *                       ^C ends qvm (as in QEMU) unless signal=off, which
+ *                       mon:stdio implies.  Once only.  Input stops at EOF.
  *   pty                 a new pseudo-terminal; output is dropped while no
  *                       one reads it (after a one-second wait).
  *   file:PATH           output only, created or truncated.

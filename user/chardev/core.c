@@ -156,6 +156,9 @@ int chr_parse_onoff(const char *v, bool *out)
 
 static struct chardev *open_mux(struct mainloop *l, const char *inner, const char *label)
 {
+	/* As in QEMU: mon:stdio hands ^C to the guest (Ctrl-A x quits). */
+	if (!strcmp(inner, "stdio"))
+		inner = "stdio,signal=off";
 	struct chardev *backend = chardev_open(l, inner, label);
 	if (!backend)
 		return NULL;

@@ -17,9 +17,12 @@ static void stdio_release(struct chardev *c)
 	stdio_in_use = false;
 }
 
+/* QEMU's default is signal=on: ^C ends qvm ("terminating on signal 2").
+ * mon:stdio and the -nographic mux pass signal=off, so ^C reaches the
+ * guest and Ctrl-A x quits. */
 static int parse_stdio(const char *opts, bool *signals, char *err, size_t errsz)
 {
-	*signals = false;
+	*signals = true;
 	if (!*opts)
 		return 0;
 	if (!strncmp(opts, ",signal=", 8) && chr_parse_onoff(opts + 8, signals) == 0)
