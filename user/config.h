@@ -36,7 +36,10 @@ struct config {
 	const char *monitor;            /* -monitor spec; NULL = default */
 	bool nographic, display_none;
 	bool no_reboot, no_shutdown, start_paused;
-	const char *name;
+	const char *name;               /* -name: info name */
+	const char *process_name;       /* -name ...,process=: the comm (prctl) */
+	bool debug_threads;             /* -name ...,debug-threads=: accepted; qvm
+					 * always names vCPU threads "CPU 0/tcg" */
 	const char *logfile;            /* -D */
 	int log_mask;                   /* -d */
 	struct debug_exit_cfg debug_exit[MAX_DEBUG_EXITS];

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 #include "accel.h"
@@ -223,6 +224,9 @@ int main(int argc, char **argv)
 	int r = config_parse(&q.cfg, argc, argv);
 	if (r)
 		return r > 0 ? 0 : 1;
+	/* -name ...,process=: the name ps and top show (15 bytes kept) */
+	if (q.cfg.process_name)
+		prctl(PR_SET_NAME, q.cfg.process_name, 0, 0, 0);
 	log_set_mask(q.cfg.log_mask);
 	if (q.cfg.logfile && log_open_file(q.cfg.logfile) < 0)
 		return 1;

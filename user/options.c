@@ -329,15 +329,36 @@ static int device_kv(void *opaque, const char *key, const char *val)
 	return 0;
 }
 
-/* -drive's on/off values */
-static int drive_bool(const char *key, const char *val, bool *out)
+/* on/off values of -drive, -name */
+static int onoff_value(const char *opt, const char *key, const char *val, bool *out)
 {
 	if (!strcmp(val, "on") || !strcmp(val, "true") || !strcmp(val, "yes")) {
 		*out = true;
 	} else if (!strcmp(val, "off") || !strcmp(val, "false") || !strcmp(val, "no")) {
 		*out = false;
 	} else {
-		qvm_error("-drive: %s=%s is not supported (supported: on, off)", key, val);
+		qvm_error("%s: %s=%s is not supported (supported: on, off)", opt, key, val);
+		return -1;
+	}
+	return 0;
+}
+
+/* -name [guest=]NAME[,process=PNAME][,debug-threads=on|off] */
+static int name_kv(void *opaque, const char *key, const char *val)
+{
+	struct config *c = opaque;
+	if (!val) {
+		qvm_error("-name: '%s' needs a value", key);
+		return -1;
+	}
+	if (!key || !strcmp(key, "guest"))
+		c->name = val;
+	else if (!strcmp(key, "process"))
+		c->process_name = val;
+	else if (!strcmp(key, "debug-threads"))
+		return onoff_value("-name", key, val, &c->debug_threads);
+	else {
+		qvm_error("-name: unknown parameter '%s' (guest, process, debug-threads)", key);
 		return -1;
 	}
 	return 0;
@@ -382,9 +403,9 @@ static int drive_kv(void *opaque, const char *key, const char *val)
 			return -1;
 		d->cache = k == 0 ? BLK_CACHE_WRITEBACK : k == 1 ? BLK_CACHE_NONE : BLK_CACHE_UNSAFE;
 	} else if (!strcmp(key, "readonly")) {
-		return drive_bool(key, val, &d->readonly);
+		return onoff_value("-drive", key, val, &d->readonly);
 	} else if (!strcmp(key, "snapshot")) {
-		return drive_bool(key, val, &d->snapshot);
+		return onoff_value("-drive", key, val, &d->snapshot);
 	} else if (!strcmp(key, "discard")) {
 		if (drive_choice(key, val, discards, 4, "unmap, ignore", &k) < 0)
 			return -1;
@@ -461,7 +482,8 @@ static void usage(void)
 	       "  -no-reboot           exit instead of rebooting\n"
 	       "  -no-shutdown         stop instead of exiting on guest shutdown\n"
 	       "  -S                   start with the vCPUs stopped (monitor 'cont')\n"
-	       "  -name NAME           guest name\n"
+	       "  -name NAME[,process=P][,debug-threads=on|off]\n"
+	       "                       guest name (info name), process name\n"
 	       "Debugging:\n"
 	       "  -D FILE              write the -d log to FILE\n"
 	       "  -d ITEM[,ITEM]       log categories (-d help)\n"
@@ -541,7 +563,7 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 	} else if (!strcmp(opt, "S")) {
 		c->start_paused = true;
 	} else if (!strcmp(opt, "name")) {
-		c->name = arg;
+		return parse_kv_list(arg, name_kv, c);
 	} else if (!strcmp(opt, "D")) {
 		c->logfile = arg;
 	} else if (!strcmp(opt, "d")) {

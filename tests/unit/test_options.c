@@ -102,6 +102,17 @@ TEST(options_memory)
 	CHECK(parse(&c, "-bios /dev/null -m 1G,maxmem=lots") < 0);
 }
 
+TEST(options_name)
+{
+	struct config c;
+	CHECK(parse(&c, "-bios /dev/null -name vm1") == 0);
+	CHECK(!strcmp(c.name, "vm1") && !c.process_name);
+	CHECK(parse(&c, "-bios /dev/null -name guest=vm2,process=qvm-vm2,debug-threads=on") == 0);
+	CHECK(!strcmp(c.name, "vm2") && !strcmp(c.process_name, "qvm-vm2") && c.debug_threads);
+	CHECK(parse(&c, "-bios /dev/null -name vm,debug-threads=maybe") < 0);
+	CHECK(parse(&c, "-bios /dev/null -name vm,colour=blue") < 0);
+}
+
 TEST(options_log_all)
 {
 	struct config c;
