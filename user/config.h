@@ -6,6 +6,7 @@
 #include "block/block.h"
 
 #define MAX_DEBUG_EXITS 4
+#define MAX_SERIALS 4                   /* COM1-COM4 */
 
 struct debug_exit_cfg {
 	uint16_t iobase, iosize;
@@ -32,7 +33,8 @@ struct config {
 	bool no_kqemu;
 	const char *cpu_model;          /* -cpu, default "host" under kvm */
 	const char *kernel, *initrd, *append, *bios;
-	const char *serial;             /* -serial spec; NULL = default */
+	const char *serials[MAX_SERIALS]; /* -serial specs, COM1 first */
+	unsigned nr_serials;            /* 0: COM1 gets the default */
 	const char *monitor;            /* -monitor spec; NULL = default */
 	bool nographic, display_none;
 	bool no_reboot, no_shutdown, start_paused;

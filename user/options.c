@@ -468,7 +468,8 @@ static void usage(void)
 	       "  -append CMDLINE      kernel command line\n"
 	       "  -bios FILE           ROM image, started at the reset vector\n"
 	       "Devices and I/O:\n"
-	       "  -serial DEV          stdio, pty, file:PATH, unix:PATH[,server][,nowait], none\n"
+	       "  -serial DEV          stdio, pty, file:PATH, unix:PATH[,server][,nowait], null,\n"
+	       "                       none (no port); up to 4 times: COM1, COM2, COM3, COM4\n"
 	       "  -monitor DEV         human monitor on a character device (stdio, unix:...)\n"
 	       "  -nographic           serial and monitor on stdio (Ctrl-A h for help)\n"
 	       "  -display none        no display; serial and monitor to nowhere unless given\n"
@@ -545,7 +546,13 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 		c->bios = arg;
 		return check_file("-bios", arg);
 	} else if (!strcmp(opt, "serial")) {
-		c->serial = arg;
+		/* QEMU 7.2 ignores a fifth one without a word; qvm says so. */
+		if (c->nr_serials == MAX_SERIALS) {
+			qvm_error("-serial %s: too many serial ports (at most %d, COM1-COM4)", arg,
+				  MAX_SERIALS);
+			return -1;
+		}
+		c->serials[c->nr_serials++] = arg;
 	} else if (!strcmp(opt, "monitor")) {
 		c->monitor = arg;
 	} else if (!strcmp(opt, "nographic")) {

@@ -459,6 +459,50 @@ TEST(acpi_dsdt_parses_back)
 	machine_free(m);
 }
 
+/* Each -serial is a port, COM1-COM4 (0x3f8/4, 0x2f8/3, 0x3e8/4, 0x2e8/3),
+ * "none" leaves one out; the DSDT lists those that exist. */
+TEST(acpi_dsdt_serial_ports)
+{
+	struct config c;
+	struct machine *m = acpi_machine(&c, 1, 256 * MiB);
+	struct tables t;
+	struct aml_walk w;
+	CHECK(m);
+	c.serials[0] = "null", c.serials[1] = "null", c.serials[2] = "none";
+	c.serials[3] = "null";
+	c.nr_serials = 4;
+	CHECK(pc_write_tables(m) == 0 && find_tables(m, &t) && walk_dsdt(t.dsdt, &w));
+	CHECK_EQ(w.nr_devices, 10);                    /* PCI0, 5 ISA, 3 COM, MBRS */
+	CHECK(aml_find(&w, "\\_SB_.PCI0.COM1._HID") && aml_find(&w, "\\_SB_.PCI0.COM2._HID"));
+	CHECK(!aml_find(&w, "\\_SB_.PCI0.COM3._HID") && aml_find(&w, "\\_SB_.PCI0.COM4._HID"));
+	static const struct { const char *crs; uint8_t io[8], irq[3]; } want[] = {
+		{ "\\_SB_.PCI0.COM2._CRS", { 0x47, 1, 0xf8, 2, 0xf8, 2, 1, 8 }, { 0x22, 0x08, 0 } },
+		{ "\\_SB_.PCI0.COM4._CRS", { 0x47, 1, 0xe8, 2, 0xe8, 2, 1, 8 }, { 0x22, 0x08, 0 } },
+	};
+	for (unsigned i = 0; i < ARRAY_SIZE(want); i++) {
+		size_t len;
+		const uint8_t *r = buffer_bytes(aml_find(&w, want[i].crs), &len);
+		CHECK(r);
+		CHECK_EQ(res_count(r, len, want[i].io, sizeof(want[i].io)), 1);
+		CHECK_EQ(res_count(r, len, want[i].irq, sizeof(want[i].irq)), 1);
+	}
+	const struct aml_name *uid = aml_find(&w, "\\_SB_.PCI0.COM4._UID");
+	uint64_t v;
+	CHECK(uid && get_int(uid->obj, uid->end, &v));
+	CHECK_EQ(v, 4);
+	machine_free(m);
+
+	/* -serial none alone: no COM1 either (as in QEMU) */
+	m = acpi_machine(&c, 1, 256 * MiB);
+	CHECK(m);
+	c.serials[0] = "none";
+	c.nr_serials = 1;
+	CHECK(pc_write_tables(m) == 0 && find_tables(m, &t) && walk_dsdt(t.dsdt, &w));
+	CHECK(!aml_find(&w, "\\_SB_.PCI0.COM1._HID"));
+	CHECK(!pc_serial_present(&c, 0));
+	machine_free(m);
+}
+
 /* ---- the encoder's corner cases ---- */
 
 TEST(aml_pkglength_and_names)

@@ -36,11 +36,33 @@ static int map_ram(struct machine *m)
 	return 0;
 }
 
-static int add_devices(struct machine *m, struct chardev *serial)
+const struct pc_com pc_com_ports[MAX_SERIALS] = {
+	{ 0x3f8, 4 }, { 0x2f8, 3 }, { 0x3e8, 4 }, { 0x2e8, 3 },
+};
+
+bool pc_serial_present(const struct config *c, unsigned i)
+{
+	if (i >= MAX_SERIALS)
+		return false;
+	if (c->nr_serials == 0)
+		return i == 0;
+	return i < c->nr_serials && strcmp(c->serials[i], "none");
+}
+
+static int add_serials(struct machine *m, struct chardev *const *serials)
+{
+	for (unsigned i = 0; i < MAX_SERIALS; i++)
+		if (pc_serial_present(m->cfg, i) &&
+		    !serial_new(m, pc_com_ports[i].iobase, pc_com_ports[i].irq, serials[i]))
+			return -1;
+	return 0;
+}
+
+static int add_devices(struct machine *m, struct chardev *const *serials)
 {
 	const struct config *cfg = m->cfg;
 	struct pc_board *b = m->board;
-	if (!serial_new(m, 0x3f8, 4, serial) || !i8042_new(m) || !port80_new(m) ||
+	if (add_serials(m, serials) < 0 || !i8042_new(m) || !port80_new(m) ||
 	    !(b->pci = pci_host_new(m)) || !(b->rtc = rtc_new(m, 8)) ||
 	    !(b->acpi_pm = acpi_pm_new(m)))
 		return -1;
@@ -127,12 +149,12 @@ static int check_apic_ids(const struct config *cfg)
 	return 0;
 }
 
-int pc_init(struct machine *m, struct chardev *serial)
+int pc_init(struct machine *m, struct chardev *const *serials)
 {
 	const struct config *cfg = m->cfg;
 	m->board = calloc(1, sizeof(struct pc_board));
 	if (!m->board || check_apic_ids(cfg) < 0 || map_ram(m) < 0 ||
-	    add_devices(m, serial) < 0 || add_disks(m) < 0)
+	    add_devices(m, serials) < 0 || add_disks(m) < 0)
 		return -1;
 	if (cfg->bios && bios_load(m, cfg->bios) < 0)
 		return -1;

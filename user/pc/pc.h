@@ -55,9 +55,20 @@ int pc_e820(const struct machine *m, struct e820_entry *map);
 #define PC_FIRST_DISK_SLOT 3
 #define PC_PCI_MMIO_BASE 0xe0000000ULL
 
+/* COM1-COM4 (MAX_SERIALS): the PC's conventional ports and IRQs. */
+struct pc_com {
+	uint16_t iobase;
+	uint8_t irq;
+};
+extern const struct pc_com pc_com_ports[];
+/* Whether COM(i+1) exists: the i-th -serial (COM1 also when none is
+ * given), unless it is "none", which leaves no port, as in QEMU. */
+bool pc_serial_present(const struct config *c, unsigned i);
+
 /* Build the machine: RAM layout, devices, firmware tables, and the loaded
- * -bios or -kernel.  serial is the COM1 back end (may be NULL). */
-int pc_init(struct machine *m, struct chardev *serial);
+ * -bios or -kernel.  serials[i] is the back end of COM(i+1), where
+ * pc_serial_present (may be NULL: output dropped). */
+int pc_init(struct machine *m, struct chardev *const *serials);
 /* Re-create what a reset must restore (tables, the multiboot image and the
  * BSP entry state), after the engine reset the vCPUs. */
 int pc_reset(struct machine *m);
