@@ -459,6 +459,53 @@ TEST(acpi_dsdt_parses_back)
 	machine_free(m);
 }
 
+/* ACPI 6.4 5.2.5.1: the RSDP is found in the EBDA's first KiB or on a
+ * 16-byte boundary in 0xE0000-0xFFFFF.  For -kernel boots (qvm is the
+ * firmware) both hold it; with -bios the ROM owns the BIOS area. */
+TEST(acpi_rsdp_in_bios_area)
+{
+	struct config c;
+	struct machine *m = acpi_machine(&c, 1, 256 * MiB);
+	struct tables t;
+	CHECK(m);
+	CHECK(machine_add_memory(m, REGION_RAM, PC_ISA_HOLE_END, 0x100000 - PC_ISA_HOLE_END,
+				 (uint8_t *)m->ram + PC_ISA_HOLE_END, "isa") == 0);
+	m->firmware_setup = true;
+	CHECK(pc_write_tables(m) == 0 && find_tables(m, &t));
+	const uint8_t *bios = gpa_to_host(m, 0xe0000, 0x20000), *found = NULL;
+	CHECK(bios);
+	for (unsigned off = 0; off < 0x20000 && !found; off += 16)
+		if (!memcmp(bios + off, "RSD PTR ", 8))
+			found = bios + off;
+	CHECK(found);
+	CHECK_EQ(sum(found, 20), 0);                   /* ACPI 1.0 checksum */
+	CHECK_EQ(sum(found, rd(found + 20, 4)), 0);    /* extended checksum */
+	CHECK(!memcmp(found, t.rsdp, 36));             /* the same RSDT and XSDT */
+	CHECK_EQ(rd(found + 24, 8), rd(t.rsdp + 24, 8));
+	/* the e820 map keeps it from the OS */
+	struct e820_entry map[PC_E820_MAX];
+	int n = pc_e820(m, map);
+	uint64_t at = 0xe0000 + (uint64_t)(found - bios);
+	bool reserved = false;
+	for (int i = 0; i < n; i++)
+		if (map[i].addr <= at && at + 36 <= map[i].addr + map[i].size)
+			reserved = map[i].type == E820_RESERVED;
+	CHECK(reserved);
+	machine_free(m);
+
+	/* -bios: qvm leaves 0xE0000-0xFFFFF to the ROM */
+	m = acpi_machine(&c, 1, 256 * MiB);
+	CHECK(m);
+	CHECK(machine_add_memory(m, REGION_RAM, PC_ISA_HOLE_END, 0x100000 - PC_ISA_HOLE_END,
+				 (uint8_t *)m->ram + PC_ISA_HOLE_END, "isa") == 0);
+	m->firmware_setup = false;
+	CHECK(pc_write_tables(m) == 0 && find_tables(m, &t));
+	bios = gpa_to_host(m, 0xe0000, 0x20000);
+	for (unsigned off = 0; off < 0x20000; off += 16)
+		CHECK(memcmp(bios + off, "RSD PTR ", 8));
+	machine_free(m);
+}
+
 /* Each -serial is a port, COM1-COM4 (0x3f8/4, 0x2f8/3, 0x3e8/4, 0x2e8/3),
  * "none" leaves one out; the DSDT lists those that exist. */
 TEST(acpi_dsdt_serial_ports)

@@ -176,7 +176,7 @@ int pc_e820(const struct machine *m, struct e820_entry *map)
 	map[n++] = (struct e820_entry){ 0, PC_TABLES_ADDR, E820_RAM };
 	map[n++] = (struct e820_entry){ PC_TABLES_ADDR, PC_LOW_RAM_END - PC_TABLES_ADDR,
 					E820_RESERVED };
-	map[n++] = (struct e820_entry){ 0xf0000, 0x10000, E820_RESERVED };
+	map[n++] = (struct e820_entry){ PC_BIOS_AREA, 0x100000 - PC_BIOS_AREA, E820_RESERVED };
 	map[n++] = (struct e820_entry){ 0x100000, m->ram_below_4g - 0x100000, E820_RAM };
 	map[n++] = (struct e820_entry){ 0xfeffc000, 0x4000, E820_RESERVED };
 	if (m->ram_size > m->ram_below_4g)

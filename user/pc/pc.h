@@ -47,6 +47,8 @@ int pc_e820(const struct machine *m, struct e820_entry *map);
 #define PC_EBDA_ADDR 0x9fc00ULL         /* RSDP, MP floating pointer */
 #define PC_LOW_RAM_END 0xa0000ULL
 #define PC_ISA_HOLE_END 0xc0000ULL      /* 0xa0000-0xbffff: legacy VGA window */
+#define PC_BIOS_AREA 0xf0000ULL         /* -kernel: reserved RAM, as a BIOS's */
+#define PC_BIOS_RSDP_ADDR 0xf0000ULL    /* -kernel: the RSDP's second copy */
 #define PC_LAPIC_ADDR 0xfee00000ULL
 #define PC_IOAPIC_ADDR 0xfec00000ULL
 #define PC_HIGH_RAM 0x100000000ULL
