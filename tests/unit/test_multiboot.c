@@ -150,6 +150,16 @@ TEST(multiboot_low_kernel_moves_info)
 	CHECK(start % 4096 == 0 && start >= mbi + 0x7000 && end - start == 11);
 	CHECK(!memcmp(ram + start, "MODULE-DATA", 11));
 	machine_free(m);
+
+	/* a segment at 0xff000 (ELF headers of a kernel linked at 1 MiB) */
+	make_elf(img, 0xff000, 0xff000, 0x3, ELFCLASS32);
+	((Elf32_Phdr *)(img + sizeof(Elf32_Ehdr)))->p_memsz = 0x1000;
+	m = mb_machine(&c, bootimg_write("kff.elf", img, n));
+	CHECK(machine_add_memory(m, REGION_RAM, PC_ISA_HOLE_END, 0x100000 - PC_ISA_HOLE_END,
+				 (uint8_t *)m->ram + PC_ISA_HOLE_END, "isa") == 0);
+	CHECK(pc_load_kernel(m) == 0);
+	CHECK_EQ(((struct pc_board *)m->board)->mb_info, 0x9000);
+	machine_free(m);
 	bootimg_cleanup();
 }
 

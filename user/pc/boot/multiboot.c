@@ -48,8 +48,9 @@ struct mb_image {
 
 /* The guest range a kernel, module or the information may occupy: RAM
  * below 4 GiB, above the real-mode IVT and BIOS data area, clear of the
- * firmware tables and EBDA qvm writes at PC_TABLES_ADDR and of the BIOS
- * area (the RSDP copy). */
+ * firmware tables and EBDA qvm writes at PC_TABLES_ADDR.  The BIOS area
+ * below 1 MiB stays allowed (ELF headers often load at 0xff000): a kernel
+ * there is loaded after the tables, over the RSDP's second copy. */
 static bool range_ok(struct machine *m, uint64_t gpa, uint64_t len)
 {
 	if (len == 0)
@@ -57,8 +58,7 @@ static bool range_ok(struct machine *m, uint64_t gpa, uint64_t len)
 	if (gpa + len < gpa || gpa + len > m->ram_below_4g || !gpa_to_host(m, gpa, len))
 		return false;
 	bool hits_tables = gpa < PC_LOW_RAM_END && gpa + len > PC_TABLES_ADDR;
-	bool hits_bios = gpa < 0x100000 && gpa + len > PC_BIOS_AREA;
-	return !hits_tables && !hits_bios && gpa >= 0x500;
+	return !hits_tables && gpa >= 0x500;
 }
 
 static int load_bytes(struct machine *m, struct mb_image *k, uint64_t gpa,
@@ -67,9 +67,8 @@ static int load_bytes(struct machine *m, struct mb_image *k, uint64_t gpa,
 	if (file_len > mem_len || file_off > k->size || file_len > k->size - file_off ||
 	    !range_ok(m, gpa, mem_len)) {
 		qvm_error("-kernel %s: segment at 0x%llx+0x%llx does not fit in guest RAM "
-			  "(below 0x500, or over the firmware areas 0x9c000-0x9ffff and "
-			  "0xf0000-0xfffff)", k->path, (unsigned long long)gpa,
-			  (unsigned long long)mem_len);
+			  "(below 0x500 or over the firmware tables at 0x9c000-0x9ffff)", k->path,
+			  (unsigned long long)gpa, (unsigned long long)mem_len);
 		return -1;
 	}
 	uint8_t *dst = gpa_to_host(m, gpa, mem_len);
