@@ -79,7 +79,7 @@ static void open_stdio_mux(struct qvm *q, int port, bool monitor)
 	q->mux = chardev_mux_new(out);
 	chardev_mux_set_quit_handler(q->mux, quit_from_mux, q->m);
 	if (port >= 0) {
-		char label[16];
+		char label[24];
 		snprintf(label, sizeof(label), "serial%d", port);
 		q->serials[port] = chardev_mux_add(q->mux, label);
 	}
