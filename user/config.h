@@ -7,6 +7,7 @@
 #include "cpu-model.h"
 
 #define MAX_DEBUG_EXITS 4
+#define MAX_SERIALS 4                   /* COM1-COM4 */
 
 struct debug_exit_cfg {
 	uint16_t iobase, iosize;
@@ -25,6 +26,8 @@ struct drive_cfg {
 
 struct config {
 	uint64_t ram_size;              /* -m, bytes */
+	uint64_t max_ram_size;          /* -m maxmem= (ram_size if not given) */
+	unsigned ram_slots;             /* -m slots= */
 	unsigned smp_cpus, smp_max_cpus;/* -smp */
 	unsigned sockets, cores, threads;
 	const char *machine;            /* -machine type (a board name); NULL = the default */
@@ -33,11 +36,15 @@ struct config {
 	const char *cpu_model;          /* -cpu, default "host" under kvm */
 	struct cpu_features cpu_features; /* -cpu MODEL,+FEAT,-FEAT */
 	const char *kernel, *initrd, *append, *bios;
-	const char *serial;             /* -serial spec; NULL = default */
+	const char *serials[MAX_SERIALS]; /* -serial specs, COM1 first */
+	unsigned nr_serials;            /* 0: COM1 gets the default */
 	const char *monitor;            /* -monitor spec; NULL = default */
 	bool nographic, display_none;
 	bool no_reboot, no_shutdown, start_paused;
-	const char *name;
+	const char *name;               /* -name: info name */
+	const char *process_name;       /* -name ...,process=: the comm (prctl) */
+	bool debug_threads;             /* -name ...,debug-threads=: accepted; qvm
+					 * always names vCPU threads "CPU 0/tcg" */
 	const char *logfile;            /* -D */
 	int log_mask;                   /* -d */
 	struct debug_exit_cfg debug_exit[MAX_DEBUG_EXITS];
@@ -53,5 +60,8 @@ struct config {
 int config_parse(struct config *cfg, int argc, char **argv);
 /* Parse a size with optional K/M/G/T suffix (default unit: def_shift). */
 int parse_size(const char *s, unsigned def_shift, uint64_t *out);
+/* Whether the i-th serial port (COM1 = 0) exists: the i-th -serial (the
+ * first also when none is given), unless it is "none" (as in QEMU). */
+bool config_serial_present(const struct config *c, unsigned i);
 
 #endif

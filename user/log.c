@@ -1,11 +1,13 @@
 /* Error reporting and the -d / -D debug log. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "qvm.h"
 
 int log_mask;
@@ -35,22 +37,20 @@ void log_print_categories(void)
 	printf("%-13s %s\n", "all", "every category above");
 }
 
-int log_parse_mask(const char *list)
+int log_parse_mask(const char *list, int *out)
 {
 	int mask = 0;
 	char *copy = strdup(list), *save = NULL;
-	if (!copy)
+	if (!copy) {
+		qvm_error("-d: out of memory");
 		return -1;
+	}
 	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		int found = 0;
-		if (!strcmp(tok, "all")) {
-			mask |= ~0;
-			continue;
-		}
+		bool all = !strcmp(tok, "all"), found = false;
 		for (size_t i = 0; i < ARRAY_SIZE(log_categories); i++) {
-			if (!strcmp(tok, log_categories[i].name)) {
+			if (all || !strcmp(tok, log_categories[i].name)) {
 				mask |= log_categories[i].mask;
-				found = 1;
+				found = true;
 			}
 		}
 		if (!found) {
@@ -60,7 +60,8 @@ int log_parse_mask(const char *list)
 		}
 	}
 	free(copy);
-	return mask;
+	*out = mask;
+	return 0;
 }
 
 void log_set_mask(int mask)
@@ -68,11 +69,23 @@ void log_set_mask(int mask)
 	log_mask = mask;
 }
 
+/* -D PATH: created or truncated like QEMU's log file.  A FIFO is opened
+ * without waiting: with a reader (-D >(grep ...)) it is the log, with none
+ * it is refused (ENXIO) instead of hanging qvm in open(2).  Writes then
+ * block as usual, so a slow reader loses no lines. */
 int log_open_file(const char *path)
 {
-	FILE *f = fopen(path, "w");
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0666);
+	if (fd < 0) {
+		qvm_error("-D %s: %s", path,
+			  errno == ENXIO ? "a FIFO with no reader" : strerror(errno));
+		return -1;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	FILE *f = fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0 ? NULL : fdopen(fd, "w");
 	if (!f) {
 		qvm_error("-D %s: %s", path, strerror(errno));
+		close(fd);
 		return -1;
 	}
 	setvbuf(f, NULL, _IOLBF, 0);

@@ -16,8 +16,9 @@ enum log_cat {
 	LOG_ACCEL = 1 << 7,        /* engine choice and capabilities */
 };
 
-/* Parse "cat1,cat2" into a mask; -1 on an unknown name (message printed). */
-int log_parse_mask(const char *list);
+/* Parse "cat1,cat2" ("all": every category) into *mask; 0, or -1 on an
+ * unknown name (message printed). */
+int log_parse_mask(const char *list, int *mask);
 void log_print_categories(void);
 void log_set_mask(int mask);
 int log_open_file(const char *path); /* -D; 0 or -1 with message */

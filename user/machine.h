@@ -50,9 +50,9 @@ struct board_ops {
 	 * machine_set_board() sets machine.irq_routing from it. */
 	const struct irq_routing *irq_routing;
 	/* Build the machine once the engine and the vCPUs exist: RAM layout,
-	 * devices, firmware tables, the -bios or -kernel image.  serial is
-	 * the first serial port's back end (may be NULL). */
-	int (*init)(struct machine *m, struct chardev *serial);
+	 * devices, firmware tables, the -bios or -kernel image.  serials[i]
+	 * is the back end of the i-th serial port (NULL: output dropped). */
+	int (*init)(struct machine *m, struct chardev *const *serials);
 	/* After the devices, the engine and the vCPUs were reset: restore
 	 * what the guest may have changed (tables, the loaded kernel). */
 	int (*reset)(struct machine *m);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 #include "accel.h"
@@ -25,7 +26,7 @@ struct qvm {
 	struct config cfg;
 	struct machine *m;
 	struct mainloop *loop;
-	struct chardev *serial, *monitor_chr, *mux;
+	struct chardev *serials[MAX_SERIALS], *monitor_chr, *mux;
 	struct monitor *mon;
 };
 
@@ -43,45 +44,61 @@ static void quit_from_mux(void *opaque)
 	machine_request(opaque, REQ_QUIT, 0);
 }
 
-/* Share stdio through the Ctrl-A multiplexer between the serial port
- * and/or the monitor. */
-static void open_stdio_mux(struct qvm *q, bool serial, bool monitor)
+/* Share stdio through the Ctrl-A multiplexer between serial port `port`
+ * (-1: none) and/or the monitor. */
+static void open_stdio_mux(struct qvm *q, int port, bool monitor)
 {
-	struct chardev *out = chardev_open(q->loop, "stdio", "serial0");
+	struct chardev *out = chardev_open(q->loop, "stdio,signal=off", "serial0");
 	if (!out)
 		exit(1);
 	q->mux = chardev_mux_new(out);
 	chardev_mux_set_quit_handler(q->mux, quit_from_mux, q->m);
-	if (serial)
-		q->serial = chardev_mux_add(q->mux, "serial0");
+	if (port >= 0) {
+		char label[24];
+		snprintf(label, sizeof(label), "serial%d", port);
+		q->serials[port] = chardev_mux_add(q->mux, label);
+	}
 	if (monitor)
 		q->monitor_chr = chardev_mux_add(q->mux, "monitor");
 }
 
-/* -nographic: serial and monitor share stdio through the mux unless the
- * user sent them elsewhere; otherwise serial defaults to stdio (there is
- * no display yet) and the monitor to nothing. */
+/* The defaults follow QEMU 7.2.  -nographic: COM1 and the monitor share
+ * stdio through the mux unless the user sent them elsewhere.  -display
+ * none: COM1 and the monitor default to QEMU's "vc", a console with no
+ * display to show it, so serial output is dropped and there is no monitor.
+ * With neither, QEMU would open a window; qvm has none, so COM1 goes to
+ * stdio (^C ends qvm, as with -serial stdio) and there is no monitor.
+ * Each -serial is the next port, COM1 to COM4; "none" leaves a port out. */
 static void open_chardevs(struct qvm *q)
 {
 	const struct config *c = &q->cfg;
-	const char *serial = c->serial, *monitor = c->monitor;
+	const char *specs[MAX_SERIALS] = { 0 }, *monitor = c->monitor;
+	for (unsigned i = 0; i < c->nr_serials; i++)
+		specs[i] = c->serials[i];
 	if (c->nographic) {
-		bool serial_mux = !serial || !strcmp(serial, "mon:stdio");
+		bool serial_mux = !specs[0] || !strcmp(specs[0], "mon:stdio");
 		bool monitor_mux = !monitor || !strcmp(monitor, "mon:stdio");
 		if (serial_mux || monitor_mux)
-			open_stdio_mux(q, serial_mux, monitor_mux);
-	} else if (!serial) {
-		serial = "stdio";
+			open_stdio_mux(q, serial_mux ? 0 : -1, monitor_mux);
+	} else if (!specs[0]) {
+		specs[0] = c->display_none ? "null" : "stdio";
 	}
-	if (serial && !strcmp(serial, "mon:stdio") && !q->mux) {
-		open_stdio_mux(q, true, true);
-		monitor = NULL;
+	for (unsigned i = 0; i < MAX_SERIALS; i++) {
+		if (specs[i] && !strcmp(specs[i], "mon:stdio") && !q->mux) {
+			open_stdio_mux(q, i, true);
+			monitor = NULL;
+		}
 	}
-	if (serial && monitor && !strcmp(serial, "stdio") && !strcmp(monitor, "stdio"))
+	if (specs[0] && monitor && !strcmp(specs[0], "stdio") && !strcmp(monitor, "stdio"))
 		qvm_die("-serial stdio and -monitor stdio: stdio can serve only one "
 			"(use -serial mon:stdio or -nographic to share it)");
-	if (!q->serial && serial && !(q->serial = chardev_open(q->loop, serial, "serial0")))
-		exit(1);
+	for (unsigned i = 0; i < MAX_SERIALS; i++) {
+		char label[16];
+		snprintf(label, sizeof(label), "serial%u", i);
+		if (!q->serials[i] && config_serial_present(c, i) &&
+		    !(q->serials[i] = chardev_open(q->loop, specs[i], label)))
+			exit(1);
+	}
 	if (!q->monitor_chr && monitor && strcmp(monitor, "none") &&
 	    !(q->monitor_chr = chardev_open(q->loop, monitor, "monitor")))
 		exit(1);
@@ -176,6 +193,9 @@ int main(int argc, char **argv)
 	int r = config_parse(&q.cfg, argc, argv);
 	if (r)
 		return r > 0 ? 0 : 1;
+	/* -name ...,process=: the name ps and top show (15 bytes kept) */
+	if (q.cfg.process_name)
+		prctl(PR_SET_NAME, q.cfg.process_name, 0, 0, 0);
 	log_set_mask(q.cfg.log_mask);
 	if (q.cfg.logfile && log_open_file(q.cfg.logfile) < 0)
 		return 1;
@@ -202,7 +222,7 @@ int main(int argc, char **argv)
 		return 1;
 	open_chardevs(&q);
 	create_vcpus(m);
-	if (board->init(m, q.serial) < 0 || board->enter(m) < 0)
+	if (board->init(m, q.serials) < 0 || board->enter(m) < 0)
 		return 1;
 	if (q.cfg.incoming) {
 		char err[256];

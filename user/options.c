@@ -114,13 +114,14 @@ static int smp_kv(void *opaque, const char *key, const char *val)
 }
 
 /* Fill in the topology the way QEMU does: missing values are derived, the
- * product must cover maxcpus. */
+ * product must cover maxcpus.  Each value is at most 2^20, so products are
+ * taken in 64 bits (two of them already overflow 32). */
 static int smp_finish(struct config *c)
 {
-	unsigned s = c->sockets, co = c->cores, t = c->threads;
-	unsigned cpus = c->smp_cpus, max = c->smp_max_cpus;
+	uint64_t s = c->sockets, co = c->cores, t = c->threads;
+	uint64_t cpus = c->smp_cpus, max = c->smp_max_cpus;
 	if (!cpus) {
-		unsigned prod = (s ? s : 1) * (co ? co : 1) * (t ? t : 1);
+		uint64_t prod = (s ? s : 1) * (co ? co : 1) * (t ? t : 1);
 		cpus = max ? max : prod;
 	}
 	if (!max)
@@ -135,22 +136,117 @@ static int smp_finish(struct config *c)
 	} else if (!co) {
 		co = max / (s * t);
 	}
-	if (!s || !co || (unsigned long long)s * co * t != max) {
-		qvm_error("-smp: sockets (%u) * cores (%u) * threads (%u) != maxcpus (%u)",
-			  s, co, t, max);
+	if (!s || !co || s * co * t != max) {
+		qvm_error("-smp: sockets (%llu) * cores (%llu) * threads (%llu) != maxcpus (%llu)",
+			  (unsigned long long)s, (unsigned long long)co, (unsigned long long)t,
+			  (unsigned long long)max);
 		return -1;
 	}
 	if (cpus > max) {
-		qvm_error("-smp: cpus (%u) exceeds maxcpus (%u)", cpus, max);
+		qvm_error("-smp: cpus (%llu) exceeds maxcpus (%llu)", (unsigned long long)cpus,
+			  (unsigned long long)max);
 		return -1;
 	}
 	if (max > MAX_VCPUS) {
-		qvm_error("-smp: %u vCPUs requested, at most %u supported", max, MAX_VCPUS);
+		qvm_error("-smp: %llu vCPUs requested, at most %u supported",
+			  (unsigned long long)max, MAX_VCPUS);
 		return -1;
 	}
 	c->smp_cpus = cpus;
 	c->smp_max_cpus = max;
 	c->sockets = s, c->cores = co, c->threads = t;
+	return 0;
+}
+
+#define MAX_RAM_SLOTS 256 /* QEMU's limit for pc */
+
+struct mem_parse {
+	struct config *c;
+	const char *arg;    /* the whole -m argument, for messages */
+	bool slots_given;
+};
+
+static int mem_kv(void *opaque, const char *key, const char *val)
+{
+	struct mem_parse *p = opaque;
+	struct config *c = p->c;
+	unsigned long long v;
+	if (!val) {
+		qvm_error("-m %s: invalid parameter '%s'", p->arg, key);
+		return -1;
+	}
+	if (!key || !strcmp(key, "size")) {
+		if (parse_size(val, 20, &c->ram_size) < 0 || c->ram_size < 2 * MiB) {
+			qvm_error("-m %s: invalid memory size (at least 2M; suffixes K, M, G, T)",
+				  p->arg);
+			return -1;
+		}
+		c->ram_size &= ~(uint64_t)(4 * KiB - 1);
+	} else if (!strcmp(key, "maxmem")) {
+		/* a size in bytes unless suffixed, as in QEMU */
+		if (parse_size(val, 0, &c->max_ram_size) < 0) {
+			qvm_error("-m %s: invalid maxmem '%s' (suffixes K, M, G, T)", p->arg, val);
+			return -1;
+		}
+	} else if (!strcmp(key, "slots")) {
+		if (parse_uint(val, ~0ULL, &v) < 0 || v > MAX_RAM_SLOTS) {
+			qvm_error("-m %s: unsupported number of memory slots '%s' (at most %d)",
+				  p->arg, val, MAX_RAM_SLOTS);
+			return -1;
+		}
+		c->ram_slots = v;
+		p->slots_given = true;
+	} else {
+		qvm_error("-m %s: invalid parameter '%s' (size, slots, maxmem)", p->arg, key);
+		return -1;
+	}
+	return 0;
+}
+
+/* -m [size=]N[,slots=n,maxmem=size].  There is no memory hot-plug: slots
+ * and maxmem are checked as QEMU checks them and otherwise unused. */
+static int parse_memory(struct config *c, const char *arg)
+{
+	char buf[256];
+	if (strlen(arg) >= sizeof(buf)) {
+		qvm_error("-m: argument too long");
+		return -1;
+	}
+	strcpy(buf, arg);
+	struct mem_parse p = { .c = c, .arg = arg };
+	c->max_ram_size = 0;
+	c->ram_slots = 0;
+	if (parse_kv_list(buf, mem_kv, &p) < 0)
+		return -1;
+	return 0;
+}
+
+/* After every option: maxmem against the final size (QEMU's rules). */
+static int memory_finish(struct config *c)
+{
+	if (!c->max_ram_size) {
+		if (c->ram_slots) {
+			qvm_error("-m: slots=%u given but no maxmem", c->ram_slots);
+			return -1;
+		}
+		c->max_ram_size = c->ram_size;
+		return 0;
+	}
+	if (c->max_ram_size < c->ram_size) {
+		qvm_error("-m: maxmem (%llu MiB) is less than the memory size (%llu MiB)",
+			  (unsigned long long)(c->max_ram_size >> 20),
+			  (unsigned long long)(c->ram_size >> 20));
+		return -1;
+	}
+	if (c->max_ram_size & (4 * KiB - 1)) {
+		qvm_error("-m: maxmem (%llu) is not a multiple of 4 KiB",
+			  (unsigned long long)c->max_ram_size);
+		return -1;
+	}
+	if (c->ram_slots && c->max_ram_size == c->ram_size) {
+		qvm_error("-m: slots=%u given but maxmem equals the memory size", c->ram_slots);
+		return -1;
+	}
 	return 0;
 }
 
@@ -236,15 +332,36 @@ static int device_kv(void *opaque, const char *key, const char *val)
 	return 0;
 }
 
-/* -drive's on/off values */
-static int drive_bool(const char *key, const char *val, bool *out)
+/* on/off values of -drive, -name */
+static int onoff_value(const char *opt, const char *key, const char *val, bool *out)
 {
 	if (!strcmp(val, "on") || !strcmp(val, "true") || !strcmp(val, "yes")) {
 		*out = true;
 	} else if (!strcmp(val, "off") || !strcmp(val, "false") || !strcmp(val, "no")) {
 		*out = false;
 	} else {
-		qvm_error("-drive: %s=%s is not supported (supported: on, off)", key, val);
+		qvm_error("%s: %s=%s is not supported (supported: on, off)", opt, key, val);
+		return -1;
+	}
+	return 0;
+}
+
+/* -name [guest=]NAME[,process=PNAME][,debug-threads=on|off] */
+static int name_kv(void *opaque, const char *key, const char *val)
+{
+	struct config *c = opaque;
+	if (!val) {
+		qvm_error("-name: '%s' needs a value", key);
+		return -1;
+	}
+	if (!key || !strcmp(key, "guest"))
+		c->name = val;
+	else if (!strcmp(key, "process"))
+		c->process_name = val;
+	else if (!strcmp(key, "debug-threads"))
+		return onoff_value("-name", key, val, &c->debug_threads);
+	else {
+		qvm_error("-name: unknown parameter '%s' (guest, process, debug-threads)", key);
 		return -1;
 	}
 	return 0;
@@ -289,9 +406,9 @@ static int drive_kv(void *opaque, const char *key, const char *val)
 			return -1;
 		d->cache = k == 0 ? BLK_CACHE_WRITEBACK : k == 1 ? BLK_CACHE_NONE : BLK_CACHE_UNSAFE;
 	} else if (!strcmp(key, "readonly")) {
-		return drive_bool(key, val, &d->readonly);
+		return onoff_value("-drive", key, val, &d->readonly);
 	} else if (!strcmp(key, "snapshot")) {
-		return drive_bool(key, val, &d->snapshot);
+		return onoff_value("-drive", key, val, &d->snapshot);
 	} else if (!strcmp(key, "discard")) {
 		if (drive_choice(key, val, discards, 4, "unmap, ignore", &k) < 0)
 			return -1;
@@ -339,7 +456,9 @@ static void usage(void)
 	printf("usage: qvm [options]\n"
 	       "\n"
 	       "Machine:\n"
-	       "  -m SIZE              guest RAM (default 128M; suffixes K, M, G, T)\n"
+	       "  -m [size=]SIZE[,slots=N,maxmem=SIZE]\n"
+	       "                       guest RAM (default 128M; suffixes K, M, G, T); slots\n"
+	       "                       and maxmem are checked (no memory hot-plug)\n"
 	       "  -smp N[,sockets=S][,cores=C][,threads=T][,maxcpus=M]\n"
 	       "  -accel kvm|kqemu|tcg engine (default: the best the host offers)\n"
 	       "  -machine pc[,accel=A], -M     machine type (pc)\n"
@@ -353,10 +472,11 @@ static void usage(void)
 	       "  -append CMDLINE      kernel command line\n"
 	       "  -bios FILE           ROM image, started at the reset vector\n"
 	       "Devices and I/O:\n"
-	       "  -serial DEV          stdio, pty, file:PATH, unix:PATH[,server][,nowait], none\n"
+	       "  -serial DEV          stdio, pty, file:PATH, unix:PATH[,server][,nowait], null,\n"
+	       "                       none (no port); up to 4 times: COM1, COM2, COM3, COM4\n"
 	       "  -monitor DEV         human monitor on a character device (stdio, unix:...)\n"
 	       "  -nographic           serial and monitor on stdio (Ctrl-A h for help)\n"
-	       "  -display none        no display\n"
+	       "  -display none        no display; serial and monitor to nowhere unless given\n"
 	       "  -device isa-debug-exit[,iobase=0x501][,iosize=2]\n"
 	       "Disks (virtio-blk; qvm has no IDE, so -hda..-hdd are virtio disks too):\n"
 	       "  -drive file=F[,if=virtio][,format=raw|qcow2][,cache=none|writeback|unsafe]\n"
@@ -369,7 +489,8 @@ static void usage(void)
 	       "  -S                   start with the vCPUs stopped (monitor 'cont')\n"
 	       "  -incoming URI        start from a state saved by the monitor's migrate\n"
 	       "                       (exec:COMMAND or file:PATH; same options as the source)\n"
-	       "  -name NAME           guest name\n"
+	       "  -name NAME[,process=P][,debug-threads=on|off]\n"
+	       "                       guest name (info name), process name\n"
 	       "Debugging:\n"
 	       "  -D FILE              write the -d log to FILE\n"
 	       "  -d ITEM[,ITEM]       log categories (-d help)\n"
@@ -395,12 +516,7 @@ static int check_file(const char *opt, const char *path)
 static int parse_one(struct config *c, const char *opt, char *arg)
 {
 	if (!strcmp(opt, "m")) {
-		const char *v = !strncmp(arg, "size=", 5) ? arg + 5 : arg;
-		if (parse_size(v, 20, &c->ram_size) < 0 || c->ram_size < 2 * MiB) {
-			qvm_error("-m %s: invalid memory size (at least 2M; suffixes K, M, G, T)", arg);
-			return -1;
-		}
-		c->ram_size &= ~(uint64_t)(4 * KiB - 1);
+		return parse_memory(c, arg);
 	} else if (!strcmp(opt, "smp")) {
 		return parse_kv_list(arg, smp_kv, c);
 	} else if (!strcmp(opt, "accel")) {
@@ -436,7 +552,13 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 		c->bios = arg;
 		return check_file("-bios", arg);
 	} else if (!strcmp(opt, "serial")) {
-		c->serial = arg;
+		/* QEMU 7.2 ignores a fifth one without a word; qvm says so. */
+		if (c->nr_serials == MAX_SERIALS) {
+			qvm_error("-serial %s: too many serial ports (at most %d, COM1-COM4)", arg,
+				  MAX_SERIALS);
+			return -1;
+		}
+		c->serials[c->nr_serials++] = arg;
 	} else if (!strcmp(opt, "monitor")) {
 		c->monitor = arg;
 	} else if (!strcmp(opt, "nographic")) {
@@ -460,7 +582,7 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 		}
 		c->incoming = arg;
 	} else if (!strcmp(opt, "name")) {
-		c->name = arg;
+		return parse_kv_list(arg, name_kv, c);
 	} else if (!strcmp(opt, "D")) {
 		c->logfile = arg;
 	} else if (!strcmp(opt, "d")) {
@@ -468,8 +590,8 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 			log_print_categories();
 			return 1;
 		}
-		int mask = log_parse_mask(arg);
-		if (mask < 0)
+		int mask;
+		if (log_parse_mask(arg, &mask) < 0)
 			return -1;
 		c->log_mask |= mask;
 	} else if (!strcmp(opt, "device")) {
@@ -550,7 +672,7 @@ int config_parse(struct config *c, int argc, char **argv)
 		if (r)
 			return r;
 	}
-	if (smp_finish(c) < 0)
+	if (smp_finish(c) < 0 || memory_finish(c) < 0)
 		return -1;
 	if (!c->smp_cpus)
 		c->smp_cpus = c->smp_max_cpus = c->sockets = c->cores = c->threads = 1;
@@ -572,3 +694,16 @@ int config_parse(struct config *c, int argc, char **argv)
 	}
 	return 0;
 }
+
+/* Whether the i-th serial port exists: the i-th -serial (the first also
+ * when none is given), unless it is "none", which leaves no port, as in
+ * QEMU. */
+bool config_serial_present(const struct config *c, unsigned i)
+{
+	if (i >= MAX_SERIALS)
+		return false;
+	if (c->nr_serials == 0)
+		return i == 0;
+	return i < c->nr_serials && strcmp(c->serials[i], "none");
+}
+

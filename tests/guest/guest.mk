@@ -22,13 +22,16 @@ GUEST_MB_C   := exceptions timers smp serial demo bench-pio bench-cpu multiboot 
 GUEST_BIOS_C := longmode reset
 # assembly-only guests
 GUEST_BIOS_S := realmode empty
-GUEST_MB_S   := empty mem-touch
+GUEST_MB_S   := empty mem-touch com-ports
+# ... linked at 0x8000 (lib/mb32-low.ld)
+GUEST_MB_LOW_S := lowload
 
 GUEST_LIB := libc printf serial test cpu time apic acpi smp mb start pci virtio
 GUEST_LIB_OBJS := $(GUEST_LIB:%=$(GB)/obj/lib/%.o)
 
 GUEST_IMAGES := $(GUEST_MB_C:%=$(GB)/%.elf) $(GUEST_BIOS_C:%=$(GB)/%.bin) \
 	$(GUEST_BIOS_S:%=$(GB)/%.bin) $(GUEST_MB_S:%=$(GB)/%.elf) \
+	$(GUEST_MB_LOW_S:%=$(GB)/%.elf) \
 	$(GB)/multiboot-aout.bin
 
 .PHONY: guests
@@ -81,6 +84,9 @@ $(GB)/obj/%-mb32.o: $(GUEST_DIR)/%-mb.S
 
 $(GUEST_MB_S:%=$(GB)/%.elf): $(GB)/%.elf: $(GB)/obj/%-mb32.o $(GUEST_DIR)/lib/mb32.ld
 	$(GUEST_LD) $(GUEST_LDFLAGS) -m elf_i386 -T $(GUEST_DIR)/lib/mb32.ld -o $@ $<
+
+$(GUEST_MB_LOW_S:%=$(GB)/%.elf): $(GB)/%.elf: $(GB)/obj/%-mb32.o $(GUEST_DIR)/lib/mb32-low.ld
+	$(GUEST_LD) $(GUEST_LDFLAGS) -m elf_i386 -T $(GUEST_DIR)/lib/mb32-low.ld -o $@ $<
 
 .PRECIOUS: $(GB)/obj/%.o $(GB)/obj/%.elf64 $(GB)/obj/%.rom $(GB)/obj/%-mb32.o
 -include $(wildcard $(GB)/obj/*.d $(GB)/obj/lib/*.d)

@@ -503,6 +503,99 @@ TEST(acpi_prt_follows_the_routing_table)
 	machine_free(m);
 }
 
+/* ACPI 6.4 5.2.5.1: the RSDP is found in the EBDA's first KiB or on a
+ * 16-byte boundary in 0xE0000-0xFFFFF.  For -kernel boots (qvm is the
+ * firmware) both hold it; with -bios the ROM owns the BIOS area. */
+TEST(acpi_rsdp_in_bios_area)
+{
+	struct config c;
+	struct machine *m = acpi_machine(&c, 1, 256 * MiB);
+	struct tables t;
+	CHECK(m);
+	CHECK(machine_add_memory(m, REGION_RAM, PC_ISA_HOLE_END, 0x100000 - PC_ISA_HOLE_END,
+				 (uint8_t *)m->ram + PC_ISA_HOLE_END, "isa") == 0);
+	struct pc_board board = { .qvm_firmware = true };
+	m->board = &board;
+	CHECK(pc_write_tables(m) == 0 && find_tables(m, &t));
+	const uint8_t *bios = gpa_to_host(m, 0xe0000, 0x20000), *found = NULL;
+	CHECK(bios);
+	for (unsigned off = 0; off < 0x20000 && !found; off += 16)
+		if (!memcmp(bios + off, "RSD PTR ", 8))
+			found = bios + off;
+	CHECK(found);
+	CHECK_EQ(sum(found, 20), 0);                   /* ACPI 1.0 checksum */
+	CHECK_EQ(sum(found, rd(found + 20, 4)), 0);    /* extended checksum */
+	CHECK(!memcmp(found, t.rsdp, 36));             /* the same RSDT and XSDT */
+	CHECK_EQ(rd(found + 24, 8), rd(t.rsdp + 24, 8));
+	/* the e820 map keeps it from the OS */
+	struct e820_entry map[PC_E820_MAX];
+	int n = pc_e820(m, map);
+	uint64_t at = 0xe0000 + (uint64_t)(found - bios);
+	bool reserved = false;
+	for (int i = 0; i < n; i++)
+		if (map[i].addr <= at && at + 36 <= map[i].addr + map[i].size)
+			reserved = map[i].type == E820_RESERVED;
+	CHECK(reserved);
+	machine_free(m);
+
+	/* -bios: qvm leaves 0xE0000-0xFFFFF to the ROM */
+	m = acpi_machine(&c, 1, 256 * MiB);
+	CHECK(m);
+	CHECK(machine_add_memory(m, REGION_RAM, PC_ISA_HOLE_END, 0x100000 - PC_ISA_HOLE_END,
+				 (uint8_t *)m->ram + PC_ISA_HOLE_END, "isa") == 0);
+	board.qvm_firmware = false;                     /* -bios */
+	m->board = &board;
+	CHECK(pc_write_tables(m) == 0 && find_tables(m, &t));
+	bios = gpa_to_host(m, 0xe0000, 0x20000);
+	for (unsigned off = 0; off < 0x20000; off += 16)
+		CHECK(memcmp(bios + off, "RSD PTR ", 8));
+	machine_free(m);
+}
+
+/* Each -serial is a port, COM1-COM4 (0x3f8/4, 0x2f8/3, 0x3e8/4, 0x2e8/3),
+ * "none" leaves one out; the DSDT lists those that exist. */
+TEST(acpi_dsdt_serial_ports)
+{
+	struct config c;
+	struct machine *m = acpi_machine(&c, 1, 256 * MiB);
+	struct tables t;
+	struct aml_walk w;
+	CHECK(m);
+	c.serials[0] = "null", c.serials[1] = "null", c.serials[2] = "none";
+	c.serials[3] = "null";
+	c.nr_serials = 4;
+	CHECK(pc_write_tables(m) == 0 && find_tables(m, &t) && walk_dsdt(t.dsdt, &w));
+	CHECK_EQ(w.nr_devices, 10);                    /* PCI0, 5 ISA, 3 COM, MBRS */
+	CHECK(aml_find(&w, "\\_SB_.PCI0.COM1._HID") && aml_find(&w, "\\_SB_.PCI0.COM2._HID"));
+	CHECK(!aml_find(&w, "\\_SB_.PCI0.COM3._HID") && aml_find(&w, "\\_SB_.PCI0.COM4._HID"));
+	static const struct { const char *crs; uint8_t io[8], irq[3]; } want[] = {
+		{ "\\_SB_.PCI0.COM2._CRS", { 0x47, 1, 0xf8, 2, 0xf8, 2, 1, 8 }, { 0x22, 0x08, 0 } },
+		{ "\\_SB_.PCI0.COM4._CRS", { 0x47, 1, 0xe8, 2, 0xe8, 2, 1, 8 }, { 0x22, 0x08, 0 } },
+	};
+	for (unsigned i = 0; i < ARRAY_SIZE(want); i++) {
+		size_t len;
+		const uint8_t *r = buffer_bytes(aml_find(&w, want[i].crs), &len);
+		CHECK(r);
+		CHECK_EQ(res_count(r, len, want[i].io, sizeof(want[i].io)), 1);
+		CHECK_EQ(res_count(r, len, want[i].irq, sizeof(want[i].irq)), 1);
+	}
+	const struct aml_name *uid = aml_find(&w, "\\_SB_.PCI0.COM4._UID");
+	uint64_t v;
+	CHECK(uid && get_int(uid->obj, uid->end, &v));
+	CHECK_EQ(v, 4);
+	machine_free(m);
+
+	/* -serial none alone: no COM1 either (as in QEMU) */
+	m = acpi_machine(&c, 1, 256 * MiB);
+	CHECK(m);
+	c.serials[0] = "none";
+	c.nr_serials = 1;
+	CHECK(pc_write_tables(m) == 0 && find_tables(m, &t) && walk_dsdt(t.dsdt, &w));
+	CHECK(!aml_find(&w, "\\_SB_.PCI0.COM1._HID"));
+	CHECK(!config_serial_present(&c, 0));
+	machine_free(m);
+}
+
 /* ---- the encoder's corner cases ---- */
 
 TEST(aml_pkglength_and_names)

@@ -743,16 +743,21 @@ TEST(chardev_stdio_tty_raw_and_restored)
 	int m = tty_on_stdin(&slave);
 	CHECK(m >= 0);
 	CHECK(tty_is_cooked(slave));
-	struct chardev *c = chardev_open(NULL, "stdio", "serial0");
+	struct chardev *c = chardev_open(NULL, "stdio,signal=off", "serial0");
 	CHECK(c);
 	CHECK(term_is_raw());
 	CHECK(tty_is_raw(slave, false));
 	chardev_close(c);
 	CHECK(!term_is_raw());
 	CHECK(tty_is_cooked(slave));
-	c = chardev_open(NULL, "stdio,signal=on", "serial0");
+	c = chardev_open(NULL, "stdio", "serial0");   /* QEMU's default: signal=on */
 	CHECK(c);
 	CHECK(tty_is_raw(slave, true));
+	chardev_close(c);
+	CHECK(tty_is_cooked(slave));
+	c = chardev_open(NULL, "mon:stdio", "serial0"); /* ^C to the guest */
+	CHECK(c);
+	CHECK(tty_is_raw(slave, false));
 	chardev_close(c);
 	CHECK(tty_is_cooked(slave));
 	close(m);
@@ -771,7 +776,7 @@ static pid_t stdio_child(int how, int *ready_r)
 		return pid;
 	}
 	close(p[0]);
-	struct chardev *c = chardev_open(NULL, "stdio", "serial0");
+	struct chardev *c = chardev_open(NULL, "stdio,signal=off", "serial0");
 	if (!c)
 		_exit(99);
 	if (write(p[1], "r", 1) != 1)

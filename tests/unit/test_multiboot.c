@@ -115,6 +115,54 @@ TEST(multiboot_aout_kludge)
 	bootimg_cleanup();
 }
 
+/* A kernel linked at 0x8000 covers the default information block
+ * (0x9000-0xffff): QEMU boots it, and so does qvm, with the information,
+ * command line and modules above the kernel and 1 MiB. */
+TEST(multiboot_low_kernel_moves_info)
+{
+	uint8_t img[4096];
+	size_t n = make_elf(img, 0x8000, 0x8000, 0x3, ELFCLASS32); /* 0x8000-0x9fff */
+	struct config c;
+	char kpath[256];
+	snprintf(kpath, sizeof(kpath), "%s", bootimg_write("klow.elf", img, n));
+	struct machine *m = mb_machine(&c, kpath);
+	uint8_t *ram = m->ram;
+	c.append = "low=1";
+	const char *mod = bootimg_write("mod.bin", "MODULE-DATA", 11);
+	char initrd[300];
+	snprintf(initrd, sizeof(initrd), "%s marg", mod);
+	c.initrd = initrd;
+	CHECK(pc_load_kernel(m) == 0);
+	struct pc_board *b = m->board;
+	CHECK_EQ(b->mb_entry, 0x8010);
+	CHECK_EQ(ram[0x8000], 0x02);               /* header magic byte, intact */
+	CHECK_EQ(ram[0x8010], 0x90);
+	uint32_t mbi = b->mb_info;
+	CHECK(mbi >= 0x100000);                    /* not inside 0x8000-0x9fff */
+	uint32_t flags = bootimg_rd32(m, mbi);
+	CHECK(flags & (1 << 2) && flags & (1 << 3) && flags & (1 << 6));
+	uint32_t cmd_at = bootimg_rd32(m, mbi + 16);
+	const char *cmd = gpa_to_host(m, cmd_at, 1);
+	CHECK(cmd_at >= 0x100000 && cmd && strstr(cmd, "low=1"));
+	uint32_t mmap_at = bootimg_rd32(m, mbi + 48), mods = bootimg_rd32(m, mbi + 24);
+	CHECK(mmap_at >= mbi && mods >= mbi);
+	uint32_t start = bootimg_rd32(m, mods), end = bootimg_rd32(m, mods + 4);
+	CHECK(start % 4096 == 0 && start >= mbi + 0x7000 && end - start == 11);
+	CHECK(!memcmp(ram + start, "MODULE-DATA", 11));
+	machine_free(m);
+
+	/* a segment at 0xff000 (ELF headers of a kernel linked at 1 MiB) */
+	make_elf(img, 0xff000, 0xff000, 0x3, ELFCLASS32);
+	((Elf32_Phdr *)(img + sizeof(Elf32_Ehdr)))->p_memsz = 0x1000;
+	m = mb_machine(&c, bootimg_write("kff.elf", img, n));
+	CHECK(machine_add_memory(m, REGION_RAM, PC_ISA_HOLE_END, 0x100000 - PC_ISA_HOLE_END,
+				 (uint8_t *)m->ram + PC_ISA_HOLE_END, "isa") == 0);
+	CHECK(pc_load_kernel(m) == 0);
+	CHECK_EQ(((struct pc_board *)m->board)->mb_info, 0x9000);
+	machine_free(m);
+	bootimg_cleanup();
+}
+
 TEST(multiboot_rejects_bad_images)
 {
 	uint8_t img[4096];
@@ -140,8 +188,13 @@ TEST(multiboot_rejects_bad_images)
 	CHECK(pc_load_kernel(m) < 0);
 	machine_free(m);
 
-	make_elf(img, 0x9000, 0x9000, 0, ELFCLASS32);          /* over the boot info */
-	m = mb_machine(&c, bootimg_write("klow", img, 0x200));
+	make_elf(img, 0x9b000, 0x9b000, 0, ELFCLASS32);        /* over the ACPI tables */
+	m = mb_machine(&c, bootimg_write("ktables", img, 0x200));
+	CHECK(pc_load_kernel(m) < 0);
+	machine_free(m);
+
+	make_elf(img, 0x400, 0x400, 0, ELFCLASS32);            /* over the BDA */
+	m = mb_machine(&c, bootimg_write("kbda", img, 0x200));
 	CHECK(pc_load_kernel(m) < 0);
 	machine_free(m);
 

@@ -76,6 +76,66 @@ TEST(options_smp_topology)
 	CHECK(parse(&c, "-bios /dev/null -smp 256") < 0);
 }
 
+/* Two factors of 2^16 overflow 32 bits: an error, not a division by 0. */
+TEST(options_smp_product_overflow)
+{
+	struct config c;
+	CHECK(parse(&c, "-bios /dev/null -smp 1,cores=65536,threads=65536") < 0);
+	CHECK(parse(&c, "-bios /dev/null -smp cores=65536,threads=65536") < 0);
+	CHECK(parse(&c, "-bios /dev/null -smp 2,sockets=65536,cores=65536,threads=65536") < 0);
+	CHECK(parse(&c, "-bios /dev/null -smp maxcpus=1048576,cores=1048576") < 0);
+}
+
+/* QEMU's -m [size=]N[,slots=n,maxmem=size] */
+TEST(options_memory)
+{
+	struct config c;
+	CHECK(parse(&c, "-bios /dev/null -m 1G,maxmem=4G") == 0);
+	CHECK_EQ(c.ram_size, GiB);
+	CHECK_EQ(c.max_ram_size, 4 * GiB);
+	CHECK(parse(&c, "-bios /dev/null -m size=512M,slots=2,maxmem=2G") == 0);
+	CHECK_EQ(c.ram_size, 512 * MiB);
+	CHECK_EQ(c.ram_slots, 2);
+	CHECK(parse(&c, "-bios /dev/null -m maxmem=1G") == 0);  /* default size */
+	CHECK_EQ(c.ram_size, 128 * MiB);
+	CHECK(parse(&c, "-bios /dev/null -m 256") == 0);
+	CHECK_EQ(c.max_ram_size, 256 * MiB);                  /* defaults to size */
+	CHECK(parse(&c, "-bios /dev/null -m 1G,maxmem=1G") == 0);
+	CHECK(parse(&c, "-bios /dev/null -m 1G,maxmem=512M") < 0);
+	CHECK(parse(&c, "-bios /dev/null -m 1G,maxmem=5000") < 0); /* bytes */
+	CHECK(parse(&c, "-bios /dev/null -m 1G,maxmem=4097M") == 0);
+	CHECK(parse(&c, "-bios /dev/null -m 1G,maxmem=4294967297") < 0);
+	CHECK(parse(&c, "-bios /dev/null -m 1G,slots=2") < 0);    /* no maxmem */
+	CHECK(parse(&c, "-bios /dev/null -m 1G,slots=2,maxmem=1G") < 0);
+	CHECK(parse(&c, "-bios /dev/null -m 1G,slots=257,maxmem=4G") < 0);
+	CHECK(parse(&c, "-bios /dev/null -m 1G,slots=256,maxmem=4G") == 0);
+	CHECK(parse(&c, "-bios /dev/null -m 1G,foo=1") < 0);
+	CHECK(parse(&c, "-bios /dev/null -m 1G,4G") < 0);
+	CHECK(parse(&c, "-bios /dev/null -m 1G,maxmem=lots") < 0);
+}
+
+TEST(options_name)
+{
+	struct config c;
+	CHECK(parse(&c, "-bios /dev/null -name vm1") == 0);
+	CHECK(!strcmp(c.name, "vm1") && !c.process_name);
+	CHECK(parse(&c, "-bios /dev/null -name guest=vm2,process=qvm-vm2,debug-threads=on") == 0);
+	CHECK(!strcmp(c.name, "vm2") && !strcmp(c.process_name, "qvm-vm2") && c.debug_threads);
+	CHECK(parse(&c, "-bios /dev/null -name vm,debug-threads=maybe") < 0);
+	CHECK(parse(&c, "-bios /dev/null -name vm,colour=blue") < 0);
+}
+
+TEST(options_log_all)
+{
+	struct config c;
+	CHECK(parse(&c, "-bios /dev/null -d all") == 0);
+	CHECK_EQ(c.log_mask & (LOG_GUEST_ERRORS | LOG_INT | LOG_EXEC | LOG_ACCEL),
+		 LOG_GUEST_ERRORS | LOG_INT | LOG_EXEC | LOG_ACCEL);
+	CHECK(parse(&c, "-bios /dev/null -d int,all") == 0);
+	CHECK(c.log_mask & LOG_MMIO);
+	CHECK(parse(&c, "-bios /dev/null -d all,nonsense") < 0);
+}
+
 TEST(options_accel_spellings)
 {
 	struct config c;

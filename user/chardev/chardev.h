@@ -73,9 +73,9 @@ struct chardev {
  * pty says "char device redirected to /dev/pts/N (label serial0)".
  *
  * Details:
- *   stdio[,signal=on]   stdin/stdout; a terminal on stdin goes raw (term.h),
- *                       ^C reaches the guest unless signal=on.  Once only.
- *                       Input stops at EOF.
+ *   stdio[,signal=off]  stdin/stdout; a terminal on stdin goes raw (term.h);
+ *                       ^C ends qvm (as in QEMU) unless signal=off, which
+ *                       mon:stdio implies.  Once only.  Input stops at EOF.
  *   pty                 a new pseudo-terminal; output is dropped while no
  *                       one reads it (after a one-second wait).
  *   file:PATH           output only, created or truncated.
@@ -132,7 +132,7 @@ void chardev_mux_input(struct chardev *mux, const void *buf, size_t len);
 bool chardev_is_mux(const struct chardev *c);
 bool chardev_is_mux_frontend(const struct chardev *c); /* from chardev_mux_add */
 
-/* ---- For back-end implementations (chardev.c, chardev-mux.c) ---- */
+/* ---- For back-end implementations (user/chardev/) ---- */
 
 /* Allocate a chardev; priv belongs to the back end. */
 struct chardev *chardev_new(const struct chardev_ops *ops, struct mainloop *l,

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "accel.h"
 #include "chardev/chardev.h"
+#include "config.h"
 #include "cpu.h"
 #include "machine.h"
 #include "migration/migrate.h"
@@ -92,18 +93,22 @@ static void do_registers(struct monitor *mon, void *arg)
 			dump_cpu(mon, i);
 }
 
-static const char *mp_state_name(const struct x86_cpu_state *s)
+/* The vCPU's state as the user sees it: a runnable vCPU of a stopped
+ * machine (stop, -S, -no-shutdown) is paused, not running. */
+static const char *mp_state_name(const struct x86_cpu_state *s, bool stopped)
 {
 	switch (s->mp_state) {
-	case MP_RUNNABLE: return "running";
-	case MP_HALTED: return "halted";
-	default: return "waiting for SIPI";
+	case MP_RUNNABLE: return stopped ? "paused" : "running";
+	case MP_HALTED: return stopped ? "paused, halted" : "halted";
+	default: return stopped ? "paused, waiting for SIPI" : "waiting for SIPI";
 	}
 }
 
+/* arg: non-NULL when the machine was stopped before the monitor paused
+ * the vCPUs to read their state. */
 static void do_cpus(struct monitor *mon, void *arg)
 {
-	(void)arg;
+	bool stopped = arg != NULL;
 	struct machine *m = mon->m;
 	for (unsigned i = 0; i < m->nr_vcpus; i++) {
 		struct vcpu *v = m->vcpus[i];
@@ -111,7 +116,7 @@ static void do_cpus(struct monitor *mon, void *arg)
 		bool ok = m->accel->ops->get_state(v, &s) == 0;
 		mon_printf(mon, "%c CPU #%u: apic_id=%u thread_id=%d %s rip=0x%llx exits=%llu\n",
 			   i == mon->cpu ? '*' : ' ', i, v->apic_id, (int)v->tid,
-			   ok ? mp_state_name(&s) : "unknown",
+			   ok ? mp_state_name(&s, stopped) : "unknown",
 			   ok ? (unsigned long long)s.rip : 0ULL, (unsigned long long)v->exits);
 	}
 }
@@ -167,7 +172,7 @@ static void cmd_info(struct monitor *mon, const char *what)
 	if (!strcmp(what, "registers") || !strcmp(what, "registers -a")) {
 		with_vcpus_paused(mon, do_registers, what[9] ? (void *)1 : NULL);
 	} else if (!strcmp(what, "cpus")) {
-		with_vcpus_paused(mon, do_cpus, NULL);
+		with_vcpus_paused(mon, do_cpus, m->paused ? (void *)1 : NULL);
 	} else if (!strcmp(what, "kvm")) {
 		if (m->accel && m->accel->ops->info_kvm)
 			m->accel->ops->info_kvm(m, mon_print_cb, mon);
@@ -177,6 +182,9 @@ static void cmd_info(struct monitor *mon, const char *what)
 		mon_printf(mon, "accelerator: %s\n", accel);
 		if (m->accel && m->accel->ops->info)
 			m->accel->ops->info(m, mon_print_cb, mon);
+	} else if (!strcmp(what, "name")) {
+		if (m->cfg && m->cfg->name)      /* nothing without -name, as QEMU */
+			mon_printf(mon, "%s\n", m->cfg->name);
 	} else if (!strcmp(what, "status")) {
 		mon_printf(mon, "VM status: %s\n", !m->paused ? "running" :
 			   mon->postmigrate ? "paused (postmigrate)" : "paused");
@@ -184,7 +192,7 @@ static void cmd_info(struct monitor *mon, const char *what)
 		info_migrate(mon);
 	} else {
 		mon_printf(mon, "info: unknown item '%s' (registers, cpus, kvm, accel, status, "
-			   "migrate)\n", what);
+			   "migrate, name)\n", what);
 	}
 }
 
@@ -197,6 +205,7 @@ static void cmd_help(struct monitor *mon)
 		 "info accel           the engine in use\n"
 		 "info status          running or paused\n"
 		 "info migrate         the outcome of the last migrate\n"
+		 "info name            the -name of the guest\n"
 		 "cpu N                select the current CPU\n"
 		 "migrate URI          save the machine (\"exec:CMD\" or file:PATH; stays paused)\n"
 		 "stop                 pause the guest\n"

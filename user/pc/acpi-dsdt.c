@@ -4,6 +4,7 @@
  * its windows, the fixed ISA devices and the motherboard resources below
  * it.  tables.c puts the table header around it.
  */
+#include <stdio.h>
 #include "pc/acpi-aml.h"
 #include "config.h"
 #include "hw/hw.h"
@@ -25,7 +26,6 @@ static const struct isa_dev isa_devs[] = {
 	{ "RTC", "PNP0B00", 0, { 0x70 }, { 2 }, 8 },
 	{ "KBD", "PNP0303", 0, { 0x60, 0x64 }, { 1, 1 }, 1 },  /* i8042 */
 	{ "MOU", "PNP0F13", 0, { 0 }, { 0 }, 12 },             /* its aux port */
-	{ "COM1", "PNP0501", 1, { 0x3f8 }, { 8 }, 4 },         /* 16550A */
 };
 
 /* Name(_CRS, ResourceTemplate() { r }) */
@@ -56,6 +56,20 @@ static void dsdt_isa_dev(struct aml *a, const struct isa_dev *d)
 		aml_res_irq(&r, d->irq);
 	dsdt_crs(a, &r);
 	aml_end(a, dev);
+}
+
+/* COM1-COM4 that exist (16550A, PNP0501), _UID 1-4. */
+static void dsdt_serials(struct machine *m, struct aml *a)
+{
+	for (unsigned i = 0; i < MAX_SERIALS; i++) {
+		if (!config_serial_present(m->cfg, i))
+			continue;
+		char name[8];
+		snprintf(name, sizeof(name), "COM%u", i + 1);
+		struct isa_dev d = { name, "PNP0501", (uint8_t)(i + 1),
+				     { pc_com_ports[i].iobase }, { 8 }, pc_com_ports[i].irq };
+		dsdt_isa_dev(a, &d);
+	}
 }
 
 /* Motherboard resources (PNP0C02): fixed ports no other device claims,
@@ -132,6 +146,7 @@ static void dsdt_pci0(struct machine *m, struct aml *a)
 	dsdt_prt(a);
 	for (unsigned i = 0; i < ARRAY_SIZE(isa_devs); i++)
 		dsdt_isa_dev(a, &isa_devs[i]);
+	dsdt_serials(m, a);
 	dsdt_motherboard(m, a);
 	aml_end(a, dev);
 }

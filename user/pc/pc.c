@@ -36,11 +36,24 @@ static int map_ram(struct machine *m)
 	return 0;
 }
 
-static int add_devices(struct machine *m, struct chardev *serial)
+const struct pc_com pc_com_ports[MAX_SERIALS] = {
+	{ 0x3f8, 4 }, { 0x2f8, 3 }, { 0x3e8, 4 }, { 0x2e8, 3 },
+};
+
+static int add_serials(struct machine *m, struct chardev *const *serials)
+{
+	for (unsigned i = 0; i < MAX_SERIALS; i++)
+		if (config_serial_present(m->cfg, i) &&
+		    !serial_new(m, pc_com_ports[i].iobase, pc_com_ports[i].irq, serials[i]))
+			return -1;
+	return 0;
+}
+
+static int add_devices(struct machine *m, struct chardev *const *serials)
 {
 	const struct config *cfg = m->cfg;
 	struct pc_board *b = m->board;
-	if (!serial_new(m, 0x3f8, 4, serial) || !i8042_new(m) || !port80_new(m) ||
+	if (add_serials(m, serials) < 0 || !i8042_new(m) || !port80_new(m) ||
 	    !(b->pci = pci_host_new(m)) || !(b->rtc = rtc_new(m, 8)) ||
 	    !(b->acpi_pm = acpi_pm_new(m)))
 		return -1;
@@ -127,12 +140,12 @@ static int check_apic_ids(const struct config *cfg)
 	return 0;
 }
 
-int pc_init(struct machine *m, struct chardev *serial)
+int pc_init(struct machine *m, struct chardev *const *serials)
 {
 	const struct config *cfg = m->cfg;
 	m->board = calloc(1, sizeof(struct pc_board));
 	if (!m->board || check_apic_ids(cfg) < 0 || map_ram(m) < 0 ||
-	    add_devices(m, serial) < 0 || add_disks(m) < 0)
+	    add_devices(m, serials) < 0 || add_disks(m) < 0)
 		return -1;
 	if (cfg->bios && bios_load(m, cfg->bios) < 0)
 		return -1;
@@ -155,7 +168,7 @@ int pc_e820(const struct machine *m, struct e820_entry *map)
 	map[n++] = (struct e820_entry){ 0, PC_TABLES_ADDR, E820_RAM };
 	map[n++] = (struct e820_entry){ PC_TABLES_ADDR, PC_LOW_RAM_END - PC_TABLES_ADDR,
 					E820_RESERVED };
-	map[n++] = (struct e820_entry){ 0xf0000, 0x10000, E820_RESERVED };
+	map[n++] = (struct e820_entry){ PC_BIOS_AREA, 0x100000 - PC_BIOS_AREA, E820_RESERVED };
 	map[n++] = (struct e820_entry){ 0x100000, m->ram_below_4g - 0x100000, E820_RAM };
 	map[n++] = (struct e820_entry){ 0xfeffc000, 0x4000, E820_RESERVED };
 	if (m->ram_size > m->ram_below_4g)

@@ -2,6 +2,7 @@
 #ifndef QVM_PC_H
 #define QVM_PC_H
 
+#include <sys/stat.h>
 #include "qvm.h"
 #include "cpu.h"
 #include "irq.h"
@@ -55,6 +56,8 @@ int pc_e820(const struct machine *m, struct e820_entry *map);
 #define PC_EBDA_ADDR 0x9fc00ULL         /* RSDP, MP floating pointer */
 #define PC_LOW_RAM_END 0xa0000ULL
 #define PC_ISA_HOLE_END 0xc0000ULL      /* 0xa0000-0xbffff: legacy VGA window */
+#define PC_BIOS_AREA 0xf0000ULL         /* -kernel: reserved RAM, as a BIOS's */
+#define PC_BIOS_RSDP_ADDR 0xf0000ULL    /* -kernel: the RSDP's second copy */
 #define PC_LAPIC_ADDR 0xfee00000ULL
 #define PC_IOAPIC_ADDR 0xfec00000ULL
 #define PC_HIGH_RAM 0x100000000ULL
@@ -63,9 +66,17 @@ int pc_e820(const struct machine *m, struct e820_entry *map);
 #define PC_FIRST_DISK_SLOT 3
 #define PC_PCI_MMIO_BASE 0xe0000000ULL
 
+/* COM1-COM4 (MAX_SERIALS): the PC's conventional ports and IRQs. */
+struct pc_com {
+	uint16_t iobase;
+	uint8_t irq;
+};
+extern const struct pc_com pc_com_ports[];
+
 /* Build the machine: RAM layout, devices, firmware tables, and the loaded
- * -bios or -kernel.  serial is the COM1 back end (may be NULL). */
-int pc_init(struct machine *m, struct chardev *serial);
+ * -bios or -kernel.  serials[i] is the back end of COM(i+1), where
+ * pc_serial_present (may be NULL: output dropped). */
+int pc_init(struct machine *m, struct chardev *const *serials);
 /* What firmware does before a -kernel boot: PCI memory BARs, decoding and
  * Interrupt Line. */
 void pc_assign_pci_resources(struct machine *m);
@@ -111,6 +122,10 @@ int pc_load_kernel(struct machine *m);
 /* loader.c: a whole file in a malloc'ed buffer; exactly len bytes of fd.
  * Errors print one line naming what and path. */
 uint8_t *load_file(const char *what, const char *path, size_t *size);
+/* Open an image for reading; -1 with "WHAT PATH: reason" unless it is a
+ * regular file (a FIFO, device or directory is refused without blocking:
+ * an open FIFO with no writer would wait forever). */
+int open_image(const char *what, const char *path, struct stat *st);
 bool read_full(int fd, void *buf, size_t len, const char *what, const char *path);
 
 /* multiboot.c: a multiboot v1 kernel (data, size is the file) and its

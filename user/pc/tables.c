@@ -10,8 +10,9 @@
  * the ISA devices (its AML is built in acpi-dsdt.c).
  *
  * Everything lies in [PC_TABLES_ADDR, PC_EBDA_ADDR), the RSDP and the MP
- * floating pointer in the EBDA; writing them again (on reset) gives the
- * same bytes.
+ * floating pointer in the EBDA (and, for -kernel boots, a copy of the RSDP
+ * at PC_BIOS_RSDP_ADDR); writing them again (on reset) gives the same
+ * bytes.
  */
 #include <string.h>
 #include "pc/acpi-aml.h"
@@ -397,6 +398,24 @@ static void acpi_rsdp(uint8_t *p, uint32_t rsdt, uint32_t xsdt)
 	p[32] = checksum(p, 36);
 }
 
+/* ACPI 6.4 5.2.5.1: on IA-PC systems the OS looks for the RSDP in the
+ * first KiB of the EBDA and then in the BIOS read-only area 0xE0000-
+ * 0xFFFFF, which is where firmware usually keeps it and where simple
+ * guests look only.  With -bios the ROM owns that area; with -kernel qvm
+ * is the firmware, the area is RAM (e820-reserved from PC_BIOS_AREA) and
+ * gets a copy. */
+static int bios_area_rsdp(struct machine *m, const uint8_t *rsdp)
+{
+	bool writable = false;
+	if (!gpa_lookup(m, PC_BIOS_RSDP_ADDR, 36, &writable) || !writable ||
+	    guest_write(m, PC_BIOS_RSDP_ADDR, rsdp, 36) < 0) {
+		qvm_error("firmware tables: 0x%llx is not RAM",
+			  (unsigned long long)PC_BIOS_RSDP_ADDR);
+		return -1;
+	}
+	return 0;
+}
+
 int pc_write_tables(struct machine *m)
 {
 	size_t area = PC_EBDA_ADDR - PC_TABLES_ADDR;
@@ -423,6 +442,9 @@ int pc_write_tables(struct machine *m)
 	}
 	ebda[0] = 1; /* EBDA size in KiB */
 	acpi_rsdp(ebda + 16, rsdt, xsdt);
+	const struct pc_board *b = m->board;
+	if (b && b->qvm_firmware && bios_area_rsdp(m, ebda + 16) < 0)
+		return -1;
 	mp_floating_pointer(ebda + 64, mpc);
 	/* BIOS data area: EBDA segment and base memory size in KiB */
 	wr16(bda + 0x0e, PC_EBDA_ADDR >> 4);

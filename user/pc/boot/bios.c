@@ -19,15 +19,11 @@
 
 static void *read_rom(const char *path, uint64_t *size)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		qvm_error("-bios %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	int fd = open_image("-bios", path, &st);
+	if (fd < 0)
 		return NULL;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size == 0 || st.st_size % (64 * KiB) ||
+	if (st.st_size == 0 || st.st_size % (64 * KiB) ||
 	    (uint64_t)st.st_size > BIOS_MAX_SIZE) {
 		qvm_error("-bios %s: not a ROM image (size %lld: must be a non-zero "
 			  "multiple of 64 KiB up to 16 MiB)", path, (long long)st.st_size);

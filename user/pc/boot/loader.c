@@ -22,16 +22,32 @@ bool read_full(int fd, void *buf, size_t len, const char *what, const char *path
 	return true;
 }
 
-uint8_t *load_file(const char *what, const char *path, size_t *size)
+int open_image(const char *what, const char *path, struct stat *st)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		qvm_error("%s %s: %s", what, path, fd < 0 ? strerror(errno) : "not a regular file");
+	/* O_NONBLOCK: opening a FIFO for reading otherwise waits for a writer.
+	 * A regular file ignores the flag. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, st) < 0) {
+		qvm_error("%s %s: %s", what, path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		return NULL;
+		return -1;
 	}
+	if (!S_ISREG(st->st_mode)) {
+		qvm_error("%s %s: %s", what, path,
+			  S_ISDIR(st->st_mode) ? strerror(EISDIR) : "not a regular file");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+uint8_t *load_file(const char *what, const char *path, size_t *size)
+{
+	struct stat st;
+	int fd = open_image(what, path, &st);
+	if (fd < 0)
+		return NULL;
 	if ((uint64_t)st.st_size > LOAD_MAX_SIZE) {
 		qvm_error("%s %s: larger than 4 GiB", what, path);
 		close(fd);

@@ -24,11 +24,15 @@
 #define MB_MAX_MODULES 16
 #define MB_MAX_CMDLINE 4096
 
-/* Layout of the boot information inside [PC_BOOT_INFO_ADDR, _END). */
-#define MBI_ADDR PC_BOOT_INFO_ADDR
-#define MBI_MMAP (MBI_ADDR + 0x80)
-#define MBI_MODS (MBI_ADDR + 0x200)
-#define MBI_STRINGS (MBI_ADDR + 0x400)
+/* The boot information block: the structure, the memory map, the module
+ * list and the strings, at offsets from its base.  Its base is
+ * PC_BOOT_INFO_ADDR unless the kernel occupies that page range (kernels
+ * linked below 1 MiB, at 0x8000 say, which QEMU boots too); then it goes
+ * above the kernel, at 1 MiB at least, and the modules above it. */
+#define MBI_SIZE (PC_BOOT_INFO_END - PC_BOOT_INFO_ADDR)
+#define MBI_MMAP 0x80
+#define MBI_MODS 0x200
+#define MBI_STRINGS 0x400
 
 struct mb_image {
 	const char *path;
@@ -36,20 +40,25 @@ struct mb_image {
 	size_t size;
 	uint32_t entry;
 	uint64_t load_end;  /* first byte above the kernel, bss included */
+	bool hits_info;     /* a segment overlaps the default information block */
 	uint32_t flags;
 };
 
-/* The guest range a kernel or module may occupy: RAM, clear of what qvm
- * places in low memory. */
+#define PAGE_UP(x) (((x) + 4095) & ~4095ULL)
+
+/* The guest range a kernel, module or the information may occupy: RAM
+ * below 4 GiB, above the real-mode IVT and BIOS data area, clear of the
+ * firmware tables and EBDA qvm writes at PC_TABLES_ADDR.  The BIOS area
+ * below 1 MiB stays allowed (ELF headers often load at 0xff000): a kernel
+ * there is loaded after the tables, over the RSDP's second copy. */
 static bool range_ok(struct machine *m, uint64_t gpa, uint64_t len)
 {
 	if (len == 0)
 		return true;
 	if (gpa + len < gpa || gpa + len > m->ram_below_4g || !gpa_to_host(m, gpa, len))
 		return false;
-	bool hits_info = gpa < PC_BOOT_INFO_END && gpa + len > PC_BOOT_INFO_ADDR;
 	bool hits_tables = gpa < PC_LOW_RAM_END && gpa + len > PC_TABLES_ADDR;
-	return !hits_info && !hits_tables && gpa >= 0x500;
+	return !hits_tables && gpa >= 0x500;
 }
 
 static int load_bytes(struct machine *m, struct mb_image *k, uint64_t gpa,
@@ -58,7 +67,7 @@ static int load_bytes(struct machine *m, struct mb_image *k, uint64_t gpa,
 	if (file_len > mem_len || file_off > k->size || file_len > k->size - file_off ||
 	    !range_ok(m, gpa, mem_len)) {
 		qvm_error("-kernel %s: segment at 0x%llx+0x%llx does not fit in guest RAM "
-			  "(or overlaps the boot information at 0x9000-0x10000)", k->path,
+			  "(below 0x500 or over the firmware tables at 0x9c000-0x9ffff)", k->path,
 			  (unsigned long long)gpa, (unsigned long long)mem_len);
 		return -1;
 	}
@@ -67,6 +76,7 @@ static int load_bytes(struct machine *m, struct mb_image *k, uint64_t gpa,
 	machine_ram_write(m, gpa, k->data + file_off, file_len);
 	machine_ram_fill(m, gpa + file_len, 0, mem_len - file_len);
 	k->load_end = MAX(k->load_end, gpa + mem_len);
+	k->hits_info |= gpa < PC_BOOT_INFO_END && gpa + mem_len > PC_BOOT_INFO_ADDR;
 	return 0;
 }
 
@@ -142,19 +152,21 @@ static long find_header(const struct mb_image *k)
 
 struct mbi_writer {
 	struct machine *m;
-	uint8_t *info;          /* host view of [MBI_ADDR, PC_BOOT_INFO_END) */
-	uint64_t strings;       /* next free string address */
+	uint64_t base;          /* guest address of the information block */
+	uint8_t *info;          /* host view of [base, base + MBI_SIZE) */
+	uint64_t strings;       /* next free string offset */
+	uint64_t mods_at;       /* where the next module goes */
 };
 
 static uint32_t mbi_string(struct mbi_writer *w, const char *s, size_t len)
 {
-	if (w->strings + len + 1 > PC_BOOT_INFO_END)
+	if (w->strings + len + 1 > MBI_SIZE)
 		return 0;
-	uint32_t addr = w->strings;
-	memcpy(w->info + (addr - MBI_ADDR), s, len);
-	w->info[addr - MBI_ADDR + len] = 0;
+	uint64_t off = w->strings;
+	memcpy(w->info + off, s, len);
+	w->info[off + len] = 0;
 	w->strings += len + 1;
-	return addr;
+	return w->base + off;
 }
 
 /* The memory map: the same e820 entries a Linux guest gets. */
@@ -162,7 +174,7 @@ static uint32_t mbi_mmap(struct mbi_writer *w)
 {
 	struct e820_entry map[PC_E820_MAX];
 	int n = pc_e820(w->m, map);
-	uint8_t *start = w->info + (MBI_MMAP - MBI_ADDR), *p = start;
+	uint8_t *start = w->info + MBI_MMAP, *p = start;
 	for (int i = 0; i < n; i++, p += 24) {
 		wr32(p, 20);
 		wr64(p + 4, map[i].addr);
@@ -174,10 +186,10 @@ static uint32_t mbi_mmap(struct mbi_writer *w)
 
 /* -initrd "file args,file args": each module's string is its whole text;
  * ",," is a literal comma (as in QEMU). */
-static int load_modules(struct mbi_writer *w, struct mb_image *k, uint32_t *count)
+static int load_modules(struct mbi_writer *w, uint32_t *count)
 {
 	const char *spec = w->m->cfg->initrd;
-	uint64_t next = (k->load_end + 4095) & ~4095ULL;
+	uint64_t next = w->mods_at;
 	*count = 0;
 	while (spec && *spec) {
 		char text[1024];
@@ -211,25 +223,42 @@ static int load_modules(struct mbi_writer *w, struct mb_image *k, uint32_t *coun
 		}
 		machine_ram_write(w->m, next, data, size);
 		free(data);
-		uint8_t *mod = w->info + (MBI_MODS - MBI_ADDR) + 16 * *count;
+		uint8_t *mod = w->info + MBI_MODS + 16 * *count;
 		wr32(mod, next);
 		wr32(mod + 4, next + size);
 		wr32(mod + 8, mbi_string(w, text, n));
 		wr32(mod + 12, 0);
-		next = (next + size + 4095) & ~4095ULL;
+		next = PAGE_UP(next + size);
 		(*count)++;
 	}
 	return 0;
 }
 
-static int build_info(struct machine *m, struct mb_image *k, uint32_t *mbi)
+/* Where the information block goes (see MBI_SIZE); the modules go above
+ * it, the kernel and 1 MiB (not into the 640 KiB of low memory). */
+static int place_info(struct machine *m, struct mb_image *k, struct mbi_writer *w)
 {
-	struct mbi_writer w = { m, gpa_to_host(m, MBI_ADDR, PC_BOOT_INFO_END - MBI_ADDR), MBI_STRINGS };
-	if (!w.info) {
-		qvm_error("multiboot: low memory is not RAM");
+	w->m = m;
+	w->base = PC_BOOT_INFO_ADDR;
+	if (k->hits_info)
+		w->base = PAGE_UP(MAX(k->load_end, 0x100000));
+	w->mods_at = PAGE_UP(MAX(MAX(k->load_end, w->base + MBI_SIZE), 0x100000));
+	w->info = range_ok(m, w->base, MBI_SIZE) ? gpa_to_host(m, w->base, MBI_SIZE) : NULL;
+	if (!w->info) {
+		qvm_error("-kernel %s: no room for the multiboot information at 0x%llx", k->path,
+			  (unsigned long long)w->base);
 		return -1;
 	}
-	memset(w.info, 0, PC_BOOT_INFO_END - MBI_ADDR);
+	w->strings = MBI_STRINGS;
+	return 0;
+}
+
+static int build_info(struct machine *m, struct mb_image *k, uint32_t *mbi)
+{
+	struct mbi_writer w;
+	if (place_info(m, k, &w) < 0)
+		return -1;
+	memset(w.info, 0, MBI_SIZE);
 	uint8_t *info = w.info;
 	uint32_t flags = 1 << 0 | 1 << 2 | 1 << 6 | 1 << 9, mods = 0;
 	wr32(info + 4, PC_TABLES_ADDR / KiB);                    /* mem_lower */
@@ -244,18 +273,18 @@ static int build_info(struct machine *m, struct mb_image *k, uint32_t *mbi)
 	char cmdline[MB_MAX_CMDLINE];
 	snprintf(cmdline, sizeof(cmdline), "%s%s%s", k->path, *append ? " " : "", append);
 	wr32(info + 16, mbi_string(&w, cmdline, strlen(cmdline)));
-	if (load_modules(&w, k, &mods) < 0)
+	if (load_modules(&w, &mods) < 0)
 		return -1;
 	if (mods)
 		flags |= 1 << 3;
 	wr32(info + 20, mods);
-	wr32(info + 24, MBI_MODS);
+	wr32(info + 24, w.base + MBI_MODS);
 	wr32(info + 44, mbi_mmap(&w));
-	wr32(info + 48, MBI_MMAP);
+	wr32(info + 48, w.base + MBI_MMAP);
 	wr32(info + 64, mbi_string(&w, "qvm " QVM_VERSION, strlen("qvm " QVM_VERSION)));
 	wr32(info, flags);
-	*mbi = MBI_ADDR;
-	machine_ram_written(m, MBI_ADDR, PC_BOOT_INFO_END - MBI_ADDR); /* built in place */
+	*mbi = w.base;
+	machine_ram_written(m, w.base, MBI_SIZE); /* built in place */
 	return 0;
 }
 
