@@ -27,6 +27,8 @@ struct blk {
 	char *backing_name, *backing_fmt;
 	struct blk *backing;
 	bool no_backing;        /* opened without its backing file */
+	enum blk_share share;   /* what other processes may do (lock.c) */
+	bool no_locking;        /* locking=off */
 	unsigned depth;         /* 0 for the top image, +1 per backing level */
 	pthread_mutex_t lock;   /* the core holds it around every driver call */
 	void *opaque;           /* the driver's state */
@@ -42,6 +44,10 @@ struct blk {
  */
 struct blk_driver {
 	const char *name;
+	/* The format keeps metadata in the image file (qcow2): its open needs
+	 * to resize the file when writable, and lets no other process write
+	 * or resize it (image locking, lock.c). */
+	bool metadata;
 	/* The image starts with these bytes (at least 512, or the whole file
 	 * if shorter): is it this format? */
 	bool (*probe)(const uint8_t *buf, size_t len);

@@ -46,7 +46,7 @@ int img_resize(int argc, char **argv)
 		sign = *arg++ == '+' ? 1 : -1;
 	if (img_parse_size_or_error(arg, &n))
 		return 1;
-	b = img_open(file, fmt, false, true, BLK_CACHE_WRITEBACK);
+	b = img_open(file, fmt, false, true, BLK_CACHE_WRITEBACK, BLK_SHARE_TOOL);
 	if (!b)
 		return 1;
 	cur = blk_size(b);

@@ -35,9 +35,16 @@ void img_size_str(uint64_t v, char *buf, size_t len);
 /* Known formats: "raw", "qcow2"; -1 with a message for others. */
 int img_check_format(const char *fmt);
 
-/* Open with a message on failure (the block layer prints it). */
+/* Open with a message on failure (the block layer prints it).  share: what
+ * other processes may do meanwhile (image locking, block.h); BLK_SHARE_ALL
+ * (-U) with a writable open is refused as qemu-img refuses it. */
 struct blk *img_open(const char *path, const char *fmt, bool readonly, bool no_backing,
-		     enum blk_cache cache);
+		     enum blk_cache cache, enum blk_share share);
+/* The share of a read-only inspection: -U (force_share) or not. */
+static inline enum blk_share img_inspect_share(bool force_share)
+{
+	return force_share ? BLK_SHARE_ALL : BLK_SHARE_INSPECT;
+}
 
 /* Apply "key=val,key=val" to o (create, convert -o); -1 with a message.
  * "help" prints the options and sets *help. */

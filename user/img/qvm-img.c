@@ -155,16 +155,22 @@ int img_check_format(const char *fmt)
 }
 
 struct blk *img_open(const char *path, const char *fmt, bool readonly, bool no_backing,
-		     enum blk_cache cache)
+		     enum blk_cache cache, enum blk_share share)
 {
 	struct blk_open_opts o = {
 		.format = fmt, .readonly = readonly, .cache = cache, .no_backing = no_backing,
+		.share = share,
 	};
 
 	if (img_check_format(fmt))
 		return NULL;
+	if (share == BLK_SHARE_ALL && !readonly) {
+		img_error("Could not open '%s': force-share=on can only be used with read-only "
+			  "images", path);
+		return NULL;
+	}
 	/* the commonest mistake gets qemu-img's words (the block layer
-	 * reports the rest, "qvm: <file>: <problem>") */
+	 * reports the rest, "qvm-img: <file>: <problem>") */
 	if (access(path, readonly ? R_OK : R_OK | W_OK)) {
 		img_error("Could not open '%s': %s", path, strerror(errno));
 		return NULL;
@@ -469,6 +475,7 @@ int main(int argc, char **argv)
 {
 	const char *cmd;
 
+	log_set_prog(IMG_PROG);   /* the block layer's messages too */
 	if (argc < 2)
 		return img_usage_error("Not enough arguments");
 	cmd = argv[1];
