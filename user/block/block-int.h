@@ -68,7 +68,11 @@ struct blk_driver {
 	int (*write_zeroes)(struct blk *b, uint64_t off, uint64_t len, bool may_unmap);
 	int (*discard)(struct blk *b, uint64_t off, uint64_t len);
 	int (*write_compressed)(struct blk *b, uint64_t off, const void *buf, size_t len);
-	int (*block_status)(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum);
+	/* BLK_ST_* for [off, off+*pnum); with host (not NULL) also where the
+	 * run lies in the file (BLK_ST_OFFSET_VALID, *host), the run then
+	 * being contiguous there. */
+	int (*block_status)(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum,
+			    uint64_t *host);
 	int (*resize)(struct blk *b, uint64_t new_size);
 	int (*set_backing)(struct blk *b, const char *backing, const char *fmt);
 	int (*get_info)(struct blk *b, struct blk_info *info);

@@ -563,7 +563,8 @@ uint32_t blk_cluster_size(const struct blk *b)
 	return r;
 }
 
-int blk_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum)
+static int block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum,
+			uint64_t *host)
 {
 	*pnum = 0;
 	if (off >= b->size)
@@ -576,11 +577,23 @@ int blk_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum)
 		return BLK_ST_DATA | BLK_ST_ALLOCATED;
 	}
 	pthread_mutex_lock(&b->lock);
-	int r = b->drv->block_status(b, off, len, pnum);
+	int r = b->drv->block_status(b, off, len, pnum, host);
 	pthread_mutex_unlock(&b->lock);
 	if (r >= 0 && (*pnum == 0 || *pnum > len))
 		*pnum = len;    /* never loop forever on a driver's answer */
 	return r;
+}
+
+int blk_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum)
+{
+	return block_status(b, off, len, pnum, NULL);
+}
+
+int blk_block_status_map(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum,
+			 uint64_t *host)
+{
+	*host = 0;
+	return block_status(b, off, len, pnum, host);
 }
 
 static int do_resize(struct blk *b, void *arg)

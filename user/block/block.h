@@ -128,7 +128,14 @@ uint32_t blk_cluster_size(const struct blk *b);
 #define BLK_ST_ZERO 0x2       /* reads as zeros */
 #define BLK_ST_ALLOCATED 0x4  /* this layer decides (not the backing file) */
 #define BLK_ST_COMPRESSED 0x8
+#define BLK_ST_OFFSET_VALID 0x10 /* blk_block_status_map: *host holds it */
 int blk_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum);
+/* The same, and where the run lies in this layer's file when it lies in
+ * one piece there (raw: everywhere; qcow2: normal and preallocated zero
+ * clusters): BLK_ST_OFFSET_VALID and *host; runs stop where the file
+ * offsets stop being contiguous (qvm-img map). */
+int blk_block_status_map(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum,
+			 uint64_t *host);
 
 /* Change the virtual size (qcow2: growing, and shrinking when nothing is
  * allocated past the new end; raw: ftruncate). */

@@ -188,7 +188,8 @@ int qcow2_pwritev(struct blk *b, uint64_t off, const struct iovec *iov, int iovc
 int qcow2_write_zeroes(struct blk *b, uint64_t off, uint64_t len, bool may_unmap);
 int qcow2_discard(struct blk *b, uint64_t off, uint64_t len);
 int qcow2_write_compressed(struct blk *b, uint64_t off, const void *buf, size_t len);
-int qcow2_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum);
+int qcow2_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum,
+		       uint64_t *host);
 int64_t qcow2_map(struct blk *b, uint64_t off, uint64_t len, bool write, uint64_t *host_off);
 int qcow2_read_l2(struct qcow2 *q, uint64_t l2off, struct qcow2_cent **out);
 int qcow2_compressed_span(const struct qcow2 *q, uint64_t entry, uint64_t *coff, uint64_t *csize);

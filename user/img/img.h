@@ -79,6 +79,21 @@ bool img_is_zero(const void *buf, size_t len);
  * BLK_ST_ALLOCATED stays the top image's. */
 int img_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum);
 
+/* The status of [off, off+len) through the whole backing chain, as QEMU
+ * reports it to qemu-img map, compare and measure. */
+#define IMG_ST_EOF 0x100        /* the run reaches the end of the top image */
+struct img_status {
+	int flags;              /* BLK_ST_* of the layer that decides (with
+				 * BLK_ST_OFFSET_VALID: host), ALLOCATED when
+				 * any layer does, IMG_ST_EOF */
+	uint64_t len;           /* bytes this answer holds for (>= 1) */
+	int depth;              /* layers below the top image to that layer */
+	bool present;           /* that layer itself allocates the run */
+	uint64_t host;          /* offset in that layer's file */
+	struct blk *layer;
+};
+int img_chain_status(struct blk *top, uint64_t off, uint64_t len, struct img_status *s);
+
 /* getopt_long reset for each command; img_bad_option reports what
  * getopt_long returned for a bad option ('?' or ':'), returning 1. */
 int img_bad_option(int c, char **argv);
@@ -103,5 +118,8 @@ int img_rebase(int argc, char **argv);
 int img_resize(int argc, char **argv);
 int img_snapshot(int argc, char **argv);
 int img_bench(int argc, char **argv);
+int img_compare(int argc, char **argv);
+int img_map(int argc, char **argv);
+int img_measure(int argc, char **argv);
 
 #endif
