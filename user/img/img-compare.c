@@ -33,7 +33,7 @@ static void say(const struct cmp *c, const char *fmt, uint64_t off)
 
 static int read_img(struct cmp *c, int i, uint64_t off, uint64_t len)
 {
-	int r = blk_pread(c->b[i], off, c->buf[i], len);
+	int r = img_pread(c->b[i], off, c->buf[i], len);
 	if (r < 0) {
 		img_error("Error while reading offset %llu of %s: %s", (unsigned long long)off,
 			  c->name[i], strerror(-r));
@@ -82,7 +82,7 @@ static int status(struct cmp *c, int i, uint64_t off, uint64_t len, struct img_s
 static int compare_range(struct cmp *c, uint64_t off, bool strict, uint64_t *chunk)
 {
 	struct img_status s[2];
-	uint64_t size[2] = { blk_size(c->b[0]), blk_size(c->b[1]) };
+	uint64_t size[2] = { img_disk_size(c->b[0]), img_disk_size(c->b[1]) };
 	int r;
 
 	for (int i = 0; i < 2; i++)
@@ -115,8 +115,8 @@ static int compare_range(struct cmp *c, uint64_t off, bool strict, uint64_t *chu
 /* Past the smaller image's end the larger one must read as zeros. */
 static int compare_tail(struct cmp *c, uint64_t off, struct img_progress *pr, uint64_t total)
 {
-	int big = blk_size(c->b[0]) > blk_size(c->b[1]) ? 0 : 1;
-	uint64_t end = blk_size(c->b[big]);
+	int big = img_disk_size(c->b[0]) > img_disk_size(c->b[1]) ? 0 : 1;
+	uint64_t end = img_disk_size(c->b[big]);
 	struct img_status s;
 	int r;
 
@@ -139,7 +139,7 @@ static int compare_tail(struct cmp *c, uint64_t off, struct img_progress *pr, ui
 
 static int run(struct cmp *c, bool strict, bool progress)
 {
-	uint64_t size0 = blk_size(c->b[0]), size1 = blk_size(c->b[1]);
+	uint64_t size0 = img_disk_size(c->b[0]), size1 = img_disk_size(c->b[1]);
 	uint64_t common = size0 < size1 ? size0 : size1, total = size0 > size1 ? size0 : size1;
 	uint64_t off = 0, chunk = 0;
 	struct img_progress pr;

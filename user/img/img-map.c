@@ -168,7 +168,7 @@ int img_map(int argc, char **argv)
 		putchar('[');
 	else
 		printf("%-16s%-16s%-16s%s\n", "Offset", "Length", "Mapped to", "File");
-	end = blk_size(b);
+	end = img_disk_size(b);
 	if (have_max && max < end && start + max < end)
 		end = start + max;
 	r = walk(b, json, start, end);

@@ -93,6 +93,13 @@ struct img_status {
 	struct blk *layer;
 };
 int img_chain_status(struct blk *top, uint64_t off, uint64_t len, struct img_status *s);
+/* The size qemu-img sees: whole sectors. */
+static inline uint64_t img_disk_size(struct blk *b)
+{
+	return img_round_sector(blk_size(b));
+}
+/* blk_pread, with zeros past blk_size up to img_disk_size. */
+int img_pread(struct blk *b, uint64_t off, void *buf, uint64_t len);
 
 /* getopt_long reset for each command; img_bad_option reports what
  * getopt_long returned for a bad option ('?' or ':'), returning 1. */
