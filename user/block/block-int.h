@@ -114,6 +114,10 @@ int blk_file_pwritev(struct blk *b, uint64_t off, const struct iovec *iov, int i
 int blk_file_sync(struct blk *b);            /* fdatasync unless cache=unsafe */
 int64_t blk_file_size(struct blk *b);        /* st_size, or a negative errno */
 int blk_file_truncate(struct blk *b, uint64_t size);
+/* Is the file's range at off data or a hole (SEEK_DATA/SEEK_HOLE)?
+ * BLK_ST_DATA or BLK_ST_ZERO, with BLK_ST_ALLOCATED, for *pnum bytes (a
+ * hole up to the end of the file: all of len). */
+int blk_file_extent(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum);
 /* Deallocate the range (FALLOC_FL_PUNCH_HOLE, else write zeros). */
 int blk_file_punch(struct blk *b, uint64_t off, uint64_t len);
 

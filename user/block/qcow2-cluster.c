@@ -28,6 +28,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <zlib.h>
 #include "qcow2.h"
@@ -681,6 +682,36 @@ static bool same_run(const struct qcow2 *q, int st, uint64_t e2, const uint64_t 
 	return !has_host(q, e2) || (e2 & QCOW2_L2_OFFSET_MASK) == next_host;
 }
 
+/*
+ * Was the image made with preallocation=metadata (data clusters allocated
+ * but never written, holes in the file)?  QEMU's test: clearly more
+ * clusters have a refcount than the file has blocks on the host.  Its
+ * mapping then asks the file whether a data cluster is a hole (zeros).
+ */
+static bool metadata_preallocated(struct blk *b)
+{
+	struct qcow2 *q = QCOW2(b);
+	struct stat st;
+	int64_t flen = blk_file_size(b);
+
+	if (q->prealloc_checked)
+		return q->prealloc_metadata;
+	q->prealloc_checked = true;
+	if (flen < 0 || fstat(b->fd, &st) < 0)
+		return false;
+	uint64_t real = (uint64_t)st.st_blocks * 512 / q->cluster_size;
+	uint64_t threshold = MAX(real * 10 / 9, real + 2), count = 0;
+	uint64_t end = qcow2_clusters(q, (uint64_t)flen);
+	for (uint64_t i = 0; i < end && count < threshold; i++) {
+		uint64_t rc;
+		if (qcow2_rc_get(q, i, &rc))
+			return false;
+		count += rc != 0;
+	}
+	q->prealloc_metadata = count >= threshold;
+	return q->prealloc_metadata;
+}
+
 int qcow2_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum,
 		       uint64_t *host)
 {
@@ -723,6 +754,14 @@ int qcow2_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum
 		next_host += cs;
 	}
 	*pnum = n < len ? n : len;
+	if ((st & BLK_ST_OFFSET_VALID) && (st & BLK_ST_DATA) && metadata_preallocated(b)) {
+		uint64_t fpnum;
+		int fst = blk_file_extent(b, *host, *pnum, &fpnum);
+		if (fst >= 0) {
+			*pnum = MIN(*pnum, fpnum);
+			st |= fst & BLK_ST_ZERO;
+		}
+	}
 	return st;
 }
 

@@ -136,6 +136,8 @@ struct qcow2 {
 	uint8_t *zcache;
 	bool zcache_valid;
 	bool lazy;                 /* lazy_refcounts in effect */
+	/* preallocation=metadata seen (qcow2_block_status; checked once) */
+	bool prealloc_checked, prealloc_metadata;
 	bool dirty_on_disk;        /* the header's dirty bit is set */
 	/* check --repair: clusters the allocator must not hand out */
 	const uint32_t *avoid;
