@@ -22,6 +22,7 @@ struct drive_cfg {
 	enum blk_cache cache;
 	bool readonly, snapshot;
 	bool discard;                   /* discard=unmap (default ignore) */
+	bool no_locking;                /* locking=off (file.locking=off) */
 };
 
 struct config {

@@ -108,10 +108,17 @@ void qvm_log(enum log_cat cat, const char *fmt, ...)
 	va_end(ap);
 }
 
+static const char *prog = "qvm";
+
+void log_set_prog(const char *name)
+{
+	prog = name;
+}
+
 static void verror(const char *fmt, va_list ap)
 {
 	pthread_mutex_lock(&log_lock);
-	fputs("qvm: ", stderr);
+	fprintf(stderr, "%s: ", prog);
 	vfprintf(stderr, fmt, ap);
 	fputs("\n", stderr);
 	pthread_mutex_unlock(&log_lock);

@@ -29,6 +29,8 @@ static inline bool log_enabled(enum log_cat cat) { return (log_mask & cat) != 0;
 void qvm_log(enum log_cat cat, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* The program name error lines start with ("qvm"; qvm-img sets its own). */
+void log_set_prog(const char *name);
 /* One line "qvm: <message>" on stderr. */
 void qvm_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* qvm_error, then exit(1) through the normal exit path (atexit handlers run,

@@ -387,6 +387,7 @@ static int drive_kv(void *opaque, const char *key, const char *val)
 	static const char *const formats[] = { "raw", "qcow2" };
 	static const char *const caches[] = { "writeback", "none", "unsafe" };
 	static const char *const discards[] = { "ignore", "unmap", "off", "on" };
+	static const char *const lockings[] = { "auto", "on", "off" };
 	struct drive_cfg *d = opaque;
 	int k;
 	if (!key || !val) {
@@ -413,6 +414,12 @@ static int drive_kv(void *opaque, const char *key, const char *val)
 		if (drive_choice(key, val, discards, 4, "unmap, ignore", &k) < 0)
 			return -1;
 		d->discard = k & 1;
+	} else if (!strcmp(key, "locking") || !strcmp(key, "file.locking")) {
+		/* QEMU's file-posix option: auto and on lock (auto: where the
+		 * kernel has OFD locks), off takes no lock at all */
+		if (drive_choice(key, val, lockings, 3, "auto, on, off", &k) < 0)
+			return -1;
+		d->no_locking = k == 2;
 	} else if (!strcmp(key, "media")) {
 		return drive_choice(key, val, (const char *const[]){ "disk" }, 1, "disk", &k);
 	} else if (!strcmp(key, "serial")) {
@@ -425,7 +432,7 @@ static int drive_kv(void *opaque, const char *key, const char *val)
 		d->id = val;
 	} else {
 		qvm_error("-drive: unknown parameter '%s' (supported: file, if, format, cache, "
-			  "readonly, snapshot, serial, id, discard, media)", key);
+			  "readonly, snapshot, serial, id, discard, media, locking)", key);
 		return -1;
 	}
 	return 0;
@@ -481,6 +488,7 @@ static void usage(void)
 	       "Disks (virtio-blk; qvm has no IDE, so -hda..-hdd are virtio disks too):\n"
 	       "  -drive file=F[,if=virtio][,format=raw|qcow2][,cache=none|writeback|unsafe]\n"
 	       "         [,readonly=on|off][,snapshot=on|off][,serial=S][,id=ID][,discard=unmap|ignore]\n"
+	       "         [,locking=auto|on|off]\n"
 	       "  -hda F, -hdb F, -hdc F, -hdd F   the same as -drive file=F\n"
 	       "  -snapshot            writes go to a temporary overlay (every disk)\n"
 	       "Run control:\n"

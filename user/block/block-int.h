@@ -27,6 +27,8 @@ struct blk {
 	char *backing_name, *backing_fmt;
 	struct blk *backing;
 	bool no_backing;        /* opened without its backing file */
+	enum blk_share share;   /* what other processes may do (lock.c) */
+	bool no_locking;        /* locking=off */
 	unsigned depth;         /* 0 for the top image, +1 per backing level */
 	pthread_mutex_t lock;   /* the core holds it around every driver call */
 	void *opaque;           /* the driver's state */
@@ -42,6 +44,10 @@ struct blk {
  */
 struct blk_driver {
 	const char *name;
+	/* The format keeps metadata in the image file (qcow2): its open needs
+	 * to resize the file when writable, and lets no other process write
+	 * or resize it (image locking, lock.c). */
+	bool metadata;
 	/* The image starts with these bytes (at least 512, or the whole file
 	 * if shorter): is it this format? */
 	bool (*probe)(const uint8_t *buf, size_t len);
@@ -62,7 +68,11 @@ struct blk_driver {
 	int (*write_zeroes)(struct blk *b, uint64_t off, uint64_t len, bool may_unmap);
 	int (*discard)(struct blk *b, uint64_t off, uint64_t len);
 	int (*write_compressed)(struct blk *b, uint64_t off, const void *buf, size_t len);
-	int (*block_status)(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum);
+	/* BLK_ST_* for [off, off+*pnum); with host (not NULL) also where the
+	 * run lies in the file (BLK_ST_OFFSET_VALID, *host), the run then
+	 * being contiguous there. */
+	int (*block_status)(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum,
+			    uint64_t *host);
 	int (*resize)(struct blk *b, uint64_t new_size);
 	int (*set_backing)(struct blk *b, const char *backing, const char *fmt);
 	int (*get_info)(struct blk *b, struct blk_info *info);
@@ -104,6 +114,10 @@ int blk_file_pwritev(struct blk *b, uint64_t off, const struct iovec *iov, int i
 int blk_file_sync(struct blk *b);            /* fdatasync unless cache=unsafe */
 int64_t blk_file_size(struct blk *b);        /* st_size, or a negative errno */
 int blk_file_truncate(struct blk *b, uint64_t size);
+/* Is the file's range at off data or a hole (SEEK_DATA/SEEK_HOLE)?
+ * BLK_ST_DATA or BLK_ST_ZERO, with BLK_ST_ALLOCATED, for *pnum bytes (a
+ * hole up to the end of the file: all of len). */
+int blk_file_extent(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum);
 /* Deallocate the range (FALLOC_FL_PUNCH_HOLE, else write zeros). */
 int blk_file_punch(struct blk *b, uint64_t off, uint64_t len);
 

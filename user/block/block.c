@@ -134,7 +134,8 @@ static int open_file(struct blk *b, const char *path, const struct blk_open_opts
 	return 0;
 }
 
-static const struct blk_driver *choose_driver(struct blk *b, const char *format)
+static const struct blk_driver *choose_driver(struct blk *b, const char *format,
+					      const struct chain *up)
 {
 	if (format)
 		return find_driver(format) ? find_driver(format)
@@ -144,6 +145,16 @@ static const struct blk_driver *choose_driver(struct blk *b, const char *format)
 	size_t len = fsize < 0 ? 0 : (size_t)MIN((uint64_t)fsize, sizeof(buf));
 	if (len && blk_file_pread(b, 0, buf, len) < 0)
 		len = 0;
+	/* a format qvm does not read is refused by name, never read as raw
+	 * (an explicit format=raw still reads it as raw, as QEMU does) */
+	const char *foreign = blk_probe_foreign(buf, len);
+	if (foreign) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "%s images are not supported (use qemu-img "
+			 "convert to make qcow2 or raw)", foreign);
+		file_error(up, b->filename, msg);
+		return NULL;
+	}
 	const struct blk_driver *d;
 	for (int i = 0; (d = drivers(i)); i++)
 		if (d->probe && d->probe(buf, len))
@@ -199,6 +210,7 @@ static int open_backing(struct blk *b, const struct chain *self)
 		return -1;
 	struct blk_open_opts o = {
 		.format = b->backing_fmt, .readonly = true, .cache = b->cache,
+		.share = blk_backing_share(b->share), .no_locking = b->no_locking,
 	};
 	b->backing = open_chain(path, &o, b->depth + 1, self);
 	free(path);
@@ -219,6 +231,8 @@ static struct blk *open_chain(const char *path, const struct blk_open_opts *opts
 	b->cache = opts->cache;
 	b->no_backing = opts->no_backing;
 	b->depth = depth;
+	b->share = opts->share;
+	b->no_locking = opts->no_locking;
 	pthread_mutex_init(&b->lock, NULL);
 
 	struct stat st;
@@ -230,9 +244,14 @@ static struct blk *open_chain(const char *path, const struct blk_open_opts *opts
 			goto fail;
 		}
 	}
-	b->drv = choose_driver(b, opts->format);
+	b->drv = choose_driver(b, opts->format, up);
 	if (!b->drv)
 		goto fail;
+	/* before the driver's open, which may write (the dirty bit) */
+	if (!b->no_locking && blk_lock_image(b, b->share, b->drv->metadata) < 0) {
+		b->drv = NULL;
+		goto fail;
+	}
 	pthread_mutex_lock(&b->lock);
 	int r = b->drv->open(b);
 	pthread_mutex_unlock(&b->lock);
@@ -265,6 +284,7 @@ static struct blk *open_snapshot(const char *path, const struct blk_open_opts *o
 	struct blk_open_opts o = *opts;
 	o.snapshot = false;
 	o.readonly = true;
+	o.share = blk_backing_share(opts->share);  /* as it will be below the overlay */
 	struct blk *base = blk_open(path, &o);
 	if (!base)
 		return NULL;
@@ -297,6 +317,7 @@ static struct blk *open_snapshot(const char *path, const struct blk_open_opts *o
 	if (blk_create(tmpl, &c) == 0) {
 		struct blk_open_opts ov = {
 			.format = "qcow2", .readonly = opts->readonly, .cache = opts->cache,
+			.share = opts->share, .no_locking = opts->no_locking,
 		};
 		b = blk_open(tmpl, &ov);
 	}
@@ -309,6 +330,10 @@ struct blk *blk_open(const char *path, const struct blk_open_opts *opts)
 {
 	if (!opts)
 		opts = &default_opts;
+	if (opts->share == BLK_SHARE_ALL && !opts->readonly && !opts->snapshot) {
+		qvm_error("%s: force-share=on can only be used with read-only images", path);
+		return NULL;
+	}
 	if (opts->snapshot)
 		return open_snapshot(path, opts);
 	return open_chain(path, opts, 0, NULL);
@@ -320,13 +345,73 @@ void blk_close(struct blk *b)
 		return;
 	if (b->aio)
 		blk_aio_detach(b);
-	if (!b->readonly)
+	if (!b->readonly && b->drv)
 		blk_flush(b);
 	pthread_mutex_lock(&b->lock);
 	if (b->drv && b->drv->close)
 		b->drv->close(b);
 	pthread_mutex_unlock(&b->lock);
 	blk_free(b);
+}
+
+/* Lock the image for writing on a new read-write descriptor, then open the
+ * driver again on it; the read-only descriptor's locks go first, so that
+ * they do not conflict with the new ones. */
+static int reopen_locked(struct blk *b, int fd)
+{
+	int old = b->fd;
+	b->drv->close(b);               /* read-only: nothing to write back */
+	free(b->backing_name);
+	free(b->backing_fmt);
+	b->backing_name = b->backing_fmt = NULL;
+	blk_unlock_fd(old);
+	b->fd = fd;
+	b->readonly = false;
+	if (b->no_locking || blk_lock_image(b, BLK_SHARE_TOOL, b->drv->metadata) == 0) {
+		close(old);
+		if (b->drv->open(b) == 0)
+			return 0;
+		b->drv = NULL;          /* only blk_close is left to do */
+		b->readonly = true;
+		return -1;
+	}
+	/* refused: back to the read-only open as it was */
+	b->fd = old;
+	b->readonly = true;
+	close(fd);
+	if ((!b->no_locking && blk_lock_image(b, b->share, b->drv->metadata) < 0) ||
+	    b->drv->open(b) < 0) {
+		b->drv = NULL;
+		return -1;
+	}
+	return -1;
+}
+
+int blk_reopen_rw(struct blk *b)
+{
+	if (!b->readonly)
+		return 0;
+	if (b->aio) {
+		qvm_error("%s: cannot reopen an image in use by a device", b->filename);
+		return -1;
+	}
+	int fd = open(b->filename, O_RDWR | O_CLOEXEC | (b->direct ? O_DIRECT : 0));
+	struct stat was, now;
+	if (fd < 0 || fstat(fd, &now) < 0 || fstat(b->fd, &was) < 0) {
+		qvm_error("%s: %s", b->filename, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (was.st_dev != now.st_dev || was.st_ino != now.st_ino) {
+		qvm_error("%s: the file was replaced while open", b->filename);
+		close(fd);
+		return -1;
+	}
+	pthread_mutex_lock(&b->lock);
+	int r = reopen_locked(b, fd);
+	pthread_mutex_unlock(&b->lock);
+	return r;
 }
 
 uint64_t blk_size(const struct blk *b) { return b->size; }
@@ -478,7 +563,8 @@ uint32_t blk_cluster_size(const struct blk *b)
 	return r;
 }
 
-int blk_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum)
+static int block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum,
+			uint64_t *host)
 {
 	*pnum = 0;
 	if (off >= b->size)
@@ -491,11 +577,23 @@ int blk_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum)
 		return BLK_ST_DATA | BLK_ST_ALLOCATED;
 	}
 	pthread_mutex_lock(&b->lock);
-	int r = b->drv->block_status(b, off, len, pnum);
+	int r = b->drv->block_status(b, off, len, pnum, host);
 	pthread_mutex_unlock(&b->lock);
 	if (r >= 0 && (*pnum == 0 || *pnum > len))
 		*pnum = len;    /* never loop forever on a driver's answer */
 	return r;
+}
+
+int blk_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum)
+{
+	return block_status(b, off, len, pnum, NULL);
+}
+
+int blk_block_status_map(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum,
+			 uint64_t *host)
+{
+	*host = 0;
+	return block_status(b, off, len, pnum, host);
 }
 
 static int do_resize(struct blk *b, void *arg)
@@ -688,9 +786,23 @@ int blk_create(const char *path, const struct blk_create_opts *o)
 	 * read as smaller would hide the tail. */
 	if (c.size % BLK_SECTOR)
 		c.size += BLK_SECTOR - c.size % BLK_SECTOR;
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* Truncated only once locked: an image another process (qvm, QEMU)
+	 * uses is refused, not destroyed (QEMU's create takes write and
+	 * resize, and shares all but resize). */
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		qvm_error("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (blk_lock_fd(fd, BLK_PERM_WRITE | BLK_PERM_RESIZE, BLK_PERM_ALL & ~BLK_PERM_RESIZE,
+			path) < 0) {
+		close(fd);
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && ftruncate(fd, 0) < 0) {
+		qvm_error("%s: %s", path, strerror(errno));
+		close(fd);
 		return -1;
 	}
 	int r = drv->create(path, fd, &c);

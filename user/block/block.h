@@ -34,9 +34,38 @@ enum blk_cache {
 	BLK_CACHE_UNSAFE,       /* host page cache, flush does nothing */
 };
 
+/*
+ * Image locking (lock.c), compatible with QEMU 7.2's: an open holds QEMU's
+ * permissions on the image (consistent read; write when writable; resize
+ * when it may grow the file) and says which of them other processes may
+ * hold meanwhile.  A conflict fails the open with one line naming the
+ * permission ("Failed to get "write" lock. Is another process using the
+ * image [disk.qcow2]?").  A qcow2 image never lets others write or resize
+ * its file (but under BLK_SHARE_ALL).
+ */
+#define BLK_PERM_READ 0x1               /* QEMU's "consistent read" */
+#define BLK_PERM_WRITE 0x2
+#define BLK_PERM_WRITE_UNCHANGED 0x4
+#define BLK_PERM_RESIZE 0x8
+#define BLK_PERM_ALL 0xf
+#define BLK_PERM_BITS 4
+
+enum blk_share {
+	BLK_SHARE_DEVICE,       /* a guest's disk (the default): others may
+				 * read and resize, not write */
+	BLK_SHARE_TOOL,         /* qvm-img's writes and conversions: others
+				 * may only read */
+	BLK_SHARE_INSPECT,      /* qvm-img info, map, compare ...: others may
+				 * do what the format allows (raw: anything) */
+	BLK_SHARE_ALL,          /* -U (force-share): no lock keeps others out;
+				 * read-only opens only */
+};
+
 struct blk_open_opts {
-	const char *format;     /* "raw", "qcow2", or NULL: probe (qcow2 magic
-				 * => qcow2, else raw) */
+	/* "raw", "qcow2", or NULL: probe (qcow2 magic => qcow2; the magic of
+	 * a format qvm does not read (vmdk, vdi, vhdx, vpc, qed, luks, qcow
+	 * v1 ...) => refused with one line; else raw) */
+	const char *format;
 	bool readonly;
 	enum blk_cache cache;
 	/* Writes go to a temporary qcow2 overlay (unlinked at once) whose
@@ -46,6 +75,8 @@ struct blk_open_opts {
 	 * rebase -u, commit's top layer); reads of unallocated clusters then
 	 * return zeros. */
 	bool no_backing;
+	enum blk_share share;
+	bool no_locking;        /* -drive locking=off: take no locks at all */
 };
 
 /* Open path; NULL after one line on stderr ("qvm: <path>: <problem>").
@@ -55,6 +86,11 @@ struct blk_open_opts {
 struct blk *blk_open(const char *path, const struct blk_open_opts *opts);
 /* Flush (unless read-only), clear the qcow2 dirty bit, close the chain. */
 void blk_close(struct blk *b);
+
+/* Make a read-only image (a backing file: qvm-img commit's base) writable
+ * in place, locked as qvm-img's writes are; 0, or -1 after one line (on a
+ * failure past the lock, b may only be closed). */
+int blk_reopen_rw(struct blk *b);
 
 uint64_t blk_size(const struct blk *b);          /* virtual size, bytes */
 const char *blk_format_name(const struct blk *b); /* "raw", "qcow2" */
@@ -92,7 +128,14 @@ uint32_t blk_cluster_size(const struct blk *b);
 #define BLK_ST_ZERO 0x2       /* reads as zeros */
 #define BLK_ST_ALLOCATED 0x4  /* this layer decides (not the backing file) */
 #define BLK_ST_COMPRESSED 0x8
+#define BLK_ST_OFFSET_VALID 0x10 /* blk_block_status_map: *host holds it */
 int blk_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum);
+/* The same, and where the run lies in this layer's file when it lies in
+ * one piece there (raw: everywhere; qcow2: normal and preallocated zero
+ * clusters): BLK_ST_OFFSET_VALID and *host; runs stop where the file
+ * offsets stop being contiguous (qvm-img map). */
+int blk_block_status_map(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum,
+			 uint64_t *host);
 
 /* Change the virtual size (qcow2: growing, and shrinking when nothing is
  * allocated past the new end; raw: ftruncate). */

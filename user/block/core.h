@@ -24,4 +24,20 @@ void blk_aio_quiesce_end(struct blk *b);
  * (tests). */
 bool blk_aio_nowait(const struct blk *b, unsigned long *misses);
 
+/* foreign.c: the name of the format whose magic the image's first bytes
+ * carry when qvm does not read that format ("vmdk", "vdi", ...), else
+ * NULL. */
+const char *blk_probe_foreign(const uint8_t *buf, size_t len);
+
+/* lock.c: take the locks of an open of b (b->fd, readonly, filename set)
+ * that shares as share says; metadata: the format keeps metadata in the
+ * file (qcow2).  0, or -1 after one line naming the conflict. */
+int blk_lock_image(struct blk *b, enum blk_share share, bool metadata);
+/* The share a backing file is opened with under an overlay opened with s. */
+enum blk_share blk_backing_share(enum blk_share s);
+/* The locks themselves: perm held, shared by others (BLK_PERM_*); path
+ * names the image in messages. */
+int blk_lock_fd(int fd, unsigned perm, unsigned shared, const char *path);
+void blk_unlock_fd(int fd);
+
 #endif

@@ -313,3 +313,28 @@ int blk_backing_preadv(struct blk *b, uint64_t off, const struct iovec *iov, int
 		iov_memset(iov, iovcnt, (size_t)in, 0, len - (size_t)in);
 	return ret;
 }
+
+/* Data or hole at off, and for how long (SEEK_DATA/SEEK_HOLE): holes read
+ * as zeros, data is data, this layer decides everything. */
+int blk_file_extent(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum)
+{
+	off_t data = lseek(b->fd, (off_t)off, SEEK_DATA);
+	if (data < 0 && errno == ENXIO) {
+		*pnum = len;                    /* a hole up to the end */
+		return BLK_ST_ZERO | BLK_ST_ALLOCATED;
+	}
+	if (data < 0) {
+		*pnum = len;                    /* no SEEK_DATA here */
+		return BLK_ST_DATA | BLK_ST_ALLOCATED;
+	}
+	if ((uint64_t)data > off) {
+		*pnum = MIN(len, (uint64_t)data - off);
+		return BLK_ST_ZERO | BLK_ST_ALLOCATED;
+	}
+	off_t hole = lseek(b->fd, (off_t)off, SEEK_HOLE);
+	if (hole < 0 || (uint64_t)hole <= off)
+		*pnum = len;
+	else
+		*pnum = MIN(len, (uint64_t)hole - off);
+	return BLK_ST_DATA | BLK_ST_ALLOCATED;
+}

@@ -28,6 +28,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <zlib.h>
 #include "qcow2.h"
@@ -659,7 +660,60 @@ static int status_of(const struct qcow2 *q, uint64_t ent)
 	return 0;
 }
 
-int qcow2_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum)
+/* Where a cluster's data lies in the file: normal and preallocated zero
+ * clusters have a host offset (QEMU's BDRV_BLOCK_OFFSET_VALID). */
+static bool has_host(const struct qcow2 *q, uint64_t ent)
+{
+	enum ctype t = classify(q, ent);
+	return t == C_NORMAL || t == C_ZERO_ALLOC;
+}
+
+/* Is the entry e2 of the next cluster part of the same run: same status,
+ * and with a mapping wanted (host) the next host cluster too. */
+static bool same_run(const struct qcow2 *q, int st, uint64_t e2, const uint64_t *host,
+		     uint64_t next_host)
+{
+	if (status_of(q, e2) != (st & ~BLK_ST_OFFSET_VALID))
+		return false;
+	if (!host)
+		return true;
+	if (has_host(q, e2) != !!(st & BLK_ST_OFFSET_VALID))
+		return false;
+	return !has_host(q, e2) || (e2 & QCOW2_L2_OFFSET_MASK) == next_host;
+}
+
+/*
+ * Was the image made with preallocation=metadata (data clusters allocated
+ * but never written, holes in the file)?  QEMU's test: clearly more
+ * clusters have a refcount than the file has blocks on the host.  Its
+ * mapping then asks the file whether a data cluster is a hole (zeros).
+ */
+static bool metadata_preallocated(struct blk *b)
+{
+	struct qcow2 *q = QCOW2(b);
+	struct stat st;
+	int64_t flen = blk_file_size(b);
+
+	if (q->prealloc_checked)
+		return q->prealloc_metadata;
+	q->prealloc_checked = true;
+	if (flen < 0 || fstat(b->fd, &st) < 0)
+		return false;
+	uint64_t real = (uint64_t)st.st_blocks * 512 / q->cluster_size;
+	uint64_t threshold = MAX(real * 10 / 9, real + 2), count = 0;
+	uint64_t end = qcow2_clusters(q, (uint64_t)flen);
+	for (uint64_t i = 0; i < end && count < threshold; i++) {
+		uint64_t rc;
+		if (qcow2_rc_get(q, i, &rc))
+			return false;
+		count += rc != 0;
+	}
+	q->prealloc_metadata = count >= threshold;
+	return q->prealloc_metadata;
+}
+
+int qcow2_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum,
+		       uint64_t *host)
 {
 	struct qcow2 *q = QCOW2(b);
 	uint64_t cs = q->cluster_size, vcl = off >> q->cluster_bits;
@@ -669,10 +723,18 @@ int qcow2_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum
 	if (ret)
 		return ret;
 	int st = status_of(q, ent);
-	uint64_t n = cs - (off & (cs - 1));
-	/* a bounded walk: pnum may be shorter than the run */
+	uint64_t n = cs - (off & (cs - 1)), next_host = 0;
+	if (host && has_host(q, ent)) {
+		*host = (ent & QCOW2_L2_OFFSET_MASK) + (off & (cs - 1));
+		next_host = (ent & QCOW2_L2_OFFSET_MASK) + cs;
+		st |= BLK_ST_OFFSET_VALID;
+	}
+	/* a bounded walk: pnum may be shorter than the run; a mapping (as
+	 * QEMU's) stops at the end of the L2 table */
 	for (unsigned steps = 0; n < len && steps < 65536; steps++) {
 		uint64_t next = vcl + 1, l1i = next >> q->l2_bits;
+		if (host && !(next & (l2n - 1)))
+			break;
 		if (!(next & (l2n - 1)) && l1i < q->l1_size &&
 		    !(q->l1[l1i] & QCOW2_L1_OFFSET_MASK)) {
 			/* a whole absent L2 table at once */
@@ -685,12 +747,21 @@ int qcow2_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum
 		uint64_t e2;
 		if ((ret = lookup(q, next, &e2)))
 			return ret;
-		if (status_of(q, e2) != st)
+		if (!same_run(q, st, e2, host, next_host))
 			break;
 		vcl++;
 		n += cs;
+		next_host += cs;
 	}
 	*pnum = n < len ? n : len;
+	if ((st & BLK_ST_OFFSET_VALID) && (st & BLK_ST_DATA) && metadata_preallocated(b)) {
+		uint64_t fpnum;
+		int fst = blk_file_extent(b, *host, *pnum, &fpnum);
+		if (fst >= 0) {
+			*pnum = MIN(*pnum, fpnum);
+			st |= fst & BLK_ST_ZERO;
+		}
+	}
 	return st;
 }
 

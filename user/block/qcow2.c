@@ -542,6 +542,7 @@ static uint32_t qcow2_cluster_size_op(struct blk *b)
 
 const struct blk_driver blk_qcow2 = {
 	.name = "qcow2",
+	.metadata = true,
 	.probe = qcow2_probe,
 	.open = qcow2_open,
 	.close = qcow2_close,

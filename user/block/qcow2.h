@@ -136,6 +136,8 @@ struct qcow2 {
 	uint8_t *zcache;
 	bool zcache_valid;
 	bool lazy;                 /* lazy_refcounts in effect */
+	/* preallocation=metadata seen (qcow2_block_status; checked once) */
+	bool prealloc_checked, prealloc_metadata;
 	bool dirty_on_disk;        /* the header's dirty bit is set */
 	/* check --repair: clusters the allocator must not hand out */
 	const uint32_t *avoid;
@@ -188,7 +190,8 @@ int qcow2_pwritev(struct blk *b, uint64_t off, const struct iovec *iov, int iovc
 int qcow2_write_zeroes(struct blk *b, uint64_t off, uint64_t len, bool may_unmap);
 int qcow2_discard(struct blk *b, uint64_t off, uint64_t len);
 int qcow2_write_compressed(struct blk *b, uint64_t off, const void *buf, size_t len);
-int qcow2_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum);
+int qcow2_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum,
+		       uint64_t *host);
 int64_t qcow2_map(struct blk *b, uint64_t off, uint64_t len, bool write, uint64_t *host_off);
 int qcow2_read_l2(struct qcow2 *q, uint64_t l2off, struct qcow2_cent **out);
 int qcow2_compressed_span(const struct qcow2 *q, uint64_t entry, uint64_t *coff, uint64_t *csize);

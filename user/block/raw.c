@@ -69,28 +69,15 @@ static int raw_discard(struct blk *b, uint64_t off, uint64_t len)
 	return errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL ? 0 : -errno;
 }
 
-/* Holes read as zeros; data is data; this layer decides everything. */
-static int raw_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum)
+static int raw_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum,
+			    uint64_t *host)
 {
-	off_t data = lseek(b->fd, (off_t)off, SEEK_DATA);
-	if (data < 0 && errno == ENXIO) {
-		*pnum = len;                    /* a hole up to the end */
-		return BLK_ST_ZERO | BLK_ST_ALLOCATED;
+	int st = blk_file_extent(b, off, len, pnum);
+	if (host) {
+		*host = off;    /* the disk is the file */
+		st |= BLK_ST_OFFSET_VALID;
 	}
-	if (data < 0) {
-		*pnum = len;                    /* no SEEK_DATA here */
-		return BLK_ST_DATA | BLK_ST_ALLOCATED;
-	}
-	if ((uint64_t)data > off) {
-		*pnum = MIN(len, (uint64_t)data - off);
-		return BLK_ST_ZERO | BLK_ST_ALLOCATED;
-	}
-	off_t hole = lseek(b->fd, (off_t)off, SEEK_HOLE);
-	if (hole < 0 || (uint64_t)hole <= off)
-		*pnum = len;
-	else
-		*pnum = MIN(len, (uint64_t)hole - off);
-	return BLK_ST_DATA | BLK_ST_ALLOCATED;
+	return st;
 }
 
 static int raw_resize(struct blk *b, uint64_t new_size)

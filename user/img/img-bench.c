@@ -124,7 +124,7 @@ int img_bench(int argc, char **argv)
 	struct bench s = { .count = 75000, .depth = 64, .bufsize = 4096, .drain_on_flush = true };
 	enum blk_cache cache = BLK_CACHE_WRITEBACK;
 	const char *fmt = NULL, *file;
-	bool step_set = false, quiet = false;
+	bool step_set = false, quiet = false, force_share = false;
 	uint64_t n, pattern = 0;
 	int c, rc;
 
@@ -175,7 +175,7 @@ int img_bench(int argc, char **argv)
 			if (parse_num(optarg, "pattern byte", &pattern, false) || pattern > 255)
 				return img_usage_error("Invalid pattern byte specified");
 			break;
-		case 'U': break;
+		case 'U': force_share = true; break;
 		default: return img_bad_option(c, argv);
 		}
 	}
@@ -186,7 +186,9 @@ int img_bench(int argc, char **argv)
 	if (!step_set)
 		s.step = s.bufsize;
 	file = argv[optind];
-	s.b = img_open(file, fmt, !s.write, false, cache);
+	s.b = img_open(file, fmt, !s.write, false, cache,
+		       s.write ? (force_share ? BLK_SHARE_ALL : BLK_SHARE_TOOL)
+			       : img_inspect_share(force_share));
 	if (!s.b)
 		return 1;
 	s.image_size = blk_size(s.b);

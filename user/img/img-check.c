@@ -75,7 +75,7 @@ int img_check(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *fmt = NULL, *file;
-	bool json = false, quiet = false;
+	bool json = false, quiet = false, force_share = false;
 	struct blk_check r, fixed;
 	int c, fix = 0, rc;
 	struct blk *b;
@@ -97,14 +97,16 @@ int img_check(int argc, char **argv)
 				return 1;
 			break;
 		case 'q': quiet = true; break;
-		case 'U': case 'T': break;
+		case 'U': force_share = true; break;
+		case 'T': break;
 		default: return img_bad_option(c, argv);
 		}
 	}
 	if (optind != argc - 1)
 		return img_usage_error("Expecting one image file name");
 	file = argv[optind];
-	b = img_open(file, fmt, !fix, true, BLK_CACHE_WRITEBACK);
+	b = img_open(file, fmt, !fix, true, BLK_CACHE_WRITEBACK,
+		     force_share ? BLK_SHARE_ALL : fix ? BLK_SHARE_TOOL : BLK_SHARE_INSPECT);
 	if (!b)
 		return CHECK_INCOMPLETE;
 	if (strcmp(blk_format_name(b), "qcow2")) {

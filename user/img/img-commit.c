@@ -72,7 +72,7 @@ static int copy_down(struct blk *top, int layers, struct blk *base, struct img_p
 /* Make the top image read through to its backing file again. */
 static int make_empty(const char *file, const char *fmt)
 {
-	struct blk *b = img_open(file, fmt, false, true, BLK_CACHE_WRITEBACK);
+	struct blk *b = img_open(file, fmt, false, true, BLK_CACHE_WRITEBACK, BLK_SHARE_TOOL);
 	struct blk_create_opts o = { .format = "qcow2" };
 	struct blk_info in;
 	char backing[sizeof(in.backing)], bfmt[sizeof(in.backing_fmt)];
@@ -109,7 +109,7 @@ int img_commit(int argc, char **argv)
 	bool drop = true, progress = false, quiet = false;
 	struct blk *top, *l, *base;
 	struct img_progress pr;
-	char *base_path, *base_fmt;
+	char *base_path;
 	int c, layers = 1, r;
 
 	while ((c = getopt(argc, argv, ":f:b:dpqt:r:")) != -1) {
@@ -126,7 +126,7 @@ int img_commit(int argc, char **argv)
 	if (optind != argc - 1)
 		return img_usage_error("Expecting one image file name");
 	file = argv[optind];
-	top = img_open(file, fmt, true, false, BLK_CACHE_WRITEBACK);
+	top = img_open(file, fmt, true, false, BLK_CACHE_WRITEBACK, BLK_SHARE_TOOL);
 	if (!top)
 		return 1;
 	l = blk_backing(top);
@@ -146,17 +146,19 @@ int img_commit(int argc, char **argv)
 			return 1;
 		}
 	}
-	base_path = strdup(blk_filename(l));
-	base_fmt = strdup(blk_format_name(l));
-	base = img_open(base_path, base_fmt, false, false, BLK_CACHE_WRITEBACK);
-	if (!base) {
+	/* the base, opened read-only as a backing file, becomes writable in
+	 * place (its locks change from a reader's to a writer's) */
+	base = l;
+	base_path = strdup(blk_filename(base));
+	if (blk_reopen_rw(base) < 0) {
 		blk_close(top);
+		free(base_path);
 		return 1;
 	}
 	if (blk_size(base) < blk_size(top) && (r = blk_resize(base, blk_size(top))) < 0) {
 		img_io_error(r, "%s: cannot grow the base image", base_path);
-		blk_close(base);
 		blk_close(top);
+		free(base_path);
 		return 1;
 	}
 	img_progress_start(&pr, progress && !quiet);
@@ -165,15 +167,13 @@ int img_commit(int argc, char **argv)
 		img_io_error(r, "%s: flush failed", base_path);
 		r = -1;
 	}
-	blk_close(base);
-	blk_close(top);
+	blk_close(top);         /* and the chain below it, the base too */
 	img_progress_end(&pr);
 	if (r == 0 && drop && layers == 1 && make_empty(file, fmt)) {
 		img_error("%s: could not empty the image after the commit", file);
 		r = -1;
 	}
 	free(base_path);
-	free(base_fmt);
 	if (r == 0 && !quiet)
 		printf("Image committed.\n");
 	return r ? 1 : 0;

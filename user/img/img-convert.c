@@ -24,6 +24,7 @@ struct convert {
 	struct blk *out, *bk;   /* bk: the -B backing, for comparing */
 	uint64_t bk_size;
 	bool compress, no_create;
+	bool force_share;       /* -U: the sources are opened shared */
 	uint64_t sparse;        /* -S granule; 0: write everything */
 	uint32_t cluster;
 	uint8_t *bkbuf;         /* -B: the backing file's bytes */
@@ -290,7 +291,8 @@ static int open_sources(struct convert *c, char **names, int n, const char *fmt)
 	if (!c->src || !c->src_size)
 		return -1;
 	for (int i = 0; i < n; i++) {
-		c->src[i] = img_open(names[i], fmt, true, false, BLK_CACHE_WRITEBACK);
+		c->src[i] = img_open(names[i], fmt, true, false, BLK_CACHE_WRITEBACK,
+				     c->force_share ? BLK_SHARE_ALL : BLK_SHARE_TOOL);
 		if (!c->src[i])
 			return -1;
 		c->nsrc = i + 1;
@@ -308,7 +310,8 @@ static int open_output(struct convert *c, const char *out, const char *out_fmt,
 		o->size = c->total;
 		if (o->backing && !o->backing_fmt) {
 			char *p = img_backing_path(out, o->backing);
-			struct blk *b = p ? img_open(p, NULL, true, true, BLK_CACHE_WRITEBACK) : NULL;
+			struct blk *b = p ? img_open(p, NULL, true, true, BLK_CACHE_WRITEBACK,
+						     BLK_SHARE_INSPECT) : NULL;
 			free(p);
 			if (!b)
 				return -1;
@@ -321,7 +324,7 @@ static int open_output(struct convert *c, const char *out, const char *out_fmt,
 	(void)quiet;
 	/* with -B, partial clusters copy the rest from the backing file */
 	c->out = img_open(out, c->no_create ? out_fmt : o->format, false,
-			    !o->backing && !c->no_create, cache);
+			    !o->backing && !c->no_create, cache, BLK_SHARE_TOOL);
 	if (!c->out)
 		return -1;
 	if (c->no_create && blk_size(c->out) < c->total) {
@@ -330,7 +333,8 @@ static int open_output(struct convert *c, const char *out, const char *out_fmt,
 	}
 	if (o->backing) {
 		char *p = img_backing_path(out, o->backing);
-		c->bk = p ? img_open(p, o->backing_fmt, true, false, BLK_CACHE_WRITEBACK) : NULL;
+		c->bk = p ? img_open(p, o->backing_fmt, true, false, BLK_CACHE_WRITEBACK,
+				     BLK_SHARE_TOOL) : NULL;
 		free(p);
 		if (!c->bk)
 			return -1;
@@ -384,7 +388,8 @@ int img_convert(int argc, char **argv)
 		case 'c': c.compress = true; break;
 		case 'p': progress = true; break;
 		case 'n': c.no_create = true; break;
-		case 'W': case 'U': case 'T': case 'm': break;
+		case 'U': c.force_share = true; break;
+		case 'W': case 'T': case 'm': break;
 		case 'S':
 			if (img_parse_size(optarg, &n) || (n && n % 512) || n > (1u << 30))
 				return img_usage_error("Invalid buffer size for sparse output "

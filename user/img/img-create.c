@@ -64,7 +64,7 @@ int img_create(int argc, char **argv)
 		 * (and the format when -F is missing). */
 		char *path = img_backing_path(file, o.backing);
 		struct blk *bb = path ? img_open(path, o.backing_fmt, true, true,
-						 BLK_CACHE_WRITEBACK) : NULL;
+						 BLK_CACHE_WRITEBACK, BLK_SHARE_INSPECT) : NULL;
 		free(path);
 		if (!bb) {
 			img_error("%s: Could not open backing image '%s'", file, o.backing);

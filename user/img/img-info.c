@@ -168,9 +168,10 @@ static void print_json(const struct info_ctx *c, const char *ind)
 }
 
 /* Fill c for the image at path; 0 or -1 (message printed). */
-static int gather(struct info_ctx *c, const char *path, const char *fmt)
+static int gather(struct info_ctx *c, const char *path, const char *fmt, bool force_share)
 {
-	struct blk *b = img_open(path, fmt, true, true, BLK_CACHE_WRITEBACK);
+	struct blk *b = img_open(path, fmt, true, true, BLK_CACHE_WRITEBACK,
+				 img_inspect_share(force_share));
 
 	memset(c, 0, sizeof(*c));
 	c->filename = path;
@@ -202,7 +203,7 @@ int img_info(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *fmt = NULL, *path;
-	bool json = false, chain = false;
+	bool json = false, chain = false, force_share = false;
 	char *paths[BLK_MAX_CHAIN + 1];
 	int c, n = 0, rc = 0;
 
@@ -214,7 +215,7 @@ int img_info(int argc, char **argv)
 				return 1;
 			break;
 		case 'B': chain = true; break;
-		case 'U': break;
+		case 'U': force_share = true; break;
 		case 'h': return img_usage_error("usage: info [-f fmt] [--output=ofmt] "
 						 "[--backing-chain] [-U] filename");
 		default: return img_bad_option(c, argv);
@@ -232,7 +233,7 @@ int img_info(int argc, char **argv)
 	for (int i = 0; i < n; i++) {
 		struct info_ctx ctx;
 
-		if (gather(&ctx, paths[i], i ? NULL : fmt)) {
+		if (gather(&ctx, paths[i], i ? NULL : fmt, force_share)) {
 			rc = 1;
 			break;
 		}

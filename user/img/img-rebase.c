@@ -68,7 +68,7 @@ static int copy_differences(struct blk *img, struct blk *nb, uint32_t cluster,
 int img_rebase(int argc, char **argv)
 {
 	const char *fmt = NULL, *backing = NULL, *bfmt = NULL, *file;
-	bool unsafe = false, progress = false, quiet = false;
+	bool unsafe = false, progress = false, quiet = false, force_share = false;
 	struct blk *img, *nb = NULL;
 	struct img_progress pr;
 	struct blk_info in;
@@ -82,7 +82,8 @@ int img_rebase(int argc, char **argv)
 		case 'u': unsafe = true; break;
 		case 'p': progress = true; break;
 		case 'q': quiet = true; break;
-		case 't': case 'T': case 'U': break;
+		case 'U': force_share = true; break;
+		case 't': case 'T': break;
 		default: return img_bad_option(c, argv);
 		}
 	}
@@ -96,7 +97,7 @@ int img_rebase(int argc, char **argv)
 	file = argv[optind];
 	if (!backing[0])
 		backing = NULL;
-	img = img_open(file, fmt, false, unsafe, BLK_CACHE_WRITEBACK);
+	img = img_open(file, fmt, false, unsafe, BLK_CACHE_WRITEBACK, BLK_SHARE_TOOL);
 	if (!img)
 		return 1;
 	if (strcmp(blk_format_name(img), "qcow2")) {
@@ -106,7 +107,9 @@ int img_rebase(int argc, char **argv)
 	}
 	if (backing && !unsafe) {
 		char *p = img_backing_path(file, backing);
-		nb = p ? img_open(p, bfmt, true, false, BLK_CACHE_WRITEBACK) : NULL;
+		/* -U shares the new backing file, as qemu-img's does */
+		nb = p ? img_open(p, bfmt, true, false, BLK_CACHE_WRITEBACK,
+				  force_share ? BLK_SHARE_ALL : BLK_SHARE_TOOL) : NULL;
 		free(p);
 		if (!nb) {
 			img_error("Could not open new backing file '%s'", backing);

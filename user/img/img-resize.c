@@ -8,7 +8,6 @@ int img_resize(int argc, char **argv)
 {
 	static const struct option lopts[] = {
 		{ "shrink", no_argument, NULL, 'S' },
-		{ "force-share", no_argument, NULL, 'U' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *fmt = NULL, *file, *arg;
@@ -24,12 +23,12 @@ int img_resize(int argc, char **argv)
 	} else {
 		arg = NULL;
 	}
-	while ((c = getopt_long(argc, argv, ":f:qU", lopts, NULL)) != -1) {
+	/* no -U: resizing writes (qemu-img has none either) */
+	while ((c = getopt_long(argc, argv, ":f:q", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'f': fmt = optarg; break;
 		case 'q': quiet = true; break;
 		case 'S': shrink = true; break;
-		case 'U': break;
 		default: return img_bad_option(c, argv);
 		}
 	}
@@ -46,7 +45,7 @@ int img_resize(int argc, char **argv)
 		sign = *arg++ == '+' ? 1 : -1;
 	if (img_parse_size_or_error(arg, &n))
 		return 1;
-	b = img_open(file, fmt, false, true, BLK_CACHE_WRITEBACK);
+	b = img_open(file, fmt, false, true, BLK_CACHE_WRITEBACK, BLK_SHARE_TOOL);
 	if (!b)
 		return 1;
 	cur = blk_size(b);

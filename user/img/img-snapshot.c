@@ -7,7 +7,7 @@ int img_snapshot(int argc, char **argv)
 {
 	enum { NONE, LIST, CREATE, APPLY, DELETE } act = NONE;
 	const char *name = NULL, *fmt = NULL, *file;
-	bool quiet = false;
+	bool quiet = false, force_share = false;
 	struct blk *b;
 	int c, r = 0;
 
@@ -24,7 +24,7 @@ int img_snapshot(int argc, char **argv)
 		switch (c) {
 		case 'f': fmt = optarg; break;
 		case 'q': quiet = true; break;
-		case 'U': break;
+		case 'U': force_share = true; break;
 		default: return img_bad_option(c, argv);
 		}
 	}
@@ -33,7 +33,9 @@ int img_snapshot(int argc, char **argv)
 	if (act == NONE)
 		act = LIST;
 	file = argv[optind];
-	b = img_open(file, fmt, act == LIST, true, BLK_CACHE_WRITEBACK);
+	b = img_open(file, fmt, act == LIST, true, BLK_CACHE_WRITEBACK,
+		     act == LIST ? img_inspect_share(force_share)
+				 : force_share ? BLK_SHARE_ALL : BLK_SHARE_TOOL);
 	if (!b)
 		return 1;
 	switch (act) {

@@ -35,9 +35,16 @@ void img_size_str(uint64_t v, char *buf, size_t len);
 /* Known formats: "raw", "qcow2"; -1 with a message for others. */
 int img_check_format(const char *fmt);
 
-/* Open with a message on failure (the block layer prints it). */
+/* Open with a message on failure (the block layer prints it).  share: what
+ * other processes may do meanwhile (image locking, block.h); BLK_SHARE_ALL
+ * (-U) with a writable open is refused as qemu-img refuses it. */
 struct blk *img_open(const char *path, const char *fmt, bool readonly, bool no_backing,
-		     enum blk_cache cache);
+		     enum blk_cache cache, enum blk_share share);
+/* The share of a read-only inspection: -U (force_share) or not. */
+static inline enum blk_share img_inspect_share(bool force_share)
+{
+	return force_share ? BLK_SHARE_ALL : BLK_SHARE_INSPECT;
+}
 
 /* Apply "key=val,key=val" to o (create, convert -o); -1 with a message.
  * "help" prints the options and sets *help. */
@@ -72,6 +79,28 @@ bool img_is_zero(const void *buf, size_t len);
  * BLK_ST_ALLOCATED stays the top image's. */
 int img_block_status(struct blk *b, uint64_t off, uint64_t len, uint64_t *pnum);
 
+/* The status of [off, off+len) through the whole backing chain, as QEMU
+ * reports it to qemu-img map, compare and measure. */
+#define IMG_ST_EOF 0x100        /* the run reaches the end of the top image */
+struct img_status {
+	int flags;              /* BLK_ST_* of the layer that decides (with
+				 * BLK_ST_OFFSET_VALID: host), ALLOCATED when
+				 * any layer does, IMG_ST_EOF */
+	uint64_t len;           /* bytes this answer holds for (>= 1) */
+	int depth;              /* layers below the top image to that layer */
+	bool present;           /* that layer itself allocates the run */
+	uint64_t host;          /* offset in that layer's file */
+	struct blk *layer;
+};
+int img_chain_status(struct blk *top, uint64_t off, uint64_t len, struct img_status *s);
+/* The size qemu-img sees: whole sectors. */
+static inline uint64_t img_disk_size(struct blk *b)
+{
+	return img_round_sector(blk_size(b));
+}
+/* blk_pread, with zeros past blk_size up to img_disk_size. */
+int img_pread(struct blk *b, uint64_t off, void *buf, uint64_t len);
+
 /* getopt_long reset for each command; img_bad_option reports what
  * getopt_long returned for a bad option ('?' or ':'), returning 1. */
 int img_bad_option(int c, char **argv);
@@ -96,5 +125,8 @@ int img_rebase(int argc, char **argv);
 int img_resize(int argc, char **argv);
 int img_snapshot(int argc, char **argv);
 int img_bench(int argc, char **argv);
+int img_compare(int argc, char **argv);
+int img_map(int argc, char **argv);
+int img_measure(int argc, char **argv);
 
 #endif

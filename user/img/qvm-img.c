@@ -155,16 +155,22 @@ int img_check_format(const char *fmt)
 }
 
 struct blk *img_open(const char *path, const char *fmt, bool readonly, bool no_backing,
-		     enum blk_cache cache)
+		     enum blk_cache cache, enum blk_share share)
 {
 	struct blk_open_opts o = {
 		.format = fmt, .readonly = readonly, .cache = cache, .no_backing = no_backing,
+		.share = share,
 	};
 
 	if (img_check_format(fmt))
 		return NULL;
+	if (share == BLK_SHARE_ALL && !readonly) {
+		img_error("Could not open '%s': force-share=on can only be used with read-only "
+			  "images", path);
+		return NULL;
+	}
 	/* the commonest mistake gets qemu-img's words (the block layer
-	 * reports the rest, "qvm: <file>: <problem>") */
+	 * reports the rest, "qvm-img: <file>: <problem>") */
 	if (access(path, readonly ? R_OK : R_OK | W_OK)) {
 		img_error("Could not open '%s': %s", path, strerror(errno));
 		return NULL;
@@ -433,19 +439,27 @@ static const struct {
 	const char *usage;
 } commands[] = {
 	{ "bench", img_bench, "bench [-c count] [-d depth] [-f fmt] [--flush-interval=N] [-n] "
-	  "[-o offset] [-q] [-s buffer_size] [-S step_size] [-t cache] [-w] [-P pattern] filename" },
-	{ "check", img_check, "check [-f fmt] [--output=ofmt] [-r [leaks | all]] [-q] filename" },
+	  "[-o offset] [-q] [-s buffer_size] [-S step_size] [-t cache] [-w] [-P pattern] [-U] "
+	  "filename" },
+	{ "check", img_check, "check [-f fmt] [--output=ofmt] [-r [leaks | all]] [-q] [-U] "
+	  "filename" },
+	{ "compare", img_compare, "compare [-f fmt] [-F fmt] [-T src_cache] [-p] [-q] [-s] [-U] "
+	  "filename1 filename2" },
 	{ "commit", img_commit, "commit [-f fmt] [-b base] [-d] [-p] [-q] filename" },
-	{ "convert", img_convert, "convert [-c] [-p] [-q] [-n] [-W] [-f fmt] [-O output_fmt] "
+	{ "convert", img_convert, "convert [-U] [-c] [-p] [-q] [-n] [-W] [-f fmt] [-O output_fmt] "
 	  "[-B backing_file [-F backing_fmt]] [-o options] [-S sparse_size] "
 	  "filename [filename2 [...]] output_filename" },
 	{ "create", img_create, "create [-q] [-f fmt] [-b backing_file [-F backing_fmt]] "
 	  "[-o options] filename [size]" },
 	{ "info", img_info, "info [-f fmt] [--output=ofmt] [--backing-chain] [-U] filename" },
-	{ "rebase", img_rebase, "rebase [-f fmt] [-p] [-q] [-u] [-b backing_file] "
+	{ "map", img_map, "map [-f fmt] [--start-offset=offset] [--max-length=len] "
+	  "[--output=ofmt] [-U] filename" },
+	{ "measure", img_measure, "measure [--output=ofmt] [-O output_fmt] [-o options] "
+	  "[--size N | [-f fmt] filename]" },
+	{ "rebase", img_rebase, "rebase [-U] [-f fmt] [-p] [-q] [-u] [-b backing_file] "
 	  "[-F backing_fmt] filename" },
 	{ "resize", img_resize, "resize [-f fmt] [--shrink] [-q] filename [+ | -]size" },
-	{ "snapshot", img_snapshot, "snapshot [-q] [-l | -a snapshot | -c snapshot | "
+	{ "snapshot", img_snapshot, "snapshot [-U] [-q] [-l | -a snapshot | -c snapshot | "
 	  "-d snapshot] filename" },
 };
 
@@ -469,6 +483,7 @@ int main(int argc, char **argv)
 {
 	const char *cmd;
 
+	log_set_prog(IMG_PROG);   /* the block layer's messages too */
 	if (argc < 2)
 		return img_usage_error("Not enough arguments");
 	cmd = argv[1];

@@ -77,6 +77,8 @@ static int add_disks(struct machine *m)
 			.readonly = d->readonly,
 			.cache = d->cache,
 			.snapshot = d->snapshot || cfg->snapshot,
+			.share = BLK_SHARE_DEVICE,
+			.no_locking = d->no_locking,
 		};
 		struct blk *img = blk_open(d->file, &o);
 		if (!img || b->nr_disks == ARRAY_SIZE(b->disks))
