@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include "config.h"
 #include "kvm/kvm.h"
+#include "x86/cpuid.h"
 
 #define MAX_CPUID_ENTRIES 256
 
@@ -20,18 +21,9 @@ struct cpu_model {
 	uint32_t l1_edx, l1_ecx, x1_edx, x1_ecx;
 };
 
-#define F_FPU (1u << 0)
 /* leaf 1 EDX: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov
  * pat pse36 clflush mmx fxsr sse sse2 */
 #define L1_EDX_BASE 0x0783fbffu
-#define L1_ECX_SSE3 (1u << 0)
-#define L1_ECX_CX16 (1u << 13)
-#define L1_ECX_X2APIC (1u << 21)
-#define L1_ECX_HYPERVISOR (1u << 31)
-#define X1_EDX_SYSCALL (1u << 11)
-#define X1_EDX_NX (1u << 20)
-#define X1_EDX_LM (1u << 29)
-#define X1_ECX_LAHF (1u << 0)
 
 static const struct cpu_model cpu_models[] = {
 	{ "host", "all host features KVM supports", true, 0, 0, 0, 0 },
@@ -134,9 +126,9 @@ static void apply_topology(struct kvm_cpuid_entry2 *e, const struct config *cfg,
 	case 1:
 		e->ebx = (e->ebx & 0xffff) | (MIN(per_pkg, 255u) << 16) | (apic_id << 24);
 		if (per_pkg > 1)
-			e->edx |= 1u << 28; /* HTT: the package field is valid */
+			e->edx |= L1_EDX_HTT; /* the package field is valid */
 		else
-			e->edx &= ~(1u << 28);
+			e->edx &= ~L1_EDX_HTT;
 		e->ecx |= L1_ECX_HYPERVISOR;
 		break;
 	case 4:

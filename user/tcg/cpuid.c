@@ -27,6 +27,7 @@
 #include "tcg/tcg.h"
 #include "config.h"
 #include "hw/apic.h"
+#include "x86/cpuid.h"
 
 #define MAX_BASIC 0x16
 #define MAX_EXTENDED 0x80000008u
@@ -37,64 +38,21 @@
 
 /* Leaf 1 EDX: FPU DE PSE TSC MSR PAE MCE CX8 APIC SEP MTRR PGE CMOV PAT
  * PSE36 CLFSH MMX FXSR SSE SSE2 (no VME, MCA, DS, ACPI, SS, TM, PBE) */
-#define L1_EDX_FPU (1u << 0)
-#define L1_EDX_DE (1u << 2)
-#define L1_EDX_PSE (1u << 3)
-#define L1_EDX_TSC (1u << 4)
-#define L1_EDX_MSR (1u << 5)
-#define L1_EDX_PAE (1u << 6)
-#define L1_EDX_MCE (1u << 7)
-#define L1_EDX_CX8 (1u << 8)
-#define L1_EDX_APIC (1u << 9)
-#define L1_EDX_SEP (1u << 11)
-#define L1_EDX_MTRR (1u << 12)
-#define L1_EDX_PGE (1u << 13)
-#define L1_EDX_CMOV (1u << 15)
-#define L1_EDX_PAT (1u << 16)
-#define L1_EDX_PSE36 (1u << 17)
-#define L1_EDX_CLFSH (1u << 19)
-#define L1_EDX_MMX (1u << 23)
-#define L1_EDX_FXSR (1u << 24)
-#define L1_EDX_SSE (1u << 25)
-#define L1_EDX_SSE2 (1u << 26)
-#define L1_EDX_HTT (1u << 28)
 #define L1_EDX (L1_EDX_FPU | L1_EDX_DE | L1_EDX_PSE | L1_EDX_TSC | L1_EDX_MSR |  \
 		L1_EDX_PAE | L1_EDX_MCE | L1_EDX_CX8 | L1_EDX_APIC | L1_EDX_SEP |   \
 		L1_EDX_MTRR | L1_EDX_PGE | L1_EDX_CMOV | L1_EDX_PAT |              \
 		L1_EDX_PSE36 | L1_EDX_CLFSH | L1_EDX_MMX | L1_EDX_FXSR |           \
 		L1_EDX_SSE | L1_EDX_SSE2)
 
-#define L1_ECX_SSE3 (1u << 0)
-#define L1_ECX_SSSE3 (1u << 9)
-#define L1_ECX_CX16 (1u << 13)
-#define L1_ECX_SSE41 (1u << 19)
-#define L1_ECX_SSE42 (1u << 20)
-#define L1_ECX_X2APIC (1u << 21)
-#define L1_ECX_MOVBE (1u << 22)
-#define L1_ECX_POPCNT (1u << 23)
-#define L1_ECX_TSC_DEADLINE (1u << 24)
-#define L1_ECX_HYPERVISOR (1u << 31)
 #define L1_ECX (L1_ECX_SSE3 | L1_ECX_SSSE3 | L1_ECX_CX16 | L1_ECX_SSE41 |        \
 		L1_ECX_SSE42 | L1_ECX_X2APIC | L1_ECX_MOVBE | L1_ECX_POPCNT |      \
 		L1_ECX_TSC_DEADLINE | L1_ECX_HYPERVISOR)
 
-#define X1_ECX_LAHF (1u << 0)
-#define X1_ECX_ABM (1u << 5)            /* LZCNT */
-#define X1_EDX_SYSCALL (1u << 11)
-#define X1_EDX_NX (1u << 20)
-#define X1_EDX_PAGE1GB (1u << 26)
-#define X1_EDX_RDTSCP (1u << 27)
-#define X1_EDX_LM (1u << 29)
 
-#define L6_EAX_ARAT (1u << 2)           /* the APIC timer runs in C-states */
 
 /* Leaf 7 subleaf 0 EDX and subleaf 2 EDX (SDM Vol. 2A, table 3-8) */
 #define L7_MAX_SUBLEAF 2
-#define L7_EDX_IBRS_IBPB (1u << 26)     /* IA32_SPEC_CTRL.IBRS, IA32_PRED_CMD */
-#define L7_EDX_ARCH_CAPABILITIES (1u << 29)
 #define L7_EDX (L7_EDX_IBRS_IBPB | L7_EDX_ARCH_CAPABILITIES)
-#define L7_2_EDX_BHI_CTRL (1u << 4)     /* IA32_SPEC_CTRL.BHI_DIS_S */
-#define X7_EDX_INVARIANT_TSC (1u << 8)
 
 /* IA32_MISC_ENABLE bits that change CPUID (msr.c keeps them) */
 #define MISC_LIMIT_CPUID (1ULL << 22)
