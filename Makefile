@@ -3,6 +3,7 @@
 #
 #   make            build build/qvm and build/qvm-img
 #   make check      build everything and run every test
+#   make san        the ASan+UBSan build in build-san (tests/san/run)
 #   make run        build qvm and the Linux guest, boot it (Ctrl-A x quits)
 #   make guest-linux  the default Linux guest in build/linux (scripts/build-guest)
 #   make bench      benchmarks against QEMU (bench/)
@@ -66,7 +67,17 @@ guest-linux-if-possible:
 
 deps: $(B)/.deps-installed
 
-check: all $(B)/unit-tests $(B)/difftest guests guest-linux-if-possible
+# The sanitizer build (tests/san/run): qvm and the unit tests with ASan and
+# UBSan in a build directory of their own.
+SAN_B      := build-san
+SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all
+SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer $(SAN_FLAGS)
+
+san:
+	$(MAKE) B=$(SAN_B) CFLAGS="$(SAN_CFLAGS)" LDFLAGS="$(SAN_FLAGS)" \
+		$(SAN_B)/qvm $(SAN_B)/unit-tests
+
+check: all $(B)/unit-tests $(B)/difftest guests guest-linux-if-possible san
 	LINUX_GUEST_DIR=$(LINUX) tests/run-tests
 
 run: all guest-linux
@@ -80,7 +91,7 @@ bench: all guests guest-linux-if-possible
 	QVM=$(B)/qvm GUESTS=$(B)/guests LINUX_GUEST_DIR=$(LINUX) bench/run
 
 clean:
-	rm -rf $(B)
+	rm -rf $(B) $(SAN_B)
 
-.PHONY: all check run run-demo bench clean deps guests guest-linux guest-linux-if-possible
+.PHONY: all check run run-demo bench clean deps guests guest-linux guest-linux-if-possible san
 -include $(USER_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(IMG_OBJS:.o=.d)

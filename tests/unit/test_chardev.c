@@ -758,6 +758,14 @@ TEST(chardev_stdio_tty_raw_and_restored)
 	close(m);
 }
 
+/* A real page fault, the way a crashing qvm meets its SIGSEGV handler;
+ * UBSan would stop at the null store first, so it is not checked here. */
+__attribute__((noinline, no_sanitize("null")))
+static void null_store(void)
+{
+	*(volatile int *)0 = 1;
+}
+
 /* A child with the tty on stdin opens stdio, says so, then dies by how. */
 static pid_t stdio_child(int how, int *ready_r)
 {
@@ -771,7 +779,9 @@ static pid_t stdio_child(int how, int *ready_r)
 		return pid;
 	}
 	close(p[0]);
-	struct chardev *c = chardev_open(NULL, "stdio", "serial0");
+	/* static: exit() with it open is the point, not a leak */
+	static struct chardev *volatile c;
+	c = chardev_open(NULL, "stdio", "serial0");
 	if (!c)
 		_exit(99);
 	if (write(p[1], "r", 1) != 1)
@@ -779,7 +789,7 @@ static pid_t stdio_child(int how, int *ready_r)
 	if (how == 0)
 		exit(3);              /* qvm_die's way out: exit() */
 	if (how == SIGSEGV)
-		*(volatile int *)0 = 1;
+		null_store();
 	if (how == SIGABRT)
 		abort();
 	for (;;)
@@ -818,11 +828,25 @@ TEST(chardev_stdio_restored_on_exit)
 	CHECK(child_restores(0, 0));
 }
 
+/* Whether sig still has its default action: term.c hooks only those (a
+ * sanitizer's SIGSEGV handler, installed first, is left alone). */
+static bool signal_is_default(int sig)
+{
+	struct sigaction old;
+
+	return sigaction(sig, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
+	       old.sa_handler == SIG_DFL;
+}
+
 TEST(chardev_stdio_restored_on_signals)
 {
 	CHECK(child_restores(SIGTERM, SIGTERM));
-	CHECK(child_restores(SIGSEGV, SIGSEGV));
 	CHECK(child_restores(SIGABRT, SIGABRT));
+	if (signal_is_default(SIGSEGV))
+		CHECK(child_restores(SIGSEGV, SIGSEGV));
+	else
+		unit_skip("the SIGSEGV case: a sanitizer handles SIGSEGV in this build, "
+			  "which term.c leaves alone; run it in the plain build");
 }
 
 /* ---- the mux ---- */

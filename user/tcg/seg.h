@@ -47,9 +47,13 @@ static inline unsigned sel_rpl(uint16_t sel) { return sel & 3; }
 static inline bool sel_null(uint16_t sel) { return !(sel & 0xfffc); }
 static inline int sel_err(uint16_t sel) { return sel & 0xfffc; }
 
+/* Bits 63:47 all equal (SDM Vol. 1, 3.3.7.1); no shift of a negative
+ * value, which C leaves undefined. */
 static inline bool canonical(uint64_t a)
 {
-	return (uint64_t)(((int64_t)a << 16) >> 16) == a;
+	uint64_t top = a >> 47;
+
+	return top == 0 || top == 0x1ffff;
 }
 
 /* Linear address of a system-table access: 32 bits outside long mode. */
