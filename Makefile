@@ -4,6 +4,7 @@
 #   make            build build/qvm and build/qvm-img
 #   make check      build everything and run every test
 #   make san        the ASan+UBSan build in build-san (tests/san/run)
+#   make check-tsan ThreadSanitizer over the SMP guest tests (build-tsan)
 #   make run        build qvm and the Linux guest, boot it (Ctrl-A x quits)
 #   make guest-linux  the default Linux guest in build/linux (scripts/build-guest)
 #   make bench      benchmarks against QEMU (bench/)
@@ -77,7 +78,16 @@ san:
 	$(MAKE) B=$(SAN_B) CFLAGS="$(SAN_CFLAGS)" LDFLAGS="$(SAN_FLAGS)" \
 		$(SAN_B)/qvm $(SAN_B)/unit-tests
 
-check: all $(B)/unit-tests $(B)/difftest guests guest-linux-if-possible san
+# ThreadSanitizer over the SMP guest tests (tests/tsan/run); not in check.
+TSAN_B     := build-tsan
+TSAN_FLAGS := -fsanitize=thread
+
+check-tsan: guests
+	$(MAKE) B=$(TSAN_B) CFLAGS="-O1 -g -Wno-tsan $(TSAN_FLAGS)" LDFLAGS="$(TSAN_FLAGS)" \
+		$(TSAN_B)/qvm
+	GUESTS=$(B)/guests TSAN_B=$(TSAN_B) tests/tsan/run
+
+check: all $(B)/unit-tests $(B)/difftest guests guest-linux-if-possible san check-tsan
 	LINUX_GUEST_DIR=$(LINUX) tests/run-tests
 
 run: all guest-linux
@@ -91,7 +101,7 @@ bench: all guests guest-linux-if-possible
 	QVM=$(B)/qvm GUESTS=$(B)/guests LINUX_GUEST_DIR=$(LINUX) bench/run
 
 clean:
-	rm -rf $(B) $(SAN_B)
+	rm -rf $(B) $(SAN_B) $(TSAN_B)
 
-.PHONY: all check run run-demo bench clean deps guests guest-linux guest-linux-if-possible san
+.PHONY: all check run run-demo bench clean deps guests guest-linux guest-linux-if-possible san check-tsan
 -include $(USER_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(IMG_OBJS:.o=.d)
