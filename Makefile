@@ -3,8 +3,8 @@
 #
 #   make            build build/qvm and build/qvm-img
 #   make check      build everything and run every test
-#   make san        the ASan+UBSan build in build-san (tests/san/run)
-#   make check-tsan ThreadSanitizer over the SMP guest tests (build-tsan)
+#   make san        the ASan+UBSan build in build/san (tests/san/run)
+#   make check-tsan ThreadSanitizer over the SMP guest tests (build/tsan)
 #   make run        build qvm and the Linux guest, boot it (Ctrl-A x quits)
 #   make guest-linux  the default Linux guest in build/linux (scripts/build-guest)
 #   make bench      benchmarks against QEMU (bench/)
@@ -70,7 +70,7 @@ deps: $(B)/.deps-installed
 
 # The sanitizer build (tests/san/run): qvm and the unit tests with ASan and
 # UBSan in a build directory of their own.
-SAN_B      := build-san
+SAN_B      := $(B)/san
 SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all
 SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer $(SAN_FLAGS)
 
@@ -79,7 +79,7 @@ san:
 		$(SAN_B)/qvm $(SAN_B)/unit-tests
 
 # ThreadSanitizer over the SMP guest tests (tests/tsan/run); not in check.
-TSAN_B     := build-tsan
+TSAN_B     := $(B)/tsan
 TSAN_FLAGS := -fsanitize=thread
 
 check-tsan: guests
@@ -88,7 +88,7 @@ check-tsan: guests
 	GUESTS=$(B)/guests TSAN_B=$(TSAN_B) tests/tsan/run
 
 check: all $(B)/unit-tests $(B)/difftest guests guest-linux-if-possible san check-tsan
-	LINUX_GUEST_DIR=$(LINUX) tests/run-tests
+	LINUX_GUEST_DIR=$(LINUX) SAN_B=$(SAN_B) tests/run-tests
 
 run: all guest-linux
 	$(B)/qvm $(LINUX_RUN)
@@ -101,7 +101,7 @@ bench: all guests guest-linux-if-possible
 	QVM=$(B)/qvm GUESTS=$(B)/guests LINUX_GUEST_DIR=$(LINUX) bench/run
 
 clean:
-	rm -rf $(B) $(SAN_B) $(TSAN_B)
+	rm -rf $(B)
 
 .PHONY: all check run run-demo bench clean deps guests guest-linux guest-linux-if-possible san check-tsan
 -include $(USER_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(IMG_OBJS:.o=.d)
