@@ -81,13 +81,16 @@ san:
 # ThreadSanitizer over the SMP guest tests (tests/tsan/run); not in check.
 TSAN_B     := $(B)/tsan
 TSAN_FLAGS := -fsanitize=thread
+# gcc warns that TSan cannot see atomic_thread_fence (virtqueue.c, the
+# guest's fences in sse.c): known, and the fences are there for the hardware
+TSAN_WNO   := $(if $(findstring clang,$(CC)),,-Wno-tsan)
 
 check-tsan: guests
-	$(MAKE) B=$(TSAN_B) CFLAGS="-O1 -g -Wno-tsan $(TSAN_FLAGS)" LDFLAGS="$(TSAN_FLAGS)" \
+	$(MAKE) B=$(TSAN_B) CFLAGS="-O1 -g $(TSAN_WNO) $(TSAN_FLAGS)" LDFLAGS="$(TSAN_FLAGS)" \
 		$(TSAN_B)/qvm
 	GUESTS=$(B)/guests TSAN_B=$(TSAN_B) tests/tsan/run
 
-check: all $(B)/unit-tests $(B)/difftest guests guest-linux-if-possible san check-tsan
+check: all $(B)/unit-tests $(B)/difftest guests guest-linux-if-possible san
 	LINUX_GUEST_DIR=$(LINUX) SAN_B=$(SAN_B) tests/run-tests
 
 run: all guest-linux
