@@ -34,6 +34,7 @@ struct dt_cpu {
 #define FX_FTW 4                        /* abridged: 1 bit per register */
 #define FX_FOP 6
 #define FX_MXCSR 24
+#define FX_MXCSR_MASK 28
 #define FX_ST(i) (32 + 16 * (i))        /* ST(i), stack order */
 #define FX_XMM(i) (160 + 16 * (i))
 
@@ -159,17 +160,39 @@ struct dt_case {
 	unsigned ign_off, ign_len;      /* ignored data bytes (FXSAVE's FIP ...) */
 	unsigned ign2_off, ign2_len;    /* more: PUSH Sreg's upper bytes */
 	unsigned fault_ign_off, fault_ign_len; /* ignored when the native run faults */
+	unsigned mxmask_off;            /* FXSAVE: data offset of MXCSR_MASK, */
+	bool mxmask;                    /* compared by the CPUID rule (main.c) */
 	bool x87;                       /* compare ST registers */
 };
+
+/* features.c: the host features an entry needs, found by executing */
+enum dt_feat {
+	FEAT_NONE, FEAT_SSE3, FEAT_SSSE3, FEAT_SSE41, FEAT_SSE42, FEAT_POPCNT,
+	FEAT_LZCNT, FEAT_BMI1, FEAT_MOVBE, FEAT_CX16, FEAT_LAHF64, FEAT_PRFCHW,
+	DT_NFEAT
+};
+enum dt_feat dt_def_feature(const struct dt_def *d);
+unsigned dt_host_features(void);        /* bit f: the host runs feature f */
+const char *dt_feature_name(enum dt_feat f);
+int dt_feature_by_name(const char *name);
+
+/*
+ * MXCSR bits whose support differs between the host and TCG because
+ * their CPUIDs differ (main.c, set before any case is generated): the
+ * generator never sets them and the MXCSR_MASK comparison allows them.
+ */
+extern uint32_t dt_mxcsr_model_bits;
 
 /* native.c */
 int dt_native_init(void);
 void dt_native_run(const struct dt_case *c, struct dt_result *r);
+uint32_t dt_native_mxcsr_mask(void);    /* from the host's FXSAVE */
 void dt_place_code(const struct dt_case *c, uint8_t *page, bool clear);
 
 /* tcgside.c */
 int dt_tcg_init(void);
 void dt_tcg_run(const struct dt_case *c, struct dt_result *r);
+void dt_tcg_cpuid(uint32_t leaf, uint32_t out[4]);      /* TCG's CPUID */
 
 /* gen.c */
 void dt_seed(uint64_t seed);

@@ -1141,8 +1141,10 @@ bool dt_gen(struct dt_case *c, const struct dt_def *d, int edge)
 		uint32_t mx = (0x1f80 | (dt_rand() & 0xe07f)) & ~(g.random && chance(10) ? 0 : 0x1f80u);
 
 		mx |= 0x1f80;
+		/* a reserved bit: #GP, unless it is one that only the
+		 * host's or only TCG's CPUID supports */
 		if (g.random && chance(5))
-			mx |= 1u << (16 + rnd(16));
+			mx |= (1u << (16 + rnd(16))) & ~dt_mxcsr_model_bits;
 		set_mem(c, g.ea, &mx, 4);
 	}
 	if (d->x & X_FCW) {
@@ -1174,6 +1176,8 @@ bool dt_gen(struct dt_case *c, const struct dt_def *d, int edge)
 	if (d->x & X_FXSAVE) {
 		c->ign_off = g.ea - DT_DATA_BASE + 6;
 		c->ign_len = 18;
+		c->mxmask_off = g.ea - DT_DATA_BASE + FX_MXCSR_MASK;
+		c->mxmask = true;
 	}
 	if (d->x & X_RAXRDX) {
 		static const int64_t len[] = { 0, 1, 7, 8, 15, 16, 17, -1, -16, -17 };

@@ -3,7 +3,10 @@
  * cases, natively and in TCG, and compare.  One PASS/FAIL line per group.
  *
  *   difftest [--seed N] [--random COUNT] [--only NAME] [--no-tables]
- *            [--case K] [--list] [--stats] [-v]
+ *            [--case K] [--list] [--stats] [--without FEAT,...] [-v]
+ *
+ * Entries that need a feature the host CPU lacks (features.c) print one
+ * SKIP line each; --without pretends the host lacks those features.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +29,10 @@ static unsigned ngroups;
 static bool verbose;
 static unsigned long def_cases[4096], def_faults[4096][32];
 static uint64_t seed = 1;
+static unsigned host_features;          /* bit per enum dt_feat */
+static unsigned long skipped_cases;
+uint32_t dt_mxcsr_model_bits;
+static uint32_t tcg_mxcsr_mask;         /* what TCG's FXSAVE must store */
 
 static struct group *group_of(const char *name)
 {
@@ -164,6 +171,29 @@ static void compare_x87(const struct dt_case *c, const struct dt_result *n,
 	}
 }
 
+/*
+ * FXSAVE's MXCSR_MASK (SDM Vol. 1, 11.6.6) says which MXCSR bits the
+ * processor supports, so it is a property of the CPU model: TCG must store
+ * the mask its own CPUID implies, and the host's may differ from it only
+ * in bits that a CPUID flag TCG's CPU lacks or has beyond the host's
+ * explains (setup_models()).
+ */
+static void compare_mxcsr_mask(const struct dt_case *c, const struct dt_result *n,
+			       const struct dt_result *t, struct diff *d)
+{
+	uint32_t nm, tm;
+
+	if (c->mxmask_off + 4 > DT_DATA_SIZE)
+		return;
+	memcpy(&nm, n->data + c->mxmask_off, 4);
+	memcpy(&tm, t->data + c->mxmask_off, 4);
+	if (tm != tcg_mxcsr_mask)
+		note(d, "  mxcsr_mask: tcg %08x, its CPUID says %08x\n", tm, tcg_mxcsr_mask);
+	if ((nm ^ tm) & ~dt_mxcsr_model_bits)
+		note(d, "  mxcsr_mask: native %08x tcg %08x (model bits %08x)\n", nm, tm,
+		     dt_mxcsr_model_bits);
+}
+
 static void compare(const struct dt_case *c, const struct dt_result *n,
 		    const struct dt_result *t, struct diff *d)
 {
@@ -212,8 +242,11 @@ static void compare(const struct dt_case *c, const struct dt_result *n,
 		compare_x87(c, n, t, d);
 	unsigned shown = 0;
 
+	if (c->mxmask && n->vec < 0)
+		compare_mxcsr_mask(c, n, t, d);
 	for (unsigned k = 0; k < DT_DATA_SIZE; k++) {
 		if (n->data[k] == t->data[k] || (k >= c->ign_off && k < c->ign_off + c->ign_len) ||
+		    (c->mxmask && k >= c->mxmask_off && k < c->mxmask_off + 4) ||
 		    (k >= c->ign2_off && k < c->ign2_off + c->ign2_len) ||
 		    (n->vec >= 0 && k >= c->fault_ign_off && k < c->fault_ign_off + c->fault_ign_len))
 			continue;
@@ -356,6 +389,47 @@ static uint64_t case_seed(uint64_t a, uint64_t b)
 	return seed * 0x9e3779b97f4a7c15ULL ^ a << 32 ^ b;
 }
 
+static bool host_runs(const struct dt_def *d)
+{
+	return host_features >> dt_def_feature(d) & 1;
+}
+
+/* MXCSR bit 17, MM, exists with CPUID 8000_0001h ECX bit 7, MisAlignSse
+ * (AMD APM Vol. 1, 4.3.2 and Vol. 4, "Misaligned Access Support Added for
+ * SSE Instructions"); bits 0-15 every x86-64 processor has. */
+#define X1_ECX_MISALIGNSSE (1u << 7)
+#define MXCSR_MM (1u << 17)
+
+/* What each CPU model supports: the host's by executing (its FXSAVE's
+ * MXCSR_MASK; the instruction probes), TCG's from the CPUID it gives its
+ * guests. */
+static void setup_models(const char *without)
+{
+	uint32_t tcg_x1[4], native_bits, tcg_bits;
+
+	host_features = dt_host_features();
+	for (const char *w = without; w && *w;) {
+		size_t len = strcspn(w, ",");
+		char name[32];
+
+		snprintf(name, sizeof(name), "%.*s", (int)len, w);
+		int f = dt_feature_by_name(name);
+
+		if (f < 0) {
+			fprintf(stderr, "difftest: --without: unknown feature '%s'\n", name);
+			exit(2);
+		}
+		host_features &= ~(1u << f);
+		w += len + (w[len] == ',');
+	}
+	dt_tcg_cpuid(0x80000001u, tcg_x1);
+	tcg_bits = tcg_x1[2] & X1_ECX_MISALIGNSSE ? MXCSR_MM : 0;
+	native_bits = dt_native_mxcsr_mask() & MXCSR_MM;
+	/* any other difference in MXCSR_MASK is compared, and reported */
+	dt_mxcsr_model_bits = native_bits ^ tcg_bits;
+	tcg_mxcsr_mask = 0xffff | tcg_bits;
+}
+
 static void run_tables(const char *only)
 {
 	for (unsigned i = 0; i < dt_ndefs; i++) {
@@ -364,6 +438,11 @@ static void run_tables(const char *only)
 
 		if (!selected(d, only))
 			continue;
+		if (!host_runs(d)) {
+			printf("SKIP: difftest/%s/%s: the host CPU lacks %s; run on one that has it\n",
+			       d->group, d->name, dt_feature_name(dt_def_feature(d)));
+			continue;
+		}
 		for (unsigned e = 0; e < n; e++) {
 			char how[64];
 
@@ -391,8 +470,16 @@ static void run_random(const char *only, unsigned long count, long one)
 
 		if (one >= 0 && k != (unsigned long)one)
 			continue;
+		const struct dt_def *d;
+
 		dt_seed(case_seed(0, k));
-		dt_gen(&the_case, pick[dt_rand() % npick], -1);
+		d = pick[dt_rand() % npick];
+		/* drawn, not run: case numbers stay the same on every host */
+		if (!host_runs(d)) {
+			skipped_cases++;
+			continue;
+		}
+		dt_gen(&the_case, d, -1);
 		snprintf(how, sizeof(how), "random case %lu (--seed %llu --case %lu%s%s)", k,
 			 (unsigned long long)seed, k, only ? " --only " : "", only ? only : "");
 		run_case(&the_case, how, one >= 0);
@@ -402,8 +489,9 @@ static void run_random(const char *only, unsigned long count, long one)
 static void list_defs(void)
 {
 	for (unsigned i = 0; i < dt_ndefs; i++)
-		printf("%s/%s: %u edge cases\n", dt_defs[i].group, dt_defs[i].name,
-		       dt_edge_count(&dt_defs[i]));
+		printf("%s/%s: %u edge cases%s%s\n", dt_defs[i].group, dt_defs[i].name,
+		       dt_edge_count(&dt_defs[i]), dt_def_feature(&dt_defs[i]) ? ", needs " : "",
+		       dt_def_feature(&dt_defs[i]) ? dt_feature_name(dt_def_feature(&dt_defs[i])) : "");
 }
 
 /* --stats: how often each entry faulted natively, to spot entries whose
@@ -424,14 +512,14 @@ static void print_stats(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: difftest [--seed N] [--random COUNT] [--only NAME] "
-		"[--no-tables] [--case K] [--list] [--stats] [-v]\n");
+		"[--no-tables] [--case K] [--list] [--stats] [--without FEAT,...] [-v]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	unsigned long count = 20000;
-	const char *only = NULL;
+	const char *only = NULL, *without = NULL;
 	bool tables = true, stats = false;
 	long one = -1;
 	int failed = 0;
@@ -455,6 +543,8 @@ int main(int argc, char **argv)
 			count = strtoul(argv[++i], NULL, 0);
 		else if (i + 1 < argc && !strcmp(a, "--only"))
 			only = argv[++i];
+		else if (i + 1 < argc && !strcmp(a, "--without"))
+			without = argv[++i];
 		else if (i + 1 < argc && !strcmp(a, "--case"))
 			one = strtol(argv[++i], NULL, 0);
 		else
@@ -469,6 +559,7 @@ int main(int argc, char **argv)
 		printf("FAIL: difftest/setup: cannot set up the TCG machine\n");
 		return 1;
 	}
+	setup_models(without);
 	if (one >= 0) {
 		run_random(only, (unsigned long)one + 1, one);
 		return 0;
@@ -490,6 +581,9 @@ int main(int argc, char **argv)
 			       g->cases ? g->faults * 100 / g->cases : 0);
 		}
 	}
+	if (skipped_cases)
+		printf("SKIP: difftest/random: %lu of %lu random cases need a feature the host "
+		       "CPU lacks; run on one that has it\n", skipped_cases, count);
 	fprintf(stderr, "difftest: seed %llu, %ld s\n", (unsigned long long)seed,
 		(long)(time(NULL) - start));
 	return failed;

@@ -189,3 +189,14 @@ void dt_native_run(const struct dt_case *c, struct dt_result *r)
 	memcpy(r->data, data_page, DT_DATA_SIZE);
 	dt_place_code(c, code_page, true);
 }
+
+/* The MXCSR_MASK field of the host's FXSAVE image (SDM Vol. 1, 11.6.6). */
+uint32_t dt_native_mxcsr_mask(void)
+{
+	static uint8_t img[512] __attribute__((aligned(16)));
+	uint32_t mask;
+
+	__asm__ volatile("fxsave64 %0" : "=m"(img));
+	memcpy(&mask, img + FX_MXCSR_MASK, 4);
+	return mask;
+}

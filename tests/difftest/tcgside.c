@@ -190,3 +190,8 @@ void dt_tcg_run(const struct dt_case *c, struct dt_result *r)
 	memcpy(r->data, ram + DATA_PHYS, DT_DATA_SIZE);
 	dt_place_code(c, ram + CODE_PHYS, true);
 }
+
+void dt_tcg_cpuid(uint32_t leaf, uint32_t out[4])
+{
+	tcg_cpuid(cpu, leaf, 0, out);
+}

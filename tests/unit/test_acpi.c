@@ -388,7 +388,7 @@ static int res_count(const uint8_t *r, size_t len, const uint8_t *want, size_t w
 			n = 3 + (off + 2 < len ? rd(r + off + 1, 2) : len);
 		if (off + n > len)
 			return -1;
-		if (n >= want_len && !memcmp(r + off, want, want_len))
+		if (n >= want_len && (!want_len || !memcmp(r + off, want, want_len)))
 			hits++;
 		if (r[off] == 0x79)                    /* end tag */
 			return off + n == len && sum(r, len) == 0 ? hits : -1;

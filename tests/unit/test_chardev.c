@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -763,6 +764,18 @@ TEST(chardev_stdio_tty_raw_and_restored)
 	close(m);
 }
 
+/* A real page fault, the way a crashing qvm meets its SIGSEGV handler: a
+ * store to a page mapped PROT_NONE.  (A store through a null pointer is
+ * undefined: gcc drops the code path, UBSan stops before the fault.) */
+static void fault_now(void)
+{
+	void *page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (page != MAP_FAILED)
+		*(volatile int *)page = 1;
+	_exit(97);
+}
+
 /* A child with the tty on stdin opens stdio, says so, then dies by how. */
 static pid_t stdio_child(int how, int *ready_r)
 {
@@ -776,7 +789,9 @@ static pid_t stdio_child(int how, int *ready_r)
 		return pid;
 	}
 	close(p[0]);
-	struct chardev *c = chardev_open(NULL, "stdio,signal=off", "serial0");
+	/* static: exit() with it open is the point, not a leak */
+	static struct chardev *volatile c;
+	c = chardev_open(NULL, "stdio,signal=off", "serial0");
 	if (!c)
 		_exit(99);
 	if (write(p[1], "r", 1) != 1)
@@ -784,9 +799,10 @@ static pid_t stdio_child(int how, int *ready_r)
 	if (how == 0)
 		exit(3);              /* qvm_die's way out: exit() */
 	if (how == SIGSEGV)
-		*(volatile int *)0 = 1;
+		fault_now();
 	if (how == SIGABRT)
 		abort();
+	alarm(30);                   /* no orphan if the parent never kills it */
 	for (;;)
 		pause();             /* killed by the parent */
 }
@@ -823,11 +839,25 @@ TEST(chardev_stdio_restored_on_exit)
 	CHECK(child_restores(0, 0));
 }
 
+/* Whether sig still has its default action: term.c hooks only those (a
+ * sanitizer's SIGSEGV handler, installed first, is left alone). */
+static bool signal_is_default(int sig)
+{
+	struct sigaction old;
+
+	return sigaction(sig, NULL, &old) == 0 && !(old.sa_flags & SA_SIGINFO) &&
+	       old.sa_handler == SIG_DFL;
+}
+
 TEST(chardev_stdio_restored_on_signals)
 {
 	CHECK(child_restores(SIGTERM, SIGTERM));
-	CHECK(child_restores(SIGSEGV, SIGSEGV));
 	CHECK(child_restores(SIGABRT, SIGABRT));
+	if (signal_is_default(SIGSEGV))
+		CHECK(child_restores(SIGSEGV, SIGSEGV));
+	else
+		unit_skip("the SIGSEGV case: a sanitizer handles SIGSEGV in this build, "
+			  "which term.c leaves alone; run it in the plain build");
 }
 
 /* ---- the mux ---- */

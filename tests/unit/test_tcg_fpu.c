@@ -703,3 +703,39 @@ TEST(tcg_fpu_real_mode_env)
 	CHECK_EQ(st_se(&e, 0), 0x4001);                                /* 6.0 still there */
 	tcg_env_free(&e);
 }
+
+/* A wide store whose last bytes fall into a not-present page faults
+ * before writing any byte (the host CPU in the difftest writes none):
+ * FSTP m80, FBSTP m80, MOVUPS m128 and FXSAVE, at CPL 0 in long mode. */
+TEST(tcg_fpu_wide_store_across_page_fault_writes_nothing)
+{
+	struct tcg_env e;
+	uint8_t before[512], after[512];
+	uint64_t none = 0;
+
+	CHECK(env_init(&e));
+	mode_long64(&e);
+	guest_write(e.m, PML4 + 0x2000 + 8, &none, 8);         /* 2-4 MiB not present */
+	tcg_tlb_flush_all(e.c);
+	memset(before, 0xa5, sizeof(before));
+	guest_write(e.m, 0x200000 - sizeof(before), before, sizeof(before));
+
+	CHECK_EQ(STEP(&e, 0xd9, 0xe8), -1);                    /* fld1 */
+	/* fstp tbyte [0x1ffff8]: 8 bytes fit, the last 2 do not */
+	CHECK_EQ(STEP(&e, 0xdb, 0x3c, 0x25, D32(0x1ffff8)), EXC_PF);
+	CHECK_EQ(e.c->s.cr2, 0x200000);
+	CHECK_EQ(e.c->test_errcode, PF_W);
+	CHECK_EQ(top(&e), 7);                                  /* not popped */
+	/* fbstp tbyte [0x1ffff9] */
+	CHECK_EQ(STEP(&e, 0xdf, 0x34, 0x25, D32(0x1ffff9)), EXC_PF);
+	CHECK_EQ(top(&e), 7);
+	/* movups [0x1ffff4], xmm0 */
+	CHECK_EQ(STEP(&e, 0x0f, 0x11, 0x04, 0x25, D32(0x1ffff4)), EXC_PF);
+	/* fxsave [0x1fff00]: the image's first 256 bytes fit */
+	CHECK_EQ(STEP(&e, 0x0f, 0xae, 0x04, 0x25, D32(0x1fff00)), EXC_PF);
+	CHECK_EQ(e.c->s.cr2, 0x200000);
+
+	guest_read(e.m, 0x200000 - sizeof(after), after, sizeof(after));
+	CHECK(!memcmp(before, after, sizeof(after)));
+	tcg_env_free(&e);
+}

@@ -301,7 +301,8 @@ static void run_block(struct tcg_cpu *c, const struct tcg_block *b, bool one)
 		c->next_rip = (c->s.rip + i->len) & mask;
 		i->fn(c, i);
 		c->s.rip = c->next_rip;
-		c->insns++;
+		/* read by "info kvm"/"info accel" from the monitor's thread */
+		__atomic_store_n(&c->insns, c->insns + 1, __ATOMIC_RELAXED);
 		if (c->stop)
 			break;
 	}

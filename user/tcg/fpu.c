@@ -17,6 +17,7 @@
  * here.
  */
 #include "tcg.h"
+#include "sse.h"
 
 /* FPU status word (SDM Vol. 1, 8.1.3) */
 #define FSW_IE 0x0001
@@ -838,21 +839,6 @@ static void fpu_fld_st(struct tcg_fpu *f, unsigned sti)
 /* ------------------------------------------------------------------ */
 /* Stores                                                              */
 
-/* A 10-byte store (FSTP m80, FBSTP) is an 8-byte store then a 2-byte one
- * on the hardware: when only the second faults (a page boundary inside
- * the last two bytes), the first eight bytes are already written
- * (observed on Intel processors; the SDM does not say). */
-static void fpu_st80(struct tcg_cpu *c, const struct insn *i, uint64_t off, const void *b)
-{
-	uint64_t lo;
-	uint16_t hi;
-
-	memcpy(&lo, b, 8);
-	memcpy(&hi, (const uint8_t *)b + 8, 2);
-	tcg_st64(c, i->seg, off, lo);
-	tcg_st16(c, i->seg, (off + 8) & size_mask(i->asz), hi);
-}
-
 /* FST/FSTP m32fp m64fp, FIST/FISTP/FISTTP m16-m64, FBSTP m80: the host
  * converts ST(0) (the QNaN indefinite after a masked underflow) into mem;
  * the guest store is done before any FPU state changes, so a fault
@@ -878,9 +864,10 @@ static void fpu_store_mem(struct tcg_cpu *c, const struct insn *i, hx_fn fn,
 		memcpy(&h.in[0], st_ptr(f, 0), sizeof(h.in[0]));
 	hx_run(f, fn, &h);
 	unmasked = h.sw & ~f->fcw & EXC_NOSTORE;
-	if (!unmasked && size == 10)
-		fpu_st80(c, i, off, h.mem);
-	else if (!unmasked)
+	/* one store of size bytes: when it crosses into a page that
+	 * faults, nothing is written (tcg_st_bytes checks every page
+	 * first), as the difftest sees on the host for FSTP m80 */
+	if (!unmasked)
 		tcg_st_bytes(c, i->seg, off, h.mem, size);
 	fpu_note_insn(c, i);
 	fpu_note_data(c, i, off);
@@ -914,7 +901,7 @@ static void fpu_fstp_m80(struct tcg_cpu *c, const struct insn *i)
 		fx_indefinite(&v);
 	else
 		memcpy(&v, st_ptr(f, 0), sizeof(v));
-	fpu_st80(c, i, off, &v);
+	tcg_st_bytes(c, i->seg, off, &v, 10); /* nothing written on a fault */
 	fpu_note_insn(c, i);
 	fpu_note_data(c, i, off);
 	if (underflow)
@@ -1565,7 +1552,7 @@ void tcg_fpu_to_fxsave(const struct tcg_fpu *f, uint8_t fx[512])
 	put32(fx + 16, (uint32_t)f->fdp);
 	put16(fx + 20, f->fds);
 	put32(fx + 24, f->mxcsr);
-	put32(fx + 28, 0xffff);                 /* MXCSR_MASK */
+	put32(fx + 28, MXCSR_VALID);            /* MXCSR_MASK (sse.h) */
 	for (unsigned k = 0; k < 8; k++)        /* stack order: ST(k) */
 		memcpy(fx + 32 + 16 * k, st_ptr(f, k), 10);
 	memcpy(fx + 160, f->xmm, 256);

@@ -172,13 +172,18 @@ struct walk {
 	bool large;
 };
 
+/* A paging-structure entry (4 or 8 bytes, naturally aligned): read in
+ * one access, as set_bits() on another vCPU may be updating it (SDM
+ * Vol. 3, 4.8: the A/D updates are locked operations). */
 static uint64_t phys_ld(struct tcg_cpu *c, uint64_t pa, unsigned size, uint64_t **host)
 {
 	uint64_t v = 0;
 	void *p = gpa_to_host(c->m, pa & c->a20_mask, size);
 	*host = p;
-	if (p)
-		memcpy(&v, p, size);
+	if (p && size == 8)
+		v = __atomic_load_n((uint64_t *)p, __ATOMIC_RELAXED);
+	else if (p)
+		v = __atomic_load_n((uint32_t *)p, __ATOMIC_RELAXED);
 	else
 		machine_mmio(c->m, pa, false, &v, size);
 	return v;

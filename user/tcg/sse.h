@@ -38,7 +38,14 @@ union xmm {
 #define MXCSR_UM 0x0800
 #define MXCSR_RC 0x6000
 #define MXCSR_FTZ 0x8000
-/* Bits LDMXCSR/FXRSTOR accept: the MXCSR_MASK this CPU reports. */
+/*
+ * Bits LDMXCSR/FXRSTOR accept: the MXCSR_MASK that FXSAVE stores (SDM
+ * Vol. 1, 11.6.6).  Bits 0-15, DAZ included: every x86-64 processor has
+ * DAZ, and TCG runs guest SSE arithmetic on the host under the guest's
+ * DAZ.  Nothing above bit 15: AMD's misaligned-SSE mode bit 17 (MM, APM
+ * Vol. 4) comes with CPUID 8000_0001h ECX.MisAlignSse, which this
+ * GenuineIntel CPUID (cpuid.c) does not advertise.
+ */
 #define MXCSR_VALID 0xffff
 
 /*

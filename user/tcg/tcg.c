@@ -230,7 +230,8 @@ static void tcg_info(struct machine *m, void (*print)(void *, const char *), voi
 	uint64_t insns = 0;
 	for (unsigned i = 0; i < m->nr_vcpus; i++)
 		if (m->vcpus[i] && tv_of(m->vcpus[i]))
-			insns += tv_of(m->vcpus[i])->cpu->insns;
+			insns += __atomic_load_n(&tv_of(m->vcpus[i])->cpu->insns,
+						 __ATOMIC_RELAXED);  /* counting on */
 	snprintf(line, sizeof(line),
 		 "tcg: x86-64 interpreter (decoded blocks, lazy flags, software TLB)\n"
 		 "irqchip: qvm's own LAPIC, IOAPIC, 8259 PIC; PIT: 8254\n"
