@@ -167,7 +167,7 @@ static void *vcpu_thread(void *arg)
 	char name[16];
 	snprintf(name, sizeof(name), "CPU %u/%s", v->index, ops->name);
 	pthread_setname_np(pthread_self(), name);
-	v->tid = syscall(SYS_gettid);
+	__atomic_store_n(&v->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELAXED); /* info cpus reads it */
 	current_vcpu = v;
 	rcu_thread_online();
 	if (ops->vcpu_thread_init && ops->vcpu_thread_init(v) < 0) {

@@ -115,7 +115,7 @@ static void do_cpus(struct monitor *mon, void *arg)
 		struct x86_cpu_state s;
 		bool ok = m->accel->ops->get_state(v, &s) == 0;
 		mon_printf(mon, "%c CPU #%u: apic_id=%u thread_id=%d %s rip=0x%llx exits=%llu\n",
-			   i == mon->cpu ? '*' : ' ', i, v->apic_id, (int)v->tid,
+			   i == mon->cpu ? '*' : ' ', i, v->apic_id, (int)__atomic_load_n(&v->tid, __ATOMIC_RELAXED),
 			   ok ? mp_state_name(&s, stopped) : "unknown",
 			   ok ? (unsigned long long)s.rip : 0ULL, (unsigned long long)v->exits);
 	}
