@@ -1189,6 +1189,29 @@ static bool lapic_state_valid(const struct lapic *t, uint32_t events, uint8_t ex
 	       !(t->icr_lo & ~ICR_VALID) && !(events & ~0xfu) && extint <= 1;
 }
 
+/* The registers of a checked copy t become a's (a->lock held); the
+ * timer, events and derived state are the caller's. */
+static void take_registers(struct lapic *a, const struct lapic *t)
+{
+	a->base = t->base;
+	a->id = t->id;
+	a->tpr = t->tpr;
+	a->ldr = t->ldr;
+	a->dfr = t->dfr;
+	a->svr = t->svr;
+	a->esr = t->esr;
+	a->esr_pending = t->esr_pending;
+	a->icr_lo = t->icr_lo;
+	a->icr_hi = t->icr_hi;
+	memcpy(a->irr, t->irr, sizeof(a->irr));
+	memcpy(a->isr, t->isr, sizeof(a->isr));
+	memcpy(a->tmr, t->tmr, sizeof(a->tmr));
+	memcpy(a->lvt, t->lvt, sizeof(a->lvt));
+	a->tmict = t->tmict;
+	a->tdcr = t->tdcr;
+}
+
+
 int lapic_load(struct lapic *a, struct state_buf *s)
 {
 	struct lapic t;
@@ -1225,22 +1248,7 @@ int lapic_load(struct lapic *a, struct state_buf *s)
 	out_init(&o);
 	pthread_mutex_lock(&a->lock);
 	uint64_t now = clock_ns();
-	a->base = t.base;
-	a->id = t.id;
-	a->tpr = t.tpr;
-	a->ldr = t.ldr;
-	a->dfr = t.dfr;
-	a->svr = t.svr;
-	a->esr = t.esr;
-	a->esr_pending = t.esr_pending;
-	a->icr_lo = t.icr_lo;
-	a->icr_hi = t.icr_hi;
-	memcpy(a->irr, t.irr, sizeof(a->irr));
-	memcpy(a->isr, t.isr, sizeof(a->isr));
-	memcpy(a->tmr, t.tmr, sizeof(a->tmr));
-	memcpy(a->lvt, t.lvt, sizeof(a->lvt));
-	a->tmict = t.tmict;
-	a->tdcr = t.tdcr;
+	take_registers(a, &t);
 	a->tsc_deadline = t.tsc_deadline;
 	a->sipi_vector = t.sipi_vector;
 	a->extint_pending = extint;
@@ -1333,22 +1341,7 @@ int lapic_set_page(struct lapic *a, uint64_t base, const uint8_t *page)
 	out_init(&o);
 	pthread_mutex_lock(&a->lock);
 	uint64_t now = clock_ns();
-	a->base = t.base;
-	a->id = t.id;
-	a->tpr = t.tpr;
-	a->ldr = t.ldr;
-	a->dfr = t.dfr;
-	a->svr = t.svr;
-	a->esr = t.esr;
-	a->esr_pending = 0;
-	a->icr_lo = t.icr_lo;
-	a->icr_hi = t.icr_hi;
-	memcpy(a->irr, t.irr, sizeof(a->irr));
-	memcpy(a->isr, t.isr, sizeof(a->isr));
-	memcpy(a->tmr, t.tmr, sizeof(a->tmr));
-	memcpy(a->lvt, t.lvt, sizeof(a->lvt));
-	a->tmict = t.tmict;
-	a->tdcr = t.tdcr;
+	take_registers(a, &t);
 	a->tsc_deadline = 0;
 	if (timer_mode(a) == TIMER_TSC_DEADLINE || !left) {
 		timer_stop(a);
