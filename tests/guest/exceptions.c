@@ -7,7 +7,9 @@
  *              #UD, IOPL 3 does not allow port I/O at CPL3, int3 and
  *              x87-with-CR0.TS at CPL0 hang: those are skipped;
  *   "qemu tcg" QEMU's TCG: accept its #GP for non-canonical SS references,
- *              error code 8 for reserved-bit faults and 0x812 for int n. */
+ *              error code 8 for reserved-bit faults and 0x812 for int n;
+ *   "on-qemu-tcg" the same quirks for KVM nested under QEMU's TCG (the
+ *              SVM it emulates runs this code on TCG; tests/nested). */
 #include "guest.h"
 
 #define PG_NP	0x40000000UL	/* not present */
@@ -212,7 +214,7 @@ int main(void)
 
 	test_name = "exceptions";
 	pvm = cmdline_has("pvm");
-	qemu_tcg = cmdline_has("qemu") && cmdline_has("tcg");
+	qemu_tcg = (cmdline_has("qemu") && cmdline_has("tcg")) || cmdline_has("on-qemu-tcg");
 	cpuid(0x80000001, 0, r);
 	has_nx = r[3] & (1u << 20);
 	printk("exceptions: start%s%s\n", pvm ? " (pvm)" : "", qemu_tcg ? " (qemu-tcg)" : "");
