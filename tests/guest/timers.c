@@ -48,16 +48,38 @@ static bool wait_for(volatile int *t, int n, uint32_t timeout_ms)
 	return *t >= n;
 }
 
+/* The current count and the TSC at the same moment: the read bracketed
+ * by two TSC reads at most 50 us apart (a vCPU descheduled in between
+ * would tie the count to the wrong time), at the middle of the two. */
+static uint32_t ccr_at(uint64_t *tsc)
+{
+	uint64_t best = UINT64_MAX, slack = tsc_khz() / 20;
+	uint32_t ccr = 0;
+	for (int tries = 0; tries < 100 && best > slack; tries++) {
+		uint64_t a = rdtsc();
+		uint32_t c = lapic_read(LAPIC_TIMER_CCR);
+		uint64_t b = rdtsc();
+		if (b - a < best) {
+			best = b - a;
+			ccr = c;
+			*tsc = a + (b - a) / 2;
+		}
+	}
+	return ccr;
+}
+
 static void lapic_tests(void)
 {
 	/* calibrate against the TSC (itself calibrated against the PIT) */
 	lapic_write(LAPIC_TIMER_DCR, 0x3);		/* divide by 16 */
 	lapic_write(LAPIC_LVT_TIMER, 0x10000 | VEC_LAPIC);
 	lapic_write(LAPIC_TIMER_ICR, 0xffffffff);
+	uint64_t tsc0, tsc1;
+	uint32_t ccr0 = ccr_at(&tsc0);
 	delay_us(10000);
-	uint32_t ccr = lapic_read(LAPIC_TIMER_CCR);
+	uint32_t ccr1 = ccr_at(&tsc1);
 	lapic_write(LAPIC_TIMER_ICR, 0);
-	lapic_per_ms = (0xffffffff - ccr) / 10;
+	lapic_per_ms = (uint32_t)((uint64_t)(ccr0 - ccr1) * tsc_khz() / (tsc1 - tsc0 ? tsc1 - tsc0 : 1));
 	note("lapic timer: %u kHz (divide 16)", lapic_per_ms);
 	check(lapic_per_ms > 0, "lapic timer counts down");
 	if (!lapic_per_ms)
