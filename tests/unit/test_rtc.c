@@ -292,6 +292,7 @@ TEST(rtc_save_load_and_reset)
 	wr(&a, 0x50, 0x12);
 	static const uint8_t date[7] = { 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x20 };
 	set_time(&a, date);                    /* held by SET */
+	rd(&a, 0x0c);                          /* UF of an update before SET */
 	wr(&a, 0x0a, 0x2f);
 	wr(&a, 0x0b, 0x80 | 0x40 | 0x02);      /* SET, PIE */
 	sleep_ms(600);                         /* a 2 Hz tick at least */
