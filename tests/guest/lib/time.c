@@ -69,7 +69,7 @@ uint64_t tsc_khz(void)
 			panic("pit channel 0: the latched count never changes");
 	}
 	if (skipped)
-		note("tsc calibration: %d poll intervals skipped (the vCPU stalled)", skipped);
+		note("tsc calibration: %d poll intervals skipped (too long to trust)", skipped);
 	khz = tsc * PIT_HZ / (ticks * 1000);
 	if (!khz)
 		khz = 1;
