@@ -87,7 +87,7 @@ int main(void)
 		outb(R(0), pat[i]);
 	char got[17] = { 0 };
 	int n = 0;
-	for (uint64_t t0 = now_us(); n < 16 && now_us() - t0 < 500000;)
+	for (uint64_t t0 = now_us(); n < 16 && now_us() - t0 < 5000000;)
 		if (inb(R(5)) & 1)
 			got[n++] = inb(R(0));
 	outb(R(4), 0x0b);
@@ -99,7 +99,7 @@ int main(void)
 	outb(R(4), 0x1b);
 	outb(R(1), 0x01);			/* ERBFI */
 	outb(R(0), 'Q');
-	bool ok = poll_for(&rx_got, 1, 1000000);
+	bool ok = poll_for(&rx_got, 1, 5000000);
 	outb(R(1), 0);
 	outb(R(4), 0x0b);
 	check(ok && rx_buf[0] == 'Q' && rx_irqs >= 1, "rx interrupt via ioapic pin %d", gsi);
@@ -108,7 +108,7 @@ int main(void)
 	drain();
 	tx_pos = 0;
 	outb(R(1), 0x02);			/* ETBEI: fires at once (THR empty) */
-	ok = poll_for(&tx_done, 1, 2000000);
+	ok = poll_for(&tx_done, 1, 5000000);
 	outb(R(1), 0);
 	drain();
 	serial_tx_resync();

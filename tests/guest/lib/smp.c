@@ -75,7 +75,8 @@ int smp_boot(const struct madt_info *m, int expected, const char **method)
 	}
 
 	/* Wait for check-ins: until the expected count, or (count unknown)
-	 * until nothing changed for 300 ms; 3 s at most. */
+	 * until nothing changed for 300 ms; 15 s at most (a busy host
+	 * can leave vCPU threads waiting long). */
 	uint64_t start = now_us(), last_change = start;
 	int seen = 1;
 	for (;;) {
@@ -89,7 +90,7 @@ int smp_boot(const struct madt_info *m, int expected, const char **method)
 			break;
 		if (expected <= 0 && t - last_change > 300000)
 			break;
-		if (t - start > 3000000)
+		if (t - start > 15000000)
 			break;
 		cpu_relax();
 	}

@@ -21,6 +21,28 @@ static uint16_t pit_count0(void)
 	return lo | hi << 8;
 }
 
+/* Channel 0's count, with the TSC just before (*a) and after (*b). */
+static uint16_t pit_sample(uint64_t *a, uint64_t *b)
+{
+	*a = rdtsc();
+	uint16_t count = pit_count0();
+	*b = rdtsc();
+	return count;
+}
+
+/* A poll interval shorter than this many TSC cycles is shorter than the
+ * PIT's period (65536 ticks, 54.9 ms) for any TSC faster than 306 MHz,
+ * so the count's difference is the exact number of ticks. */
+#define TRUSTED_GAP (1ull << 24)
+/* A sample whose TSC bracket is wider than this is not tied to a time. */
+#define NARROW (1ull << 16)
+
+/* The TSC rate against 10 ms of PIT channel 0 (free-running, mode 2).
+ * The vCPU thread can be descheduled between two polls for longer than
+ * the 16-bit count takes to wrap (a busy host: tens of ms), which would
+ * lose whole periods and make the rate come out high; so only intervals
+ * that are short in TSC cycles, between narrowly bracketed samples,
+ * count, each timed by its samples' bracket middles. */
 uint64_t tsc_khz(void)
 {
 	if (khz)
@@ -28,17 +50,27 @@ uint64_t tsc_khz(void)
 	outb(0x43, 0x34);
 	outb(0x40, 0);
 	outb(0x40, 0);			/* free-running, period 65536 */
-	uint16_t prev = pit_count0();
-	uint64_t t0 = rdtsc(), ticks = 0;
-	for (int polls = 0; ticks < PIT_HZ / 100; polls++) {	/* 10 ms */
-		uint16_t cur = pit_count0();
-		ticks += (uint16_t)(prev - cur);
+	uint64_t pa, pb, tsc = 0, ticks = 0;
+	uint16_t prev = pit_sample(&pa, &pb);
+	int skipped = 0;
+	for (long polls = 0; ticks < PIT_HZ / 100; polls++) {	/* 10 ms */
+		uint64_t a, b;
+		uint16_t cur = pit_sample(&a, &b);
+		if (b - pa < TRUSTED_GAP && b - a < NARROW && pb - pa < NARROW) {
+			ticks += (uint16_t)(prev - cur);
+			tsc += (a + (b - a) / 2) - (pa + (pb - pa) / 2);
+		} else {
+			skipped++;
+		}
 		prev = cur;
-		if (polls == 20000 && ticks == 0)
+		pa = a;
+		pb = b;
+		if (polls == 100000 && ticks == 0)
 			panic("pit channel 0: the latched count never changes");
 	}
-	uint64_t t1 = rdtsc();
-	khz = (t1 - t0) * PIT_HZ / (ticks * 1000);
+	if (skipped)
+		note("tsc calibration: %d poll intervals skipped (too long to trust)", skipped);
+	khz = tsc * PIT_HZ / (ticks * 1000);
 	if (!khz)
 		khz = 1;
 	return khz;
