@@ -34,8 +34,16 @@ static uint16_t pit_sample(uint64_t *a, uint64_t *b)
  * PIT's period (65536 ticks, 54.9 ms) for any TSC faster than 306 MHz,
  * so the count's difference is the exact number of ticks. */
 #define TRUSTED_GAP (1ull << 24)
-/* A sample whose TSC bracket is wider than this is not tied to a time. */
+/* A sample whose TSC bracket is wider than this, and than 4 times the
+ * narrowest bracket seen, is not tied to a time: the vCPU was held up
+ * during the read.  (Where every port access is slow, e.g. KVM nested
+ * under an emulator, the narrowest bracket sets the scale.) */
 #define NARROW (1ull << 16)
+
+static uint64_t narrow_limit(uint64_t narrowest)
+{
+	return narrowest * 4 > NARROW ? narrowest * 4 : NARROW;
+}
 
 /* The TSC rate against 10 ms of PIT channel 0 (free-running, mode 2).
  * The vCPU thread can be descheduled between two polls for longer than
@@ -52,11 +60,15 @@ uint64_t tsc_khz(void)
 	outb(0x40, 0);			/* free-running, period 65536 */
 	uint64_t pa, pb, tsc = 0, ticks = 0;
 	uint16_t prev = pit_sample(&pa, &pb);
+	uint64_t narrowest = pb - pa;
 	int skipped = 0;
 	for (long polls = 0; ticks < PIT_HZ / 100; polls++) {	/* 10 ms */
 		uint64_t a, b;
 		uint16_t cur = pit_sample(&a, &b);
-		if (b - pa < TRUSTED_GAP && b - a < NARROW && pb - pa < NARROW) {
+		if (b - a < narrowest)
+			narrowest = b - a;
+		uint64_t lim = narrow_limit(narrowest);
+		if (b - pa < TRUSTED_GAP && b - a <= lim && pb - pa <= lim) {
 			ticks += (uint16_t)(prev - cur);
 			tsc += (a + (b - a) / 2) - (pa + (pb - pa) / 2);
 		} else {
