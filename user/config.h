@@ -34,6 +34,12 @@ struct config {
 	const char *machine;            /* -machine type (a board name); NULL = the default */
 	const char *accel;              /* -accel / -machine accel= / -enable-kvm; NULL = pick */
 	bool no_kqemu;
+	/* -accel tcg,jit=on|off,tb-size=MiB,thread=multi|single */
+	struct tcg_config {
+		int jit;                /* -1: default (on where supported), 0 off, 1 on */
+		unsigned tb_size_mib;   /* code cache per vCPU; 0: the default */
+		bool single_thread;     /* thread=single: one vCPU runs guest code at a time */
+	} tcg;
 	const char *cpu_model;          /* -cpu, default "host" under kvm */
 	struct cpu_features cpu_features; /* -cpu MODEL,+FEAT,-FEAT */
 	const char *kernel, *initrd, *append, *bios;

@@ -456,6 +456,13 @@ struct tcg_cpu *tcg_cpu_new(struct machine *m, struct vcpu *v)
 	return c;
 }
 
+void tcg_set_jit(struct tcg_cpu *c, bool on, unsigned tb_mib)
+{
+	tcg_flush_blocks(c);
+	c->jit_on = on;
+	c->jit_tb_mib = tb_mib ? tb_mib : JIT_TB_DEFAULT_MIB;
+}
+
 void tcg_flush_blocks(struct tcg_cpu *c)
 {
 	cache_flush(c, cache_of(c));

@@ -217,7 +217,17 @@ struct tcg_cpu {
 	struct vcpu *v;
 	struct lapic *lapic;    /* NULL in unit tests */
 	uint64_t insns;         /* instructions retired, for -d exec and bench */
+
+	/* The JIT (jit/): translate blocks into host code when on. */
+	bool jit_on;
+	unsigned jit_tb_mib;    /* code cache size (MiB) */
+	struct jit_state *jit;  /* NULL until the first translation */
 };
+
+/* Turn the JIT on or off for this vCPU (exec.c), with a code cache of
+ * tb_mib MiB (0: JIT_TB_DEFAULT_MIB).  Drops every decoded block. */
+#define JIT_TB_DEFAULT_MIB 64
+void tcg_set_jit(struct tcg_cpu *c, bool on, unsigned tb_mib);
 
 static inline struct tcg_cpu *tcg_cpu_of(struct vcpu *v)
 {
