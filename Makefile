@@ -15,7 +15,7 @@ QVM_CFLAGS := -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -pthread -MMD -MP
 LDLIBS  := -lurcu-memb -laio -lz -pthread
 B       := build
 
-USER_SRCS := $(wildcard user/*.c user/*/*.c user/pc/boot/*.c)
+USER_SRCS := $(wildcard user/*.c user/*/*.c user/pc/boot/*.c user/tcg/jit/*.c)
 USER_SRCS := $(filter-out user/img/%,$(USER_SRCS))
 USER_OBJS := $(USER_SRCS:%.c=$(B)/obj/%.o)
 LIB_OBJS  := $(filter-out $(B)/obj/user/main.o,$(USER_OBJS))

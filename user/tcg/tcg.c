@@ -83,6 +83,8 @@ static int tcg_vcpu_init(struct vcpu *v)
 		return -1;
 	}
 	tv->cpu->lapic = v->lapic;
+	if (v->m->cfg)
+		tcg_set_jit(tv->cpu, v->m->cfg->tcg.jit > 0 || getenv("QVM_JIT"), v->m->cfg->tcg.tb_size_mib); /* XXX temporary */
 	v->accel_state = tv;
 	return 0;
 }

@@ -222,6 +222,8 @@ struct tcg_cpu {
 	bool jit_on;
 	unsigned jit_tb_mib;    /* code cache size (MiB) */
 	struct jit_state *jit;  /* NULL until the first translation */
+	uint64_t jit_flags;     /* guest arithmetic flags into/out of host code */
+	uint8_t jit_flags_host; /* the code left them in jit_flags (else cc_*) */
 };
 
 /* Turn the JIT on or off for this vCPU (exec.c), with a code cache of
