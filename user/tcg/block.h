@@ -77,7 +77,8 @@ uint64_t tcg_cache_flushes(const struct tcg_cpu *c);
 void tcg_blocks_free(struct tcg_cpu *c);
 
 /* The translated block for the current CS:rIP with key, from the cache
- * only (no decoding, no fault; the code TLB must map rIP): NULL if none. */
-struct tcg_block *tcg_probe_block(struct tcg_cpu *c, uint32_t key);
+ * only (no decoding): NULL if none.  The code TLB must map rIP, unless
+ * fill_tlb: then it is filled, and a fetch fault raised. */
+struct tcg_block *tcg_probe_block(struct tcg_cpu *c, uint32_t key, bool fill_tlb);
 
 #endif

@@ -36,6 +36,7 @@
 
 #define CODE_MAP_PAGES (1ULL << 24)    /* 64 GiB of physical space */
 static uint32_t *code_map;
+uint64_t tcg_code_writes;
 static pthread_once_t code_map_once = PTHREAD_ONCE_INIT;
 
 static void code_map_alloc(void)
@@ -87,6 +88,8 @@ static void code_page_written(uint64_t phys)
 	       !__atomic_compare_exchange_n(w, &old, (old + 2) & ~1u, false,
 					    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		;
+	if (old & 1)
+		__atomic_fetch_add(&tcg_code_writes, 1, __ATOMIC_RELEASE);
 }
 
 /* Bytes [phys, phys + len) were written by someone else than this vCPU's
@@ -312,6 +315,7 @@ void tcg_tlb_flush(struct tcg_cpu *c)
 				c->tlb[k][e].tag_code = TLB_INVALID;
 	c->tlb_large = false;
 	c->chain_epoch++;       /* block links assumed the old translations */
+	c->tlb_epoch++;
 }
 
 void tcg_tlb_flush_all(struct tcg_cpu *c)
@@ -331,6 +335,7 @@ void tcg_tlb_flush_page(struct tcg_cpu *c, uint64_t lin)
 		e->tag_read = e->tag_write = e->tag_code = TLB_INVALID;
 	}
 	c->chain_epoch++;
+	c->tlb_epoch++;
 }
 
 static inline bool is_lapic(struct tcg_cpu *c, uint64_t phys)

@@ -157,7 +157,7 @@ struct tcg_fpu {
 
 /* Software TLB, one per privilege kind (SDM: accesses by CPL 3 are user
  * accesses; descriptor-table and CPL 0-2 accesses are supervisor). */
-#define TLB_BITS 8
+#define TLB_BITS 10
 #define TLB_SIZE (1u << TLB_BITS)
 enum { MMU_SUPER, MMU_USER, MMU_NR };
 struct tlb_entry {
@@ -211,6 +211,7 @@ struct tcg_cpu {
 	 * wrong: a TLB flush (mmu.c) or a block freed (exec.c). */
 	struct tcg_block *last_block;
 	uint32_t last_epoch, chain_epoch;
+	uint32_t tlb_epoch;     /* moves at every TLB flush (mmu.c) */
 	uint64_t code_gen_seen; /* exec.c's view of the global code generation */
 
 	struct machine *m;
@@ -474,6 +475,8 @@ extern struct ram_listener tcg_code_listener;
 /* Forget every decoded block of this vCPU (machine reset). */
 void tcg_flush_blocks(struct tcg_cpu *c);
 bool tcg_page_has_code(uint64_t phys);
+/* Counts the writes that made decoded code stale (any page, any vCPU). */
+extern uint64_t tcg_code_writes;
 void tcg_mark_code_page(uint64_t phys);
 uint32_t tcg_code_page_gen(uint64_t phys);
 /* Instruction fetch for exec.c: the host address of the code at lin

@@ -10,6 +10,10 @@
 
 #define STUBS_SIZE 512
 
+static struct tcg_cpu *stats_cpu;
+static uint64_t ibtc_clear_epoch, ibtc_clear_writes, ibtc_clear_cs;
+static void print_stats(void);
+
 static struct jit_state *jit_get(struct tcg_cpu *c)
 {
 	if (!c->jit) {
@@ -17,14 +21,38 @@ static struct jit_state *jit_get(struct tcg_cpu *c)
 		if (!c->jit)
 			qvm_die("tcg: out of memory for the JIT");
 		c->jit->stubs_flush = ~0ULL;
+		memset(c->jit->ibtc, 0xff, sizeof(c->jit->ibtc));
+		if (!stats_cpu && getenv("QVM_JIT_STATS")) {
+			stats_cpu = c;
+			atexit(print_stats);
+		}
 	}
 	return c->jit;
 }
 
 void jit_free(struct tcg_cpu *c)
 {
+	if (stats_cpu == c)
+		stats_cpu = NULL;
 	free(c->jit);
 	c->jit = NULL;
+}
+
+static void print_stats(void)
+{
+	struct tcg_cpu *c = stats_cpu;
+	extern uint64_t probe_tlbmiss, probe_nocode, probe_notfound;
+	fprintf(stderr, "epoch %u probe: tlbmiss %llu nocode %llu notfound %llu\n", stats_cpu ? stats_cpu->chain_epoch : 0, (unsigned long long)probe_tlbmiss, (unsigned long long)probe_nocode, (unsigned long long)probe_notfound);
+	fprintf(stderr, "ibtc clears: epoch %llu writes %llu cs %llu\n", (unsigned long long)ibtc_clear_epoch, (unsigned long long)ibtc_clear_writes, (unsigned long long)ibtc_clear_cs);
+	if (c && c->jit) {	/* XXX temporary */
+		struct jit_stats *s = &c->jit->st;
+		fprintf(stderr, "jit: blocks %llu native %llu helper %llu failed %llu enters %llu chains %llu ind hits %llu misses %llu code %llu insns %llu\n",
+			(unsigned long long)s->blocks, (unsigned long long)s->native_insns,
+			(unsigned long long)s->helper_insns, (unsigned long long)s->failed,
+			(unsigned long long)s->enters, (unsigned long long)s->chains,
+			(unsigned long long)s->indirect_hits, (unsigned long long)s->indirect_misses,
+			(unsigned long long)s->code_bytes, (unsigned long long)c->insns);
+	}
 }
 
 void jit_cache_flushed(struct tcg_cpu *c)
@@ -32,7 +60,7 @@ void jit_cache_flushed(struct tcg_cpu *c)
 	struct jit_state *js = c->jit;
 	js->pending = NULL;
 	js->stubs = NULL;
-	memset(js->ibtc, 0, sizeof(js->ibtc));
+	memset(js->ibtc, 0xff, sizeof(js->ibtc));
 }
 
 void jit_get_stats(const struct tcg_cpu *c, struct jit_stats *s)
@@ -55,35 +83,43 @@ uint64_t jit_rt_flags(struct tcg_cpu *c)
 
 static inline struct ibtc_entry *ibtc_slot(struct jit_state *js, uint64_t rip)
 {
-	return &js->ibtc[(rip ^ rip >> 10) & (ARRAY_SIZE(js->ibtc) - 1)];
+	return &js->ibtc[rip & (IBTC_SIZE - 1)];
 }
 
-/* The code of the block at c->s.rip for key, from the indirect-branch
- * cache or the block cache; NULL sends the vCPU back to the run loop. */
-void *jit_rt_lookup(struct tcg_cpu *c, uint32_t key)
+/* The indirect-branch cache missed (the generated code looked first):
+ * the code of the block at c->s.rip for the key, from the block cache,
+ * entered into the cache; NULL sends the vCPU back to the run loop. */
+void *jit_rt_lookup(struct tcg_cpu *c, uint64_t key_tag)
 {
 	struct jit_state *js = c->jit;
-	if (js->ibtc_epoch != c->chain_epoch) {         /* a TLB flush */
-		memset(js->ibtc, 0, sizeof(js->ibtc));
-		js->ibtc_epoch = c->chain_epoch;
-	}
-	uint64_t rip = c->s.rip;
-	struct ibtc_entry *e = ibtc_slot(js, rip);
-	struct tcg_block *b = e->b;
-	if (e->rip == rip && b && b->key == key && b->cs_base == c->s.seg[S_CS].base &&
-	    b->cs_limit == c->s.seg[S_CS].limit && b->gen == tcg_code_page_gen(b->phys)) {
-		js->st.indirect_hits++;
-		return b->code;
-	}
-	b = tcg_probe_block(c, key);
+	struct tcg_block *b = tcg_probe_block(c, (uint32_t)(key_tag >> 52), true);
 	if (!b) {
 		js->st.indirect_misses++;
 		return NULL;
 	}
-	e->rip = rip;
-	e->b = b;
+	struct ibtc_entry *e = ibtc_slot(js, c->s.rip);
+	e->tag = c->s.rip + key_tag;
+	e->code = b->code;
 	js->st.indirect_hits++;
 	return b->code;
+}
+
+/* Empty the indirect-branch cache if what it assumed changed since. */
+static void ibtc_validate(struct tcg_cpu *c, struct jit_state *js)
+{
+	uint64_t writes = __atomic_load_n(&tcg_code_writes, __ATOMIC_ACQUIRE);
+	const struct x86_segment *cs = &c->s.seg[S_CS];
+	if (js->ibtc_epoch == c->tlb_epoch && js->ibtc_code_writes == writes &&
+	    js->ibtc_cs_base == cs->base && js->ibtc_cs_limit == cs->limit)
+		return;
+	if (js->ibtc_epoch != c->tlb_epoch) ibtc_clear_epoch++;
+	else if (js->ibtc_code_writes != writes) ibtc_clear_writes++;
+	else ibtc_clear_cs++;
+	memset(js->ibtc, 0xff, sizeof(js->ibtc));
+	js->ibtc_epoch = c->tlb_epoch;
+	js->ibtc_code_writes = writes;
+	js->ibtc_cs_base = cs->base;
+	js->ibtc_cs_limit = cs->limit;
 }
 
 /* ------------------------------------------------------------------ */
@@ -129,11 +165,40 @@ static void emit_stubs(struct jit_state *js, uint8_t *buf)
 	emit_mov_imm(&e, H_RAX, 0);
 	emit_jmp_to(&e, js->exit_mem);
 
-	/* exit_indirect: rip set, esi = key, flags in the host: look the
-	 * target up and go on there, keeping the flags in rbx meanwhile */
+	/* exit_indirect: rcx = the target rip, rsi = its key tag, the flags
+	 * in the host.  The cache first, without a call: the flags wait in
+	 * r11 (lahf/seto) meanwhile */
 	js->exit_indirect = e.p;
+	emit_store(&e, 8, CPU_MEM(s.rip), H_RCX);
+	e8(&e, 0x9f);
+	emit_op2(&e, 1, 0x90, 0, rm_reg(H_RAX));        /* seto al */
+	emit_op1(&e, 4, 0x89, H_RAX, rm_reg(H_R11));    /* mov r11d, eax */
+	emit_lea(&e, 8, H_RDX, (struct hmem){ H_RCX, H_RSI, 0, 0 });    /* the tag */
+	emit_op1(&e, 4, 0x8b, H_RAX, rm_reg(H_RCX));
+	emit_alu_imm(&e, 4, 4, rm_reg(H_RAX), IBTC_SIZE - 1);
+	uint8_t shl = 0xc1;
+	emit_op(&e, 4, false, &shl, 1, 4, rm_reg(H_RAX), 4, 1);       /* 16-byte entries */
+	emit_mov_imm(&e, H_RDI, (uint64_t)(uintptr_t)js->ibtc);
+	emit_op1(&e, 8, 0x3b, H_RDX, rm_sib(H_RDI, H_RAX, 0, 0));
+	uint8_t *miss = emit_jcc_rel32(&e, 5);
+	emit_load(&e, 8, H_RDX, rm_sib(H_RDI, H_RAX, 0, 8));
+	emit_op1(&e, 4, 0x8b, H_RAX, rm_reg(H_R11));    /* the flags back */
+	emit_alu_imm(&e, 1, 0, rm_reg(H_RAX), 0x7f);
+	e8(&e, 0x9e);
+	e8(&e, 0xff);
+	e8(&e, 0xe2);                                   /* jmp rdx */
+	/* miss: the block cache, through C, the flags kept in rbx and in
+	 * c's record (the code TLB may be filled: a #PF there is the
+	 * target's, delivered from the run loop) */
+	emit_patch_rel32(miss, e.p);
+	emit_op1(&e, 4, 0x8b, H_RAX, rm_reg(H_R11));
+	emit_alu_imm(&e, 1, 0, rm_reg(H_RAX), 0x7f);
+	e8(&e, 0x9e);
 	e8(&e, 0x9c);
 	emit_pop(&e, H_RBX);
+	emit_store(&e, 8, CPU_MEM(cc_src), H_RBX);
+	uint8_t movd = 0xc7;
+	emit_op(&e, 4, false, &movd, 1, 0, CPU_MEM(cc_op), CC_OP_EFLAGS, 4);
 	emit_op1(&e, 8, 0x8b, H_RDI, rm_reg(R_CPU));
 	emit_call_abs(&e, (const void *)jit_rt_lookup);
 	emit_push(&e, H_RBX);
@@ -213,16 +278,13 @@ bool jit_exec(struct tcg_cpu *c, struct tcg_block *b)
 	bool flushed;
 	if (!ensure_code(c, js, b, b->n, true, &flushed))
 		return flushed; /* flushed: the run loop looks the block up again */
+	ibtc_validate(c, js);
 	struct jit_slot *s = js->pending;
 	if (s && linkable(s, b)) {
 		emit_patch_rel32(s->jmp_field, b->code);
 		js->st.chains++;
 	}
-	if (getenv("QVM_JIT_TRACE"))
-		fprintf(stderr, "jit: enter %llx (n %u)\n", (unsigned long long)b->rip, b->n);
 	run_code(c, js, b->code);
-	if (getenv("QVM_JIT_TRACE"))
-		fprintf(stderr, "jit: exit at %llx\n", (unsigned long long)c->s.rip);
 	return true;
 }
 

@@ -25,6 +25,12 @@
 #define CPU_MEM(field) rm_mem(R_CPU, CPU_OFF(field))
 
 enum { F_HOST = 1, F_MEM = 2 };
+#define IBTC_SIZE 1024
+#define IBTC_EMPTY (~0ULL)
+static inline uint64_t ibtc_key_tag(uint32_t key)
+{
+	return (uint64_t)key << 52;
+}
 #define FLAGS_ALL ((unsigned)FL_ARITH)
 
 /* A direct exit that can be chained: the jmp rel32 at jmp_field goes to
@@ -129,7 +135,7 @@ static inline bool tr_code64(const struct tr *t)
 
 /* runtime entry points called from generated code (run.c) */
 uint64_t jit_rt_flags(struct tcg_cpu *c);
-void *jit_rt_lookup(struct tcg_cpu *c, uint32_t key);
+void *jit_rt_lookup(struct tcg_cpu *c, uint64_t key_tag);
 
 /* run.c: the shared exit routines */
 struct jit_state {
@@ -141,9 +147,15 @@ struct jit_state {
 	struct jit_slot *pending;       /* the slot the last exit came through */
 	uint8_t *exit_next_mem;         /* rip = next_rip; flags in c's record */
 	uint64_t stubs_flush;           /* the cache flush the stubs belong to */
-	/* indirect-branch cache: rip -> block, valid for one epoch */
-	struct ibtc_entry { uint64_t rip; struct tcg_block *b; } ibtc[1024];
+	/* The indirect-branch cache, looked up by the generated code: the
+	 * tag is rip + (key << 52) (unique: canonical rips never differ by a
+	 * multiple of 2^52), ~0 when empty.  Valid while nothing it assumed
+	 * changed: the run loop empties it when the TLB was flushed, CS
+	 * changed or any decoded code was written (jit_exec). */
+	struct ibtc_entry { uint64_t tag; void *code; } ibtc[IBTC_SIZE];
 	uint32_t ibtc_epoch;
+	uint64_t ibtc_cs_base, ibtc_code_writes;
+	uint32_t ibtc_cs_limit;
 	struct jit_stats st;
 };
 

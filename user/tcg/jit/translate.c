@@ -266,11 +266,12 @@ void tr_exit_direct(struct tr *t, uint64_t target)
 		emit_jmp_to(e, js->exit_host);
 		return;
 	}
-	emit_store_imm64(e, CPU_MEM(s.rip), target, H_RAX);
 	if (t->chain) {
-		emit_mov_imm(e, H_RSI, t->b->key);
+		emit_mov_imm(e, H_RCX, target);
+		emit_mov_imm(e, H_RSI, ibtc_key_tag(t->b->key));
 		emit_jmp_to(e, js->exit_indirect);
 	} else {
+		emit_store_imm64(e, CPU_MEM(s.rip), target, H_RAX);
 		emit_ret0(e);
 		emit_jmp_to(e, js->exit_host);
 	}
@@ -281,11 +282,13 @@ void tr_exit_indirect(struct tr *t, int reg)
 	struct emit *e = &t->e;
 	struct jit_state *js = jit_of(t->c);
 	tr_flags_to_host(t);
-	emit_store(e, 8, CPU_MEM(s.rip), reg);
 	if (t->chain) {
-		emit_mov_imm(e, H_RSI, t->b->key);
+		if (reg != H_RCX)
+			emit_op1(e, 8, 0x8b, H_RCX, rm_reg(reg));
+		emit_mov_imm(e, H_RSI, ibtc_key_tag(t->b->key));
 		emit_jmp_to(e, js->exit_indirect);
 	} else {
+		emit_store(e, 8, CPU_MEM(s.rip), reg);
 		emit_ret0(e);
 		emit_jmp_to(e, js->exit_host);
 	}
