@@ -54,6 +54,7 @@ void tcg_code_stats_get(struct tcg_code_stats *s)
 {
 	s->marks = __atomic_load_n(&code_stats.marks, __ATOMIC_RELAXED);
 	s->bumps = __atomic_load_n(&code_stats.bumps, __ATOMIC_RELAXED);
+	s->kicks = __atomic_load_n(&code_stats.kicks, __ATOMIC_RELAXED);
 	s->slow_stores = __atomic_load_n(&code_stats.slow_stores, __ATOMIC_RELAXED);
 }
 
@@ -198,6 +199,18 @@ uint32_t tcg_mark_code_page(uint64_t phys)
 	return v;
 }
 
+/* Every registered vCPU but self leaves its chain of blocks at the next
+ * check of exit_request (the run loop, long REP instructions). */
+static void kick_others(const struct tcg_cpu *self)
+{
+	count(&code_stats.kicks);
+	pthread_mutex_lock(&registry_lock);
+	for (unsigned k = 0; k < registry_n; k++)
+		if (registry[k] != self)
+			__atomic_store_n(&registry[k]->exit_request, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&registry_lock);
+}
+
 /* A write hit a page: if it holds decoded code, a new generation makes
  * every vCPU's blocks from it stale (checked on block lookup) and clears
  * both marks.  True when this call bumped it.  TLB entries keep their
@@ -225,8 +238,8 @@ static bool code_page_written(uint64_t phys)
  * orders the writer's stores before its reads of the map (the other half
  * of tcg_mark_code_page's ordering).  A vCPU in the middle of a block
  * from one of the pages finishes that block (up to BLOCK_MAX_INSNS, as
- * with cross-modifying code, SDM Vol. 3, 8.1.3) and decodes again at the
- * next lookup. */
+ * with cross-modifying code, SDM Vol. 3, 8.1.3), leaves its chain of
+ * blocks (exit_request) and decodes again at the next lookup. */
 void tcg_code_written(uint64_t phys, uint64_t len)
 {
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -236,9 +249,12 @@ void tcg_code_written(uint64_t phys, uint64_t len)
 	if (phys + len - 1 < phys)
 		last = ~0ULL >> 12;             /* wraps: to the top */
 	last = MIN(last, CODE_MAP_PAGES - 1);
+	bool bumped = false;
 	for (uint64_t pfn = first; pfn <= last; pfn++)
 		if (tcg_page_has_code(pfn << 12))
-			code_page_written(pfn << 12);
+			bumped |= code_page_written(pfn << 12);
+	if (bumped)
+		kick_others(NULL);
 }
 
 static void code_listener_written(struct ram_listener *l, gpa_t gpa, uint64_t len)
@@ -250,15 +266,17 @@ static void code_listener_written(struct ram_listener *l, gpa_t gpa, uint64_t le
 struct ram_listener tcg_code_listener = { code_listener_written };
 
 /* This vCPU wrote to RAM at phys through its slow path: if the page holds
- * code, its blocks are stale, the running one included.  False when the
- * page holds no code. */
+ * code, its blocks are stale, the running one included, and the other
+ * vCPUs must look again.  False when the page holds no code. */
 static bool check_code_write(struct tcg_cpu *c, uint64_t phys)
 {
 	count(&code_stats.slow_stores);
 	if (!tcg_page_has_code(phys))
 		return false;
-	if (code_page_written(phys))
+	if (code_page_written(phys)) {
 		c->stop = true;         /* the running block may be stale */
+		kick_others(c);
+	}
 	return true;
 }
 

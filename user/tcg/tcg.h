@@ -487,7 +487,9 @@ void tcg_tlb_flush_page(struct tcg_cpu *c, uint64_t lin); /* INVLPG */
  * vCPU or the host) bump that page's generation; exec.c drops stale
  * blocks.  Guest stores reach it through the TLB_CODE bit of their TLB
  * entry (mmu.c's slow path); host-side writes (loaders, DMA: memory.h)
- * through tcg_code_listener, which tcg_init registers with the machine. */
+ * through tcg_code_listener, which tcg_init registers with the machine.
+ * Either also sets exit_request in every other registered vCPU, so that
+ * one running chained blocks goes back to the loop and looks again. */
 void tcg_code_written(uint64_t phys, uint64_t len);
 extern struct ram_listener tcg_code_listener;
 /* Forget every decoded block of this vCPU (machine reset). */
@@ -499,7 +501,7 @@ bool tcg_page_has_code(uint64_t phys);
  * the page's generation is not that value. */
 uint32_t tcg_mark_code_page(uint64_t phys);
 uint32_t tcg_code_page_gen(uint64_t phys);
-/* The vCPUs whose TLBs tcg_mark_code_page updates: exec.c's
+/* The vCPUs tcg_mark_code_page updates and a code write kicks: exec.c's
  * tcg_cpu_new registers each, tcg_cpu_free unregisters it first. */
 void tcg_mmu_register(struct tcg_cpu *c);
 void tcg_mmu_unregister(struct tcg_cpu *c);
@@ -507,6 +509,7 @@ void tcg_mmu_unregister(struct tcg_cpu *c);
 struct tcg_code_stats {
 	uint64_t marks;         /* pages marked as code (each a TLB scan) */
 	uint64_t bumps;         /* generations bumped: writes that hit code */
+	uint64_t kicks;         /* bumps that set other vCPUs' exit_request */
 	uint64_t slow_stores;   /* guest stores that read the code map */
 };
 void tcg_code_stats_get(struct tcg_code_stats *s);
