@@ -282,8 +282,7 @@ static struct tcg_block *decode_block(struct tcg_cpu *c, uint64_t lin, const uin
 {
 	struct insn insns[BLOCK_MAX_INSNS];
 	unsigned avail = 4096 - (lin & 0xfff), off = 0, n = 0;
-	tcg_mark_code_page(phys);
-	uint32_t gen = tcg_code_page_gen(phys);
+	uint32_t gen = tcg_mark_code_page(phys);
 	while (n < BLOCK_MAX_INSNS && off < avail) {
 		struct insn *i = &insns[n];
 		int len = tcg_decode(i, host + off, avail - off, bits);

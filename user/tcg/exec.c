@@ -198,6 +198,7 @@ struct tcg_cpu *tcg_cpu_new(struct machine *m, struct vcpu *v)
 	struct x86_cpu_state s;
 	x86_cpu_reset_state(&s, !v || v->index == 0);
 	tcg_set_state(c, &s);
+	tcg_mmu_register(c);
 	return c;
 }
 
@@ -212,6 +213,7 @@ void tcg_cpu_free(struct tcg_cpu *c)
 {
 	if (!c)
 		return;
+	tcg_mmu_unregister(c);
 	tcg_blocks_free(c);
 	jit_free(c);
 	free(c);
