@@ -371,11 +371,15 @@ static void emit_entry(struct tr *t, uint8_t **exit_branch)
 {
 	struct emit *e = &t->e;
 	/* mov ecx, [r15 + exit_request]; jrcxz +5; jmp exit (no flag
-	 * changes: the guest flags are in the host RFLAGS) */
-	emit_load(e, 4, H_RCX, CPU_MEM(exit_request));
-	e8(e, 0xe3);
-	e8(e, 5);
-	*exit_branch = emit_jmp_rel32(e);
+	 * changes: the guest flags are in the host RFLAGS).  A single step
+	 * (jit_step) runs its instruction whatever the requests. */
+	*exit_branch = NULL;
+	if (t->chain) {
+		emit_load(e, 4, H_RCX, CPU_MEM(exit_request));
+		e8(e, 0xe3);
+		e8(e, 5);
+		*exit_branch = emit_jmp_rel32(e);
+	}
 	/* c->insns += n, with lea */
 	emit_load(e, 8, H_RCX, CPU_MEM(insns));
 	emit_lea(e, 8, H_RCX, (struct hmem){ H_RCX, H_NONE, 0, (int32_t)t->n });
@@ -387,10 +391,12 @@ static void emit_cold(struct tr *t, uint8_t *entry_exit)
 	struct emit *e = &t->e;
 	struct jit_state *js = jit_of(t->c);
 	/* the exit request at entry: rip is the block's */
-	emit_patch_rel32(entry_exit, e->p);
-	emit_store_imm64(e, CPU_MEM(s.rip), t->b->rip, H_RAX);
-	emit_ret0(e);
-	emit_jmp_to(e, js->exit_host);
+	if (entry_exit) {
+		emit_patch_rel32(entry_exit, e->p);
+		emit_store_imm64(e, CPU_MEM(s.rip), t->b->rip, H_RAX);
+		emit_ret0(e);
+		emit_jmp_to(e, js->exit_host);
+	}
 
 	for (unsigned n = 0; n < t->ncold; n++) {
 		struct cold *cd = &t->cold[n];
