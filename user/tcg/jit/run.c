@@ -10,6 +10,7 @@
 
 #define STUBS_SIZE 512
 
+extern uint64_t jit_dbg_flag_loads;
 static struct tcg_cpu *stats_cpu;
 static uint64_t ibtc_clear_epoch, ibtc_clear_writes, ibtc_clear_cs;
 static void print_stats(void);
@@ -44,6 +45,12 @@ static void print_stats(void)
 	extern uint64_t probe_tlbmiss, probe_nocode, probe_notfound;
 	fprintf(stderr, "epoch %u probe: tlbmiss %llu nocode %llu notfound %llu\n", stats_cpu ? stats_cpu->chain_epoch : 0, (unsigned long long)probe_tlbmiss, (unsigned long long)probe_nocode, (unsigned long long)probe_notfound);
 	fprintf(stderr, "ibtc clears: epoch %llu writes %llu cs %llu\n", (unsigned long long)ibtc_clear_epoch, (unsigned long long)ibtc_clear_writes, (unsigned long long)ibtc_clear_cs);
+	extern uint64_t jit_dbg_helper_count[4][256];
+	fprintf(stderr, "flag loads %llu\n", (unsigned long long)jit_dbg_flag_loads);
+	for (int m = 0; m < 4; m++)
+		for (int o = 0; o < 256; o++)
+			if (jit_dbg_helper_count[m][o] > 100000)
+				fprintf(stderr, "helper map %d op %02x: %llu\n", m, o, (unsigned long long)jit_dbg_helper_count[m][o]);
 	if (c && c->jit) {	/* XXX temporary */
 		struct jit_stats *s = &c->jit->st;
 		fprintf(stderr, "jit: blocks %llu native %llu helper %llu failed %llu enters %llu chains %llu ind hits %llu misses %llu code %llu insns %llu\n",
@@ -76,6 +83,7 @@ void jit_get_stats(const struct tcg_cpu *c, struct jit_stats *s)
 
 uint64_t jit_rt_flags(struct tcg_cpu *c)
 {
+	jit_dbg_flag_loads++;
 	uint64_t f = tcg_arith_flags(c);
 	tcg_set_arith_flags(c, f);      /* cheaper the next time */
 	return (f & FL_ARITH) | 2;
