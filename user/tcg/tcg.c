@@ -83,6 +83,9 @@ static int tcg_vcpu_init(struct vcpu *v)
 		return -1;
 	}
 	tv->cpu->lapic = v->lapic;
+	/* -accel tcg,jit=on|off,tb-size=N; the JIT unless told otherwise */
+	const struct config *cfg = v->m->cfg;
+	tcg_set_jit(tv->cpu, !cfg || cfg->tcg.jit != 0, cfg ? cfg->tcg.tb_size_mib : 0);
 	v->accel_state = tv;
 	return 0;
 }
@@ -224,6 +227,19 @@ static int tcg_load(struct machine *m, struct state_buf *s)
 	return 0;
 }
 
+/* -accel tcg's settings as the vCPUs have them (vCPU 0 stands for all). */
+static void tcg_info_config(struct machine *m, void (*print)(void *, const char *), void *opaque)
+{
+	char line[160];
+	const struct tcg_cpu *c = m->nr_vcpus && m->vcpus[0] && tv_of(m->vcpus[0]) ?
+				  tv_of(m->vcpus[0])->cpu : NULL;
+	if (!c)
+		return;
+	snprintf(line, sizeof(line), "jit: %s\ntb-size: %u MiB per vCPU\n",
+		 c->jit_on ? "on" : "off (interpreter)", c->jit_tb_mib);
+	print(opaque, line);
+}
+
 static void tcg_info(struct machine *m, void (*print)(void *, const char *), void *opaque)
 {
 	char line[256];
@@ -237,6 +253,7 @@ static void tcg_info(struct machine *m, void (*print)(void *, const char *), voi
 		 "irqchip: qvm's own LAPIC, IOAPIC, 8259 PIC; PIT: 8254\n"
 		 "instructions retired: %llu\n", (unsigned long long)insns);
 	print(opaque, line);
+	tcg_info_config(m, print, opaque);
 }
 
 static void tcg_destroy(struct machine *m)
