@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "tcg.h"
+#include "jit/jit.h"
 #include "accel.h"
 #include "config.h"
 #include "hw/apic.h"
@@ -299,6 +300,34 @@ static void tcg_info_config(struct machine *m, void (*print)(void *, const char 
 	print(opaque, line);
 }
 
+/* The JIT's counters, summed over the vCPUs */
+static void tcg_info_jit(struct machine *m, void (*print)(void *, const char *), void *opaque)
+{
+	struct jit_stats sum = { 0 };
+	for (unsigned i = 0; i < m->nr_vcpus; i++) {
+		if (!m->vcpus[i] || !tv_of(m->vcpus[i]))
+			continue;
+		struct jit_stats s;
+		jit_get_stats(tv_of(m->vcpus[i])->cpu, &s);
+		const uint64_t *from = (const uint64_t *)&s;
+		uint64_t *to = (uint64_t *)&sum;
+		for (size_t k = 0; k < sizeof(s) / sizeof(uint64_t); k++)
+			to[k] += from[k];
+	}
+	char line[512];
+	snprintf(line, sizeof(line),
+		 "jit blocks: %llu translated (%llu KiB of code), %llu left to the interpreter\n"
+		 "jit instructions: %llu native, %llu through the interpreter's handlers\n"
+		 "jit entries from the run loop: %llu; chains patched: %llu\n"
+		 "jit indirect branches found in the block cache: %llu, missed: %llu\n",
+		 (unsigned long long)sum.blocks, (unsigned long long)(sum.code_bytes >> 10),
+		 (unsigned long long)sum.failed, (unsigned long long)sum.native_insns,
+		 (unsigned long long)sum.helper_insns, (unsigned long long)sum.enters,
+		 (unsigned long long)sum.chains, (unsigned long long)sum.indirect_hits,
+		 (unsigned long long)sum.indirect_misses);
+	print(opaque, line);
+}
+
 static void tcg_info(struct machine *m, void (*print)(void *, const char *), void *opaque)
 {
 	char line[256];
@@ -307,12 +336,19 @@ static void tcg_info(struct machine *m, void (*print)(void *, const char *), voi
 		if (m->vcpus[i] && tv_of(m->vcpus[i]))
 			insns += __atomic_load_n(&tv_of(m->vcpus[i])->cpu->insns,
 						 __ATOMIC_RELAXED);  /* counting on */
+	bool jit = m->nr_vcpus && m->vcpus[0] && tv_of(m->vcpus[0]) &&
+		   tv_of(m->vcpus[0])->cpu->jit_on;
 	snprintf(line, sizeof(line),
-		 "tcg: x86-64 interpreter (decoded blocks, lazy flags, software TLB)\n"
+		 "tcg: x86-64 %s\n"
 		 "irqchip: qvm's own LAPIC, IOAPIC, 8259 PIC; PIT: 8254\n"
-		 "instructions retired: %llu\n", (unsigned long long)insns);
+		 "instructions retired: %llu\n",
+		 jit ? "JIT (host code per block, the interpreter for the rest)"
+		     : "interpreter (decoded blocks, lazy flags, software TLB)",
+		 (unsigned long long)insns);
 	print(opaque, line);
 	tcg_info_config(m, print, opaque);
+	if (jit)
+		tcg_info_jit(m, print, opaque);
 }
 
 static void tcg_destroy(struct machine *m)

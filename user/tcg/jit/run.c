@@ -18,9 +18,10 @@ static void print_stats(void);
 static struct jit_state *jit_get(struct tcg_cpu *c)
 {
 	if (!c->jit) {
-		c->jit = calloc(1, sizeof(struct jit_state));
-		if (!c->jit)
+		struct jit_state *js = calloc(1, sizeof(struct jit_state));
+		if (!js)
 			qvm_die("tcg: out of memory for the JIT");
+		__atomic_store_n(&c->jit, js, __ATOMIC_RELEASE);
 		c->jit->stubs_flush = ~0ULL;
 		memset(c->jit->ibtc, 0xff, sizeof(c->jit->ibtc));
 		if (!stats_cpu && getenv("QVM_JIT_STATS")) {
@@ -72,10 +73,14 @@ void jit_cache_flushed(struct tcg_cpu *c)
 
 void jit_get_stats(const struct tcg_cpu *c, struct jit_stats *s)
 {
-	if (c->jit)
-		*s = c->jit->st;
-	else
-		memset(s, 0, sizeof(*s));
+	memset(s, 0, sizeof(*s));
+	const struct jit_state *js = __atomic_load_n(&c->jit, __ATOMIC_ACQUIRE);
+	if (!js)
+		return;
+	const uint64_t *from = (const uint64_t *)&js->st;
+	uint64_t *to = (uint64_t *)s;
+	for (size_t k = 0; k < sizeof(*s) / sizeof(uint64_t); k++)
+		to[k] = __atomic_load_n(&from[k], __ATOMIC_RELAXED);
 }
 
 /* ------------------------------------------------------------------ */
@@ -102,13 +107,13 @@ void *jit_rt_lookup(struct tcg_cpu *c, uint64_t key_tag)
 	struct jit_state *js = c->jit;
 	struct tcg_block *b = tcg_probe_block(c, (uint32_t)(key_tag >> 52), true);
 	if (!b) {
-		js->st.indirect_misses++;
+		STAT_ADD(js->st.indirect_misses, 1);
 		return NULL;
 	}
 	struct ibtc_entry *e = ibtc_slot(js, c->s.rip);
 	e->tag = c->s.rip + key_tag;
 	e->code = b->code;
-	js->st.indirect_hits++;
+	STAT_ADD(js->st.indirect_hits, 1);
 	return b->code;
 }
 
@@ -251,7 +256,7 @@ static bool linkable(const struct jit_slot *s, const struct tcg_block *to)
 static void run_code(struct tcg_cpu *c, struct jit_state *js, void *code)
 {
 	c->jit_flags = tcg_arith_flags(c) | 2;
-	js->st.enters++;
+	STAT_ADD(js->st.enters, 1);
 	uintptr_t r = js->enter(c, code);
 	if (c->jit_flags_host)
 		tcg_set_arith_flags(c, c->jit_flags);
@@ -290,7 +295,7 @@ bool jit_exec(struct tcg_cpu *c, struct tcg_block *b)
 	struct jit_slot *s = js->pending;
 	if (s && linkable(s, b)) {
 		emit_patch_rel32(s->jmp_field, b->code);
-		js->st.chains++;
+		STAT_ADD(js->st.chains, 1);
 	}
 	run_code(c, js, b->code);
 	return true;

@@ -159,6 +159,11 @@ struct jit_state {
 	struct jit_stats st;
 };
 
+/* Counters written by the vCPU, read by the monitor's thread (relaxed
+ * atomics: plain moves on x86). */
+#define STAT_ADD(field, n) \
+	__atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (n), __ATOMIC_RELAXED)
+
 static inline struct jit_state *jit_of(const struct tcg_cpu *c)
 {
 	return c->jit;

@@ -11,6 +11,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include "tcg/jit/tr.h"
 
 #define PAGE_MASK_4K (~0xfffULL)
@@ -519,18 +520,31 @@ bool jit_translate(struct tcg_cpu *c, struct tcg_block *b, unsigned n, bool chai
 	if (ok) {
 		b->code = code;
 		tcg_cache_trim(c, code, cap, (size_t)(t->e.p - code));
+		static FILE *perfmap;
+		static int perfmap_state;
+		if (!perfmap_state) {
+			perfmap_state = 1;
+			if (getenv("QVM_JIT_PERFMAP")) {
+				char path[64];
+				snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+				perfmap = fopen(path, "w");
+			}
+		}
+		if (perfmap)
+			fprintf(perfmap, "%lx %lx guest_%llx_k%x\n", (unsigned long)(uintptr_t)code,
+				(unsigned long)(t->e.p - code), (unsigned long long)b->rip, b->key);
 		const char *dump = getenv("QVM_JIT_DUMP");	/* XXX debug */
 		if (dump && strtoull(dump, NULL, 16) == b->rip) {
 			FILE *f = fopen("/tmp/jit-dump.bin", "wb");
 			if (f) { fwrite(code, 1, (size_t)(t->e.p - code), f); fclose(f); }
 		}
-		js->st.blocks++;
-		js->st.native_insns += t->native;
-		js->st.helper_insns += t->helpers;
-		js->st.code_bytes += (uint64_t)(t->e.p - code);
+		STAT_ADD(js->st.blocks, 1);
+		STAT_ADD(js->st.native_insns, t->native);
+		STAT_ADD(js->st.helper_insns, t->helpers);
+		STAT_ADD(js->st.code_bytes, (uint64_t)(t->e.p - code));
 	} else {
 		b->jit_failed = true;
-		js->st.failed++;
+		STAT_ADD(js->st.failed, 1);
 	}
 	free(t);
 	return ok;
