@@ -58,7 +58,8 @@ void emit_op(struct emit *e, unsigned size, bool lock, const uint8_t *op, unsign
 		rex |= 1;
 	}
 	/* byte registers 4-7 are SPL-DIL only with a REX */
-	bool byte_rex = size == 1 && ((reg >= 4 && reg < 8) || (!rm.mem && rm.reg >= 4 && rm.reg < 8));
+	bool byte_rex = (size == 1 && reg >= 4 && reg < 8) ||
+			((size == 1 || rm.byte8) && !rm.mem && rm.reg >= 4 && rm.reg < 8);
 	if (rex || byte_rex)
 		e8(e, (uint8_t)(0x40 | rex));
 	for (unsigned k = 0; k < oplen; k++)

@@ -33,13 +33,15 @@ struct hmem {
 /* An r/m operand: a host register or memory. */
 struct hrm {
 	bool mem;
+	bool byte8;             /* a byte register whatever the operand size
+				 * (MOVZX/MOVSX sources): SPL-DIL need a REX */
 	int8_t reg;
 	struct hmem m;
 };
 
 static inline struct hrm rm_reg(int r)
 {
-	return (struct hrm){ .mem = false, .reg = (int8_t)r };
+	return (struct hrm){ .mem = false, .byte8 = false, .reg = (int8_t)r };
 }
 static inline struct hrm rm_mem(int base, int32_t disp)
 {

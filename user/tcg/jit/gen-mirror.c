@@ -21,7 +21,7 @@ static unsigned rm_index(const struct insn *i)
 	return i->has_modrm ? i->rm : R_RAX;    /* the accumulator forms */
 }
 
-static struct hrm rm_operand(const struct tr *t, unsigned size)
+static struct hrm rm_operand(struct tr *t, unsigned size)
 {
 	if (t->i->mem)
 		return rm_mem(H_RSI, 0);
@@ -38,6 +38,8 @@ static void zero_upper_rm(struct tr *t, const struct mirror *m)
 {
 	if (m->m_write && !t->i->mem && m->size == 4) {
 		struct hrm hi = tr_greg(t, rm_index(t->i), 4);
+		if (!hi.mem)
+			return;         /* held in a host register: zero-extended */
 		hi.m.disp += 4;
 		uint8_t op = 0xc7;
 		emit_op(&t->e, 4, false, &op, 1, 0, hi, 0, 4);
@@ -66,8 +68,10 @@ bool gen_mirror(struct tr *t, const struct mirror *m)
 	if (m->map == MAP_0F)
 		op[oplen++] = 0x0f;
 	op[oplen++] = m->op;
-	emit_op(e, m->size, m->lock, op, oplen, reg_used ? H_RCX : m->group,
-		rm_operand(t, m->msize), m->imm, m->imm_size);
+	struct hrm rm = rm_operand(t, m->msize);
+	rm.byte8 = m->msize == 1;
+	emit_op(e, m->size, m->lock, op, oplen, reg_used ? H_RCX : m->group, rm, m->imm,
+		m->imm_size);
 	if (m->r_write)
 		store_reg_result(t, i->reg, m->size, H_RCX);
 	zero_upper_rm(t, m);

@@ -25,6 +25,7 @@
 #define CPU_MEM(field) rm_mem(R_CPU, CPU_OFF(field))
 
 enum { F_HOST = 1, F_MEM = 2 };
+#define REGCACHE_MAX 5
 #define IBTC_SIZE 1024
 #define IBTC_EMPTY (~0ULL)
 static inline uint64_t ibtc_key_tag(uint32_t key)
@@ -74,6 +75,13 @@ struct tr {
 	bool ended;             /* the block's last exit has been emitted */
 	struct cold cold[MAX_COLD];
 	unsigned ncold;
+	/* guest registers held in host registers (regcache.c) */
+	int8_t cache_host[16];  /* host register of guest register r, or -1 */
+	uint8_t cached[REGCACHE_MAX];
+	unsigned ncached;
+	bool no_regcache;       /* translate without (a retry) */
+	bool cache_conflict;    /* AH-BH of a held register: retry without */
+	bool exit_stored;       /* the held registers were just written back */
 	/* counted for the stats */
 	unsigned native, helpers;
 };
@@ -116,7 +124,7 @@ void tr_mem_check(struct tr *t, unsigned size, enum access acc);
 void tr_mem_done(struct tr *t);
 bool tr_seg_ok(const struct tr *t, int seg);
 /* The host memory operand of guest register r at size (AH-BH handled). */
-struct hrm tr_greg(const struct tr *t, unsigned r, unsigned size);
+struct hrm tr_greg(struct tr *t, unsigned r, unsigned size);
 /* Exits */
 void tr_exit_direct(struct tr *t, uint64_t target);     /* jmp to a constant rip */
 void tr_exit_indirect(struct tr *t, int reg);           /* rip in a host register */
@@ -168,6 +176,11 @@ static inline struct jit_state *jit_of(const struct tcg_cpu *c)
 {
 	return c->jit;
 }
+
+/* regcache.c: choose the held registers; load them / write them back */
+void regcache_choose(struct tr *t, const struct gen_info *gi);
+void regcache_load(const struct tr *t, struct emit *e);
+void regcache_store(const struct tr *t, struct emit *e);
 
 /* translate.c */
 bool jit_translate(struct tcg_cpu *c, struct tcg_block *b, unsigned n, bool chain);

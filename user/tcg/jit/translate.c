@@ -86,12 +86,23 @@ static void emit_restore_flags_r11(struct emit *e)
 /* ------------------------------------------------------------------ */
 /* Guest memory                                                        */
 
-struct hrm tr_greg(const struct tr *t, unsigned r, unsigned size)
+struct hrm tr_greg(struct tr *t, unsigned r, unsigned size)
 {
 	int32_t off = CPU_OFF(s.regs[0]);
-	if (size == 1 && is_high_byte(t->i, r))
+	if (size == 1 && is_high_byte(t->i, r)) {
+		if (t->cache_host[r - 4] >= 0)
+			t->cache_conflict = true;       /* regcache.c missed it */
 		return rm_mem(R_CPU, off + (int32_t)(r - 4) * 8 + 1);
+	}
+	if (t->cache_host[r] >= 0)
+		return rm_reg(t->cache_host[r]);
 	return rm_mem(R_CPU, off + (int32_t)r * 8);
+}
+
+static void store_for_exit(struct tr *t)
+{
+	if (!t->exit_stored)
+		regcache_store(t, &t->e);
 }
 
 /* A segment the fast path may use: any in 64-bit mode (FS/GS add their
@@ -256,6 +267,7 @@ void tr_exit_direct(struct tr *t, uint64_t target)
 	struct emit *e = &t->e;
 	struct jit_state *js = jit_of(t->c);
 	tr_flags_to_host(t);
+	store_for_exit(t);
 	if (t->chain && lin_page(t, target) == lin_page(t, t->b->rip) && t->nslots < 2) {
 		struct jit_slot *s = &t->slots[t->nslots++];
 		uint8_t *f = emit_jmp_rel32(e);         /* patched when chained */
@@ -284,6 +296,7 @@ void tr_exit_indirect(struct tr *t, int reg)
 	struct emit *e = &t->e;
 	struct jit_state *js = jit_of(t->c);
 	tr_flags_to_host(t);
+	store_for_exit(t);
 	if (t->chain) {
 		if (reg != H_RCX)
 			emit_op1(e, 8, 0x8b, H_RCX, rm_reg(reg));
@@ -299,10 +312,13 @@ void tr_exit_indirect(struct tr *t, int reg)
 void tr_exit_cond(struct tr *t, unsigned cc, uint64_t target)
 {
 	tr_flags_to_host(t);
+	store_for_exit(t);
+	t->exit_stored = true;
 	uint8_t *taken = emit_jcc_rel32(&t->e, cc);
 	tr_exit_direct(t, t->next_rip);
 	emit_patch_rel32(taken, t->e.p);
 	tr_exit_direct(t, target);
+	t->exit_stored = false;
 }
 
 /* ------------------------------------------------------------------ */
@@ -366,6 +382,7 @@ static void emit_helper(struct tr *t)
 	struct emit *e = &t->e;
 	tr_flags_to_mem(t);
 	emit_count(e, &jit_dbg_helper_count[t->i->map][t->i->op]);
+	regcache_store(t, e);
 	emit_handler_call(e, t, t->k, t->rip, t->next_rip);
 	t->fstate = F_MEM;
 	t->helpers++;
@@ -375,6 +392,7 @@ static void emit_helper(struct tr *t)
 		return;
 	}
 	emit_stop_check(t);
+	regcache_load(t, e);
 }
 
 /* ------------------------------------------------------------------ */
@@ -397,6 +415,7 @@ static void emit_entry(struct tr *t, uint8_t **exit_branch)
 	emit_load(e, 8, H_RCX, CPU_MEM(insns));
 	emit_lea(e, 8, H_RCX, (struct hmem){ H_RCX, H_NONE, 0, (int32_t)t->n });
 	emit_store(e, 8, CPU_MEM(insns), H_RCX);
+	regcache_load(t, e);
 }
 
 static void emit_cold(struct tr *t, uint8_t *entry_exit)
@@ -423,6 +442,7 @@ static void emit_cold(struct tr *t, uint8_t *entry_exit)
 		for (unsigned k = 0; k < cd->k; k++)
 			rip = (rip + t->b->insns[k].len) & t->rip_mask;
 		next = (rip + t->b->insns[cd->k].len) & t->rip_mask;
+		regcache_store(t, e);
 		emit_handler_call(e, t, cd->k, rip, next);
 		if (forces_exit(&t->b->insns[cd->k])) {
 			/* a control transfer: the handler chose the next rip */
@@ -432,6 +452,7 @@ static void emit_cold(struct tr *t, uint8_t *entry_exit)
 		emit_op2(e, 4, 0xb6, H_RAX, CPU_MEM(stop));
 		emit_op1(e, 4, 0x85, H_RAX, rm_reg(H_RAX));
 		emit_patch_rel32(emit_jcc_rel32(e, 5), js->exit_next_mem);
+		regcache_load(t, e);
 		if (cd->fstate_after & F_HOST)
 			emit_load_flags(e);
 		emit_jmp_to(e, cd->resume);
@@ -477,6 +498,35 @@ static void translate_insn(struct tr *t, const struct gen_info *gi)
 	emit_helper(t);
 }
 
+static void emit_block(struct tr *t, const struct gen_info *gi, uint8_t *code, size_t cap)
+{
+	const struct tcg_block *b = t->b;
+	t->e = (struct emit){ code, code + cap, false };
+	t->ncold = 0;
+	t->nslots = 0;
+	t->ended = false;
+	t->exit_stored = false;
+	t->cache_conflict = false;
+	t->native = t->helpers = 0;
+	regcache_choose(t, gi);
+
+	uint8_t *entry_exit;
+	emit_entry(t, &entry_exit);
+	t->fstate = F_HOST;
+	uint64_t rip = b->rip;
+	for (unsigned k = 0; k < t->n && !t->ended; k++) {
+		t->k = k;
+		t->i = &b->insns[k];
+		t->rip = rip;
+		t->next_rip = (rip + t->i->len) & t->rip_mask;
+		translate_insn(t, &gi[k]);
+		rip = t->next_rip;
+	}
+	if (!t->ended)
+		tr_exit_direct(t, rip);
+	emit_cold(t, entry_exit);
+}
+
 bool jit_translate(struct tcg_cpu *c, struct tcg_block *b, unsigned n, bool chain)
 {
 	struct jit_state *js = jit_of(c);
@@ -493,28 +543,16 @@ bool jit_translate(struct tcg_cpu *c, struct tcg_block *b, unsigned n, bool chai
 	t->rip_mask = b->code_bits == 64 ? ~0ULL : b->code_bits == 32 ? 0xffffffffULL : 0xffff;
 	t->slots = tcg_cache_alloc(c, 2 * sizeof(struct jit_slot));
 	uint8_t *code = tcg_cache_alloc(c, cap);
-	t->e = (struct emit){ code, code + cap, false };
 
 	struct gen_info gi[BLOCK_MAX_INSNS];
 	for (unsigned k = 0; k < n; k++)
 		jit_classify(t, &b->insns[k], &gi[k]);
 	liveness(t, gi);
-
-	uint8_t *entry_exit;
-	emit_entry(t, &entry_exit);
-	t->fstate = F_HOST;
-	uint64_t rip = b->rip;
-	for (unsigned k = 0; k < n && !t->ended; k++) {
-		t->k = k;
-		t->i = &b->insns[k];
-		t->rip = rip;
-		t->next_rip = (rip + t->i->len) & t->rip_mask;
-		translate_insn(t, &gi[k]);
-		rip = t->next_rip;
+	emit_block(t, gi, code, cap);
+	if (t->cache_conflict) {
+		t->no_regcache = true;
+		emit_block(t, gi, code, cap);
 	}
-	if (!t->ended)
-		tr_exit_direct(t, rip);
-	emit_cold(t, entry_exit);
 
 	bool ok = !t->e.full;
 	if (ok) {
