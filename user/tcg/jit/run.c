@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include "tcg/jit/tr.h"
 
-#define STUBS_SIZE 512
+#define STUBS_SIZE 1024
 
 extern uint64_t jit_dbg_flag_loads;
 static struct tcg_cpu *stats_cpu;
@@ -96,7 +96,8 @@ uint64_t jit_rt_flags(struct tcg_cpu *c)
 
 static inline struct ibtc_entry *ibtc_slot(struct jit_state *js, uint64_t rip)
 {
-	return &js->ibtc[rip & (IBTC_SIZE - 1)];
+	uint32_t low = (uint32_t)rip;
+	return &js->ibtc[((low >> 12) ^ low) & (IBTC_SIZE - 1)];
 }
 
 /* The indirect-branch cache missed (the generated code looked first):
@@ -113,6 +114,7 @@ void *jit_rt_lookup(struct tcg_cpu *c, uint64_t key_tag)
 	struct ibtc_entry *e = ibtc_slot(js, c->s.rip);
 	e->tag = c->s.rip + key_tag;
 	e->code = b->code;
+	e->tlb_epoch = c->tlb_epoch;
 	STAT_ADD(js->st.indirect_hits, 1);
 	return b->code;
 }
@@ -122,14 +124,12 @@ static void ibtc_validate(struct tcg_cpu *c, struct jit_state *js)
 {
 	uint64_t writes = __atomic_load_n(&tcg_code_writes, __ATOMIC_ACQUIRE);
 	const struct x86_segment *cs = &c->s.seg[S_CS];
-	if (js->ibtc_epoch == c->tlb_epoch && js->ibtc_code_writes == writes &&
+	if (js->ibtc_code_writes == writes &&
 	    js->ibtc_cs_base == cs->base && js->ibtc_cs_limit == cs->limit)
 		return;
-	if (js->ibtc_epoch != c->tlb_epoch) ibtc_clear_epoch++;
-	else if (js->ibtc_code_writes != writes) ibtc_clear_writes++;
+	if (js->ibtc_code_writes != writes) ibtc_clear_writes++;
 	else ibtc_clear_cs++;
 	memset(js->ibtc, 0xff, sizeof(js->ibtc));
-	js->ibtc_epoch = c->tlb_epoch;
 	js->ibtc_code_writes = writes;
 	js->ibtc_cs_base = cs->base;
 	js->ibtc_cs_limit = cs->limit;
@@ -171,6 +171,34 @@ static void emit_stubs(struct jit_state *js, uint8_t *buf)
 		emit_pop(&e, saved_regs[k]);
 	e8(&e, 0xc3);
 
+	/* load_flags (called, rsp 16-aligned before the call): the lazy
+	 * record into the host RFLAGS.  An EFLAGS record (what a spill leaves,
+	 * and what handlers that change no flag keep) loads without a call:
+	 * SF ZF AF PF CF by SAHF from bits 7:0, OF by adding 7f to 0 or 1.
+	 * Any other record is computed by jit_rt_flags, loaded by POPFQ. */
+	js->load_flags = e.p;
+	uint8_t cmp = 0x81;
+	emit_op(&e, 4, false, &cmp, 1, 7, CPU_MEM(cc_op), CC_OP_EFLAGS, 4);
+	uint8_t *other = emit_jcc_rel32(&e, 5);
+	emit_op2(&e, 4, 0xb7, H_RAX, CPU_MEM(cc_src));         /* movzx eax, word */
+	emit_op1(&e, 4, 0x8b, H_RDX, rm_reg(H_RAX));
+	uint8_t sh = 0xc1;
+	emit_op(&e, 4, false, &sh, 1, 5, rm_reg(H_RDX), 11, 1); /* shr edx, 11 */
+	emit_alu_imm(&e, 4, 4, rm_reg(H_RDX), 1);
+	emit_op(&e, 4, false, &sh, 1, 4, rm_reg(H_RAX), 8, 1);  /* shl eax, 8 */
+	emit_op1(&e, 1, 0x88, H_RDX, rm_reg(H_RAX));            /* mov al, dl */
+	emit_alu_imm(&e, 1, 0, rm_reg(H_RAX), 0x7f);
+	e8(&e, 0x9e);                                           /* sahf */
+	e8(&e, 0xc3);
+	emit_patch_rel32(other, e.p);
+	emit_alu_imm(&e, 8, 5, rm_reg(H_RSP), 8);               /* realign */
+	emit_op1(&e, 8, 0x8b, H_RDI, rm_reg(R_CPU));
+	emit_call_abs(&e, (const void *)jit_rt_flags);
+	emit_alu_imm(&e, 8, 0, rm_reg(H_RSP), 8);
+	emit_push(&e, H_RAX);
+	e8(&e, 0x9d);
+	e8(&e, 0xc3);
+
 	/* exit_next_mem: rip = next_rip, flags in c's record */
 	js->exit_next_mem = e.p;
 	emit_load(&e, 8, H_RAX, CPU_MEM(next_rip));
@@ -187,13 +215,19 @@ static void emit_stubs(struct jit_state *js, uint8_t *buf)
 	emit_op2(&e, 1, 0x90, 0, rm_reg(H_RAX));        /* seto al */
 	emit_op1(&e, 4, 0x89, H_RAX, rm_reg(H_R11));    /* mov r11d, eax */
 	emit_lea(&e, 8, H_RDX, (struct hmem){ H_RCX, H_RSI, 0, 0 });    /* the tag */
+	/* the index: ((rip >> 12) ^ rip) & (IBTC_SIZE - 1), 32-byte entries */
 	emit_op1(&e, 4, 0x8b, H_RAX, rm_reg(H_RCX));
-	emit_alu_imm(&e, 4, 4, rm_reg(H_RAX), IBTC_SIZE - 1);
 	uint8_t shl = 0xc1;
-	emit_op(&e, 4, false, &shl, 1, 4, rm_reg(H_RAX), 4, 1);       /* 16-byte entries */
+	emit_op(&e, 4, false, &shl, 1, 5, rm_reg(H_RAX), 12, 1);
+	emit_op1(&e, 4, 0x33, H_RAX, rm_reg(H_RCX));
+	emit_alu_imm(&e, 4, 4, rm_reg(H_RAX), IBTC_SIZE - 1);
+	emit_op(&e, 4, false, &shl, 1, 4, rm_reg(H_RAX), 5, 1);
 	emit_mov_imm(&e, H_RDI, (uint64_t)(uintptr_t)js->ibtc);
 	emit_op1(&e, 8, 0x3b, H_RDX, rm_sib(H_RDI, H_RAX, 0, 0));
 	uint8_t *miss = emit_jcc_rel32(&e, 5);
+	emit_load(&e, 4, H_RDX, CPU_MEM(tlb_epoch));
+	emit_op1(&e, 4, 0x3b, H_RDX, rm_sib(H_RDI, H_RAX, 0, 16));
+	uint8_t *miss2 = emit_jcc_rel32(&e, 5);
 	emit_load(&e, 8, H_RDX, rm_sib(H_RDI, H_RAX, 0, 8));
 	emit_op1(&e, 4, 0x8b, H_RAX, rm_reg(H_R11));    /* the flags back */
 	emit_alu_imm(&e, 1, 0, rm_reg(H_RAX), 0x7f);
@@ -204,6 +238,7 @@ static void emit_stubs(struct jit_state *js, uint8_t *buf)
 	 * c's record (the code TLB may be filled: a #PF there is the
 	 * target's, delivered from the run loop) */
 	emit_patch_rel32(miss, e.p);
+	emit_patch_rel32(miss2, e.p);
 	emit_op1(&e, 4, 0x8b, H_RAX, rm_reg(H_R11));
 	emit_alu_imm(&e, 1, 0, rm_reg(H_RAX), 0x7f);
 	e8(&e, 0x9e);

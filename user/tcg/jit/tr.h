@@ -26,7 +26,7 @@
 
 enum { F_HOST = 1, F_MEM = 2 };
 #define REGCACHE_MAX 5
-#define IBTC_SIZE 1024
+#define IBTC_SIZE 4096
 #define IBTC_EMPTY (~0ULL)
 static inline uint64_t ibtc_key_tag(uint32_t key)
 {
@@ -154,13 +154,19 @@ struct jit_state {
 	uint8_t *exit_indirect;         /* c->s.rip set, flags in the host */
 	struct jit_slot *pending;       /* the slot the last exit came through */
 	uint8_t *exit_next_mem;         /* rip = next_rip; flags in c's record */
+	uint8_t *load_flags;            /* routine: c's record into RFLAGS */
 	uint64_t stubs_flush;           /* the cache flush the stubs belong to */
 	/* The indirect-branch cache, looked up by the generated code: the
 	 * tag is rip + (key << 52) (unique: canonical rips never differ by a
-	 * multiple of 2^52), ~0 when empty.  Valid while nothing it assumed
-	 * changed: the run loop empties it when the TLB was flushed, CS
-	 * changed or any decoded code was written (jit_exec). */
-	struct ibtc_entry { uint64_t tag; void *code; } ibtc[IBTC_SIZE];
+	 * multiple of 2^52), ~0 when empty.  An entry holds while the TLB
+	 * does (its epoch, compared by the lookup); the run loop empties the
+	 * cache when CS changed or any decoded code was written (jit_exec). */
+	struct ibtc_entry {
+		uint64_t tag;
+		void *code;
+		uint32_t tlb_epoch;     /* c->tlb_epoch when entered */
+		uint32_t pad[3];
+	} ibtc[IBTC_SIZE];
 	uint32_t ibtc_epoch;
 	uint64_t ibtc_cs_base, ibtc_code_writes;
 	uint32_t ibtc_cs_limit;

@@ -30,13 +30,15 @@ static void emit_spill_flags(struct emit *e)
 	emit_op(e, 4, false, &op, 1, 0, CPU_MEM(cc_op), CC_OP_EFLAGS, 4);
 }
 
-/* The lazy record into the host RFLAGS: call jit_rt_flags; push rax; popfq. */
-static void emit_load_flags(struct emit *e)
+/* The lazy record into the host RFLAGS: a call of the shared routine
+ * (run.c), in the same code cache, so rel32. */
+static void emit_load_flags(struct tr *t, struct emit *e)
 {
-	emit_op1(e, 8, 0x8b, H_RDI, rm_reg(R_CPU));
-	emit_call_abs(e, (const void *)jit_rt_flags);
-	emit_push(e, H_RAX);
-	e8(e, 0x9d);
+	e8(e, 0xe8);
+	uint8_t *f = e->p;
+	e32(e, 0);
+	if (!e->full)
+		emit_patch_rel32(f, jit_of(t->c)->load_flags);
 }
 
 void tr_flags_to_mem(struct tr *t)
@@ -50,7 +52,7 @@ void tr_flags_to_mem(struct tr *t)
 void tr_flags_to_host(struct tr *t)
 {
 	if (!(t->fstate & F_HOST)) {
-		emit_load_flags(&t->e);
+		emit_load_flags(t, &t->e);
 		t->fstate |= F_HOST;
 	}
 }
@@ -454,7 +456,7 @@ static void emit_cold(struct tr *t, uint8_t *entry_exit)
 		emit_patch_rel32(emit_jcc_rel32(e, 5), js->exit_next_mem);
 		regcache_load(t, e);
 		if (cd->fstate_after & F_HOST)
-			emit_load_flags(e);
+			emit_load_flags(t, e);
 		emit_jmp_to(e, cd->resume);
 	}
 }
