@@ -394,7 +394,6 @@ struct tcg_block *tcg_find_block(struct tcg_cpu *c)
 	return b;
 }
 
-uint64_t probe_tlbmiss, probe_nocode, probe_notfound;
 struct tcg_block *tcg_probe_block(struct tcg_cpu *c, uint32_t key, bool fill_tlb)
 {
 	if (!tcg_code64(c) && c->s.rip > c->s.seg[S_CS].limit)
@@ -403,7 +402,6 @@ struct tcg_block *tcg_probe_block(struct tcg_cpu *c, uint32_t key, bool fill_tlb
 	bool user = tcg_cpl(c) == 3;
 	const struct tlb_entry *e = &c->tlb[user ? MMU_USER : MMU_SUPER][(lin >> 12) & (TLB_SIZE - 1)];
 	if (e->tag_code != (lin & ~0xfffULL)) {
-		probe_tlbmiss++;
 		uint64_t phys;
 		if (!fill_tlb || !tcg_fetch_page(c, lin, &phys))
 			return NULL;
@@ -411,10 +409,7 @@ struct tcg_block *tcg_probe_block(struct tcg_cpu *c, uint32_t key, bool fill_tlb
 	uint64_t phys = e->phys | (lin & 0xfff);
 	struct block_cache *bc = cache_of(c);
 	for (struct tcg_block *b = bc->bucket[block_hash(phys, c->s.rip)]; b; b = b->next)
-		if (b->phys == phys && block_matches(b, c, key)) {
-			if (!b->code) probe_nocode++;
+		if (b->phys == phys && block_matches(b, c, key))
 			return b->code && block_fresh(b) ? b : NULL;
-		}
-	probe_notfound++;
 	return NULL;
 }

@@ -11,7 +11,6 @@
  * A register read or written as AH-BH in the block is not held: those
  * bytes have no host encoding in rbp or r12-r14.
  */
-#include <stdlib.h>
 #include "tcg/jit/gen.h"
 
 static const int8_t cache_hosts[REGCACHE_MAX] = { H_RBX, H_RBP, H_R12, H_R13, H_R14 };
@@ -111,10 +110,7 @@ void regcache_choose(struct tr *t, const struct gen_info *gi)
 	}
 	memset(t->cache_host, -1, sizeof(t->cache_host));
 	t->ncached = 0;
-	if (t->no_regcache || getenv("QVM_NO_REGCACHE"))
-		return;
-	const char *lo = getenv("QVM_RC_LO"), *hi = getenv("QVM_RC_HI");
-	if (lo && (t->b->rip < strtoull(lo, 0, 16) || t->b->rip >= strtoull(hi, 0, 16)))
+	if (t->no_regcache)
 		return;
 	/* a single instruction (jit_step: the differential tester) holds
 	 * every register it names, so the tester covers the held forms */

@@ -4,16 +4,11 @@
  * block that followed it, the indirect-branch cache, and the run loop's
  * two entry points (jit_exec, jit_step).
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include "tcg/jit/tr.h"
 
 #define STUBS_SIZE 1024
 
-extern uint64_t jit_dbg_flag_loads;
-static struct tcg_cpu *stats_cpu;
-static uint64_t ibtc_clear_epoch, ibtc_clear_writes, ibtc_clear_cs;
-static void print_stats(void);
 
 static struct jit_state *jit_get(struct tcg_cpu *c)
 {
@@ -24,43 +19,14 @@ static struct jit_state *jit_get(struct tcg_cpu *c)
 		__atomic_store_n(&c->jit, js, __ATOMIC_RELEASE);
 		c->jit->stubs_flush = ~0ULL;
 		memset(c->jit->ibtc, 0xff, sizeof(c->jit->ibtc));
-		if (!stats_cpu && getenv("QVM_JIT_STATS")) {
-			stats_cpu = c;
-			atexit(print_stats);
-		}
 	}
 	return c->jit;
 }
 
 void jit_free(struct tcg_cpu *c)
 {
-	if (stats_cpu == c)
-		stats_cpu = NULL;
 	free(c->jit);
 	c->jit = NULL;
-}
-
-static void print_stats(void)
-{
-	struct tcg_cpu *c = stats_cpu;
-	extern uint64_t probe_tlbmiss, probe_nocode, probe_notfound;
-	fprintf(stderr, "epoch %u probe: tlbmiss %llu nocode %llu notfound %llu\n", stats_cpu ? stats_cpu->chain_epoch : 0, (unsigned long long)probe_tlbmiss, (unsigned long long)probe_nocode, (unsigned long long)probe_notfound);
-	fprintf(stderr, "ibtc clears: epoch %llu writes %llu cs %llu\n", (unsigned long long)ibtc_clear_epoch, (unsigned long long)ibtc_clear_writes, (unsigned long long)ibtc_clear_cs);
-	extern uint64_t jit_dbg_helper_count[4][256];
-	fprintf(stderr, "flag loads %llu\n", (unsigned long long)jit_dbg_flag_loads);
-	for (int m = 0; m < 4; m++)
-		for (int o = 0; o < 256; o++)
-			if (jit_dbg_helper_count[m][o] > 100000)
-				fprintf(stderr, "helper map %d op %02x: %llu\n", m, o, (unsigned long long)jit_dbg_helper_count[m][o]);
-	if (c && c->jit) {	/* XXX temporary */
-		struct jit_stats *s = &c->jit->st;
-		fprintf(stderr, "jit: blocks %llu native %llu helper %llu failed %llu enters %llu chains %llu ind hits %llu misses %llu code %llu insns %llu\n",
-			(unsigned long long)s->blocks, (unsigned long long)s->native_insns,
-			(unsigned long long)s->helper_insns, (unsigned long long)s->failed,
-			(unsigned long long)s->enters, (unsigned long long)s->chains,
-			(unsigned long long)s->indirect_hits, (unsigned long long)s->indirect_misses,
-			(unsigned long long)s->code_bytes, (unsigned long long)c->insns);
-	}
 }
 
 void jit_cache_flushed(struct tcg_cpu *c)
@@ -88,7 +54,6 @@ void jit_get_stats(const struct tcg_cpu *c, struct jit_stats *s)
 
 uint64_t jit_rt_flags(struct tcg_cpu *c)
 {
-	jit_dbg_flag_loads++;
 	uint64_t f = tcg_arith_flags(c);
 	tcg_set_arith_flags(c, f);      /* cheaper the next time */
 	return (f & FL_ARITH) | 2;
@@ -127,8 +92,6 @@ static void ibtc_validate(struct tcg_cpu *c, struct jit_state *js)
 	if (js->ibtc_code_writes == writes &&
 	    js->ibtc_cs_base == cs->base && js->ibtc_cs_limit == cs->limit)
 		return;
-	if (js->ibtc_code_writes != writes) ibtc_clear_writes++;
-	else ibtc_clear_cs++;
 	memset(js->ibtc, 0xff, sizeof(js->ibtc));
 	js->ibtc_code_writes = writes;
 	js->ibtc_cs_base = cs->base;

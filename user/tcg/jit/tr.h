@@ -188,6 +188,9 @@ void regcache_choose(struct tr *t, const struct gen_info *gi);
 void regcache_load(const struct tr *t, struct emit *e);
 void regcache_store(const struct tr *t, struct emit *e);
 
+/* perfmap.c: name each block's code for perf (QVM_JIT_PERFMAP=1) */
+void jit_perfmap_add(const void *code, size_t size, uint64_t rip, uint32_t key);
+
 /* translate.c */
 bool jit_translate(struct tcg_cpu *c, struct tcg_block *b, unsigned n, bool chain);
 

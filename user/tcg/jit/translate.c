@@ -9,9 +9,7 @@
  * starts from the state the instruction began in, and its faults are
  * precise (rip and the lazy flags are stored first).
  */
-#include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 #include "tcg/jit/tr.h"
 
 #define PAGE_MASK_4K (~0xfffULL)
@@ -369,21 +367,10 @@ static bool forces_exit(const struct insn *i)
 	return false;
 }
 
-uint64_t jit_dbg_helper_count[4][256];
-uint64_t jit_dbg_flag_loads;
-static void emit_count(struct emit *e, uint64_t *ctr)
-{
-	if (!getenv("QVM_JIT_STATS"))
-		return;
-	emit_mov_imm(e, H_RAX, (uint64_t)(uintptr_t)ctr);
-	emit_alu_imm(e, 8, 0, rm_mem(H_RAX, 0), 1);
-}
-
 static void emit_helper(struct tr *t)
 {
 	struct emit *e = &t->e;
 	tr_flags_to_mem(t);
-	emit_count(e, &jit_dbg_helper_count[t->i->map][t->i->op]);
 	regcache_store(t, e);
 	emit_handler_call(e, t, t->k, t->rip, t->next_rip);
 	t->fstate = F_MEM;
@@ -560,24 +547,7 @@ bool jit_translate(struct tcg_cpu *c, struct tcg_block *b, unsigned n, bool chai
 	if (ok) {
 		b->code = code;
 		tcg_cache_trim(c, code, cap, (size_t)(t->e.p - code));
-		static FILE *perfmap;
-		static int perfmap_state;
-		if (!perfmap_state) {
-			perfmap_state = 1;
-			if (getenv("QVM_JIT_PERFMAP")) {
-				char path[64];
-				snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
-				perfmap = fopen(path, "w");
-			}
-		}
-		if (perfmap)
-			fprintf(perfmap, "%lx %lx guest_%llx_k%x\n", (unsigned long)(uintptr_t)code,
-				(unsigned long)(t->e.p - code), (unsigned long long)b->rip, b->key);
-		const char *dump = getenv("QVM_JIT_DUMP");	/* XXX debug */
-		if (dump && strtoull(dump, NULL, 16) == b->rip) {
-			FILE *f = fopen("/tmp/jit-dump.bin", "wb");
-			if (f) { fwrite(code, 1, (size_t)(t->e.p - code), f); fclose(f); }
-		}
+		jit_perfmap_add(code, (size_t)(t->e.p - code), b->rip, b->key);
 		STAT_ADD(js->st.blocks, 1);
 		STAT_ADD(js->st.native_insns, t->native);
 		STAT_ADD(js->st.helper_insns, t->helpers);
