@@ -86,7 +86,8 @@ enum run_request {
 struct machine {
 	const struct config *cfg;
 
-	/* Guest RAM: one memfd, mapped once (host address ram). */
+	/* Guest RAM: anonymous memory mapped once (host address ram); ram_fd
+	 * is -1 (no file behind it). */
 	int ram_fd;
 	void *ram;
 	uint64_t ram_size;      /* total, as given by -m */

@@ -99,6 +99,7 @@ static void arena_map(struct tcg_cpu *c, struct block_cache *bc)
 	void *p = mmap(NULL, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		qvm_die("tcg: cannot map a code cache of %zu MiB", size >> 20);
+	madvise(p, size, MADV_HUGEPAGE);        /* fewer faults as it fills */
 	bc->arena = p;
 	bc->arena_size = size;
 	bc->arena_used = 0;
