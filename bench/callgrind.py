@@ -81,7 +81,7 @@ def add_figure(qb, vmms):
             "iters=N/10 and iters=N, the same options as the tcg loop; host "
             "instructions of the difference / guest instructions of the "
             f"difference; N={iters['qvm']} for qvm, {iters['qemu']} for QEMU; "
-            f"{reps} pairs per VMM"]
+            f"{reps} pair(s) per VMM, median reported"]
 
 
 def one_pair(qb, fig, vmm, common, img, hi, tmp, timeout):

@@ -237,13 +237,12 @@ def add_figures(qb, vmms):
         disk = os.path.join(tmp, "run.tar")
         run_tar(disk, sz)
         opts = options(image_dir, disk, mem, smp, extra)
-        shown = [os.path.relpath(a, qb.ROOT) if a.startswith(qb.ROOT + os.sep) else a
-                 for a in opts]
+        shown = [a.replace(qb.ROOT + os.sep, "") for a in opts]
         header.append("Debian figures: " + " ".join(shlex.quote(a) for a in shown)
                       + f"; {reps} boot(s) per VMM, {sz['mode']} sizes "
                       "(DEBIAN_SIZES=full for the full ones)")
         qb.log(f"bench: Debian 12 with -accel tcg: {reps} boot(s) per VMM, "
-               f"{sz['mode']} sizes (qvm's interpreter: several minutes a boot)")
+               f"{sz['mode']} sizes")
         for rep in range(reps):
             for vmm in (vmms if rep % 2 == 0 else vmms[::-1]):
                 if vmm.name in boot.problem:
