@@ -20,7 +20,7 @@ SIZES = {
     "DEBIAN_PY_ITERS":      (200000,   1000000),
     "DEBIAN_SHA_MIB":       (8,        64),
     "DEBIAN_GZIP_KIB":      (1024,     4096),
-    "DEBIAN_XZ_KIB":        (512,      4096),
+    "DEBIAN_XZ_KIB":        (512,      2048),
     "DEBIAN_SYSCALLS":      (30000,    300000),
     "DEBIAN_SPAWNS":        (100,      1000),
 }
