@@ -364,6 +364,7 @@ static void set_gen(struct gen_info *gi, bool (*gen)(struct tr *), unsigned frea
 	gi->gen = gen;
 	gi->freads = freads;
 	gi->fwrites = fwrites;
+	gi->fmaybe = false;
 }
 
 static void classify_1b(const struct tr *t, const struct insn *i, struct gen_info *gi)
@@ -457,6 +458,7 @@ void jit_classify(const struct tr *t, const struct insn *i, struct gen_info *gi)
 	set_gen(gi, NULL, 0, 0);
 	if (mirror_of(t, i, &m)) {
 		set_gen(gi, gen_mirror_insn, m.freads, m.fwrites);
+		gi->fmaybe = m.fmaybe;
 		return;
 	}
 	if (i->map == MAP_1B)

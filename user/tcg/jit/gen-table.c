@@ -86,7 +86,8 @@ static bool shift(struct mirror *m, const struct insn *i)
 	if (i->op >= 0xd2) {
 		/* count in CL: it may be 0 (flags untouched) */
 		m->cl_count = true;
-		m->freads = FL_ARITH;
+		m->fmaybe = true;
+		m->freads = kind == 2 || kind == 3 ? F_CF : 0;  /* RCL RCR */
 		return true;
 	}
 	unsigned count = i->op >= 0xd0 ? 1 : (unsigned)(i->imm & (i->osz == 8 && !byte ? 63 : 31));
@@ -94,10 +95,13 @@ static bool shift(struct mirror *m, const struct insn *i)
 		m->fmay = false;
 		return true;
 	}
-	if (kind >= 4)                  /* SHL SHR SAL SAR */
+	if (kind >= 4) {                /* SHL SHR SAL SAR */
 		m->fwrites = FL_ARITH;
-	else                            /* rotates: CF and OF, maybe not even those */
-		m->freads = FL_ARITH;
+	} else {                        /* rotates: CF and OF (SDM "RCL/RCR/ROL/ROR") */
+		m->fwrites = F_CF | F_OF;
+		if (kind >= 2)          /* RCL RCR rotate CF in */
+			m->freads = F_CF;
+	}
 	return true;
 }
 

@@ -20,6 +20,7 @@ struct mirror {
 	bool lock;
 	bool fmay;              /* the host instruction may change flags */
 	unsigned freads, fwrites;
+	bool fmaybe;            /* gen_info.fmaybe */
 	uint64_t imm;
 	uint8_t imm_size;
 };

@@ -91,6 +91,9 @@ struct tr {
 struct gen_info {
 	bool (*gen)(struct tr *t);      /* NULL: call the interpreter's handler */
 	unsigned freads, fwrites;
+	bool fmaybe;            /* may leave every flag as it was (a shift by
+				 * CL of 0): all must be right before it if any
+				 * is needed after it */
 };
 
 /* gen-*.c: classify instruction i of a block in mode key */

@@ -57,7 +57,8 @@ void tr_flags_to_host(struct tr *t)
 
 void tr_flags_for_native(struct tr *t, unsigned freads, unsigned fwrites)
 {
-	if ((freads | (t->live_out[t->k] & ~fwrites)) & FLAGS_ALL)
+	(void)freads, (void)fwrites;    /* t->need has them (translate_insn) */
+	if (t->need & FLAGS_ALL)
 		tr_flags_to_host(t);
 }
 
@@ -453,7 +454,9 @@ static void liveness(struct tr *t, const struct gen_info *gi)
 	unsigned live = FLAGS_ALL;
 	for (int k = (int)t->n - 1; k >= 0; k--) {
 		t->live_out[k] = live;
-		if (gi[k].gen)
+		if (gi[k].gen && gi[k].fmaybe)
+			live = gi[k].freads | (live ? FLAGS_ALL : 0);
+		else if (gi[k].gen)
 			live = gi[k].freads | (live & ~gi[k].fwrites);
 		else
 			live = FLAGS_ALL;
@@ -462,7 +465,10 @@ static void liveness(struct tr *t, const struct gen_info *gi)
 
 static void translate_insn(struct tr *t, const struct gen_info *gi)
 {
-	t->need = gi->freads | (t->live_out[t->k] & ~gi->fwrites);
+	if (gi->fmaybe)
+		t->need = gi->freads | (t->live_out[t->k] ? FLAGS_ALL : 0);
+	else
+		t->need = gi->freads | (t->live_out[t->k] & ~gi->fwrites);
 	t->flags_saved = false;
 	t->cold_first = t->ncold;
 	if (gi->gen) {
