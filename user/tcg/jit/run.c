@@ -79,7 +79,7 @@ void *jit_rt_lookup(struct tcg_cpu *c, uint64_t key_tag)
 	struct ibtc_entry *e = ibtc_slot(js, c->s.rip);
 	e->tag = c->s.rip + key_tag;
 	e->code = b->code;
-	e->tlb_epoch = c->tlb_epoch;
+	e->phys_page = b->phys & ~0xfffULL;
 	STAT_ADD(js->st.indirect_hits, 1);
 	return b->code;
 }
@@ -169,8 +169,8 @@ static void emit_stubs(struct jit_state *js, uint8_t *buf)
 	emit_mov_imm(&e, H_RAX, 0);
 	emit_jmp_to(&e, js->exit_mem);
 
-	/* exit_indirect: rcx = the target rip, rsi = its key tag, the flags
-	 * in the host.  The cache first, without a call: the flags wait in
+	/* exit_indirect: rcx = the target rip, rsi = its key tag, r9 = the
+	 * TLB to check it in (or 0), the flags in the host.  The cache first, without a call: the flags wait in
 	 * r11 (lahf/seto) meanwhile */
 	js->exit_indirect = e.p;
 	emit_store(&e, 8, CPU_MEM(s.rip), H_RCX);
@@ -188,9 +188,22 @@ static void emit_stubs(struct jit_state *js, uint8_t *buf)
 	emit_mov_imm(&e, H_RDI, (uint64_t)(uintptr_t)js->ibtc);
 	emit_op1(&e, 8, 0x3b, H_RDX, rm_sib(H_RDI, H_RAX, 0, 0));
 	uint8_t *miss = emit_jcc_rel32(&e, 5);
-	emit_load(&e, 4, H_RDX, CPU_MEM(tlb_epoch));
-	emit_op1(&e, 4, 0x3b, H_RDX, rm_sib(H_RDI, H_RAX, 0, 16));
-	uint8_t *miss2 = emit_jcc_rel32(&e, 5);
+	/* the code TLB must still map the target's page to the block's
+	 * physical page: r9 = the TLB of the block's privilege, 0 when the
+	 * linear address is not rip (a CS base outside 64-bit mode) */
+	emit_op1(&e, 8, 0x85, H_R9, rm_reg(H_R9));      /* test r9, r9 */
+	uint8_t *miss2 = emit_jcc_rel32(&e, 4);
+	emit_op1(&e, 8, 0x8b, H_RDX, rm_reg(H_RCX));
+	emit_op(&e, 8, false, &shl, 1, 5, rm_reg(H_RDX), 12, 1);       /* shr rdx, 12 */
+	emit_alu_imm(&e, 4, 4, rm_reg(H_RDX), TLB_SIZE - 1);
+	emit_lea(&e, 8, H_RDX, (struct hmem){ H_RDX, H_RDX, 2, 0 });    /* 40-byte entries */
+	emit_op1(&e, 8, 0x8b, H_R10, rm_reg(H_RCX));
+	emit_alu_imm(&e, 8, 4, rm_reg(H_R10), -4096);
+	emit_op1(&e, 8, 0x3b, H_R10, rm_sib(H_R9, H_RDX, 3, (int32_t)offsetof(struct tlb_entry, tag_code)));
+	uint8_t *miss3 = emit_jcc_rel32(&e, 5);
+	emit_load(&e, 8, H_R10, rm_sib(H_R9, H_RDX, 3, (int32_t)offsetof(struct tlb_entry, phys)));
+	emit_op1(&e, 8, 0x3b, H_R10, rm_sib(H_RDI, H_RAX, 0, 16));
+	uint8_t *miss4 = emit_jcc_rel32(&e, 5);
 	emit_load(&e, 8, H_RDX, rm_sib(H_RDI, H_RAX, 0, 8));
 	emit_op1(&e, 4, 0x8b, H_RAX, rm_reg(H_R11));    /* the flags back */
 	emit_alu_imm(&e, 1, 0, rm_reg(H_RAX), 0x7f);
@@ -202,6 +215,8 @@ static void emit_stubs(struct jit_state *js, uint8_t *buf)
 	 * target's, delivered from the run loop) */
 	emit_patch_rel32(miss, e.p);
 	emit_patch_rel32(miss2, e.p);
+	emit_patch_rel32(miss3, e.p);
+	emit_patch_rel32(miss4, e.p);
 	emit_op1(&e, 4, 0x8b, H_RAX, rm_reg(H_R11));
 	emit_alu_imm(&e, 1, 0, rm_reg(H_RAX), 0x7f);
 	e8(&e, 0x9e);

@@ -161,14 +161,15 @@ struct jit_state {
 	uint64_t stubs_flush;           /* the cache flush the stubs belong to */
 	/* The indirect-branch cache, looked up by the generated code: the
 	 * tag is rip + (key << 52) (unique: canonical rips never differ by a
-	 * multiple of 2^52), ~0 when empty.  An entry holds while the TLB
-	 * does (its epoch, compared by the lookup); the run loop empties the
-	 * cache when CS changed or any decoded code was written (jit_exec). */
+	 * multiple of 2^52), ~0 when empty.  An entry holds while the code TLB
+	 * maps its rip to the block's physical page (checked by the lookup);
+	 * the run loop empties the cache when CS changed or any decoded code
+	 * was written (jit_exec). */
 	struct ibtc_entry {
 		uint64_t tag;
 		void *code;
-		uint32_t tlb_epoch;     /* c->tlb_epoch when entered */
-		uint32_t pad[3];
+		uint64_t phys_page;     /* the block's, which the code TLB must map */
+		uint64_t pad;
 	} ibtc[IBTC_SIZE];
 	uint32_t ibtc_epoch;
 	uint64_t ibtc_cs_base, ibtc_code_writes;

@@ -263,6 +263,22 @@ static void emit_ret0(struct emit *e)
 	emit_mov_imm(e, H_RAX, 0);
 }
 
+/* rsi = the key tag, r9 = the TLB the target's page is checked in (0:
+ * no check possible, the lookup goes to C) for exit_indirect (run.c);
+ * no flag changes. */
+static void emit_ibtc_args(struct tr *t)
+{
+	struct emit *e = &t->e;
+	emit_mov_imm(e, H_RSI, ibtc_key_tag(t->b->key));
+	if (!tr_code64(t) && t->b->cs_base) {
+		emit_mov_imm(e, H_R9, 0);
+		return;
+	}
+	bool user = ((t->b->key >> KEY_CPL_SHIFT) & 3) == 3;
+	emit_lea(e, 8, H_R9, (struct hmem){ R_CPU, H_NONE, 0,
+					    CPU_OFF(tlb[user ? MMU_USER : MMU_SUPER][0]) });
+}
+
 void tr_exit_direct(struct tr *t, uint64_t target)
 {
 	struct emit *e = &t->e;
@@ -283,7 +299,7 @@ void tr_exit_direct(struct tr *t, uint64_t target)
 	}
 	if (t->chain) {
 		emit_mov_imm(e, H_RCX, target);
-		emit_mov_imm(e, H_RSI, ibtc_key_tag(t->b->key));
+		emit_ibtc_args(t);
 		emit_jmp_to(e, js->exit_indirect);
 	} else {
 		emit_store_imm64(e, CPU_MEM(s.rip), target, H_RAX);
@@ -301,7 +317,7 @@ void tr_exit_indirect(struct tr *t, int reg)
 	if (t->chain) {
 		if (reg != H_RCX)
 			emit_op1(e, 8, 0x8b, H_RCX, rm_reg(reg));
-		emit_mov_imm(e, H_RSI, ibtc_key_tag(t->b->key));
+		emit_ibtc_args(t);
 		emit_jmp_to(e, js->exit_indirect);
 	} else {
 		emit_store(e, 8, CPU_MEM(s.rip), reg);
