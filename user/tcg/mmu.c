@@ -23,6 +23,7 @@
 #define PTE_A (1ULL << 5)
 #define PTE_D (1ULL << 6)
 #define PTE_PS (1ULL << 7)
+#define PTE_G (1ULL << 8)
 #define PTE_NX (1ULL << 63)
 #define MAXPHYADDR 40
 #define ADDR_MASK (((1ULL << MAXPHYADDR) - 1) & PAGE_MASK)
@@ -339,6 +340,7 @@ struct walk {
 	uint64_t phys;          /* physical address of the byte */
 	bool writable, user, exec;
 	bool large;
+	bool global;            /* G in the leaf with CR4.PGE: kept across CR3 loads */
 };
 
 /* A paging-structure entry (4 or 8 bytes, naturally aligned): read in
@@ -395,6 +397,7 @@ static void walk(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user, st
 	int level;
 	w->writable = w->user = w->exec = true;
 	w->large = false;
+	w->global = false;
 
 	if (tcg_long_mode(c)) {
 		table = c->s.cr3 & ADDR_MASK;
@@ -435,6 +438,7 @@ static void walk(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user, st
 			w->exec = false;
 		if (leaf) {
 			uint64_t base;
+			w->global = (entry & PTE_G) && (c->s.cr4 & CR4_PGE);
 			if (level == 1) {
 				base = entry & (pae ? ADDR_MASK : 0xfffff000);
 				w->phys = base | (lin & 0xfff);
@@ -479,30 +483,47 @@ static inline void tlb_invalidate(struct tlb_entry *e)
 	__atomic_store_n(&e->tag_write, TLB_INVALID, __ATOMIC_RELAXED);
 }
 
-void tcg_tlb_flush(struct tcg_cpu *c)
+/* Every entry, or (keep_global) every one but the global pages' (a CR3
+ * load with CR4.PGE: SDM Vol. 3, 4.10.2.4 and 4.10.4.1). */
+static void tlb_flush(struct tcg_cpu *c, bool keep_global)
 {
+	bool kept = false;
 	for (unsigned k = 0; k < MMU_NR; k++)
-		for (unsigned e = 0; e < TLB_SIZE; e++)
+		for (unsigned e = 0; e < TLB_SIZE; e++) {
+			if (keep_global && c->tlb_global[k][e]) {
+				kept = true;
+				continue;
+			}
 			tlb_invalidate(&c->tlb[k][e]);
-	c->tlb_large = false;
+			c->tlb_global[k][e] = false;
+		}
+	if (!kept)
+		c->tlb_large = false;   /* else it may cover a kept large page */
 	c->chain_epoch++;       /* block links assumed the old translations */
 	c->tlb_epoch++;
 }
 
+void tcg_tlb_flush(struct tcg_cpu *c)
+{
+	tlb_flush(c, c->s.cr4 & CR4_PGE);
+}
+
 void tcg_tlb_flush_all(struct tcg_cpu *c)
 {
-	tcg_tlb_flush(c);
+	tlb_flush(c, false);
 }
 
 void tcg_tlb_flush_page(struct tcg_cpu *c, uint64_t lin)
 {
 	if (c->tlb_large) {     /* a large page covers many 4 KiB entries */
-		tcg_tlb_flush(c);
+		tcg_tlb_flush_all(c);
 		return;
 	}
 	unsigned idx = (lin >> 12) & (TLB_SIZE - 1);
-	for (unsigned k = 0; k < MMU_NR; k++)
+	for (unsigned k = 0; k < MMU_NR; k++) {
 		tlb_invalidate(&c->tlb[k][idx]);
+		c->tlb_global[k][idx] = false;
+	}
 	c->chain_epoch++;
 	c->tlb_epoch++;
 }
@@ -541,6 +562,7 @@ uint64_t tcg_translate(struct tcg_cpu *c, uint64_t lin, enum access acc, bool us
 	}
 	if (w.large)
 		c->tlb_large = true;
+	c->tlb_global[user ? MMU_USER : MMU_SUPER][(lin >> 12) & (TLB_SIZE - 1)] = w.global;
 	return phys;
 }
 

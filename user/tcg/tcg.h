@@ -226,6 +226,7 @@ struct tcg_cpu {
 	uint64_t a20_mask;      /* ~0 or ~(1 << 20) */
 	struct tlb_entry tlb[MMU_NR][TLB_SIZE];
 	bool tlb_large;         /* a 2M/4M/1G page is cached (INVLPG flushes all) */
+	bool tlb_global[MMU_NR][TLB_SIZE];      /* the entry maps a global page */
 	struct tcg_block **blocks; /* block cache (exec.c) */
 	/* Block chaining (exec.c): the block just run and the epoch it ran
 	 * in.  The epoch moves whenever a link between blocks may have gone
