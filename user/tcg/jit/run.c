@@ -59,10 +59,11 @@ uint64_t jit_rt_flags(struct tcg_cpu *c)
 	return (f & FL_ARITH) | 2;
 }
 
-static inline struct ibtc_entry *ibtc_slot(struct jit_state *js, uint64_t rip)
+/* The set of rip: two entries, the most recently entered first. */
+static inline struct ibtc_entry *ibtc_set(struct jit_state *js, uint64_t rip)
 {
 	uint32_t low = (uint32_t)rip;
-	return &js->ibtc[((low >> 12) ^ low) & (IBTC_SIZE - 1)];
+	return &js->ibtc[2 * (((low >> 12) ^ low) & (IBTC_SETS - 1))];
 }
 
 /* The indirect-branch cache missed (the generated code looked first):
@@ -76,8 +77,11 @@ void *jit_rt_lookup(struct tcg_cpu *c, uint64_t key_tag)
 		STAT_ADD(js->st.indirect_misses, 1);
 		return NULL;
 	}
-	struct ibtc_entry *e = ibtc_slot(js, c->s.rip);
-	e->tag = c->s.rip + key_tag;
+	struct ibtc_entry *e = ibtc_set(js, c->s.rip);
+	uint64_t tag = c->s.rip + key_tag;
+	if (e[0].tag != tag)
+		e[1] = e[0];
+	e->tag = tag;
 	e->code = b->code;
 	e->phys_page = b->phys & ~0xfffULL;
 	STAT_ADD(js->st.indirect_hits, 1);
@@ -178,16 +182,21 @@ static void emit_stubs(struct jit_state *js, uint8_t *buf)
 	emit_op2(&e, 1, 0x90, 0, rm_reg(H_RAX));        /* seto al */
 	emit_op1(&e, 4, 0x89, H_RAX, rm_reg(H_R11));    /* mov r11d, eax */
 	emit_lea(&e, 8, H_RDX, (struct hmem){ H_RCX, H_RSI, 0, 0 });    /* the tag */
-	/* the index: ((rip >> 12) ^ rip) & (IBTC_SIZE - 1), 32-byte entries */
+	/* the set: ((rip >> 12) ^ rip) & (IBTC_SETS - 1), two 32-byte
+	 * entries each (ibtc_set) */
 	emit_op1(&e, 4, 0x8b, H_RAX, rm_reg(H_RCX));
 	uint8_t shl = 0xc1;
 	emit_op(&e, 4, false, &shl, 1, 5, rm_reg(H_RAX), 12, 1);
 	emit_op1(&e, 4, 0x33, H_RAX, rm_reg(H_RCX));
-	emit_alu_imm(&e, 4, 4, rm_reg(H_RAX), IBTC_SIZE - 1);
-	emit_op(&e, 4, false, &shl, 1, 4, rm_reg(H_RAX), 5, 1);
+	emit_alu_imm(&e, 4, 4, rm_reg(H_RAX), IBTC_SETS - 1);
+	emit_op(&e, 4, false, &shl, 1, 4, rm_reg(H_RAX), 6, 1);
 	emit_mov_imm(&e, H_RDI, (uint64_t)(uintptr_t)js->ibtc);
 	emit_op1(&e, 8, 0x3b, H_RDX, rm_sib(H_RDI, H_RAX, 0, 0));
+	uint8_t *way0 = emit_jcc_rel32(&e, 4);                         /* je */
+	emit_op1(&e, 8, 0x3b, H_RDX, rm_sib(H_RDI, H_RAX, 0, 32));
 	uint8_t *miss = emit_jcc_rel32(&e, 5);
+	emit_alu_imm(&e, 8, 0, rm_reg(H_RAX), 32);                      /* the second way */
+	emit_patch_rel32(way0, e.p);
 	/* the code TLB must still map the target's page to the block's
 	 * physical page: r9 = the TLB of the block's privilege, 0 when the
 	 * linear address is not rip (a CS base outside 64-bit mode) */

@@ -26,7 +26,8 @@
 
 enum { F_HOST = 1, F_MEM = 2 };
 #define REGCACHE_MAX 5
-#define IBTC_SIZE 4096
+#define IBTC_SETS 4096         /* two ways each */
+#define IBTC_SIZE (2 * IBTC_SETS)
 #define IBTC_EMPTY (~0ULL)
 static inline uint64_t ibtc_key_tag(uint32_t key)
 {
