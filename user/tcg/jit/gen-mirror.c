@@ -57,7 +57,14 @@ bool gen_mirror(struct tr *t, const struct mirror *m)
 		tr_mem_done(t);
 	}
 	bool reg_used = m->r_read || m->r_write;
-	if (m->r_read)
+	/* a register operand held in a host register is used in place */
+	int hreg = H_RCX;
+	if (reg_used) {
+		struct hrm g = tr_greg(t, i->reg, m->size);
+		if (!g.mem)
+			hreg = g.reg;
+	}
+	if (m->r_read && hreg == H_RCX)
 		emit_load(e, m->size, H_RCX, tr_greg(t, i->reg, m->size));
 	if (m->cl_count)
 		emit_load(e, 1, H_RCX, tr_greg(t, R_RCX, 1));
@@ -70,9 +77,9 @@ bool gen_mirror(struct tr *t, const struct mirror *m)
 	op[oplen++] = m->op;
 	struct hrm rm = rm_operand(t, m->msize);
 	rm.byte8 = m->msize == 1;
-	emit_op(e, m->size, m->lock, op, oplen, reg_used ? H_RCX : m->group, rm, m->imm,
+	emit_op(e, m->size, m->lock, op, oplen, reg_used ? (unsigned)hreg : m->group, rm, m->imm,
 		m->imm_size);
-	if (m->r_write)
+	if (m->r_write && hreg == H_RCX)
 		store_reg_result(t, i->reg, m->size, H_RCX);
 	zero_upper_rm(t, m);
 	if (m->ax_out)

@@ -170,16 +170,28 @@ void tr_ea(struct tr *t)
 	} else if (i->base == NO_REG && i->index == NO_REG) {
 		emit_mov_imm(e, H_RSI, (uint64_t)(int64_t)i->disp & size_mask(i->asz));
 	} else {
+		/* base and index held in host registers are used in place */
 		struct hmem m = { H_NONE, H_NONE, i->scale, i->disp };
 		if (i->base != NO_REG) {
-			emit_load(e, 8, H_RSI, tr_greg(t, i->base, 8));
-			m.base = H_RSI;
+			struct hrm g = tr_greg(t, i->base, 8);
+			if (g.mem) {
+				emit_load(e, 8, H_RSI, g);
+				m.base = H_RSI;
+			} else {
+				m.base = g.reg;
+			}
 		}
 		if (i->index != NO_REG) {
-			emit_load(e, 8, H_RAX, tr_greg(t, i->index, 8));
-			m.index = H_RAX;
+			struct hrm g = tr_greg(t, i->index, 8);
+			if (g.mem) {
+				emit_load(e, 8, H_RAX, g);
+				m.index = H_RAX;
+			} else {
+				m.index = g.reg;
+			}
 		}
-		emit_lea(e, i->asz == 8 ? 8 : 4, H_RSI, m);
+		if (!(m.base == H_RSI && m.index == H_NONE && m.disp == 0 && i->asz == 8))
+			emit_lea(e, i->asz == 8 ? 8 : 4, H_RSI, m);
 		if (i->asz == 2)
 			emit_op2(e, 4, 0xb7, H_RSI, rm_reg(H_RSI));     /* movzx esi, si */
 	}
