@@ -92,6 +92,12 @@ struct machine {
 	void *ram;
 	uint64_t ram_size;      /* total, as given by -m */
 	uint64_t ram_below_4g;  /* [0, ram_below_4g) is RAM, rest at 4 GiB */
+	/* A stretch of guest-physical space that the board maps as plain RAM
+	 * for the machine's life (pc: 1 MiB to ram_below_4g): engines may
+	 * translate addresses in it without the physical map (TCG's page
+	 * walks and TLB fills).  Empty (end 0) unless the board sets it. */
+	uint64_t fast_ram_start, fast_ram_end;
+	uint8_t *fast_ram_host; /* host address of fast_ram_start */
 
 	struct physmap *map;    /* RCU-published; see physmap.h */
 	pthread_mutex_t map_lock; /* serialises map and listener writers */

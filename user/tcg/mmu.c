@@ -346,10 +346,22 @@ struct walk {
 /* A paging-structure entry (4 or 8 bytes, naturally aligned): read in
  * one access, as set_bits() on another vCPU may be updating it (SDM
  * Vol. 3, 4.8: the A/D updates are locked operations). */
+/* The host address of [pa, pa + len) when it lies in the board's plain
+ * RAM stretch (machine.h), without the physical map; else NULL. */
+static inline void *fast_ram(const struct machine *m, uint64_t pa, uint64_t len)
+{
+	if (pa >= m->fast_ram_start && pa + len <= m->fast_ram_end && pa + len > pa)
+		return m->fast_ram_host + (pa - m->fast_ram_start);
+	return NULL;
+}
+
 static uint64_t phys_ld(struct tcg_cpu *c, uint64_t pa, unsigned size, uint64_t **host)
 {
 	uint64_t v = 0;
-	void *p = gpa_to_host(c->m, pa & c->a20_mask, size);
+	pa &= c->a20_mask;
+	void *p = fast_ram(c->m, pa, size);
+	if (!p)
+		p = gpa_to_host(c->m, pa, size);
 	*host = p;
 	if (p && size == 8)
 		v = __atomic_load_n((uint64_t *)p, __ATOMIC_RELAXED);
@@ -545,8 +557,14 @@ uint64_t tcg_translate(struct tcg_cpu *c, uint64_t lin, enum access acc, bool us
 	uint64_t page = lin & PAGE_MASK;
 	struct tlb_entry *e = &c->tlb[user ? MMU_USER : MMU_SUPER][(lin >> 12) & (TLB_SIZE - 1)];
 	bool ram_writable = false;
-	uint8_t *host = is_lapic(c, phys) ? NULL :
-		gpa_lookup(c->m, phys & PAGE_MASK, 4096, &ram_writable);
+	uint8_t *host = NULL;
+	if (!is_lapic(c, phys)) {
+		host = fast_ram(c->m, phys & PAGE_MASK, 4096);
+		if (host)
+			ram_writable = true;
+		else
+			host = gpa_lookup(c->m, phys & PAGE_MASK, 4096, &ram_writable);
+	}
 	/* phys before tag_write: tlb_mark_code reads them in that order */
 	__atomic_store_n(&e->phys, phys & PAGE_MASK, __ATOMIC_RELAXED);
 	if (host) {
