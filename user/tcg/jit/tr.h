@@ -53,7 +53,7 @@ struct cold {
 	uint8_t fstate_before, fstate_after;
 	bool flags_in_r11;      /* the fast path saved the guest flags in r11 */
 };
-#define MAX_COLD (BLOCK_MAX_INSNS * 2)
+#define MAX_COLD (BLOCK_MAX_INSNS * 4)   /* up to 3 per instruction */
 
 struct tr {
 	struct tcg_cpu *c;

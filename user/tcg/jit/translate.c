@@ -553,8 +553,10 @@ static void emit_block(struct tr *t, const struct gen_info *gi, uint8_t *code, s
 bool jit_translate(struct tcg_cpu *c, struct tcg_block *b, unsigned n, bool chain)
 {
 	struct jit_state *js = jit_of(c);
-	size_t cap = (size_t)n * 400 + 1024;
-	if (tcg_cache_room(c) < cap + 2 * sizeof(struct jit_slot) + 64)
+	/* room for the usual block; one that outgrows it is translated once
+	 * more with the worst case (every instruction with three slow paths) */
+	size_t cap = (size_t)n * 400 + 1024, worst = (size_t)n * 1200 + 1024;
+	if (tcg_cache_room(c) < worst + 2 * sizeof(struct jit_slot) + 64)
 		return false;
 	struct tr *t = calloc(1, sizeof(*t));
 	if (!t)
@@ -574,6 +576,12 @@ bool jit_translate(struct tcg_cpu *c, struct tcg_block *b, unsigned n, bool chai
 	emit_block(t, gi, code, cap);
 	if (t->cache_conflict) {
 		t->no_regcache = true;
+		emit_block(t, gi, code, cap);
+	}
+	if (t->e.full && t->ncold < MAX_COLD) {
+		tcg_cache_trim(c, code, cap, 0);
+		cap = worst;
+		code = tcg_cache_alloc(c, cap);
 		emit_block(t, gi, code, cap);
 	}
 
