@@ -459,7 +459,7 @@ void jit_classify(const struct tr *t, const struct insn *i, struct gen_info *gi)
 		set_gen(gi, gen_mirror_insn, m.freads, m.fwrites);
 		return;
 	}
-	if (jit_classify_sse(t, i, gi))
+	if (jit_classify_sse(t, i, gi) || jit_classify_div(t, i, gi))
 		return;
 	if (i->map == MAP_1B)
 		classify_1b(t, i, gi);
