@@ -88,15 +88,16 @@ static bool src_operand(struct tr *t, unsigned msize, bool align, struct hrm *rm
 /* ------------------------------------------------------------------ */
 /* The interpreter's table: xmm = op(xmm, xmm/m [, ib])                */
 
+/* The host runs the instruction: SSE2 is x86-64's baseline (the SSE3
+ * opcodes of map 0F are floating point or have handlers of their own);
+ * the 0F 38 and 0F 3A maps need SSSE3 to SSE4.2.  __builtin_cpu_supports
+ * reads what libgcc found at start (no race between vCPU threads). */
 static bool host_has(unsigned map)
 {
-	static int ok = -1;
 	if (map == MAP_0F)
-		return true;    /* SSE2 and SSE3: every x86-64 host qvm runs on */
-	if (ok < 0)
-		ok = __builtin_cpu_supports("ssse3") && __builtin_cpu_supports("sse4.1") &&
-		     __builtin_cpu_supports("sse4.2");
-	return ok;
+		return true;
+	return __builtin_cpu_supports("ssse3") && __builtin_cpu_supports("sse4.1") &&
+	       __builtin_cpu_supports("sse4.2");
 }
 
 static const struct sse_desc *table_entry(const struct insn *i)
