@@ -61,6 +61,27 @@ static __attribute__((noinline)) int div_overflow(uint32_t hi, uint32_t d)
 	return FAULT_TRY("mov %[h], %%edx; mov $0, %%eax; divl %[d]", [d] "c"(d), [h] "r"(hi));
 }
 
+/* SSE moves and integer operations change no flag: CF and ZF set
+ * before them are still there after (a translator must keep live flags
+ * around its memory checks).  Returns CF << 1 | ZF. */
+static __attribute__((noinline)) unsigned sse_keeps_flags(uint8_t *p)
+{
+	uint8_t cf, zf;
+
+	__asm__ volatile("xor %%eax, %%eax\n\t"		/* ZF = 1 */
+			 "stc\n\t"
+			 "movdqu 1(%[p]), %%xmm0\n\t"
+			 "paddd 16(%[p]), %%xmm0\n\t"
+			 "pcmpeqb %%xmm1, %%xmm0\n\t"
+			 "movdqa %%xmm0, 32(%[p])\n\t"
+			 "pmovmskb %%xmm0, %%eax\n\t"
+			 "movd %%xmm0, 48(%[p])\n\t"
+			 "setc %[cf]\n\t"
+			 "setz %[zf]"
+			 : [cf] "=&q"(cf), [zf] "=&q"(zf) : [p] "r"(p) : "rax", "memory", "cc");
+	return (unsigned)cf << 1 | zf;
+}
+
 /* SSE exception classes (SDM Vol. 2, 2.5): #NM with CR0.TS, #UD with
  * CR0.EM or without CR4.OSFXSR, #GP(0) for a misaligned MOVDQA. */
 static void sse_tests(void)
@@ -74,6 +95,8 @@ static void sse_tests(void)
 	check(v == FAULT_NONE, "sse with cr4.osfxsr: no fault (vector %d)", v);
 	v = sse_add();
 	check(v == FAULT_NONE, "paddd: no fault (vector %d)", v);
+	unsigned f = sse_keeps_flags(pages[0]);
+	check(f == 3, "sse instructions keep CF and ZF (cf<<1|zf = %u)", f);
 	v = sse_movdqa(pages[0] + 16);
 	check(v == FAULT_NONE, "movdqa aligned: no fault (vector %d)", v);
 	v = sse_movdqa(pages[0] + 8);
