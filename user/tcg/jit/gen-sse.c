@@ -100,14 +100,92 @@ static bool host_has(unsigned map)
 	       __builtin_cpu_supports("sse4.2");
 }
 
+/* The table entry of i if it is an XMM one without special cases
+ * (SF_FP ones too: see fp_enter()). */
 static const struct sse_desc *table_entry(const struct insn *i)
 {
 	if (i->map < MAP_0F || i->fn != sse_generic)
 		return NULL;
 	const struct sse_desc *d = &sse_desc[i->map - MAP_0F][i->op][i->pfx & 3];
-	if (!d->fn || d->kind != SK_XMM || (d->flags & (SF_FP | SF_MEM)) || !host_has(i->map))
+	if (!d->fn || d->kind != SK_XMM || (d->flags & SF_MEM) || !host_has(i->map))
 		return NULL;
 	return d;
+}
+
+/* ------------------------------------------------------------------ */
+/* Floating point under the guest MXCSR                                */
+
+/*
+ * The interpreter runs SIMD floating point on the host under the guest's
+ * rounding, DAZ and FTZ with every exception masked, and merges the
+ * exception flags raised into the guest MXCSR; an unmasked one needs its
+ * post-computation analysis (sse-fp.c).  Here: only while the guest
+ * masks all six (else the slow path), the guest MXCSR itself is loaded
+ * into the host's around the instruction and stored back with the flags
+ * the instruction added (they are sticky, SDM Vol. 1, 10.2.3.1); the
+ * host's own MXCSR waits in the red zone below rsp, which signal
+ * delivery leaves alone (SysV ABI 3.2.2).
+ *
+ * fp_check() changes the host flags: the caller has saved live guest
+ * flags (tr_save_flags) and restores them after (tr_mem_done).
+ */
+#define HOST_MXCSR rm_mem(H_RSP, -8)
+
+static void fp_check(struct tr *t)
+{
+	struct emit *e = &t->e;
+	uint8_t f7 = 0xf7;
+	emit_load(e, 4, H_RAX, CPU_MEM(fpu.mxcsr));
+	emit_op(e, 4, false, &f7, 1, 2, rm_reg(H_RAX), 0, 0);                  /* not eax */
+	emit_op(e, 4, false, &f7, 1, 0, rm_reg(H_RAX), MXCSR_MASKS, 4);        /* test */
+	tr_slow_if(t, 5);                                                       /* jnz */
+}
+
+static void fp_begin(struct emit *e)
+{
+	emit_op2(e, 4, 0xae, 3, HOST_MXCSR);            /* stmxcsr */
+	emit_op2(e, 4, 0xae, 2, CPU_MEM(fpu.mxcsr));    /* ldmxcsr */
+}
+
+static void fp_end(struct emit *e)
+{
+	emit_op2(e, 4, 0xae, 3, CPU_MEM(fpu.mxcsr));
+	emit_op2(e, 4, 0xae, 2, HOST_MXCSR);
+}
+
+static bool gen_table_fp(struct tr *t)
+{
+	const struct insn *i = t->i;
+	const struct sse_desc *d = table_entry(i);
+	struct hrm src;
+	tr_save_flags(t);
+	fp_check(t);
+	if (!src_operand(t, d->msize, d->flags & SF_ALIGN, &src))
+		return false;
+	emit_sse(&t->e, MOVDQU_LD, X0, xmm_slot(i->reg), false, -1);
+	fp_begin(&t->e);
+	emit_sse(&t->e, i->pfx, i->map, i->op, X0, src, false, i->imm_size ? (int)(i->imm & 0xff) : -1);
+	fp_end(&t->e);
+	emit_sse(&t->e, MOVDQU_ST, X0, xmm_slot(i->reg), false, -1);
+	tr_mem_done(t);
+	return true;
+}
+
+/* 0F 2E/2F: UCOMISS COMISS, 66: UCOMISD COMISD (ZF PF CF; OF SF AF
+ * cleared) */
+static bool gen_comis(struct tr *t)
+{
+	const struct insn *i = t->i;
+	struct hrm src;
+	fp_check(t);
+	if (!src_operand(t, i->pfx == PFX_66 ? 8 : 4, false, &src))
+		return false;
+	emit_sse(&t->e, MOVDQU_LD, X0, xmm_slot(i->reg), false, -1);
+	fp_begin(&t->e);
+	emit_sse(&t->e, i->pfx, MAP_0F, i->op, X0, src, false, -1);
+	fp_end(&t->e);
+	tr_flags_written(t, FLAGS_ALL);
+	return true;
 }
 
 /* MOVAPS MOVAPD MOVDQA MOVDQU loads: the destination is not read */
@@ -334,6 +412,9 @@ static bool (*special_gen(const struct insn *i))(struct tr *)
 	if (i->map != MAP_0F)
 		return NULL;
 	switch (i->op) {
+	case 0x2e:
+	case 0x2f:
+		return ps_pd ? gen_comis : NULL;
 	case 0x10:
 		return gen_0f10;
 	case 0x11:
@@ -380,12 +461,13 @@ bool jit_classify_sse(const struct tr *t, const struct insn *i, struct gen_info 
 	if (((uintptr_t)t->c & 15) != 0)
 		return false;   /* the register slots as m128 operands need it */
 	bool (*gen)(struct tr *) = special_gen(i);
-	if (!gen && table_entry(i))
-		gen = gen_table;
+	const struct sse_desc *d = table_entry(i);
+	if (!gen && d)
+		gen = d->flags & SF_FP ? gen_table_fp : gen_table;
 	if (!gen)
 		return false;
 	gi->gen = gen;
 	gi->freads = 0;
-	gi->fwrites = gen == gen_ptest ? FLAGS_ALL : 0;
+	gi->fwrites = gen == gen_ptest || gen == gen_comis ? FLAGS_ALL : 0;
 	return true;
 }
