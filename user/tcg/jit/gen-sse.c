@@ -9,10 +9,13 @@
  * instructions.
  *
  * Only what the interpreter runs the same way: the XMM forms (the MMX
- * forms use the x87 register file), the integer and bitwise operations
- * of the interpreter's table (sse.h: not SF_FP, which depend on the
- * guest MXCSR) and the moves, in blocks whose key says that no SSE
+ * forms use the x87 register file) of the interpreter's table (sse.h;
+ * the SF_FP ones under the guest MXCSR, see gen_table_fp()), the moves
+ * and a few handlers of their own, in blocks whose key says that no SSE
  * class check can fault (KEY_SSE: CR0.EM = CR0.TS = 0, CR4.OSFXSR = 1).
+ * Left to the interpreter: MMX, PINSR/PEXTR, INSERTPS, the BLENDV and
+ * string (PCMPxSTRx) forms, MASKMOVDQU, the GPR conversions (CVTSI2SD
+ * ...), MOVMSKPS/PD, LDDQU, MOVNTDQA and the SSE3 moves.
  * A 16-byte memory operand that must be aligned (SF_ALIGN, MOVDQA ...)
  * and is not goes to the interpreter, which raises #GP(0) (SDM Vol. 1,
  * 11.6.8).
@@ -88,20 +91,20 @@ static bool src_operand(struct tr *t, unsigned msize, bool align, struct hrm *rm
 /* ------------------------------------------------------------------ */
 /* The interpreter's table: xmm = op(xmm, xmm/m [, ib])                */
 
-/* The host runs the instruction: SSE2 is x86-64's baseline (the SSE3
- * opcodes of map 0F are floating point or have handlers of their own);
- * the 0F 38 and 0F 3A maps need SSSE3 to SSE4.2.  __builtin_cpu_supports
- * reads what libgcc found at start (no race between vCPU threads). */
+/* The host runs the instruction: map 0F holds SSE to SSE3 (HADDPS,
+ * ADDSUBPS), the 0F 38 and 0F 3A maps SSSE3 to SSE4.2.
+ * __builtin_cpu_supports reads what libgcc found at start (no race
+ * between vCPU threads). */
 static bool host_has(unsigned map)
 {
 	if (map == MAP_0F)
-		return true;
+		return __builtin_cpu_supports("sse3");
 	return __builtin_cpu_supports("ssse3") && __builtin_cpu_supports("sse4.1") &&
 	       __builtin_cpu_supports("sse4.2");
 }
 
 /* The table entry of i if it is an XMM one without special cases
- * (SF_FP ones too: see fp_enter()). */
+ * (SF_FP ones too: see gen_table_fp()). */
 static const struct sse_desc *table_entry(const struct insn *i)
 {
 	if (i->map < MAP_0F || i->fn != sse_generic)
