@@ -29,6 +29,10 @@
 #define KEY_SS32        (1u << 4)       /* stack pointer is ESP (SS.B) */
 #define KEY_FLAT_SHIFT  5       /* one bit per segment S_ES..S_GS */
 #define KEY_FLAT(seg)   (1u << (KEY_FLAT_SHIFT + (seg)))
+/* SSE instructions cannot fault on their class checks: CR0.EM and
+ * CR0.TS clear, CR4.OSFXSR set (SDM Vol. 2, 2.5); the JIT runs them
+ * natively only then.  Bit 11 is the last one ibtc_key_tag() keeps. */
+#define KEY_SSE         (1u << 11)
 
 /* A link to the block that ran after this one (the interpreter's
  * shortcut past the lookup), valid while the epoch holds. */

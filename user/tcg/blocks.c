@@ -153,6 +153,8 @@ uint32_t tcg_block_key(const struct tcg_cpu *c)
 	int bits = tcg_code_bits(c);
 	uint32_t key = bits == 64 ? 2 : bits == 32 ? 1 : 0;
 	key |= tcg_cpl(c) << KEY_CPL_SHIFT;
+	if (!(c->s.cr0 & (CR0_EM | CR0_TS)) && (c->s.cr4 & CR4_OSFXSR))
+		key |= KEY_SSE;
 	if (bits == 64)
 		return key;
 	if (c->s.seg[S_SS].db)

@@ -461,6 +461,8 @@ void jit_classify(const struct tr *t, const struct insn *i, struct gen_info *gi)
 		gi->fmaybe = m.fmaybe;
 		return;
 	}
+	if (jit_classify_sse(t, i, gi) || jit_classify_div(t, i, gi))
+		return;
 	if (i->map == MAP_1B)
 		classify_1b(t, i, gi);
 	else if (i->map == MAP_0F)

@@ -28,6 +28,12 @@ struct mirror {
 bool mirror_of(const struct tr *t, const struct insn *i, struct mirror *m);
 bool gen_mirror(struct tr *t, const struct mirror *m);
 
+/* gen-sse.c: a generator for instruction i, if it has one there
+ * (filled into gi) */
+bool jit_classify_sse(const struct tr *t, const struct insn *i, struct gen_info *gi);
+/* gen-div.c: the same for DIV and IDIV */
+bool jit_classify_div(const struct tr *t, const struct insn *i, struct gen_info *gi);
+
 /* The flags condition code cc (0-15) reads. */
 unsigned cc_flags(unsigned cc);
 

@@ -114,6 +114,8 @@ void tr_flags_written(struct tr *t, unsigned fwrites);
  * the interpreter (slow path).  The guest flags in the host survive.
  * false: this operand can't be accessed natively (non-flat segment). */
 bool tr_mem_operand(struct tr *t, unsigned size, enum access acc);
+/* The same for an operand that must be align-aligned (else slow path). */
+bool tr_mem_operand_aligned(struct tr *t, unsigned size, enum access acc, unsigned align);
 /* rsi = the effective address (offset, no segment) of i's memory operand */
 void tr_ea(struct tr *t);
 /* Save the guest flags held in the host around the TLB checks to come,

@@ -233,6 +233,25 @@ bool tr_mem_operand(struct tr *t, unsigned size, enum access acc)
 	return true;
 }
 
+/* tr_mem_operand for an operand whose linear address must be a multiple
+ * of align (a power of two: SSE's 16-byte operands, SDM Vol. 1, 11.6.8):
+ * a misaligned one takes the slow path, where the interpreter raises
+ * #GP(0).  (A separate service for gen-sse.c.) */
+bool tr_mem_operand_aligned(struct tr *t, unsigned size, enum access acc, unsigned align)
+{
+	if (!tr_seg_ok(t, t->i->seg))
+		return false;
+	if (!tr_code64(t) && t->i->asz == 2)
+		return false;
+	tr_save_flags(t);
+	emit_linear(t);
+	uint8_t test = 0xf7;            /* test esi, align - 1; jnz slow */
+	emit_op(&t->e, 4, false, &test, 1, 0, rm_reg(H_RSI), align - 1, 4);
+	tr_slow_if(t, 5);
+	tr_mem_check(t, size, acc);
+	return true;
+}
+
 void tr_mem_done(struct tr *t)
 {
 	if (t->flags_saved)
