@@ -21,6 +21,7 @@ static void div8(struct tr *t, struct hrm divisor, bool sign)
 {
 	struct emit *e = &t->e;
 	struct hrm ax = tr_greg(t, R_RAX, 2);
+	divisor.byte8 = true;   /* a held register: its low byte (SPL-DIL need a REX) */
 	emit_op2(e, 4, sign ? 0xbe : 0xb6, H_RCX, divisor);     /* movzx/movsx ecx, r/m8 */
 	emit_op2(e, 4, 0xb7, H_RAX, ax);                        /* movzx eax, word [ax] */
 	if (!sign) {
