@@ -13,10 +13,8 @@
 /* Start of the PCI hole: RAM above it is moved to 4 GiB (design.md). */
 #define PCI_HOLE_START 0xC0000000ULL
 
-/* Guest RAM is anonymous memory, backed by transparent huge pages where
- * the host allows it (madvise mode, as QEMU asks): a 2 MiB page costs one
- * fault where 512 small ones would, and TLB misses of the host (and of
- * its MMU under KVM) are fewer. */
+/* Guest RAM is anonymous memory (an engine may ask for transparent huge
+ * pages on it: machine_ram_hugepages). */
 static int ram_alloc(struct machine *m, uint64_t size)
 {
 	m->ram_fd = -1;
@@ -28,10 +26,20 @@ static int ram_alloc(struct machine *m, uint64_t size)
 			  (unsigned long long)size, strerror(errno));
 		return -1;
 	}
-	madvise(m->ram, size, MADV_HUGEPAGE);   /* a hint: ignored where THP is off */
 	m->ram_size = size;
 	m->ram_below_4g = MIN(size, PCI_HOLE_START);
 	return 0;
+}
+
+/* Back guest RAM with transparent huge pages where the host allows them
+ * (madvise mode, as QEMU asks): a 2 MiB page costs one fault where 512
+ * small ones would.  TCG asks for it; KVM does not, since a fault that
+ * must first compact host memory stalls a vCPU for milliseconds (seen in
+ * the nested test host, whose memory is small). */
+void machine_ram_hugepages(struct machine *m)
+{
+	if (m->ram)
+		madvise(m->ram, m->ram_size, MADV_HUGEPAGE);    /* a hint */
 }
 
 struct machine *machine_new(uint64_t ram_size)

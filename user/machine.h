@@ -134,6 +134,8 @@ struct machine {
 
 /* A bare machine: RAM of ram_size, an empty map, no engine, no vCPUs. */
 struct machine *machine_new(uint64_t ram_size);
+/* Ask for transparent huge pages on guest RAM (machine.c says why). */
+void machine_ram_hugepages(struct machine *m);
 void machine_free(struct machine *m);
 
 /* Register a device for reset/save/load/destroy (in that order of adding). */

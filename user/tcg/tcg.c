@@ -64,6 +64,7 @@ static int tcg_init(struct machine *m)
 	if (check_cpu_model(m->cfg) < 0)
 		return -1;
 	tcg_ops_init();
+	machine_ram_hugepages(m);
 	/* host-side writes into RAM (loaders, DMA) invalidate decoded code */
 	if (machine_ram_listen(m, &tcg_code_listener) < 0)
 		return -1;
