@@ -8,6 +8,8 @@
 #   make run        build qvm and the Linux guest, boot it (Ctrl-A x quits)
 #   make guest-linux  the default Linux guest in build/linux (scripts/build-guest)
 #   make bench      benchmarks against QEMU (bench/)
+#   make bench-debian  only the Debian 12 figures (builds build/debian first)
+#   make debian-image  the Debian 12 image of those (scripts/build-debian-image)
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -15,7 +17,7 @@ QVM_CFLAGS := -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -pthread -MMD -MP
 LDLIBS  := -lurcu-memb -laio -lz -pthread
 B       := build
 
-USER_SRCS := $(wildcard user/*.c user/*/*.c user/pc/boot/*.c)
+USER_SRCS := $(wildcard user/*.c user/*/*.c user/pc/boot/*.c user/tcg/jit/*.c)
 USER_SRCS := $(filter-out user/img/%,$(USER_SRCS))
 USER_OBJS := $(USER_SRCS:%.c=$(B)/obj/%.o)
 LIB_OBJS  := $(filter-out $(B)/obj/user/main.o,$(USER_OBJS))
@@ -67,6 +69,19 @@ guest-linux-if-possible:
 	@scripts/build-guest $(LINUX) || \
 		echo "make: the Linux guest could not be built; its tests will say SKIP"
 
+# The Debian 12 system of the benchmarks: a qcow2, its kernel and initrd,
+# from Debian packages (scripts/build-debian-image, root; does nothing when
+# up to date).
+DEBIAN := $(B)/debian
+
+debian-image:
+	scripts/build-debian-image $(DEBIAN)
+
+# bench goes on without it (its Debian figures then say SKIP)
+debian-image-if-possible:
+	@scripts/build-debian-image $(DEBIAN) || \
+		echo "make: the Debian image could not be built; its figures will say SKIP"
+
 deps: $(B)/.deps-installed
 
 # The sanitizer build (tests/san/run): qvm and the unit tests with ASan and
@@ -101,11 +116,16 @@ run: all guest-linux
 run-demo: all guests
 	$(B)/qvm -nographic -smp 2 -no-reboot -kernel $(B)/guests/demo.elf
 
-bench: all guests guest-linux-if-possible
-	QVM=$(B)/qvm GUESTS=$(B)/guests LINUX_GUEST_DIR=$(LINUX) bench/run
+bench: all guests guest-linux-if-possible debian-image-if-possible
+	QVM=$(B)/qvm GUESTS=$(B)/guests LINUX_GUEST_DIR=$(LINUX) \
+		DEBIAN_IMAGE_DIR=$(DEBIAN) bench/run
+
+bench-debian: all debian-image
+	QVM=$(B)/qvm DEBIAN_IMAGE_DIR=$(DEBIAN) bench/run debian
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all check run run-demo bench clean deps guests guest-linux guest-linux-if-possible san check-tsan
+.PHONY: all check run run-demo bench bench-debian clean deps guests guest-linux \
+	guest-linux-if-possible debian-image debian-image-if-possible san check-tsan
 -include $(USER_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(IMG_OBJS:.o=.d)

@@ -853,11 +853,61 @@ def print_problems():
         print(l)
 
 
+def tcg_extra(which):
+    """The Debian and callgrind figures (bench/debian.py, bench/callgrind.py),
+    both VMMs with -accel tcg; returns (header lines, detail lines)."""
+    import callgrind
+    import debian
+    me = sys.modules[__name__]
+    header, details = [], []
+    if "callgrind" in which:
+        header += callgrind.add_figure(me, [VMM("qvm", QVM, QVM_ARGS),
+                                            VMM("qemu", QEMU, QEMU_ARGS)])
+    if "debian" in which:
+        h, d = debian.add_figures(me, [VMM("qvm", QVM, QVM_ARGS),
+                                       VMM("qemu", QEMU, QEMU_ARGS)])
+        header += h
+        details += d
+    return header, details
+
+
+def tcg_extra_main(which):
+    """bench/run debian|callgrind: only those figures (-accel tcg, no KVM)."""
+    start = time.perf_counter()
+    for name, cmd in (("QEMU", QEMU), ("qvm", QVM)):
+        if not shutil.which(cmd[0]):
+            print(f"bench: {name} ({cmd[0]}) not found: build qvm with make, "
+                  "install QEMU with scripts/install-deps --bench",
+                  file=sys.stderr)
+            return 2
+    print(f"qvm benchmarks, {which} figures: qvm vs QEMU with -accel tcg, "
+          "side by side, " + time.strftime("%Y-%m-%d %H:%M:%S"))
+    model = host_facts()[0]
+    print(f"host:   {model}, {os.cpu_count()} CPUs; kernel {platform.system()} "
+          f"{platform.release()}")
+    print(f"qvm:    {' '.join(QVM + QVM_ARGS)}")
+    print(f"qemu:   {' '.join(QEMU + QEMU_ARGS)} ({version_of(QEMU)})")
+    sys.stdout.flush()
+    header, details = tcg_extra(which)
+    for n in header:
+        print(n)
+    print_table()
+    print_details({})
+    for d in details:
+        print(d)
+    print_problems()
+    print(f"\nbench: done in {time.perf_counter() - start:.0f} s")
+    return 1 if failed else 0
+
+
 def main():
     if sys.argv[1:] == ["disk"] or os.environ.get("BENCH", "") == "disk":
         return disk_main()
+    only = sys.argv[1:] or os.environ.get("BENCH", "").split()
+    if only in (["debian"], ["callgrind"]):
+        return tcg_extra_main(only[0])
     if sys.argv[1:]:
-        print("usage: bench/run [disk]", file=sys.stderr)
+        print("usage: bench/run [disk|debian|callgrind]", file=sys.stderr)
         return 2
     start = time.perf_counter()
     model, virt, mods, hyper = host_facts()
@@ -925,8 +975,10 @@ def main():
     fig_startup(vmms, "-bios", "empty.bin", ["-bios", guest("empty.bin")])
     mem_details = fig_memory(vmms)
     fig_tcg([VMM("qvm", QVM, QVM_ARGS), VMM("qemu", QEMU, QEMU_ARGS)])
+    cg_notes, _ = tcg_extra(("callgrind",))
     fig_linux([VMM("qvm", QVM, QVM_ARGS), VMM("qemu", QEMU, QEMU_ARGS)])
     fig_linux_syscall([VMM("qvm", QVM, QVM_ARGS), VMM("qemu", QEMU, QEMU_ARGS)])
+    debian_notes, debian_details = tcg_extra(("debian",))
     disk_notes = fig_disk([Tool("qvm", QVM_IMG), Tool("qemu", QEMU_IMG)])
 
     global failed
@@ -942,10 +994,12 @@ def main():
     if len(whole) == 2 and whole[0][::2] == whole[1][::2]:
         whole = [(whole[0][0], "both", whole[0][2])]
 
-    for n in disk_notes:
+    for n in cg_notes + debian_notes + disk_notes:
         print(n)
     print_table()
     print_details(mem_details)
+    for d in debian_details:
+        print(d)
     print_problems()
     for kind, who, why in whole:
         print(f"{kind}: every figure [{who}]: {why}")

@@ -86,11 +86,18 @@ enum run_request {
 struct machine {
 	const struct config *cfg;
 
-	/* Guest RAM: one memfd, mapped once (host address ram). */
+	/* Guest RAM: anonymous memory mapped once (host address ram); ram_fd
+	 * is -1 (no file behind it). */
 	int ram_fd;
 	void *ram;
 	uint64_t ram_size;      /* total, as given by -m */
 	uint64_t ram_below_4g;  /* [0, ram_below_4g) is RAM, rest at 4 GiB */
+	/* A stretch of guest-physical space that the board maps as plain RAM
+	 * for the machine's life (pc: 1 MiB to ram_below_4g): engines may
+	 * translate addresses in it without the physical map (TCG's page
+	 * walks and TLB fills).  Empty (end 0) unless the board sets it. */
+	uint64_t fast_ram_start, fast_ram_end;
+	uint8_t *fast_ram_host; /* host address of fast_ram_start */
 
 	struct physmap *map;    /* RCU-published; see physmap.h */
 	pthread_mutex_t map_lock; /* serialises map and listener writers */
@@ -127,6 +134,8 @@ struct machine {
 
 /* A bare machine: RAM of ram_size, an empty map, no engine, no vCPUs. */
 struct machine *machine_new(uint64_t ram_size);
+/* Ask for transparent huge pages on guest RAM (machine.c says why). */
+void machine_ram_hugepages(struct machine *m);
 void machine_free(struct machine *m);
 
 /* Register a device for reset/save/load/destroy (in that order of adding). */

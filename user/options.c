@@ -12,6 +12,7 @@
 #include "config.h"
 #include "cpu.h"
 #include "machine.h"
+#include "tcg/tcg.h"
 
 #define MAX_VCPUS 255 /* xAPIC IDs in the MP table and MADT */
 
@@ -283,14 +284,97 @@ static int machine_kv(void *opaque, const char *key, const char *val)
 	return -1;
 }
 
+/* One -accel option: the engine it names and tcg's properties, checked
+ * once the whole list is read (QEMU takes them in any order). */
+struct accel_parse {
+	const char *arg;                /* the whole argument, for messages */
+	const char *name;               /* the engine named; NULL: none yet */
+	const char *tcg_prop;           /* the first tcg property given */
+	struct tcg_config tcg;          /* their values */
+};
+
+/* The largest code cache: QEMU's bound on x86-64 hosts (2 GiB), which
+ * keeps every branch inside the cache within a rel32. */
+#define TB_SIZE_MAX_MIB 2048
+
+static int tcg_prop_kv(struct accel_parse *p, const char *key, const char *val)
+{
+	unsigned long long v;
+	if (!strcmp(key, "jit")) {
+		if (!strcmp(val, "on")) {
+			p->tcg.jit = 1;
+		} else if (!strcmp(val, "off")) {
+			p->tcg.jit = 0;
+		} else {
+			qvm_error("-accel %s: jit=%s is not supported (on or off)", p->arg, val);
+			return -1;
+		}
+	} else if (!strcmp(key, "tb-size")) {
+		if (parse_uint(val, TB_SIZE_MAX_MIB, &v) < 0) {
+			qvm_error("-accel %s: tb-size expects MiB, 1 to %d (0: the default, %d)",
+				  p->arg, TB_SIZE_MAX_MIB, JIT_TB_DEFAULT_MIB);
+			return -1;
+		}
+		p->tcg.tb_size_mib = v;
+	} else if (!strcmp(key, "thread")) {
+		if (strcmp(val, "multi") && strcmp(val, "single")) {
+			qvm_error("-accel %s: invalid 'thread' setting %s (multi or single)",
+				  p->arg, val);
+			return -1;
+		}
+		p->tcg.single_thread = !strcmp(val, "single");
+	} else {
+		return 1;
+	}
+	if (!p->tcg_prop)
+		p->tcg_prop = key;
+	return 0;
+}
+
 static int accel_kv(void *opaque, const char *key, const char *val)
 {
-	if (!key)
-		return set_accel(opaque, val);
-	if (!strcmp(key, "accel"))
-		return set_accel(opaque, val);
-	qvm_error("-accel: unknown property '%s'", key);
-	return -1;
+	struct accel_parse *p = opaque;
+	if (!key || !strcmp(key, "accel")) {
+		p->name = val;
+		return 0;
+	}
+	if (!val) {
+		qvm_error("-accel %s: '%s' needs a value", p->arg, key);
+		return -1;
+	}
+	int r = tcg_prop_kv(p, key, val);
+	if (r > 0)
+		qvm_error("-accel %s: property '%s-accel.%s' not found", p->arg,
+			  p->name ? p->name : "tcg", key);
+	return r ? -1 : 0;
+}
+
+/* -accel NAME[,jit=on|off][,tb-size=MiB][,thread=multi|single] */
+static int parse_accel(struct config *c, const char *arg)
+{
+	char buf[256];
+	if (strlen(arg) >= sizeof(buf)) {
+		qvm_error("-accel: argument too long");
+		return -1;
+	}
+	strcpy(buf, arg);
+	struct accel_parse p = { .arg = arg, .tcg = c->tcg };
+	if (parse_kv_list(buf, accel_kv, &p) < 0)
+		return -1;
+	if (!p.name) {
+		qvm_error("-accel %s: no accelerator named (kvm, kqemu or tcg)", arg);
+		return -1;
+	}
+	if (set_accel(c, p.name) < 0)
+		return -1;
+	if (p.tcg_prop && strcmp(c->accel, "tcg")) {
+		/* QEMU's words: the property belongs to tcg-accel only */
+		qvm_error("-accel %s: property '%s-accel.%s' not found (a tcg property)", arg,
+			  c->accel, p.tcg_prop);
+		return -1;
+	}
+	c->tcg = p.tcg;
+	return 0;
 }
 
 struct debug_exit_parse {
@@ -468,6 +552,11 @@ static void usage(void)
 	       "                       and maxmem are checked (no memory hot-plug)\n"
 	       "  -smp N[,sockets=S][,cores=C][,threads=T][,maxcpus=M]\n"
 	       "  -accel kvm|kqemu|tcg engine (default: the best the host offers)\n"
+	       "  -accel tcg[,jit=on|off][,tb-size=MiB][,thread=multi|single]\n"
+	       "                       tcg: translate to host code (jit=on, the default) or\n"
+	       "                       interpret (off); tb-size: the code cache of each vCPU\n"
+	       "                       (default %d); thread: vCPUs in parallel (multi, the\n"
+	       "                       default) or taking turns (single)\n"
 	       "  -machine pc[,accel=A], -M     machine type (pc)\n"
 	       "  -enable-kvm          same as -accel kvm\n"
 	       "  -no-kqemu            never pick the kqemu engine\n"
@@ -502,13 +591,14 @@ static void usage(void)
 	       "Debugging:\n"
 	       "  -D FILE              write the -d log to FILE\n"
 	       "  -d ITEM[,ITEM]       log categories (-d help)\n"
-	       "  -version, -h         version, this help\n");
+	       "  -version, -h         version, this help\n", JIT_TB_DEFAULT_MIB);
 }
 
 static void config_defaults(struct config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->ram_size = 128 * MiB;
+	c->tcg.jit = -1;
 }
 
 static int check_file(const char *opt, const char *path)
@@ -532,7 +622,7 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 			printf("Accelerators supported in qvm:\nkvm\nkqemu\ntcg\n");
 			return 1;
 		}
-		return parse_kv_list(arg, accel_kv, c);
+		return parse_accel(c, arg);
 	} else if (!strcmp(opt, "machine") || !strcmp(opt, "M")) {
 		if (!strcmp(arg, "help")) {
 			board_print_list();

@@ -189,9 +189,10 @@ void dt_native_run(const struct dt_case *c, struct dt_result *r);
 uint32_t dt_native_mxcsr_mask(void);    /* from the host's FXSAVE */
 void dt_place_code(const struct dt_case *c, uint8_t *page, bool clear);
 
-/* tcgside.c */
+/* tcgside.c: a vCPU per engine, each run compared with the host */
+enum dt_engine { DT_INTERP, DT_JIT, DT_ENGINES };
 int dt_tcg_init(void);
-void dt_tcg_run(const struct dt_case *c, struct dt_result *r);
+void dt_tcg_run(const struct dt_case *c, enum dt_engine engine, struct dt_result *r);
 void dt_tcg_cpuid(uint32_t leaf, uint32_t out[4]);      /* TCG's CPUID */
 
 /* gen.c */

@@ -3,7 +3,8 @@
 # from there.
 #
 #   make $(B)/difftest     build it
-#   make difftest-long     1,000,000 random cases (DIFFTEST_SEED=N to repeat)
+#   make difftest-long     1,000,000 random cases through the interpreter and
+#                          the JIT (DIFFTEST_SEED=N to repeat)
 
 DIFFTEST_SRCS := $(wildcard tests/difftest/*.c)
 DIFFTEST_OBJS := $(DIFFTEST_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/tests/difftest/trampoline.o
@@ -17,7 +18,7 @@ $(B)/obj/tests/difftest/%.o: tests/difftest/%.S | $(B)/.deps-installed
 	$(CC) $(QVM_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 difftest-long: $(B)/difftest
-	$(B)/difftest --no-tables --random 1000000 --seed $(DIFFTEST_SEED)
+	$(B)/difftest --engine both --no-tables --random 1000000 --seed $(DIFFTEST_SEED)
 
 .PHONY: difftest-long
 -include $(DIFFTEST_OBJS:.o=.d)

@@ -1,9 +1,12 @@
 /*
  * difftest: run every table entry with its edge values, then random
- * cases, natively and in TCG, and compare.  One PASS/FAIL line per group.
+ * cases, natively and in TCG's engines (the interpreter, the JIT), and
+ * compare each engine with the host.  One PASS/FAIL line per engine and
+ * group.
  *
  *   difftest [--seed N] [--random COUNT] [--only NAME] [--no-tables]
- *            [--case K] [--list] [--stats] [--without FEAT,...] [-v]
+ *            [--case K] [--list] [--stats] [--without FEAT,...]
+ *            [--engine interp|jit|both] [-v]
  *
  * Entries that need a feature the host CPU lacks (features.c) print one
  * SKIP line each; --without pretends the host lacks those features.
@@ -20,9 +23,13 @@
 
 struct group {
 	const char *name;
-	unsigned long cases, fails, faults;
-	unsigned shown;
+	unsigned long cases, faults;
+	unsigned long fails[DT_ENGINES];        /* cases where the engine differs */
+	unsigned shown[DT_ENGINES];
 };
+
+static const char *const engine_names[DT_ENGINES] = { "interp", "jit" };
+static unsigned engines = 1u << DT_INTERP | 1u << DT_JIT;       /* --engine */
 
 static struct group groups[MAX_GROUPS];
 static unsigned ngroups;
@@ -333,14 +340,45 @@ static void print_effect(const struct dt_case *c, const struct dt_result *n)
 static struct dt_case the_case;
 static struct dt_result native_res, tcg_res;
 
-static bool run_case(const struct dt_case *c, const char *how, bool show_always)
+/* One engine against the native result: count, and print the first
+ * differences of the group (or everything, for --case). */
+static bool check_engine(const struct dt_case *c, enum dt_engine e, const char *how,
+			 bool show_always)
 {
 	struct group *g = group_of(c->d->group);
 	struct diff d = { .len = 0 };
 
-	dt_native_run(c, &native_res);
-	dt_tcg_run(c, &tcg_res);
+	dt_tcg_run(c, e, &tcg_res);
 	compare(c, &native_res, &tcg_res, &d);
+	if (!d.n && !show_always)
+		return true;
+	if (d.n)
+		g->fails[e]++;
+	if (show_always || g->shown[e] < (verbose ? 50u : SHOW_FAILS)) {
+		g->shown[e]++;
+		printf("%s (%s) %s: %s\n", d.n ? "mismatch" : "match", engine_names[e], how,
+		       c->d->name);
+		if (!show_always) {
+			print_case(c);
+			if (verbose)
+				print_inputs_vec(c);
+		}
+		printf("  native: %s, rip %#llx; %s: %s, rip %#llx\n", vec_name(native_res.vec),
+		       (unsigned long long)native_res.cpu.rip, engine_names[e],
+		       vec_name(tcg_res.vec), (unsigned long long)tcg_res.cpu.rip);
+		fputs(d.text, stdout);
+		if (d.n > 40)
+			printf("  ... %u differences\n", d.n);
+	}
+	return !d.n;
+}
+
+static bool run_case(const struct dt_case *c, const char *how, bool show_always)
+{
+	struct group *g = group_of(c->d->group);
+	bool same = true;
+
+	dt_native_run(c, &native_res);
 	g->cases++;
 	if (native_res.vec >= 0)
 		g->faults++;
@@ -352,26 +390,16 @@ static bool run_case(const struct dt_case *c, const char *how, bool show_always)
 			def_faults[di][native_res.vec]++;
 	}
 
-	if (!d.n && !show_always)
-		return true;
-	if (d.n)
-		g->fails++;
-	if (show_always || g->shown < (verbose ? 50u : SHOW_FAILS)) {
-		g->shown++;
-		printf("%s %s: %s\n", d.n ? "mismatch" : "match", how, c->d->name);
+	if (show_always) {
+		printf("%s: %s\n", how, c->d->name);
 		print_case(c);
-		if (verbose || show_always)
-			print_inputs_vec(c);
-		printf("  native: %s, rip %#llx; tcg: %s, rip %#llx\n", vec_name(native_res.vec),
-		       (unsigned long long)native_res.cpu.rip, vec_name(tcg_res.vec),
-		       (unsigned long long)tcg_res.cpu.rip);
-		if (show_always)
-			print_effect(c, &native_res);
-		fputs(d.text, stdout);
-		if (d.n > 40)
-			printf("  ... %u differences\n", d.n);
+		print_inputs_vec(c);
+		print_effect(c, &native_res);
 	}
-	return !d.n;
+	for (int e = 0; e < DT_ENGINES; e++)
+		if (engines >> e & 1)
+			same &= check_engine(c, e, how, show_always);
+	return same;
 }
 
 static bool selected(const struct dt_def *d, const char *only)
@@ -509,10 +537,23 @@ static void print_stats(void)
 	}
 }
 
+/* --engine interp|jit|both: the set of engines (a bit each) */
+static unsigned parse_engines(const char *arg)
+{
+	if (!strcmp(arg, "both"))
+		return 1u << DT_INTERP | 1u << DT_JIT;
+	for (int e = 0; e < DT_ENGINES; e++)
+		if (!strcmp(arg, engine_names[e]))
+			return 1u << e;
+	fprintf(stderr, "difftest: --engine %s: expected interp, jit or both\n", arg);
+	exit(2);
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: difftest [--seed N] [--random COUNT] [--only NAME] "
-		"[--no-tables] [--case K] [--list] [--stats] [--without FEAT,...] [-v]\n");
+		"[--no-tables] [--case K] [--list] [--stats] [--without FEAT,...] "
+		"[--engine interp|jit|both] [-v]\n");
 	exit(2);
 }
 
@@ -547,6 +588,8 @@ int main(int argc, char **argv)
 			without = argv[++i];
 		else if (i + 1 < argc && !strcmp(a, "--case"))
 			one = strtol(argv[++i], NULL, 0);
+		else if (i + 1 < argc && !strcmp(a, "--engine"))
+			engines = parse_engines(argv[++i]);
 		else
 			usage();
 	}
@@ -569,16 +612,21 @@ int main(int argc, char **argv)
 	run_random(only, count, -1);
 	if (stats)
 		print_stats();
-	for (unsigned i = 0; i < ngroups; i++) {
-		struct group *g = &groups[i];
+	for (int e = 0; e < DT_ENGINES; e++) {
+		if (!(engines >> e & 1))
+			continue;
+		for (unsigned i = 0; i < ngroups; i++) {
+			struct group *g = &groups[i];
 
-		if (g->fails) {
-			printf("FAIL: difftest/%s (%lu of %lu cases differ)\n", g->name, g->fails,
-			       g->cases);
-			failed = 1;
-		} else {
-			printf("PASS: difftest/%s (%lu cases, %lu%% faulting)\n", g->name, g->cases,
-			       g->cases ? g->faults * 100 / g->cases : 0);
+			if (g->fails[e]) {
+				printf("FAIL: difftest/%s/%s (%lu of %lu cases differ)\n",
+				       engine_names[e], g->name, g->fails[e], g->cases);
+				failed = 1;
+			} else {
+				printf("PASS: difftest/%s/%s (%lu cases, %lu%% faulting)\n",
+				       engine_names[e], g->name, g->cases,
+				       g->cases ? g->faults * 100 / g->cases : 0);
+			}
 		}
 	}
 	if (skipped_cases)

@@ -43,6 +43,88 @@ static uint64_t u_write(uint64_t a) { return FAULT_TRY("movb %%al, (%[p])", [p] 
 static uint64_t u_jump(uint64_t a) { return FAULT_TRY("jmp *%[p]", [p] "c"(a)); }
 static uint64_t u_peek(uint64_t a) { return *(volatile uint8_t *)a; }
 
+/* The same SSE code, run with CR0.TS clear and then set: a translating
+ * engine must not reuse code made for the first state in the second. */
+static __attribute__((noinline)) int sse_add(void)
+{
+	return FAULT_TRY("paddd %%xmm1, %%xmm0");
+}
+
+static __attribute__((noinline)) int sse_movdqa(const void *p)
+{
+	return FAULT_TRY("movdqa (%[p]), %%xmm0", [p] "c"(p));
+}
+
+/* DIV whose quotient does not fit: #DE with a non-zero divisor */
+static __attribute__((noinline)) int div_overflow(uint32_t hi, uint32_t d)
+{
+	return FAULT_TRY("mov %[h], %%edx; mov $0, %%eax; divl %[d]", [d] "c"(d), [h] "r"(hi));
+}
+
+/* SSE moves and integer operations change no flag: CF and ZF set
+ * before them are still there after (a translator must keep live flags
+ * around its memory checks).  Returns CF << 1 | ZF. */
+static __attribute__((noinline)) unsigned sse_keeps_flags(uint8_t *p)
+{
+	uint8_t cf, zf;
+
+	__asm__ volatile("xor %%eax, %%eax\n\t"		/* ZF = 1 */
+			 "stc\n\t"
+			 "movdqu 1(%[p]), %%xmm0\n\t"
+			 "paddd 16(%[p]), %%xmm0\n\t"
+			 "pcmpeqb %%xmm1, %%xmm0\n\t"
+			 "movdqa %%xmm0, 32(%[p])\n\t"
+			 "pmovmskb %%xmm0, %%eax\n\t"
+			 "movd %%xmm0, 48(%[p])\n\t"
+			 "setc %[cf]\n\t"
+			 "setz %[zf]"
+			 : [cf] "=&q"(cf), [zf] "=&q"(zf) : [p] "r"(p) : "rax", "memory", "cc");
+	return (unsigned)cf << 1 | zf;
+}
+
+/* SSE exception classes (SDM Vol. 2, 2.5): #NM with CR0.TS, #UD with
+ * CR0.EM or without CR4.OSFXSR, #GP(0) for a misaligned MOVDQA. */
+static void sse_tests(void)
+{
+	uint64_t cr0 = read_cr0(), cr4 = read_cr4();
+	int v;
+
+	write_cr4(cr4 | (1u << 9));		/* OSFXSR */
+	write_cr0(cr0 & ~((1u << 2) | (1u << 3)));	/* EM, TS */
+	v = FAULT_TRY("pxor %%xmm0, %%xmm0");
+	check(v == FAULT_NONE, "sse with cr4.osfxsr: no fault (vector %d)", v);
+	v = sse_add();
+	check(v == FAULT_NONE, "paddd: no fault (vector %d)", v);
+	unsigned f = sse_keeps_flags(pages[0]);
+	check(f == 3, "sse instructions keep CF and ZF (cf<<1|zf = %u)", f);
+	v = sse_movdqa(pages[0] + 16);
+	check(v == FAULT_NONE, "movdqa aligned: no fault (vector %d)", v);
+	v = sse_movdqa(pages[0] + 8);
+	check(v == 13 && F()->error == 0, "#GP: movdqa misaligned (vector %d)", v);
+	if (pvm) {
+		skip("#NM at cpl0: hangs on PVM");
+	} else {
+		write_cr0(read_cr0() | (1u << 3));	/* TS */
+		v = sse_add();
+		__asm__ volatile("clts");
+		check(v == 7, "#NM: sse instruction with cr0.ts (vector %d)", v);
+	}
+	write_cr0(read_cr0() | (1u << 2));	/* EM */
+	v = sse_add();
+	write_cr0(read_cr0() & ~(1ull << 2));
+	check(v == 6, "#UD: sse instruction with cr0.em (vector %d)", v);
+	write_cr4(cr4 & ~(1ull << 9));
+	v = sse_add();
+	check(v == 6, "#UD: sse instruction without cr4.osfxsr (vector %d)", v);
+	write_cr4(cr4);
+	write_cr0(cr0);
+
+	v = div_overflow(1, 1);
+	check(v == 0, "#DE: divl with a quotient over 32 bits (vector %d)", v);
+	v = div_overflow(0, 3);
+	check(v == FAULT_NONE, "divl that fits: no fault (vector %d)", v);
+}
+
 static void cpl0_tests(void)
 {
 	struct cpu *c = this_cpu();
@@ -232,6 +314,7 @@ int main(void)
 		 (maxphys < 52 ? 1ull << maxphys : 0));
 
 	cpl0_tests();
+	sse_tests();
 	cpl3_tests();
 	return 0;
 }

@@ -152,6 +152,43 @@ TEST(options_accel_spellings)
 	CHECK(parse(&c, "-bios /dev/null -accel hvf") < 0);
 }
 
+TEST(options_accel_tcg_properties)
+{
+	struct config c;
+	CHECK(parse(&c, "-bios /dev/null") == 0);
+	CHECK_EQ(c.tcg.jit, -1);                /* the engine's default */
+	CHECK_EQ(c.tcg.tb_size_mib, 0);
+	CHECK(!c.tcg.single_thread);
+	CHECK(parse(&c, "-bios /dev/null -accel tcg,jit=off,tb-size=16,thread=single") == 0);
+	CHECK(!strcmp(c.accel, "tcg"));
+	CHECK_EQ(c.tcg.jit, 0);
+	CHECK_EQ(c.tcg.tb_size_mib, 16);
+	CHECK(c.tcg.single_thread);
+	CHECK(parse(&c, "-bios /dev/null -accel thread=multi,jit=on,accel=tcg") == 0);
+	CHECK(!strcmp(c.accel, "tcg"));
+	CHECK_EQ(c.tcg.jit, 1);
+	CHECK(!c.tcg.single_thread);
+	CHECK(parse(&c, "-bios /dev/null -accel tcg,tb-size=0") == 0);
+	CHECK_EQ(c.tcg.tb_size_mib, 0);
+	CHECK(parse(&c, "-bios /dev/null -accel tcg,tb-size=2048") == 0);
+	CHECK_EQ(c.tcg.tb_size_mib, 2048);
+	/* a later -accel tcg keeps what an earlier one set */
+	CHECK(parse(&c, "-bios /dev/null -accel tcg,jit=off -accel tcg") == 0);
+	CHECK_EQ(c.tcg.jit, 0);
+
+	CHECK(parse(&c, "-bios /dev/null -accel tcg,jit=maybe") < 0);
+	CHECK(parse(&c, "-bios /dev/null -accel tcg,jit") < 0);
+	CHECK(parse(&c, "-bios /dev/null -accel tcg,tb-size=2049") < 0);
+	CHECK(parse(&c, "-bios /dev/null -accel tcg,tb-size=-1") < 0);
+	CHECK(parse(&c, "-bios /dev/null -accel tcg,tb-size=64M") < 0);
+	CHECK(parse(&c, "-bios /dev/null -accel tcg,thread=both") < 0);
+	CHECK(parse(&c, "-bios /dev/null -accel tcg,split-wx=on") < 0);
+	CHECK(parse(&c, "-bios /dev/null -accel jit=off") < 0);
+	CHECK(parse(&c, "-bios /dev/null -accel kvm,jit=off") < 0);
+	CHECK(parse(&c, "-bios /dev/null -accel kqemu,tb-size=8") < 0);
+	CHECK(parse(&c, "-bios /dev/null -accel kvm,thread=single") < 0);
+}
+
 TEST(options_flags_and_devices)
 {
 	struct config c;

@@ -1,4 +1,5 @@
 /* A whole machine in the state stream (see vmstate.h, stream.h). */
+#include <sys/mman.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,7 +195,7 @@ static int load_ram(struct loader *l)
 {
 	struct machine *m = l->m;
 	struct stream_reader *r = &l->r;
-	if (fallocate(m->ram_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, m->ram_size) < 0)
+	if (madvise(m->ram, m->ram_size, MADV_DONTNEED) < 0)   /* anonymous: zero again */
 		memset(m->ram, 0, m->ram_size);
 	uint64_t end = 0;
 	while (r->left) {

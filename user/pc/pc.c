@@ -33,6 +33,9 @@ static int map_ram(struct machine *m)
 	    machine_add_memory(m, REGION_RAM, PC_HIGH_RAM, m->ram_size - low, ram + low,
 			       "ram-above-4g") < 0)
 		return -1;
+	m->fast_ram_start = 0x100000;
+	m->fast_ram_end = low;
+	m->fast_ram_host = ram + 0x100000;
 	return 0;
 }
 

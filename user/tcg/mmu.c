@@ -10,13 +10,12 @@
  * holding decoded code, page-crossing accesses) takes the slow path.
  */
 #include <pthread.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include "tcg.h"
 #include "hw/apic.h"
 
-#define PAGE_MASK (~0xfffULL)
-#define TLB_INVALID 1ULL
-#define TLB_IO 2ULL             /* tag bit: the page is MMIO (slow path) */
+#define PAGE_MASK TLB_PAGE_MASK
 
 #define PTE_P (1ULL << 0)
 #define PTE_W (1ULL << 1)
@@ -24,6 +23,7 @@
 #define PTE_A (1ULL << 5)
 #define PTE_D (1ULL << 6)
 #define PTE_PS (1ULL << 7)
+#define PTE_G (1ULL << 8)
 #define PTE_NX (1ULL << 63)
 #define MAXPHYADDR 40
 #define ADDR_MASK (((1ULL << MAXPHYADDR) - 1) & PAGE_MASK)
@@ -31,12 +31,34 @@
 #define RSVD_HIGH (((1ULL << 52) - 1) & ~((1ULL << MAXPHYADDR) - 1))
 
 /* ------------------------------------------------------------------ */
-/* Code pages: a word per guest-physical page.  Bit 0 says blocks were
- * decoded from the page; the rest is a generation bumped by writes. */
+/* Code pages: a word per guest-physical page.  CODE_MARKED says blocks
+ * were decoded from the page (writes to it bump the generation),
+ * CODE_SCANNED that every registered vCPU's TLB has been given TLB_CODE
+ * for it; the bits above are a generation bumped by writes. */
+
+#define CODE_MARKED 1u
+#define CODE_SCANNED 2u
+#define CODE_GEN_STEP 4u
 
 #define CODE_MAP_PAGES (1ULL << 24)    /* 64 GiB of physical space */
 static uint32_t *code_map;
+uint64_t tcg_code_writes;
 static pthread_once_t code_map_once = PTHREAD_ONCE_INIT;
+
+static struct tcg_code_stats code_stats;
+
+static inline void count(uint64_t *n)
+{
+	__atomic_fetch_add(n, 1, __ATOMIC_RELAXED);
+}
+
+void tcg_code_stats_get(struct tcg_code_stats *s)
+{
+	s->marks = __atomic_load_n(&code_stats.marks, __ATOMIC_RELAXED);
+	s->bumps = __atomic_load_n(&code_stats.bumps, __ATOMIC_RELAXED);
+	s->kicks = __atomic_load_n(&code_stats.kicks, __ATOMIC_RELAXED);
+	s->slow_stores = __atomic_load_n(&code_stats.slow_stores, __ATOMIC_RELAXED);
+}
 
 static void code_map_alloc(void)
 {
@@ -49,8 +71,9 @@ static void code_map_alloc(void)
 
 static inline uint32_t *code_word(uint64_t phys)
 {
+	uint32_t *map = __atomic_load_n(&code_map, __ATOMIC_ACQUIRE);
 	uint64_t pfn = phys >> 12;
-	return pfn < CODE_MAP_PAGES ? &code_map[pfn] : NULL;
+	return map && pfn < CODE_MAP_PAGES ? &map[pfn] : NULL;
 }
 
 uint32_t tcg_code_page_gen(uint64_t phys)
@@ -59,43 +82,167 @@ uint32_t tcg_code_page_gen(uint64_t phys)
 	return w ? __atomic_load_n(w, __ATOMIC_ACQUIRE) : 0;
 }
 
-/* Sequentially consistent: with the fence in tcg_code_written, either a
- * host writer sees the mark, or the decoder that follows sees its bytes. */
-void tcg_mark_code_page(uint64_t phys)
+bool tcg_page_has_code(uint64_t phys)
+{
+	uint32_t *w = code_word(phys);
+	return w && (__atomic_load_n(w, __ATOMIC_RELAXED) & CODE_MARKED);
+}
+
+/*
+ * The registry of live vCPUs and TLB_CODE.
+ *
+ * A store through a TLB entry whose tag_write is the bare page does not
+ * look at the code map, so every entry that can write a marked page must
+ * carry TLB_CODE.  Two sides set it:
+ *
+ *   marker (tcg_mark_code_page, the decoder):  mark the page (atomic RMW);
+ *       fence; for each vCPU's entry: load phys, load tag_write, OR in
+ *       TLB_CODE if it is a RAM page of that phys.
+ *   filler (tlb_set_write, the vCPU filling its own entry):  store phys;
+ *       store tag_write; fence; load the mark, OR in TLB_CODE if marked.
+ *
+ * The two sequentially consistent fences are ordered one way or the
+ * other.  Marker's first: the filler's load after its fence sees the mark.
+ * Filler's first: the marker's loads see the filler's phys and tag, so
+ * its OR lands after the filler's store.  Either way the entry ends up
+ * with TLB_CODE (store-buffering, Dekker's pattern: neither side may miss
+ * the other's write).  A marker may also OR the bit into an entry the
+ * owner is just refilling for another page: a spurious slow store, never
+ * a wrong one.
+ *
+ * A page is CODE_SCANNED once its marker has scanned every vCPU; markers
+ * hold registry_lock, so a second decoder of the same page waits for the
+ * scan instead of running code that a vCPU could overwrite on its fast
+ * path.
+ */
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tcg_cpu **registry;
+static unsigned registry_n, registry_cap;
+
+void tcg_mmu_register(struct tcg_cpu *c)
+{
+	pthread_mutex_lock(&registry_lock);
+	if (registry_n == registry_cap) {
+		unsigned cap = registry_cap ? registry_cap * 2 : 16;
+		struct tcg_cpu **r = realloc(registry, cap * sizeof(*r));
+		if (!r)
+			qvm_die("tcg: out of memory for the vCPU registry");
+		registry = r;
+		registry_cap = cap;
+	}
+	registry[registry_n++] = c;
+	pthread_mutex_unlock(&registry_lock);
+}
+
+void tcg_mmu_unregister(struct tcg_cpu *c)
+{
+	pthread_mutex_lock(&registry_lock);
+	for (unsigned k = 0; k < registry_n; k++)
+		if (registry[k] == c) {
+			registry[k] = registry[--registry_n];
+			break;
+		}
+	pthread_mutex_unlock(&registry_lock);
+}
+
+static inline bool is_ram_tag(uint64_t tag)
+{
+	return !(tag & ~PAGE_MASK);
+}
+
+/* The filler's half: after tag_write got a writable RAM page. */
+static void tlb_recheck_code(struct tlb_entry *e)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (tcg_page_has_code(e->phys))
+		__atomic_fetch_or(&e->tag_write, TLB_CODE, __ATOMIC_RELAXED);
+}
+
+static void tlb_set_write(struct tlb_entry *e, uint64_t tag)
+{
+	__atomic_store_n(&e->tag_write, tag, __ATOMIC_RELAXED);
+	if (is_ram_tag(tag))
+		tlb_recheck_code(e);
+}
+
+/* The marker's half, for one vCPU; registry_lock held. */
+static void tlb_mark_code(struct tcg_cpu *c, uint64_t phys_page)
+{
+	for (unsigned k = 0; k < MMU_NR; k++)
+		for (unsigned i = 0; i < TLB_SIZE; i++) {
+			struct tlb_entry *e = &c->tlb[k][i];
+			if (__atomic_load_n(&e->phys, __ATOMIC_RELAXED) == phys_page &&
+			    is_ram_tag(__atomic_load_n(&e->tag_write, __ATOMIC_RELAXED)))
+				__atomic_fetch_or(&e->tag_write, TLB_CODE, __ATOMIC_RELAXED);
+		}
+}
+
+uint32_t tcg_mark_code_page(uint64_t phys)
 {
 	pthread_once(&code_map_once, code_map_alloc);
 	uint32_t *w = code_word(phys);
-	if (w && !(__atomic_load_n(w, __ATOMIC_RELAXED) & 1))
-		__atomic_fetch_or(w, 1, __ATOMIC_SEQ_CST);
+	if (!w)
+		return 0;
+	uint32_t v = __atomic_load_n(w, __ATOMIC_ACQUIRE);
+	if (v & CODE_SCANNED)
+		return v;
+	pthread_mutex_lock(&registry_lock);
+	/* retried when a write bumps the generation during the scan */
+	while (!((v = __atomic_load_n(w, __ATOMIC_ACQUIRE)) & CODE_SCANNED)) {
+		v = __atomic_fetch_or(w, CODE_MARKED, __ATOMIC_SEQ_CST) | CODE_MARKED;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		for (unsigned k = 0; k < registry_n; k++)
+			tlb_mark_code(registry[k], phys & PAGE_MASK);
+		count(&code_stats.marks);
+		__atomic_compare_exchange_n(w, &v, v | CODE_SCANNED, false,
+					    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	}
+	pthread_mutex_unlock(&registry_lock);
+	return v;
 }
 
-bool tcg_page_has_code(uint64_t phys)
+/* Every registered vCPU but self leaves its chain of blocks at the next
+ * check of exit_request (the run loop, long REP instructions). */
+static void kick_others(const struct tcg_cpu *self)
 {
-	uint32_t *w = code_map ? code_word(phys) : NULL;
-	return w && (__atomic_load_n(w, __ATOMIC_RELAXED) & 1);
+	count(&code_stats.kicks);
+	pthread_mutex_lock(&registry_lock);
+	for (unsigned k = 0; k < registry_n; k++)
+		if (registry[k] != self)
+			__atomic_store_n(&registry[k]->exit_request, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&registry_lock);
 }
 
-/* A write hit a page with decoded code: a new generation makes every
- * vCPU's blocks from that page stale (checked on block lookup). */
-static void code_page_written(uint64_t phys)
+/* A write hit a page: if it holds decoded code, a new generation makes
+ * every vCPU's blocks from it stale (checked on block lookup) and clears
+ * both marks.  True when this call bumped it.  TLB entries keep their
+ * TLB_CODE: the next store through each finds the page unmarked and drops
+ * the bit from its own entry (tlb_drop_code), which costs one slow store
+ * per entry, where clearing them here would scan every vCPU's TLB on each
+ * write to code, and the page is usually marked again soon. */
+static bool code_page_written(uint64_t phys)
 {
 	uint32_t *w = code_word(phys);
 	if (!w)
-		return;
+		return false;
 	uint32_t old = __atomic_load_n(w, __ATOMIC_RELAXED);
-	while ((old & 1) &&
-	       !__atomic_compare_exchange_n(w, &old, (old + 2) & ~1u, false,
-					    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-		;
+	while (old & CODE_MARKED)
+		if (__atomic_compare_exchange_n(w, &old, (old + CODE_GEN_STEP) & ~(CODE_GEN_STEP - 1),
+						false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+			count(&code_stats.bumps);
+			__atomic_fetch_add(&tcg_code_writes, 1, __ATOMIC_RELEASE);
+			return true;
+		}
+	return false;
 }
 
-/* Bytes [phys, phys + len) were written by someone else than this vCPU's
+/* Bytes [phys, phys + len) were written by someone else than a vCPU's
  * store path: a device's DMA, a loader, another thread of qvm.  The fence
  * orders the writer's stores before its reads of the map (the other half
  * of tcg_mark_code_page's ordering).  A vCPU in the middle of a block
  * from one of the pages finishes that block (up to BLOCK_MAX_INSNS, as
- * with cross-modifying code, SDM Vol. 3, 8.1.3) and decodes again at the
- * next lookup. */
+ * with cross-modifying code, SDM Vol. 3, 8.1.3), leaves its chain of
+ * blocks (exit_request) and decodes again at the next lookup. */
 void tcg_code_written(uint64_t phys, uint64_t len)
 {
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -105,9 +252,12 @@ void tcg_code_written(uint64_t phys, uint64_t len)
 	if (phys + len - 1 < phys)
 		last = ~0ULL >> 12;             /* wraps: to the top */
 	last = MIN(last, CODE_MAP_PAGES - 1);
+	bool bumped = false;
 	for (uint64_t pfn = first; pfn <= last; pfn++)
 		if (tcg_page_has_code(pfn << 12))
-			code_page_written(pfn << 12);
+			bumped |= code_page_written(pfn << 12);
+	if (bumped)
+		kick_others(NULL);
 }
 
 static void code_listener_written(struct ram_listener *l, gpa_t gpa, uint64_t len)
@@ -118,12 +268,32 @@ static void code_listener_written(struct ram_listener *l, gpa_t gpa, uint64_t le
 
 struct ram_listener tcg_code_listener = { code_listener_written };
 
-static inline void check_code_write(struct tcg_cpu *c, uint64_t phys)
+/* This vCPU wrote to RAM at phys through its slow path: if the page holds
+ * code, its blocks are stale, the running one included, and the other
+ * vCPUs must look again.  False when the page holds no code. */
+static bool check_code_write(struct tcg_cpu *c, uint64_t phys)
 {
-	if (code_map && tcg_page_has_code(phys)) {
-		code_page_written(phys);
+	count(&code_stats.slow_stores);
+	if (!tcg_page_has_code(phys))
+		return false;
+	if (code_page_written(phys)) {
 		c->stop = true;         /* the running block may be stale */
+		kick_others(c);
 	}
+	return true;
+}
+
+/* A store through an entry with TLB_CODE: the slow path's bookkeeping.
+ * An entry left with TLB_CODE by a bump drops it here, as a filler does
+ * (store, fence, recheck the mark). */
+static void code_store(struct tcg_cpu *c, struct tlb_entry *e, uint64_t page)
+{
+	if (check_code_write(c, e->phys))
+		return;
+	uint64_t tag = page | TLB_CODE;
+	if (__atomic_compare_exchange_n(&e->tag_write, &tag, page, false,
+					__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		tlb_recheck_code(e);
 }
 
 /* ------------------------------------------------------------------ */
@@ -170,15 +340,28 @@ struct walk {
 	uint64_t phys;          /* physical address of the byte */
 	bool writable, user, exec;
 	bool large;
+	bool global;            /* G in the leaf with CR4.PGE: kept across CR3 loads */
 };
 
 /* A paging-structure entry (4 or 8 bytes, naturally aligned): read in
  * one access, as set_bits() on another vCPU may be updating it (SDM
  * Vol. 3, 4.8: the A/D updates are locked operations). */
+/* The host address of [pa, pa + len) when it lies in the board's plain
+ * RAM stretch (machine.h), without the physical map; else NULL. */
+static inline void *fast_ram(const struct machine *m, uint64_t pa, uint64_t len)
+{
+	if (pa >= m->fast_ram_start && pa + len <= m->fast_ram_end && pa + len > pa)
+		return m->fast_ram_host + (pa - m->fast_ram_start);
+	return NULL;
+}
+
 static uint64_t phys_ld(struct tcg_cpu *c, uint64_t pa, unsigned size, uint64_t **host)
 {
 	uint64_t v = 0;
-	void *p = gpa_to_host(c->m, pa & c->a20_mask, size);
+	pa &= c->a20_mask;
+	void *p = fast_ram(c->m, pa, size);
+	if (!p)
+		p = gpa_to_host(c->m, pa, size);
 	*host = p;
 	if (p && size == 8)
 		v = __atomic_load_n((uint64_t *)p, __ATOMIC_RELAXED);
@@ -226,6 +409,7 @@ static void walk(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user, st
 	int level;
 	w->writable = w->user = w->exec = true;
 	w->large = false;
+	w->global = false;
 
 	if (tcg_long_mode(c)) {
 		table = c->s.cr3 & ADDR_MASK;
@@ -266,6 +450,7 @@ static void walk(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user, st
 			w->exec = false;
 		if (leaf) {
 			uint64_t base;
+			w->global = (entry & PTE_G) && (c->s.cr4 & CR4_PGE);
 			if (level == 1) {
 				base = entry & (pae ? ADDR_MASK : 0xfffff000);
 				w->phys = base | (lin & 0xfff);
@@ -304,33 +489,55 @@ static void walk(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user, st
 /* ------------------------------------------------------------------ */
 /* TLB                                                                 */
 
+static inline void tlb_invalidate(struct tlb_entry *e)
+{
+	e->tag_read = e->tag_code = TLB_INVALID;
+	__atomic_store_n(&e->tag_write, TLB_INVALID, __ATOMIC_RELAXED);
+}
+
+/* Every entry, or (keep_global) every one but the global pages' (a CR3
+ * load with CR4.PGE: SDM Vol. 3, 4.10.2.4 and 4.10.4.1). */
+static void tlb_flush(struct tcg_cpu *c, bool keep_global)
+{
+	bool kept = false;
+	for (unsigned k = 0; k < MMU_NR; k++)
+		for (unsigned e = 0; e < TLB_SIZE; e++) {
+			if (keep_global && c->tlb_global[k][e]) {
+				kept = true;
+				continue;
+			}
+			tlb_invalidate(&c->tlb[k][e]);
+			c->tlb_global[k][e] = false;
+		}
+	if (!kept)
+		c->tlb_large = false;   /* else it may cover a kept large page */
+	c->chain_epoch++;       /* block links assumed the old translations */
+	c->tlb_epoch++;
+}
+
 void tcg_tlb_flush(struct tcg_cpu *c)
 {
-	for (unsigned k = 0; k < MMU_NR; k++)
-		for (unsigned e = 0; e < TLB_SIZE; e++)
-			c->tlb[k][e].tag_read = c->tlb[k][e].tag_write =
-				c->tlb[k][e].tag_code = TLB_INVALID;
-	c->tlb_large = false;
-	c->chain_epoch++;       /* block links assumed the old translations */
+	tlb_flush(c, c->s.cr4 & CR4_PGE);
 }
 
 void tcg_tlb_flush_all(struct tcg_cpu *c)
 {
-	tcg_tlb_flush(c);
+	tlb_flush(c, false);
 }
 
 void tcg_tlb_flush_page(struct tcg_cpu *c, uint64_t lin)
 {
 	if (c->tlb_large) {     /* a large page covers many 4 KiB entries */
-		tcg_tlb_flush(c);
+		tcg_tlb_flush_all(c);
 		return;
 	}
 	unsigned idx = (lin >> 12) & (TLB_SIZE - 1);
 	for (unsigned k = 0; k < MMU_NR; k++) {
-		struct tlb_entry *e = &c->tlb[k][idx];
-		e->tag_read = e->tag_write = e->tag_code = TLB_INVALID;
+		tlb_invalidate(&c->tlb[k][idx]);
+		c->tlb_global[k][idx] = false;
 	}
 	c->chain_epoch++;
+	c->tlb_epoch++;
 }
 
 static inline bool is_lapic(struct tcg_cpu *c, uint64_t phys)
@@ -350,21 +557,30 @@ uint64_t tcg_translate(struct tcg_cpu *c, uint64_t lin, enum access acc, bool us
 	uint64_t page = lin & PAGE_MASK;
 	struct tlb_entry *e = &c->tlb[user ? MMU_USER : MMU_SUPER][(lin >> 12) & (TLB_SIZE - 1)];
 	bool ram_writable = false;
-	uint8_t *host = is_lapic(c, phys) ? NULL :
-		gpa_lookup(c->m, phys & PAGE_MASK, 4096, &ram_writable);
-	e->phys = phys & PAGE_MASK;
+	uint8_t *host = NULL;
+	if (!is_lapic(c, phys)) {
+		host = fast_ram(c->m, phys & PAGE_MASK, 4096);
+		if (host)
+			ram_writable = true;
+		else
+			host = gpa_lookup(c->m, phys & PAGE_MASK, 4096, &ram_writable);
+	}
+	/* phys before tag_write: tlb_mark_code reads them in that order */
+	__atomic_store_n(&e->phys, phys & PAGE_MASK, __ATOMIC_RELAXED);
 	if (host) {
 		e->addend = (uintptr_t)host - (uintptr_t)page;
 		e->tag_read = page;
 		e->tag_code = w.exec ? page : TLB_INVALID;
-		e->tag_write = w.writable && ram_writable ? page : TLB_INVALID;
+		tlb_set_write(e, w.writable && ram_writable ? page : TLB_INVALID);
 	} else {
 		e->addend = 0;
-		e->tag_read = e->tag_write = page | TLB_IO;
+		e->tag_read = page | TLB_IO;
+		tlb_set_write(e, page | TLB_IO);
 		e->tag_code = TLB_INVALID;
 	}
 	if (w.large)
 		c->tlb_large = true;
+	c->tlb_global[user ? MMU_USER : MMU_SUPER][(lin >> 12) & (TLB_SIZE - 1)] = w.global;
 	return phys;
 }
 
@@ -412,7 +628,7 @@ static void io_write(struct tcg_cpu *c, uint64_t phys, unsigned size, uint64_t v
 	if (host) {
 		if (writable) {
 			memcpy(host, &v, size);
-			check_code_write(c, phys);
+			(void)check_code_write(c, phys);
 		}
 		return;         /* writes to ROM are dropped */
 	}
@@ -449,12 +665,18 @@ static uint64_t lin_ld_page(struct tcg_cpu *c, uint64_t lin, unsigned size, bool
 	return v;
 }
 
-/* Translate for a write, filling the TLB; true if RAM (host ok). */
+static inline uint64_t write_tag(struct tlb_entry *e)
+{
+	return __atomic_load_n(&e->tag_write, __ATOMIC_RELAXED);
+}
+
+/* Translate for a write unless the entry has one (RAM, RAM with code,
+ * MMIO), filling the TLB. */
 static struct tlb_entry *prepare_write(struct tcg_cpu *c, uint64_t lin, bool user)
 {
 	struct tlb_entry *e = tlb_of(c, lin, user);
-	uint64_t page = lin & PAGE_MASK;
-	if (e->tag_write != page && e->tag_write != (page | TLB_IO))
+	uint64_t page = lin & PAGE_MASK, tag = write_tag(e);
+	if (tag != page && tag != (page | TLB_CODE) && tag != (page | TLB_IO))
 		tcg_translate(c, lin, ACC_WRITE, user);
 	return e;
 }
@@ -462,10 +684,12 @@ static struct tlb_entry *prepare_write(struct tcg_cpu *c, uint64_t lin, bool use
 static void lin_st_page(struct tcg_cpu *c, uint64_t lin, unsigned size, uint64_t v, bool user)
 {
 	struct tlb_entry *e = prepare_write(c, lin, user);
-	uint64_t page = lin & PAGE_MASK;
-	if (e->tag_write == page) {
+	uint64_t page = lin & PAGE_MASK, tag = write_tag(e);
+	if (tag == page) {
 		memcpy((void *)(uintptr_t)(lin + e->addend), &v, size);
-		check_code_write(c, e->phys);
+	} else if (tag == (page | TLB_CODE)) {
+		memcpy((void *)(uintptr_t)(lin + e->addend), &v, size);
+		code_store(c, e, page);
 	} else {
 		io_write(c, e->phys | (lin & 0xfff), size, v);
 	}
@@ -531,10 +755,9 @@ static inline void st_fast(struct tcg_cpu *c, int seg, uint64_t off, unsigned si
 	uint64_t lin = tcg_seg_linear(c, seg, off, size, ACC_WRITE);
 	bool user = user_access(c);
 	struct tlb_entry *e = tlb_of(c, lin, user);
-	if (__builtin_expect(e->tag_write == (lin & PAGE_MASK) &&
+	if (__builtin_expect(write_tag(e) == (lin & PAGE_MASK) &&
 			     (lin & 0xfff) <= 4096 - size, 1)) {
 		memcpy((void *)(uintptr_t)(lin + e->addend), &v, size);
-		check_code_write(c, e->phys);
 		return;
 	}
 	lin_st(c, lin, size, v, user);
@@ -638,9 +861,11 @@ void *tcg_rmw_ptr(struct tcg_cpu *c, int seg, uint64_t off, unsigned size)
 		prepare_write(c, (lin + size - 1) & PAGE_MASK, user);
 		return NULL;
 	}
-	if (e->tag_write != (lin & PAGE_MASK))
+	uint64_t page = lin & PAGE_MASK, tag = write_tag(e);
+	if (tag == (page | TLB_CODE))
+		code_store(c, e, page);
+	else if (tag != page)
 		return NULL;
-	check_code_write(c, e->phys);
 	return (void *)(uintptr_t)(lin + e->addend);
 }
 

@@ -1,15 +1,18 @@
 /*
  * The tcg engine behind the accel_ops interface: qvm's own x86 emulator,
  * one host thread per vCPU, with qvm's own LAPIC, IOAPIC, PIC and PIT
- * (user/hw/) as the irqchip.  Needs nothing from the host kernel.
+ * (user/hw/) as the irqchip.  Needs nothing from the host kernel.  With
+ * -accel tcg,thread=single the vCPU threads take turns (rr.c).
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "tcg.h"
+#include "jit/jit.h"
 #include "accel.h"
 #include "config.h"
 #include "hw/apic.h"
+#include "rr.h"
 
 /* Per-vCPU run control: HLT sleeps here until a kick. */
 struct tcg_vcpu {
@@ -17,11 +20,18 @@ struct tcg_vcpu {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool kicked;
+	bool woken;     /* out of a HLT sleep: its next turn is urgent */
 };
 
 static struct tcg_vcpu *tv_of(struct vcpu *v)
 {
 	return v->accel_state;
+}
+
+/* thread=single: the machine's turn (NULL with thread=multi). */
+static struct tcg_rr *rr_of(struct machine *m)
+{
+	return m->accel ? m->accel->state : NULL;
 }
 
 static bool tcg_available(char *why, size_t why_len)
@@ -54,9 +64,17 @@ static int tcg_init(struct machine *m)
 	if (check_cpu_model(m->cfg) < 0)
 		return -1;
 	tcg_ops_init();
+	machine_ram_hugepages(m);
 	/* host-side writes into RAM (loaders, DMA) invalidate decoded code */
 	if (machine_ram_listen(m, &tcg_code_listener) < 0)
 		return -1;
+	if (m->cfg && m->cfg->tcg.single_thread) {
+		m->accel->state = tcg_rr_new(TCG_RR_SLICE_NS);
+		if (!m->accel->state) {
+			qvm_error("tcg: out of memory");
+			return -1;
+		}
+	}
 	return irqchip_user_init(m);
 }
 
@@ -83,6 +101,9 @@ static int tcg_vcpu_init(struct vcpu *v)
 		return -1;
 	}
 	tv->cpu->lapic = v->lapic;
+	/* -accel tcg,jit=on|off,tb-size=N; the JIT unless told otherwise */
+	const struct config *cfg = v->m->cfg;
+	tcg_set_jit(tv->cpu, !cfg || cfg->tcg.jit != 0, cfg ? cfg->tcg.tb_size_mib : 0);
 	v->accel_state = tv;
 	return 0;
 }
@@ -119,6 +140,10 @@ static void tcg_kick(struct vcpu *v)
 	tv->kicked = true;
 	pthread_cond_signal(&tv->wake);
 	pthread_mutex_unlock(&tv->lock);
+	/* waiting for its turn: the holder makes way */
+	struct tcg_rr *rr = rr_of(v->m);
+	if (rr)
+		tcg_rr_kicked(rr, tv->cpu);
 }
 
 /* HLT, or an AP waiting for SIPI: sleep until something kicks us (a
@@ -132,13 +157,44 @@ static void halt_wait(struct tcg_vcpu *tv)
 	pthread_mutex_unlock(&tv->lock);
 }
 
+/* Whether the vCPU loop (cpu.c) has to see this vCPU: a pause, the end,
+ * or its own reset or shutdown request waiting for the main thread. */
+static bool vcpu_must_leave(struct vcpu *v)
+{
+	if (v->wait_for_main)
+		return true;
+	struct machine *m = v->m;
+	pthread_mutex_lock(&m->run_lock);
+	bool leave = m->paused || m->quitting;
+	pthread_mutex_unlock(&m->run_lock);
+	return leave;
+}
+
+/* thread=single: run guest code in this vCPU's turn.  A kick that only
+ * brings an event (tcg_exec polls the LAPIC) keeps the turn; a waiter's
+ * request, a halt or anything cpu.c must handle ends it. */
+static int run_turn(struct tcg_rr *rr, struct tcg_vcpu *tv, struct vcpu *v)
+{
+	int r;
+	tcg_rr_acquire(rr, tv->cpu, tv->woken);
+	tv->woken = false;
+	do {
+		r = tcg_exec(tv->cpu);
+	} while (r == VCPU_EXIT_AGAIN && !tcg_rr_yield_asked(rr, tv->cpu) &&
+		 !vcpu_must_leave(v));
+	tcg_rr_release(rr, tv->cpu);
+	return r;
+}
+
 static enum vcpu_exit tcg_vcpu_run(struct vcpu *v)
 {
 	struct tcg_vcpu *tv = tv_of(v);
-	int r = tcg_exec(tv->cpu);
+	struct tcg_rr *rr = rr_of(v->m);
+	int r = rr ? run_turn(rr, tv, v) : tcg_exec(tv->cpu);
 	__atomic_store_n(&v->kicked, false, __ATOMIC_SEQ_CST);
 	if (r == VCPU_EXIT_HALT) {
 		halt_wait(tv);
+		tv->woken = true;
 		return VCPU_EXIT_AGAIN;
 	}
 	return r;
@@ -224,6 +280,55 @@ static int tcg_load(struct machine *m, struct state_buf *s)
 	return 0;
 }
 
+/* -accel tcg's settings as the vCPUs have them (vCPU 0 stands for all). */
+static void tcg_info_config(struct machine *m, void (*print)(void *, const char *), void *opaque)
+{
+	char line[160];
+	const struct tcg_cpu *c = m->nr_vcpus && m->vcpus[0] && tv_of(m->vcpus[0]) ?
+				  tv_of(m->vcpus[0])->cpu : NULL;
+	if (c) {
+		snprintf(line, sizeof(line), "jit: %s\ntb-size: %u MiB per vCPU\n",
+			 c->jit_on ? "on" : "off (interpreter)", c->jit_tb_mib);
+		print(opaque, line);
+	}
+	struct tcg_rr *rr = rr_of(m);
+	if (rr)
+		snprintf(line, sizeof(line),
+			 "thread: single (one vCPU runs at a time; %llu handoffs)\n",
+			 (unsigned long long)tcg_rr_handoffs(rr));
+	else
+		snprintf(line, sizeof(line), "thread: multi (one host thread per vCPU)\n");
+	print(opaque, line);
+}
+
+/* The JIT's counters, summed over the vCPUs */
+static void tcg_info_jit(struct machine *m, void (*print)(void *, const char *), void *opaque)
+{
+	struct jit_stats sum = { 0 };
+	for (unsigned i = 0; i < m->nr_vcpus; i++) {
+		if (!m->vcpus[i] || !tv_of(m->vcpus[i]))
+			continue;
+		struct jit_stats s;
+		jit_get_stats(tv_of(m->vcpus[i])->cpu, &s);
+		const uint64_t *from = (const uint64_t *)&s;
+		uint64_t *to = (uint64_t *)&sum;
+		for (size_t k = 0; k < sizeof(s) / sizeof(uint64_t); k++)
+			to[k] += from[k];
+	}
+	char line[512];
+	snprintf(line, sizeof(line),
+		 "jit blocks: %llu translated (%llu KiB of code), %llu left to the interpreter\n"
+		 "jit instructions: %llu native, %llu through the interpreter's handlers\n"
+		 "jit entries from the run loop: %llu; chains patched: %llu\n"
+		 "jit indirect branches found in the block cache: %llu, missed: %llu\n",
+		 (unsigned long long)sum.blocks, (unsigned long long)(sum.code_bytes >> 10),
+		 (unsigned long long)sum.failed, (unsigned long long)sum.native_insns,
+		 (unsigned long long)sum.helper_insns, (unsigned long long)sum.enters,
+		 (unsigned long long)sum.chains, (unsigned long long)sum.indirect_hits,
+		 (unsigned long long)sum.indirect_misses);
+	print(opaque, line);
+}
+
 static void tcg_info(struct machine *m, void (*print)(void *, const char *), void *opaque)
 {
 	char line[256];
@@ -232,16 +337,27 @@ static void tcg_info(struct machine *m, void (*print)(void *, const char *), voi
 		if (m->vcpus[i] && tv_of(m->vcpus[i]))
 			insns += __atomic_load_n(&tv_of(m->vcpus[i])->cpu->insns,
 						 __ATOMIC_RELAXED);  /* counting on */
+	bool jit = m->nr_vcpus && m->vcpus[0] && tv_of(m->vcpus[0]) &&
+		   tv_of(m->vcpus[0])->cpu->jit_on;
 	snprintf(line, sizeof(line),
-		 "tcg: x86-64 interpreter (decoded blocks, lazy flags, software TLB)\n"
+		 "tcg: x86-64 %s\n"
 		 "irqchip: qvm's own LAPIC, IOAPIC, 8259 PIC; PIT: 8254\n"
-		 "instructions retired: %llu\n", (unsigned long long)insns);
+		 "instructions retired: %llu\n",
+		 jit ? "JIT (host code per block, the interpreter for the rest)"
+		     : "interpreter (decoded blocks, lazy flags, software TLB)",
+		 (unsigned long long)insns);
 	print(opaque, line);
+	tcg_info_config(m, print, opaque);
+	if (jit)
+		tcg_info_jit(m, print, opaque);
 }
 
 static void tcg_destroy(struct machine *m)
 {
 	machine_ram_unlisten(m, &tcg_code_listener);
+	tcg_rr_free(rr_of(m));
+	if (m->accel)
+		m->accel->state = NULL;
 }
 
 const struct accel_ops tcg_accel_ops = {

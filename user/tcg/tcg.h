@@ -157,11 +157,32 @@ struct tcg_fpu {
 
 /* Software TLB, one per privilege kind (SDM: accesses by CPL 3 are user
  * accesses; descriptor-table and CPL 0-2 accesses are supervisor). */
-#define TLB_BITS 8
+#define TLB_BITS 10
 #define TLB_SIZE (1u << TLB_BITS)
 enum { MMU_SUPER, MMU_USER, MMU_NR };
+/*
+ * A tag is the linear page (low 12 bits clear) when the access may take
+ * the fast path, a compare and an add; low bits make every compare with a
+ * page fail and send the access to mmu.c's slow path:
+ *   TLB_INVALID  no translation (all three tags)
+ *   TLB_IO       MMIO or the LAPIC page (tag_read, tag_write): the devices
+ *   TLB_CODE     tag_write only: the page holds decoded code, so the store
+ *                must bump the page's generation (mmu.c), which ends the
+ *                storing vCPU's block and kicks the others
+ * The contract the inline stores rely on: e->tag_write == (lin &
+ * TLB_PAGE_MASK) means plain writable RAM with no decoded code; the store
+ * is the host write at lin + addend and nothing else.  tag_read and
+ * tag_code never carry TLB_CODE.  Other threads set TLB_CODE in tag_write
+ * at any time (tcg_mark_code_page), so C code reads and writes tag_write
+ * (and writes phys) with atomic operations; only the owning vCPU writes
+ * the rest of the entry.
+ */
+#define TLB_PAGE_MASK (~0xfffULL)
+#define TLB_INVALID 1ULL
+#define TLB_IO 2ULL
+#define TLB_CODE 4ULL
 struct tlb_entry {
-	uint64_t tag_read, tag_write, tag_code; /* linear page | 1 if invalid */
+	uint64_t tag_read, tag_write, tag_code; /* linear page, or with TLB_* bits */
 	uintptr_t addend;       /* host = linear + addend, for RAM pages */
 	uint64_t phys;          /* guest-physical page */
 };
@@ -205,12 +226,14 @@ struct tcg_cpu {
 	uint64_t a20_mask;      /* ~0 or ~(1 << 20) */
 	struct tlb_entry tlb[MMU_NR][TLB_SIZE];
 	bool tlb_large;         /* a 2M/4M/1G page is cached (INVLPG flushes all) */
+	bool tlb_global[MMU_NR][TLB_SIZE];      /* the entry maps a global page */
 	struct tcg_block **blocks; /* block cache (exec.c) */
 	/* Block chaining (exec.c): the block just run and the epoch it ran
 	 * in.  The epoch moves whenever a link between blocks may have gone
 	 * wrong: a TLB flush (mmu.c) or a block freed (exec.c). */
 	struct tcg_block *last_block;
 	uint32_t last_epoch, chain_epoch;
+	uint32_t tlb_epoch;     /* moves at every TLB flush (mmu.c) */
 	uint64_t code_gen_seen; /* exec.c's view of the global code generation */
 
 	struct machine *m;
@@ -222,6 +245,8 @@ struct tcg_cpu {
 	bool jit_on;
 	unsigned jit_tb_mib;    /* code cache size (MiB) */
 	struct jit_state *jit;  /* NULL until the first translation */
+	uint64_t jit_flags;     /* guest arithmetic flags into/out of host code */
+	uint8_t jit_flags_host; /* the code left them in jit_flags (else cc_*) */
 };
 
 /* Turn the JIT on or off for this vCPU (exec.c), with a code cache of
@@ -464,16 +489,36 @@ void tcg_tlb_flush_page(struct tcg_cpu *c, uint64_t lin); /* INVLPG */
 
 /* Self-modifying code: stores to a page holding decoded code (by any
  * vCPU or the host) bump that page's generation; exec.c drops stale
- * blocks.  mmu.c calls it on guest stores; host-side writes (loaders,
- * DMA: memory.h) reach it through tcg_code_listener, which tcg_init
- * registers with the machine. */
+ * blocks.  Guest stores reach it through the TLB_CODE bit of their TLB
+ * entry (mmu.c's slow path); host-side writes (loaders, DMA: memory.h)
+ * through tcg_code_listener, which tcg_init registers with the machine.
+ * Either also sets exit_request in every other registered vCPU, so that
+ * one running chained blocks goes back to the loop and looks again. */
 void tcg_code_written(uint64_t phys, uint64_t len);
 extern struct ram_listener tcg_code_listener;
 /* Forget every decoded block of this vCPU (machine reset). */
 void tcg_flush_blocks(struct tcg_cpu *c);
 bool tcg_page_has_code(uint64_t phys);
-void tcg_mark_code_page(uint64_t phys);
+/* The decoder is about to read code from the page: mark it, and give
+ * TLB_CODE to every registered vCPU's write entries for it.  Returns the
+ * page's generation, marked; a block decoded after this call is stale if
+ * the page's generation is not that value. */
+uint32_t tcg_mark_code_page(uint64_t phys);
+/* Counts the writes that made decoded code stale (any page, any vCPU). */
+extern uint64_t tcg_code_writes;
 uint32_t tcg_code_page_gen(uint64_t phys);
+/* The vCPUs tcg_mark_code_page updates and a code write kicks: exec.c's
+ * tcg_cpu_new registers each, tcg_cpu_free unregisters it first. */
+void tcg_mmu_register(struct tcg_cpu *c);
+void tcg_mmu_unregister(struct tcg_cpu *c);
+/* Process-wide counts, for tests and measurements. */
+struct tcg_code_stats {
+	uint64_t marks;         /* pages marked as code (each a TLB scan) */
+	uint64_t bumps;         /* generations bumped: writes that hit code */
+	uint64_t kicks;         /* bumps that set other vCPUs' exit_request */
+	uint64_t slow_stores;   /* guest stores that read the code map */
+};
+void tcg_code_stats_get(struct tcg_code_stats *s);
 /* Instruction fetch for exec.c: the host address of the code at lin
  * (valid to the end of its page) or NULL when it is not RAM/ROM; *phys
  * gets the guest-physical address.  Raises #PF. */

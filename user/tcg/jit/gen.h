@@ -1,0 +1,40 @@
+/*
+ * The instruction generators' shared declarations (gen-*.c).
+ */
+#ifndef QVM_TCG_JIT_GEN_H
+#define QVM_TCG_JIT_GEN_H
+
+#include "tcg/jit/tr.h"
+
+/* A ModRM instruction run as the same host instruction (gen-mirror.c). */
+struct mirror {
+	uint8_t map, op;        /* host opcode (MAP_1B or MAP_0F) */
+	uint8_t group;          /* ModRM.reg when there is no register operand */
+	uint8_t size;           /* operand size: 1 for byte forms, else osz */
+	uint8_t msize;          /* bytes of the r/m operand */
+	bool r_read, r_write;   /* the register operand (host rcx) */
+	bool m_write;           /* the r/m operand is written (else read) */
+	bool cl_count;          /* the guest's CL into the host's */
+	bool implicit_ax;       /* the guest's rAX into the host's first */
+	uint8_t ax_out, dx_out; /* store rAX / rDX after, at this size */
+	bool lock;
+	bool fmay;              /* the host instruction may change flags */
+	unsigned freads, fwrites;
+	bool fmaybe;            /* gen_info.fmaybe */
+	uint64_t imm;
+	uint8_t imm_size;
+};
+
+bool mirror_of(const struct tr *t, const struct insn *i, struct mirror *m);
+bool gen_mirror(struct tr *t, const struct mirror *m);
+
+/* gen-sse.c: a generator for instruction i, if it has one there
+ * (filled into gi) */
+bool jit_classify_sse(const struct tr *t, const struct insn *i, struct gen_info *gi);
+/* gen-div.c: the same for DIV and IDIV */
+bool jit_classify_div(const struct tr *t, const struct insn *i, struct gen_info *gi);
+
+/* The flags condition code cc (0-15) reads. */
+unsigned cc_flags(unsigned cc);
+
+#endif
