@@ -178,9 +178,7 @@ static void emit_stubs(struct jit_state *js, uint8_t *buf)
 	 * r11 (lahf/seto) meanwhile */
 	js->exit_indirect = e.p;
 	emit_store(&e, 8, CPU_MEM(s.rip), H_RCX);
-	e8(&e, 0x9f);
-	emit_op2(&e, 1, 0x90, 0, rm_reg(H_RAX));        /* seto al */
-	emit_op1(&e, 4, 0x89, H_RAX, rm_reg(H_R11));    /* mov r11d, eax */
+	emit_save_flags_r11(&e);
 	emit_lea(&e, 8, H_RDX, (struct hmem){ H_RCX, H_RSI, 0, 0 });    /* the tag */
 	/* the set: ((rip >> 12) ^ rip) & (IBTC_SETS - 1), two 32-byte
 	 * entries each (ibtc_set) */
@@ -214,9 +212,7 @@ static void emit_stubs(struct jit_state *js, uint8_t *buf)
 	emit_op1(&e, 8, 0x3b, H_R10, rm_sib(H_RDI, H_RAX, 0, 16));
 	uint8_t *miss4 = emit_jcc_rel32(&e, 5);
 	emit_load(&e, 8, H_RDX, rm_sib(H_RDI, H_RAX, 0, 8));
-	emit_op1(&e, 4, 0x8b, H_RAX, rm_reg(H_R11));    /* the flags back */
-	emit_alu_imm(&e, 1, 0, rm_reg(H_RAX), 0x7f);
-	e8(&e, 0x9e);
+	emit_restore_flags_r11(&e);
 	e8(&e, 0xff);
 	e8(&e, 0xe2);                                   /* jmp rdx */
 	/* miss: the block cache, through C, the flags kept in rbx and in
@@ -226,9 +222,7 @@ static void emit_stubs(struct jit_state *js, uint8_t *buf)
 	emit_patch_rel32(miss2, e.p);
 	emit_patch_rel32(miss3, e.p);
 	emit_patch_rel32(miss4, e.p);
-	emit_op1(&e, 4, 0x8b, H_RAX, rm_reg(H_R11));
-	emit_alu_imm(&e, 1, 0, rm_reg(H_RAX), 0x7f);
-	e8(&e, 0x9e);
+	emit_restore_flags_r11(&e);
 	e8(&e, 0x9c);
 	emit_pop(&e, H_RBX);
 	emit_store(&e, 8, CPU_MEM(cc_src), H_RBX);

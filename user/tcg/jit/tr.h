@@ -106,6 +106,9 @@ void tr_flags_to_mem(struct tr *t);
 /* Before native code that needs the guest flags in the host (reads, or
  * writes some and leaves other live ones): load them if needed. */
 void tr_flags_for_native(struct tr *t, unsigned freads, unsigned fwrites);
+/* The guest flags in r11 and back (LAHF/SETO, ADD 7F/SAHF); rax scratch */
+void emit_save_flags_r11(struct emit *e);
+void emit_restore_flags_r11(struct emit *e);
 /* after native code that wrote fwrites flags */
 void tr_flags_written(struct tr *t, unsigned fwrites);
 /* Guest memory: compute the linear address of i's memory operand into

@@ -70,14 +70,14 @@ void tr_flags_written(struct tr *t, unsigned fwrites)
 
 /* lahf; seto al; mov r11d, eax -- and back: mov eax, r11d; add al, 7f;
  * sahf (OF from the add: 1 + 7f overflows, 0 + 7f does not). */
-static void emit_save_flags_r11(struct emit *e)
+void emit_save_flags_r11(struct emit *e)
 {
 	e8(e, 0x9f);
 	emit_op2(e, 1, 0x90, 0, rm_reg(H_RAX));
 	emit_op1(e, 4, 0x89, H_RAX, rm_reg(H_R11));
 }
 
-static void emit_restore_flags_r11(struct emit *e)
+void emit_restore_flags_r11(struct emit *e)
 {
 	emit_op1(e, 4, 0x8b, H_RAX, rm_reg(H_R11));
 	emit_alu_imm(e, 1, 0, rm_reg(H_RAX), 0x7f);
@@ -161,6 +161,17 @@ void tr_mem_check(struct tr *t, unsigned size, enum access acc)
 
 /* rsi = the linear address of i's memory operand, with no host flag
  * changed (lea and mov only). */
+/* The host register holding guest register r for an address: its own
+ * when held, else scratch, loaded. */
+static int addr_reg(struct tr *t, unsigned r, int scratch)
+{
+	struct hrm g = tr_greg(t, r, 8);
+	if (!g.mem)
+		return g.reg;
+	emit_load(&t->e, 8, scratch, g);
+	return scratch;
+}
+
 void tr_ea(struct tr *t)
 {
 	const struct insn *i = t->i;
@@ -172,24 +183,10 @@ void tr_ea(struct tr *t)
 	} else {
 		/* base and index held in host registers are used in place */
 		struct hmem m = { H_NONE, H_NONE, i->scale, i->disp };
-		if (i->base != NO_REG) {
-			struct hrm g = tr_greg(t, i->base, 8);
-			if (g.mem) {
-				emit_load(e, 8, H_RSI, g);
-				m.base = H_RSI;
-			} else {
-				m.base = g.reg;
-			}
-		}
-		if (i->index != NO_REG) {
-			struct hrm g = tr_greg(t, i->index, 8);
-			if (g.mem) {
-				emit_load(e, 8, H_RAX, g);
-				m.index = H_RAX;
-			} else {
-				m.index = g.reg;
-			}
-		}
+		if (i->base != NO_REG)
+			m.base = (int8_t)addr_reg(t, i->base, H_RSI);
+		if (i->index != NO_REG)
+			m.index = (int8_t)addr_reg(t, i->index, H_RAX);
 		if (!(m.base == H_RSI && m.index == H_NONE && m.disp == 0 && i->asz == 8))
 			emit_lea(e, i->asz == 8 ? 8 : 4, H_RSI, m);
 		if (i->asz == 2)
