@@ -54,7 +54,7 @@ PIO_ITERS = env_num("PIO_ITERS", 20000)
 PIO_PORT = os.environ.get("PIO_PORT", "").strip() or "0x520"
 TIMEOUT = env_num("TIMEOUT", 120.0, float)
 TCG_ITERS = env_num("TCG_ITERS", 20000000)
-TCG_INSNS_PER_ITER = 12     # bench-cpu.c's loop body
+TCG_INSNS_PER_ITER = 12     # bench-cpu.c's loop bodies (both loops)
 # the default Linux guest (scripts/build-guest), booted with -accel tcg
 LINUX_DIR = (os.environ.get("LINUX_GUEST_DIR", "").strip()
              or os.path.join(ROOT, "build", "linux"))
@@ -335,23 +335,26 @@ def fig_pio(vmms):
             fig.samples[vmm.name].append(dt / PIO_ITERS * 1e6)
 
 
-def fig_tcg(vmms):
-    """Emulation speed: guest time per instruction of bench-cpu's loop
-    (ALU, multiply, loads, stores, branch), both VMMs with -accel tcg."""
-    fig = Figure("tcg: CPU-bound loop, time per guest insn", "ns/insn", "{:.2f}")
+def fig_tcg(vmms, loop="alu"):
+    """Emulation speed: guest time per instruction of one of bench-cpu's
+    loops, both VMMs with -accel tcg: "alu" (ALU, multiply, loads, stores,
+    branch) or "rot" (rotates by immediate, by CL and through carry)."""
+    what = {"alu": "CPU-bound loop", "rot": "rotate loop"}[loop]
+    fig = Figure(f"tcg: {what}, time per guest insn", "ns/insn", "{:.2f}")
     figures.append(fig)
     img = "bench-cpu.elf"
     if not os.path.exists(guest(img)):
         skip_figure(fig, f"{guest(img)} missing (make guests)")
         return
     insns = TCG_ITERS * TCG_INSNS_PER_ITER
-    log(f"bench: tcg: {REPS} x {insns} guest instructions per VMM")
+    log(f"bench: tcg {loop}: {REPS} x {insns} guest instructions per VMM")
     common = ["tcg" if a == "kvm" else a for a in COMMON]
     for rep in range(REPS):
         for vmm in (vmms if rep % 2 == 0 else vmms[::-1]):
             if vmm.name in fig.problem:
                 continue
-            argv = vmm.cmd + vmm.extra + common + kernel(img, f"iters={TCG_ITERS}")
+            argv = (vmm.cmd + vmm.extra + common +
+                    kernel(img, f"iters={TCG_ITERS} loop={loop}"))
             r = run_guest(argv)
             if not run_ok(fig, vmm, r, need_lines=("start", "done")):
                 continue
@@ -975,6 +978,7 @@ def main():
     fig_startup(vmms, "-bios", "empty.bin", ["-bios", guest("empty.bin")])
     mem_details = fig_memory(vmms)
     fig_tcg([VMM("qvm", QVM, QVM_ARGS), VMM("qemu", QEMU, QEMU_ARGS)])
+    fig_tcg([VMM("qvm", QVM, QVM_ARGS), VMM("qemu", QEMU, QEMU_ARGS)], "rot")
     cg_notes, _ = tcg_extra(("callgrind",))
     fig_linux([VMM("qvm", QVM, QVM_ARGS), VMM("qemu", QEMU, QEMU_ARGS)])
     fig_linux_syscall([VMM("qvm", QVM, QVM_ARGS), VMM("qemu", QEMU, QEMU_ARGS)])
