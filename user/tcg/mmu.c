@@ -495,6 +495,86 @@ static inline void tlb_invalidate(struct tlb_entry *e)
 	__atomic_store_n(&e->tag_write, TLB_INVALID, __ATOMIC_RELAXED);
 }
 
+/* ------------------------------------------------------------------ */
+/* Victim TLB                                                          */
+
+/* Whether a victim entry answers acc at page as a fill would. */
+static bool victim_answers(const struct tlb_entry *v, uint64_t page, enum access acc)
+{
+	switch (acc) {
+	case ACC_READ:
+		return v->tag_read == page || v->tag_read == (page | TLB_IO);
+	case ACC_WRITE:
+		return v->tag_write == page || v->tag_write == (page | TLB_IO);
+	default:
+		return v->tag_code == page;
+	}
+}
+
+/* Keep the main entry e (about to be replaced) as a victim. */
+static void victim_keep(struct tcg_cpu *c, unsigned kind, const struct tlb_entry *e, bool global)
+{
+	if (e->tag_read == TLB_INVALID)
+		return;
+	struct tlb_victim *v = &c->tlb_victim[kind][c->tlb_victim_next[kind]++ % TLB_VICTIMS];
+	v->e = *e;
+	v->e.tag_write = __atomic_load_n(&e->tag_write, __ATOMIC_RELAXED) & ~TLB_CODE;
+	v->global = global;
+}
+
+/* A victim for acc at lin: swap it with the main entry e through the
+ * filler's protocol (phys, then tag_write, then the code recheck: a page
+ * marked as code meanwhile gets its TLB_CODE back).  True on a hit. */
+static bool victim_swap(struct tcg_cpu *c, unsigned kind, struct tlb_entry *e, uint64_t lin,
+			enum access acc)
+{
+	uint64_t page = lin & PAGE_MASK;
+	unsigned idx = (lin >> 12) & (TLB_SIZE - 1);
+	for (unsigned k = 0; k < TLB_VICTIMS; k++) {
+		struct tlb_victim *v = &c->tlb_victim[kind][k];
+		if (!victim_answers(&v->e, page, acc))
+			continue;
+		struct tlb_victim hit = *v;
+		v->e.tag_read = v->e.tag_code = v->e.tag_write = TLB_INVALID;
+		victim_keep(c, kind, e, c->tlb_global[kind][idx]);
+		__atomic_store_n(&e->phys, hit.e.phys, __ATOMIC_RELAXED);
+		e->addend = hit.e.addend;
+		e->tag_read = hit.e.tag_read;
+		e->tag_code = hit.e.tag_code;
+		tlb_set_write(e, hit.e.tag_write);
+		c->tlb_global[kind][idx] = hit.global;
+		return true;
+	}
+	return false;
+}
+
+/* Drop the victims (keep_global: but the global pages'); true when a
+ * global one was kept. */
+static bool victims_flush(struct tcg_cpu *c, bool keep_global)
+{
+	bool kept = false;
+	for (unsigned k = 0; k < MMU_NR; k++)
+		for (unsigned i = 0; i < TLB_VICTIMS; i++) {
+			struct tlb_victim *v = &c->tlb_victim[k][i];
+			if (keep_global && v->global && v->e.tag_read != TLB_INVALID)
+				kept = true;
+			else
+				v->e.tag_read = v->e.tag_code = v->e.tag_write = TLB_INVALID;
+		}
+	return kept;
+}
+
+static void victims_flush_page(struct tcg_cpu *c, uint64_t lin)
+{
+	uint64_t page = lin & PAGE_MASK;
+	for (unsigned k = 0; k < MMU_NR; k++)
+		for (unsigned i = 0; i < TLB_VICTIMS; i++) {
+			struct tlb_victim *v = &c->tlb_victim[k][i];
+			if ((v->e.tag_read & PAGE_MASK) == page || (v->e.tag_code & PAGE_MASK) == page)
+				v->e.tag_read = v->e.tag_code = v->e.tag_write = TLB_INVALID;
+		}
+}
+
 /* Every entry, or (keep_global) every one but the global pages' (a CR3
  * load with CR4.PGE: SDM Vol. 3, 4.10.2.4 and 4.10.4.1). */
 static void tlb_flush(struct tcg_cpu *c, bool keep_global)
@@ -509,6 +589,8 @@ static void tlb_flush(struct tcg_cpu *c, bool keep_global)
 			tlb_invalidate(&c->tlb[k][e]);
 			c->tlb_global[k][e] = false;
 		}
+	if (victims_flush(c, keep_global))
+		kept = true;
 	if (!kept)
 		c->tlb_large = false;   /* else it may cover a kept large page */
 	c->chain_epoch++;       /* block links assumed the old translations */
@@ -536,6 +618,7 @@ void tcg_tlb_flush_page(struct tcg_cpu *c, uint64_t lin)
 		tlb_invalidate(&c->tlb[k][idx]);
 		c->tlb_global[k][idx] = false;
 	}
+	victims_flush_page(c, lin);
 	c->chain_epoch++;
 	c->tlb_epoch++;
 }
@@ -547,6 +630,10 @@ static inline bool is_lapic(struct tcg_cpu *c, uint64_t phys)
 
 uint64_t tcg_translate(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user)
 {
+	unsigned kind = user ? MMU_USER : MMU_SUPER;
+	struct tlb_entry *e = &c->tlb[kind][(lin >> 12) & (TLB_SIZE - 1)];
+	if (victim_swap(c, kind, e, lin, acc))
+		return e->phys | (lin & 0xfff);
 	struct walk w = { .phys = lin & 0xffffffffULL, .writable = true, .user = true,
 			  .exec = true };
 	if (c->s.cr0 & CR0_PG)
@@ -555,7 +642,8 @@ uint64_t tcg_translate(struct tcg_cpu *c, uint64_t lin, enum access acc, bool us
 		w.phys = lin;
 	uint64_t phys = w.phys & c->a20_mask;
 	uint64_t page = lin & PAGE_MASK;
-	struct tlb_entry *e = &c->tlb[user ? MMU_USER : MMU_SUPER][(lin >> 12) & (TLB_SIZE - 1)];
+	if ((e->tag_read & PAGE_MASK) != page)
+		victim_keep(c, kind, e, c->tlb_global[kind][(lin >> 12) & (TLB_SIZE - 1)]);
 	bool ram_writable = false;
 	uint8_t *host = NULL;
 	if (!is_lapic(c, phys)) {

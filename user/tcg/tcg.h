@@ -159,6 +159,7 @@ struct tcg_fpu {
  * accesses; descriptor-table and CPL 0-2 accesses are supervisor). */
 #define TLB_BITS 10
 #define TLB_SIZE (1u << TLB_BITS)
+#define TLB_VICTIMS 8
 enum { MMU_SUPER, MMU_USER, MMU_NR };
 /*
  * A tag is the linear page (low 12 bits clear) when the access may take
@@ -227,6 +228,14 @@ struct tcg_cpu {
 	struct tlb_entry tlb[MMU_NR][TLB_SIZE];
 	bool tlb_large;         /* a 2M/4M/1G page is cached (INVLPG flushes all) */
 	bool tlb_global[MMU_NR][TLB_SIZE];      /* the entry maps a global page */
+	/* Victim TLB (mmu.c): the last entries evicted from tlb[k], looked up
+	 * before a page walk, so that two hot pages whose index collides
+	 * (kernel code and data 4 MiB apart) do not walk at every switch. */
+	struct tlb_victim {
+		struct tlb_entry e;     /* tag_write without TLB_CODE */
+		bool global;
+	} tlb_victim[MMU_NR][TLB_VICTIMS];
+	unsigned tlb_victim_next[MMU_NR];       /* round-robin replacement */
 	struct tcg_block **blocks; /* block cache (exec.c) */
 	/* Block chaining (exec.c): the block just run and the epoch it ran
 	 * in.  The epoch moves whenever a link between blocks may have gone
