@@ -533,7 +533,7 @@ TEST(tcg_decode_branches_end_blocks)
 	CHECK(!IS_UD(i));
 
 	static const uint8_t enders_1b[] = {
-		0xc3, 0xcb, 0xcc, 0xce, 0xcf, 0xf1, 0xf4, 0xfa, 0xfb, 0x9d,
+		0xc3, 0xcb, 0xcc, 0xce, 0xcf, 0xf1, 0xf4, 0x9d,
 		0x07, 0x17, 0x1f, 0x6c, 0x6d, 0x6e, 0x6f, 0xec, 0xed, 0xee, 0xef,
 	};
 	for (unsigned k = 0; k < sizeof(enders_1b); k++) {
@@ -541,6 +541,20 @@ TEST(tcg_decode_branches_end_blocks)
 		CHECK(i.ends_block);
 		CHECK(!IS_UD(i));
 	}
+	/* CLI and STI go on (STI stops the block itself when an interrupt
+	 * waits), and so do SWAPGS and RDTSCP of group 7, unlike LGDT */
+	CHECK_EQ(DEC(&i, 32, 0xfa), 1);
+	CHECK(!i.ends_block);
+	CHECK_EQ(DEC(&i, 32, 0xfb), 1);
+	CHECK(!i.ends_block);
+	CHECK_EQ(DEC(&i, 64, 0x0f, 0x01, 0xf8), 3);        /* swapgs */
+	CHECK(!i.ends_block);
+	CHECK_EQ(DEC(&i, 64, 0x0f, 0x01, 0xf9), 3);        /* rdtscp */
+	CHECK(!i.ends_block);
+	CHECK_EQ(DEC(&i, 64, 0x0f, 0x01, 0xfa), 3);        /* monitorx: ends */
+	CHECK(i.ends_block);
+	CHECK_EQ(DEC(&i, 64, 0x0f, 0x01, 0x10), 3);        /* lgdt [rax] */
+	CHECK(i.ends_block);
 	CHECK_EQ(DEC(&i, 32, 0x8e, 0xd0), 2);              /* mov ss, ax */
 	CHECK(i.ends_block);
 	CHECK_EQ(DEC(&i, 32, 0xc4, 0x00), 2);              /* les */

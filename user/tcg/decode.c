@@ -129,7 +129,8 @@ static const uint16_t props_1b[256] = {
 	[0xf1] = P_END,                                 /* INT1 */
 	[0xf4] = P_END,                                 /* HLT */
 	[0xf6 ... 0xf7] = M | P_GRP,                    /* group 3 */
-	[0xfa ... 0xfb] = P_END,                        /* CLI STI */
+	/* CLI, STI (0xfa, 0xfb): no block end; STI stops when an interrupt
+	 * is waiting (system.c) */
 	[0xfe ... 0xff] = M | P_GRP,                    /* groups 4, 5 */
 };
 
@@ -495,6 +496,16 @@ static int decode_opcode(struct insn *i, const uint8_t *b, unsigned avail,
 	return pos;
 }
 
+/* SWAPGS and RDTSCP (0F 01 F8, F9) change nothing a block depends on (in
+ * 64-bit mode the translation key holds no segment base; FS and GS bases
+ * are read when used), unlike the rest of group 7 (descriptor tables,
+ * INVLPG, CR0): a Linux system call runs two SWAPGS. */
+static bool group7_plain(const struct insn *i)
+{
+	return i->map == MAP_0F && i->op == 0x01 && i->mod == 3 && (i->reg & 7) == 7 &&
+	       (i->rm & 7) <= 1;
+}
+
 /* Finish an instruction that is #UD, ending after pos bytes. */
 static int decode_ud(struct insn *i, unsigned pos)
 {
@@ -582,7 +593,7 @@ int tcg_decode(struct insn *i, const uint8_t *b, unsigned avail, int code_bits)
 		i->imm2 = load_le(b + pos, avail - pos, imm2_size);
 	}
 	i->len = len;
-	i->ends_block = p & P_END;
+	i->ends_block = (p & P_END) && !group7_plain(i);
 	if ((p & P_UD) || (i->lock && !lock_ok(i, p)) || ((p & P_MEM) && !i->mem))
 		return decode_ud(i, len);
 	i->fn = tcg_ops[i->map][i->op];

@@ -457,6 +457,9 @@ static void op_hlt(struct tcg_cpu *c, const struct insn *i)
 	require_cpl0(c);
 	c->halted = true;
 	c->stop = true;
+	/* HLT completes the instruction an STI shadows ("sti; hlt"): the
+	 * interrupt that wakes it is taken */
+	c->inhibit_irq = false;
 }
 
 /* ------------------------------------------------------------------ */
@@ -479,16 +482,22 @@ static void op_cli(struct tcg_cpu *c, const struct insn *i)
 	c->s.rflags &= ~FL_IF;
 }
 
-/* STI: interrupts stay blocked until the next instruction completes */
+/* STI: interrupts stay blocked until the next instruction completes
+ * (SDM Vol. 2, STI).  The block ends only when an interrupt is already
+ * waiting, to be taken after that instruction; one arriving later kicks
+ * the vCPU, whose run loop still finds inhibit_irq set if it looks before
+ * the next instruction (a Linux system call enables interrupts once on
+ * its way in: leaving the block there cost a run-loop round trip). */
 static void op_sti(struct tcg_cpu *c, const struct insn *i)
 {
 	(void)i;
 	check_if_change(c);
-	if (!(c->s.rflags & FL_IF)) {
-		c->s.rflags |= FL_IF;
-		c->inhibit_irq = true;
-	}
-	c->stop = true;
+	if (c->s.rflags & FL_IF)
+		return;
+	c->s.rflags |= FL_IF;
+	c->inhibit_irq = true;
+	if (!c->lapic || lapic_events(c->lapic))
+		c->stop = true;
 }
 
 /* The operand size of PUSHF/POPF: 64 by default in 64-bit mode, no

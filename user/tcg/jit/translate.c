@@ -391,7 +391,8 @@ static void emit_stop_check(struct tr *t)
 
 /* Instructions after which the block must go back to the run loop: they
  * may change what the translation key or the chaining assumed (segment
- * loads, POPF's TF, descriptor tables and TLB, IF). */
+ * loads, POPF's TF, descriptor tables and TLB).  CLI and STI need not:
+ * STI sets c->stop itself when an interrupt waits (system.c). */
 static bool forces_exit(const struct insn *i)
 {
 	if (i->ends_block)
@@ -399,12 +400,14 @@ static bool forces_exit(const struct insn *i)
 	if (i->map == MAP_1B) {
 		switch (i->op) {
 		case 0x07: case 0x17: case 0x1f: case 0x8e: case 0x9d:
-		case 0xc4: case 0xc5: case 0xfa: case 0xfb:
+		case 0xc4: case 0xc5:
 			return true;
 		}
 	} else if (i->map == MAP_0F) {
 		switch (i->op) {
-		case 0x00: case 0x01: case 0xa1: case 0xa9: case 0xb2: case 0xb4: case 0xb5:
+		case 0x01:      /* group 7 but SWAPGS, RDTSCP (decode.c) */
+			return i->ends_block;
+		case 0x00: case 0xa1: case 0xa9: case 0xb2: case 0xb4: case 0xb5:
 		case 0x22: case 0x30:
 			return true;
 		}
@@ -426,6 +429,12 @@ static void emit_helper(struct tr *t)
 		return;
 	}
 	emit_stop_check(t);
+	/* STI went on (no interrupt waits): its shadow covers the next
+	 * instruction, which follows here with no interrupt check in
+	 * between, so the run loop need not see it.  After the last
+	 * instruction of a block the loop does (exec.c). */
+	if (t->i->map == MAP_1B && t->i->op == 0xfb && t->k + 1 < t->n)
+		emit_op(e, 1, false, (const uint8_t[]){ 0xc6 }, 1, 0, CPU_MEM(inhibit_irq), 0, 1);
 	regcache_load(t, e);
 }
 
