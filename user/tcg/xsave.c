@@ -183,10 +183,11 @@ static bool all_zero(const void *p, size_t n)
 }
 
 /* 13.6: x87 with FCW 037FH, everything else 0 and every tag empty; SSE
- * with XMM0-15 zero and MXCSR 1F80H (the compacted XRSTOR initialises
- * MXCSR with SSE state, so a changed MXCSR keeps SSE in use); the others
- * all zero. */
-uint64_t tcg_xinuse(struct tcg_cpu *c, uint64_t mask)
+ * with XMM0-15 zero; the others all zero.  MXCSR is not part of it for
+ * XSAVE and XSAVEOPT, which store it whenever RFBM has SSE or AVX: the
+ * host CPU leaves XSTATE_BV[1] clear for zero XMM registers whatever
+ * MXCSR holds (tests/unit/test_tcg_xsave_host.c). */
+static uint64_t xinuse_regs(struct tcg_cpu *c, uint64_t mask)
 {
 	uint8_t fx[LEGACY_SIZE];
 	uint64_t r = 0;
@@ -194,7 +195,7 @@ uint64_t tcg_xinuse(struct tcg_cpu *c, uint64_t mask)
 	uint16_t fcw = (uint16_t)(fx[0] | fx[1] << 8);
 	if (fcw != FCW_INIT || !all_zero(fx + 2, 22) || !all_zero(fx + 32, 128))
 		r |= XCR0_X87;
-	if (c->fpu.mxcsr != MXCSR_INIT || !all_zero(c->fpu.xmm, sizeof(c->fpu.xmm)))
+	if (!all_zero(c->fpu.xmm, sizeof(c->fpu.xmm)))
 		r |= XCR0_SSE;
 	if (!all_zero(c->xs.ymm_h, sizeof(c->xs.ymm_h)))
 		r |= XCR0_AVX;
@@ -205,6 +206,17 @@ uint64_t tcg_xinuse(struct tcg_cpu *c, uint64_t mask)
 	if (!all_zero(c->xs.hi16_zmm, sizeof(c->xs.hi16_zmm)))
 		r |= XCR0_HI16_ZMM;
 	return r & mask;
+}
+
+/* XGETBV(1) and XSAVEC count SSE in use also when MXCSR is not 1F80H
+ * (the compacted XRSTOR sets MXCSR to 1F80H with SSE's initial state,
+ * so XSAVEC must store it), as the host CPU does. */
+uint64_t tcg_xinuse(struct tcg_cpu *c, uint64_t mask)
+{
+	uint64_t r = xinuse_regs(c, mask);
+	if (c->fpu.mxcsr != MXCSR_INIT)
+		r |= XCR0_SSE & mask;
+	return r;
 }
 
 static inline void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
@@ -456,7 +468,7 @@ void tcg_xsave_image_get(struct tcg_cpu *c, uint8_t *img, uint32_t size, uint64_
 	}
 	memset(img, 0, size);
 	save_components(c, img, rfbm, rfbm & (XCR0_SSE | XCR0_AVX), false, 0, &whole_vcpu);
-	put64(img + LEGACY_SIZE, tcg_xinuse(c, rfbm));
+	put64(img + LEGACY_SIZE, xinuse_regs(c, rfbm));
 }
 
 /* ------------------------------------------------------------------ */
@@ -563,7 +575,7 @@ static void xsave_std(struct tcg_cpu *c, const struct insn *i, bool opt)
 	uint8_t img[XSAVE_AREA_SIZE];
 	uint64_t off = area_checks(c, i);
 	uint64_t rfbm = edx_eax(c) & c->xcr0;
-	uint64_t inuse = tcg_xinuse(c, rfbm);
+	uint64_t inuse = xinuse_regs(c, rfbm);
 	uint64_t write = opt ? inuse : rfbm;
 	bool mxcsr = rfbm & (XCR0_SSE | XCR0_AVX);
 	struct xs_mode m;

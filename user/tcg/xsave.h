@@ -68,7 +68,8 @@ const struct xsave_layout *tcg_xsave_layout(unsigned i);
 uint32_t tcg_xsave_size(uint64_t mask);
 
 /* The components of mask not in their initial configuration (XINUSE,
- * 13.6), computed from the registers. */
+ * 13.6), computed from the registers, as XGETBV(1) reports them: SSE
+ * also when MXCSR is not 1F80H (XSAVE's XSTATE_BV leaves MXCSR out). */
 uint64_t tcg_xinuse(struct tcg_cpu *c, uint64_t mask);
 
 /* CPUID as XSAVE changes it, on top of cpuid.c's answer for leaf/sub:
