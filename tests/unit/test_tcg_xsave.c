@@ -202,6 +202,18 @@ TEST(tcg_xsave_offer_and_cpuid)
 	CHECK_EQ(r[2], tcg_xsave_size(ALL));
 	tcg_cpuid(c, 0xd, 1, r);
 	CHECK_EQ(r[0], 7);
+	CHECK_EQ(r[1], 576);                            /* compacted, XCR0 = x87 */
+	c->xcr0 = ALL;
+	tcg_cpuid(c, 0xd, 1, r);
+	uint32_t h[4];
+	__asm__("cpuid" : "=a"(h[0]), "=b"(h[1]), "=c"(h[2]), "=d"(h[3]) : "a"(0xd), "c"(1));
+	uint64_t hx;
+	uint32_t lo, hi;
+	__asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	hx = (uint64_t)hi << 32 | lo;
+	if (hx == ALL)                                  /* the host's XCR0: its size */
+		CHECK_EQ(r[1], h[1]);
+	c->xcr0 = 1;
 	for (unsigned k = XC_AVX; k < XC_NR; k++) {
 		tcg_cpuid(c, 0xd, k, r);
 		if (k == 3 || k == 4) {
@@ -212,7 +224,6 @@ TEST(tcg_xsave_offer_and_cpuid)
 		CHECK_EQ(r[1], tcg_xsave_layout(k)->offset);
 	}
 	/* the host's own offsets, where it has the components */
-	uint32_t h[4];
 	__asm__("cpuid" : "=a"(h[0]), "=b"(h[1]), "=c"(h[2]), "=d"(h[3]) : "a"(0xd), "c"(XC_OPMASK));
 	if (h[0] == 64)
 		CHECK_EQ(tcg_xsave_layout(XC_OPMASK)->offset, h[1]);

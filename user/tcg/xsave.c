@@ -176,10 +176,15 @@ uint64_t tcg_xsave_cr4_bits(const struct tcg_cpu *c)
 static bool all_zero(const void *p, size_t n)
 {
 	const uint8_t *b = p;
-	for (size_t k = 0; k < n; k++)
-		if (b[k])
-			return false;
-	return true;
+	uint64_t w, any = 0;
+	size_t k = 0;
+	for (; k + 8 <= n; k += 8) {
+		memcpy(&w, b + k, 8);
+		any |= w;
+	}
+	for (; k < n; k++)
+		any |= b[k];
+	return !any;
 }
 
 /* 13.6: x87 with FCW 037FH, everything else 0 and every tag empty; SSE
@@ -187,25 +192,33 @@ static bool all_zero(const void *p, size_t n)
  * XSAVE and XSAVEOPT, which store it whenever RFBM has SSE or AVX: the
  * host CPU leaves XSTATE_BV[1] clear for zero XMM registers whatever
  * MXCSR holds (tests/unit/test_tcg_xsave_host.c). */
+static bool x87_init(const struct tcg_fpu *f)
+{
+	if (f->fcw != FCW_INIT || f->fsw || f->top || f->ftw != 0xffff || f->fop ||
+	    f->fip || f->fdp || f->fcs || f->fds)
+		return false;
+	for (unsigned r = 0; r < 8; r++)
+		if (!all_zero(&f->st[r], 10))   /* the 80-bit value */
+			return false;
+	return true;
+}
+
 static uint64_t xinuse_regs(struct tcg_cpu *c, uint64_t mask)
 {
-	uint8_t fx[LEGACY_SIZE];
 	uint64_t r = 0;
-	tcg_fpu_to_fxsave(&c->fpu, fx);
-	uint16_t fcw = (uint16_t)(fx[0] | fx[1] << 8);
-	if (fcw != FCW_INIT || !all_zero(fx + 2, 22) || !all_zero(fx + 32, 128))
+	if ((mask & XCR0_X87) && !x87_init(&c->fpu))
 		r |= XCR0_X87;
-	if (!all_zero(c->fpu.xmm, sizeof(c->fpu.xmm)))
+	if ((mask & XCR0_SSE) && !all_zero(c->fpu.xmm, sizeof(c->fpu.xmm)))
 		r |= XCR0_SSE;
-	if (!all_zero(c->xs.ymm_h, sizeof(c->xs.ymm_h)))
+	if ((mask & XCR0_AVX) && !all_zero(c->xs.ymm_h, sizeof(c->xs.ymm_h)))
 		r |= XCR0_AVX;
-	if (!all_zero(c->xs.k, sizeof(c->xs.k)))
+	if ((mask & XCR0_OPMASK) && !all_zero(c->xs.k, sizeof(c->xs.k)))
 		r |= XCR0_OPMASK;
-	if (!all_zero(c->xs.zmm_h, sizeof(c->xs.zmm_h)))
+	if ((mask & XCR0_ZMM_HI256) && !all_zero(c->xs.zmm_h, sizeof(c->xs.zmm_h)))
 		r |= XCR0_ZMM_HI256;
-	if (!all_zero(c->xs.hi16_zmm, sizeof(c->xs.hi16_zmm)))
+	if ((mask & XCR0_HI16_ZMM) && !all_zero(c->xs.hi16_zmm, sizeof(c->xs.hi16_zmm)))
 		r |= XCR0_HI16_ZMM;
-	return r & mask;
+	return r;
 }
 
 /* XGETBV(1) and XSAVEC count SSE in use also when MXCSR is not 1F80H
@@ -307,18 +320,13 @@ static void ext_init(struct tcg_cpu *c, unsigned i, const struct xs_mode *m)
  * configuration; MXCSR and the XMM registers are kept. */
 static void x87_get(struct tcg_cpu *c, const uint8_t *img, const struct xs_mode *m)
 {
-	uint8_t fx[LEGACY_SIZE];
-	tcg_fpu_to_fxsave(&c->fpu, fx);
-	memset(fx, 0, MXCSR_OFF);
-	memset(fx + 32, 0, 128);
-	if (img) {
-		memcpy(fx, img, MXCSR_OFF);
-		memcpy(fx + 32, img + 32, 128);
-	} else {
-		fx[0] = FCW_INIT & 0xff;
-		fx[1] = FCW_INIT >> 8;
-	}
-	tcg_fpu_from_fxsave(&c->fpu, fx);
+	static const uint8_t init_fx[LEGACY_SIZE] = { FCW_INIT & 0xff, FCW_INIT >> 8 };
+	uint32_t mxcsr = c->fpu.mxcsr;
+	uint8_t xmm[sizeof(c->fpu.xmm)];
+	memcpy(xmm, c->fpu.xmm, sizeof(xmm));
+	tcg_fpu_from_fxsave(&c->fpu, img ? img : init_fx);
+	c->fpu.mxcsr = mxcsr;
+	memcpy(c->fpu.xmm, xmm, sizeof(xmm));
 	if (img && m->rexw) {
 		c->fpu.fip = get64(img + 8);
 		c->fpu.fdp = get64(img + 16);
@@ -538,33 +546,57 @@ static void mode_of(const struct tcg_cpu *c, const struct insn *i, struct xs_mod
 	m->rexw = code64 && (i->rex & 8);
 }
 
-/* Store [start, start+len) of img at the area (already probed) */
-static void store_part(struct tcg_cpu *c, const struct insn *i, uint64_t off,
-		       const uint8_t *img, uint32_t start, uint32_t len)
+/* The parts of img an XSAVE writes, in ascending order, stored as few
+ * runs of bytes as they make (the area is already probed). */
+struct store_runs {
+	struct tcg_cpu *c;
+	const struct insn *i;
+	uint64_t off;
+	const uint8_t *img;
+	uint32_t start, end;    /* the run not stored yet */
+};
+
+static void run_flush(struct store_runs *s)
 {
-	if (len)
-		tcg_st_bytes(c, i->seg, off + start, img + start, len);
+	if (s->end > s->start)
+		tcg_st_bytes(s->c, s->i->seg, s->off + s->start, s->img + s->start,
+			     s->end - s->start);
+	s->start = s->end = 0;
 }
 
-/* Write back the parts save_components filled for mask */
+static void run_add(struct store_runs *s, uint32_t start, uint32_t len)
+{
+	if (!len)
+		return;
+	if (s->end != start || s->end == s->start)
+		run_flush(s);
+	if (s->end == s->start)
+		s->start = start;
+	s->end = start + len;
+}
+
+/* Write back the parts save_components filled for mask, and hdr_len
+ * bytes of the header */
 static void store_components(struct tcg_cpu *c, const struct insn *i, uint64_t off,
 			     const uint8_t *img, uint64_t mask, bool mxcsr, bool compact,
-			     uint64_t xcomp_bv, const struct xs_mode *m)
+			     uint64_t xcomp_bv, uint32_t hdr_len, const struct xs_mode *m)
 {
-	if (has(mask, XC_X87)) {
-		store_part(c, i, off, img, 0, MXCSR_OFF);
-		store_part(c, i, off, img, 32, 128);
-	}
+	struct store_runs s = { c, i, off, img, 0, 0 };
+	if (has(mask, XC_X87))
+		run_add(&s, 0, MXCSR_OFF);
 	if (mxcsr)
-		store_part(c, i, off, img, MXCSR_OFF, 8);
+		run_add(&s, MXCSR_OFF, 8);
+	if (has(mask, XC_X87))
+		run_add(&s, 32, 128);
 	if (has(mask, XC_SSE))
-		store_part(c, i, off, img, XMM_OFF, m->nregs * 16);
+		run_add(&s, XMM_OFF, m->nregs * 16);
+	run_add(&s, LEGACY_SIZE, hdr_len);
 	for (unsigned k = XC_AVX; k < XC_NR; k++) {
 		if (has(mask, k))
-			store_part(c, i, off, img, compact ? compact_offset(xcomp_bv, k) :
-							     tcg_xsave_layout(k)->offset,
-				   ext_bytes(k, m));
+			run_add(&s, compact ? compact_offset(xcomp_bv, k) : tcg_xsave_layout(k)->offset,
+				ext_bytes(k, m));
 	}
+	run_flush(&s);
 }
 
 /* XSAVE and XSAVEOPT (13.7, 13.9): the standard format; XSTATE_BV[i] =
@@ -584,8 +616,8 @@ static void xsave_std(struct tcg_cpu *c, const struct insn *i, bool opt)
 	tcg_probe_write(c, i->seg, off, tcg_xsave_size(rfbm));
 	uint64_t bv = tcg_ld64(c, i->seg, off + LEGACY_SIZE);
 	save_components(c, img, write, mxcsr, false, 0, &m);
-	store_components(c, i, off, img, write, mxcsr, false, 0, &m);
-	tcg_st64(c, i->seg, off + LEGACY_SIZE, (bv & ~rfbm) | inuse);
+	put64(img + LEGACY_SIZE, (bv & ~rfbm) | inuse);
+	store_components(c, i, off, img, write, mxcsr, false, 0, 8, &m);
 }
 
 /* XSAVEC (13.10): the compacted format for RFBM, only the components in
@@ -603,9 +635,9 @@ static void xsavec(struct tcg_cpu *c, const struct insn *i)
 	tcg_probe_write(c, i->seg, off, compact_offset(rfbm, XC_NR));
 	bool mxcsr = has(inuse, XC_SSE);
 	save_components(c, img, inuse, mxcsr, true, xcomp, &m);
-	store_components(c, i, off, img, inuse, mxcsr, true, xcomp, &m);
-	tcg_st64(c, i->seg, off + LEGACY_SIZE, inuse);
-	tcg_st64(c, i->seg, off + LEGACY_SIZE + 8, xcomp);
+	put64(img + LEGACY_SIZE, inuse);
+	put64(img + LEGACY_SIZE + 8, xcomp);
+	store_components(c, i, off, img, inuse, mxcsr, true, xcomp, 16, &m);
 }
 
 /* XRSTOR (13.8): every read and check before any register changes */
@@ -618,12 +650,14 @@ static void xrstor(struct tcg_cpu *c, const struct insn *i)
 	struct xs_mode m;
 
 	mode_of(c, i, &m);
-	tcg_ld_bytes(c, i->seg, off + LEGACY_SIZE, img + LEGACY_SIZE, HDR_SIZE);
-	uint32_t mx;
-	mx = tcg_ld32(c, i->seg, off + MXCSR_OFF);
-	if (!xrstor_prepare(img + LEGACY_SIZE, (const uint8_t *)&mx, rfbm, c->xcr0, &r))
+	/* the legacy region with the header (read even where no component
+	 * of it is loaded), then the extended components loaded */
+	tcg_ld_bytes(c, i->seg, off, img, EXT_START);
+	if (!xrstor_prepare(img + LEGACY_SIZE, img + MXCSR_OFF, rfbm, c->xcr0, &r))
 		tcg_raise(c, EXC_GP, 0);
-	tcg_ld_bytes(c, i->seg, off, img, xrstor_end(&r, &m));
+	uint32_t end = xrstor_end(&r, &m);
+	if (end > EXT_START)
+		tcg_ld_bytes(c, i->seg, off + EXT_START, img + EXT_START, end - EXT_START);
 	xrstor_apply(c, img, &r, &m);
 }
 
@@ -651,7 +685,8 @@ void tcg_xsave_op(struct tcg_cpu *c, const struct insn *i)
 /* CPUID                                                               */
 
 /* Leaf 0xD (13.2): subleaf 0 the user components and the sizes for XCR0
- * and for all of them, 1 the instruction variants, 2.. each component. */
+ * and for all of them, 1 the instruction variants and the compacted
+ * size, 2.. each component. */
 static void leaf_d(struct tcg_cpu *c, uint32_t sub, uint32_t out[4])
 {
 	uint64_t offer = c->xs.offer;
@@ -662,7 +697,10 @@ static void leaf_d(struct tcg_cpu *c, uint32_t sub, uint32_t out[4])
 		out[2] = tcg_xsave_size(offer);
 		out[3] = (uint32_t)(offer >> 32);
 	} else if (sub == 1) {
+		/* EBX: the compacted size for XCR0 | IA32_XSS (0 here); Linux
+		 * sizes its buffers with it when it uses XSAVEC */
 		out[0] = D1_EAX;
+		out[1] = compact_offset(c->xcr0, XC_NR);
 	} else if (sub < XC_NR && has(offer, sub) && sub >= XC_AVX) {
 		const struct xsave_layout *l = tcg_xsave_layout(sub);
 		out[0] = l->size;
