@@ -297,7 +297,8 @@ static void extended_leaf(struct tcg_cpu *c, uint32_t leaf, uint32_t out[4])
  * depend on the state: APIC, HTT, SYSCALL, NX) */
 static const uint32_t implemented[CPUID_WORDS] = {
 	[CPUID_1_EDX] = L1_EDX | L1_EDX_HTT,
-	[CPUID_1_ECX] = L1_ECX,
+	[CPUID_1_ECX] = L1_ECX | 1u << 26,                 /* XSAVE (xsave.c) */
+	[CPUID_D_1_EAX] = 7,                            /* XSAVEOPT XSAVEC XGETBV1 */
 	[CPUID_6_EAX] = L6_EAX_ARAT,
 	[CPUID_7_0_EDX] = L7_EDX,
 	[CPUID_7_2_EDX] = L7_2_EDX_BHI_CTRL,
