@@ -465,3 +465,41 @@ TEST(tcg_xsave_legacy_mode_registers)
 	CHECK_EQ(c->xs.hi16_zmm[0][0], z16);
 	tcg_env_free(&e);
 }
+
+/* The whole-vCPU state (save.c) carries the extended components and XCR0
+ * to a vCPU offered them; a vCPU offered less refuses them; a state as
+ * qvm saved it before XSAVE (XSTATE_BV = x87 | SSE, XCR0 = 1) loads. */
+TEST(tcg_xsave_state_moves)
+{
+	struct tcg_env a, b, small;
+	CHECK(env_init(&a, ALL) && env_init(&b, ALL) && env_init(&small, XSAVE_OFFER_TCG));
+	a.c->xcr0 = ALL;
+	fill_state(a.c, 21);
+	static struct x86_cpu_state s, t;
+	CHECK_EQ(tcg_vcpu_get_state(a.c, &s), 0);
+	CHECK_EQ(s.xcr0, ALL);
+	uint64_t bv;
+	memcpy(&bv, s.xsave + XSAVE_HDR_OFFSET, 8);
+	CHECK_EQ(bv, ALL);
+	CHECK_EQ(tcg_vcpu_set_state(b.c, &s), 0);
+	CHECK_EQ(b.c->xcr0, ALL);
+	CHECK(same_regs(a.c, b.c, ALL));
+	CHECK_EQ(tcg_vcpu_set_state(small.c, &s), -1);  /* XCR0 beyond its offer */
+	t = s;
+	t.xcr0 = 3;
+	CHECK_EQ(tcg_vcpu_set_state(small.c, &t), -1);  /* XSTATE_BV beyond it */
+
+	/* the old form: FXSAVE region, XSTATE_BV 3, XCR0 1 */
+	memset(&t, 0, sizeof(t));
+	CHECK_EQ(tcg_vcpu_get_state(small.c, &t), 0);
+	memset(t.xsave + XSAVE_HDR_OFFSET, 0, XSAVE_AREA_SIZE - XSAVE_HDR_OFFSET);
+	t.xsave[XSAVE_HDR_OFFSET] = 3;
+	t.xsave[160] = 0x5a;                            /* XMM0 */
+	t.xcr0 = 1;
+	CHECK_EQ(tcg_vcpu_set_state(small.c, &t), 0);
+	CHECK_EQ(small.c->fpu.xmm[0].b[0], 0x5a);
+	CHECK_EQ(small.c->xcr0, 1);
+	tcg_env_free(&a);
+	tcg_env_free(&b);
+	tcg_env_free(&small);
+}
