@@ -101,13 +101,14 @@ static uint64_t rfbm_mask;             /* the components compared */
 static bool run_native(enum save_kind kind, uint64_t rfbm_r, uint64_t rfbm_s, uint64_t *inuse)
 {
 	volatile bool faulted = false;
-	uint32_t lo, hi;
-	__asm__ volatile("xsave64 %0" : "=m"(host_saved) : "a"(~0u), "d"(~0u) : "memory");
+	uint32_t lo, hi, mlo = (uint32_t)rfbm_mask, mhi = (uint32_t)(rfbm_mask >> 32);
+	/* only the components compared: never AMX's, which Linux arms XFD for */
+	__asm__ volatile("xsave64 %0" : "=m"(host_saved) : "a"(mlo), "d"(mhi) : "memory");
 	if (sigsetjmp(fault_jmp, 1)) {
 		faulted = true;
 		goto done;
 	}
-	__asm__ volatile("xrstor64 %0" : : "m"(base), "a"(~0u), "d"(~0u) : "memory");
+	__asm__ volatile("xrstor64 %0" : : "m"(base), "a"(mlo), "d"(mhi) : "memory");
 	__asm__ volatile("xrstor64 %0" : : "m"(img), "a"((uint32_t)rfbm_r),
 			 "d"((uint32_t)(rfbm_r >> 32)) : "memory");
 	switch (kind) {
@@ -127,7 +128,7 @@ static bool run_native(enum save_kind kind, uint64_t rfbm_r, uint64_t rfbm_s, ui
 	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(1));
 	*inuse = ((uint64_t)hi << 32 | lo) & rfbm_mask;
 done:
-	__asm__ volatile("xrstor64 %0" : : "m"(host_saved), "a"(~0u), "d"(~0u) : "memory");
+	__asm__ volatile("xrstor64 %0" : : "m"(host_saved), "a"(mlo), "d"(mhi) : "memory");
 	return !faulted;
 }
 
