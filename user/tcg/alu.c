@@ -1601,11 +1601,16 @@ static void cmpxchg16b(struct tcg_cpu *c, const struct insn *i, uint64_t off)
 	}
 }
 
-/* 0F C7: group 9; only /1 (CMPXCHG8B, with REX.W CMPXCHG16B) here. */
+/* 0F C7: group 9; /1 (CMPXCHG8B, with REX.W CMPXCHG16B) here, /4
+ * (XSAVEC) in xsave.c. */
 static void op_grp9(struct tcg_cpu *c, const struct insn *i)
 {
 	uint64_t off;
 
+	if ((i->reg & 7) == 4 && i->mem) {
+		tcg_xsave_op(c, i);
+		return;
+	}
 	if ((i->reg & 7) != 1 || !i->mem)
 		raise_ud(c);
 	off = tcg_ea(c, i);

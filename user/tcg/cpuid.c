@@ -5,7 +5,7 @@
  * presents it (kvm-cpuid.c, topology.c).
  *
  * Implemented and advertised: x87, MMX, SSE-SSE4.2 (no AES, PCLMULQDQ,
- * AVX, XSAVE), CMPXCHG8B/16B, CMOV, MOVBE, POPCNT, LZCNT, LAHF/SAHF in
+ * AVX), XSAVE with the components xsave.c offers, CMPXCHG8B/16B, CMOV, MOVBE, POPCNT, LZCNT, LAHF/SAHF in
  * 64-bit mode, PAE/PSE/PSE-36/PGE/PAT/NX/1 GiB pages, long mode, SYSENTER,
  * SYSCALL (reported in long mode only, as Intel does), RDTSCP, the xAPIC
  * and x2APIC with the TSC-deadline timer, MTRRs, machine-check exception
@@ -252,8 +252,10 @@ static void basic_leaf(struct tcg_cpu *c, uint32_t leaf, uint32_t sub,
 		leaf16(out);
 		break;
 	}
-	/* 3, 5 (MONITOR), 0xA (no PMU), 0xD (no XSAVE) and the rest: all
-	 * zero; leaf 7 has no EBX/ECX features (SMEP, BMI, ...) */
+	/* XSAVE, OSXSAVE, AVX, AVX512F and leaf 0xD, where offered */
+	tcg_xsave_cpuid_leaf(c, leaf, sub, out);
+	/* 3, 5 (MONITOR), 0xA (no PMU) and the rest: all zero; leaf 7 has no
+	 * other EBX/ECX features (SMEP, BMI, ...) */
 }
 
 static void extended_leaf(struct tcg_cpu *c, uint32_t leaf, uint32_t out[4])
@@ -295,7 +297,8 @@ static void extended_leaf(struct tcg_cpu *c, uint32_t leaf, uint32_t out[4])
  * depend on the state: APIC, HTT, SYSCALL, NX) */
 static const uint32_t implemented[CPUID_WORDS] = {
 	[CPUID_1_EDX] = L1_EDX | L1_EDX_HTT,
-	[CPUID_1_ECX] = L1_ECX,
+	[CPUID_1_ECX] = L1_ECX | 1u << 26,                 /* XSAVE (xsave.c) */
+	[CPUID_D_1_EAX] = 7,                            /* XSAVEOPT XSAVEC XGETBV1 */
 	[CPUID_6_EAX] = L6_EAX_ARAT,
 	[CPUID_7_0_EDX] = L7_EDX,
 	[CPUID_7_2_EDX] = L7_2_EDX_BHI_CTRL,

@@ -56,9 +56,8 @@ static void get_events(struct tcg_cpu *c, struct x86_cpu_state *s)
 int tcg_vcpu_get_state(struct tcg_cpu *c, struct x86_cpu_state *s)
 {
 	tcg_get_state(c, s);
-	memset(s->xsave + XSAVE_HDR_OFFSET, 0, XSAVE_AREA_SIZE - XSAVE_HDR_OFFSET);
-	uint64_t bv = XCR0_X87 | XCR0_SSE;  /* no AVX: cpuid.c offers none */
-	memcpy(s->xsave + XSAVE_HDR_OFFSET, &bv, 8);
+	/* every component the vCPU has, at the host's offsets (xsave.h) */
+	tcg_xsave_image_get(c, s->xsave, XSAVE_AREA_SIZE, ~0ULL);
 	s->xcr0 = c->xcr0 | XCR0_X87;   /* bit 0 is always set (SDM Vol. 1, 13.3) */
 	get_msrs(c, s);
 	get_events(c, s);
@@ -116,12 +115,14 @@ static int set_lapic(struct tcg_cpu *c, const struct x86_cpu_state *s)
 	return tcg_wrmsr(c, MSR_TSC_DEADLINE, s->tsc_deadline);
 }
 
-static const char *unsupported(const struct x86_cpu_state *s)
+static const char *unsupported(const struct tcg_cpu *c, const struct x86_cpu_state *s)
 {
 	if (s->mp_state >= MP_STATE_NR)
 		return "unknown run state";
-	if (s->xcr0 & ~(XCR0_X87 | XCR0_SSE) || !(s->xcr0 & XCR0_X87))
-		return "XCR0 enables state tcg does not have (AVX or beyond)";
+	if (s->xcr0 != XCR0_X87 && !tcg_xcr0_valid(c, s->xcr0))
+		return "XCR0 enables state this vCPU does not offer";
+	if (xstate_bv(s) & ~(c->xs.offer | XCR0_X87 | XCR0_SSE))
+		return "the XSAVE area holds state this vCPU does not offer";
 	if (s->ev.exc_injected || s->ev.exc_pending || s->ev.irq_injected || s->ev.nmi_injected)
 		return "an event was being injected (tcg cannot take it over)";
 	return NULL;
@@ -129,7 +130,7 @@ static const char *unsupported(const struct x86_cpu_state *s)
 
 int tcg_vcpu_set_state(struct tcg_cpu *c, const struct x86_cpu_state *s)
 {
-	const char *why = unsupported(s);
+	const char *why = unsupported(c, s);
 	if (why) {
 		qvm_error("cpu %u: cannot load the state: %s", c->v ? c->v->index : 0, why);
 		return -1;
@@ -140,6 +141,11 @@ int tcg_vcpu_set_state(struct tcg_cpu *c, const struct x86_cpu_state *s)
 		     s->mp_state == MP_INIT_RECEIVED ? MP_RUNNABLE : MP_WAIT_SIPI;
 	t.halted = s->mp_state == MP_HALTED;
 	tcg_set_state(c, &t);
+	if (tcg_xsave_image_set(c, s->xsave, XSAVE_AREA_SIZE, ~0ULL) < 0) {
+		qvm_error("cpu %u: cannot load the state: an XSAVE area XRSTOR would refuse "
+			  "(header or MXCSR)", c->v ? c->v->index : 0);
+		return -1;
+	}
 	c->xcr0 = s->xcr0;
 	c->inhibit_irq = s->ev.shadow != 0;
 	c->nmi_blocked = s->ev.nmi_masked;

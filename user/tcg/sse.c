@@ -699,8 +699,9 @@ static void fences(struct tcg_cpu *c, const struct insn *i)
 	}
 }
 
-/* 0F AE, group 15 (SDM Vol. 2, Table A-6).  XSAVE, XRSTOR, XSAVEOPT,
- * CLWB, CLFLUSHOPT and the F3 forms are not advertised: #UD. */
+/* 0F AE, group 15 (SDM Vol. 2, Table A-6).  XSAVE, XRSTOR and XSAVEOPT
+ * are xsave.c's; CLWB, CLFLUSHOPT and the F3 forms are not advertised:
+ * #UD. */
 static void op_0fae(struct tcg_cpu *c, const struct insn *i)
 {
 	if (!i->mem) {
@@ -721,6 +722,9 @@ static void op_0fae(struct tcg_cpu *c, const struct insn *i)
 		break;
 	case 3:
 		stmxcsr(c, i);
+		break;
+	case 4 ... 6:
+		tcg_xsave_op(c, i);
 		break;
 	case 7:
 		if (i->pfx != PFX_NONE)

@@ -164,7 +164,7 @@ static void mov_to_cr3(struct tcg_cpu *c, uint64_t v)
 static void mov_to_cr4(struct tcg_cpu *c, uint64_t v)
 {
 	uint64_t old = c->s.cr4;
-	if (v & ~CR4_VALID)
+	if (v & ~(CR4_VALID | tcg_xsave_cr4_bits(c)))
 		gp0(c);
 	if (!(v & CR4_PAE) && tcg_long_mode(c))
 		gp0(c);
@@ -381,12 +381,22 @@ static void rdtscp(struct tcg_cpu *c)
 	c->s.regs[R_RCX] = (uint32_t)c->s.tsc_aux;
 }
 
-/* The register forms (ModRM.mod = 3): SMSW, LMSW, SWAPGS and RDTSCP;
- * VMX, SVM, MONITOR/MWAIT, XGETBV/XSETBV, CLAC/STAC, RDPKRU ... are not
- * advertised and are #UD. */
+/* The register forms (ModRM.mod = 3): SMSW, LMSW, SWAPGS, RDTSCP and
+ * XGETBV/XSETBV (xsave.c); VMX, SVM, MONITOR/MWAIT, CLAC/STAC, RDPKRU
+ * ... are not advertised and are #UD. */
 static void group7_reg(struct tcg_cpu *c, const struct insn *i)
 {
 	switch (i->reg & 7) {
+	case 2:
+		if ((i->rm & 7) == 0) {
+			tcg_xgetbv(c, i);
+			return;
+		}
+		if ((i->rm & 7) == 1) {
+			tcg_xsetbv(c, i);
+			return;
+		}
+		break;
 	case 4:
 		smsw(c, i);
 		return;

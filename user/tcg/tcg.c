@@ -101,6 +101,7 @@ static int tcg_vcpu_init(struct vcpu *v)
 		return -1;
 	}
 	tv->cpu->lapic = v->lapic;
+	tcg_xsave_offer(tv->cpu, XSAVE_OFFER_TCG);
 	/* -accel tcg,jit=on|off,tb-size=N; the JIT unless told otherwise */
 	const struct config *cfg = v->m->cfg;
 	tcg_set_jit(tv->cpu, !cfg || cfg->tcg.jit != 0, cfg ? cfg->tcg.tb_size_mib : 0);
@@ -226,7 +227,7 @@ static int tcg_vcpu_reset(struct vcpu *v)
 	c->tsc_offset = 0;
 	c->misc_enable = 0;     /* msr.c adds the always-set bits on read */
 	c->spec_ctrl = 0;
-	c->xcr0 = 1;
+	tcg_xsave_reset(c);     /* XCR0 = 1 */
 	c->mtrr_def_type = 0;   /* MTRRs off (SDM Vol. 3, 12.11.2.1) */
 	if (c->lapic)
 		lapic_reset(c->lapic);

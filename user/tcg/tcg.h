@@ -35,6 +35,7 @@
 #include "cpu.h"
 #include "machine.h"
 #include "x86/regs.h"
+#include "tcg/xsave.h"
 
 struct tcg_cpu;
 struct insn;
@@ -206,6 +207,7 @@ struct tcg_cpu {
 	uint64_t misc_enable, mtrr_def_type, mtrr_fixed[11], mtrr_var[16];
 	uint64_t spec_ctrl;     /* IA32_SPEC_CTRL: stored, nothing to control */
 	uint64_t xcr0;
+	struct tcg_xstate xs;    /* XSAVE components beyond SSE (xsave.h) */
 	uint64_t smbase;
 
 	/* run control */
