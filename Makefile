@@ -61,7 +61,7 @@ STUB_CFLAGS := -std=gnu11 -Wall -Wextra -O2 -g -ffreestanding -fno-builtin \
 	-fno-asynchronous-unwind-tables -Iuser
 $(B)/kqemu-stub: $(STUB_SRCS) user/kqemu/proc/stub.ld $(wildcard user/kqemu/proc/*.h) \
 		user/kqemu/kqemu.h | $(B)/.deps-installed
-	$(CC) $(STUB_CFLAGS) -nostdlib -static -no-pie -Wl,-T,user/kqemu/proc/stub.ld \
+	$(CC) $(STUB_CFLAGS) -nostdlib -static -Wl,-T,user/kqemu/proc/stub.ld \
 		-Wl,--build-id=none -Wl,-z,noexecstack -o $@ $(STUB_SRCS)
 
 $(B)/obj/user/kqemu/proc/stub-blob.o: user/kqemu/proc/stub-blob.S $(B)/kqemu-stub

@@ -63,6 +63,12 @@ SNIPPET(g_vec,
 	"fnstcw 0x600100\n fldpi\n"
 	"paddd %xmm1, %xmm2\n"
 	"vpaddq %ymm3, %ymm3, %ymm4\n syscall\n");
+SNIPPET(g_vsyscall, "mov $0xffffffffff600000, %rax\n call *%rax\n");
+SNIPPET(g_two_nops, "nop\n nop\n syscall\n");
+/* jump into the child's own code: its system call must not pass */
+SNIPPET(g_into_stub,
+	"mov $18, %eax\n mov $3, %edi\n mov $0x600000, %esi\n mov $4, %edx\n"
+	"mov $0x4000, %r10d\n jmp *%r15\n");
 SNIPPET(g_zmm,
 	"vpaddq %zmm3, %zmm3, %zmm5\n vmovdqa64 %zmm3, %zmm20\n syscall\n");
 
@@ -433,6 +439,75 @@ TEST(kqemu_proc_fs_gs_base)
 	CHECK_EQ(kt_exec(&t), 0);
 	CHECK_EQ(t.run->state.regs[0], b);
 	CHECK_EQ(t.run->state.regs[3], a);
+	kt_close(&t);
+}
+
+/* The vsyscall page (upper half, emulated by Linux): the call is a
+ * fetch from a page the guest has not got, never the host's time(). */
+TEST(kqemu_proc_vsyscall_page)
+{
+	struct kt t;
+	KT_OPEN(&t);
+	uint32_t cls;
+	uint64_t off;
+	CHECK(kt_one(&t, g_vsyscall, g_vsyscall_end, &cls, &off));
+	CHECK_EQ(cls, KQEMU_EXIT_PAGE);
+	CHECK_EQ(t.run->fault_addr, 0xffffffffff600000ull);
+	CHECK_EQ(t.run->fault_access, KQEMU_ACC_EXEC);
+	CHECK_EQ(t.run->state.rip, 0xffffffffff600000ull);
+	/* the return address pushed by the call is on the stack */
+	CHECK_EQ(t.run->state.regs[4], STACK_LIN + 0xff0 - 8);
+	uint64_t ret;
+	memcpy(&ret, t.host + STACK_OFF + 0xff0 - 8, 8);
+	CHECK_EQ(ret, CODE_LIN + KT_LEN(g_vsyscall));
+	kt_close(&t);
+}
+
+/* EFLAGS.TF: a #DB after each instruction, rip after it */
+TEST(kqemu_proc_single_step)
+{
+	struct kt t;
+	KT_OPEN(&t);
+	KT_CODE(&t, g_two_nops);
+	t.run->state.rflags |= 0x100;
+	CHECK_EQ(kt_exec(&t), 0);
+	CHECK_EQ(t.run->exit_class, KQEMU_EXIT_EXCEPTION);
+	CHECK_EQ(t.run->vector, 1);
+	CHECK_EQ(t.run->state.rip, CODE_LIN + 1);
+	CHECK_EQ(kt_exec(&t), 0);
+	CHECK_EQ(t.run->exit_class, KQEMU_EXIT_EXCEPTION);
+	CHECK_EQ(t.run->state.rip, CODE_LIN + 2);
+	t.run->state.rflags &= ~0x100ull;
+	CHECK_EQ(kt_exec(&t), 0);
+	CHECK_EQ(t.run->exit_class, KQEMU_EXIT_SYSCALL);
+	kt_close(&t);
+}
+
+/* Guest code that jumps to the child's syscall instruction with a
+ * pwrite64 of its own: the filter allows only mmap of guest RAM and a
+ * few others from there, so the child is killed, the file untouched. */
+TEST(kqemu_proc_jump_into_stub)
+{
+	struct kt t;
+	KT_OPEN(&t);
+	KT_CODE(&t, g_into_stub);
+	memset(t.host + SPARE_OFF, 0xee, 16);
+	/* the child's syscall instruction: find "0f 05 c3" in its text */
+	uint64_t target = 0;
+	extern const char kqemu_proc_stub_image[], kqemu_proc_stub_image_end[];
+	const char *img = kqemu_proc_stub_image;
+	size_t len = (size_t)(kqemu_proc_stub_image_end - img);
+	/* the ELF's first LOAD segment is its text at hole_start, file
+	 * offset 0x1000 (stub.ld) */
+	for (size_t i = 0x1000; i + 3 <= len && !target; i++)
+		if (!memcmp(img + i, "\x0f\x05\xc3", 3))
+			target = t.info.hole_start + (i - 0x1000);
+	CHECK(target);
+	t.run->state.regs[15] = target;
+	int r = kt_exec(&t);
+	CHECK_EQ(r, -1);
+	CHECK(strstr(t.run->message, "signal 31"));    /* SIGSYS: killed */
+	CHECK_EQ(t.host[SPARE_OFF], 0xee);
 	kt_close(&t);
 }
 

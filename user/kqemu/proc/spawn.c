@@ -62,7 +62,9 @@ static void __attribute__((noreturn)) child(pid_t parent, int ram_fd, int mbox_f
 	    dup2(m, PROC_FD_MBOX) < 0 || dup2(s, PROC_FD_STUB) < 0 ||
 	    fcntl(PROC_FD_STUB, F_SETFD, FD_CLOEXEC) < 0)
 		_exit(126);
+	/* nothing else: not even stdin, stdout, stderr */
 	syscall(SYS_close_range, PROC_FD_STUB + 1, ~0u, 0);
+	syscall(SYS_close_range, 0, PROC_FD_RAM - 1, 0);
 	char *argv[] = { (char *)"qvm-kqemu-proc", NULL };
 	char *envp[] = { NULL };
 	syscall(SYS_execveat, PROC_FD_STUB, "", argv, envp, AT_EMPTY_PATH);
