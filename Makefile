@@ -58,7 +58,7 @@ $(B)/obj/%.o: %.c | $(B)/.deps-installed
 STUB_SRCS   := $(wildcard user/kqemu/proc/stub*.c) user/kqemu/proc/stub-entry.S
 STUB_CFLAGS := -std=gnu11 -Wall -Wextra -O2 -g -ffreestanding -fno-builtin \
 	-fno-stack-protector -fPIE -fvisibility=hidden -mgeneral-regs-only -fcf-protection=none \
-	-fno-asynchronous-unwind-tables -Iuser
+	-fno-asynchronous-unwind-tables -Iuser $(filter -Werror,$(CFLAGS))
 $(B)/kqemu-stub: $(STUB_SRCS) user/kqemu/proc/stub.ld $(wildcard user/kqemu/proc/*.h) \
 		user/kqemu/kqemu.h | $(B)/.deps-installed
 	$(CC) $(STUB_CFLAGS) -nostdlib -static -Wl,-T,user/kqemu/proc/stub.ld \

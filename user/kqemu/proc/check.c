@@ -140,9 +140,8 @@ bool proc_take_exit(const struct proc_backend *b, const struct kqemu_run *out,
 		goto bad;
 	if (cls == KQEMU_EXIT_PAGE && out->fault_access > KQEMU_ACC_EXEC)
 		goto bad;
-	uint32_t size = o->xsave_size;
-	if (size < 576 || size > KQEMU_XSAVE_MAX)
-		goto bad;
+	/* the size of the child's frames, whatever the mailbox says */
+	uint32_t size = b->host.xsave_size;
 
 	memcpy(s->regs, o->regs, sizeof(s->regs));
 	s->rip = o->rip;

@@ -56,6 +56,11 @@ struct proc_mailbox {
 	uint32_t tsc_trap_works; /* out at start: RDTSC faulted when asked */
 	uint32_t pad0;
 	uint64_t hwcap2;        /* out at start: AT_HWCAP2 */
+	/* out at start: the XSAVE components and size of the child's signal
+	 * frames (the kernel leaves out what needs a permission, AMX) */
+	uint64_t frame_xfeatures;
+	uint32_t frame_size;
+	uint32_t pad1;
 	char error[128];        /* the child's start-up failure */
 	struct kqemu_run run;
 };

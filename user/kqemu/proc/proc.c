@@ -68,6 +68,14 @@ static void *proc_open(const struct kqemu_ram *ram, char *err, size_t err_len)
 	if (proc_spawn(b, ram->fd, err, err_len) < 0)
 		goto fail;
 	b->tsc_trap_works = b->mb->tsc_trap_works == 1;
+	/* what the child's signal frames carry is what guest code runs with */
+	b->host.xcr0 &= b->mb->frame_xfeatures;
+	b->host.xsave_size = b->mb->frame_size;
+	if (b->host.xsave_size < 576 || b->host.xsave_size > KQEMU_XSAVE_MAX) {
+		snprintf(err, err_len, "process backend: the child's XSAVE frames are %u bytes",
+			 b->host.xsave_size);
+		goto fail;
+	}
 	return b;
 fail:
 	proc_close(b);
@@ -85,7 +93,7 @@ static void proc_get_info(void *opaque, struct kqemu_backend_info *info)
 	info->hole_end = PROC_HOLE_END;
 	info->xcr0 = b->host.xcr0;
 	info->xsave_size = b->host.xsave_size;
-	info->flags = b->mb->tsc_trap_works ? KQEMU_INFO_TSC_TRAP : 0;
+	info->flags = b->tsc_trap_works ? KQEMU_INFO_TSC_TRAP : 0;
 	snprintf(info->description, sizeof(info->description),
 		 "child process %d, seccomp, signals", (int)b->pid);
 }

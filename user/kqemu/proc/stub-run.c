@@ -470,6 +470,10 @@ void stub_on_signal(int sig, siginfo_t *si, struct ucontext *uc)
 	}
 	if (!started) {
 		started = 1;
+		const uint8_t *fp = (const uint8_t *)uc->uc_mcontext.fpstate;
+		const struct _fpx_sw_bytes *sw = (const void *)(fp + 464);
+		mb->frame_xfeatures = sw->magic1 == FP_XSTATE_MAGIC1 ? sw->xfeatures : 3;
+		mb->frame_size = frame_xsave_size(fp);
 		stub_read_sels(cur_sels);
 		cur_fs_base = fs_base_now();
 		cur_gs_base = gs_base_now();
