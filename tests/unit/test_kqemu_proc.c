@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "unit.h"
 #include "kqemu/kqemu.h"
+#include "kqemu/proc/mailbox.h"
 
 /* guest linear layout: code, data, a second data page, stack */
 #define CODE_LIN  0x400000ull
@@ -69,6 +70,13 @@ SNIPPET(g_two_nops, "nop\n nop\n syscall\n");
 SNIPPET(g_into_stub,
 	"mov $18, %eax\n mov $3, %edi\n mov $0x600000, %esi\n mov $4, %edx\n"
 	"mov $0x4000, %r10d\n jmp *%r15\n");
+/* forge an exit in the mailbox: r8 = &state.cs, r9 = &exit_class,
+ * r10 = &req_seq, r11 = &done_seq */
+SNIPPET(g_forge,
+	"movw $0x10, (%r8)\n movl $5, (%r9)\n mov (%r10), %ecx\n mov %ecx, (%r11)\n"
+	"1: jmp 1b\n");
+/* a register pattern from rbx, checked and changed: rax = rbx * 3 + 1 */
+SNIPPET(g_mix, "lea 1(%rbx,%rbx,2), %rax\n syscall\n");
 SNIPPET(g_zmm,
 	"vpaddq %zmm3, %zmm3, %zmm5\n vmovdqa64 %zmm3, %zmm20\n syscall\n");
 
@@ -690,6 +698,61 @@ TEST(kqemu_proc_bad_requests)
 	CHECK_EQ(kt_exec(&t), 0);
 	CHECK_EQ(t.run->exit_class, KQEMU_EXIT_SYSCALL);
 	kt_close(&t);
+}
+
+/* Guest code can write the mailbox: a forged exit with a kernel CS is
+ * refused, not handed to the engine. */
+TEST(kqemu_proc_forged_exit_refused)
+{
+	struct kt t;
+	KT_OPEN(&t);
+	KT_CODE(&t, g_forge);
+	uint64_t mb = PROC_MBOX_ADDR;
+	CHECK_EQ(mb, t.info.hole_start + 0x100000);
+	t.run->state.regs[8] = mb + offsetof(struct proc_mailbox, run.state.cs);
+	t.run->state.regs[9] = mb + offsetof(struct proc_mailbox, run.exit_class);
+	t.run->state.regs[10] = mb + offsetof(struct proc_mailbox, req_seq);
+	t.run->state.regs[11] = mb + offsetof(struct proc_mailbox, done_seq);
+	CHECK_EQ(kt_exec(&t), -1);
+	CHECK(strstr(t.run->message, "malformed"));
+	CHECK_EQ(t.run->state.cs, 0x33);
+	kt_close(&t);
+}
+
+/* vCPUs each have a backend: two children at once, many exits each,
+ * no state crossing over */
+static void *many_exits(void *arg)
+{
+	struct kt *t = arg;
+	for (uint64_t i = 1; i <= 300; i++) {
+		kt_state(t, CODE_LIN);
+		t->run->state.regs[3] = i * 1000 + (uint64_t)(uintptr_t)t % 997;
+		if (kt_exec(t) != 0 || t->run->exit_class != KQEMU_EXIT_SYSCALL ||
+		    t->run->state.regs[0] != t->run->state.regs[3] * 3 + 1)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+TEST(kqemu_proc_two_backends)
+{
+	struct kt a, b;
+	memset(&b, 0, sizeof(b));
+	KT_OPEN(&a);
+	const char *why;
+	CHECK(kt_open(&b, &why));
+	KT_CODE(&a, g_mix);
+	KT_CODE(&b, g_mix);
+	CHECK_EQ(kt_exec(&a), 0);      /* the initial maps */
+	CHECK_EQ(kt_exec(&b), 0);
+	pthread_t th;
+	CHECK(pthread_create(&th, NULL, many_exits, &b) == 0);
+	void *ra = many_exits(&a), *rb;
+	pthread_join(th, &rb);
+	CHECK(ra == NULL);
+	CHECK(rb == NULL);
+	kt_close(&a);
+	kt_close(&b);
 }
 
 TEST(kqemu_proc_child_death)
