@@ -491,6 +491,31 @@ TEST(kqemu_proc_single_step)
 	kt_close(&t);
 }
 
+/* Guest code that jumps into the hole and traps there: an ERROR, not a
+ * state to resume */
+SNIPPET(g_into_hole, "jmp *%r15\n");
+
+TEST(kqemu_proc_jump_into_hole)
+{
+	struct kt t;
+	KT_OPEN(&t);
+	KT_CODE(&t, g_into_hole);
+	/* the stub's first-entry ud2 is somewhere in its text: any ud2 */
+	extern const char kqemu_proc_stub_image[], kqemu_proc_stub_image_end[];
+	const char *img = kqemu_proc_stub_image;
+	size_t len = (size_t)(kqemu_proc_stub_image_end - img);
+	uint64_t target = 0;
+	for (size_t i = 0x1000; i + 2 <= len && !target; i++)
+		if (!memcmp(img + i, "\x0f\x0b", 2))
+			target = t.info.hole_start + (i - 0x1000);
+	CHECK(target);
+	t.run->state.regs[15] = target;
+	CHECK_EQ(kt_exec(&t), 0);
+	CHECK_EQ(t.run->exit_class, KQEMU_EXIT_ERROR);
+	CHECK(strstr(t.run->message, "hole"));
+	kt_close(&t);
+}
+
 /* Guest code that jumps to the child's syscall instruction with a
  * pwrite64 of its own: the filter allows only mmap of guest RAM and a
  * few others from there, so the child is killed, the file untouched. */

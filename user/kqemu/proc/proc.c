@@ -148,7 +148,8 @@ static int proc_exec(void *opaque, struct kqemu_run *run)
 	struct proc_backend *b = opaque;
 	uint64_t t0 = now_ns();
 	run->host_ns = 0;
-	if (b->dead[0] || !proc_alive(b)) {
+	/* a dead child shows when a wait times out (wait_done) */
+	if (b->dead[0]) {
 		set_exit_error(run, b->dead);
 		return -1;
 	}

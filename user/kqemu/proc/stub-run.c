@@ -389,6 +389,12 @@ static void classify(int sig, const siginfo_t *si, const struct sigcontext *sc,
 	run->error_code = -1;
 	run->fault_addr = 0;
 	run->fault_access = 0;
+	/* The stub's own code or data: guest code jumped into the hole, or
+	 * a frame of ours failed rt_sigreturn.  Neither can be resumed. */
+	if (sc->rip >= PROC_HOLE_START && sc->rip < PROC_HOLE_END) {
+		set_error(run, "guest code ran into the backend's hole", 0);
+		return;
+	}
 	/* sent by a process (kill, tgkill), not by the CPU */
 	if (si->si_code <= 0 || sig == PROC_SIG_KICK) {
 		run->exit_class = KQEMU_EXIT_SIGNAL;
