@@ -5,7 +5,12 @@
  * the RAM file.  Every test says SKIP when available() says no.
  */
 #include <cpuid.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,6 +191,24 @@ static void kt_close(struct kt *t)
 			CHECK(!why_);                                   \
 		SKIP(why_);                                             \
 	}
+
+/* A host where memfds cannot be executed (here: a seccomp filter of the
+ * test's own makes execveat fail): available() says no, and why. */
+TEST(kqemu_proc_unavailable_says_why)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_execveat, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+		SKIP("cannot install a seccomp filter here");
+	char why[200] = "";
+	CHECK(!ops->available(why, sizeof(why)));
+	CHECK(strstr(why, "could not be executed"));
+}
 
 TEST(kqemu_proc_info)
 {
