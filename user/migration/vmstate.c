@@ -195,7 +195,9 @@ static int load_ram(struct loader *l)
 {
 	struct machine *m = l->m;
 	struct stream_reader *r = &l->r;
-	if (madvise(m->ram, m->ram_size, MADV_DONTNEED) < 0)   /* anonymous: zero again */
+	/* anonymous: zero again; a memfd (kqemu's shared RAM) keeps its
+	 * pages through DONTNEED, REMOVE frees them */
+	if (madvise(m->ram, m->ram_size, m->ram_fd >= 0 ? MADV_REMOVE : MADV_DONTNEED) < 0)
 		memset(m->ram, 0, m->ram_size);
 	uint64_t end = 0;
 	while (r->left) {

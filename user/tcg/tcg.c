@@ -28,6 +28,11 @@ static struct tcg_vcpu *tv_of(struct vcpu *v)
 	return v->accel_state;
 }
 
+struct tcg_cpu *tcg_cpu_of(struct vcpu *v)
+{
+	return v->accel_state ? tv_of(v)->cpu : NULL;
+}
+
 /* thread=single: the machine's turn (NULL with thread=multi). */
 static struct tcg_rr *rr_of(struct machine *m)
 {
