@@ -408,6 +408,12 @@ TEST(kqemu_engine_exits_and_state)
 	teardown(&s);
 }
 
+static void mark_during_run(struct kqemu_run *run)
+{
+	(void)run;
+	tcg_mark_code_page(0x201000);
+}
+
 TEST(kqemu_engine_flushes_and_code)
 {
 	struct kq_setup s;
@@ -421,24 +427,27 @@ TEST(kqemu_engine_flushes_and_code)
 	CHECK_EQ(kq_native(s.kv), VCPU_EXIT_AGAIN);
 	/* INVLPG of the first page: unmapped at the next entry */
 	tcg_tlb_flush_page(c, U_CODE);
+	fake.edit[2] = mark_during_run;
 	CHECK_EQ(kq_native(s.kv), VCPU_EXIT_AGAIN);
 	CHECK(!fake.seen[2].flush_all);
 	CHECK_EQ(fake.seen[2].nr_unmap, 1);
 	CHECK_EQ(fake.seen[2].unmap[0], U_CODE);
 	CHECK(find_map(&fake.seen[2], U_CODE + 0x1000));
-	/* the decoder marks the second page as code: its writable mapping
-	 * goes (a kick), and TCG's blocks of it are dropped after the run */
-	unsigned kicks = fake.kicks;
-	tcg_mark_code_page(0x201000);
-	CHECK(fake.kicks > kicks);
-	CHECK(tcg_page_has_code(0x201000));
+	/* another vCPU's decoder marks the second page as code during the
+	 * run: a kick, the writable mapping goes at the next entry, and
+	 * TCG's blocks of the page are dropped after the run */
+	CHECK_EQ(fake.kicks, 1);
+	CHECK(!tcg_page_has_code(0x201000));            /* invalidated after the run */
 	CHECK_EQ(kq_native(s.kv), VCPU_EXIT_AGAIN);
 	CHECK_EQ(fake.seen[3].nr_unmap, 1);
 	CHECK_EQ(fake.seen[3].unmap[0], U_CODE + 0x1000);
-	CHECK(!tcg_page_has_code(0x201000));            /* invalidated after the run */
+	CHECK_EQ(s.kv->st.code_unmaps, 1);
+	/* a mark while the vCPU is in TCG: no kick, the code stays */
+	tcg_mark_code_page(0x201000);
+	CHECK_EQ(fake.kicks, 1);
+	CHECK(tcg_page_has_code(0x201000));
 	/* a read of a page holding code maps it read-only; the write fault
 	 * invalidates the code and maps it writable */
-	tcg_mark_code_page(0x201000);
 	script(4, KQEMU_EXIT_PAGE, U_CODE + 0x1000, KQEMU_ACC_READ, NULL);
 	script(5, KQEMU_EXIT_PAGE, U_CODE + 0x1000, KQEMU_ACC_WRITE, NULL);
 	CHECK_EQ(kq_native(s.kv), VCPU_EXIT_AGAIN);
@@ -466,4 +475,136 @@ TEST(kqemu_choose_without_backend)
 		SKIP("a kqemu backend is built in and available here");
 	CHECK(strstr(why, "no kqemu backend available here"));
 	CHECK(!kqemu_accel_ops.available(why, sizeof(why)));
+}
+
+/* ---- the loop: a backend that "runs" nothing itself ----
+ * It applies the mapping requests, asks for the page of rip when it has
+ * no executable mapping, reports SYSCALL for 0F 05 and SOFTMMU for every
+ * other instruction, so that TCG runs each instruction between native
+ * entries: the engine's loop and TCG's CPL 3 exit are what is tested. */
+static struct interp {
+	struct kqemu_ram ram;
+	unsigned n;
+	uint64_t lin[64], off[64];
+	uint32_t prot[64];
+} interp;
+
+static void *interp_open(const struct kqemu_ram *ram, char *err, size_t n)
+{
+	(void)err, (void)n;
+	memset(&interp, 0, sizeof(interp));
+	interp.ram = *ram;
+	return &interp;
+}
+
+static int interp_find(uint64_t lin)
+{
+	for (unsigned i = 0; i < interp.n; i++)
+		if (interp.lin[i] == (lin & ~0xfffULL))
+			return i;
+	return -1;
+}
+
+static int interp_exec(void *b, struct kqemu_run *run)
+{
+	(void)b;
+	if (run->flush_all)
+		interp.n = 0;
+	for (unsigned i = 0; i < run->nr_unmap; i++) {
+		int k = interp_find(run->unmap[i]);
+		if (k >= 0) {
+			interp.n--;
+			interp.lin[k] = interp.lin[interp.n];
+			interp.off[k] = interp.off[interp.n];
+			interp.prot[k] = interp.prot[interp.n];
+		}
+	}
+	for (unsigned i = 0; i < run->nr_map; i++) {
+		int k = interp_find(run->map[i].lin);
+		if (k < 0) {
+			if (interp.n == 64)
+				return -1;
+			k = interp.n++;
+		}
+		interp.lin[k] = run->map[i].lin;
+		interp.off[k] = run->map[i].ram_offset;
+		interp.prot[k] = run->map[i].prot;
+	}
+	uint64_t rip = run->state.rip;
+	int k = interp_find(rip);
+	if (k < 0 || !(interp.prot[k] & KQEMU_PROT_EXEC)) {
+		run->exit_class = KQEMU_EXIT_PAGE;
+		run->fault_addr = rip;
+		run->fault_access = KQEMU_ACC_EXEC;
+		return 0;
+	}
+	const uint8_t *p = (const uint8_t *)interp.ram.host + interp.off[k] + (rip & 0xfff);
+	if (p[0] == 0x0f && p[1] == 0x05) {
+		run->state.rip += 2;
+		run->exit_class = KQEMU_EXIT_SYSCALL;
+		run->vector = 0;
+	} else {
+		run->exit_class = KQEMU_EXIT_SOFTMMU;
+	}
+	return 0;
+}
+
+static const struct kqemu_backend_ops interp_ops = {
+	.name = "interp", .available = fake_available, .open = interp_open,
+	.get_info = fake_info, .exec = interp_exec, .kick = fake_kick, .close = fake_close,
+};
+
+static int run_tcg(void *c)
+{
+	return tcg_exec(c);
+}
+
+static void engine_loop(bool jit)
+{
+	struct kq_setup s;
+	CHECK(setup(&s));
+	struct tcg_cpu *c = s.env.c;
+	struct kq_vcpu *kv = s.kv;
+	kq_vcpu_free(kv);
+	s.eng.ops = &interp_ops;
+	s.eng.have_info = false;
+	kv = s.kv = kq_vcpu_new(&s.eng, c);
+	CHECK(kv && kq_vcpu_open(kv) == 0);
+	tcg_set_jit(c, jit, 4);
+	/* the user's loop: add $1,%rbx; syscall; jmp back */
+	static const uint8_t user[] = { 0x48, 0x83, 0xc3, 0x01, 0x0f, 0x05, 0xeb, 0xf8 };
+	/* the kernel's: inc %rdx; cmp $50,%rdx; je 1f; sysretq; 1: hlt */
+	static const uint8_t kernel[] = { 0x48, 0xff, 0xc2, 0x48, 0x83, 0xfa, 0x32, 0x74, 0x03,
+					  0x48, 0x0f, 0x07, 0xf4 };
+	guest_write(s.env.m, 0x200000, user, sizeof(user));
+	guest_write(s.env.m, 0x30000, kernel, sizeof(kernel));
+	c->s.efer |= 1;                                 /* SCE */
+	c->s.star = 0x23ULL << 48 | 0x10ULL << 32;
+	c->s.lstar = 0x30000;
+	c->s.sfmask = FL_IF;
+	c->s.regs[R_RBX] = c->s.regs[R_RDX] = 0;
+	int r = VCPU_EXIT_AGAIN;
+	for (int guard = 0; guard < 100000 && r == VCPU_EXIT_AGAIN; guard++)
+		r = kq_run(kv, run_tcg, c);
+	CHECK_EQ(r, VCPU_EXIT_HALT);
+	CHECK_EQ(c->s.regs[R_RDX], 50);
+	CHECK_EQ(c->s.regs[R_RBX], 50);
+	CHECK_EQ(c->s.rip, 0x30000 + sizeof(kernel));
+	CHECK_EQ(kv->st.exits[KQEMU_EXIT_SYSCALL], 50);
+	/* mapped writable first; TCG's decoder takes the write away once */
+	CHECK_EQ(kv->st.exits[KQEMU_EXIT_PAGE], 2);
+	CHECK_EQ(kv->st.code_unmaps, 1);
+	CHECK_EQ(kv->st.exits[KQEMU_EXIT_SOFTMMU], 99); /* add and jmp, the last jmp aside */
+	CHECK(kv->st.stay[KQ_STAY_AFTER_EXIT] >= 149);
+	teardown(&s);
+}
+
+TEST(kqemu_engine_loop_interpreter)
+{
+	engine_loop(false);
+}
+
+TEST(kqemu_engine_loop_jit)
+{
+	engine_loop(true);
 }

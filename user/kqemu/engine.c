@@ -73,24 +73,27 @@ static void strip_write(struct kq_map_entry *e, void *opaque)
 	struct kq_vcpu *kv = opaque;
 	e->prot &= ~KQEMU_PROT_WRITE;
 	queue_unmap(kv, e->lin);
+	kq_count(&kv->st.code_unmaps, 1);
+	if (!kv->in_native)
+		return;         /* the unmap comes before the next write */
 	if (kv->nr_code < KQEMU_MAX_UNMAPS)
 		kv->code[kv->nr_code++] = e->phys;
 	else
 		kv->code_all = true;
-	kq_count(&kv->st.code_unmaps, 1);
 }
 
 /* A decoder (any thread) marked phys_page as code: a writable native
- * mapping of it must go before this vCPU runs on natively.  Its entry
- * stays (read-only), so that the next entry maps... nothing: the unmap
- * drops it and a later access maps it read-only. */
+ * mapping of it must go before this vCPU runs on natively (the unmap at
+ * its next entry; a later access maps the page read-only).  When the
+ * vCPU runs natively now, it is kicked out, and TCG forgets the page's
+ * blocks after that run, which may have written the page meanwhile. */
 static void kq_code_marked(struct tcg_cpu *c, uint64_t phys_page)
 {
 	struct kq_vcpu *kv = c->kqemu;
 	pthread_mutex_lock(&kv->lock);
 	unsigned before = kv->nr_unmap + kv->flush_all;
 	kq_maps_each_writable(&kv->maps, phys_page, strip_write, kv);
-	bool kick = kv->nr_unmap + kv->flush_all != before;
+	bool kick = kv->in_native && kv->nr_unmap + kv->flush_all != before;
 	pthread_mutex_unlock(&kv->lock);
 	if (kick && kv->b)
 		kv->e->ops->kick(kv->b);
@@ -240,16 +243,22 @@ int kq_native(struct kq_vcpu *kv)
 	if (c->v)
 		__atomic_store_n(&c->v->kicked, false, __ATOMIC_SEQ_CST);
 	run->version = KQEMU_VERSION;
-	pthread_mutex_lock(&kv->lock);
-	kq_fill_requests(kv, run);
-	pthread_mutex_unlock(&kv->lock);
 	kq_state_out(kv, &run->state);
 	run->exit_class = KQEMU_EXIT_NONE;
 	run->message[0] = 0;
 	run->host_ns = 0;
+	/* in_native under the lock with the requests taken: a code mark
+	 * after this sees it (kq_code_marked) */
+	pthread_mutex_lock(&kv->lock);
+	kq_fill_requests(kv, run);
+	kv->in_native = true;
+	pthread_mutex_unlock(&kv->lock);
 	uint64_t t0 = clock_ns();
 	int r = e->ops->exec(kv->b, run);
 	uint64_t t1 = clock_ns();
+	pthread_mutex_lock(&kv->lock);
+	kv->in_native = false;
+	pthread_mutex_unlock(&kv->lock);
 	kq_count(&kv->st.entries, 1);
 	kq_count(&kv->st.native_ns, run->host_ns ? run->host_ns : t1 - t0);
 	invalidate_code(kv);
@@ -330,9 +339,8 @@ static void kq_kick(struct vcpu *v)
 		kv->e->ops->kick(b);
 }
 
-static enum vcpu_exit kq_vcpu_run(struct vcpu *v)
+int kq_run(struct kq_vcpu *kv, int (*tcg_run)(void *opaque), void *opaque)
 {
-	struct kq_vcpu *kv = kv_of(v);
 	struct tcg_cpu *c = kv->c;
 	if (kv->b) {
 		enum kq_stay why = c->kqemu_one || c->kqemu_blocks ? KQ_STAY_AFTER_EXIT :
@@ -344,9 +352,19 @@ static enum vcpu_exit kq_vcpu_run(struct vcpu *v)
 			c->kqemu_declined = true;
 	}
 	uint64_t t0 = clock_ns();
-	enum vcpu_exit r = tcg_accel_ops.vcpu_run(v);
+	int r = tcg_run(opaque);
 	kq_count(&kv->st.tcg_ns, clock_ns() - t0);
 	return r;
+}
+
+static int tcg_run_vcpu(void *v)
+{
+	return tcg_accel_ops.vcpu_run(v);
+}
+
+static enum vcpu_exit kq_vcpu_run(struct vcpu *v)
+{
+	return kq_run(kv_of(v), tcg_run_vcpu, v);
 }
 
 static void kq_vcpu_destroy(struct vcpu *v)

@@ -113,6 +113,7 @@ struct kq_vcpu {
 	struct kq_maps maps;            /* what the backend has, or will have
 					 * after the pending changes */
 	bool flush_all;                 /* pending for the next entry */
+	bool in_native;                 /* between taking the requests and the exit */
 	unsigned nr_unmap, nr_map;
 	uint64_t unmap[KQEMU_MAX_UNMAPS];
 	uint64_t map_lin[KQEMU_MAX_MAPS];       /* pages whose entry to send */
@@ -138,6 +139,9 @@ enum kq_stay kq_rule(struct kq_vcpu *kv);
 /* One native run and its exit: an enum vcpu_exit.  TCG must run next
  * when it leaves c->kqemu_one set. */
 int kq_native(struct kq_vcpu *kv);
+/* The vCPU loop's body: one native run when the rule holds, else
+ * tcg_run(opaque) (TCG until it leaves at CPL 3); an enum vcpu_exit. */
+int kq_run(struct kq_vcpu *kv, int (*tcg_run)(void *opaque), void *opaque);
 /* The backend stops being used (an ERROR or an exec failure): one line. */
 void kq_backend_failed(struct kq_vcpu *kv, const char *why);
 
