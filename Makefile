@@ -19,7 +19,9 @@ B       := build
 
 USER_SRCS := $(wildcard user/*.c user/*/*.c user/pc/boot/*.c user/tcg/jit/*.c)
 USER_SRCS := $(filter-out user/img/%,$(USER_SRCS))
-USER_OBJS := $(USER_SRCS:%.c=$(B)/obj/%.o)
+# kqemu's process backend: qvm's side here, its child (stub*) below
+USER_SRCS += $(filter-out user/kqemu/proc/stub%,$(wildcard user/kqemu/proc/*.c))
+USER_OBJS := $(USER_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/user/kqemu/proc/stub-blob.o
 LIB_OBJS  := $(filter-out $(B)/obj/user/main.o,$(USER_OBJS))
 # qvm-img, the image tool: its own main, and the block layer from LIB_OBJS
 IMG_SRCS  := $(wildcard user/img/*.c)
@@ -27,7 +29,7 @@ IMG_OBJS  := $(IMG_SRCS:%.c=$(B)/obj/%.o)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(B)/obj/%.o)
 
-all: $(B)/qvm $(if $(IMG_SRCS),$(B)/qvm-img)
+all: $(B)/qvm $(if $(IMG_SRCS),$(B)/qvm-img) $(B)/kqemu-exit
 
 # Install missing Debian packages once per build directory.
 $(B)/.deps-installed: scripts/install-deps
@@ -47,6 +49,28 @@ $(B)/unit-tests: $(UNIT_OBJS) $(LIB_OBJS)
 $(B)/obj/%.o: %.c | $(B)/.deps-installed
 	@mkdir -p $(dir $@)
 	$(CC) $(QVM_CFLAGS) $(CFLAGS) -Iuser -c -o $@ $<
+
+# The process backend's child (user/kqemu/proc/stub*): no libc, static,
+# linked into its hole of the address space by stub.ld, carried inside
+# qvm by stub-blob.S.  Never sanitized: it has no runtime to report to.
+# Position-independent code (RIP-relative: the hole is above 2 GiB), linked
+# static at a fixed address.
+STUB_SRCS   := $(wildcard user/kqemu/proc/stub*.c) user/kqemu/proc/stub-entry.S
+STUB_CFLAGS := -std=gnu11 -Wall -Wextra -O2 -g -ffreestanding -fno-builtin \
+	-fno-stack-protector -fPIE -fvisibility=hidden -mgeneral-regs-only -fcf-protection=none \
+	-fno-asynchronous-unwind-tables -Iuser
+$(B)/kqemu-stub: $(STUB_SRCS) user/kqemu/proc/stub.ld $(wildcard user/kqemu/proc/*.h) \
+		user/kqemu/kqemu.h | $(B)/.deps-installed
+	$(CC) $(STUB_CFLAGS) -nostdlib -static -no-pie -Wl,-T,user/kqemu/proc/stub.ld \
+		-Wl,--build-id=none -Wl,-z,noexecstack -o $@ $(STUB_SRCS)
+
+$(B)/obj/user/kqemu/proc/stub-blob.o: user/kqemu/proc/stub-blob.S $(B)/kqemu-stub
+	@mkdir -p $(dir $@)
+	$(CC) -DSTUB_PATH='"$(B)/kqemu-stub"' -c -o $@ $<
+
+# The cost of each exit class of kqemu's process backend (bench/README.md)
+$(B)/kqemu-exit: $(B)/obj/bench/kqemu-exit.o $(LIB_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Bare-metal guests for the guest tests and benchmarks.
 include tests/guest/guest.mk
@@ -128,4 +152,4 @@ clean:
 
 .PHONY: all check run run-demo bench bench-debian clean deps guests guest-linux \
 	guest-linux-if-possible debian-image debian-image-if-possible san check-tsan
--include $(USER_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(IMG_OBJS:.o=.d)
+-include $(USER_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(IMG_OBJS:.o=.d) $(B)/obj/bench/kqemu-exit.d

@@ -30,7 +30,7 @@
 
 /* major << 16 | minor: a backend serves the major it was built for */
 #define KQEMU_VERSION_MAJOR 1
-#define KQEMU_VERSION_MINOR 0
+#define KQEMU_VERSION_MINOR 1
 #define KQEMU_VERSION ((KQEMU_VERSION_MAJOR << 16) | KQEMU_VERSION_MINOR)
 
 /* Why native execution stopped (kqemu_run.exit_class). */
@@ -162,9 +162,16 @@ struct kqemu_backend_info {
 	 * CPU model must offer the same, and their area size. */
 	uint64_t xcr0;
 	uint32_t xsave_size;
-	uint32_t pad0;
+	uint32_t flags;         /* KQEMU_INFO_* (minor 1; was padding) */
 	char description[96];   /* for info kqemu */
 };
+
+/* kqemu_backend_info.flags */
+/* RDTSC/RDTSCP can be made to fault (KQEMU_EXIT_SOFTMMU) when tsc_offset
+ * != 0 or CR4.TSD; without it (a hypervisor that ignores CR4.TSD) such a
+ * request is an ERROR exit, and the engine runs that guest in TCG or with
+ * tsc_offset 0. */
+#define KQEMU_INFO_TSC_TRAP 1u
 
 /* A native-execution backend.  One instance per vCPU, opened, run and
  * closed on the vCPU's own thread; kick() from any thread. */
