@@ -197,6 +197,28 @@ static uint64_t read_pte(void *opaque, uint64_t pa)
 	return p ? __atomic_load_n(p, __ATOMIC_RELAXED) : 0;
 }
 
+/* Native RDTSC reads the host's TSC; TCG's guest TSC is host + offset.
+ * A backend that cannot trap RDTSC (KQEMU_INFO_TSC_TRAP) runs only a
+ * guest whose offset is 0: an offset below 0 (the guest's TSC behind the
+ * host's, as a state set after reset or a load leaves it) is dropped, the
+ * guest's TSC leaping forward once as after a pause; one above 0 (it
+ * would go backwards) or CR4.TSD keeps the guest in TCG. */
+static enum kq_stay tsc_rule(struct kq_vcpu *kv)
+{
+	struct tcg_cpu *c = kv->c;
+	if (!kv->e->have_info || (kv->e->info.flags & KQEMU_INFO_TSC_TRAP))
+		return KQ_STAY_NONE;
+	if (c->s.cr4 & CR4_TSD)
+		return KQ_STAY_TSC;
+	if (!c->tsc_offset)
+		return KQ_STAY_NONE;
+	if ((int64_t)c->tsc_offset > 0)
+		return KQ_STAY_TSC;
+	c->tsc_offset = 0;
+	kq_count(&kv->st.tsc_catchups, 1);
+	return KQ_STAY_NONE;
+}
+
 enum kq_stay kq_rule(struct kq_vcpu *kv)
 {
 	struct tcg_cpu *c = kv->c;
@@ -205,6 +227,9 @@ enum kq_stay kq_rule(struct kq_vcpu *kv)
 		return why;
 	if (c->lapic && lapic_events(c->lapic))
 		return KQ_STAY_EVENT;
+	why = tsc_rule(kv);
+	if (why != KQ_STAY_NONE)
+		return why;
 	const struct kqemu_backend_info *in = &kv->e->info;
 	if (kv->e->have_info && in->hole_start < in->hole_end &&
 	    kq_hole_mapped(c->s.cr3, in->hole_start, in->hole_end, read_pte, kv->e->m))
@@ -437,11 +462,11 @@ static void kq_info_kqemu(struct machine *m, void (*print)(void *, const char *)
 	snprintf(line, sizeof(line),
 		 "\npage exits: %llu guest #PF, %llu not RAM, %llu writes to code\n"
 		 "mapping requests: %llu maps, %llu unmaps, %llu flushes; %llu writable "
-		 "mappings dropped for code\nstayed in TCG:",
+		 "mappings dropped for code; %llu TSC catch-ups\nstayed in TCG:",
 		 (unsigned long long)s.pf_delivered, (unsigned long long)s.not_ram,
 		 (unsigned long long)s.code_writes, (unsigned long long)s.maps,
 		 (unsigned long long)s.unmaps, (unsigned long long)s.flushes,
-		 (unsigned long long)s.code_unmaps);
+		 (unsigned long long)s.code_unmaps, (unsigned long long)s.tsc_catchups);
 	print(opaque, line);
 	for (int k = 1; k < KQ_STAY_NR; k++) {
 		if (!s.stay[k])

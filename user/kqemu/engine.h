@@ -28,6 +28,8 @@ enum kq_stay {
 	KQ_STAY_EVENT,          /* an interrupt, NMI, INIT or SIPI pending */
 	KQ_STAY_DR7,            /* hardware breakpoints enabled */
 	KQ_STAY_HOLE,           /* the guest maps pages in the backend's hole */
+	KQ_STAY_TSC,            /* a TSC ahead of the host's, or CR4.TSD, and a
+				 * backend that cannot trap RDTSC */
 	KQ_STAY_AFTER_EXIT,     /* finishing an exit's instruction in TCG */
 	KQ_STAY_NR
 };
@@ -87,6 +89,7 @@ struct kq_stats {
 	uint64_t not_ram;               /* PAGE exits on MMIO, ROM, LAPIC page */
 	uint64_t code_writes;           /* write faults on pages holding code */
 	uint64_t code_unmaps;           /* writable mappings dropped for code */
+	uint64_t tsc_catchups;          /* TSC offsets below 0 dropped (no TSC trap) */
 };
 
 struct kq_engine {

@@ -26,6 +26,7 @@ static const char *const stay_names[KQ_STAY_NR] = {
 	[KQ_STAY_EVENT] = "interrupt pending",
 	[KQ_STAY_DR7] = "hardware breakpoints",
 	[KQ_STAY_HOLE] = "guest maps the backend's hole",
+	[KQ_STAY_TSC] = "TSC offset or CR4.TSD the backend cannot trap",
 	[KQ_STAY_AFTER_EXIT] = "instruction of an exit",
 };
 
