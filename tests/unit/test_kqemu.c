@@ -263,6 +263,8 @@ static bool setup(struct kq_setup *s)
 	s->eng.m = s->env.m;
 	s->eng.ram = (struct kqemu_ram){ .fd = -1, .size = TCGT_RAM, .host = s->env.m->ram };
 	pthread_mutex_init(&s->eng.lock, NULL);
+	if (kq_xstate_init(&s->eng) < 0)
+		return false;
 	s->kv = kq_vcpu_new(&s->eng, s->env.c);
 	return s->kv && kq_vcpu_open(s->kv) == 0;
 }
@@ -270,6 +272,7 @@ static bool setup(struct kq_setup *s)
 static void teardown(struct kq_setup *s)
 {
 	kq_vcpu_free(s->kv);
+	kq_xstate_free(&s->eng);
 	tcg_env_free(&s->env);
 }
 
@@ -419,8 +422,9 @@ TEST(kqemu_engine_flushes_and_code)
 	struct kq_setup s;
 	CHECK(setup(&s));
 	struct tcg_cpu *c = s.env.c;
+	/* SOFTMMU exits: a SIGNAL would send the requests again */
 	for (unsigned k = 0; k < FAKE_STEPS; k++)
-		script(k, KQEMU_EXIT_SIGNAL, 0, 0, NULL);
+		script(k, KQEMU_EXIT_SOFTMMU, 0, 0, NULL);
 	script(0, KQEMU_EXIT_PAGE, U_CODE, KQEMU_ACC_WRITE, NULL);
 	script(1, KQEMU_EXIT_PAGE, U_CODE + 0x1000, KQEMU_ACC_WRITE, NULL);
 	CHECK_EQ(kq_native(s.kv), VCPU_EXIT_AGAIN);
@@ -607,4 +611,27 @@ TEST(kqemu_engine_loop_interpreter)
 TEST(kqemu_engine_loop_jit)
 {
 	engine_loop(true);
+}
+
+/* A SIGNAL exit may come before the backend applied the requests: the
+ * engine sends them again. */
+TEST(kqemu_engine_signal_requeues)
+{
+	struct kq_setup s;
+	CHECK(setup(&s));
+	script(0, KQEMU_EXIT_PAGE, U_CODE, KQEMU_ACC_READ, NULL);
+	for (unsigned k = 1; k < 5; k++)
+		script(k, KQEMU_EXIT_SIGNAL, 0, 0, NULL);
+	CHECK_EQ(kq_native(s.kv), VCPU_EXIT_AGAIN);
+	CHECK_EQ(kq_native(s.kv), VCPU_EXIT_AGAIN);     /* the map, then SIGNAL */
+	CHECK(find_map(&fake.seen[1], U_CODE));
+	CHECK_EQ(kq_native(s.kv), VCPU_EXIT_AGAIN);
+	CHECK(find_map(&fake.seen[2], U_CODE));         /* sent again */
+	tcg_tlb_flush_all(s.env.c);
+	CHECK_EQ(kq_native(s.kv), VCPU_EXIT_AGAIN);
+	CHECK(fake.seen[3].flush_all);                  /* the flush, no map */
+	CHECK_EQ(fake.seen[3].nr_map, 0);
+	CHECK_EQ(kq_native(s.kv), VCPU_EXIT_AGAIN);
+	CHECK(fake.seen[4].flush_all);                  /* the flush again */
+	teardown(&s);
 }

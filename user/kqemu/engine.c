@@ -258,6 +258,33 @@ static void invalidate_code(struct kq_vcpu *kv)
 		tcg_code_written(pages[i], 4096);
 }
 
+static const char *const exit_names[KQEMU_EXIT_NR] = {
+	[KQEMU_EXIT_NONE] = "none", [KQEMU_EXIT_EXCEPTION] = "exception",
+	[KQEMU_EXIT_SOFTMMU] = "softmmu", [KQEMU_EXIT_PAGE] = "page",
+	[KQEMU_EXIT_SIGNAL] = "signal", [KQEMU_EXIT_SYSCALL] = "syscall",
+	[KQEMU_EXIT_ERROR] = "error",
+};
+
+/* A SIGNAL exit may come before the backend applied the requests (the
+ * process backend answers a kick that came before exec() at once):
+ * they go again with the next entry, where applying them twice does no
+ * harm.  Requests queued since come after them; a map goes with the
+ * entry's protection as it is then (kq_fill_requests). */
+static void requeue_requests(struct kq_vcpu *kv, const struct kqemu_run *run)
+{
+	pthread_mutex_lock(&kv->lock);
+	if (run->flush_all && !kv->flush_all) {
+		/* the unmaps queued since are covered by it */
+		kv->flush_all = true;
+		kv->nr_unmap = 0;
+	}
+	for (unsigned i = 0; i < run->nr_unmap; i++)
+		queue_unmap(kv, run->unmap[i]);
+	for (unsigned i = 0; i < run->nr_map && kv->nr_map < KQEMU_MAX_MAPS; i++)
+		kv->map_lin[kv->nr_map++] = run->map[i].lin;
+	pthread_mutex_unlock(&kv->lock);
+}
+
 int kq_native(struct kq_vcpu *kv)
 {
 	struct kq_engine *e = kv->e;
@@ -294,6 +321,14 @@ int kq_native(struct kq_vcpu *kv)
 	}
 	if (run->exit_class < KQEMU_EXIT_NR)
 		kq_count(&kv->st.exits[run->exit_class], 1);
+	if (run->exit_class == KQEMU_EXIT_SIGNAL)
+		requeue_requests(kv, run);
+	if (log_enabled(LOG_EXEC))
+		qvm_log(LOG_EXEC, "cpu %u: kqemu exit %s at %#llx: vector %u error %#x addr %#llx "
+			"access %u", c->v ? c->v->index : 0,
+			run->exit_class < KQEMU_EXIT_NR ? exit_names[run->exit_class] : "?",
+			(unsigned long long)run->state.rip, run->vector, (unsigned)run->error_code,
+			(unsigned long long)run->fault_addr, run->fault_access);
 	if (run->exit_class == KQEMU_EXIT_ERROR) {
 		run->message[sizeof(run->message) - 1] = 0;
 		return kq_handle_exit(kv, run);
@@ -323,7 +358,10 @@ static int kq_init(struct machine *m)
 		qvm_error("kqemu: out of memory");
 		return -1;
 	}
-	if (machine_ram_share(m) < 0) {
+	if (kq_xstate_init(e) < 0 || machine_ram_share(m) < 0) {
+		if (!e->xstates)
+			qvm_error("kqemu: out of memory");
+		kq_xstate_free(e);
 		free(e);
 		return -1;
 	}
@@ -403,6 +441,7 @@ static void kq_destroy(struct machine *m)
 	struct kq_engine *e = engine_of(m);
 	tcg_accel_ops.destroy(m);
 	if (e) {
+		kq_xstate_free(e);
 		pthread_mutex_destroy(&e->lock);
 		free(e);
 		m->accel->kqemu = NULL;
@@ -428,12 +467,6 @@ static void sum_stats(struct machine *m, struct kq_stats *sum)
 	}
 }
 
-static const char *const exit_names[KQEMU_EXIT_NR] = {
-	[KQEMU_EXIT_NONE] = "none", [KQEMU_EXIT_EXCEPTION] = "exception",
-	[KQEMU_EXIT_SOFTMMU] = "softmmu", [KQEMU_EXIT_PAGE] = "page",
-	[KQEMU_EXIT_SIGNAL] = "signal", [KQEMU_EXIT_SYSCALL] = "syscall",
-	[KQEMU_EXIT_ERROR] = "error",
-};
 
 static void kq_info_kqemu(struct machine *m, void (*print)(void *, const char *), void *opaque)
 {

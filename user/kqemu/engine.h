@@ -104,6 +104,9 @@ struct kq_engine {
 	pthread_mutex_t lock;           /* broken, message printing */
 	struct kqemu_backend_info info; /* from the first instance opened */
 	bool have_info;
+	/* the extended XSAVE components per guest CR3 (xstate.c), under lock */
+	struct kq_xstate_slot *xstates;
+	uint64_t xstate_clock;
 };
 
 struct kq_vcpu {
@@ -127,8 +130,8 @@ struct kq_vcpu {
 	uint64_t code[KQEMU_MAX_UNMAPS];
 	struct kq_stats st;
 	struct kqemu_run *run;
-	/* x87/SSE live in TCG; the rest of the XSAVE area (AVX, AVX-512 ...)
-	 * lives here between native runs */
+	/* the XSAVE area of the run: x87/SSE from TCG, the rest from the
+	 * engine's per-address-space areas (xstate.c) */
 	uint8_t xsave[KQEMU_XSAVE_MAX] __attribute__((aligned(64)));
 };
 
@@ -151,6 +154,16 @@ void kq_backend_failed(struct kq_vcpu *kv, const char *why);
 /* state.c: the TCG state into run->state and back. */
 void kq_state_out(struct kq_vcpu *kv, struct kqemu_cpu_state *s);
 void kq_state_in(struct kq_vcpu *kv, const struct kqemu_cpu_state *s);
+
+/* xstate.c: the XSAVE components beyond x87/SSE per guest address
+ * space (CR3), machine-wide: bytes [512, size) of an XSAVE area, the
+ * header included. */
+#define KQ_XSTATE_SLOTS 128
+struct kq_xstate_slot;
+int kq_xstate_init(struct kq_engine *e);
+void kq_xstate_free(struct kq_engine *e);
+void kq_xstate_load(struct kq_engine *e, uint64_t cr3, uint8_t *xsave, uint32_t size);
+void kq_xstate_save(struct kq_engine *e, uint64_t cr3, const uint8_t *xsave, uint32_t size);
 
 /* exits.c: handle run's exit; an enum vcpu_exit. */
 int kq_handle_exit(struct kq_vcpu *kv, struct kqemu_run *run);

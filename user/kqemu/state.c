@@ -3,7 +3,8 @@
  *
  * TCG holds the x87/SSE state (struct tcg_fpu); the XSAVE components
  * beyond it (AVX, AVX-512, PKRU ...) that guest user code may touch on
- * the host CPU live in the engine's per-vCPU area between native runs.
+ * the host CPU live in the engine between native runs, per guest address
+ * space (xstate.c says why).
  * The area is in the standard format (SDM Vol. 1, 13.4): the legacy
  * region comes from tcg_fpu_to_fxsave on the way out and goes back
  * through tcg_fpu_from_fxsave; XSTATE_BV always names x87 and SSE, whose
@@ -49,6 +50,7 @@ void kq_state_out(struct kq_vcpu *kv, struct kqemu_cpu_state *s)
 		size = XSAVE_LEGACY + 64;
 	s->xsave_size = size;
 	tcg_fpu_to_fxsave(&c->fpu, kv->xsave);
+	kq_xstate_load(kv->e, c->s.cr3, kv->xsave, size);
 	uint64_t bv;
 	memcpy(&bv, kv->xsave + XSTATE_BV_OFF, 8);
 	bv = (bv & s->xcr0) | XSTATE_X87_SSE;
@@ -99,4 +101,5 @@ void kq_state_in(struct kq_vcpu *kv, const struct kqemu_cpu_state *s)
 		size = XSAVE_LEGACY;
 	memcpy(kv->xsave, s->xsave, size);
 	tcg_fpu_from_fxsave(&c->fpu, kv->xsave);
+	kq_xstate_save(kv->e, c->s.cr3, kv->xsave, size);
 }
