@@ -544,24 +544,30 @@ static void tlb_flush(struct tcg_cpu *c, bool keep_global)
 		c->tlb_large = false;   /* else it may cover a kept large page */
 	c->chain_epoch++;       /* block links assumed the old translations */
 	c->tlb_epoch++;
-	if (c->kqemu_tlb_flushed)
-		c->kqemu_tlb_flushed(c, true, 0);
 }
 
 void tcg_tlb_flush(struct tcg_cpu *c)
 {
 	tlb_flush(c, c->s.cr4 & CR4_PGE);
+	if (c->kqemu_tlb_flushed)
+		c->kqemu_tlb_flushed(c, true, 0);
 }
 
 void tcg_tlb_flush_all(struct tcg_cpu *c)
 {
 	tlb_flush(c, false);
+	if (c->kqemu_tlb_flushed)
+		c->kqemu_tlb_flushed(c, true, 0);
 }
 
 void tcg_tlb_flush_page(struct tcg_cpu *c, uint64_t lin)
 {
 	if (c->tlb_large) {     /* a large page covers many 4 KiB entries */
-		tcg_tlb_flush_all(c);
+		tlb_flush(c, false);
+		/* kqemu hears of the page: its own large pages are its
+		 * business */
+		if (c->kqemu_tlb_flushed)
+			c->kqemu_tlb_flushed(c, false, lin);
 		return;
 	}
 	unsigned idx = (lin >> 12) & (TLB_SIZE - 1);
