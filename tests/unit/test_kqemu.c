@@ -405,7 +405,7 @@ TEST(kqemu_engine_exits_and_state)
 	/* the script's end is an ERROR: the backend goes, TCG stays */
 	CHECK_EQ(kq_native(s.kv), VCPU_EXIT_AGAIN);
 	CHECK(!s.kv->b);
-	CHECK(!fake.opened);
+	CHECK(fake.opened);                             /* closed with the vCPU */
 	CHECK(!c->kqemu_exit_on_user);
 	CHECK(s.eng.broken);
 	teardown(&s);

@@ -95,8 +95,9 @@ static void kq_code_marked(struct tcg_cpu *c, uint64_t phys_page)
 	kq_maps_each_writable(&kv->maps, phys_page, strip_write, kv);
 	bool kick = kv->in_native && kv->nr_unmap + kv->flush_all != before;
 	pthread_mutex_unlock(&kv->lock);
-	if (kick && kv->b)
-		kv->e->ops->kick(kv->b);
+	void *b = __atomic_load_n(&kv->b, __ATOMIC_ACQUIRE);
+	if (kick && b)
+		kv->e->ops->kick(b);
 }
 
 /* ------------------------------------------------------------------ */
@@ -163,6 +164,8 @@ void kq_vcpu_free(struct kq_vcpu *kv)
 		return;
 	if (kv->b)
 		kv->e->ops->close(kv->b);
+	if (kv->b_failed)
+		kv->e->ops->close(kv->b_failed);
 	kv->c->kqemu = NULL;
 	kv->c->kqemu_exit_on_user = false;
 	kv->c->kqemu_tlb_flushed = NULL;
@@ -183,11 +186,11 @@ void kq_backend_failed(struct kq_vcpu *kv, const char *why)
 		fprintf(stderr, "qvm: kqemu: backend %s failed: %s; going on in TCG alone\n",
 			e->ops->name, why);
 	kv->c->kqemu_exit_on_user = false;
-	if (kv->b) {
-		void *b = kv->b;
-		kv->b = NULL;   /* the code-mark hook kicks no more */
-		e->ops->close(b);
-	}
+	/* closed with the vCPU (kq_vcpu_free): a kick from another thread
+	 * may still hold the pointer */
+	if (kv->b && !kv->b_failed)
+		kv->b_failed = kv->b;
+	__atomic_store_n(&kv->b, NULL, __ATOMIC_RELEASE);
 }
 
 static uint64_t read_pte(void *opaque, uint64_t pa)
@@ -420,6 +423,7 @@ int kq_run(struct kq_vcpu *kv, int (*tcg_run)(void *opaque), void *opaque)
 			c->kqemu_declined = true;
 	}
 	uint64_t t0 = clock_ns();
+	c->kqemu_left = false;
 	int r = tcg_run(opaque);
 	kq_count(&kv->st.tcg_ns, clock_ns() - t0);
 	return r;

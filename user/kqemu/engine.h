@@ -113,6 +113,8 @@ struct kq_vcpu {
 	struct kq_engine *e;
 	struct tcg_cpu *c;
 	void *b;                        /* the backend instance, or NULL */
+	void *b_failed;                 /* the instance after an ERROR, closed
+					 * with the vCPU */
 	/* Mapping state: the vCPU thread, the TLB-flush hook (same thread)
 	 * and the code-marking hook (any thread) under lock. */
 	pthread_mutex_t lock;

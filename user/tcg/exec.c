@@ -150,8 +150,10 @@ int tcg_exec(struct tcg_cpu *c)
 		if (c->halted || c->s.mp_state == MP_WAIT_SIPI)
 			return VCPU_EXIT_HALT;
 		/* kqemu: user code goes back to the engine, to run natively */
-		if (c->kqemu_exit_on_user && tcg_kqemu_leave(c))
+		if (c->kqemu_exit_on_user && tcg_kqemu_leave(c)) {
+			c->kqemu_left = true;
 			return VCPU_EXIT_AGAIN;
+		}
 		bool shadow = c->inhibit_irq;
 		bool single_step = c->s.rflags & FL_TF;
 		bool alone = shadow || single_step || c->kqemu_one;

@@ -185,8 +185,8 @@ static int run_turn(struct tcg_rr *rr, struct tcg_vcpu *tv, struct vcpu *v)
 	tv->woken = false;
 	do {
 		r = tcg_exec(tv->cpu);
-	} while (r == VCPU_EXIT_AGAIN && !tcg_rr_yield_asked(rr, tv->cpu) &&
-		 !vcpu_must_leave(v));
+	} while (r == VCPU_EXIT_AGAIN && !tv->cpu->kqemu_left &&
+		 !tcg_rr_yield_asked(rr, tv->cpu) && !vcpu_must_leave(v));
 	tcg_rr_release(rr, tv->cpu);
 	return r;
 }

@@ -255,6 +255,8 @@ struct tcg_cpu {
 	bool kqemu_declined;    /* the engine said no at this CPL 3 stretch:
 				 * stay until CPL changes */
 	bool kqemu_one;         /* interpret the next instruction alone first */
+	bool kqemu_left;        /* tcg_exec returned for that (thread=single's
+				 * turn ends too) */
 	uint32_t kqemu_blocks;  /* CPL 3 block boundaries to pass before leaving */
 	/* Told of every TLB flush (all, or the page at lin) and of every
 	 * page the decoder marks as code (mmu.c; any thread). */
