@@ -222,6 +222,7 @@ static void build_guest(struct tcg_env *e)
 	put64(e, 0x14000 + 1 * 8, 0x201000 | 0x27);             /* A U W P, D clear */
 	put64(e, 0x14000 + 2 * 8, 0);
 	put64(e, 0x14000 + 3 * 8, 0x203000 | 0x25 | (1ULL << 63)); /* read-only, NX */
+	put64(e, 0x14000 + 4 * 8, 0x204000 | 0x07);             /* U W P, never accessed */
 	c->s.efer |= EFER_NXE;
 	/* GDT at 0x20000 */
 	put64(e, 0x20000 + 0x10, 0x00209a0000000000ULL);
@@ -317,7 +318,17 @@ TEST(kqemu_engine_page_exits)
 	mp = find_map(&fake.seen[4], U_CODE + 0x3000);
 	CHECK(mp && mp->prot == KQEMU_PROT_READ);
 	CHECK_EQ(kv->st.exits[KQEMU_EXIT_PAGE], 4);
-	CHECK_EQ(kv->st.maps, 4);
+	/* the first exit mapped the accessed neighbours too (read-only
+	 * without D), not the page whose A is clear, and set no A */
+	mp = find_map(&fake.seen[1], U_CODE + 0x1000);
+	CHECK(mp && mp->prot == (KQEMU_PROT_READ | KQEMU_PROT_EXEC));
+	mp = find_map(&fake.seen[1], U_CODE + 0x3000);
+	CHECK(mp && mp->prot == KQEMU_PROT_READ);
+	CHECK(!find_map(&fake.seen[1], U_CODE + 0x2000));
+	CHECK(!find_map(&fake.seen[1], U_CODE + 0x4000));
+	CHECK(!(get64(&s.env, 0x14000 + 4 * 8) & 0x20));
+	CHECK_EQ(kv->st.prefaults, 2);
+	CHECK_EQ(kv->st.maps, 6);
 	teardown(&s);
 }
 

@@ -502,11 +502,12 @@ static void kq_info_kqemu(struct machine *m, void (*print)(void *, const char *)
 		print(opaque, line);
 	}
 	snprintf(line, sizeof(line),
-		 "\npage exits: %llu guest #PF, %llu not RAM, %llu writes to code\n"
+		 "\npage exits: %llu guest #PF, %llu not RAM, %llu writes to code; "
+		 "%llu pages mapped around them\n"
 		 "mapping requests: %llu maps, %llu unmaps, %llu flushes; %llu writable "
 		 "mappings dropped for code; %llu TSC catch-ups\nstayed in TCG:",
 		 (unsigned long long)s.pf_delivered, (unsigned long long)s.not_ram,
-		 (unsigned long long)s.code_writes, (unsigned long long)s.maps,
+		 (unsigned long long)s.code_writes, (unsigned long long)s.prefaults, (unsigned long long)s.maps,
 		 (unsigned long long)s.unmaps, (unsigned long long)s.flushes,
 		 (unsigned long long)s.code_unmaps, (unsigned long long)s.tsc_catchups);
 	print(opaque, line);

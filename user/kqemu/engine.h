@@ -90,6 +90,7 @@ struct kq_stats {
 	uint64_t code_writes;           /* write faults on pages holding code */
 	uint64_t code_unmaps;           /* writable mappings dropped for code */
 	uint64_t tsc_catchups;          /* TSC offsets below 0 dropped (no TSC trap) */
+	uint64_t prefaults;             /* pages mapped around a PAGE exit's */
 };
 
 struct kq_engine {

@@ -69,6 +69,45 @@ static bool queue_map(struct kq_vcpu *kv, uint64_t lin, uint64_t phys, uint32_t 
 	return true;
 }
 
+/* Is lin a page the backend may map (its user range, not its hole)? */
+static bool backend_may_map(const struct kq_vcpu *kv, uint64_t lin)
+{
+	const struct kqemu_backend_info *in = &kv->e->info;
+	if (!kv->e->have_info)
+		return true;
+	return lin >= in->user_start && lin < in->user_end &&
+	       !(lin >= in->hole_start && lin < in->hole_end);
+}
+
+/* Fault-around: the other pages of lin's aligned 64 KiB that the guest
+ * maps and has accessed already (A set: mapping them natively changes
+ * nothing the guest can see; writable only with D set) go with it, which
+ * saves an exit per page that code walking through memory would take.
+ * Lock held. */
+#define AROUND_PAGES 16
+static void map_around(struct kq_vcpu *kv, uint64_t lin)
+{
+	uint64_t first = lin & ~(AROUND_PAGES * 4096ULL - 1);
+	for (uint64_t a = first; a < first + AROUND_PAGES * 4096ULL; a += 4096) {
+		if (a == (lin & TLB_PAGE_MASK) || kq_maps_find(&kv->maps, a))
+			continue;
+		if (kv->nr_map >= KQEMU_MAX_MAPS - 1 || kv->maps.n >= KQ_MAPS_MAX - 1)
+			return;
+		struct tcg_user_page pg;
+		bool ram_writable = false;
+		if (!backend_may_map(kv, a) || !tcg_peek_user(kv->c, a, &pg) ||
+		    ram_offset(kv, pg.phys, &ram_writable) < 0)
+			continue;
+		uint32_t prot = KQEMU_PROT_READ | (pg.exec ? KQEMU_PROT_EXEC : 0);
+		if (pg.writable && ram_writable && !tcg_page_has_code(pg.phys))
+			prot |= KQEMU_PROT_WRITE;
+		if (!kq_maps_set(&kv->maps, a, pg.phys, prot, pg.large))
+			return;
+		kv->map_lin[kv->nr_map++] = a;
+		kq_count(&kv->st.prefaults, 1);
+	}
+}
+
 static enum access access_of(uint32_t a)
 {
 	return a == KQEMU_ACC_WRITE ? ACC_WRITE : a == KQEMU_ACC_EXEC ? ACC_CODE : ACC_READ;
@@ -78,7 +117,6 @@ static int page_exit(struct kq_vcpu *kv, const struct kqemu_run *run)
 {
 	struct tcg_cpu *c = kv->c;
 	uint64_t lin = run->fault_addr;
-	const struct kqemu_backend_info *in = &kv->e->info;
 	enum access acc = access_of(run->fault_access);
 	struct tcg_user_page pg;
 	uint32_t err;
@@ -89,9 +127,7 @@ static int page_exit(struct kq_vcpu *kv, const struct kqemu_run *run)
 	}
 	bool ram_writable = false;
 	int64_t off = ram_offset(kv, pg.phys, &ram_writable);
-	bool outside = kv->e->have_info &&
-		       (lin < in->user_start || lin >= in->user_end ||
-			(lin >= in->hole_start && lin < in->hole_end));
+	bool outside = !backend_may_map(kv, lin);
 	if (off < 0 || outside || (acc == ACC_WRITE && !ram_writable)) {
 		kq_count(&kv->st.not_ram, 1);
 		return to_tcg(kv);
@@ -112,6 +148,8 @@ static int page_exit(struct kq_vcpu *kv, const struct kqemu_run *run)
 	if (want_write)
 		prot |= KQEMU_PROT_WRITE;
 	bool ok = queue_map(kv, lin, pg.phys, prot, pg.large);
+	if (ok)
+		map_around(kv, lin);
 	/* a decoder that marked the page meanwhile found no entry to strip
 	 * (we had none yet) or strips it after us (kq_code_marked) */
 	if (ok && want_write && tcg_page_has_code(pg.phys)) {

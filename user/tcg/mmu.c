@@ -490,6 +490,14 @@ static bool walk_try(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user
 	if (!user && !(c->s.cr0 & CR0_WP))
 		w->writable = true;     /* supervisor writes ignore R/W */
 
+	if (c->walk_peek) {
+		/* nothing written: only a page the guest has accessed */
+		if (!(entry & PTE_A))
+			return pf_code(c, acc, user, PF_P, err);
+		if (!(entry & PTE_D))
+			w->writable = false;
+		return true;
+	}
 	for (unsigned k = 0; k < n; k++)
 		set_bits(hosts[k], esize, PTE_A | (k == n - 1 && acc == ACC_WRITE ? PTE_D : 0));
 	if (!(entry & PTE_D) && acc != ACC_WRITE)
@@ -502,6 +510,15 @@ static void walk(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user, st
 	uint32_t err;
 	if (!walk_try(c, lin, acc, user, w, &err))
 		tcg_raise_pf(c, lin, err);
+}
+
+bool tcg_peek_user(struct tcg_cpu *c, uint64_t lin, struct tcg_user_page *p)
+{
+	uint32_t err;
+	c->walk_peek = true;
+	bool ok = tcg_walk_user(c, lin, ACC_READ, p, &err);
+	c->walk_peek = false;
+	return ok;
 }
 
 bool tcg_walk_user(struct tcg_cpu *c, uint64_t lin, enum access acc, struct tcg_user_page *p,

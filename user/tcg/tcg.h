@@ -257,6 +257,7 @@ struct tcg_cpu {
 	bool kqemu_one;         /* interpret the next instruction alone first */
 	bool kqemu_left;        /* tcg_exec returned for that (thread=single's
 				 * turn ends too) */
+	bool walk_peek;         /* tcg_peek_user's walk: no A/D writes */
 	uint32_t kqemu_blocks;  /* CPL 3 block boundaries to pass before leaving */
 	/* Told of every TLB flush (all, or the page at lin) and of every
 	 * page the decoder marks as code (mmu.c; any thread). */
@@ -570,6 +571,9 @@ struct tcg_user_page {
 };
 bool tcg_walk_user(struct tcg_cpu *c, uint64_t lin, enum access acc, struct tcg_user_page *p,
 		   uint32_t *err);
+/* The same walk changing nothing: true only for a page user code may
+ * read whose A bit is set already (writable only with D set too). */
+bool tcg_peek_user(struct tcg_cpu *c, uint64_t lin, struct tcg_user_page *p);
 const uint8_t *tcg_fetch_page(struct tcg_cpu *c, uint64_t lin, uint64_t *phys);
 void tcg_fetch_bytes_io(struct tcg_cpu *c, uint64_t phys, uint8_t *dst, unsigned n);
 
