@@ -8,6 +8,7 @@
 static const struct accel_ops *const engines[] = {
 	&kvm_accel_ops,
 	&tcg_accel_ops,
+	&kqemu_accel_ops,
 };
 
 const struct accel_ops *accel_find(const char *name)
@@ -18,7 +19,7 @@ const struct accel_ops *accel_find(const char *name)
 	return NULL;
 }
 
-const struct accel_ops *accel_pick(char *why, size_t why_len)
+const struct accel_ops *accel_pick(bool no_kqemu, char *why, size_t why_len)
 {
 	char reason[256] = "";
 	if (kvm_accel_ops.available(reason, sizeof(reason))) {
@@ -26,7 +27,14 @@ const struct accel_ops *accel_pick(char *why, size_t why_len)
 		return &kvm_accel_ops;
 	}
 	qvm_log(LOG_ACCEL, "accel: not kvm: %s", reason);
-	qvm_log(LOG_ACCEL, "accel: not kqemu: engine not built yet");
+	if (no_kqemu) {
+		qvm_log(LOG_ACCEL, "accel: not kqemu: -no-kqemu");
+	} else if (kqemu_accel_ops.available(reason, sizeof(reason))) {
+		qvm_log(LOG_ACCEL, "accel: kqemu (user code natively, the rest in TCG)");
+		return &kqemu_accel_ops;
+	} else {
+		qvm_log(LOG_ACCEL, "accel: not kqemu: %s", reason);
+	}
 	/* TCG runs everywhere.  A software-backed /dev/kvm (no vmx/svm)
 	 * emulates every guest kernel instruction and cannot run Linux; TCG
 	 * is the better engine there too. */
@@ -35,18 +43,18 @@ const struct accel_ops *accel_pick(char *why, size_t why_len)
 	return &tcg_accel_ops;
 }
 
-const struct accel_ops *accel_choose(const char *name)
+const struct accel_ops *accel_choose(const char *name, bool no_kqemu)
 {
 	char why[256] = "";
 	if (!name) {
-		const struct accel_ops *ops = accel_pick(why, sizeof(why));
+		const struct accel_ops *ops = accel_pick(no_kqemu, why, sizeof(why));
 		if (!ops)
 			qvm_error("%s", why);
 		return ops;
 	}
 	const struct accel_ops *ops = accel_find(name);
 	if (!ops) {
-		qvm_error("-accel %s: this engine is not built (available: kvm, tcg)", name);
+		qvm_error("-accel %s: this engine is not built (available: kvm, kqemu, tcg)", name);
 		return NULL;
 	}
 	if (!ops->available(why, sizeof(why))) {

@@ -57,6 +57,8 @@ struct accel_ops {
 	/* info accel lines; info kvm's (NULL: "kvm support: disabled") */
 	void (*info)(struct machine *m, void (*print)(void *, const char *), void *opaque);
 	void (*info_kvm)(struct machine *m, void (*print)(void *, const char *), void *opaque);
+	/* info kqemu's (NULL: "kqemu support: disabled") */
+	void (*info_kqemu)(struct machine *m, void (*print)(void *, const char *), void *opaque);
 	void (*vcpu_destroy)(struct vcpu *v);
 	void (*destroy)(struct machine *m);
 };
@@ -64,18 +66,25 @@ struct accel_ops {
 struct accel {
 	const struct accel_ops *ops;
 	void *state;
+	void *kqemu;            /* kqemu's engine state (TCG keeps state) */
 };
 
 extern const struct accel_ops kvm_accel_ops;
 extern const struct accel_ops tcg_accel_ops;
+extern const struct accel_ops kqemu_accel_ops;
 
 /* Find an engine by name ("kvm", "tcg", "kqemu"); NULL if not built. */
 const struct accel_ops *accel_find(const char *name);
-/* The best engine the host offers: kvm with hardware support, else kqemu,
- * else tcg; NULL with a reason when none can run. */
-const struct accel_ops *accel_pick(char *why, size_t why_len);
+/* The best engine the host offers: kvm with hardware support, else kqemu
+ * (a backend available, unless no_kqemu: -no-kqemu), else tcg; each
+ * reason under -d accel.  NULL with a reason when none can run. */
+const struct accel_ops *accel_pick(bool no_kqemu, char *why, size_t why_len);
 /* The engine for -accel name (NULL: accel_pick's); NULL with a one-line
  * message when it is not built or cannot run here. */
-const struct accel_ops *accel_choose(const char *name);
+const struct accel_ops *accel_choose(const char *name, bool no_kqemu);
+
+/* kqemu's backends, a line each: available, or why not (qvm
+ * -kqemu-backends, which scripts/kvm-ok runs). */
+void kqemu_backends_report(void (*print)(void *, const char *), void *opaque);
 
 #endif

@@ -42,6 +42,36 @@ void machine_ram_hugepages(struct machine *m)
 		madvise(m->ram, m->ram_size, MADV_HUGEPAGE);    /* a hint */
 }
 
+/* Replace the anonymous RAM mapping by a memfd of the same size mapped
+ * MAP_SHARED at the same host address, so that another address space (a
+ * kqemu backend) can map guest pages too.  Before anything is written to
+ * RAM: the old contents are dropped. */
+int machine_ram_share(struct machine *m)
+{
+	if (m->ram_fd >= 0)
+		return 0;
+	int fd = memfd_create("qvm-ram", MFD_CLOEXEC);
+	if (fd < 0) {
+		qvm_error("guest RAM: memfd_create: %s", strerror(errno));
+		return -1;
+	}
+	if (ftruncate(fd, m->ram_size) < 0) {
+		qvm_error("guest RAM: cannot size the memfd to %llu bytes: %s",
+			  (unsigned long long)m->ram_size, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	void *p = mmap(m->ram, m->ram_size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_FIXED | MAP_NORESERVE, fd, 0);
+	if (p == MAP_FAILED) {
+		qvm_error("guest RAM: cannot map the memfd: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	m->ram_fd = fd;
+	return 0;
+}
+
 struct machine *machine_new(uint64_t ram_size)
 {
 	struct machine *m = calloc(1, sizeof(*m));

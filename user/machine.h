@@ -87,7 +87,8 @@ struct machine {
 	const struct config *cfg;
 
 	/* Guest RAM: anonymous memory mapped once (host address ram); ram_fd
-	 * is -1 (no file behind it). */
+	 * is -1 (no file behind it) unless machine_ram_share made it a memfd
+	 * mapped at the same address. */
 	int ram_fd;
 	void *ram;
 	uint64_t ram_size;      /* total, as given by -m */
@@ -136,6 +137,10 @@ struct machine {
 struct machine *machine_new(uint64_t ram_size);
 /* Ask for transparent huge pages on guest RAM (machine.c says why). */
 void machine_ram_hugepages(struct machine *m);
+/* Make guest RAM a memfd (ram_fd) mapped MAP_SHARED at the same address,
+ * for engines that map it elsewhere too (kqemu); before RAM is written.
+ * 0, or -1 with a message. */
+int machine_ram_share(struct machine *m);
 void machine_free(struct machine *m);
 
 /* Register a device for reset/save/load/destroy (in that order of adding). */

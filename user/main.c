@@ -200,7 +200,7 @@ int main(int argc, char **argv)
 	if (q.cfg.logfile && log_open_file(q.cfg.logfile) < 0)
 		return 1;
 	check_host_memory(&q.cfg);
-	const struct accel_ops *ops = accel_choose(q.cfg.accel);
+	const struct accel_ops *ops = accel_choose(q.cfg.accel, q.cfg.no_kqemu);
 	const struct board_ops *board = board_find(q.cfg.machine);
 	if (!ops || !board)
 		return 1;

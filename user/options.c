@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "config.h"
+#include "accel.h"
 #include "cpu.h"
 #include "machine.h"
 #include "tcg/tcg.h"
@@ -367,7 +368,7 @@ static int parse_accel(struct config *c, const char *arg)
 	}
 	if (set_accel(c, p.name) < 0)
 		return -1;
-	if (p.tcg_prop && strcmp(c->accel, "tcg")) {
+	if (p.tcg_prop && strcmp(c->accel, "tcg") && strcmp(c->accel, "kqemu")) {
 		/* QEMU's words: the property belongs to tcg-accel only */
 		qvm_error("-accel %s: property '%s-accel.%s' not found (a tcg property)", arg,
 			  c->accel, p.tcg_prop);
@@ -552,7 +553,7 @@ static void usage(void)
 	       "                       and maxmem are checked (no memory hot-plug)\n"
 	       "  -smp N[,sockets=S][,cores=C][,threads=T][,maxcpus=M]\n"
 	       "  -accel kvm|kqemu|tcg engine (default: the best the host offers)\n"
-	       "  -accel tcg[,jit=on|off][,tb-size=MiB][,thread=multi|single]\n"
+	       "  -accel tcg|kqemu[,jit=on|off][,tb-size=MiB][,thread=multi|single]\n"
 	       "                       tcg: translate to host code (jit=on, the default) or\n"
 	       "                       interpret (off); tb-size: the code cache of each vCPU\n"
 	       "                       (default %d); thread: vCPUs in parallel (multi, the\n"
@@ -560,6 +561,7 @@ static void usage(void)
 	       "  -machine pc[,accel=A], -M     machine type (pc)\n"
 	       "  -enable-kvm          same as -accel kvm\n"
 	       "  -no-kqemu            never pick the kqemu engine\n"
+	       "  -kqemu-backends      say which kqemu backends this host can run\n"
 	       "  -cpu MODEL[,+FEAT][,-FEAT][,FEAT=on|off][,enforce]\n"
 	       "                       host, max, qemu64, kvm64 (-cpu help)\n"
 	       "Boot:\n"
@@ -610,6 +612,12 @@ static int check_file(const char *opt, const char *path)
 	return 0;
 }
 
+static void print_stdout(void *opaque, const char *line)
+{
+	(void)opaque;
+	fputs(line, stdout);
+}
+
 /* One option with its argument (arg is NULL for flags). */
 static int parse_one(struct config *c, const char *opt, char *arg)
 {
@@ -633,6 +641,9 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 		c->accel = "kvm";
 	} else if (!strcmp(opt, "no-kqemu")) {
 		c->no_kqemu = true;
+	} else if (!strcmp(opt, "kqemu-backends")) {
+		kqemu_backends_report(print_stdout, NULL);     /* for scripts/kvm-ok */
+		return 1;
 	} else if (!strcmp(opt, "cpu")) {
 		if (!strcmp(arg, "help")) {
 			cpu_models_print();
@@ -732,7 +743,7 @@ static const char *const opts_with_arg[] = {
 	"drive", "hda", "hdb", "hdc", "hdd", "incoming",
 };
 static const char *const opts_flag[] = {
-	"enable-kvm", "no-kqemu", "nographic", "no-reboot", "no-shutdown", "S",
+	"enable-kvm", "no-kqemu", "kqemu-backends", "nographic", "no-reboot", "no-shutdown", "S",
 	"version", "h", "help", "snapshot",
 };
 

@@ -185,7 +185,10 @@ TEST(options_accel_tcg_properties)
 	CHECK(parse(&c, "-bios /dev/null -accel tcg,split-wx=on") < 0);
 	CHECK(parse(&c, "-bios /dev/null -accel jit=off") < 0);
 	CHECK(parse(&c, "-bios /dev/null -accel kvm,jit=off") < 0);
-	CHECK(parse(&c, "-bios /dev/null -accel kqemu,tb-size=8") < 0);
+	CHECK(parse(&c, "-bios /dev/null -accel kqemu,tb-size=8,jit=off,thread=single") == 0);
+	CHECK(!strcmp(c.accel, "kqemu") && c.tcg.tb_size_mib == 8 && c.tcg.jit == 0 &&
+	      c.tcg.single_thread);
+	CHECK(parse(&c, "-bios /dev/null -accel kqemu,jit=maybe") < 0);
 	CHECK(parse(&c, "-bios /dev/null -accel kvm,thread=single") < 0);
 }
 

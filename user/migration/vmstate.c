@@ -157,6 +157,14 @@ struct loader {
 	bool *have_cpu;
 };
 
+/* kqemu's state is TCG's (a paused kqemu vCPU has left native
+ * execution): either loads the other's. */
+static bool same_state(const char *a, const char *b)
+{
+	return (!strcmp(a, "tcg") || !strcmp(a, "kqemu")) &&
+	       (!strcmp(b, "tcg") || !strcmp(b, "kqemu"));
+}
+
 static int load_machine_section(struct loader *l)
 {
 	struct machine *m = l->m;
@@ -175,7 +183,7 @@ static int load_machine_section(struct loader *l)
 	free(p);
 	if (bad)
 		return stream_rfail(r, "the machine section is malformed");
-	if (strcmp(engine, m->accel->ops->name))
+	if (strcmp(engine, m->accel->ops->name) && !same_state(engine, m->accel->ops->name))
 		return stream_rfail(r, "the state was saved under -accel %s; this qvm runs %s",
 				    engine, m->accel->ops->name);
 	if (ram != m->ram_size || below != m->ram_below_4g)
@@ -195,7 +203,9 @@ static int load_ram(struct loader *l)
 {
 	struct machine *m = l->m;
 	struct stream_reader *r = &l->r;
-	if (madvise(m->ram, m->ram_size, MADV_DONTNEED) < 0)   /* anonymous: zero again */
+	/* anonymous: zero again; a memfd (kqemu's shared RAM) keeps its
+	 * pages through DONTNEED, REMOVE frees them */
+	if (madvise(m->ram, m->ram_size, m->ram_fd >= 0 ? MADV_REMOVE : MADV_DONTNEED) < 0)
 		memset(m->ram, 0, m->ram_size);
 	uint64_t end = 0;
 	while (r->left) {

@@ -178,6 +178,11 @@ static void cmd_info(struct monitor *mon, const char *what)
 			m->accel->ops->info_kvm(m, mon_print_cb, mon);
 		else
 			mon_printf(mon, "kvm support: disabled (accelerator: %s)\n", accel);
+	} else if (!strcmp(what, "kqemu")) {
+		if (m->accel && m->accel->ops->info_kqemu)
+			m->accel->ops->info_kqemu(m, mon_print_cb, mon);
+		else
+			mon_printf(mon, "kqemu support: disabled (accelerator: %s)\n", accel);
 	} else if (!strcmp(what, "accel")) {
 		mon_printf(mon, "accelerator: %s\n", accel);
 		if (m->accel && m->accel->ops->info)
@@ -191,8 +196,8 @@ static void cmd_info(struct monitor *mon, const char *what)
 	} else if (!strcmp(what, "migrate")) {
 		info_migrate(mon);
 	} else {
-		mon_printf(mon, "info: unknown item '%s' (registers, cpus, kvm, accel, status, "
-			   "migrate, name)\n", what);
+		mon_printf(mon, "info: unknown item '%s' (registers, cpus, kvm, kqemu, "
+			   "accel, status, migrate, name)\n", what);
 	}
 }
 
@@ -202,6 +207,7 @@ static void cmd_help(struct monitor *mon)
 		 "info registers [-a]  CPU state of the current CPU (-a: all)\n"
 		 "info cpus            vCPUs, their threads and states\n"
 		 "info kvm             KVM status\n"
+		 "info kqemu           kqemu: backend, exits, native vs emulated time\n"
 		 "info accel           the engine in use\n"
 		 "info status          running or paused\n"
 		 "info migrate         the outcome of the last migrate\n"

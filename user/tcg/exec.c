@@ -149,17 +149,42 @@ int tcg_exec(struct tcg_cpu *c)
 			poll_events(c);
 		if (c->halted || c->s.mp_state == MP_WAIT_SIPI)
 			return VCPU_EXIT_HALT;
+		/* kqemu: user code goes back to the engine, to run natively */
+		if (c->kqemu_exit_on_user && tcg_kqemu_leave(c)) {
+			c->kqemu_left = true;
+			return VCPU_EXIT_AGAIN;
+		}
 		bool shadow = c->inhibit_irq;
 		bool single_step = c->s.rflags & FL_TF;
+		bool alone = shadow || single_step || c->kqemu_one;
 		c->inhibit_irq = false;
+		c->kqemu_one = false;
 		struct tcg_block *b = tcg_find_block(c);
-		/* an instruction alone (interrupt shadow, TF) is interpreted */
-		if (c->jit_on && !shadow && !single_step && jit_exec(c, b))
+		/* an instruction alone (interrupt shadow, TF, kqemu's exit) is
+		 * interpreted */
+		if (c->jit_on && !alone && jit_exec(c, b))
 			continue;
-		run_block(c, b, shadow || single_step);
+		run_block(c, b, alone);
 		if (single_step && !shadow)
 			single_step_trap(c);
 	}
+}
+
+int tcg_deliver_event(struct tcg_cpu *c, int vec, int errcode, int kind, uint64_t ret_rip)
+{
+	/* a fault while delivering comes back here (tcg_raise), as in tcg_exec */
+	if (setjmp(c->jmp))
+		tcg_deliver(c, c->exc_vec, c->exc_err, INT_EXCEPTION, c->s.rip);
+	else
+		tcg_deliver(c, vec, errcode, kind, ret_rip);
+	c->stop = false;
+	if (c->triple_fault) {
+		c->triple_fault = false;
+		c->exc_depth = 0;
+		qvm_log(LOG_INT, "cpu %u: triple fault, resetting", c->v ? c->v->index : 0);
+		return VCPU_EXIT_RESET;
+	}
+	return VCPU_EXIT_AGAIN;
 }
 
 int tcg_step(struct tcg_cpu *c)

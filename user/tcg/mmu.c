@@ -191,8 +191,12 @@ uint32_t tcg_mark_code_page(uint64_t phys)
 	while (!((v = __atomic_load_n(w, __ATOMIC_ACQUIRE)) & CODE_SCANNED)) {
 		v = __atomic_fetch_or(w, CODE_MARKED, __ATOMIC_SEQ_CST) | CODE_MARKED;
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		for (unsigned k = 0; k < registry_n; k++)
+		for (unsigned k = 0; k < registry_n; k++) {
 			tlb_mark_code(registry[k], phys & PAGE_MASK);
+			/* kqemu: a native writable mapping of it goes */
+			if (registry[k]->kqemu_code_marked)
+				registry[k]->kqemu_code_marked(registry[k], phys & PAGE_MASK);
+		}
 		count(&code_stats.marks);
 		__atomic_compare_exchange_n(w, &v, v | CODE_SCANNED, false,
 					    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
@@ -384,8 +388,10 @@ static void set_bits(uint64_t *host, unsigned size, uint64_t bits)
 		__atomic_fetch_or((uint32_t *)host, (uint32_t)bits, __ATOMIC_RELAXED);
 }
 
-_Noreturn static void page_fault(struct tcg_cpu *c, uint64_t lin, enum access acc,
-				 bool user, uint32_t err)
+/* The #PF error code of a fault of acc (SDM Vol. 3, 4.7): the walk
+ * returns false with it. */
+static bool pf_code(const struct tcg_cpu *c, enum access acc, bool user, uint32_t err,
+		    uint32_t *out)
 {
 	if (acc == ACC_WRITE)
 		err |= PF_W;
@@ -393,12 +399,16 @@ _Noreturn static void page_fault(struct tcg_cpu *c, uint64_t lin, enum access ac
 		err |= PF_U;
 	if (acc == ACC_CODE && (c->s.efer & EFER_NXE))
 		err |= PF_I;
-	tcg_raise_pf(c, lin, err);
+	*out = err;
+	return false;
 }
 
 #define MAX_LEVELS 4
 
-static void walk(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user, struct walk *w)
+/* The walk: true with w filled, A/D set; false with the #PF error code
+ * in *err, nothing raised. */
+static bool walk_try(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user, struct walk *w,
+		     uint32_t *err)
 {
 	bool nxe = c->s.efer & EFER_NXE;
 	bool pae = c->s.cr4 & CR4_PAE;
@@ -419,9 +429,9 @@ static void walk(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user, st
 		uint64_t *h;
 		uint64_t pdpte = phys_ld(c, (c->s.cr3 & 0xffffffe0) + ((lin >> 30) & 3) * 8, 8, &h);
 		if (!(pdpte & PTE_P))
-			page_fault(c, lin, acc, user, 0);
+			return pf_code(c, acc, user, 0, err);
 		if (pdpte & (0x1e6ULL | PTE_NX | RSVD_HIGH))
-			page_fault(c, lin, acc, user, PF_P | PF_RSVD);
+			return pf_code(c, acc, user, PF_P | PF_RSVD, err);
 		table = pdpte & ADDR_MASK;
 		level = 2;
 	} else {
@@ -434,7 +444,7 @@ static void walk(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user, st
 		unsigned idx = pae ? (lin >> shift) & 511 : (lin >> shift) & 1023;
 		entry = phys_ld(c, table + idx * esize, esize, &hosts[n++]);
 		if (!(entry & PTE_P))
-			page_fault(c, lin, acc, user, 0);
+			return pf_code(c, acc, user, 0, err);
 		uint64_t rsvd = pae ? RSVD_HIGH | (nxe ? 0 : PTE_NX) : 0;
 		if (tcg_long_mode(c) && level == 4)
 			rsvd |= PTE_PS;
@@ -443,7 +453,7 @@ static void walk(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user, st
 		if (leaf && level > 1 && pae) /* large page: reserved low bits */
 			rsvd |= ((1ULL << (shift)) - 1) & ~0x1fffULL;
 		if (entry & rsvd)
-			page_fault(c, lin, acc, user, PF_P | PF_RSVD);
+			return pf_code(c, acc, user, PF_P | PF_RSVD, err);
 		w->writable &= !!(entry & PTE_W);
 		w->user &= !!(entry & PTE_U);
 		if (nxe && (entry & PTE_NX))
@@ -472,18 +482,56 @@ static void walk(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user, st
 
 	/* Permissions (SDM 4.6) */
 	if (user && !w->user)
-		page_fault(c, lin, acc, user, PF_P);
+		return pf_code(c, acc, user, PF_P, err);
 	if (acc == ACC_WRITE && !w->writable && (user || (c->s.cr0 & CR0_WP)))
-		page_fault(c, lin, acc, user, PF_P);
+		return pf_code(c, acc, user, PF_P, err);
 	if (acc == ACC_CODE && !w->exec)
-		page_fault(c, lin, acc, user, PF_P);
+		return pf_code(c, acc, user, PF_P, err);
 	if (!user && !(c->s.cr0 & CR0_WP))
 		w->writable = true;     /* supervisor writes ignore R/W */
 
+	if (c->walk_peek) {
+		/* nothing written: only a page the guest has accessed */
+		if (!(entry & PTE_A))
+			return pf_code(c, acc, user, PF_P, err);
+		if (!(entry & PTE_D))
+			w->writable = false;
+		return true;
+	}
 	for (unsigned k = 0; k < n; k++)
 		set_bits(hosts[k], esize, PTE_A | (k == n - 1 && acc == ACC_WRITE ? PTE_D : 0));
 	if (!(entry & PTE_D) && acc != ACC_WRITE)
 		w->writable = false;    /* the first write walks again for D */
+	return true;
+}
+
+static void walk(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user, struct walk *w)
+{
+	uint32_t err;
+	if (!walk_try(c, lin, acc, user, w, &err))
+		tcg_raise_pf(c, lin, err);
+}
+
+bool tcg_peek_user(struct tcg_cpu *c, uint64_t lin, struct tcg_user_page *p)
+{
+	uint32_t err;
+	c->walk_peek = true;
+	bool ok = tcg_walk_user(c, lin, ACC_READ, p, &err);
+	c->walk_peek = false;
+	return ok;
+}
+
+bool tcg_walk_user(struct tcg_cpu *c, uint64_t lin, enum access acc, struct tcg_user_page *p,
+		   uint32_t *err)
+{
+	struct walk w;
+	if (!walk_try(c, lin, acc, true, &w, err))
+		return false;
+	p->phys = (w.phys & c->a20_mask) & PAGE_MASK;
+	p->writable = w.writable;
+	p->exec = w.exec;
+	p->large = w.large;
+	return true;
 }
 
 /* ------------------------------------------------------------------ */
@@ -600,17 +648,25 @@ static void tlb_flush(struct tcg_cpu *c, bool keep_global)
 void tcg_tlb_flush(struct tcg_cpu *c)
 {
 	tlb_flush(c, c->s.cr4 & CR4_PGE);
+	if (c->kqemu_tlb_flushed)
+		c->kqemu_tlb_flushed(c, true, 0);
 }
 
 void tcg_tlb_flush_all(struct tcg_cpu *c)
 {
 	tlb_flush(c, false);
+	if (c->kqemu_tlb_flushed)
+		c->kqemu_tlb_flushed(c, true, 0);
 }
 
 void tcg_tlb_flush_page(struct tcg_cpu *c, uint64_t lin)
 {
 	if (c->tlb_large) {     /* a large page covers many 4 KiB entries */
-		tcg_tlb_flush_all(c);
+		tlb_flush(c, false);
+		/* kqemu hears of the page: its own large pages are its
+		 * business */
+		if (c->kqemu_tlb_flushed)
+			c->kqemu_tlb_flushed(c, false, lin);
 		return;
 	}
 	unsigned idx = (lin >> 12) & (TLB_SIZE - 1);
@@ -621,6 +677,8 @@ void tcg_tlb_flush_page(struct tcg_cpu *c, uint64_t lin)
 	victims_flush_page(c, lin);
 	c->chain_epoch++;
 	c->tlb_epoch++;
+	if (c->kqemu_tlb_flushed)
+		c->kqemu_tlb_flushed(c, false, lin);
 }
 
 static inline bool is_lapic(struct tcg_cpu *c, uint64_t phys)

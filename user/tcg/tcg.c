@@ -28,6 +28,11 @@ static struct tcg_vcpu *tv_of(struct vcpu *v)
 	return v->accel_state;
 }
 
+struct tcg_cpu *tcg_cpu_of(struct vcpu *v)
+{
+	return v->accel_state ? tv_of(v)->cpu : NULL;
+}
+
 /* thread=single: the machine's turn (NULL with thread=multi). */
 static struct tcg_rr *rr_of(struct machine *m)
 {
@@ -181,8 +186,8 @@ static int run_turn(struct tcg_rr *rr, struct tcg_vcpu *tv, struct vcpu *v)
 	tv->woken = false;
 	do {
 		r = tcg_exec(tv->cpu);
-	} while (r == VCPU_EXIT_AGAIN && !tcg_rr_yield_asked(rr, tv->cpu) &&
-		 !vcpu_must_leave(v));
+	} while (r == VCPU_EXIT_AGAIN && !tv->cpu->kqemu_left &&
+		 !tcg_rr_yield_asked(rr, tv->cpu) && !vcpu_must_leave(v));
 	tcg_rr_release(rr, tv->cpu);
 	return r;
 }

@@ -258,6 +258,22 @@ struct tcg_cpu {
 	struct jit_state *jit;  /* NULL until the first translation */
 	uint64_t jit_flags;     /* guest arithmetic flags into/out of host code */
 	uint8_t jit_flags_host; /* the code left them in jit_flags (else cc_*) */
+
+	/* kqemu (user/kqemu/engine.c): NULL/0 under plain TCG. */
+	void *kqemu;            /* the engine's per-vCPU state */
+	/* tcg_exec leaves at a block boundary at CPL 3 (tcg_kqemu_leave) */
+	bool kqemu_exit_on_user;
+	bool kqemu_declined;    /* the engine said no at this CPL 3 stretch:
+				 * stay until CPL changes */
+	bool kqemu_one;         /* interpret the next instruction alone first */
+	bool kqemu_left;        /* tcg_exec returned for that (thread=single's
+				 * turn ends too) */
+	bool walk_peek;         /* tcg_peek_user's walk: no A/D writes */
+	uint32_t kqemu_blocks;  /* CPL 3 block boundaries to pass before leaving */
+	/* Told of every TLB flush (all, or the page at lin) and of every
+	 * page the decoder marks as code (mmu.c; any thread). */
+	void (*kqemu_tlb_flushed)(struct tcg_cpu *c, bool all, uint64_t lin);
+	void (*kqemu_code_marked)(struct tcg_cpu *c, uint64_t phys_page);
 };
 
 /* Turn the JIT on or off for this vCPU (exec.c), with a code cache of
@@ -265,10 +281,9 @@ struct tcg_cpu {
 #define JIT_TB_DEFAULT_MIB 64
 void tcg_set_jit(struct tcg_cpu *c, bool on, unsigned tb_mib);
 
-static inline struct tcg_cpu *tcg_cpu_of(struct vcpu *v)
-{
-	return v->accel_state;
-}
+/* The emulator state of a vCPU of the tcg (or kqemu) engine (tcg.c). */
+struct tcg_cpu *tcg_cpu_of(struct vcpu *v);
+
 
 /* Create / free a vCPU's emulator state (exec.c).  v may be NULL in unit
  * tests and the differential tester. */
@@ -290,6 +305,10 @@ int tcg_exec(struct tcg_cpu *c);
  * delivered (tests): -1 when none, else the vector (test_errcode has the
  * error code or NO_ERRCODE).  Interrupts are not polled. */
 int tcg_step(struct tcg_cpu *c);
+/* Deliver an event from outside the run loop (kqemu's exits), with the
+ * faults of delivery handled as tcg_exec does: VCPU_EXIT_AGAIN, or
+ * VCPU_EXIT_RESET after a triple fault. */
+int tcg_deliver_event(struct tcg_cpu *c, int vec, int errcode, int kind, uint64_t ret_rip);
 
 /* ------------------------------------------------------------------ */
 /* Modes                                                               */
@@ -328,6 +347,25 @@ static inline unsigned tcg_stack_size(const struct tcg_cpu *c)
 	if (tcg_code64(c))
 		return 8;
 	return c->s.seg[S_SS].db ? 4 : 2;
+}
+
+/* kqemu: at a block boundary, should tcg_exec leave so that the engine
+ * runs the code natively?  At CPL 3 only (CPL changes in interpreted
+ * handlers alone: IRET, SYSRET, SYSEXIT, far RET, delivery), unless the
+ * engine declined this stretch at CPL 3 or asked for more TCG first. */
+static inline bool tcg_kqemu_leave(struct tcg_cpu *c)
+{
+	if (tcg_cpl(c) != 3) {
+		c->kqemu_declined = false;
+		return false;
+	}
+	if (c->kqemu_declined || c->kqemu_one)
+		return false;
+	if (c->kqemu_blocks) {
+		c->kqemu_blocks--;
+		return false;
+	}
+	return true;
 }
 
 /* ------------------------------------------------------------------ */
@@ -533,6 +571,20 @@ void tcg_code_stats_get(struct tcg_code_stats *s);
 /* Instruction fetch for exec.c: the host address of the code at lin
  * (valid to the end of its page) or NULL when it is not RAM/ROM; *phys
  * gets the guest-physical address.  Raises #PF. */
+/* kqemu: the page walk of a user access (CPL 3) that raises nothing.
+ * true with the page's translation, A set (and D for a write) as the
+ * CPU sets them (SDM Vol. 3, 4.8); writable only where a write would not
+ * fault and D is set already or the access is the write.  false with the
+ * #PF error code (SDM Vol. 3, 4.7) in *err. */
+struct tcg_user_page {
+	uint64_t phys;          /* guest-physical page */
+	bool writable, exec, large;
+};
+bool tcg_walk_user(struct tcg_cpu *c, uint64_t lin, enum access acc, struct tcg_user_page *p,
+		   uint32_t *err);
+/* The same walk changing nothing: true only for a page user code may
+ * read whose A bit is set already (writable only with D set too). */
+bool tcg_peek_user(struct tcg_cpu *c, uint64_t lin, struct tcg_user_page *p);
 const uint8_t *tcg_fetch_page(struct tcg_cpu *c, uint64_t lin, uint64_t *phys);
 void tcg_fetch_bytes_io(struct tcg_cpu *c, uint64_t phys, uint8_t *dst, unsigned n);
 

@@ -1,0 +1,185 @@
+/*
+ * The kqemu engine's insides, shared by its files and the unit tests:
+ * the native rule (rule.c), the bookkeeping of what a backend instance
+ * has mapped (maps.c), the register state both ways (state.c), the exits
+ * (exits.c) and the vCPU (engine.c).
+ */
+#ifndef QVM_KQEMU_ENGINE_H
+#define QVM_KQEMU_ENGINE_H
+
+#include <pthread.h>
+#include "kqemu.h"
+#include "tcg/tcg.h"
+
+/* ------------------------------------------------------------------ */
+/* The native rule (rule.c)                                            */
+
+/* Why a vCPU stays in TCG (KQ_STAY_NONE: it may run natively). */
+enum kq_stay {
+	KQ_STAY_NONE = 0,
+	KQ_STAY_MODE,           /* not long mode with paging */
+	KQ_STAY_CPL,            /* CPL 0-2: the guest kernel */
+	KQ_STAY_CODE32,         /* compatibility-mode (32-bit) user code */
+	KQ_STAY_FPU,            /* CR0.TS or EM set, or CR4.OSFXSR clear */
+	KQ_STAY_SEGMENTS,       /* selectors the host would not run as they are */
+	KQ_STAY_IF,             /* RFLAGS.IF = 0 */
+	KQ_STAY_TF,             /* RFLAGS.TF: single-step */
+	KQ_STAY_SHADOW,         /* STI / MOV SS interrupt shadow */
+	KQ_STAY_EVENT,          /* an interrupt, NMI, INIT or SIPI pending */
+	KQ_STAY_DR7,            /* hardware breakpoints enabled */
+	KQ_STAY_HOLE,           /* the guest maps pages in the backend's hole */
+	KQ_STAY_TSC,            /* a TSC ahead of the host's, or CR4.TSD, and a
+				 * backend that cannot trap RDTSC */
+	KQ_STAY_AFTER_EXIT,     /* finishing an exit's instruction in TCG */
+	KQ_STAY_NR
+};
+const char *kq_stay_name(enum kq_stay why);
+
+/* The rule on the CPU state alone (no memory, no LAPIC). */
+enum kq_stay kq_rule_cpu(const struct tcg_cpu *c);
+/* Does the 4-level table at cr3 map anything in [start, end)?  Looks as
+ * deep as the page directory: a present PML4, PDPT or PD entry covering
+ * the range counts (a 1 GiB or 2 MiB page too).  read(opaque, pa) gives
+ * the 8-byte entry at guest-physical pa (0: not readable, not present). */
+bool kq_hole_mapped(uint64_t cr3, uint64_t start, uint64_t end,
+		    uint64_t (*read)(void *opaque, uint64_t pa), void *opaque);
+
+/* ------------------------------------------------------------------ */
+/* What a backend instance has mapped (maps.c)                          */
+
+/* Bounded: when it is full the engine drops everything (flush_all). */
+#define KQ_MAPS_SLOTS 8192      /* power of two */
+#define KQ_MAPS_MAX (KQ_MAPS_SLOTS / 2)
+
+struct kq_map_entry {
+	uint64_t lin;           /* linear page; 0 with !used */
+	uint64_t phys;          /* guest-physical page */
+	uint32_t prot;          /* KQEMU_PROT_* */
+	bool used;
+	bool large;             /* from a 2 MiB / 1 GiB guest page */
+};
+
+struct kq_maps {
+	struct kq_map_entry e[KQ_MAPS_SLOTS];   /* open addressing, linear probe */
+	unsigned n;
+	unsigned nr_large;      /* an INVLPG may cover more than its page */
+};
+
+void kq_maps_clear(struct kq_maps *t);
+struct kq_map_entry *kq_maps_find(struct kq_maps *t, uint64_t lin);
+/* Add or replace lin's entry: NULL when the table is full. */
+struct kq_map_entry *kq_maps_set(struct kq_maps *t, uint64_t lin, uint64_t phys, uint32_t prot,
+				 bool large);
+/* Drop lin's entry: whether there was one. */
+bool kq_maps_remove(struct kq_maps *t, uint64_t lin);
+/* Call fn for each entry of phys mapped writable. */
+void kq_maps_each_writable(struct kq_maps *t, uint64_t phys,
+			   void (*fn)(struct kq_map_entry *e, void *opaque), void *opaque);
+
+/* ------------------------------------------------------------------ */
+/* The engine and its vCPUs (engine.c, exits.c, state.c)               */
+
+struct kq_stats {
+	uint64_t entries;               /* native runs */
+	uint64_t exits[KQEMU_EXIT_NR];  /* by enum kqemu_exit_class */
+	uint64_t stay[KQ_STAY_NR];      /* looks that kept the vCPU in TCG */
+	uint64_t native_ns, tcg_ns;     /* wall time in each */
+	uint64_t maps, unmaps, flushes; /* requests sent to the backend */
+	uint64_t pf_delivered;          /* PAGE exits that were guest #PFs */
+	uint64_t not_ram;               /* PAGE exits on MMIO, ROM, LAPIC page */
+	uint64_t code_writes;           /* write faults on pages holding code */
+	uint64_t code_unmaps;           /* writable mappings dropped for code */
+	uint64_t tsc_catchups;          /* TSC offsets below 0 dropped (no TSC trap) */
+	uint64_t prefaults;             /* pages mapped around a PAGE exit's */
+};
+
+struct kq_engine {
+	const struct kqemu_backend_ops *ops;
+	struct kqemu_ram ram;
+	struct machine *m;
+	/* After an exit that needs TCG (SOFTMMU, SYSCALL, an access to
+	 * something not RAM): block boundaries at CPL 3 that TCG passes
+	 * after the one instruction before native execution again. */
+	unsigned tcg_blocks_after_exit;
+	bool broken;                    /* an ERROR: no vCPU uses it any more */
+	pthread_mutex_t lock;           /* broken, message printing */
+	struct kqemu_backend_info info; /* from the first instance opened */
+	bool have_info;
+	/* the extended XSAVE components per guest CR3 (xstate.c), under lock */
+	struct kq_xstate_slot *xstates;
+	uint64_t xstate_clock;
+};
+
+struct kq_vcpu {
+	struct kq_engine *e;
+	struct tcg_cpu *c;
+	void *b;                        /* the backend instance, or NULL */
+	void *b_failed;                 /* the instance after an ERROR, closed
+					 * with the vCPU */
+	/* Mapping state: the vCPU thread, the TLB-flush hook (same thread)
+	 * and the code-marking hook (any thread) under lock. */
+	pthread_mutex_t lock;
+	struct kq_maps maps;            /* what the backend has, or will have
+					 * after the pending changes */
+	bool flush_all;                 /* pending for the next entry */
+	bool in_native;                 /* between taking the requests and the exit */
+	unsigned nr_unmap, nr_map;
+	uint64_t unmap[KQEMU_MAX_UNMAPS];
+	uint64_t map_lin[KQEMU_MAX_MAPS];       /* pages whose entry to send */
+	/* pages marked as code while mapped writable: invalidated in TCG
+	 * after the next native run (writes may have landed meanwhile) */
+	unsigned nr_code;
+	bool code_all;
+	uint64_t code[KQEMU_MAX_UNMAPS];
+	struct kq_stats st;
+	struct kqemu_run *run;
+	/* the XSAVE area of the run: x87/SSE from TCG, the rest from the
+	 * engine's per-address-space areas (xstate.c) */
+	uint8_t xsave[KQEMU_XSAVE_MAX] __attribute__((aligned(64)));
+};
+
+/* A vCPU of engine e over TCG's c, hooks installed; NULL without memory.
+ * kq_vcpu_open (on the vCPU's thread) opens the backend instance. */
+struct kq_vcpu *kq_vcpu_new(struct kq_engine *e, struct tcg_cpu *c);
+int kq_vcpu_open(struct kq_vcpu *kv);
+void kq_vcpu_free(struct kq_vcpu *kv);
+/* The rule, all of it: the CPU state, the LAPIC, the hole. */
+enum kq_stay kq_rule(struct kq_vcpu *kv);
+/* One native run and its exit: an enum vcpu_exit.  TCG must run next
+ * when it leaves c->kqemu_one set. */
+int kq_native(struct kq_vcpu *kv);
+/* The vCPU loop's body: one native run when the rule holds, else
+ * tcg_run(opaque) (TCG until it leaves at CPL 3); an enum vcpu_exit. */
+int kq_run(struct kq_vcpu *kv, int (*tcg_run)(void *opaque), void *opaque);
+/* The backend stops being used (an ERROR or an exec failure): one line. */
+void kq_backend_failed(struct kq_vcpu *kv, const char *why);
+
+/* state.c: the TCG state into run->state and back. */
+void kq_state_out(struct kq_vcpu *kv, struct kqemu_cpu_state *s);
+void kq_state_in(struct kq_vcpu *kv, const struct kqemu_cpu_state *s);
+
+/* xstate.c: the XSAVE components beyond x87/SSE per guest address
+ * space (CR3), machine-wide: bytes [512, size) of an XSAVE area, the
+ * header included. */
+#define KQ_XSTATE_SLOTS 128
+struct kq_xstate_slot;
+int kq_xstate_init(struct kq_engine *e);
+void kq_xstate_free(struct kq_engine *e);
+void kq_xstate_load(struct kq_engine *e, uint64_t cr3, uint8_t *xsave, uint32_t size);
+void kq_xstate_save(struct kq_engine *e, uint64_t cr3, const uint8_t *xsave, uint32_t size);
+
+/* exits.c: handle run's exit; an enum vcpu_exit. */
+int kq_handle_exit(struct kq_vcpu *kv, struct kqemu_run *run);
+/* The mapping requests for the next entry, into run (lock held). */
+void kq_fill_requests(struct kq_vcpu *kv, struct kqemu_run *run);
+
+/* backends.c: the backends built in, best first; the first available,
+ * or NULL with every reason in why. */
+const struct kqemu_backend_ops *kq_backend_pick(char *why, size_t why_len);
+
+static inline void kq_count(uint64_t *n, uint64_t by)
+{
+	__atomic_store_n(n, *n + by, __ATOMIC_RELAXED);    /* one writer */
+}
+
+#endif

@@ -1,0 +1,214 @@
+/*
+ * The exits of native execution (kqemu.h's classes) and the mapping
+ * requests that follow from them.
+ *
+ *   EXCEPTION  delivered through the guest's IDT by TCG (#PF with CR2)
+ *   SOFTMMU    the instruction runs in TCG, which does what the guest
+ *              CPU would (I/O, CLI, HLT, INT n, #GP ...)
+ *   SYSCALL    the same, rip backed up over the 2-byte instruction
+ *   PAGE       the guest's page tables say: a #PF for the guest, a page
+ *              of RAM to map, or something else (MMIO, ROM, the LAPIC
+ *              page) that TCG accesses for the instruction
+ *   SIGNAL     nothing: the loop polls interrupts and pauses
+ *   ERROR      the backend is dropped; TCG goes on alone
+ */
+#include <stdio.h>
+#include "engine.h"
+#include "accel.h"
+#include "hw/apic.h"
+#include "physmap.h"
+
+/* The next instruction (and tcg_blocks_after_exit blocks) in TCG. */
+static int to_tcg(struct kq_vcpu *kv)
+{
+	kv->c->kqemu_one = true;
+	kv->c->kqemu_blocks = kv->e->tcg_blocks_after_exit;
+	return VCPU_EXIT_AGAIN;
+}
+
+static int exception_exit(struct kq_vcpu *kv, const struct kqemu_run *run)
+{
+	struct tcg_cpu *c = kv->c;
+	if (run->vector > 31) {
+		kq_backend_failed(kv, "exception exit with a vector above 31");
+		return VCPU_EXIT_AGAIN;
+	}
+	if (run->vector == EXC_PF)
+		c->s.cr2 = run->fault_addr;
+	return tcg_deliver_event(c, run->vector, run->error_code, INT_EXCEPTION, c->s.rip);
+}
+
+/* Guest RAM's offset in the RAM file for guest-physical page phys, or -1
+ * for anything else (ROM, MMIO, the LAPIC page); *writable: not ROM. */
+static int64_t ram_offset(struct kq_vcpu *kv, uint64_t phys, bool *writable)
+{
+	struct tcg_cpu *c = kv->c;
+	const struct kqemu_ram *ram = &kv->e->ram;
+	if (c->lapic && lapic_mmio_hit(c->lapic, phys))
+		return -1;
+	uint8_t *host = gpa_lookup(kv->e->m, phys, 4096, writable);
+	uint8_t *base = ram->host;
+	if (!host || host < base || host - base > (int64_t)(ram->size - 4096))
+		return -1;
+	return host - base;
+}
+
+/* Queue lin's mapping for the next entry (lock held); false when the
+ * table or the request is full (everything is flushed: the caller's
+ * access faults again and maps into the empty table). */
+static bool queue_map(struct kq_vcpu *kv, uint64_t lin, uint64_t phys, uint32_t prot, bool large)
+{
+	if (kv->nr_map == KQEMU_MAX_MAPS || !kq_maps_set(&kv->maps, lin, phys, prot, large)) {
+		kq_maps_clear(&kv->maps);
+		kv->flush_all = true;
+		kv->nr_unmap = kv->nr_map = 0;
+		if (!kq_maps_set(&kv->maps, lin, phys, prot, large))
+			return false;
+	}
+	kv->map_lin[kv->nr_map++] = lin & TLB_PAGE_MASK;
+	return true;
+}
+
+/* Is lin a page the backend may map (its user range, not its hole)? */
+static bool backend_may_map(const struct kq_vcpu *kv, uint64_t lin)
+{
+	const struct kqemu_backend_info *in = &kv->e->info;
+	if (!kv->e->have_info)
+		return true;
+	return lin >= in->user_start && lin < in->user_end &&
+	       !(lin >= in->hole_start && lin < in->hole_end);
+}
+
+/* Fault-around: the other pages of lin's aligned 64 KiB that the guest
+ * maps and has accessed already (A set: mapping them natively changes
+ * nothing the guest can see; writable only with D set) go with it, which
+ * saves an exit per page that code walking through memory would take.
+ * Lock held. */
+#define AROUND_PAGES 16
+static void map_around(struct kq_vcpu *kv, uint64_t lin)
+{
+	uint64_t first = lin & ~(AROUND_PAGES * 4096ULL - 1);
+	for (uint64_t a = first; a < first + AROUND_PAGES * 4096ULL; a += 4096) {
+		if (a == (lin & TLB_PAGE_MASK) || kq_maps_find(&kv->maps, a))
+			continue;
+		if (kv->nr_map >= KQEMU_MAX_MAPS - 1 || kv->maps.n >= KQ_MAPS_MAX - 1)
+			return;
+		struct tcg_user_page pg;
+		bool ram_writable = false;
+		if (!backend_may_map(kv, a) || !tcg_peek_user(kv->c, a, &pg) ||
+		    ram_offset(kv, pg.phys, &ram_writable) < 0)
+			continue;
+		uint32_t prot = KQEMU_PROT_READ | (pg.exec ? KQEMU_PROT_EXEC : 0);
+		if (pg.writable && ram_writable && !tcg_page_has_code(pg.phys))
+			prot |= KQEMU_PROT_WRITE;
+		if (!kq_maps_set(&kv->maps, a, pg.phys, prot, pg.large))
+			return;
+		kv->map_lin[kv->nr_map++] = a;
+		kq_count(&kv->st.prefaults, 1);
+	}
+}
+
+static enum access access_of(uint32_t a)
+{
+	return a == KQEMU_ACC_WRITE ? ACC_WRITE : a == KQEMU_ACC_EXEC ? ACC_CODE : ACC_READ;
+}
+
+static int page_exit(struct kq_vcpu *kv, const struct kqemu_run *run)
+{
+	struct tcg_cpu *c = kv->c;
+	uint64_t lin = run->fault_addr;
+	enum access acc = access_of(run->fault_access);
+	struct tcg_user_page pg;
+	uint32_t err;
+	if (!tcg_walk_user(c, lin, acc, &pg, &err)) {
+		kq_count(&kv->st.pf_delivered, 1);
+		c->s.cr2 = lin;
+		return tcg_deliver_event(c, EXC_PF, err, INT_EXCEPTION, c->s.rip);
+	}
+	bool ram_writable = false;
+	int64_t off = ram_offset(kv, pg.phys, &ram_writable);
+	bool outside = !backend_may_map(kv, lin);
+	if (off < 0 || outside || (acc == ACC_WRITE && !ram_writable)) {
+		kq_count(&kv->st.not_ram, 1);
+		return to_tcg(kv);
+	}
+	uint32_t prot = KQEMU_PROT_READ | (pg.exec ? KQEMU_PROT_EXEC : 0);
+	bool want_write = pg.writable && ram_writable;
+	if (want_write && tcg_page_has_code(pg.phys)) {
+		if (acc == ACC_WRITE) {
+			/* the write the guest makes to its code: TCG forgets
+			 * the blocks, then the page is writable natively */
+			kq_count(&kv->st.code_writes, 1);
+			tcg_code_written(pg.phys, 4096);
+		} else {
+			want_write = false;     /* the first write comes back */
+		}
+	}
+	pthread_mutex_lock(&kv->lock);
+	if (want_write)
+		prot |= KQEMU_PROT_WRITE;
+	bool ok = queue_map(kv, lin, pg.phys, prot, pg.large);
+	if (ok)
+		map_around(kv, lin);
+	/* a decoder that marked the page meanwhile found no entry to strip
+	 * (we had none yet) or strips it after us (kq_code_marked) */
+	if (ok && want_write && tcg_page_has_code(pg.phys)) {
+		struct kq_map_entry *e = kq_maps_find(&kv->maps, lin);
+		if (e)
+			e->prot &= ~KQEMU_PROT_WRITE;
+	}
+	pthread_mutex_unlock(&kv->lock);
+	return ok ? VCPU_EXIT_AGAIN : to_tcg(kv);
+}
+
+void kq_fill_requests(struct kq_vcpu *kv, struct kqemu_run *run)
+{
+	run->flush_all = kv->flush_all;
+	run->nr_unmap = kv->nr_unmap;
+	for (unsigned i = 0; i < kv->nr_unmap; i++)
+		run->unmap[i] = kv->unmap[i];
+	unsigned n = 0;
+	for (unsigned i = 0; i < kv->nr_map; i++) {
+		/* the entry as it is now: a flush or a code mark since the
+		 * exit may have dropped it or its write permission */
+		const struct kq_map_entry *e = kq_maps_find(&kv->maps, kv->map_lin[i]);
+		if (!e)
+			continue;
+		bool w = false;
+		int64_t off = ram_offset(kv, e->phys, &w);
+		if (off < 0)
+			continue;
+		run->map[n++] = (struct kqemu_map){ .lin = e->lin, .ram_offset = (uint64_t)off,
+						    .prot = e->prot };
+	}
+	run->nr_map = n;
+	kq_count(&kv->st.maps, n);
+	kq_count(&kv->st.unmaps, kv->nr_unmap);
+	kq_count(&kv->st.flushes, kv->flush_all);
+	kv->flush_all = false;
+	kv->nr_unmap = kv->nr_map = 0;
+}
+
+int kq_handle_exit(struct kq_vcpu *kv, struct kqemu_run *run)
+{
+	struct tcg_cpu *c = kv->c;
+	switch (run->exit_class) {
+	case KQEMU_EXIT_EXCEPTION:
+		return exception_exit(kv, run);
+	case KQEMU_EXIT_SOFTMMU:
+		return to_tcg(kv);
+	case KQEMU_EXIT_SYSCALL:
+		c->s.rip -= 2;  /* SYSCALL, SYSENTER, INT 0x80: 2 bytes each */
+		return to_tcg(kv);
+	case KQEMU_EXIT_PAGE:
+		return page_exit(kv, run);
+	case KQEMU_EXIT_SIGNAL:
+		return VCPU_EXIT_AGAIN;
+	case KQEMU_EXIT_ERROR:
+		kq_backend_failed(kv, run->message[0] ? run->message : "unknown error");
+		return VCPU_EXIT_AGAIN;
+	default:
+		kq_backend_failed(kv, "unknown exit class");
+		return VCPU_EXIT_AGAIN;
+	}
+}
