@@ -29,7 +29,7 @@ const struct accel_ops *accel_pick(bool no_kqemu, char *why, size_t why_len)
 	qvm_log(LOG_ACCEL, "accel: not kvm: %s", reason);
 	if (no_kqemu) {
 		qvm_log(LOG_ACCEL, "accel: not kqemu: -no-kqemu");
-	} else if (kqemu_accel_ops.available(reason, sizeof(reason))) {
+	} else if (kqemu_auto_ok(reason, sizeof(reason))) {
 		qvm_log(LOG_ACCEL, "accel: kqemu (user code natively, the rest in TCG)");
 		return &kqemu_accel_ops;
 	} else {

@@ -76,13 +76,16 @@ extern const struct accel_ops kqemu_accel_ops;
 /* Find an engine by name ("kvm", "tcg", "kqemu"); NULL if not built. */
 const struct accel_ops *accel_find(const char *name);
 /* The best engine the host offers: kvm with hardware support, else kqemu
- * (a backend available, unless no_kqemu: -no-kqemu), else tcg; each
- * reason under -d accel.  NULL with a reason when none can run. */
+ * (a backend with cheap exits, kqemu_auto_ok, unless no_kqemu: -no-kqemu),
+ * else tcg; each reason under -d accel.  NULL with a reason when none can run. */
 const struct accel_ops *accel_pick(bool no_kqemu, char *why, size_t why_len);
 /* The engine for -accel name (NULL: accel_pick's); NULL with a one-line
  * message when it is not built or cannot run here. */
 const struct accel_ops *accel_choose(const char *name, bool no_kqemu);
 
+/* Whether the automatic choice should take kqemu (a backend whose exits
+ * are cheap enough: backends.c); false with the reason. */
+bool kqemu_auto_ok(char *why, size_t why_len);
 /* kqemu's backends, a line each: available, or why not (qvm
  * -kqemu-backends, which scripts/kvm-ok runs). */
 void kqemu_backends_report(void (*print)(void *, const char *), void *opaque);

@@ -264,8 +264,6 @@ static bool setup(struct kq_setup *s)
 	s->eng.m = s->env.m;
 	s->eng.ram = (struct kqemu_ram){ .fd = -1, .size = TCGT_RAM, .host = s->env.m->ram };
 	pthread_mutex_init(&s->eng.lock, NULL);
-	if (kq_xstate_init(&s->eng) < 0)
-		return false;
 	s->kv = kq_vcpu_new(&s->eng, s->env.c);
 	return s->kv && kq_vcpu_open(s->kv) == 0;
 }
@@ -273,7 +271,6 @@ static bool setup(struct kq_setup *s)
 static void teardown(struct kq_setup *s)
 {
 	kq_vcpu_free(s->kv);
-	kq_xstate_free(&s->eng);
 	tcg_env_free(&s->env);
 }
 
@@ -412,7 +409,7 @@ TEST(kqemu_engine_exits_and_state)
 	CHECK_EQ(in->xsave[576 + 16], 0xa5);
 	uint64_t bv;
 	memcpy(&bv, in->xsave + 512, 8);
-	CHECK_EQ(bv, 7);
+	CHECK_EQ(bv & 6, 6);            /* SSE and AVX in use (x87 may be init) */
 	/* the script's end is an ERROR: the backend goes, TCG stays */
 	CHECK_EQ(kq_native(s.kv), VCPU_EXIT_AGAIN);
 	CHECK(!s.kv->b);

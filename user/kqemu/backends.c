@@ -50,6 +50,26 @@ const struct kqemu_backend_ops *kq_backend_pick(char *why, size_t why_len)
 	return NULL;
 }
 
+/* The automatic choice takes kqemu only with a backend whose exits are
+ * cheap enough for whole guests to gain.  The process backend's cost
+ * about 25 us each here (two processes hand over control through
+ * futexes and a signal: user/kqemu/proc/README.md), against about 1 us
+ * for a whole guest system call in TCG's JIT, so a Linux guest boots and
+ * runs slower than under tcg; it is there for -accel kqemu. */
+bool kqemu_auto_ok(char *why, size_t why_len)
+{
+	const struct kqemu_backend_ops *ops = kq_backend_pick(why, why_len);
+	if (!ops)
+		return false;
+	if (!strcmp(ops->name, "process")) {
+		snprintf(why, why_len, "only the process backend is available, whose exits "
+			 "(about 25 us each here) make whole guests slower than tcg; "
+			 "-accel kqemu chooses it");
+		return false;
+	}
+	return true;
+}
+
 void kqemu_backends_report(void (*print)(void *, const char *), void *opaque)
 {
 	char line[320];

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "engine.h"
+#include "log.h"
+#include "tcg/xsave.h"
 #include "accel.h"
 #include "hw/apic.h"
 #include "mainloop.h"
@@ -103,6 +105,19 @@ static void kq_code_marked(struct tcg_cpu *c, uint64_t phys_page)
 /* ------------------------------------------------------------------ */
 /* The vCPU                                                            */
 
+/* XCR0 as the host kernel set it for every process (CPUID.1:ECX.OSXSAVE
+ * says XGETBV may run; SDM Vol. 1, 13.3); x87 alone without it. */
+uint64_t kq_host_xcr0(void)
+{
+	uint32_t a, b, c, d;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+	if (!(c & (1u << 27)))
+		return 1;
+	uint32_t lo, hi;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return (uint64_t)hi << 32 | lo;
+}
+
 struct kq_vcpu *kq_vcpu_new(struct kq_engine *e, struct tcg_cpu *c)
 {
 	struct kq_vcpu *kv = aligned_alloc(64, (sizeof(*kv) + 63) & ~(size_t)63);
@@ -118,6 +133,12 @@ struct kq_vcpu *kq_vcpu_new(struct kq_engine *e, struct tcg_cpu *c)
 	kv->c = c;
 	kv->run = run;
 	pthread_mutex_init(&kv->lock, NULL);
+	/* the guest CPU offers the XSAVE components user code gets from the
+	 * host (state.c says why) */
+	uint64_t offer = (kq_host_xcr0() & XSAVE_SUPPORTED) | XCR0_X87 | XCR0_SSE;
+	if (tcg_xsave_offer(c, offer) < 0)
+		qvm_log(LOG_UNIMP, "kqemu: XSAVE components %#llx not offered to the guest",
+			(unsigned long long)offer);
 	c->kqemu = kv;
 	c->kqemu_tlb_flushed = kq_tlb_flushed;
 	c->kqemu_code_marked = kq_code_marked;
@@ -361,10 +382,7 @@ static int kq_init(struct machine *m)
 		qvm_error("kqemu: out of memory");
 		return -1;
 	}
-	if (kq_xstate_init(e) < 0 || machine_ram_share(m) < 0) {
-		if (!e->xstates)
-			qvm_error("kqemu: out of memory");
-		kq_xstate_free(e);
+	if (machine_ram_share(m) < 0) {
 		free(e);
 		return -1;
 	}
@@ -450,7 +468,6 @@ static void kq_destroy(struct machine *m)
 	struct kq_engine *e = engine_of(m);
 	tcg_accel_ops.destroy(m);
 	if (e) {
-		kq_xstate_free(e);
 		pthread_mutex_destroy(&e->lock);
 		free(e);
 		m->accel->kqemu = NULL;

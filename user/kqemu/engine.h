@@ -105,9 +105,6 @@ struct kq_engine {
 	pthread_mutex_t lock;           /* broken, message printing */
 	struct kqemu_backend_info info; /* from the first instance opened */
 	bool have_info;
-	/* the extended XSAVE components per guest CR3 (xstate.c), under lock */
-	struct kq_xstate_slot *xstates;
-	uint64_t xstate_clock;
 };
 
 struct kq_vcpu {
@@ -133,8 +130,7 @@ struct kq_vcpu {
 	uint64_t code[KQEMU_MAX_UNMAPS];
 	struct kq_stats st;
 	struct kqemu_run *run;
-	/* the XSAVE area of the run: x87/SSE from TCG, the rest from the
-	 * engine's per-address-space areas (xstate.c) */
+	/* the XSAVE area of a run's state on its way back into TCG */
 	uint8_t xsave[KQEMU_XSAVE_MAX] __attribute__((aligned(64)));
 };
 
@@ -158,15 +154,8 @@ void kq_backend_failed(struct kq_vcpu *kv, const char *why);
 void kq_state_out(struct kq_vcpu *kv, struct kqemu_cpu_state *s);
 void kq_state_in(struct kq_vcpu *kv, const struct kqemu_cpu_state *s);
 
-/* xstate.c: the XSAVE components beyond x87/SSE per guest address
- * space (CR3), machine-wide: bytes [512, size) of an XSAVE area, the
- * header included. */
-#define KQ_XSTATE_SLOTS 128
-struct kq_xstate_slot;
-int kq_xstate_init(struct kq_engine *e);
-void kq_xstate_free(struct kq_engine *e);
-void kq_xstate_load(struct kq_engine *e, uint64_t cr3, uint8_t *xsave, uint32_t size);
-void kq_xstate_save(struct kq_engine *e, uint64_t cr3, const uint8_t *xsave, uint32_t size);
+/* XCR0 of the host's processes: the components user code runs with. */
+uint64_t kq_host_xcr0(void);
 
 /* exits.c: handle run's exit; an enum vcpu_exit. */
 int kq_handle_exit(struct kq_vcpu *kv, struct kqemu_run *run);

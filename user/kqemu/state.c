@@ -1,22 +1,29 @@
 /*
  * The user-mode register state between TCG and a backend.
  *
- * TCG holds the x87/SSE state (struct tcg_fpu); the XSAVE components
- * beyond it (AVX, AVX-512, PKRU ...) that guest user code may touch on
- * the host CPU live in the engine between native runs, per guest address
- * space (xstate.c says why).
- * The area is in the standard format (SDM Vol. 1, 13.4): the legacy
- * region comes from tcg_fpu_to_fxsave on the way out and goes back
- * through tcg_fpu_from_fxsave; XSTATE_BV always names x87 and SSE, whose
- * values TCG supplies.
+ * The XSAVE area is in the standard format (SDM Vol. 1, 13.4) and holds
+ * every component the host runs user code with (its XCR0: x87, SSE, AVX,
+ * AVX-512 here).  User code sees the host's CPUID (no CPUID faulting), so
+ * the guest CPU offers the same components (kq_xsave_offer): the guest
+ * kernel then saves and restores them across its context switches with
+ * XSAVE, XSAVEC and XRSTOR in TCG, which holds them (tcg/xsave.h), and guest
+ * processes keep their own YMM/ZMM/opmask registers.
  */
 #include <string.h>
 #include "engine.h"
+#include "tcg/xsave.h"
 #include "log.h"
 
 #define XSAVE_LEGACY 512
 #define XSTATE_BV_OFF 512
 #define XSTATE_X87_SSE 3ULL
+
+/* The components both the host runs user code with and TCG can hold. */
+static uint64_t xsave_mask(const struct kq_engine *e)
+{
+	uint64_t host = e->have_info && e->info.xcr0 ? e->info.xcr0 : kq_host_xcr0();
+	return (host & XSAVE_SUPPORTED) | XSTATE_X87_SSE;
+}
 
 /* RFLAGS bits user code can change (POPF at CPL 3 with IOPL < 3: SDM
  * Vol. 2, POPF); the rest stays TCG's. */
@@ -44,19 +51,12 @@ void kq_state_out(struct kq_vcpu *kv, struct kqemu_cpu_state *s)
 	s->efer = c->s.efer;
 	s->tsc_offset = (int64_t)c->tsc_offset;
 	/* the components the host runs user code with (kqemu.h) */
-	s->xcr0 = e->have_info && e->info.xcr0 ? e->info.xcr0 : XSTATE_X87_SSE;
+	s->xcr0 = xsave_mask(e);
 	uint32_t size = e->have_info ? e->info.xsave_size : 0;
 	if (size < XSAVE_LEGACY + 64 || size > KQEMU_XSAVE_MAX)
 		size = XSAVE_LEGACY + 64;
 	s->xsave_size = size;
-	tcg_fpu_to_fxsave(&c->fpu, kv->xsave);
-	kq_xstate_load(kv->e, c->s.cr3, kv->xsave, size);
-	uint64_t bv;
-	memcpy(&bv, kv->xsave + XSTATE_BV_OFF, 8);
-	bv = (bv & s->xcr0) | XSTATE_X87_SSE;
-	memcpy(kv->xsave + XSTATE_BV_OFF, &bv, 8);
-	memset(kv->xsave + XSTATE_BV_OFF + 8, 0, 8);    /* XCOMP_BV: standard form */
-	memcpy(s->xsave, kv->xsave, size);
+	tcg_xsave_image_get(c, s->xsave, size, s->xcr0);
 }
 
 /* A data selector user code loaded natively: the host's GDT has the
@@ -97,9 +97,18 @@ void kq_state_in(struct kq_vcpu *kv, const struct kqemu_cpu_state *s)
 	c->s.seg[S_FS].base = s->fs_base;
 	c->s.seg[S_GS].base = s->gs_base;
 	uint32_t size = s->xsave_size;
-	if (size < XSAVE_LEGACY || size > KQEMU_XSAVE_MAX)
-		size = XSAVE_LEGACY;
+	if (size < XSAVE_LEGACY + 64 || size > KQEMU_XSAVE_MAX)
+		size = XSAVE_LEGACY + 64;
+	/* a component the host has and TCG cannot hold is dropped (none on
+	 * hosts with x87/SSE/AVX/AVX-512 only) */
+	uint64_t mask = xsave_mask(kv->e), bv;
 	memcpy(kv->xsave, s->xsave, size);
-	tcg_fpu_from_fxsave(&c->fpu, kv->xsave);
-	kq_xstate_save(kv->e, c->s.cr3, kv->xsave, size);
+	memcpy(&bv, kv->xsave + XSTATE_BV_OFF, 8);
+	bv &= mask;
+	memcpy(kv->xsave + XSTATE_BV_OFF, &bv, 8);
+	if (tcg_xsave_image_set(c, kv->xsave, size, mask) < 0) {
+		qvm_log(LOG_UNIMP, "kqemu: an XSAVE image from the backend was refused; "
+			"x87/SSE taken alone");
+		tcg_fpu_from_fxsave(&c->fpu, kv->xsave);
+	}
 }
