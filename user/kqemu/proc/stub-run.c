@@ -78,26 +78,31 @@ static void wait_request(void)
 	}
 }
 
+size_t stub_put_errno(char *dst, size_t i, long err)
+{
+	unsigned long e = (unsigned long)-err;
+	const char *t = ": errno ";
+	for (; *t; t++)
+		dst[i++] = *t;
+	char num[8];
+	int n = 0;
+	do {
+		num[n++] = (char)('0' + e % 10);
+		e /= 10;
+	} while (e && n < 7);
+	while (n)
+		dst[i++] = num[--n];
+	return i;
+}
+
 static void set_error(struct kqemu_run *run, const char *msg, long err)
 {
 	run->exit_class = KQEMU_EXIT_ERROR;
 	size_t i = 0;
 	for (; msg[i] && i < 100; i++)
 		run->message[i] = msg[i];
-	if (err) {
-		unsigned long e = (unsigned long)-err;
-		const char *t = ": errno ";
-		for (; *t; t++)
-			run->message[i++] = *t;
-		char num[8];
-		int n = 0;
-		do {
-			num[n++] = (char)('0' + e % 10);
-			e /= 10;
-		} while (e && n < 7);
-		while (n)
-			run->message[i++] = num[--n];
-	}
+	if (err)
+		i = stub_put_errno(run->message, i, err);
 	run->message[i] = 0;
 }
 

@@ -5,5 +5,8 @@
 #include "mailbox.h"
 
 void stub_run_init(struct proc_mailbox *mb);
+/* Append ": errno N" (N = -err, a raw system call's result) at dst[i];
+ * returns the index after it (at most 16 bytes written, no NUL). */
+size_t stub_put_errno(char *dst, size_t i, long err);
 
 #endif

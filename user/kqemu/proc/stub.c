@@ -50,19 +50,7 @@ static void fail(struct proc_mailbox *mb, const char *what, long err)
 		size_t i = 0;
 		for (; what[i] && i < sizeof(mb->error) - 16; i++)
 			mb->error[i] = what[i];
-		/* ": errno N" */
-		const char *t = ": errno ";
-		for (; *t; t++)
-			mb->error[i++] = *t;
-		unsigned long e = (unsigned long)-err;
-		char num[8];
-		int n = 0;
-		do {
-			num[n++] = (char)('0' + e % 10);
-			e /= 10;
-		} while (e && n < 7);
-		while (n)
-			mb->error[i++] = num[--n];
+		i = stub_put_errno(mb->error, i, err);
 		mb->error[i] = 0;
 	}
 	sc1(__NR_exit_group, 1);
