@@ -128,6 +128,10 @@ void tr_save_flags(struct tr *t);
 void tr_slow_if(struct tr *t, unsigned cc);
 /* The same for a linear address already in rsi (the stack). */
 void tr_mem_check(struct tr *t, unsigned size, enum access acc);
+/* dst = the byte offset in a TLB of the entry for the linear address in
+ * src: ((src >> 12) & (TLB_SIZE - 1)) << TLB_ENTRY_SHIFT.  Host flags
+ * change (AND). */
+void tr_tlb_index(struct emit *e, int dst, int src);
 /* End the fast path of an instruction with memory accesses: restores the
  * host flags saved around the TLB checks. */
 void tr_mem_done(struct tr *t);

@@ -133,6 +133,21 @@ static struct cold *cold_add(struct tr *t, uint8_t *branch)
 	return cd;
 }
 
+void tr_tlb_index(struct emit *e, int dst, int src)
+{
+	/* bits 21:12 of the address to bits 15:6: with BMI2 one rotate
+	 * right by 6 into dst, else a copy and a shift */
+	unsigned shift = 12 - TLB_ENTRY_SHIFT;
+	if (emit_host_bmi2()) {
+		emit_rorx32(e, dst, src, (uint8_t)shift);
+	} else {
+		emit_op1(e, 4, 0x8b, (unsigned)dst, rm_reg(src));
+		uint8_t shr = 0xc1;
+		emit_op(e, 4, false, &shr, 1, 5, rm_reg(dst), shift, 1);
+	}
+	emit_alu_imm(e, 4, 4, rm_reg(dst), (int64_t)(TLB_SIZE - 1) << TLB_ENTRY_SHIFT);
+}
+
 void tr_mem_check(struct tr *t, unsigned size, enum access acc)
 {
 	struct emit *e = &t->e;
@@ -140,23 +155,17 @@ void tr_mem_check(struct tr *t, unsigned size, enum access acc)
 	int32_t tlb = CPU_OFF(tlb[user ? MMU_USER : MMU_SUPER][0]);
 	int32_t tag = acc == ACC_WRITE ? (int32_t)offsetof(struct tlb_entry, tag_write)
 				       : (int32_t)offsetof(struct tlb_entry, tag_read);
-	/* rax = index * 5 (entries are 40 bytes): mov rax, rsi; shr rax, 12;
-	 * and eax, TLB_SIZE - 1; lea rax, [rax + rax * 4] */
-	emit_op1(e, 8, 0x8b, H_RAX, rm_reg(H_RSI));
-	uint8_t shr = 0xc1;
-	emit_op(e, 8, false, &shr, 1, 5, rm_reg(H_RAX), 12, 1);
-	emit_alu_imm(e, 4, 4, rm_reg(H_RAX), TLB_SIZE - 1);
-	emit_lea(e, 8, H_RAX, (struct hmem){ H_RAX, H_RAX, 2, 0 });
+	tr_tlb_index(e, H_RAX, H_RSI);
 	/* rdx = the page of the last byte: an access that crosses a page
 	 * misses, as does one that wraps at 4 GiB outside 64-bit mode */
 	unsigned asz = tr_code64(t) ? 8 : 4;
 	emit_lea(e, asz, H_RDX, (struct hmem){ H_RSI, H_NONE, 0, (int32_t)size - 1 });
 	emit_alu_imm(e, asz, 4, rm_reg(H_RDX), -4096);
-	emit_op1(e, 8, 0x3b, H_RDX, rm_sib(H_R15, H_RAX, 3, tlb + tag));
+	emit_op1(e, 8, 0x3b, H_RDX, rm_sib(H_R15, H_RAX, 0, tlb + tag));
 	uint8_t *br = emit_jcc_rel32(e, 5);     /* jne slow */
 	cold_add(t, br);
 	emit_op1(e, 8, 0x03, H_RSI,
-		 rm_sib(H_R15, H_RAX, 3, tlb + (int32_t)offsetof(struct tlb_entry, addend)));
+		 rm_sib(H_R15, H_RAX, 0, tlb + (int32_t)offsetof(struct tlb_entry, addend)));
 }
 
 /* rsi = the linear address of i's memory operand, with no host flag
