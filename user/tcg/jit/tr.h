@@ -83,6 +83,9 @@ struct tr {
 	bool no_regcache;       /* translate without (a retry) */
 	bool cache_conflict;    /* AH-BH of a held register: retry without */
 	bool exit_stored;       /* the held registers were just written back */
+	uint8_t *loop_head;     /* after the entry's loads: where a jump back
+				 * to the block's own start goes (tr_exit_self) */
+	bool self_looped;       /* such a jump was emitted */
 	/* counted for the stats */
 	unsigned native, helpers;
 };

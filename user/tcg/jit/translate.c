@@ -316,8 +316,42 @@ static void emit_ibtc_args(struct tr *t)
 					    CPU_OFF(tlb[user ? MMU_USER : MMU_SUPER][0]) });
 }
 
+/* A jump back to the block's own start (a loop of one block) goes to
+ * its loop head, after the entry's loads: the held registers stay in
+ * their host registers and the guest flags in the host RFLAGS.  What the
+ * entry does besides is done here, without a flag change: leave on an
+ * exit request (rip = the block's start), count the instructions. */
+static bool self_loop(const struct tr *t, uint64_t target)
+{
+	return t->chain && target == t->b->rip && t->loop_head;
+}
+
+static void tr_exit_self(struct tr *t)
+{
+	struct emit *e = &t->e;
+	tr_flags_to_host(t);
+	emit_load(e, 4, H_RCX, CPU_MEM(exit_request));
+	e8(e, 0xe3);                    /* jrcxz over the jmp */
+	e8(e, 5);
+	uint8_t *leave = emit_jmp_rel32(e);
+	emit_load(e, 8, H_RCX, CPU_MEM(insns));
+	emit_lea(e, 8, H_RCX, (struct hmem){ H_RCX, H_NONE, 0, (int32_t)t->n });
+	emit_store(e, 8, CPU_MEM(insns), H_RCX);
+	emit_jmp_to(e, t->loop_head);
+	emit_patch_rel32(leave, e->p);
+	regcache_store(t, e);
+	emit_store_imm64(e, CPU_MEM(s.rip), t->b->rip, H_RAX);
+	emit_ret0(e);
+	emit_jmp_to(e, jit_of(t->c)->exit_host);
+	t->self_looped = true;
+}
+
 void tr_exit_direct(struct tr *t, uint64_t target)
 {
+	if (self_loop(t, target)) {
+		tr_exit_self(t);
+		return;
+	}
 	struct emit *e = &t->e;
 	struct jit_state *js = jit_of(t->c);
 	tr_flags_to_host(t);
@@ -366,6 +400,15 @@ void tr_exit_indirect(struct tr *t, int reg)
 void tr_exit_cond(struct tr *t, unsigned cc, uint64_t target)
 {
 	tr_flags_to_host(t);
+	if (self_loop(t, target) || self_loop(t, t->next_rip)) {
+		/* the loop's edge keeps the registers: each way stores them
+		 * for itself */
+		uint8_t *taken = emit_jcc_rel32(&t->e, cc);
+		tr_exit_direct(t, t->next_rip);
+		emit_patch_rel32(taken, t->e.p);
+		tr_exit_direct(t, target);
+		return;
+	}
 	store_for_exit(t);
 	t->exit_stored = true;
 	uint8_t *taken = emit_jcc_rel32(&t->e, cc);
@@ -468,6 +511,7 @@ static void emit_entry(struct tr *t, uint8_t **exit_branch)
 	emit_lea(e, 8, H_RCX, (struct hmem){ H_RCX, H_NONE, 0, (int32_t)t->n });
 	emit_store(e, 8, CPU_MEM(insns), H_RCX);
 	regcache_load(t, e);
+	t->loop_head = e->p;
 }
 
 static void emit_cold(struct tr *t, uint8_t *entry_exit)
@@ -563,6 +607,8 @@ static void emit_block(struct tr *t, const struct gen_info *gi, uint8_t *code, s
 	t->nslots = 0;
 	t->ended = false;
 	t->exit_stored = false;
+	t->self_looped = false;
+	t->loop_head = NULL;
 	t->cache_conflict = false;
 	t->native = t->helpers = 0;
 	regcache_choose(t, gi);
@@ -628,6 +674,7 @@ bool jit_translate(struct tcg_cpu *c, struct tcg_block *b, unsigned n, bool chai
 		STAT_ADD(js->st.native_insns, t->native);
 		STAT_ADD(js->st.helper_insns, t->helpers);
 		STAT_ADD(js->st.code_bytes, (uint64_t)(t->e.p - code));
+		STAT_ADD(js->st.self_loops, t->self_looped);
 	} else {
 		b->jit_failed = true;
 		STAT_ADD(js->st.failed, 1);
