@@ -83,8 +83,10 @@ struct tr {
 	bool no_regcache;       /* translate without (a retry) */
 	bool cache_conflict;    /* AH-BH of a held register: retry without */
 	bool exit_stored;       /* the held registers were just written back */
+	bool loops;             /* ends in a direct jump to its own start */
 	uint8_t *loop_head;     /* after the entry's loads: where a jump back
 				 * to the block's own start goes (tr_exit_self) */
+	uint8_t *loop_exit;     /* the loop head's exit-request jump */
 	bool self_looped;       /* such a jump was emitted */
 	/* counted for the stats */
 	unsigned native, helpers;
@@ -202,6 +204,8 @@ static inline struct jit_state *jit_of(const struct tcg_cpu *c)
 
 /* regcache.c: choose the held registers; load them / write them back */
 void regcache_choose(struct tr *t, const struct gen_info *gi);
+/* Does the block end in a direct JMP or Jcc to its own start? */
+bool jit_block_loops(const struct tr *t);
 void regcache_load(const struct tr *t, struct emit *e);
 void regcache_store(const struct tr *t, struct emit *e);
 

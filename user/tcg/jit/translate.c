@@ -316,33 +316,19 @@ static void emit_ibtc_args(struct tr *t)
 					    CPU_OFF(tlb[user ? MMU_USER : MMU_SUPER][0]) });
 }
 
-/* A jump back to the block's own start (a loop of one block) goes to
- * its loop head, after the entry's loads: the held registers stay in
- * their host registers and the guest flags in the host RFLAGS.  What the
- * entry does besides is done here, without a flag change: leave on an
- * exit request (rip = the block's start), count the instructions. */
+/* A jump back to the block's own start (a loop of one block, t->loops)
+ * goes to its loop head, after the entry's loads (emit_entry): the held
+ * registers stay in their host registers and the guest flags in the
+ * host RFLAGS. */
 static bool self_loop(const struct tr *t, uint64_t target)
 {
-	return t->chain && target == t->b->rip && t->loop_head;
+	return t->loops && target == t->b->rip && t->loop_head;
 }
 
 static void tr_exit_self(struct tr *t)
 {
-	struct emit *e = &t->e;
 	tr_flags_to_host(t);
-	emit_load(e, 4, H_RCX, CPU_MEM(exit_request));
-	e8(e, 0xe3);                    /* jrcxz over the jmp */
-	e8(e, 5);
-	uint8_t *leave = emit_jmp_rel32(e);
-	emit_load(e, 8, H_RCX, CPU_MEM(insns));
-	emit_lea(e, 8, H_RCX, (struct hmem){ H_RCX, H_NONE, 0, (int32_t)t->n });
-	emit_store(e, 8, CPU_MEM(insns), H_RCX);
-	emit_jmp_to(e, t->loop_head);
-	emit_patch_rel32(leave, e->p);
-	regcache_store(t, e);
-	emit_store_imm64(e, CPU_MEM(s.rip), t->b->rip, H_RAX);
-	emit_ret0(e);
-	emit_jmp_to(e, jit_of(t->c)->exit_host);
+	emit_jmp_to(&t->e, t->loop_head);
 	t->self_looped = true;
 }
 
@@ -400,7 +386,16 @@ void tr_exit_indirect(struct tr *t, int reg)
 void tr_exit_cond(struct tr *t, unsigned cc, uint64_t target)
 {
 	tr_flags_to_host(t);
-	if (self_loop(t, target) || self_loop(t, t->next_rip)) {
+	if (self_loop(t, target)) {
+		/* the loop's edge: one Jcc to the loop head, no stores; the
+		 * way out stores them */
+		tr_flags_to_host(t);
+		emit_patch_rel32(emit_jcc_rel32(&t->e, cc), t->loop_head);
+		t->self_looped = true;
+		tr_exit_direct(t, t->next_rip);
+		return;
+	}
+	if (self_loop(t, t->next_rip)) {
 		/* the loop's edge keeps the registers: each way stores them
 		 * for itself */
 		uint8_t *taken = emit_jcc_rel32(&t->e, cc);
@@ -493,31 +488,60 @@ static void emit_helper(struct tr *t)
 /* ------------------------------------------------------------------ */
 /* The block                                                           */
 
-static void emit_entry(struct tr *t, uint8_t **exit_branch)
+/* mov ecx, [r15 + exit_request]; jrcxz +5; jmp (returned, to patch):
+ * no flag changes, the guest flags are in the host RFLAGS */
+static uint8_t *emit_exit_check(struct emit *e)
+{
+	emit_load(e, 4, H_RCX, CPU_MEM(exit_request));
+	e8(e, 0xe3);
+	e8(e, 5);
+	return emit_jmp_rel32(e);
+}
+
+/* c->insns += n, with lea (no flag changes) */
+static void emit_count(struct tr *t)
 {
 	struct emit *e = &t->e;
-	/* mov ecx, [r15 + exit_request]; jrcxz +5; jmp exit (no flag
-	 * changes: the guest flags are in the host RFLAGS).  A single step
-	 * (jit_step) runs its instruction whatever the requests. */
-	*exit_branch = NULL;
-	if (t->chain) {
-		emit_load(e, 4, H_RCX, CPU_MEM(exit_request));
-		e8(e, 0xe3);
-		e8(e, 5);
-		*exit_branch = emit_jmp_rel32(e);
-	}
-	/* c->insns += n, with lea */
 	emit_load(e, 8, H_RCX, CPU_MEM(insns));
 	emit_lea(e, 8, H_RCX, (struct hmem){ H_RCX, H_NONE, 0, (int32_t)t->n });
 	emit_store(e, 8, CPU_MEM(insns), H_RCX);
+}
+
+/* The entry: leave on an exit request (not in a single step, jit_step),
+ * count the instructions, load the held registers.  A block that loops
+ * to itself loads them first: its loop head, where the edge jumps back,
+ * is the request check, and leaving from there stores them. */
+static void emit_entry(struct tr *t, uint8_t **exit_branch)
+{
+	struct emit *e = &t->e;
+	*exit_branch = NULL;
+	t->loop_exit = NULL;
+	t->loop_head = NULL;
+	if (t->loops) {
+		regcache_load(t, e);
+		t->loop_head = e->p;
+		t->loop_exit = emit_exit_check(e);
+		emit_count(t);
+		return;
+	}
+	if (t->chain)
+		*exit_branch = emit_exit_check(e);
+	emit_count(t);
 	regcache_load(t, e);
-	t->loop_head = e->p;
 }
 
 static void emit_cold(struct tr *t, uint8_t *entry_exit)
 {
 	struct emit *e = &t->e;
 	struct jit_state *js = jit_of(t->c);
+	/* the exit request at the loop head: the registers go back first */
+	if (t->loop_exit) {
+		emit_patch_rel32(t->loop_exit, e->p);
+		regcache_store(t, e);
+		emit_store_imm64(e, CPU_MEM(s.rip), t->b->rip, H_RAX);
+		emit_ret0(e);
+		emit_jmp_to(e, js->exit_host);
+	}
 	/* the exit request at entry: rip is the block's */
 	if (entry_exit) {
 		emit_patch_rel32(entry_exit, e->p);
@@ -608,9 +632,9 @@ static void emit_block(struct tr *t, const struct gen_info *gi, uint8_t *code, s
 	t->ended = false;
 	t->exit_stored = false;
 	t->self_looped = false;
-	t->loop_head = NULL;
 	t->cache_conflict = false;
 	t->native = t->helpers = 0;
+	t->loops = t->chain && jit_block_loops(t);
 	regcache_choose(t, gi);
 
 	uint8_t *entry_exit;
