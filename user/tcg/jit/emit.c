@@ -214,3 +214,19 @@ void emit_host_bmi2_override(int on)
 {
 	__atomic_store_n(&host_bmi2, on, __ATOMIC_RELAXED);
 }
+
+/* TZCNT of 0 is the operand size, BSF of 0 leaves the destination */
+bool emit_host_tzcnt(void)
+{
+	uint32_t r = 7;
+	__asm__ volatile(".byte 0xf3, 0x0f, 0xbc, 0xc1" : "+a"(r) : "c"(0) : "cc");
+	return r == 32;
+}
+
+/* LZCNT of 1 is 31, BSR of 1 is 0 */
+bool emit_host_lzcnt(void)
+{
+	uint32_t r = 7;
+	__asm__ volatile(".byte 0xf3, 0x0f, 0xbd, 0xc1" : "+a"(r) : "c"(1) : "cc");
+	return r == 31;
+}

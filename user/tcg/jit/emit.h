@@ -134,6 +134,11 @@ static inline void emit_alu_load(struct emit *e, unsigned size, unsigned op, int
 void emit_rorx32(struct emit *e, int dst, int src, uint8_t imm);
 /* Does the host CPU have BMI2 (CPUID.(EAX=7,ECX=0):EBX[8])? */
 bool emit_host_bmi2(void);
+/* Does the host run F3 0F BC as TZCNT and F3 0F BD as LZCNT (rather
+ * than as BSF and BSR)?  Probed by running them: a hypervisor may hide
+ * the CPUID bit of an instruction that works. */
+bool emit_host_tzcnt(void);
+bool emit_host_lzcnt(void);
 /* Tests: 0 takes the code without BMI2 on any host, -1 asks the CPU again */
 void emit_host_bmi2_override(int on);
 

@@ -9,6 +9,7 @@
 /* A ModRM instruction run as the same host instruction (gen-mirror.c). */
 struct mirror {
 	uint8_t map, op;        /* host opcode (MAP_1B or MAP_0F) */
+	uint8_t pfx;            /* a mandatory prefix (F3: TZCNT, LZCNT), or 0 */
 	uint8_t group;          /* ModRM.reg when there is no register operand */
 	uint8_t size;           /* operand size: 1 for byte forms, else osz */
 	uint8_t msize;          /* bytes of the r/m operand */
