@@ -131,3 +131,12 @@ TEST(jit_emit_rorx)
 	emit_rorx32(start(&b), H_RDX, H_RCX, 7);
 	EXPECT(&b, 0xc4, 0xe3, 0x7b, 0xf0, 0xd1, 0x07);
 }
+
+TEST(jit_emit_rorx64)
+{
+	struct buf b;
+	emit_rorx64(start(&b), H_RDX, H_RDX, 32);
+	EXPECT(&b, 0xc4, 0xe3, 0xfb, 0xf0, 0xd2, 0x20);
+	emit_rorx64(start(&b), H_R10, H_R9, 5);
+	EXPECT(&b, 0xc4, 0x43, 0xfb, 0xf0, 0xd1, 0x05);
+}

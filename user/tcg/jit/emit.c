@@ -197,6 +197,17 @@ void emit_rorx32(struct emit *e, int dst, int src, uint8_t imm)
 	e8(e, imm);
 }
 
+/* the same with VEX.W1: 64-bit */
+void emit_rorx64(struct emit *e, int dst, int src, uint8_t imm)
+{
+	e8(e, 0xc4);
+	e8(e, (uint8_t)((dst < 8 ? 0x80 : 0) | 0x40 | (src < 8 ? 0x20 : 0) | 0x03));
+	e8(e, 0xfb);
+	e8(e, 0xf0);
+	e8(e, (uint8_t)(0xc0 | ((dst & 7) << 3) | (src & 7)));
+	e8(e, imm);
+}
+
 static int host_bmi2 = -1;      /* -1: not asked yet */
 
 bool emit_host_bmi2(void)

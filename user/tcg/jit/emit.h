@@ -132,6 +132,7 @@ static inline void emit_alu_load(struct emit *e, unsigned size, unsigned op, int
 /* rorx reg32, rm32 (a register), imm8: BMI2, VEX.LZ.F2.0F3A.W0 F0 /r ib
  * (SDM Vol. 2B, RORX): a rotate into another register, flags untouched */
 void emit_rorx32(struct emit *e, int dst, int src, uint8_t imm);
+void emit_rorx64(struct emit *e, int dst, int src, uint8_t imm);
 /* Does the host CPU have BMI2 (CPUID.(EAX=7,ECX=0):EBX[8])? */
 bool emit_host_bmi2(void);
 /* Does the host run F3 0F BC as TZCNT and F3 0F BD as LZCNT (rather

@@ -35,6 +35,9 @@ bool jit_classify_sse(const struct tr *t, const struct insn *i, struct gen_info 
 /* gen-div.c: the same for DIV and IDIV */
 bool jit_classify_div(const struct tr *t, const struct insn *i, struct gen_info *gi);
 
+/* gen-system.c: SWAPGS, RDTSC, RDTSCP and CLI at CPL 0 */
+bool jit_classify_system(const struct tr *t, const struct insn *i, struct gen_info *gi);
+
 /* The flags condition code cc (0-15) reads. */
 unsigned cc_flags(unsigned cc);
 
