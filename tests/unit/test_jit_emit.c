@@ -118,3 +118,25 @@ TEST(jit_emit_full_buffer)
 	CHECK(e.full);
 	CHECK(e.p <= small + sizeof(small));
 }
+
+/* RORX (BMI2, VEX.LZ.F2.0F3A.W0 F0 /r ib): the VEX R and B bits are
+ * inverted extensions of ModRM.reg and ModRM.rm; checked against GNU as */
+TEST(jit_emit_rorx)
+{
+	struct buf b;
+	emit_rorx32(start(&b), H_RAX, H_RSI, 6);
+	EXPECT(&b, 0xc4, 0xe3, 0x7b, 0xf0, 0xc6, 0x06);
+	emit_rorx32(start(&b), H_R10, H_R9, 6);
+	EXPECT(&b, 0xc4, 0x43, 0x7b, 0xf0, 0xd1, 0x06);
+	emit_rorx32(start(&b), H_RDX, H_RCX, 7);
+	EXPECT(&b, 0xc4, 0xe3, 0x7b, 0xf0, 0xd1, 0x07);
+}
+
+TEST(jit_emit_rorx64)
+{
+	struct buf b;
+	emit_rorx64(start(&b), H_RDX, H_RDX, 32);
+	EXPECT(&b, 0xc4, 0xe3, 0xfb, 0xf0, 0xd2, 0x20);
+	emit_rorx64(start(&b), H_R10, H_R9, 5);
+	EXPECT(&b, 0xc4, 0x43, 0xfb, 0xf0, 0xd1, 0x05);
+}

@@ -187,7 +187,12 @@ struct tlb_entry {
 	uint64_t tag_read, tag_write, tag_code; /* linear page, or with TLB_* bits */
 	uintptr_t addend;       /* host = linear + addend, for RAM pages */
 	uint64_t phys;          /* guest-physical page */
+	/* 64 bytes: one cache line each, and the JIT's index of a linear
+	 * address is a rotate and a mask (jit/translate.c, tr_tlb_index) */
+	uint64_t pad[3];
 };
+_Static_assert(sizeof(struct tlb_entry) == 64, "tlb_entry is one cache line");
+#define TLB_ENTRY_SHIFT 6
 
 struct tcg_block;
 

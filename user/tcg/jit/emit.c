@@ -2,6 +2,7 @@
  * x86-64 instruction encoding (SDM Vol. 2, 2.1 and 2.2): prefixes, REX,
  * ModRM, SIB and displacement for the operand forms the JIT uses.
  */
+#include <cpuid.h>
 #include "tcg/jit/emit.h"
 
 static void emit_modrm_mem(struct emit *e, unsigned reg, const struct hmem *m)
@@ -183,4 +184,60 @@ void emit_jmp_to(struct emit *e, const void *target)
 {
 	uint8_t *f = emit_jmp_rel32(e);
 	emit_patch_rel32(f, target);
+}
+
+void emit_rorx32(struct emit *e, int dst, int src, uint8_t imm)
+{
+	/* C4, then ~R ~X ~B and map 0F3A (3), then W0 ~vvvv (1111: none) L0 pp F2 (3) */
+	e8(e, 0xc4);
+	e8(e, (uint8_t)((dst < 8 ? 0x80 : 0) | 0x40 | (src < 8 ? 0x20 : 0) | 0x03));
+	e8(e, 0x7b);
+	e8(e, 0xf0);
+	e8(e, (uint8_t)(0xc0 | ((dst & 7) << 3) | (src & 7)));
+	e8(e, imm);
+}
+
+/* the same with VEX.W1: 64-bit */
+void emit_rorx64(struct emit *e, int dst, int src, uint8_t imm)
+{
+	e8(e, 0xc4);
+	e8(e, (uint8_t)((dst < 8 ? 0x80 : 0) | 0x40 | (src < 8 ? 0x20 : 0) | 0x03));
+	e8(e, 0xfb);
+	e8(e, 0xf0);
+	e8(e, (uint8_t)(0xc0 | ((dst & 7) << 3) | (src & 7)));
+	e8(e, imm);
+}
+
+static int host_bmi2 = -1;      /* -1: not asked yet */
+
+bool emit_host_bmi2(void)
+{
+	int have = __atomic_load_n(&host_bmi2, __ATOMIC_RELAXED);
+	if (have < 0) {
+		unsigned a, b, c, d;
+		have = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 8));
+		__atomic_store_n(&host_bmi2, have, __ATOMIC_RELAXED);
+	}
+	return have;
+}
+
+void emit_host_bmi2_override(int on)
+{
+	__atomic_store_n(&host_bmi2, on, __ATOMIC_RELAXED);
+}
+
+/* TZCNT of 0 is the operand size, BSF of 0 leaves the destination */
+bool emit_host_tzcnt(void)
+{
+	uint32_t r = 7;
+	__asm__ volatile(".byte 0xf3, 0x0f, 0xbc, 0xc1" : "+a"(r) : "c"(0) : "cc");
+	return r == 32;
+}
+
+/* LZCNT of 1 is 31, BSR of 1 is 0 */
+bool emit_host_lzcnt(void)
+{
+	uint32_t r = 7;
+	__asm__ volatile(".byte 0xf3, 0x0f, 0xbd, 0xc1" : "+a"(r) : "c"(1) : "cc");
+	return r == 31;
 }

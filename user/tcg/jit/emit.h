@@ -129,6 +129,20 @@ static inline void emit_alu_load(struct emit *e, unsigned size, unsigned op, int
 	emit_op1(e, size, (uint8_t)(op * 8 + (size == 1 ? 2 : 3)), reg, rm);
 }
 
+/* rorx reg32, rm32 (a register), imm8: BMI2, VEX.LZ.F2.0F3A.W0 F0 /r ib
+ * (SDM Vol. 2B, RORX): a rotate into another register, flags untouched */
+void emit_rorx32(struct emit *e, int dst, int src, uint8_t imm);
+void emit_rorx64(struct emit *e, int dst, int src, uint8_t imm);
+/* Does the host CPU have BMI2 (CPUID.(EAX=7,ECX=0):EBX[8])? */
+bool emit_host_bmi2(void);
+/* Does the host run F3 0F BC as TZCNT and F3 0F BD as LZCNT (rather
+ * than as BSF and BSR)?  Probed by running them: a hypervisor may hide
+ * the CPUID bit of an instruction that works. */
+bool emit_host_tzcnt(void);
+bool emit_host_lzcnt(void);
+/* Tests: 0 takes the code without BMI2 on any host, -1 asks the CPU again */
+void emit_host_bmi2_override(int on);
+
 void emit_push(struct emit *e, int reg);
 void emit_pop(struct emit *e, int reg);
 /* call/jmp to an absolute host address (through rax when far) */

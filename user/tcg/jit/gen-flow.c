@@ -448,8 +448,8 @@ static void classify_0f(const struct insn *i, struct gen_info *gi)
 		set_gen(gi, gen_jcc, cc_flags(op & 15), 0);
 	else if (op >= 0xc8 && op <= 0xcf)
 		set_gen(gi, gen_bswap, 0, 0);
-	else if (op == 0x1f)
-		set_gen(gi, gen_nop, 0, 0);
+	else if (op == 0x0d || (op >= 0x18 && op <= 0x1f))
+		set_gen(gi, gen_nop, 0, 0);     /* prefetches, hint NOPs */
 }
 
 void jit_classify(const struct tr *t, const struct insn *i, struct gen_info *gi)
@@ -461,7 +461,8 @@ void jit_classify(const struct tr *t, const struct insn *i, struct gen_info *gi)
 		gi->fmaybe = m.fmaybe;
 		return;
 	}
-	if (jit_classify_sse(t, i, gi) || jit_classify_div(t, i, gi))
+	if (jit_classify_sse(t, i, gi) || jit_classify_div(t, i, gi) ||
+	    jit_classify_system(t, i, gi))
 		return;
 	if (i->map == MAP_1B)
 		classify_1b(t, i, gi);

@@ -57,15 +57,19 @@ bool gen_mirror(struct tr *t, const struct mirror *m)
 		tr_mem_done(t);
 	}
 	bool reg_used = m->r_read || m->r_write;
-	/* a register operand held in a host register is used in place */
-	int hreg = H_RCX;
+	/* a register operand held in a host register is used in place; else
+	 * it goes through rcx, or rdx when CL is the count (SHLD, SHRD) */
+	int scratch = m->cl_count ? H_RDX : H_RCX;
+	int hreg = scratch;
 	if (reg_used) {
 		struct hrm g = tr_greg(t, i->reg, m->size);
 		if (!g.mem)
 			hreg = g.reg;
 	}
-	if (m->r_read && hreg == H_RCX)
-		emit_load(e, m->size, H_RCX, tr_greg(t, i->reg, m->size));
+	/* all 64 bits of a 32-bit operand: BSF and BSR leave the whole
+	 * register as it was when the source is 0 */
+	if (m->r_read && hreg == scratch)
+		emit_load(e, m->size == 4 ? 8 : m->size, scratch, tr_greg(t, i->reg, m->size == 4 ? 8 : m->size));
 	if (m->cl_count)
 		emit_load(e, 1, H_RCX, tr_greg(t, R_RCX, 1));
 	if (m->implicit_ax)
@@ -77,10 +81,12 @@ bool gen_mirror(struct tr *t, const struct mirror *m)
 	op[oplen++] = m->op;
 	struct hrm rm = rm_operand(t, m->msize);
 	rm.byte8 = m->msize == 1;
+	if (m->pfx)
+		e8(e, m->pfx);  /* before 66 and REX (emit_op) */
 	emit_op(e, m->size, m->lock, op, oplen, reg_used ? (unsigned)hreg : m->group, rm, m->imm,
 		m->imm_size);
-	if (m->r_write && hreg == H_RCX)
-		store_reg_result(t, i->reg, m->size, H_RCX);
+	if (m->r_write && hreg == scratch)
+		store_reg_result(t, i->reg, m->size, scratch);
 	zero_upper_rm(t, m);
 	if (m->ax_out)
 		store_reg_result(t, R_RAX, m->ax_out, H_RAX);

@@ -238,11 +238,55 @@ static bool one_byte(struct mirror *m, const struct tr *t, const struct insn *i)
 	return false;
 }
 
+/* 0F BC/BD: BSF BSR r, r/m, and with F3 TZCNT LZCNT, which the
+ * interpreter runs whatever CPUID says (op_bitscan): mirrored only on a
+ * host that runs them too, not as BSF/BSR (emit.c probes it). */
+static bool bitscan(struct mirror *m, const struct insn *i)
+{
+	if (i->lock || i->pfx == PFX_F2)
+		return false;
+	if (i->pfx == PFX_F3) {
+		if (!(i->op == 0xbc ? emit_host_tzcnt() : emit_host_lzcnt()))
+			return false;
+	}
+	set_rm_ops(m, i, i->osz, false);
+	/* BSF/BSR leave the destination as it was for a source of 0 */
+	m->r_read = m->r_write = true;
+	m->pfx = i->pfx == PFX_F3 ? 0xf3 : 0;
+	m->fmay = true;
+	m->fwrites = FL_ARITH;
+	return true;
+}
+
+/* 0F A4/A5 AC/AD: SHLD SHRD r/m, r, imm8/CL (flags untouched for a count
+ * of 0, so the CL forms may leave them) */
+static bool double_shift(struct mirror *m, const struct insn *i)
+{
+	if (i->lock)
+		return false;
+	set_rm_ops(m, i, i->osz, true);
+	m->r_read = true;
+	m->fmay = true;
+	m->fwrites = FL_ARITH;
+	if (i->op & 1) {
+		m->cl_count = true;
+		m->fmaybe = true;
+	} else if (!(i->imm & (i->osz == 8 ? 63 : 31))) {
+		m->fmay = false;
+		m->fwrites = 0;
+	}
+	return true;
+}
+
 static bool two_byte(struct mirror *m, const struct insn *i)
 {
 	unsigned op = i->op;
+	if (op == 0xbc || op == 0xbd)
+		return bitscan(m, i);
 	if (i->pfx == PFX_F3 || i->pfx == PFX_F2)
-		return false;   /* TZCNT, POPCNT ...: other instructions */
+		return false;   /* POPCNT ...: other instructions */
+	if (op == 0xa4 || op == 0xa5 || op == 0xac || op == 0xad)
+		return double_shift(m, i);
 	if (op >= 0x40 && op <= 0x4f) {         /* CMOVcc */
 		if (i->lock)
 			return false;

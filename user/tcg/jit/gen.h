@@ -9,6 +9,7 @@
 /* A ModRM instruction run as the same host instruction (gen-mirror.c). */
 struct mirror {
 	uint8_t map, op;        /* host opcode (MAP_1B or MAP_0F) */
+	uint8_t pfx;            /* a mandatory prefix (F3: TZCNT, LZCNT), or 0 */
 	uint8_t group;          /* ModRM.reg when there is no register operand */
 	uint8_t size;           /* operand size: 1 for byte forms, else osz */
 	uint8_t msize;          /* bytes of the r/m operand */
@@ -33,6 +34,9 @@ bool gen_mirror(struct tr *t, const struct mirror *m);
 bool jit_classify_sse(const struct tr *t, const struct insn *i, struct gen_info *gi);
 /* gen-div.c: the same for DIV and IDIV */
 bool jit_classify_div(const struct tr *t, const struct insn *i, struct gen_info *gi);
+
+/* gen-system.c: SWAPGS, RDTSC, RDTSCP and CLI at CPL 0 */
+bool jit_classify_system(const struct tr *t, const struct insn *i, struct gen_info *gi);
 
 /* The flags condition code cc (0-15) reads. */
 unsigned cc_flags(unsigned cc);

@@ -25,6 +25,7 @@ struct jit_stats {
 	uint64_t blocks, native_insns, helper_insns, failed;
 	uint64_t enters, chains, indirect_hits, indirect_misses;
 	uint64_t code_bytes;
+	uint64_t self_loops;    /* blocks that jump back to their own start */
 };
 void jit_get_stats(const struct tcg_cpu *c, struct jit_stats *s);
 

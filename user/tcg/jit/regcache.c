@@ -79,6 +79,28 @@ static void count_other(const struct insn *i, unsigned *use)
 	}
 }
 
+/* Does the block end in a direct jump (JMP or Jcc rel) back to its own
+ * start?  Then its registers stay in host registers around the loop
+ * (translate.c, tr_exit_self), and one use a round pays for holding
+ * (regcache_choose). */
+bool jit_block_loops(const struct tr *t)
+{
+	const struct tcg_block *b = t->b;
+	uint64_t next = b->rip;
+	for (unsigned k = 0; k < t->n; k++)
+		next = (next + b->insns[k].len) & t->rip_mask;
+	const struct insn *i = &b->insns[t->n - 1];
+	bool rel = (i->map == MAP_1B && (i->op == 0xeb || i->op == 0xe9 ||
+					 (i->op >= 0x70 && i->op <= 0x7f))) ||
+		   (i->map == MAP_0F && i->op >= 0x80 && i->op <= 0x8f);
+	if (!rel || i->lock)
+		return false;
+	uint64_t target = next + (uint64_t)tcg_simm(i);
+	if (b->code_bits != 64)
+		target &= size_mask(i->osz);
+	return target == b->rip;
+}
+
 void regcache_choose(struct tr *t, const struct gen_info *gi)
 {
 	unsigned use[16] = { 0 };
@@ -114,7 +136,7 @@ void regcache_choose(struct tr *t, const struct gen_info *gi)
 		return;
 	/* a single instruction (jit_step: the differential tester) holds
 	 * every register it names, so the tester covers the held forms */
-	unsigned min_uses = t->n == 1 ? 1 : 2;
+	unsigned min_uses = t->n == 1 || t->loops ? 1 : 2;
 	while (t->ncached < REGCACHE_MAX) {
 		int best = -1;
 		for (int r = 0; r < 16; r++)

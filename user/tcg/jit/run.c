@@ -200,15 +200,12 @@ static void emit_stubs(struct jit_state *js, uint8_t *buf)
 	 * linear address is not rip (a CS base outside 64-bit mode) */
 	emit_op1(&e, 8, 0x85, H_R9, rm_reg(H_R9));      /* test r9, r9 */
 	uint8_t *miss2 = emit_jcc_rel32(&e, 4);
-	emit_op1(&e, 8, 0x8b, H_RDX, rm_reg(H_RCX));
-	emit_op(&e, 8, false, &shl, 1, 5, rm_reg(H_RDX), 12, 1);       /* shr rdx, 12 */
-	emit_alu_imm(&e, 4, 4, rm_reg(H_RDX), TLB_SIZE - 1);
-	emit_lea(&e, 8, H_RDX, (struct hmem){ H_RDX, H_RDX, 2, 0 });    /* 40-byte entries */
+	tr_tlb_index(&e, H_RDX, H_RCX);
 	emit_op1(&e, 8, 0x8b, H_R10, rm_reg(H_RCX));
 	emit_alu_imm(&e, 8, 4, rm_reg(H_R10), -4096);
-	emit_op1(&e, 8, 0x3b, H_R10, rm_sib(H_R9, H_RDX, 3, (int32_t)offsetof(struct tlb_entry, tag_code)));
+	emit_op1(&e, 8, 0x3b, H_R10, rm_sib(H_R9, H_RDX, 0, (int32_t)offsetof(struct tlb_entry, tag_code)));
 	uint8_t *miss3 = emit_jcc_rel32(&e, 5);
-	emit_load(&e, 8, H_R10, rm_sib(H_R9, H_RDX, 3, (int32_t)offsetof(struct tlb_entry, phys)));
+	emit_load(&e, 8, H_R10, rm_sib(H_R9, H_RDX, 0, (int32_t)offsetof(struct tlb_entry, phys)));
 	emit_op1(&e, 8, 0x3b, H_R10, rm_sib(H_RDI, H_RAX, 0, 16));
 	uint8_t *miss4 = emit_jcc_rel32(&e, 5);
 	emit_load(&e, 8, H_RDX, rm_sib(H_RDI, H_RAX, 0, 8));

@@ -83,6 +83,11 @@ struct tr {
 	bool no_regcache;       /* translate without (a retry) */
 	bool cache_conflict;    /* AH-BH of a held register: retry without */
 	bool exit_stored;       /* the held registers were just written back */
+	bool loops;             /* ends in a direct jump to its own start */
+	uint8_t *loop_head;     /* after the entry's loads: where a jump back
+				 * to the block's own start goes (tr_exit_self) */
+	uint8_t *loop_exit;     /* the loop head's exit-request jump */
+	bool self_looped;       /* such a jump was emitted */
 	/* counted for the stats */
 	unsigned native, helpers;
 };
@@ -128,6 +133,10 @@ void tr_save_flags(struct tr *t);
 void tr_slow_if(struct tr *t, unsigned cc);
 /* The same for a linear address already in rsi (the stack). */
 void tr_mem_check(struct tr *t, unsigned size, enum access acc);
+/* dst = the byte offset in a TLB of the entry for the linear address in
+ * src: ((src >> 12) & (TLB_SIZE - 1)) << TLB_ENTRY_SHIFT.  Host flags
+ * change (AND). */
+void tr_tlb_index(struct emit *e, int dst, int src);
 /* End the fast path of an instruction with memory accesses: restores the
  * host flags saved around the TLB checks. */
 void tr_mem_done(struct tr *t);
@@ -195,6 +204,8 @@ static inline struct jit_state *jit_of(const struct tcg_cpu *c)
 
 /* regcache.c: choose the held registers; load them / write them back */
 void regcache_choose(struct tr *t, const struct gen_info *gi);
+/* Does the block end in a direct JMP or Jcc to its own start? */
+bool jit_block_loops(const struct tr *t);
 void regcache_load(const struct tr *t, struct emit *e);
 void regcache_store(const struct tr *t, struct emit *e);
 

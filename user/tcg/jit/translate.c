@@ -133,6 +133,21 @@ static struct cold *cold_add(struct tr *t, uint8_t *branch)
 	return cd;
 }
 
+void tr_tlb_index(struct emit *e, int dst, int src)
+{
+	/* bits 21:12 of the address to bits 15:6: with BMI2 one rotate
+	 * right by 6 into dst, else a copy and a shift */
+	unsigned shift = 12 - TLB_ENTRY_SHIFT;
+	if (emit_host_bmi2()) {
+		emit_rorx32(e, dst, src, (uint8_t)shift);
+	} else {
+		emit_op1(e, 4, 0x8b, (unsigned)dst, rm_reg(src));
+		uint8_t shr = 0xc1;
+		emit_op(e, 4, false, &shr, 1, 5, rm_reg(dst), shift, 1);
+	}
+	emit_alu_imm(e, 4, 4, rm_reg(dst), (int64_t)(TLB_SIZE - 1) << TLB_ENTRY_SHIFT);
+}
+
 void tr_mem_check(struct tr *t, unsigned size, enum access acc)
 {
 	struct emit *e = &t->e;
@@ -140,23 +155,17 @@ void tr_mem_check(struct tr *t, unsigned size, enum access acc)
 	int32_t tlb = CPU_OFF(tlb[user ? MMU_USER : MMU_SUPER][0]);
 	int32_t tag = acc == ACC_WRITE ? (int32_t)offsetof(struct tlb_entry, tag_write)
 				       : (int32_t)offsetof(struct tlb_entry, tag_read);
-	/* rax = index * 5 (entries are 40 bytes): mov rax, rsi; shr rax, 12;
-	 * and eax, TLB_SIZE - 1; lea rax, [rax + rax * 4] */
-	emit_op1(e, 8, 0x8b, H_RAX, rm_reg(H_RSI));
-	uint8_t shr = 0xc1;
-	emit_op(e, 8, false, &shr, 1, 5, rm_reg(H_RAX), 12, 1);
-	emit_alu_imm(e, 4, 4, rm_reg(H_RAX), TLB_SIZE - 1);
-	emit_lea(e, 8, H_RAX, (struct hmem){ H_RAX, H_RAX, 2, 0 });
+	tr_tlb_index(e, H_RAX, H_RSI);
 	/* rdx = the page of the last byte: an access that crosses a page
 	 * misses, as does one that wraps at 4 GiB outside 64-bit mode */
 	unsigned asz = tr_code64(t) ? 8 : 4;
 	emit_lea(e, asz, H_RDX, (struct hmem){ H_RSI, H_NONE, 0, (int32_t)size - 1 });
 	emit_alu_imm(e, asz, 4, rm_reg(H_RDX), -4096);
-	emit_op1(e, 8, 0x3b, H_RDX, rm_sib(H_R15, H_RAX, 3, tlb + tag));
+	emit_op1(e, 8, 0x3b, H_RDX, rm_sib(H_R15, H_RAX, 0, tlb + tag));
 	uint8_t *br = emit_jcc_rel32(e, 5);     /* jne slow */
 	cold_add(t, br);
 	emit_op1(e, 8, 0x03, H_RSI,
-		 rm_sib(H_R15, H_RAX, 3, tlb + (int32_t)offsetof(struct tlb_entry, addend)));
+		 rm_sib(H_R15, H_RAX, 0, tlb + (int32_t)offsetof(struct tlb_entry, addend)));
 }
 
 /* rsi = the linear address of i's memory operand, with no host flag
@@ -307,8 +316,28 @@ static void emit_ibtc_args(struct tr *t)
 					    CPU_OFF(tlb[user ? MMU_USER : MMU_SUPER][0]) });
 }
 
+/* A jump back to the block's own start (a loop of one block, t->loops)
+ * goes to its loop head, after the entry's loads (emit_entry): the held
+ * registers stay in their host registers and the guest flags in the
+ * host RFLAGS. */
+static bool self_loop(const struct tr *t, uint64_t target)
+{
+	return t->loops && target == t->b->rip && t->loop_head;
+}
+
+static void tr_exit_self(struct tr *t)
+{
+	tr_flags_to_host(t);
+	emit_jmp_to(&t->e, t->loop_head);
+	t->self_looped = true;
+}
+
 void tr_exit_direct(struct tr *t, uint64_t target)
 {
+	if (self_loop(t, target)) {
+		tr_exit_self(t);
+		return;
+	}
 	struct emit *e = &t->e;
 	struct jit_state *js = jit_of(t->c);
 	tr_flags_to_host(t);
@@ -357,6 +386,24 @@ void tr_exit_indirect(struct tr *t, int reg)
 void tr_exit_cond(struct tr *t, unsigned cc, uint64_t target)
 {
 	tr_flags_to_host(t);
+	if (self_loop(t, target)) {
+		/* the loop's edge: one Jcc to the loop head, no stores; the
+		 * way out stores them */
+		tr_flags_to_host(t);
+		emit_patch_rel32(emit_jcc_rel32(&t->e, cc), t->loop_head);
+		t->self_looped = true;
+		tr_exit_direct(t, t->next_rip);
+		return;
+	}
+	if (self_loop(t, t->next_rip)) {
+		/* the loop's edge keeps the registers: each way stores them
+		 * for itself */
+		uint8_t *taken = emit_jcc_rel32(&t->e, cc);
+		tr_exit_direct(t, t->next_rip);
+		emit_patch_rel32(taken, t->e.p);
+		tr_exit_direct(t, target);
+		return;
+	}
 	store_for_exit(t);
 	t->exit_stored = true;
 	uint8_t *taken = emit_jcc_rel32(&t->e, cc);
@@ -441,23 +488,45 @@ static void emit_helper(struct tr *t)
 /* ------------------------------------------------------------------ */
 /* The block                                                           */
 
-static void emit_entry(struct tr *t, uint8_t **exit_branch)
+/* mov ecx, [r15 + exit_request]; jrcxz +5; jmp (returned, to patch):
+ * no flag changes, the guest flags are in the host RFLAGS */
+static uint8_t *emit_exit_check(struct emit *e)
+{
+	emit_load(e, 4, H_RCX, CPU_MEM(exit_request));
+	e8(e, 0xe3);
+	e8(e, 5);
+	return emit_jmp_rel32(e);
+}
+
+/* c->insns += n, with lea (no flag changes) */
+static void emit_count(struct tr *t)
 {
 	struct emit *e = &t->e;
-	/* mov ecx, [r15 + exit_request]; jrcxz +5; jmp exit (no flag
-	 * changes: the guest flags are in the host RFLAGS).  A single step
-	 * (jit_step) runs its instruction whatever the requests. */
-	*exit_branch = NULL;
-	if (t->chain) {
-		emit_load(e, 4, H_RCX, CPU_MEM(exit_request));
-		e8(e, 0xe3);
-		e8(e, 5);
-		*exit_branch = emit_jmp_rel32(e);
-	}
-	/* c->insns += n, with lea */
 	emit_load(e, 8, H_RCX, CPU_MEM(insns));
 	emit_lea(e, 8, H_RCX, (struct hmem){ H_RCX, H_NONE, 0, (int32_t)t->n });
 	emit_store(e, 8, CPU_MEM(insns), H_RCX);
+}
+
+/* The entry: leave on an exit request (not in a single step, jit_step),
+ * count the instructions, load the held registers.  A block that loops
+ * to itself loads them first: its loop head, where the edge jumps back,
+ * is the request check, and leaving from there stores them. */
+static void emit_entry(struct tr *t, uint8_t **exit_branch)
+{
+	struct emit *e = &t->e;
+	*exit_branch = NULL;
+	t->loop_exit = NULL;
+	t->loop_head = NULL;
+	if (t->loops) {
+		regcache_load(t, e);
+		t->loop_head = e->p;
+		t->loop_exit = emit_exit_check(e);
+		emit_count(t);
+		return;
+	}
+	if (t->chain)
+		*exit_branch = emit_exit_check(e);
+	emit_count(t);
 	regcache_load(t, e);
 }
 
@@ -465,6 +534,14 @@ static void emit_cold(struct tr *t, uint8_t *entry_exit)
 {
 	struct emit *e = &t->e;
 	struct jit_state *js = jit_of(t->c);
+	/* the exit request at the loop head: the registers go back first */
+	if (t->loop_exit) {
+		emit_patch_rel32(t->loop_exit, e->p);
+		regcache_store(t, e);
+		emit_store_imm64(e, CPU_MEM(s.rip), t->b->rip, H_RAX);
+		emit_ret0(e);
+		emit_jmp_to(e, js->exit_host);
+	}
 	/* the exit request at entry: rip is the block's */
 	if (entry_exit) {
 		emit_patch_rel32(entry_exit, e->p);
@@ -554,8 +631,10 @@ static void emit_block(struct tr *t, const struct gen_info *gi, uint8_t *code, s
 	t->nslots = 0;
 	t->ended = false;
 	t->exit_stored = false;
+	t->self_looped = false;
 	t->cache_conflict = false;
 	t->native = t->helpers = 0;
+	t->loops = t->chain && jit_block_loops(t);
 	regcache_choose(t, gi);
 
 	uint8_t *entry_exit;
@@ -619,6 +698,7 @@ bool jit_translate(struct tcg_cpu *c, struct tcg_block *b, unsigned n, bool chai
 		STAT_ADD(js->st.native_insns, t->native);
 		STAT_ADD(js->st.helper_insns, t->helpers);
 		STAT_ADD(js->st.code_bytes, (uint64_t)(t->e.p - code));
+		STAT_ADD(js->st.self_loops, t->self_looped);
 	} else {
 		b->jit_failed = true;
 		STAT_ADD(js->st.failed, 1);
