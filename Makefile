@@ -9,6 +9,7 @@
 #   make guest-linux  the default Linux guest in build/linux (scripts/build-guest)
 #   make bench      benchmarks against QEMU (bench/)
 #   make bench-debian  only the Debian 12 figures (builds build/debian first)
+#   make bench-kqemu   only the kqemu figures (-accel kqemu vs QEMU's TCG)
 #   make debian-image  the Debian 12 image of those (scripts/build-debian-image)
 
 CC      ?= cc
@@ -29,7 +30,7 @@ IMG_OBJS  := $(IMG_SRCS:%.c=$(B)/obj/%.o)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(B)/obj/%.o)
 
-all: $(B)/qvm $(if $(IMG_SRCS),$(B)/qvm-img) $(B)/kqemu-exit
+all: $(B)/qvm $(if $(IMG_SRCS),$(B)/qvm-img) $(B)/kqemu-exit $(B)/cpu-native
 
 # Install missing Debian packages once per build directory.
 $(B)/.deps-installed: scripts/install-deps
@@ -71,6 +72,11 @@ $(B)/obj/user/kqemu/proc/stub-blob.o: user/kqemu/proc/stub-blob.S $(B)/kqemu-stu
 # The cost of each exit class of kqemu's process backend (bench/README.md)
 $(B)/kqemu-exit: $(B)/obj/bench/kqemu-exit.o $(LIB_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# bench-cpu's loops run natively, the reference of the kqemu figures
+$(B)/cpu-native: bench/cpu-native.c tests/guest/bench-loops.h | $(B)/.deps-installed
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ bench/cpu-native.c
 
 # Bare-metal guests for the guest tests and benchmarks.
 include tests/guest/guest.mk
@@ -144,12 +150,15 @@ bench: all guests guest-linux-if-possible debian-image-if-possible
 	QVM=$(B)/qvm GUESTS=$(B)/guests LINUX_GUEST_DIR=$(LINUX) \
 		DEBIAN_IMAGE_DIR=$(DEBIAN) bench/run
 
+bench-kqemu: all guests guest-linux-if-possible
+	QVM=$(B)/qvm GUESTS=$(B)/guests LINUX_GUEST_DIR=$(LINUX) bench/run kqemu
+
 bench-debian: all debian-image
 	QVM=$(B)/qvm DEBIAN_IMAGE_DIR=$(DEBIAN) bench/run debian
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all check run run-demo bench bench-debian clean deps guests guest-linux \
+.PHONY: all check run run-demo bench bench-debian bench-kqemu clean deps guests guest-linux \
 	guest-linux-if-possible debian-image debian-image-if-possible san check-tsan
 -include $(USER_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(IMG_OBJS:.o=.d) $(B)/obj/bench/kqemu-exit.d

@@ -861,6 +861,7 @@ def tcg_extra(which):
     both VMMs with -accel tcg; returns (header lines, detail lines)."""
     import callgrind
     import debian
+    import kqemu
     me = sys.modules[__name__]
     header, details = [], []
     if "callgrind" in which:
@@ -871,11 +872,17 @@ def tcg_extra(which):
                                        VMM("qemu", QEMU, QEMU_ARGS)])
         header += h
         details += d
+    if "kqemu" in which:
+        h, d = kqemu.add_figures(me, [VMM("qvm", QVM, QVM_ARGS),
+                                      VMM("qemu", QEMU, QEMU_ARGS)])
+        header += h
+        details += d
     return header, details
 
 
 def tcg_extra_main(which):
-    """bench/run debian|callgrind: only those figures (-accel tcg, no KVM)."""
+    """bench/run debian|callgrind|kqemu: only those figures (-accel tcg and
+    kqemu, no KVM)."""
     start = time.perf_counter()
     for name, cmd in (("QEMU", QEMU), ("qvm", QVM)):
         if not shutil.which(cmd[0]):
@@ -907,10 +914,10 @@ def main():
     if sys.argv[1:] == ["disk"] or os.environ.get("BENCH", "") == "disk":
         return disk_main()
     only = sys.argv[1:] or os.environ.get("BENCH", "").split()
-    if only in (["debian"], ["callgrind"]):
+    if only in (["debian"], ["callgrind"], ["kqemu"]):
         return tcg_extra_main(only[0])
     if sys.argv[1:]:
-        print("usage: bench/run [disk|debian|callgrind]", file=sys.stderr)
+        print("usage: bench/run [disk|debian|callgrind|kqemu]", file=sys.stderr)
         return 2
     start = time.perf_counter()
     model, virt, mods, hyper = host_facts()
@@ -982,7 +989,7 @@ def main():
     cg_notes, _ = tcg_extra(("callgrind",))
     fig_linux([VMM("qvm", QVM, QVM_ARGS), VMM("qemu", QEMU, QEMU_ARGS)])
     fig_linux_syscall([VMM("qvm", QVM, QVM_ARGS), VMM("qemu", QEMU, QEMU_ARGS)])
-    debian_notes, debian_details = tcg_extra(("debian",))
+    debian_notes, debian_details = tcg_extra(("debian", "kqemu"))
     disk_notes = fig_disk([Tool("qvm", QVM_IMG), Tool("qemu", QEMU_IMG)])
 
     global failed

@@ -13,8 +13,15 @@
  * into a checksum printed at the end ("user: checksum ..."), which must
  * be the same under every engine.
  *
- * Command line: iters=N (OUT loop length, default 2000). */
+ * Command line: iters=N (OUT loop length, default 2000).
+ *
+ * bench=N: none of the checks; prints "start", runs bench-cpu's ALU loop
+ * (bench-loops.h) N rounds at CPL 3 with no interrupts, prints "done"
+ * and the checksum (the same as bench-cpu.elf's and bench/cpu-native's
+ * for the same N), exits through debug-exit 0: bench/kqemu.py times
+ * user code under kqemu against the same loop run natively. */
 #include "guest.h"
+#include "bench-loops.h"
 
 #define U_BASE		0x10000000000ULL	/* 1 TiB: PML4 entry 2 */
 #define U_SIZE		0x200000ULL
@@ -239,6 +246,13 @@ static uint64_t u_int80(uint64_t n)
 	return acc;
 }
 
+static uint64_t bench_buf[64];
+
+static uint64_t u_bench(uint64_t n)
+{
+	return bench_loop_alu(n, bench_buf);
+}
+
 /* the stack of the user region is touched first here: demand paging */
 static uint64_t u_stack(uint64_t n)
 {
@@ -388,6 +402,15 @@ int main(void)
 {
 	test_name = "user";
 	kernel_setup();
+	uint64_t rounds = cmdline_uint("bench", 0);
+	if (rounds) {
+		printk("start\n");
+		uint64_t r = run(u_bench, rounds);
+		printk("done\n");
+		printk("checksum %lx (%d instructions per iteration, cpl3)\n", r,
+		       BENCH_INSNS_PER_ITER);
+		debug_exit(0);
+	}
 	io_allow(this_cpu(), 0x80, true);       /* no matter: IOPL 3 */
 
 	uint64_t v = run(u_stack, 5);
