@@ -104,10 +104,14 @@ static void counted_loop(void)
 /* 1: inc rbx; mov [rdi], rbx; jmp 1b  (endless) */
 static const uint8_t endless[] = { 0x48, 0xff, 0xc3, 0x48, 0x89, 0x1f, 0xeb, 0xf8 };
 
-/* Kicks c once per round: main arms it, it waits 1 ms (the loop is
- * running by then), sets exit_request and disarms. */
+/* Kicks c once per round: main arms it with the loop's last stored
+ * value; it waits until the guest has stored a larger one (the loop is
+ * running, however slow the host), 1 ms more, then disarms and sets
+ * exit_request (in that order: main finds it disarmed when it returns). */
 struct kicker {
 	struct tcg_cpu *c;
+	const uint64_t *stored;         /* guest RAM at DATA */
+	uint64_t from;
 	int armed, quit;
 };
 
@@ -116,13 +120,14 @@ static void *kicker_run(void *p)
 	struct kicker *k = p;
 	struct timespec tick = { 0, 100000 }, ms = { 0, 1000000 };
 	while (!__atomic_load_n(&k->quit, __ATOMIC_ACQUIRE)) {
-		if (!__atomic_load_n(&k->armed, __ATOMIC_ACQUIRE)) {
+		if (!__atomic_load_n(&k->armed, __ATOMIC_ACQUIRE) ||
+		    __atomic_load_n(k->stored, __ATOMIC_RELAXED) <= k->from) {
 			nanosleep(&tick, NULL);
 			continue;
 		}
 		nanosleep(&ms, NULL);
-		__atomic_store_n(&k->c->exit_request, 1, __ATOMIC_RELEASE);
 		__atomic_store_n(&k->armed, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&k->c->exit_request, 1, __ATOMIC_RELEASE);
 	}
 	return NULL;
 }
@@ -134,11 +139,12 @@ TEST(jit_self_loop_leaves_on_exit_request)
 	struct tcg_cpu *c = e.c;
 	c->s.regs[R_RBX] = 0;
 	c->s.regs[R_RDI] = DATA;
-	struct kicker k = { c, 0, 0 };
+	struct kicker k = { c, (const uint64_t *)(e.m->ram + DATA), 0, 0, 0 };
 	pthread_t th;
 	CHECK_EQ(pthread_create(&th, NULL, kicker_run, &k), 0);
 	uint64_t last = 0;
 	for (int round = 0; round < 3; round++) {
+		k.from = last;
 		__atomic_store_n(&k.armed, 1, __ATOMIC_RELEASE);
 		CHECK_EQ(tcg_exec(c), VCPU_EXIT_AGAIN);
 		CHECK_EQ(__atomic_load_n(&k.armed, __ATOMIC_ACQUIRE), 0);

@@ -84,6 +84,7 @@ struct tr {
 	bool cache_conflict;    /* AH-BH of a held register: retry without */
 	bool exit_stored;       /* the held registers were just written back */
 	bool loops;             /* ends in a direct jump to its own start */
+	unsigned live_in;       /* guest flags the block reads before writing */
 	uint8_t *loop_head;     /* after the entry's loads: where a jump back
 				 * to the block's own start goes (tr_exit_self) */
 	uint8_t *loop_exit;     /* the loop head's exit-request jump */

@@ -498,10 +498,16 @@ static uint8_t *emit_exit_check(struct emit *e)
 	return emit_jmp_rel32(e);
 }
 
-/* c->insns += n, with lea (no flag changes) */
+/* c->insns += n: an ADD where the block's first flag reads come after
+ * writes (the flags are dead at its start), else with LEA (no flag
+ * changes) */
 static void emit_count(struct tr *t)
 {
 	struct emit *e = &t->e;
+	if (!t->live_in) {
+		emit_alu_imm(e, 8, 0, CPU_MEM(insns), t->n);
+		return;
+	}
 	emit_load(e, 8, H_RCX, CPU_MEM(insns));
 	emit_lea(e, 8, H_RCX, (struct hmem){ H_RCX, H_NONE, 0, (int32_t)t->n });
 	emit_store(e, 8, CPU_MEM(insns), H_RCX);
@@ -591,6 +597,7 @@ static void liveness(struct tr *t, const struct gen_info *gi)
 		else
 			live = FLAGS_ALL;
 	}
+	t->live_in = live;
 }
 
 static void translate_insn(struct tr *t, const struct gen_info *gi)
