@@ -8,7 +8,8 @@
  * RSP on the host stack, loads the context's IDT and its shadow CR3 (the
  * kernel half is the host's, so this code, the stack and the per-CPU
  * entry area stay mapped), builds an IRETQ frame (SDM Vol. 3, 6.14.4),
- * loads the guest's registers, SWAPGS (guest GS base from KERNEL_GS_BASE)
+ * loads the guest's registers, SWAPGS (guest GS base from KERNEL_GS_BASE),
+ * VERW where the kernel clears CPU buffers on its returns to user mode,
  * and IRETQ.
  *
  * An event while guest code runs at CPL 3 arrives through a DPL 0, IST 0
@@ -30,6 +31,8 @@
 #include <asm/msr-index.h>
 #include <asm/smap.h>
 #include <asm/ibt.h>
+#include <asm/nospec-branch.h>
+#include <asm/unwind_hints.h>
 #include "kqemu-int.h"
 
 #define G(n) (KQ_OFF_GREGS + (n) * 8)
@@ -67,7 +70,13 @@ SYM_FUNC_START(kq_switch)
 	mov G(15)(%rdi), %r15
 	mov G(7)(%rdi), %rdi
 	swapgs
+	/* what Linux does on each return to user mode where the CPU needs
+	 * it (MDS and friends: VERW clears the CPU buffers) */
+	CLEAR_CPU_BUFFERS
 	iretq
+	/* never reached: the exit returns from kq_switch on the saved stack
+	 * (and objtool, which takes this IRETQ for sync_core's, stops here) */
+	ud2
 SYM_FUNC_END(kq_switch)
 
 /* 256 stubs of KQ_STUB_SIZE bytes; the CPU pushes an error code for
@@ -77,9 +86,13 @@ SYM_CODE_START(kq_idt_stubs)
 	vector = 0
 	.rept 256
 	.align 16
-	ENDBR
 	.if vector <> 8 && (vector < 10 || vector > 14) && vector <> 17 && vector <> 21 && vector <> 29 && vector <> 30
+	UNWIND_HINT_IRET_REGS
+	ENDBR
 	pushq $0
+	.else
+	UNWIND_HINT_IRET_REGS offset=8
+	ENDBR
 	.endif
 	pushq $vector
 	jmp kq_common_entry

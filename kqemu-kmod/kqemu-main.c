@@ -22,6 +22,11 @@
 
 struct kq_host kq_host;
 
+static bool pti_ok;
+module_param(pti_ok, bool, 0444);
+MODULE_PARM_DESC(pti_ok, "load on a kernel with page-table isolation although guest code "
+		 "then runs with the whole kernel mapped (Meltdown)");
+
 /* x87, SSE, AVX, AVX-512 (SDM Vol. 1, 13.1): what guest user code gets;
  * PKRU stays the host's (restored after each run if guest code wrote it) */
 #define KQ_XCR0_USER 0xe7ull
@@ -33,6 +38,14 @@ static int probe_host(void)
 	if (!boot_cpu_has(X86_FEATURE_XSAVE) || !boot_cpu_has(X86_FEATURE_OSXSAVE)) {
 		pr_err("kqemu: the CPU or the kernel has no XSAVE\n");
 		return -ENODEV;
+	}
+	/* the shadow tables' kernel half is the kernel's full one: on a CPU
+	 * that needs PTI, guest code could read it all (Meltdown) */
+	if (boot_cpu_has(X86_FEATURE_PTI) && !pti_ok) {
+		pr_err("kqemu: this kernel uses page-table isolation (the CPU has Meltdown): "
+		       "guest code would run with the whole kernel mapped; load with pti_ok=1 "
+		       "to accept that\n");
+		return -EPERM;
 	}
 	kq_host.xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK) & KQ_XCR0_USER;
 	kq_host.xsave_size = 576;
