@@ -303,8 +303,10 @@ static void classify(struct kq_ctx *c, struct kqemu_run *run)
 		}
 		return;
 	case X86_TRAP_GP:
-		/* INT n through a DPL 0 gate: #GP(n * 8 + 2) (SDM Vol. 3, 6.12.1.1) */
-		if (err == 0x80 * 8 + 2 && insn_is(c, s->rip, 0xcd, 0x80)) {
+		/* INT n through a DPL 0 gate: #GP(n * 8 + 2), the IDT flag set
+		 * (SDM Vol. 3, 6.12.1.1; QEMU's TCG pushes n * 16 + 2 in long
+		 * mode), at the instruction */
+		if ((err & 3) == 2 && insn_is(c, s->rip, 0xcd, 0x80)) {
 			run->exit_class = KQEMU_EXIT_SYSCALL;
 			run->vector = 0x80;
 			s->rip += 2;
