@@ -42,7 +42,7 @@ static int probe_host(void)
 	/* the shadow tables' kernel half is the kernel's full one: on a CPU
 	 * that needs PTI, guest code could read it all (Meltdown) */
 	if (boot_cpu_has(X86_FEATURE_PTI) && !pti_ok) {
-		pr_err("kqemu: this kernel uses page-table isolation (the CPU has Meltdown): "
+		pr_err("kqemu: this kernel uses page-table isolation (pti): "
 		       "guest code would run with the whole kernel mapped; load with pti_ok=1 "
 		       "to accept that\n");
 		return -EPERM;
