@@ -49,6 +49,8 @@ SYM_FUNC_START(kq_switch)
 	lidt KQ_OFF_SIDTR(%rdi)
 	mov KQ_OFF_SCR3(%rdi), %rax
 	mov %rax, %cr3
+	cmpq $0, KQ_OFF_FAULTTEST(%rdi)
+	jne .Lfault_test
 	pushq KQ_OFF_GSS(%rdi)
 	pushq G(4)(%rdi)
 	pushq KQ_OFF_GRFLAGS(%rdi)
@@ -76,6 +78,10 @@ SYM_FUNC_START(kq_switch)
 	iretq
 	/* never reached: the exit returns from kq_switch on the saved stack
 	 * (and objtool, which takes this IRETQ for sync_core's, stops here) */
+	ud2
+.Lfault_test:
+	/* the fault_test parameter: a #UD at CPL 0 with the context's IDT
+	 * and CR3 loaded, which the monitor must survive */
 	ud2
 SYM_FUNC_END(kq_switch)
 

@@ -31,6 +31,7 @@
 #define KQ_OFF_SIDTR    4384    /* 10 bytes: our IDT's limit and base */
 #define KQ_OFF_HIDTR    4400    /* 10 bytes: the host's */
 #define KQ_OFF_MONRIP   4416    /* rip of that fault */
+#define KQ_OFF_FAULTTEST 4424   /* u64: make this entry fault at CPL 0 (a test) */
 
 #ifndef __ASSEMBLY__
 #include <linux/mutex.h>
@@ -51,6 +52,7 @@ struct kq_ctx {
 	u8 shadow_idtr[16];
 	u8 host_idtr[16];
 	u64 monitor_rip;
+	u64 fault_test;
 	/* --- C only --- */
 	struct mutex lock;              /* one KQEMU_EXEC at a time */
 	struct mm_struct *mm;           /* the creator's: KQEMU_EXEC only there */
@@ -96,6 +98,7 @@ int kq_exec(struct kq_ctx *c, struct kqemu_run *run);
 
 /* kqemu-entry.S */
 void kq_switch(struct kq_ctx *c);
+extern int kq_fault_test;
 extern const u8 kq_idt_stubs[];
 #define KQ_STUB_SIZE 16
 #endif

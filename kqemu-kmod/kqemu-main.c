@@ -22,6 +22,12 @@
 
 struct kq_host kq_host;
 
+/* root only: one #UD at CPL 0 inside the next world switch, which must
+ * end in an ERROR exit (tests/nested/kqemu-probe.c) */
+int kq_fault_test;
+module_param_named(fault_test, kq_fault_test, int, 0600);
+MODULE_PARM_DESC(fault_test, "1: fault once inside the next world switch (a test of the recovery)");
+
 static bool pti_ok;
 module_param(pti_ok, bool, 0444);
 MODULE_PARM_DESC(pti_ok, "load on a kernel with page-table isolation although guest code "

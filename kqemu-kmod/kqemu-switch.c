@@ -42,6 +42,7 @@ static_assert(offsetof(struct kq_ctx, pending) == KQ_OFF_PENDING);
 static_assert(offsetof(struct kq_ctx, shadow_idtr) == KQ_OFF_SIDTR);
 static_assert(offsetof(struct kq_ctx, host_idtr) == KQ_OFF_HIDTR);
 static_assert(offsetof(struct kq_ctx, monitor_rip) == KQ_OFF_MONRIP);
+static_assert(offsetof(struct kq_ctx, fault_test) == KQ_OFF_FAULTTEST);
 
 #define SEL_USER_CS 0x33        /* Linux's __USER_CS and __USER_DS */
 #define SEL_USER_DS 0x2b
@@ -364,6 +365,7 @@ static bool one_switch(struct kq_ctx *c, struct kqemu_run *run)
 	struct kqemu_cpu_state *s = &run->state;
 	enter_guest_state(c, s);
 	state_to_ctx(c, s);
+	c->fault_test = READ_ONCE(kq_fault_test) ? xchg(&kq_fault_test, 0) : 0;
 	kq_switch(c);
 	leave_guest_state(c, s);
 	reraise_pending(c);

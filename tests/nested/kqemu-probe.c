@@ -3,8 +3,8 @@
  * ioctls, in the nested test host (tests/nested/kvm-checks, group kqemu):
  * every exit class from small snippets of guest code, the registers, FS/GS
  * bases, selectors and XSAVE state across the switch, the requests the
- * module must refuse with an ERROR exit (not a crash), and the ioctls'
- * errors.  Prints "ok"/"not ok"/"skip" lines, then "kqemu-probe: N passed,
+ * module must refuse with an ERROR exit (not a crash), the ioctls' errors,
+ * and (as root) a fault injected inside the switch.  Prints "ok"/"not ok"/"skip" lines, then "kqemu-probe: N passed,
  * M failed, K skipped"; exit status 1 when something failed, 77 without
  * /dev/kqemu.
  * Built static by tests/nested/run-kvm-check: gcc -Iuser.
@@ -377,6 +377,29 @@ static void ioctl_errors(void)
 	close(f2);
 }
 
+/* the module's fault_test parameter (root): a #UD at CPL 0 inside the next
+ * switch; the run must end in an ERROR naming it, and the next one work */
+static void monitor_fault(void)
+{
+	FILE *f = fopen("/sys/module/kqemu/parameters/fault_test", "w");
+	if (!f) {
+		skip("a fault in the monitor: ERROR", "no writable fault_test parameter (root)");
+		return;
+	}
+	fputs("1\n", f);
+	fclose(f);
+	fresh_state();
+	CODE_RUN("\x0f\x05");
+	check(run->exit_class == KQEMU_EXIT_ERROR && strstr(run->message, "exception 6 in the monitor"),
+	      "a fault in the monitor: ERROR", "exit %u (%s)", run->exit_class, run->message);
+	printf("# %s\n", run->message);
+	fresh_state();
+	CODE_RUN("\x0f\x05");
+	expect("after the fault, runs again", KQEMU_EXIT_SYSCALL, CODE + 2);
+	check(tls_canary == 0x5eed, "after the fault, the process's TLS intact", "canary %#x",
+	      tls_canary);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -418,6 +441,7 @@ int main(void)
 	refusals();
 	signals();
 	ioctl_errors();
+	monitor_fault();
 	/* after a flush nothing is mapped */
 	fresh_state();
 	run->flush_all = 1;
