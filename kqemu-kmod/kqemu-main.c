@@ -212,6 +212,7 @@ static long do_exec(struct kq_ctx *c, struct kqemu_run __user *arg)
 	} else if (xchg(&c->kick, 0)) {
 		run->exit_class = KQEMU_EXIT_SIGNAL;
 	} else {
+		cond_resched();
 		spin_lock(&c->run_lock);
 		c->running = current;
 		spin_unlock(&c->run_lock);
