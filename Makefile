@@ -22,6 +22,8 @@ USER_SRCS := $(wildcard user/*.c user/*/*.c user/pc/boot/*.c user/tcg/jit/*.c)
 USER_SRCS := $(filter-out user/img/%,$(USER_SRCS))
 # kqemu's process backend: qvm's side here, its child (stub*) below
 USER_SRCS += $(filter-out user/kqemu/proc/stub%,$(wildcard user/kqemu/proc/*.c))
+# kqemu's module backend: qvm's side of /dev/kqemu (the module: kqemu-kmod/)
+USER_SRCS += $(wildcard user/kqemu/module/*.c)
 USER_OBJS := $(USER_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/user/kqemu/proc/stub-blob.o
 LIB_OBJS  := $(filter-out $(B)/obj/user/main.o,$(USER_OBJS))
 # qvm-img, the image tool: its own main, and the block layer from LIB_OBJS

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "unit.h"
 #include "tcgtest.h"
 #include "kqemu/engine.h"
@@ -642,4 +643,26 @@ TEST(kqemu_engine_signal_requeues)
 	CHECK_EQ(kq_native(s.kv), VCPU_EXIT_AGAIN);
 	CHECK(fake.seen[4].flush_all);                  /* the flush again */
 	teardown(&s);
+}
+
+/* ---- the module backend on a host without /dev/kqemu ---- */
+
+/* Without the device (this host cannot load modules), available() and
+ * open() say so in one line that names the fix; with it (a host with
+ * kqemu.ko loaded: tests/nested), available() is true or says why not. */
+TEST(kqemu_module_backend_without_device)
+{
+	char why[200] = "";
+	bool ok = kqemu_module_ops.available(why, sizeof(why));
+	if (access("/dev/kqemu", F_OK) == 0) {
+		CHECK(ok || why[0]);
+		return;
+	}
+	CHECK(!ok);
+	CHECK(strstr(why, "no /dev/kqemu (load kqemu-kmod/") != NULL);
+	CHECK(!strchr(why, '\n'));
+	char err[200] = "";
+	struct kqemu_ram ram = { -1, 4096, NULL };
+	CHECK(kqemu_module_ops.open(&ram, err, sizeof(err)) == NULL);
+	CHECK(strncmp(err, "module backend: no /dev/kqemu", 29) == 0);
 }

@@ -55,7 +55,11 @@ const struct kqemu_backend_ops *kq_backend_pick(char *why, size_t why_len)
  * about 25 us each here (two processes hand over control through
  * futexes and a signal: user/kqemu/proc/README.md), against about 1 us
  * for a whole guest system call in TCG's JIT, so a Linux guest boots and
- * runs slower than under tcg; it is there for -accel kqemu. */
+ * runs slower than under tcg; it is there for -accel kqemu.  The module's
+ * exit is a world switch inside the vCPU thread's own ioctl: about 4x
+ * cheaper than the process backend's in the nested test host, where QEMU
+ * emulates the switch (kqemu-kmod/README.md); not measured on real
+ * hardware yet. */
 bool kqemu_auto_ok(char *why, size_t why_len)
 {
 	const struct kqemu_backend_ops *ops = kq_backend_pick(why, why_len);

@@ -24,9 +24,14 @@
 #ifndef QVM_KQEMU_H
 #define QVM_KQEMU_H
 
+#ifdef __KERNEL__
+#include <linux/types.h>        /* kqemu-kmod/ includes this very file */
+#else
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#endif
+#include <linux/ioctl.h>
 
 /* major << 16 | minor: a backend serves the major it was built for */
 #define KQEMU_VERSION_MAJOR 1
@@ -173,6 +178,28 @@ struct kqemu_backend_info {
  * tsc_offset 0. */
 #define KQEMU_INFO_TSC_TRAP 1u
 
+/* ---- /dev/kqemu (kqemu-kmod/): the module backend's ioctls ----
+ * One vCPU context per open file.  KQEMU_GET_VERSION returns
+ * KQEMU_VERSION; KQEMU_GET_INFO fills a struct kqemu_backend_info (it
+ * needs no context); KQEMU_CREATE binds the file to qvm's mapping of
+ * guest RAM (pages are pinned when mapped, unpinned when unmapped,
+ * flushed or the file is closed); KQEMU_EXEC runs one struct kqemu_run
+ * (0, or -1 with errno when the request could not even be read or
+ * written back); KQEMU_KICK, from any thread, makes a running or the
+ * next KQEMU_EXEC return KQEMU_EXIT_SIGNAL. */
+struct kqemu_create {
+	uint64_t ram_host;      /* qvm's mapping of guest RAM (page-aligned) */
+	uint64_t ram_size;      /* bytes, a multiple of 4096 */
+};
+
+#define KQEMU_IOC 0xb7
+#define KQEMU_GET_VERSION _IO(KQEMU_IOC, 0x00)
+#define KQEMU_GET_INFO    _IOR(KQEMU_IOC, 0x01, struct kqemu_backend_info)
+#define KQEMU_CREATE      _IOW(KQEMU_IOC, 0x02, struct kqemu_create)
+#define KQEMU_EXEC        _IOWR(KQEMU_IOC, 0x03, struct kqemu_run)
+#define KQEMU_KICK        _IO(KQEMU_IOC, 0x04)
+
+#ifndef __KERNEL__
 /* A native-execution backend.  One instance per vCPU, opened, run and
  * closed on the vCPU's own thread; kick() from any thread. */
 struct kqemu_backend_ops {
@@ -195,5 +222,6 @@ struct kqemu_backend_ops {
 
 extern const struct kqemu_backend_ops kqemu_process_ops;
 extern const struct kqemu_backend_ops kqemu_module_ops;
+#endif
 
 #endif
