@@ -999,7 +999,7 @@ def main():
             kind = "SKIP" if (kvm_skip or v.name == "qemu") else "FAIL"
             failed = failed or kind == "FAIL"
             for f in figures:
-                if not f.label.startswith(("tcg:", "img ")):
+                if not f.label.startswith(("tcg:", "img ", "kqemu:")):
                     f.problem[v.name] = (kind, "see below")
             whole.append((kind, v.name, v.skip))
     if len(whole) == 2 and whole[0][::2] == whole[1][::2]:
