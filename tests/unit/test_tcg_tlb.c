@@ -9,8 +9,8 @@
 #include "unit.h"
 #include "tcgtest.h"
 
-#define LIN_A 0x400000ULL       /* TLB index 0x400 & 1023 = 0 */
-#define LIN_B 0x800000ULL       /* the same index */
+#define LIN_A ((uint64_t)TLB_SIZE << 12)         /* TLB index 0 */
+#define LIN_B ((uint64_t)TLB_SIZE << 13)         /* the same index */
 #define PT_A 0x20000ULL         /* page tables for the 2 MiB around each */
 #define PT_B 0x21000ULL
 #define PHYS_1 0x300000ULL      /* three data pages */
@@ -120,4 +120,51 @@ TEST(tcg_tlb_victim_write_after_read)
 	guest_read(e.m, PHYS_1 + 8, &v, 8);
 	CHECK_EQ(v, 0xabcd);
 	tcg_env_free(&e);
+}
+
+/* A flush visits the entries filled since the last one (tlb_used), or
+ * all of them past TLB_USED_MAX fills: either way every translation
+ * goes, and a global page stays (with CR4.PGE) through two flushes,
+ * kept on the list. */
+static void fill_pages(struct tcg_env *e, unsigned n)
+{
+	/* the identity map's 2 MiB pages below 16 MiB, one load each 4 KiB */
+	for (unsigned i = 0; i < n; i++)
+		(void)ld(e, 0x100000 + (uint64_t)i * 4096 % 0xe00000);
+}
+
+static void flush_sees_new_mapping(unsigned fills)
+{
+	/* G: a global page whose index collides with neither A nor B, so
+	 * it stays in the main TLB */
+	const uint64_t lin_g = LIN_B + 4096;
+	struct tcg_env e;
+	CHECK(env(&e));
+	e.c->s.cr4 |= CR4_PGE;
+	map4k(&e, PT_B, lin_g, PHYS_2, 0x100);
+	tcg_tlb_flush_all(e.c);
+	CHECK_EQ(ld(&e, LIN_A), 0x1111);
+	CHECK_EQ(ld(&e, lin_g), 0x2222);
+	fill_pages(&e, fills);
+	map4k(&e, PT_A, LIN_A, PHYS_3, 0);
+	map4k(&e, PT_B, lin_g, PHYS_1, 0x100);
+	for (int round = 0; round < 2; round++) {
+		tcg_tlb_flush(e.c);                     /* MOV to CR3 */
+		CHECK_EQ(ld(&e, LIN_A), 0x3333);
+		CHECK_EQ(ld(&e, lin_g), 0x2222);        /* global: kept */
+		fill_pages(&e, fills);
+	}
+	tcg_tlb_flush_all(e.c);                         /* CR4.PGE toggled */
+	CHECK_EQ(ld(&e, lin_g), 0x1111);
+	tcg_env_free(&e);
+}
+
+TEST(tcg_tlb_flush_of_few_fills)
+{
+	flush_sees_new_mapping(10);
+}
+
+TEST(tcg_tlb_flush_past_the_fill_list)
+{
+	flush_sees_new_mapping(TLB_USED_MAX + 50);
 }

@@ -220,6 +220,9 @@ struct tcg_cpu *tcg_cpu_new(struct machine *m, struct vcpu *v)
 	c->m = m;
 	c->v = v;
 	c->a20_mask = ~0ULL;
+	/* nothing is on the fill lists yet: the first flush visits all */
+	for (unsigned k = 0; k < MMU_NR; k++)
+		c->tlb_nused[k] = TLB_USED_MAX + 1;
 	struct x86_cpu_state s;
 	x86_cpu_reset_state(&s, !v || v->index == 0);
 	tcg_set_state(c, &s);

@@ -623,20 +623,59 @@ static void victims_flush_page(struct tcg_cpu *c, uint64_t lin)
 		}
 }
 
+/* Entry idx of tlb[kind] was filled: a flush visits it (tlb_used) */
+static inline void tlb_note_fill(struct tcg_cpu *c, unsigned kind, unsigned idx)
+{
+	unsigned n = c->tlb_nused[kind];
+	if (n < TLB_USED_MAX)
+		c->tlb_used[kind][n] = (uint16_t)idx;
+	if (n <= TLB_USED_MAX)
+		c->tlb_nused[kind] = n + 1;
+}
+
+/* Flush entry idx of tlb[kind] unless it is global and kept; true when
+ * kept. */
+static bool tlb_flush_one(struct tcg_cpu *c, unsigned kind, unsigned idx, bool keep_global)
+{
+	if (keep_global && c->tlb_global[kind][idx])
+		return true;
+	tlb_invalidate(&c->tlb[kind][idx]);
+	c->tlb_global[kind][idx] = false;
+	return false;
+}
+
+/* The entries of tlb[kind] filled since the last flush (all of them past
+ * TLB_USED_MAX); the kept ones stay on the list.  True when one was kept. */
+static bool tlb_flush_kind(struct tcg_cpu *c, unsigned kind, bool keep_global)
+{
+	unsigned n = c->tlb_nused[kind], kept = 0;
+	c->tlb_nused[kind] = 0;
+	if (n > TLB_USED_MAX) {
+		for (unsigned e = 0; e < TLB_SIZE; e++)
+			if (tlb_flush_one(c, kind, e, keep_global)) {
+				tlb_note_fill(c, kind, e);
+				kept++;
+			}
+		return kept;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		unsigned e = c->tlb_used[kind][i];
+		if (tlb_flush_one(c, kind, e, keep_global)) {
+			c->tlb_used[kind][kept++] = (uint16_t)e;
+			c->tlb_nused[kind] = kept;
+		}
+	}
+	return kept;
+}
+
 /* Every entry, or (keep_global) every one but the global pages' (a CR3
  * load with CR4.PGE: SDM Vol. 3, 4.10.2.4 and 4.10.4.1). */
 static void tlb_flush(struct tcg_cpu *c, bool keep_global)
 {
 	bool kept = false;
 	for (unsigned k = 0; k < MMU_NR; k++)
-		for (unsigned e = 0; e < TLB_SIZE; e++) {
-			if (keep_global && c->tlb_global[k][e]) {
-				kept = true;
-				continue;
-			}
-			tlb_invalidate(&c->tlb[k][e]);
-			c->tlb_global[k][e] = false;
-		}
+		if (tlb_flush_kind(c, k, keep_global))
+			kept = true;
 	if (victims_flush(c, keep_global))
 		kept = true;
 	if (!kept)
@@ -689,9 +728,12 @@ static inline bool is_lapic(struct tcg_cpu *c, uint64_t phys)
 uint64_t tcg_translate(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user)
 {
 	unsigned kind = user ? MMU_USER : MMU_SUPER;
-	struct tlb_entry *e = &c->tlb[kind][(lin >> 12) & (TLB_SIZE - 1)];
-	if (victim_swap(c, kind, e, lin, acc))
+	unsigned idx = (lin >> 12) & (TLB_SIZE - 1);
+	struct tlb_entry *e = &c->tlb[kind][idx];
+	if (victim_swap(c, kind, e, lin, acc)) {
+		tlb_note_fill(c, kind, idx);
 		return e->phys | (lin & 0xfff);
+	}
 	struct walk w = { .phys = lin & 0xffffffffULL, .writable = true, .user = true,
 			  .exec = true };
 	if (c->s.cr0 & CR0_PG)
@@ -726,7 +768,8 @@ uint64_t tcg_translate(struct tcg_cpu *c, uint64_t lin, enum access acc, bool us
 	}
 	if (w.large)
 		c->tlb_large = true;
-	c->tlb_global[user ? MMU_USER : MMU_SUPER][(lin >> 12) & (TLB_SIZE - 1)] = w.global;
+	c->tlb_global[kind][idx] = w.global;
+	tlb_note_fill(c, kind, idx);
 	return phys;
 }
 

@@ -158,9 +158,11 @@ struct tcg_fpu {
 
 /* Software TLB, one per privilege kind (SDM: accesses by CPL 3 are user
  * accesses; descriptor-table and CPL 0-2 accesses are supervisor). */
-#define TLB_BITS 10
+#define TLB_BITS 12
 #define TLB_SIZE (1u << TLB_BITS)
 #define TLB_VICTIMS 8
+/* The indices a flush visits (tcg_cpu.tlb_used) before it visits all */
+#define TLB_USED_MAX 256
 enum { MMU_SUPER, MMU_USER, MMU_NR };
 /*
  * A tag is the linear page (low 12 bits clear) when the access may take
@@ -243,6 +245,12 @@ struct tcg_cpu {
 		bool global;
 	} tlb_victim[MMU_NR][TLB_VICTIMS];
 	unsigned tlb_victim_next[MMU_NR];       /* round-robin replacement */
+	/* The indices of tlb[k] filled since the last flush, so that a
+	 * flush (a CR3 load: every context switch) visits those rather
+	 * than all TLB_SIZE entries; past TLB_USED_MAX it visits all
+	 * (mmu.c, tlb_flush) */
+	uint16_t tlb_used[MMU_NR][TLB_USED_MAX];
+	unsigned tlb_nused[MMU_NR];
 	struct tcg_block **blocks; /* block cache (exec.c) */
 	/* Block chaining (exec.c): the block just run and the epoch it ran
 	 * in.  The epoch moves whenever a link between blocks may have gone
