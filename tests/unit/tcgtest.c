@@ -69,3 +69,16 @@ int tcg_env_step(struct tcg_env *e, const uint8_t *b, unsigned n)
 	e->code += 32;
 	return tcg_env_step_at(e, lin, b, n);
 }
+
+bool tcg_env_long_code(struct tcg_env *e, uint64_t lin, const uint8_t *code, size_t n,
+		       bool jit)
+{
+	if (!tcg_env_init(e, lin))
+		return false;
+	tcg_env_long_mode(e);
+	tcg_env_flat_segs(e->c, 0, true);
+	guest_write(e->m, lin, code, n);
+	e->c->s.rip = lin;
+	tcg_set_jit(e->c, jit, 4);
+	return true;
+}

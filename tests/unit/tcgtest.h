@@ -33,6 +33,12 @@ void tcg_env_identity_map(struct tcg_env *e);
  * map, TLB flushed; the caller adds its own CR/EFER bits and segments. */
 void tcg_env_long_mode(struct tcg_env *e);
 
+/* A 64-bit CPL 0 CPU over the identity map with code (n bytes) at
+ * linear = physical address lin and rip there, the JIT on or off (a
+ * 4 MiB code cache).  false if it can't be built. */
+bool tcg_env_long_code(struct tcg_env *e, uint64_t lin, const uint8_t *code, size_t n,
+		       bool jit);
+
 /* Run one instruction written at linear address lin: -1 when it
  * completed, else the exception vector (tcg_step). */
 int tcg_env_step_at(struct tcg_env *e, uint64_t lin, const uint8_t *b, unsigned n);

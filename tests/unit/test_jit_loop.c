@@ -19,14 +19,7 @@
 
 static bool env(struct tcg_env *e, const uint8_t *code, size_t n)
 {
-	if (!tcg_env_init(e, CODE))
-		return false;
-	tcg_env_long_mode(e);
-	tcg_env_flat_segs(e->c, 0, true);
-	guest_write(e->m, CODE, code, n);
-	e->c->s.rip = CODE;
-	tcg_set_jit(e->c, true, 4);
-	return true;
+	return tcg_env_long_code(e, CODE, code, n, true);
 }
 
 static uint64_t self_loops(const struct tcg_cpu *c)
