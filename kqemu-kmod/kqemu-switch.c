@@ -275,6 +275,15 @@ static bool insn_is(struct kq_ctx *c, u64 rip, u8 b0, u8 b1)
 	return kq_mmu_read(c, rip, b, 2) == 2 && b[0] == b0 && b[1] == b1;
 }
 
+/* SYSCALL, SYSENTER or INT 0x80 (vector): rip after the 2-byte
+ * instruction, as kqemu.h's KQEMU_EXIT_SYSCALL says */
+static void syscall_exit(struct kqemu_run *run, struct kqemu_cpu_state *s, u32 vector)
+{
+	run->exit_class = KQEMU_EXIT_SYSCALL;
+	run->vector = vector;
+	s->rip += 2;
+}
+
 /* Turn a guest exception (SDM Vol. 3, 6.15) into an exit class. */
 static void classify(struct kq_ctx *c, struct kqemu_run *run)
 {
@@ -296,9 +305,7 @@ static void classify(struct kq_ctx *c, struct kqemu_run *run)
 		return;
 	case X86_TRAP_UD:
 		if (insn_is(c, s->rip, 0x0f, 0x05) || insn_is(c, s->rip, 0x0f, 0x34)) {
-			run->exit_class = KQEMU_EXIT_SYSCALL;
-			run->vector = 0;
-			s->rip += 2;
+			syscall_exit(run, s, 0);
 		} else {
 			run->exit_class = KQEMU_EXIT_SOFTMMU;
 		}
@@ -308,13 +315,9 @@ static void classify(struct kq_ctx *c, struct kqemu_run *run)
 		 * (SDM Vol. 3, 6.12.1.1; QEMU's TCG pushes n * 16 + 2 in long
 		 * mode), at the instruction */
 		if ((err & 3) == 2 && insn_is(c, s->rip, 0xcd, 0x80)) {
-			run->exit_class = KQEMU_EXIT_SYSCALL;
-			run->vector = 0x80;
-			s->rip += 2;
+			syscall_exit(run, s, 0x80);
 		} else if (insn_is(c, s->rip, 0x0f, 0x34)) {
-			run->exit_class = KQEMU_EXIT_SYSCALL;
-			run->vector = 0;
-			s->rip += 2;
+			syscall_exit(run, s, 0);
 		} else {
 			run->exit_class = KQEMU_EXIT_SOFTMMU;
 		}
