@@ -140,6 +140,13 @@ void machine_reset_devices(struct machine *m)
 			d->ops->reset(d->dev);
 }
 
+void machine_quiesce_devices(struct machine *m)
+{
+	for (struct device *d = m->devices; d; d = d->next)
+		if (d->ops->quiesce)
+			d->ops->quiesce(d->dev);
+}
+
 void machine_save_devices(struct machine *m, struct state_buf *s)
 {
 	for (struct device *d = m->devices; d; d = d->next) {

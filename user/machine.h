@@ -25,6 +25,10 @@ struct chardev;
 struct device_ops {
 	const char *name;
 	void (*reset)(void *dev);                           /* power-on state */
+	/* Before a save, with the vCPUs paused: finish the work in flight
+	 * (DMA into guest RAM, completion interrupts), so that RAM and the
+	 * interrupt controllers, saved after it, hold its results. */
+	void (*quiesce)(void *dev);
 	void (*save)(void *dev, struct state_buf *s);
 	int (*load)(void *dev, struct state_buf *s);        /* 0 or -1 */
 	void (*destroy)(void *dev);                         /* free it */
@@ -146,6 +150,7 @@ void machine_free(struct machine *m);
 /* Register a device for reset/save/load/destroy (in that order of adding). */
 void machine_add_device(struct machine *m, const struct device_ops *ops, void *dev);
 void machine_reset_devices(struct machine *m);
+void machine_quiesce_devices(struct machine *m);
 void machine_save_devices(struct machine *m, struct state_buf *s);
 int machine_load_devices(struct machine *m, struct state_buf *s);
 

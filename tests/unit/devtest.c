@@ -39,6 +39,7 @@ int copy_device_state(struct machine *from, struct machine *to)
 {
 	struct state_buf s;
 	state_init(&s);
+	machine_quiesce_devices(from);
 	machine_save_devices(from, &s);
 	state_rewind(&s);
 	int r = machine_load_devices(to, &s);

@@ -711,14 +711,20 @@ static void virtio_dev_reset(void *dev)
 	pthread_mutex_unlock(&vd->lock);
 }
 
-/* With the vCPUs paused: the model's requests complete first (their
- * elements pushed, interrupts raised), so no element is in flight and
- * the rings, the indexes and the MSI-X state say everything. */
-static void virtio_dev_save(void *dev, struct state_buf *s)
+/* With the vCPUs paused, before RAM is saved: the model's requests
+ * complete (their elements pushed, interrupts raised). */
+static void virtio_dev_quiesce(void *dev)
 {
 	struct virtio_dev *vd = dev;
 	if (vd->ops->drain)
 		vd->ops->drain(vd);
+}
+
+/* After virtio_dev_quiesce no element is in flight, so the rings, the
+ * indexes and the MSI-X state say everything. */
+static void virtio_dev_save(void *dev, struct state_buf *s)
+{
+	struct virtio_dev *vd = dev;
 	pthread_mutex_lock(&vd->lock);
 	for (unsigned i = 0; i < vd->ops->num_queues; i++)
 		if (vd->vq[i].inflight)
@@ -840,6 +846,7 @@ static void virtio_dev_destroy(void *dev)
 static const struct device_ops virtio_device_ops = {
 	.name = "virtio-pci",
 	.reset = virtio_dev_reset,
+	.quiesce = virtio_dev_quiesce,
 	.save = virtio_dev_save,
 	.load = virtio_dev_load,
 	.destroy = virtio_dev_destroy,

@@ -127,10 +127,13 @@ int vm_save(struct machine *m, int fd, uint64_t *bytes, char *err, size_t err_le
 	struct state_buf b;
 	stream_writer_init(&w, fd);
 	stream_write_header(&w);
+	/* a disk read completing during the save would land in RAM already
+	 * written out, its element consumed but never used: drain first */
+	machine_quiesce_devices(m);
 	save_machine_section(m, &w);
 	save_ram(m, &w);
 	state_init(&b);
-	machine_save_devices(m, &b);        /* drains the disks first */
+	machine_save_devices(m, &b);
 	put_buf(&w, STREAM_SEC_DEVICES, &b);
 	state_init(&b);
 	if (!w.failed && m->accel->ops->save && m->accel->ops->save(m, &b) < 0)
