@@ -662,6 +662,96 @@ TEST(chardev_stdio_pipes)
 	mainloop_free(l);
 }
 
+/* Byte-at-a-time output (a UART's) is coalesced: every byte arrives, in
+ * order, soon, and a writer outrunning a slow reader is held back rather
+ * than losing bytes. */
+TEST(chardev_output_coalesced_in_order)
+{
+	int in_w, out_r;
+	stdio_pipes(&in_w, &out_r);
+	struct chardev *c = chardev_open(NULL, "stdio", "serial0");
+	CHECK(c);
+	enum { N = 3000 };
+	static char want[N + 1], got[N + 2];
+	for (int i = 0; i < N; i++) {
+		want[i] = (char)('a' + i % 26);
+		CHECK_EQ(chardev_write(c, &want[i], 1), 1);
+	}
+	/* no close: the flusher writes it out by itself */
+	CHECK_EQ(read_all(out_r, got, N + 1, 2000), (size_t)N);
+	CHECK(!memcmp(got, want, N));
+	chardev_close(c);
+	close(in_w);
+	close(out_r);
+}
+
+struct slow_reader {
+	int fd;
+	size_t total;
+};
+
+static void *slow_read(void *opaque)
+{
+	struct slow_reader *r = opaque;
+	char buf[4096];
+	usleep(100 * 1000);     /* the writer fills the pipe and the buffer */
+	ssize_t n;
+	while ((n = read(r->fd, buf, sizeof(buf))) > 0)
+		r->total += (size_t)n;
+	return NULL;
+}
+
+TEST(chardev_output_back_pressure)
+{
+	int in_w, out_r;
+	stdio_pipes(&in_w, &out_r);
+	struct chardev *c = chardev_open(NULL, "stdio", "serial0");
+	CHECK(c);
+	struct slow_reader r = { out_r, 0 };
+	pthread_t th;
+	pthread_create(&th, NULL, slow_read, &r);
+	static char block[1024];
+	memset(block, 'x', sizeof(block));
+	for (int i = 0; i < 1024; i++)          /* 1 MiB: far past pipe + buffer */
+		CHECK_EQ(chardev_write(c, block, sizeof(block)), (ssize_t)sizeof(block));
+	chardev_close(c);       /* writes out the rest */
+	int devnull = open("/dev/null", O_WRONLY);
+	dup2(devnull, 1);       /* the reader sees the end of the pipe */
+	close(devnull);
+	pthread_join(th, NULL);
+	CHECK_EQ(r.total, (size_t)1024 * 1024);
+	close(in_w);
+	close(out_r);
+}
+
+/* qvm_die() and the like end in exit(): what the guest wrote last (a
+ * panic message) is written out, not lost in the buffer. */
+TEST(chardev_output_written_at_exit)
+{
+	char *dir = temp_dir();
+	char spec[300], path[256];
+	snprintf(path, sizeof(path), "%s/out", dir);
+	snprintf(spec, sizeof(spec), "file:%s", path);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct chardev *c = chardev_open(NULL, spec, "serial0");
+		if (!c)
+			_exit(2);
+		chardev_write(c, "last words", 10);
+		exit(0);        /* no chardev_close */
+	}
+	int status = 0;
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	char buf[32] = "";
+	int fd = open(path, O_RDONLY);
+	CHECK(fd >= 0);
+	CHECK_EQ(read(fd, buf, sizeof(buf) - 1), 10);
+	CHECK(!strcmp(buf, "last words"));
+	close(fd);
+	unlink(path);
+	rmdir(dir);
+}
+
 TEST(chardev_stdio_once_only)
 {
 	int in_w, out_r;

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "chardev/fd.h"
+#include "chardev/outbuf.h"
 #include "mainloop.h"
 
 #define READ_CHUNK 4096
@@ -202,8 +203,8 @@ static ssize_t fd_write_some(struct fdchr *f, const uint8_t *p, size_t len)
 	return write(f->out_fd, p, len);
 }
 
-/* Called with c->lock held. */
-static ssize_t fd_write(struct chardev *c, const void *buf, size_t len)
+/* Called with c->lock held: the flusher's write, or the only one. */
+static ssize_t fd_write_now(struct chardev *c, const void *buf, size_t len)
 {
 	struct fdchr *f = c->priv;
 	const uint8_t *p = buf;
@@ -230,9 +231,19 @@ static ssize_t fd_write(struct chardev *c, const void *buf, size_t len)
 	return (ssize_t)len;
 }
 
+/* Called with c->lock held. */
+static ssize_t fd_write(struct chardev *c, const void *buf, size_t len)
+{
+	struct fdchr *f = c->priv;
+	if (f->out_fd < 0)
+		return (ssize_t)len;    /* no peer now: dropped now, not later */
+	return f->out ? outbuf_write(f->out, buf, len) : fd_write_now(c, buf, len);
+}
+
 static void fd_close(struct chardev *c)
 {
 	struct fdchr *f = c->priv;
+	outbuf_free(f->out);    /* what the guest wrote goes out first */
 	fd_watch_off(c, IN_EOF);
 	timer_free(f->in_timer);
 	if (f->on_close)
@@ -267,7 +278,9 @@ struct chardev *fd_chardev_new(struct mainloop *l, const char *label, int in_fd,
 	f->listen_fd = -1;
 	f->write_timeout_ms = -1;
 	pthread_mutex_init(&f->in_lock, NULL);
-	return chardev_new(&fd_ops, l, label, f);
+	struct chardev *c = chardev_new(&fd_ops, l, label, f);
+	f->out = outbuf_new(c, fd_write_now);
+	return c;
 }
 
 void fd_set_nonblock(int fd)

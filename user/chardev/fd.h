@@ -1,7 +1,8 @@
 /*
  * The machinery shared by the back ends on file descriptors (stdio, pty,
  * file, unix sockets): input watched on the main loop with flow control,
- * output written under c->lock with a timeout for readers that went away.
+ * output written under c->lock with a timeout for readers that went away,
+ * coalesced by a flusher thread (outbuf.h).
  *
  * Locks: c->lock serialises writes (and guards the output fd of a socket,
  * which the main thread replaces on connect/disconnect).  Input state is
@@ -30,6 +31,7 @@ struct fdchr {
 	bool is_stdio, is_socket;
 	int write_timeout_ms;    /* -1: as long as it takes */
 	bool stalled;            /* the reader timed out: drop until writable */
+	struct outbuf *out;      /* NULL: written directly (no thread) */
 
 	pthread_mutex_t in_lock; /* in_state, kicked, in_timer */
 	enum in_state in_state;
