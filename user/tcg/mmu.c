@@ -165,11 +165,24 @@ static void tlb_set_write(struct tlb_entry *e, uint64_t tag)
 		tlb_recheck_code(e);
 }
 
-/* The marker's half, for one vCPU; registry_lock held. */
+/* The filler stores phys (both copies) before tag_write: tlb_mark_code
+ * reads them in that order. */
+static void tlb_set_phys(struct tcg_cpu *c, unsigned kind, unsigned idx, uint64_t phys_page)
+{
+	__atomic_store_n(&c->tlb_phys_page[kind][idx], (uint32_t)(phys_page >> 12),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&c->tlb[kind][idx].phys, phys_page, __ATOMIC_RELAXED);
+}
+
+/* The marker's half, for one vCPU; registry_lock held.  The dense copy
+ * of the pages is scanned, an entry only read where it matches. */
 static void tlb_mark_code(struct tcg_cpu *c, uint64_t phys_page)
 {
+	uint32_t pn = (uint32_t)(phys_page >> 12);
 	for (unsigned k = 0; k < MMU_NR; k++)
 		for (unsigned i = 0; i < TLB_SIZE; i++) {
+			if (__atomic_load_n(&c->tlb_phys_page[k][i], __ATOMIC_RELAXED) != pn)
+				continue;
 			struct tlb_entry *e = &c->tlb[k][i];
 			if (__atomic_load_n(&e->phys, __ATOMIC_RELAXED) == phys_page &&
 			    is_ram_tag(__atomic_load_n(&e->tag_write, __ATOMIC_RELAXED)))
@@ -585,7 +598,7 @@ static bool victim_swap(struct tcg_cpu *c, unsigned kind, struct tlb_entry *e, u
 		struct tlb_victim hit = *v;
 		v->e.tag_read = v->e.tag_code = v->e.tag_write = TLB_INVALID;
 		victim_keep(c, kind, e, c->tlb_global[kind][idx]);
-		__atomic_store_n(&e->phys, hit.e.phys, __ATOMIC_RELAXED);
+		tlb_set_phys(c, kind, idx, hit.e.phys);
 		e->addend = hit.e.addend;
 		e->tag_read = hit.e.tag_read;
 		e->tag_code = hit.e.tag_code;
@@ -753,8 +766,7 @@ uint64_t tcg_translate(struct tcg_cpu *c, uint64_t lin, enum access acc, bool us
 		else
 			host = gpa_lookup(c->m, phys & PAGE_MASK, 4096, &ram_writable);
 	}
-	/* phys before tag_write: tlb_mark_code reads them in that order */
-	__atomic_store_n(&e->phys, phys & PAGE_MASK, __ATOMIC_RELAXED);
+	tlb_set_phys(c, kind, idx, phys & PAGE_MASK);
 	if (host) {
 		e->addend = (uintptr_t)host - (uintptr_t)page;
 		e->tag_read = page;

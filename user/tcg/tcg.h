@@ -237,6 +237,10 @@ struct tcg_cpu {
 	struct tlb_entry tlb[MMU_NR][TLB_SIZE];
 	bool tlb_large;         /* a 2M/4M/1G page is cached (INVLPG flushes all) */
 	bool tlb_global[MMU_NR][TLB_SIZE];      /* the entry maps a global page */
+	/* tlb[k][i].phys >> 12, truncated: what another vCPU marking a page
+	 * as code scans (mmu.c, tlb_mark_code), 4 bytes an entry where the
+	 * entries are 64 */
+	uint32_t tlb_phys_page[MMU_NR][TLB_SIZE];
 	/* Victim TLB (mmu.c): the last entries evicted from tlb[k], looked up
 	 * before a page walk, so that two hot pages whose index collides
 	 * (kernel code and data 4 MiB apart) do not walk at every switch. */
