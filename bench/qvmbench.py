@@ -890,7 +890,11 @@ def tcg_extra_main(which):
                   "install QEMU with scripts/install-deps --bench",
                   file=sys.stderr)
             return 2
-    print(f"qvm benchmarks, {which} figures: qvm vs QEMU with -accel tcg, "
+    mine = "tcg"
+    if which == "kqemu" or (which == "debian" and os.environ.get("DEBIAN_QVM_ACCEL", "").strip()):
+        mine = "kqemu" if which == "kqemu" else os.environ["DEBIAN_QVM_ACCEL"].strip()
+    engines = "-accel tcg" if mine == "tcg" else f"qvm -accel {mine}, QEMU -accel tcg"
+    print(f"qvm benchmarks, {which} figures: qvm vs QEMU with {engines}, "
           "side by side, " + time.strftime("%Y-%m-%d %H:%M:%S"))
     model = host_facts()[0]
     print(f"host:   {model}, {os.cpu_count()} CPUs; kernel {platform.system()} "
