@@ -5,6 +5,7 @@
 #   make check      build everything and run every test
 #   make san        the ASan+UBSan build in build/san (tests/san/run)
 #   make check-tsan ThreadSanitizer over the SMP guest tests (build/tsan)
+#   make check-debian  a Debian 12 system's programs under tcg and kqemu
 #   make run        build qvm and the Linux guest, boot it (Ctrl-A x quits)
 #   make guest-linux  the default Linux guest in build/linux (scripts/build-guest)
 #   make bench      benchmarks against QEMU (bench/)
@@ -138,6 +139,11 @@ check-tsan: guests
 		$(TSAN_B)/qvm
 	GUESTS=$(B)/guests TSAN_B=$(TSAN_B) tests/tsan/run
 
+# A real Debian 12 system under each engine (tests/debian/run); not in
+# check: under kqemu's process backend its boot takes minutes here.
+check-debian: all debian-image
+	QVM=$(B)/qvm DEBIAN_IMAGE_DIR=$(DEBIAN) tests/debian/run
+
 check: all $(B)/unit-tests $(B)/difftest guests guest-linux-if-possible san
 	LINUX_GUEST_DIR=$(LINUX) SAN_B=$(SAN_B) tests/run-tests
 
@@ -162,5 +168,5 @@ clean:
 	rm -rf $(B)
 
 .PHONY: all check run run-demo bench bench-debian bench-kqemu clean deps guests guest-linux \
-	guest-linux-if-possible debian-image debian-image-if-possible san check-tsan
+	guest-linux-if-possible debian-image debian-image-if-possible san check-tsan check-debian
 -include $(USER_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(IMG_OBJS:.o=.d) $(B)/obj/bench/kqemu-exit.d
