@@ -738,6 +738,22 @@ static inline bool is_lapic(struct tcg_cpu *c, uint64_t phys)
 	return c->lapic && lapic_mmio_hit(c->lapic, phys);
 }
 
+void tcg_tlb_fill_quiet(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user)
+{
+	if (tcg_long_mode(c) && !canonical(lin))
+		return;
+	if (c->s.cr0 & CR0_PG) {
+		struct walk w;
+		uint32_t err;
+		c->walk_peek = true;
+		bool ok = walk_try(c, lin, acc, user, &w, &err);
+		c->walk_peek = false;
+		if (!ok || (acc == ACC_WRITE && !w.writable))
+			return;
+	}
+	tcg_translate(c, lin, acc, user);
+}
+
 uint64_t tcg_translate(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user)
 {
 	unsigned kind = user ? MMU_USER : MMU_SUPER;

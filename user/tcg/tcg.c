@@ -326,12 +326,13 @@ static void tcg_info_jit(struct machine *m, void (*print)(void *, const char *),
 		 "jit blocks: %llu translated (%llu KiB of code), %llu left to the interpreter\n"
 		 "jit instructions: %llu native, %llu through the interpreter's handlers\n"
 		 "jit entries from the run loop: %llu; chains patched: %llu\n"
-		 "jit indirect branches found in the block cache: %llu, missed: %llu\n",
+		 "jit indirect branches found in the block cache: %llu, missed: %llu\n"
+		 "jit memory operands sharing a same-page TLB check: %llu\n",
 		 (unsigned long long)sum.blocks, (unsigned long long)(sum.code_bytes >> 10),
 		 (unsigned long long)sum.failed, (unsigned long long)sum.native_insns,
 		 (unsigned long long)sum.helper_insns, (unsigned long long)sum.enters,
 		 (unsigned long long)sum.chains, (unsigned long long)sum.indirect_hits,
-		 (unsigned long long)sum.indirect_misses);
+		 (unsigned long long)sum.indirect_misses, (unsigned long long)sum.grouped);
 	print(opaque, line);
 }
 

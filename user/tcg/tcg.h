@@ -549,6 +549,10 @@ void tcg_atomic_unlock(void);
 /* Translate a linear address for acc with the current privilege, filling
  * the TLB; raises #PF.  Returns the guest-physical address. */
 uint64_t tcg_translate(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user);
+/* The same where it is quiet: no fault and nothing written to the page
+ * tables (the page is accessed, and dirty for a write, already);
+ * nothing done otherwise.  For the JIT's same-page groups (jit/memo.c). */
+void tcg_tlb_fill_quiet(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user);
 void tcg_tlb_flush(struct tcg_cpu *c);              /* CR3 write without PGE, mode changes */
 void tcg_tlb_flush_all(struct tcg_cpu *c);          /* global entries too (CR4.PGE flip, CR0.PG) */
 void tcg_tlb_flush_page(struct tcg_cpu *c, uint64_t lin); /* INVLPG */

@@ -469,3 +469,18 @@ void jit_classify(const struct tr *t, const struct insn *i, struct gen_info *gi)
 	else if (i->map == MAP_0F)
 		classify_0f(i, gi);
 }
+
+bool jit_gen_is_mirror(const struct gen_info *gi)
+{
+	return gi->gen == gen_mirror_insn;
+}
+
+bool jit_gen_is_lea(const struct gen_info *gi)
+{
+	return gi->gen == gen_lea;
+}
+
+bool jit_gen_is_mov_imm(const struct gen_info *gi)
+{
+	return gi->gen == gen_mov_imm;
+}

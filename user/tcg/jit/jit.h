@@ -26,6 +26,8 @@ struct jit_stats {
 	uint64_t enters, chains, indirect_hits, indirect_misses;
 	uint64_t code_bytes;
 	uint64_t self_loops;    /* blocks that jump back to their own start */
+	uint64_t grouped;       /* memory operands translated without a TLB
+				 * check of their own (a same-page group's) */
 };
 void jit_get_stats(const struct tcg_cpu *c, struct jit_stats *s);
 

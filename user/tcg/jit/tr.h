@@ -43,6 +43,15 @@ struct jit_slot {
 	struct tcg_block *from;
 };
 
+/* memo.c: an instruction's part in a same-page group */
+enum { MEMO_NONE, MEMO_LEADER, MEMO_FOLLOWER };
+struct memo_role {
+	uint8_t role;
+	uint8_t leader;         /* the group's leader (an instruction index) */
+	bool write;             /* the leader checks for writing */
+	int32_t lo, hi;         /* the span checked: [base + lo, base + hi] */
+};
+
 /* Out-of-line code emitted after the block's main code. */
 enum cold_kind { COLD_SLOW };
 struct cold {
@@ -52,6 +61,10 @@ struct cold {
 	unsigned k;             /* instruction index */
 	uint8_t fstate_before, fstate_after;
 	bool flags_in_r11;      /* the fast path saved the guest flags in r11 */
+	/* a same-page group's leader (memo.c): after the interpreter, the
+	 * group's check again (memo.role MEMO_LEADER) */
+	struct memo_role memo;
+	uint8_t memo_base;      /* its base register */
 };
 #define MAX_COLD (BLOCK_MAX_INSNS * 4)   /* up to 3 per instruction */
 
@@ -89,8 +102,13 @@ struct tr {
 				 * to the block's own start goes (tr_exit_self) */
 	uint8_t *loop_exit;     /* the loop head's exit-request jump */
 	bool self_looped;       /* such a jump was emitted */
+	/* same-page groups (memo.c): the plan, and whether r9 holds the
+	 * host address of base + lo of memo_leader's group here */
+	struct memo_role memo[BLOCK_MAX_INSNS];
+	bool memo_live;
+	unsigned memo_leader;
 	/* counted for the stats */
-	unsigned native, helpers;
+	unsigned native, helpers, grouped;
 };
 
 /* What an instruction generator needs to know before it runs: which
@@ -212,6 +230,13 @@ void regcache_store(const struct tr *t, struct emit *e);
 
 /* perfmap.c: name each block's code for perf (QVM_JIT_PERFMAP=1) */
 void jit_perfmap_add(const void *code, size_t size, uint64_t rip, uint32_t key);
+
+/* memo.c: plan the same-page groups of the block (before emit_block) */
+void memo_plan(struct tr *t, const struct gen_info *gi);
+/* gen-flow.c: which generator jit_classify chose */
+bool jit_gen_is_mirror(const struct gen_info *gi);
+bool jit_gen_is_lea(const struct gen_info *gi);
+bool jit_gen_is_mov_imm(const struct gen_info *gi);
 
 /* translate.c */
 bool jit_translate(struct tcg_cpu *c, struct tcg_block *b, unsigned n, bool chain);

@@ -32,6 +32,7 @@ static void emit_spill_flags(struct emit *e)
  * (run.c), in the same code cache, so rel32. */
 static void emit_load_flags(struct tr *t, struct emit *e)
 {
+	t->memo_live = false;   /* the routine may call C: r9 goes */
 	e8(e, 0xe8);
 	uint8_t *f = e->p;
 	e32(e, 0);
@@ -125,6 +126,7 @@ static struct cold *cold_add(struct tr *t, uint8_t *branch)
 	}
 	struct cold *cd = &t->cold[t->ncold++];
 	memset(cd, 0, sizeof(*cd));
+	t->memo_live = false;   /* the slow path resumes with r9 clobbered */
 	cd->kind = COLD_SLOW;
 	cd->branch = branch;
 	cd->k = t->k;
@@ -148,7 +150,9 @@ void tr_tlb_index(struct emit *e, int dst, int src)
 	emit_alu_imm(e, 4, 4, rm_reg(dst), (int64_t)(TLB_SIZE - 1) << TLB_ENTRY_SHIFT);
 }
 
-void tr_mem_check(struct tr *t, unsigned size, enum access acc)
+/* The TLB check of tr_mem_check; returns the rel32 field of its jne
+ * (the miss), which the caller points somewhere. */
+static uint8_t *emit_tlb_check(struct tr *t, unsigned size, enum access acc)
 {
 	struct emit *e = &t->e;
 	bool user = ((t->b->key >> KEY_CPL_SHIFT) & 3) == 3;
@@ -162,10 +166,16 @@ void tr_mem_check(struct tr *t, unsigned size, enum access acc)
 	emit_lea(e, asz, H_RDX, (struct hmem){ H_RSI, H_NONE, 0, (int32_t)size - 1 });
 	emit_alu_imm(e, asz, 4, rm_reg(H_RDX), -4096);
 	emit_op1(e, 8, 0x3b, H_RDX, rm_sib(H_R15, H_RAX, 0, tlb + tag));
-	uint8_t *br = emit_jcc_rel32(e, 5);     /* jne slow */
-	cold_add(t, br);
+	uint8_t *br = emit_jcc_rel32(e, 5);     /* jne miss */
 	emit_op1(e, 8, 0x03, H_RSI,
 		 rm_sib(H_R15, H_RAX, 0, tlb + (int32_t)offsetof(struct tlb_entry, addend)));
+	return br;
+}
+
+void tr_mem_check(struct tr *t, unsigned size, enum access acc)
+{
+	uint8_t *br = emit_tlb_check(t, size, acc);
+	cold_add(t, br);
 }
 
 /* rsi = the linear address of i's memory operand, with no host flag
@@ -227,13 +237,59 @@ void tr_save_flags(struct tr *t)
 	}
 }
 
+/* Does the access of size bytes for acc lie in the span role checks? */
+static bool memo_covers(const struct tr *t, const struct memo_role *r, unsigned size,
+			enum access acc)
+{
+	int64_t first = t->i->disp, last = first + size - 1;
+	return first >= r->lo && last <= r->hi && (acc != ACC_WRITE || r->write);
+}
+
+/* A same-page group's leader (memo.c): one check for the group's span,
+ * r9 = the host address of base + lo, rsi = this access's. */
+/* r9 = the host address of the group's base + lo, when the TLB has the
+ * span; miss: the rel32 field of the jne taken otherwise. */
+static uint8_t *memo_check(struct tr *t, unsigned base_reg, const struct memo_role *r)
+{
+	struct emit *e = &t->e;
+	int base = addr_reg(t, base_reg, H_RSI);
+	emit_lea(e, 8, H_RSI, (struct hmem){ (int8_t)base, H_NONE, 0, r->lo });
+	uint8_t *miss = emit_tlb_check(t, (unsigned)(r->hi - r->lo + 1),
+				       r->write ? ACC_WRITE : ACC_READ);
+	emit_op1(e, 8, 0x8b, H_R9, rm_reg(H_RSI));
+	return miss;
+}
+
+static void memo_lead(struct tr *t, const struct memo_role *r)
+{
+	struct emit *e = &t->e;
+	struct cold *cd = cold_add(t, memo_check(t, t->i->base, r));
+	cd->memo = *r;
+	cd->memo_base = t->i->base;
+	if (t->i->disp != r->lo)
+		emit_lea(e, 8, H_RSI, (struct hmem){ H_R9, H_NONE, 0, t->i->disp - r->lo });
+	t->memo_live = true;
+	t->memo_leader = t->k;
+}
+
 bool tr_mem_operand(struct tr *t, unsigned size, enum access acc)
 {
 	if (!tr_seg_ok(t, t->i->seg))
 		return false;
 	if (!tr_code64(t) && t->i->asz == 2)
 		return false;   /* 16-bit addressing: the interpreter */
+	const struct memo_role *r = &t->memo[t->k];
+	if (r->role == MEMO_FOLLOWER && t->memo_live && t->memo_leader == r->leader &&
+	    memo_covers(t, r, size, acc)) {
+		emit_lea(&t->e, 8, H_RSI, (struct hmem){ H_R9, H_NONE, 0, t->i->disp - r->lo });
+		t->grouped++;
+		return true;
+	}
 	tr_save_flags(t);
+	if (r->role == MEMO_LEADER && memo_covers(t, r, size, acc)) {
+		memo_lead(t, r);
+		return true;
+	}
 	emit_linear(t);
 	tr_mem_check(t, size, acc);
 	return true;
@@ -465,6 +521,7 @@ static bool forces_exit(const struct insn *i)
 static void emit_helper(struct tr *t)
 {
 	struct emit *e = &t->e;
+	t->memo_live = false;
 	tr_flags_to_mem(t);
 	regcache_store(t, e);
 	emit_handler_call(e, t, t->k, t->rip, t->next_rip);
@@ -536,6 +593,36 @@ static void emit_entry(struct tr *t, uint8_t **exit_branch)
 	regcache_load(t, e);
 }
 
+/* After the interpreter ran a group's leader (which filled the TLB for
+ * its own access): the group's check once more, r9 set on a hit; a miss
+ * (a span across pages, a page not writable yet) leaves the block, for
+ * the followers rely on r9.  The guest flags wait in r11 meanwhile. */
+static void memo_recheck(struct tr *t, const struct cold *cd)
+{
+	struct emit *e = &t->e;
+	bool flags = cd->fstate_after & F_HOST;
+	if (cd->memo.write) {
+		/* a leader that reads filled the entry for reading only: the
+		 * writing one, if that is quiet (the followers' stores set A
+		 * and D anyway, and nothing in between can fault) */
+		bool user = ((t->b->key >> KEY_CPL_SHIFT) & 3) == 3;
+		int base = addr_reg(t, cd->memo_base, H_RSI);
+		emit_lea(e, 8, H_RSI, (struct hmem){ (int8_t)base, H_NONE, 0, cd->memo.lo });
+		emit_op1(e, 8, 0x8b, H_RDI, rm_reg(R_CPU));
+		emit_mov_imm(e, H_RDX, ACC_WRITE);
+		emit_mov_imm(e, H_RCX, user);
+		emit_call_abs(e, (const void *)tcg_tlb_fill_quiet);
+	}
+	if (flags)
+		emit_load_flags(t, e);
+	if (flags)
+		emit_save_flags_r11(e);
+	uint8_t *miss = memo_check(t, cd->memo_base, &cd->memo);
+	if (flags)
+		emit_restore_flags_r11(e);
+	emit_patch_rel32(miss, jit_of(t->c)->exit_next_mem);
+}
+
 static void emit_cold(struct tr *t, uint8_t *entry_exit)
 {
 	struct emit *e = &t->e;
@@ -579,7 +666,9 @@ static void emit_cold(struct tr *t, uint8_t *entry_exit)
 		emit_op1(e, 4, 0x85, H_RAX, rm_reg(H_RAX));
 		emit_patch_rel32(emit_jcc_rel32(e, 5), js->exit_next_mem);
 		regcache_load(t, e);
-		if (cd->fstate_after & F_HOST)
+		if (cd->memo.role == MEMO_LEADER)
+			memo_recheck(t, cd);    /* the flags too */
+		else if (cd->fstate_after & F_HOST)
 			emit_load_flags(t, e);
 		emit_jmp_to(e, cd->resume);
 	}
@@ -621,6 +710,7 @@ static void translate_insn(struct tr *t, const struct gen_info *gi)
 			return;
 		}
 		/* the generator declined: undo what it emitted */
+		t->memo_live = false;
 		t->e.p = start;
 		t->fstate = fstate;
 		t->ncold = t->cold_first;
@@ -640,7 +730,8 @@ static void emit_block(struct tr *t, const struct gen_info *gi, uint8_t *code, s
 	t->exit_stored = false;
 	t->self_looped = false;
 	t->cache_conflict = false;
-	t->native = t->helpers = 0;
+	t->native = t->helpers = t->grouped = 0;
+	t->memo_live = false;
 	t->loops = t->chain && jit_block_loops(t);
 	regcache_choose(t, gi);
 
@@ -684,6 +775,7 @@ bool jit_translate(struct tcg_cpu *c, struct tcg_block *b, unsigned n, bool chai
 	for (unsigned k = 0; k < n; k++)
 		jit_classify(t, &b->insns[k], &gi[k]);
 	liveness(t, gi);
+	memo_plan(t, gi);
 	emit_block(t, gi, code, cap);
 	if (t->cache_conflict) {
 		t->no_regcache = true;
@@ -706,6 +798,7 @@ bool jit_translate(struct tcg_cpu *c, struct tcg_block *b, unsigned n, bool chai
 		STAT_ADD(js->st.helper_insns, t->helpers);
 		STAT_ADD(js->st.code_bytes, (uint64_t)(t->e.p - code));
 		STAT_ADD(js->st.self_loops, t->self_looped);
+		STAT_ADD(js->st.grouped, t->grouped);
 	} else {
 		b->jit_failed = true;
 		STAT_ADD(js->st.failed, 1);
