@@ -10,7 +10,7 @@
 
 static bool cpl0(const struct tr *t)
 {
-	return ((t->b->key >> KEY_CPL_SHIFT) & 3) == 0;
+	return tr_cpl(t) == 0;
 }
 
 /* 0F 01 F8 SWAPGS (64-bit mode, CPL 0): GS.base <-> IA32_KERNEL_GS_BASE

@@ -93,26 +93,29 @@ static struct member describe(const struct tr *t, const struct insn *i, const st
 	return mb;
 }
 
-/* The group led by instruction k, if one: its roles written into plan. */
+/* The group led by instruction k, if one: its roles written into the
+ * plan (the followers marked as they are found, the span after). */
 static unsigned plan_group(struct tr *t, const struct gen_info *gi, unsigned k)
 {
 	struct member lead = describe(t, &t->b->insns[k], &gi[k]);
 	if (!lead.ok || lead.base < 0 || writes_reg(&lead, lead.base))
 		return k + 1;
-	int32_t lo = lead.lo, hi = lead.hi;
-	bool write = lead.write;
+	struct memo_role span = { .role = MEMO_LEADER, .leader = (uint8_t)k,
+				  .lo = lead.lo, .hi = lead.hi, .write = lead.write };
 	unsigned last = k;
 	for (unsigned j = k + 1; j < t->n; j++) {
 		struct member mb = describe(t, &t->b->insns[j], &gi[j]);
 		if (!mb.ok || (mb.base >= 0 && mb.base != lead.base))
 			break;
 		if (mb.base >= 0) {
-			int32_t nlo = mb.lo < lo ? mb.lo : lo, nhi = mb.hi > hi ? mb.hi : hi;
-			if ((int64_t)nhi - nlo >= MEMO_SPAN_MAX)
+			int32_t lo = mb.lo < span.lo ? mb.lo : span.lo;
+			int32_t hi = mb.hi > span.hi ? mb.hi : span.hi;
+			if ((int64_t)hi - lo >= MEMO_SPAN_MAX)
 				break;
-			lo = nlo;
-			hi = nhi;
-			write |= mb.write;
+			span.lo = lo;
+			span.hi = hi;
+			span.write |= mb.write;
+			t->memo[j].role = MEMO_FOLLOWER;
 			last = j;
 		}
 		if (writes_reg(&mb, lead.base))
@@ -120,15 +123,11 @@ static unsigned plan_group(struct tr *t, const struct gen_info *gi, unsigned k)
 	}
 	if (last == k)
 		return k + 1;
-	struct memo_role *plan = t->memo;
-	for (unsigned j = k; j <= last; j++) {
-		struct member mb = describe(t, &t->b->insns[j], &gi[j]);
-		if (mb.base < 0)
-			continue;
-		plan[j] = (struct memo_role){ .role = j == k ? MEMO_LEADER : MEMO_FOLLOWER,
-					     .leader = (uint8_t)k, .lo = lo, .hi = hi,
-					     .write = write };
-	}
+	t->memo[k] = span;
+	span.role = MEMO_FOLLOWER;
+	for (unsigned j = k + 1; j <= last; j++)
+		if (t->memo[j].role == MEMO_FOLLOWER)
+			t->memo[j] = span;
 	return last + 1;
 }
 

@@ -64,7 +64,6 @@ struct cold {
 	/* a same-page group's leader (memo.c): after the interpreter, the
 	 * group's check again (memo.role MEMO_LEADER) */
 	struct memo_role memo;
-	uint8_t memo_base;      /* its base register */
 };
 #define MAX_COLD (BLOCK_MAX_INSNS * 4)   /* up to 3 per instruction */
 
@@ -172,6 +171,12 @@ void tr_exit_cond(struct tr *t, unsigned cc, uint64_t target);
 bool tr_target_ok(const struct tr *t, uint64_t target);
 /* stack */
 unsigned tr_stack_width(const struct tr *t);    /* 8, 4, or 0 (not native) */
+
+/* The privilege level the block's translation key fixes */
+static inline unsigned tr_cpl(const struct tr *t)
+{
+	return (t->b->key >> KEY_CPL_SHIFT) & 3;
+}
 
 static inline bool tr_code64(const struct tr *t)
 {

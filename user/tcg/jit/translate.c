@@ -155,7 +155,7 @@ void tr_tlb_index(struct emit *e, int dst, int src)
 static uint8_t *emit_tlb_check(struct tr *t, unsigned size, enum access acc)
 {
 	struct emit *e = &t->e;
-	bool user = ((t->b->key >> KEY_CPL_SHIFT) & 3) == 3;
+	bool user = tr_cpl(t) == 3;
 	int32_t tlb = CPU_OFF(tlb[user ? MMU_USER : MMU_SUPER][0]);
 	int32_t tag = acc == ACC_WRITE ? (int32_t)offsetof(struct tlb_entry, tag_write)
 				       : (int32_t)offsetof(struct tlb_entry, tag_read);
@@ -245,27 +245,31 @@ static bool memo_covers(const struct tr *t, const struct memo_role *r, unsigned 
 	return first >= r->lo && last <= r->hi && (acc != ACC_WRITE || r->write);
 }
 
-/* A same-page group's leader (memo.c): one check for the group's span,
- * r9 = the host address of base + lo, rsi = this access's. */
-/* r9 = the host address of the group's base + lo, when the TLB has the
- * span; miss: the rel32 field of the jne taken otherwise. */
-static uint8_t *memo_check(struct tr *t, unsigned base_reg, const struct memo_role *r)
+/* rsi = the linear address base + lo of a group whose leader is i */
+static void memo_span_start(struct tr *t, const struct insn *i, const struct memo_role *r)
 {
-	struct emit *e = &t->e;
-	int base = addr_reg(t, base_reg, H_RSI);
-	emit_lea(e, 8, H_RSI, (struct hmem){ (int8_t)base, H_NONE, 0, r->lo });
+	int base = addr_reg(t, i->base, H_RSI);
+	emit_lea(&t->e, 8, H_RSI, (struct hmem){ (int8_t)base, H_NONE, 0, r->lo });
+}
+
+/* r9 = the host address of base + lo of the group led by i, when the TLB
+ * has the span; miss: the rel32 field of the jne taken otherwise. */
+static uint8_t *memo_check(struct tr *t, const struct insn *i, const struct memo_role *r)
+{
+	memo_span_start(t, i, r);
 	uint8_t *miss = emit_tlb_check(t, (unsigned)(r->hi - r->lo + 1),
 				       r->write ? ACC_WRITE : ACC_READ);
-	emit_op1(e, 8, 0x8b, H_R9, rm_reg(H_RSI));
+	emit_op1(&t->e, 8, 0x8b, H_R9, rm_reg(H_RSI));
 	return miss;
 }
 
+/* A same-page group's leader (memo.c): one check for the group's span,
+ * r9 = the host address of base + lo, rsi = this access's. */
 static void memo_lead(struct tr *t, const struct memo_role *r)
 {
 	struct emit *e = &t->e;
-	struct cold *cd = cold_add(t, memo_check(t, t->i->base, r));
+	struct cold *cd = cold_add(t, memo_check(t, t->i, r));
 	cd->memo = *r;
-	cd->memo_base = t->i->base;
 	if (t->i->disp != r->lo)
 		emit_lea(e, 8, H_RSI, (struct hmem){ H_R9, H_NONE, 0, t->i->disp - r->lo });
 	t->memo_live = true;
@@ -367,7 +371,7 @@ static void emit_ibtc_args(struct tr *t)
 		emit_mov_imm(e, H_R9, 0);
 		return;
 	}
-	bool user = ((t->b->key >> KEY_CPL_SHIFT) & 3) == 3;
+	bool user = tr_cpl(t) == 3;
 	emit_lea(e, 8, H_R9, (struct hmem){ R_CPU, H_NONE, 0,
 					    CPU_OFF(tlb[user ? MMU_USER : MMU_SUPER][0]) });
 }
@@ -600,24 +604,23 @@ static void emit_entry(struct tr *t, uint8_t **exit_branch)
 static void memo_recheck(struct tr *t, const struct cold *cd)
 {
 	struct emit *e = &t->e;
+	const struct insn *leader = &t->b->insns[cd->k];
 	bool flags = cd->fstate_after & F_HOST;
 	if (cd->memo.write) {
 		/* a leader that reads filled the entry for reading only: the
 		 * writing one, if that is quiet (the followers' stores set A
 		 * and D anyway, and nothing in between can fault) */
-		bool user = ((t->b->key >> KEY_CPL_SHIFT) & 3) == 3;
-		int base = addr_reg(t, cd->memo_base, H_RSI);
-		emit_lea(e, 8, H_RSI, (struct hmem){ (int8_t)base, H_NONE, 0, cd->memo.lo });
+		memo_span_start(t, leader, &cd->memo);
 		emit_op1(e, 8, 0x8b, H_RDI, rm_reg(R_CPU));
 		emit_mov_imm(e, H_RDX, ACC_WRITE);
-		emit_mov_imm(e, H_RCX, user);
+		emit_mov_imm(e, H_RCX, tr_cpl(t) == 3);
 		emit_call_abs(e, (const void *)tcg_tlb_fill_quiet);
 	}
-	if (flags)
+	if (flags) {
 		emit_load_flags(t, e);
-	if (flags)
 		emit_save_flags_r11(e);
-	uint8_t *miss = memo_check(t, cd->memo_base, &cd->memo);
+	}
+	uint8_t *miss = memo_check(t, leader, &cd->memo);
 	if (flags)
 		emit_restore_flags_r11(e);
 	emit_patch_rel32(miss, jit_of(t->c)->exit_next_mem);
