@@ -890,9 +890,8 @@ def tcg_extra_main(which):
                   "install QEMU with scripts/install-deps --bench",
                   file=sys.stderr)
             return 2
-    mine = "tcg"
-    if which == "kqemu" or (which == "debian" and os.environ.get("DEBIAN_QVM_ACCEL", "").strip()):
-        mine = "kqemu" if which == "kqemu" else os.environ["DEBIAN_QVM_ACCEL"].strip()
+    mine = {"kqemu": "kqemu",
+            "debian": os.environ.get("DEBIAN_QVM_ACCEL", "").strip()}.get(which) or "tcg"
     engines = "-accel tcg" if mine == "tcg" else f"qvm -accel {mine}, QEMU -accel tcg"
     print(f"qvm benchmarks, {which} figures: qvm vs QEMU with {engines}, "
           "side by side, " + time.strftime("%Y-%m-%d %H:%M:%S"))

@@ -1,5 +1,4 @@
 /* Coalesced output with a flusher thread (outbuf.h). */
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -63,14 +62,9 @@ static void *flusher(void *opaque)
 	return NULL;
 }
 
-static void flush_at_exit(void)
-{
-	outbuf_flush_all();
-}
-
 static void register_atexit(void)
 {
-	atexit(flush_at_exit);
+	atexit(outbuf_flush_all);
 }
 
 struct outbuf *outbuf_new(struct chardev *c, outbuf_flush_fn flush)
