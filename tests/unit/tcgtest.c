@@ -82,3 +82,15 @@ bool tcg_env_long_code(struct tcg_env *e, uint64_t lin, const uint8_t *code, siz
 	tcg_set_jit(e->c, jit, 4);
 	return true;
 }
+
+uint64_t tcg_env_get64(struct tcg_env *e, uint64_t gpa)
+{
+	uint64_t v = 0;
+	guest_read(e->m, gpa, &v, 8);
+	return v;
+}
+
+void tcg_env_put64(struct tcg_env *e, uint64_t gpa, uint64_t v)
+{
+	guest_write(e->m, gpa, &v, 8);
+}

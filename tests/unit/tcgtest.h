@@ -38,6 +38,9 @@ void tcg_env_long_mode(struct tcg_env *e);
  * 4 MiB code cache).  false if it can't be built. */
 bool tcg_env_long_code(struct tcg_env *e, uint64_t lin, const uint8_t *code, size_t n,
 		       bool jit);
+/* 8 bytes of guest RAM at gpa, read or written (the machine's path) */
+uint64_t tcg_env_get64(struct tcg_env *e, uint64_t gpa);
+void tcg_env_put64(struct tcg_env *e, uint64_t gpa, uint64_t v);
 
 /* Run one instruction written at linear address lin: -1 when it
  * completed, else the exception vector (tcg_step). */

@@ -29,13 +29,6 @@ static uint64_t self_loops(const struct tcg_cpu *c)
 	return s.self_loops;
 }
 
-static uint64_t get64(struct tcg_env *e, uint64_t gpa)
-{
-	uint64_t v = 0;
-	guest_read(e->m, gpa, &v, 8);
-	return v;
-}
-
 /* 1: add rax, rbx; mov [rdi], rax; adc rdx, 0; inc rbx; dec rcx;
  *    jnz 1b; hlt
  * ADC reads the CF of the ADD; DEC's flags decide the loop. */
@@ -86,7 +79,7 @@ static void counted_loop(void)
 	CHECK_EQ(c->s.regs[R_RCX], 0);
 	CHECK_EQ(c->s.regs[R_RDX], rdx);
 	CHECK(rdx > 0);
-	CHECK_EQ(get64(&e, DATA), rax);
+	CHECK_EQ(tcg_env_get64(&e, DATA), rax);
 	CHECK_EQ(c->s.rip, CODE + sizeof(counted));
 	/* six instructions a round, then HLT */
 	CHECK_EQ(c->insns - insns0, 6 * n + 1);
@@ -145,7 +138,7 @@ TEST(jit_self_loop_leaves_on_exit_request)
 		 * equal to the last store: no half round */
 		CHECK_EQ(c->s.rip, CODE);
 		CHECK(c->s.regs[R_RBX] > last);
-		CHECK_EQ(get64(&e, DATA), c->s.regs[R_RBX]);
+		CHECK_EQ(tcg_env_get64(&e, DATA), c->s.regs[R_RBX]);
 		last = c->s.regs[R_RBX];
 	}
 	__atomic_store_n(&k.quit, 1, __ATOMIC_RELEASE);

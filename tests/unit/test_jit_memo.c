@@ -18,18 +18,6 @@
 #define GDT 0x1a0000ULL
 #define STACK 0x300000ULL
 
-static uint64_t get64(struct tcg_env *e, uint64_t gpa)
-{
-	uint64_t v = 0;
-	guest_read(e->m, gpa, &v, 8);
-	return v;
-}
-
-static void put64(struct tcg_env *e, uint64_t gpa, uint64_t v)
-{
-	guest_write(e->m, gpa, &v, 8);
-}
-
 static uint64_t grouped(const struct tcg_cpu *c)
 {
 	struct jit_stats s;
@@ -62,19 +50,19 @@ static void group_results(bool jit, bool dirty)
 	struct tcg_env e;
 	CHECK(tcg_env_long_code(&e, CODE, sums, sizeof(sums), jit));
 	if (dirty) {
-		put64(&e, TCGT_PML4 + 0x2000 + 8, DATA | 0xe7);
+		tcg_env_put64(&e, TCGT_PML4 + 0x2000 + 8, DATA | 0xe7);
 		tcg_tlb_flush_all(e.c);
 	}
-	put64(&e, DATA, 5);
-	put64(&e, DATA + 8, 7);
-	put64(&e, DATA + 24, 0x1234);
+	tcg_env_put64(&e, DATA, 5);
+	tcg_env_put64(&e, DATA + 8, 7);
+	tcg_env_put64(&e, DATA + 24, 0x1234);
 	e.c->s.regs[R_RDI] = DATA;
 	CHECK(run(&e));
 	CHECK_EQ(e.c->s.regs[R_RAX], 12);
 	CHECK_EQ(e.c->s.regs[R_RCX], 13);
 	CHECK_EQ(e.c->s.regs[R_RBX], 0x1234);
-	CHECK_EQ(get64(&e, DATA + 16), 12);
-	CHECK_EQ(get64(&e, DATA + 32), 13);
+	CHECK_EQ(tcg_env_get64(&e, DATA + 16), 12);
+	CHECK_EQ(tcg_env_get64(&e, DATA + 32), 13);
 	/* five operands through rdi: the first checks, four follow (and
 	 * without D, two more blocks with 3 and 2 followers) */
 	CHECK_EQ(grouped(e.c), (uint64_t)(!jit ? 0 : dirty ? 4 : 9));
@@ -98,8 +86,8 @@ TEST(jit_memo_span_across_pages)
 	for (int jit = 1; jit >= 0; jit--) {
 		struct tcg_env e;
 		CHECK(tcg_env_long_code(&e, CODE, pair, sizeof(pair), jit));
-		put64(&e, DATA + 0xff8, 0x1111);
-		put64(&e, DATA + 0x1000, 0x2222);
+		tcg_env_put64(&e, DATA + 0xff8, 0x1111);
+		tcg_env_put64(&e, DATA + 0x1000, 0x2222);
 		e.c->s.regs[R_RDI] = DATA + 0xff8;
 		CHECK(run(&e));
 		CHECK_EQ(e.c->s.regs[R_RAX], 0x1111);
@@ -121,7 +109,7 @@ static void pf_gate(struct tcg_env *e)
 	guest_write(e->m, IDT + 14 * 16, gate, sizeof(gate));
 	e->c->s.idt.base = IDT;
 	e->c->s.idt.limit = 256 * 16 - 1;
-	put64(e, GDT + 8, 0x00af9a000000ffffULL);      /* 0x08: 64-bit code, DPL 0 */
+	tcg_env_put64(e, GDT + 8, 0x00af9a000000ffffULL);      /* 0x08: 64-bit code, DPL 0 */
 	e->c->s.gdt.base = GDT;
 	e->c->s.gdt.limit = 15;
 	uint8_t hlt = 0xf4;
@@ -140,7 +128,7 @@ TEST(jit_memo_fault_in_a_follower)
 		guest_write(e.m, TCGT_PML4 + 0x2000 + 2 * 8, &none, 8);  /* 4-6 MiB */
 		tcg_tlb_flush_all(e.c);
 		pf_gate(&e);
-		put64(&e, 0x400000 - 8, 0x3333);
+		tcg_env_put64(&e, 0x400000 - 8, 0x3333);
 		e.c->s.regs[R_RDI] = 0x400000 - 8;
 		e.c->s.regs[R_RBX] = 0x5a5a;
 		CHECK(run(&e));
@@ -150,8 +138,8 @@ TEST(jit_memo_fault_in_a_follower)
 		CHECK_EQ(e.c->s.cr2, 0x400000);
 		/* SS, RSP, RFLAGS, CS, RIP, error code (SDM Vol. 3, 6.14.2):
 		 * the rip pushed is the second load's */
-		CHECK_EQ(get64(&e, STACK - 40), CODE + 3);
-		CHECK_EQ(get64(&e, STACK - 48) & 1, 0);        /* not present */
+		CHECK_EQ(tcg_env_get64(&e, STACK - 40), CODE + 3);
+		CHECK_EQ(tcg_env_get64(&e, STACK - 48) & 1, 0);        /* not present */
 		tcg_env_free(&e);
 	}
 }
@@ -173,8 +161,8 @@ TEST(jit_memo_base_written)
 	for (int jit = 1; jit >= 0; jit--) {
 		struct tcg_env e;
 		CHECK(tcg_env_long_code(&e, CODE, moved, sizeof(moved), jit));
-		put64(&e, DATA, 1);
-		put64(&e, DATA + 8, 2);
+		tcg_env_put64(&e, DATA, 1);
+		tcg_env_put64(&e, DATA + 8, 2);
 		e.c->s.regs[R_RDI] = DATA;
 		CHECK(run(&e));
 		CHECK_EQ(e.c->s.regs[R_RAX], 1);
@@ -183,9 +171,9 @@ TEST(jit_memo_base_written)
 		tcg_env_free(&e);
 
 		CHECK(tcg_env_long_code(&e, CODE, chase, sizeof(chase), jit));
-		put64(&e, DATA, 1);
-		put64(&e, DATA + 8, DATA + 0x100);
-		put64(&e, DATA + 0x100, 42);
+		tcg_env_put64(&e, DATA, 1);
+		tcg_env_put64(&e, DATA + 8, DATA + 0x100);
+		tcg_env_put64(&e, DATA + 0x100, 42);
 		e.c->s.regs[R_RDI] = DATA;
 		CHECK(run(&e));
 		CHECK_EQ(e.c->s.regs[R_RAX], 1);
@@ -212,7 +200,7 @@ TEST(jit_memo_store_into_own_code)
 		CHECK(tcg_env_long_code(&e, CODE, smc, sizeof(smc), jit));
 		e.c->s.regs[R_RDI] = CODE;
 		e.c->s.regs[R_RBX] = 0x22222222;
-		uint64_t first = get64(&e, CODE);
+		uint64_t first = tcg_env_get64(&e, CODE);
 		CHECK(run(&e));
 		CHECK_EQ(e.c->s.regs[R_RAX], first);
 		CHECK_EQ(e.c->s.regs[R_RCX], 0x22222222);
