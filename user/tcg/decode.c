@@ -506,6 +506,50 @@ static bool group7_plain(const struct insn *i)
 	       (i->rm & 7) <= 1;
 }
 
+/*
+ * The VEX prefix at pos (SDM Vol. 2, 2.3.5-2.3.6): C5 RvvvvLpp, or C4
+ * RXBmmmmm WvvvvLpp, then the opcode.  Outside 64-bit mode C4/C5 are VEX
+ * only when the next byte's top two bits are 11 (they are LES/LDS with a
+ * register operand otherwise, which is #UD); there REX.R/X/B do not exist
+ * and vvvv names xmm0-7.  Returns the position after the opcode,
+ * short_of(), or -2 for a VEX encoding that is #UD whatever follows:
+ * after a 66, F2, F3, LOCK or REX prefix (2.3.2), or a reserved map.
+ */
+enum { VEX_BAD = -100 };
+static int decode_vex(struct insn *i, const uint8_t *b, unsigned avail,
+		      unsigned pos, bool code64)
+{
+	bool three = b[pos] == 0xc4;
+	unsigned need = pos + (three ? 4 : 3);
+	if (need > MAX_INSN_LEN)
+		return DEC_TOO_LONG;
+	if (avail < need)
+		return DEC_SHORT;
+	uint8_t p1 = b[pos + 1], p2 = three ? b[pos + 2] : p1;
+	unsigned rxb = three ? (~p1 >> 5) & 7 : (~p1 >> 5) & 4;
+	unsigned map = three ? p1 & 0x1f : 1;
+
+	i->vex = true;
+	i->vex_w = three ? p2 >> 7 : 0;
+	i->vex_l = (p2 >> 2) & 1;
+	i->vvvv = (~p2 >> 3) & (code64 ? 15 : 7);
+	i->pfx = p2 & 3;        /* 00 none, 01 66, 10 F3, 11 F2: as PFX_* */
+	if (i->opsize_prefix || i->rep || i->lock || i->rex || map < 1 || map > 3)
+		return VEX_BAD;
+	i->map = map;   /* 1, 2, 3: MAP_0F, MAP_0F38, MAP_0F3A */
+	if (code64)
+		i->rex = (uint8_t)(0x40 | i->vex_w << 3 | rxb);
+	i->op = b[need - 1];
+	return (int)need;
+}
+
+static bool is_vex(const uint8_t *b, unsigned avail, unsigned pos, bool code64)
+{
+	if (b[pos] != 0xc4 && b[pos] != 0xc5)
+		return false;
+	return code64 || (pos + 1 < avail && (b[pos + 1] >> 6) == 3);
+}
+
 /* Finish an instruction that is #UD, ending after pos bytes. */
 static int decode_ud(struct insn *i, unsigned pos)
 {
@@ -554,8 +598,17 @@ int tcg_decode(struct insn *i, const uint8_t *b, unsigned avail, int code_bits)
 
 	*i = (struct insn){ .seg = S_DS, .base = NO_REG, .index = NO_REG };
 	pos = decode_prefixes(i, b, avail, code64, &addr_prefix);
-	if (pos >= 0)
+	if (pos >= 0 && !code64 && (b[pos] == 0xc4 || b[pos] == 0xc5) &&
+	    (unsigned)pos + 1 >= avail)
+		return decode_error(short_of(pos + 1)); /* VEX or LES/LDS? */
+	if (pos >= 0 && is_vex(b, avail, pos, code64)) {
+		int end = decode_vex(i, b, avail, pos, code64);
+		if (end == VEX_BAD)
+			return decode_ud(i, pos + 1);
+		pos = end;
+	} else if (pos >= 0) {
 		pos = decode_opcode(i, b, avail, pos);
+	}
 	if (pos < 0)
 		return decode_error(pos);
 	i->asz = address_size(addr_prefix, code_bits);
@@ -576,6 +629,9 @@ int tcg_decode(struct insn *i, const uint8_t *b, unsigned avail, int code_bits)
 		if (pos < 0)
 			return decode_error(pos);
 	}
+	/* VEX: 32-bit operands, 64 with W in 64-bit mode (the BMI forms) */
+	if (i->vex)
+		i->osz = code64 && i->vex_w ? 8 : 4;
 	imm_sizes(p & P_IMM, i, &imm_size, &imm2_size);
 
 	unsigned len = pos + disp_size + imm_size + imm2_size;
@@ -594,6 +650,10 @@ int tcg_decode(struct insn *i, const uint8_t *b, unsigned avail, int code_bits)
 	}
 	i->len = len;
 	i->ends_block = (p & P_END) && !group7_plain(i);
+	if (i->vex) {
+		i->fn = tcg_vex_ops[i->map][i->op];
+		return i->fn ? (int)len : decode_ud(i, len);
+	}
 	if ((p & P_UD) || (i->lock && !lock_ok(i, p)) || ((p & P_MEM) && !i->mem))
 		return decode_ud(i, len);
 	i->fn = tcg_ops[i->map][i->op];

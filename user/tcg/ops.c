@@ -7,6 +7,7 @@
 #include "tcg/tcg.h"
 
 tcg_handler tcg_ops[MAP_NR][256];
+tcg_handler tcg_vex_ops[MAP_NR][256];
 
 /* An undefined opcode, or an encoding this CPU does not support: #UD
  * (SDM Vol. 3, 6.15 "Interrupt 6-Invalid Opcode Exception"). */
@@ -27,6 +28,7 @@ static void register_all(void)
 	tcg_register_seg();
 	tcg_register_fpu();
 	tcg_register_sse();
+	tcg_register_avx();
 }
 
 void tcg_ops_init(void)

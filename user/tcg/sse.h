@@ -139,6 +139,12 @@ static inline void mmx_enter(struct tcg_cpu *c)
 	c->fpu.ftw = 0;
 }
 
+/* VEX-encoded instructions (SDM Vol. 2, 2.8, exception classes of the
+ * AVX instructions): #UD in real and virtual-8086 mode, unless
+ * CR4.OSXSAVE is set and XCR0 enables both SSE and AVX state; #NM if
+ * CR0.TS.  (CR0.EM and CR4.OSFXSR do not matter.) */
+void vex_check(struct tcg_cpu *c);
+
 /* ------------------------------------------------------------------ */
 /* Registers                                                           */
 
@@ -169,6 +175,32 @@ static inline void xmm_get(const struct tcg_cpu *c, unsigned r, union xmm *v)
 static inline void xmm_set(struct tcg_cpu *c, unsigned r, const union xmm *v)
 {
 	memcpy(&c->fpu.xmm[r & 15], v, 16);
+}
+
+/* One YMM register: lo is bits 127:0 (fpu.xmm), hi bits 255:128
+ * (xs.ymm_h). */
+struct ymm {
+	union xmm lo, hi;
+};
+
+static inline void ymm_get(const struct tcg_cpu *c, unsigned r, struct ymm *v)
+{
+	memcpy(&v->lo, &c->fpu.xmm[r & 15], 16);
+	memcpy(&v->hi, c->xs.ymm_h[r & 15], 16);
+}
+
+static inline void ymm_set(struct tcg_cpu *c, unsigned r, const struct ymm *v)
+{
+	memcpy(&c->fpu.xmm[r & 15], &v->lo, 16);
+	memcpy(c->xs.ymm_h[r & 15], &v->hi, 16);
+}
+
+/* A VEX.128 write of register r: bits 255:128 become zero (bits beyond
+ * VLMAX too, once AVX-512 is in; SDM Vol. 1, 14.1.2). */
+static inline void vex_set128(struct tcg_cpu *c, unsigned r, const union xmm *v)
+{
+	memcpy(&c->fpu.xmm[r & 15], v, 16);
+	memset(c->xs.ymm_h[r & 15], 0, 16);
 }
 
 /* ------------------------------------------------------------------ */

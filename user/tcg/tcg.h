@@ -80,6 +80,16 @@ struct insn {
 				 * moffs for A0-A3 (asz bytes); rel for jumps */
 	uint64_t imm2;          /* second immediate: ENTER's level byte, the
 				 * selector of a far pointer (9A, EA) */
+	/* VEX (C4/C5, SDM Vol. 2, 2.3): map and pfx come from its mmmmm and
+	 * pp fields, REX.R/X/B/W from its R, X, B and W (in rex, 64-bit mode
+	 * only).  The handler is tcg_vex_ops[map][op]. */
+	bool vex;
+	uint8_t vex_l;          /* VEX.L: 0 for 128-bit (or scalar), 1 for 256 */
+	uint8_t vex_w;          /* VEX.W, in every mode (an opcode extension
+				 * for vector instructions) */
+	uint8_t vvvv;           /* the register VEX.vvvv names (stored
+				 * inverted in the encoding), 0-15; 0 for the
+				 * unused field 1111b */
 };
 
 /* Decode one instruction from bytes[0..avail) in a code segment of
@@ -90,6 +100,9 @@ struct insn {
 int tcg_decode(struct insn *i, const uint8_t *bytes, unsigned avail, int code_bits);
 
 extern tcg_handler tcg_ops[MAP_NR][256];
+/* VEX-encoded instructions, by the VEX map (MAP_0F, MAP_0F38, MAP_0F3A)
+ * and opcode; an empty slot is #UD. */
+extern tcg_handler tcg_vex_ops[MAP_NR][256];
 /* fast.c: give a decoded instruction a handler specialised to its form,
  * where there is one (MOV, ALU and TEST at 32/64 bits: see fast.c). */
 void tcg_specialise(struct insn *i);
@@ -104,6 +117,7 @@ void tcg_register_system(void); /* system.c: system instructions, I/O, MSRs, CPU
 void tcg_register_seg(void);    /* seg.c: segment loads, far transfers, INT/IRET */
 void tcg_register_fpu(void);    /* fpu.c: x87 */
 void tcg_register_sse(void);    /* sse.c: MMX, SSE-SSE4.2, fxsave/fxrstor */
+void tcg_register_avx(void);    /* avx.c: VEX checks, VZEROUPPER/VZEROALL */
 
 /* ------------------------------------------------------------------ */
 /* The vCPU                                                            */

@@ -361,6 +361,8 @@ static bool two_byte(struct mirror *m, const struct insn *i)
 bool mirror_of(const struct tr *t, const struct insn *i, struct mirror *m)
 {
 	memset(m, 0, sizeof(*m));
+	if (i->vex)
+		return false;
 	if (!i->has_modrm && !(i->map == MAP_1B && (i->op < 0x40 || i->op == 0xa8 || i->op == 0xa9)))
 		return false;
 	bool ok = false;
