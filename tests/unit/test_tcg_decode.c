@@ -17,7 +17,7 @@ static void fill_ops(void)
 {
 	for (int m = 0; m < MAP_NR; m++)
 		for (int o = 0; o < 256; o++)
-			tcg_ops[m][o] = fake_handler;
+			tcg_ops[m][o] = tcg_vex_ops[m][o] = fake_handler;
 }
 
 static int dec(struct insn *i, int bits, const uint8_t *b, unsigned n)
@@ -779,9 +779,9 @@ TEST(tcg_decode_invalid_in_64bit)
 	struct insn i;
 	static const uint8_t ops[] = {
 		0x06, 0x07, 0x0e, 0x16, 0x17, 0x1e, 0x1f, 0x27, 0x2f, 0x37,
-		0x3f, 0x60, 0x61, 0x62, 0x82, 0x9a, 0xc4, 0xc5, 0xce, 0xd4,
+		0x3f, 0x60, 0x61, 0x62, 0x82, 0x9a, 0xce, 0xd4,
 		0xd5, 0xd6, 0xea,
-	};
+	};  /* C4 and C5 (LES, LDS) are VEX prefixes there: tcg_decode_vex */
 	for (unsigned k = 0; k < sizeof(ops); k++) {
 		/* a memory-form ModRM and enough bytes for any immediate */
 		uint8_t b[15] = { ops[k], 0x00, 0, 0, 0, 0, 0, 0 };
@@ -793,11 +793,12 @@ TEST(tcg_decode_invalid_in_64bit)
 		CHECK(r > 0);
 		CHECK(!IS_UD(i));
 	}
-	/* VEX (C4 C5) and EVEX (62) are ModRM.mod 11 outside 64-bit mode */
-	CHECK_EQ(DEC(&i, 32, 0xc5, 0xf8, 0x77), 2);
-	CHECK(IS_UD(i));
-	CHECK_EQ(DEC(&i, 16, 0xc4, 0xe2, 0x79, 0x18, 0x00), 2);
-	CHECK(IS_UD(i));
+	/* VEX (C4 C5) and EVEX (62) are ModRM.mod 11 outside 64-bit mode:
+	 * vzeroupper, vbroadcastss xmm0, [eax]; EVEX is #UD */
+	CHECK_EQ(DEC(&i, 32, 0xc5, 0xf8, 0x77), 3);
+	CHECK(i.vex && !IS_UD(i));
+	CHECK_EQ(DEC(&i, 16, 0xc4, 0xe2, 0x79, 0x18, 0x00), 5);
+	CHECK(i.vex && !IS_UD(i));
 	CHECK_EQ(DEC(&i, 32, 0x62, 0xf1, 0x7c, 0x48, 0x28, 0xc1), 2);
 	CHECK(IS_UD(i));
 	CHECK_EQ(DEC(&i, 32, 0xc5, 0x06, 0x34, 0x12), 2);  /* lds eax, [0x1234] */
@@ -812,6 +813,58 @@ TEST(tcg_decode_invalid_in_64bit)
 	/* but 63 (MOVSXD) is fine in 64-bit mode */
 	CHECK_EQ(DEC(&i, 64, 0x48, 0x63, 0xc1), 3);
 	CHECK(!IS_UD(i));
+}
+
+TEST(tcg_decode_vex)
+{
+	struct insn i;
+	/* vaddps ymm10, ymm9, [r13 + rcx*4 + 8]: C4, R=0 X=1 B=0 (inverted),
+	 * map 0F, W0 vvvv=~9 L1 pp none */
+	CHECK_EQ(DEC(&i, 64, 0xc4, 0x41, 0x34, 0x58, 0x54, 0x8d, 0x08), 7);
+	CHECK(i.vex && !IS_UD(i));
+	CHECK_EQ(i.map, MAP_0F);
+	CHECK_EQ(i.op, 0x58);
+	CHECK_EQ(i.pfx, PFX_NONE);
+	CHECK_EQ(i.vex_l, 1);
+	CHECK_EQ(i.vex_w, 0);
+	CHECK_EQ(i.vvvv, 9);
+	CHECK_EQ(i.reg, 10);
+	CHECK(i.mem);
+	CHECK_EQ(i.base, 13);
+	CHECK_EQ(i.index, R_RCX);
+	CHECK_EQ(i.scale, 2);
+	CHECK_EQ(i.disp, 8);
+	CHECK_EQ(i.osz, 4);
+	/* vpxor xmm1, xmm2, xmm3 (C5, pp 66): vvvv 2, no REX bits */
+	CHECK_EQ(DEC(&i, 64, 0xc5, 0xe9, 0xef, 0xcb), 4);
+	CHECK(i.vex && i.map == MAP_0F && i.op == 0xef && i.pfx == PFX_66);
+	CHECK(i.vvvv == 2 && i.reg == 1 && i.rm == 3 && !i.mem && i.vex_l == 0);
+	/* andn rax, rbx, rcx: VEX.0F38 F2 with W1 is 64-bit */
+	CHECK_EQ(DEC(&i, 64, 0xc4, 0xe2, 0xe0, 0xf2, 0xc1), 5);
+	CHECK(i.map == MAP_0F38 && i.op == 0xf2 && i.osz == 8 && i.vvvv == 3);
+	CHECK(i.vex_w == 1 && i.reg == 0 && i.rm == 1);
+	/* W1 outside 64-bit mode: vector W stays, operand size 32, no REX */
+	CHECK_EQ(DEC(&i, 32, 0xc4, 0xe2, 0xe0, 0xf2, 0xc1), 5);
+	CHECK(i.osz == 4 && i.vex_w == 1 && i.rex == 0 && i.vvvv == 3);
+	/* 0F3A takes an Ib: vpermq ymm0, ymm1, 0x1b */
+	CHECK_EQ(DEC(&i, 64, 0xc4, 0xe3, 0xfd, 0x00, 0xc1, 0x1b), 6);
+	CHECK(i.map == MAP_0F3A && i.imm == 0x1b && i.vex_l == 1);
+	/* #UD: after 66, F3, LOCK or REX; reserved maps 0 and 4 */
+	CHECK(DEC(&i, 64, 0x66, 0xc5, 0xe9, 0xef, 0xcb) > 0 && IS_UD(i));
+	CHECK(DEC(&i, 64, 0xf3, 0xc5, 0xe9, 0xef, 0xcb) > 0 && IS_UD(i));
+	CHECK(DEC(&i, 64, 0xf0, 0xc5, 0xe9, 0xef, 0xcb) > 0 && IS_UD(i));
+	CHECK(DEC(&i, 64, 0x40, 0xc5, 0xe9, 0xef, 0xcb) > 0 && IS_UD(i));
+	CHECK(DEC(&i, 64, 0xc4, 0xe0, 0x79, 0x00, 0xc0) > 0 && IS_UD(i));
+	CHECK(DEC(&i, 64, 0xc4, 0xe4, 0x79, 0x00, 0xc0) > 0 && IS_UD(i));
+	/* segment and address-size prefixes are fine */
+	CHECK_EQ(DEC(&i, 64, 0x65, 0x67, 0xc5, 0xfa, 0x6f, 0x00), 6);
+	CHECK(i.vex && !IS_UD(i) && i.seg == S_GS && i.asz == 4 && i.pfx == PFX_F3);
+	/* an empty slot of tcg_vex_ops is #UD, whatever tcg_ops holds */
+	tcg_vex_ops[MAP_0F][0x58] = NULL;
+	CHECK_EQ(tcg_decode(&i, BYTES(0xc5, 0xf8, 0x58, 0xc1), 4, 64), 4);
+	CHECK(IS_UD(i));
+	/* outside 64-bit mode, one byte of C5 alone could be LDS or VEX */
+	CHECK_EQ(tcg_decode(&i, BYTES(0xc5), 1, 32), 0);
 }
 
 TEST(tcg_decode_undefined)

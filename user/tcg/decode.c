@@ -511,13 +511,12 @@ static bool group7_plain(const struct insn *i)
  * RXBmmmmm WvvvvLpp, then the opcode.  Outside 64-bit mode C4/C5 are VEX
  * only when the next byte's top two bits are 11 (they are LES/LDS with a
  * register operand otherwise, which is #UD); there REX.R/X/B do not exist
- * and vvvv names xmm0-7.  Returns the position after the opcode,
- * short_of(), or -2 for a VEX encoding that is #UD whatever follows:
+ * and vvvv names xmm0-7.  Returns the position after the opcode or
+ * short_of(); *bad for a VEX encoding that is #UD whatever follows:
  * after a 66, F2, F3, LOCK or REX prefix (2.3.2), or a reserved map.
  */
-enum { VEX_BAD = -100 };
 static int decode_vex(struct insn *i, const uint8_t *b, unsigned avail,
-		      unsigned pos, bool code64)
+		      unsigned pos, bool code64, bool *bad)
 {
 	bool three = b[pos] == 0xc4;
 	unsigned need = pos + (three ? 4 : 3);
@@ -534,8 +533,9 @@ static int decode_vex(struct insn *i, const uint8_t *b, unsigned avail,
 	i->vex_l = (p2 >> 2) & 1;
 	i->vvvv = (~p2 >> 3) & (code64 ? 15 : 7);
 	i->pfx = p2 & 3;        /* 00 none, 01 66, 10 F3, 11 F2: as PFX_* */
-	if (i->opsize_prefix || i->rep || i->lock || i->rex || map < 1 || map > 3)
-		return VEX_BAD;
+	*bad = i->opsize_prefix || i->rep || i->lock || i->rex || map < 1 || map > 3;
+	if (*bad)
+		return (int)need;
 	i->map = map;   /* 1, 2, 3: MAP_0F, MAP_0F38, MAP_0F3A */
 	if (code64)
 		i->rex = (uint8_t)(0x40 | i->vex_w << 3 | rxb);
@@ -602,10 +602,10 @@ int tcg_decode(struct insn *i, const uint8_t *b, unsigned avail, int code_bits)
 	    (unsigned)pos + 1 >= avail)
 		return decode_error(short_of(pos + 1)); /* VEX or LES/LDS? */
 	if (pos >= 0 && is_vex(b, avail, pos, code64)) {
-		int end = decode_vex(i, b, avail, pos, code64);
-		if (end == VEX_BAD)
-			return decode_ud(i, pos + 1);
-		pos = end;
+		bool bad;
+		pos = decode_vex(i, b, avail, pos, code64, &bad);
+		if (pos > 0 && bad)
+			return decode_ud(i, pos);
 	} else if (pos >= 0) {
 		pos = decode_opcode(i, b, avail, pos);
 	}
