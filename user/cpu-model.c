@@ -6,6 +6,7 @@
  * bits and warns about the rest; KVM, what KVM_GET_SUPPORTED_CPUID offers
  * of them (tcg/cpuid.c, kvm/cpuid.c).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include "cpu.h"
@@ -151,13 +152,21 @@ static const char *feature_name(unsigned word, unsigned bit)
 	return n ? n : "?";
 }
 
+/* The named bits of every word, once (CPUID of a named model masks with
+ * them on every execution) */
+static uint32_t named_bits[CPUID_WORDS];
+static pthread_once_t named_once = PTHREAD_ONCE_INIT;
+
+static void find_named(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(features); i++)
+		named_bits[features[i].word] |= 1u << features[i].bit;
+}
+
 uint32_t cpu_feature_named(unsigned w)
 {
-	uint32_t bits = 0;
-	for (size_t i = 0; i < ARRAY_SIZE(features); i++)
-		if (features[i].word == w)
-			bits |= 1u << features[i].bit;
-	return bits;
+	pthread_once(&named_once, find_named);
+	return w < CPUID_WORDS ? named_bits[w] : 0;
 }
 
 int cpu_feature_list(const char *names, uint32_t bits[CPUID_WORDS])
