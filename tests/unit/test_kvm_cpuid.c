@@ -62,7 +62,7 @@ static struct kvm_cpuid2 *fake_supported(void)
 	add(c, 0x14, 0, IDX, 0, 0xf, 7, 0);
 	add(c, 0x1f, 0, IDX, 1, 1, 0x100, 0);
 	add(c, 0x40000000, 0, 0, 0x40000001, 0x4b4d564b, 0x564b4d56, 0x4d);
-	add(c, 0x80000000, 0, 0, 0x80000008, 0, 0, 0);
+	add(c, 0x80000000, 0, 0, 0x80000008, 1, 2, 3);  /* junk a model clears */
 	/* ECX: LAHF ABM 3DNowPrefetch; EDX: SYSCALL NX 1 GiB pages RDTSCP LM */
 	add(c, 0x80000001, 0, 0, 0, 0, 0x121, 0x2c100800);
 	add_str(c, 0x80000002, "Intel(R) Xeon(R)");
@@ -179,7 +179,7 @@ TEST(kvm_cpuid_named_intel)
 	CHECK(find(c, 0xd, 2) != NULL);
 	CHECK(!find(c, 0xd, 5) && !find(c, 0xd, 7) && !find(c, 0xd, 8) && !find(c, 0xd, 9));
 	e = find(c, 0x80000000, 0);
-	CHECK(e && e->eax == 0x80000008);
+	CHECK(e && e->eax == 0x80000008 && !e->ebx && !e->ecx && !e->edx);
 	e = find(c, 0x80000001, 0);
 	CHECK(e && e->edx == (1u << 11 | 1u << 20 | 1u << 27 | 1u << 29));     /* no 1G */
 	CHECK(e && e->ecx == (1u << 0 | 1u << 5));      /* no 3DNowPrefetch */

@@ -172,7 +172,9 @@ static bool apply_model(struct kvm_cpuid_entry2 *e, const struct kvm_cpuid2 *src
 		if (named)
 			e->eax = d->xlevel;
 		if ((named || d->vendor_set) && d->amd)
-			set_vendor(e, d->vendor);
+			set_vendor(e, d->vendor);       /* AMD repeats it here */
+		else if (named || d->vendor_set)
+			e->ebx = e->ecx = e->edx = 0;   /* Intel: reserved */
 		break;
 	case 0x80000001:
 		if (named && d->amd)
