@@ -1,13 +1,15 @@
 /*
  * -cpu MODEL,+FEAT,-FEAT,FEAT=on|off: QEMU's feature syntax and its flag
  * names (the bits: Intel SDM Vol. 2A, CPUID, tables 3-8 to 3-10; AMD APM
- * Vol. 3, appendix E).  The engines apply the result: TCG removes the
- * "off" bits from what it implements and warns about "on" bits it lacks;
- * KVM adds the "on" bits KVM_GET_SUPPORTED_CPUID offers (cpuid.c,
- * kvm-cpuid.c).
+ * Vol. 3, appendix E).  The engines apply the result to the model
+ * (cpu-models.c): TCG gives what it implements of the model and the "on"
+ * bits and warns about the rest; KVM, what KVM_GET_SUPPORTED_CPUID offers
+ * of them (tcg/cpuid.c, kvm/cpuid.c).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include "cpu.h"
 #include "cpu-model.h"
 #include "log.h"
 #include "qvm.h"
@@ -112,7 +114,7 @@ static const struct feature features[] = {
 	F("invtsc", 8000_0007_EDX, 8),
 
 	F("clzero", 8000_0008_EBX, 0), F("wbnoinvd", 8000_0008_EBX, 9),
-	F("ibpb", 8000_0008_EBX, 12), F("ibrs", 8000_0008_EBX, 14),
+	F("xsaveerptr", 8000_0008_EBX, 2), F("ibpb", 8000_0008_EBX, 12), F("ibrs", 8000_0008_EBX, 14),
 	F("amd-stibp", 8000_0008_EBX, 15), F("amd-ssbd", 8000_0008_EBX, 24),
 	F("virt-ssbd", 8000_0008_EBX, 25), F("amd-no-ssb", 8000_0008_EBX, 26),
 };
@@ -136,12 +138,81 @@ static const struct feature *find_feature(const char *name)
 	return NULL;
 }
 
-static const char *feature_name(unsigned word, unsigned bit)
+const char *cpu_feature_name(unsigned w, unsigned bit)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(features); i++)
-		if (features[i].word == word && features[i].bit == bit)
+		if (features[i].word == w && features[i].bit == bit)
 			return features[i].name;
-	return "?";
+	return NULL;
+}
+
+static const char *feature_name(unsigned word, unsigned bit)
+{
+	const char *n = cpu_feature_name(word, bit);
+	return n ? n : "?";
+}
+
+/* The named bits of every word, once (CPUID of a named model masks with
+ * them on every execution) */
+static uint32_t named_bits[CPUID_WORDS];
+static pthread_once_t named_once = PTHREAD_ONCE_INIT;
+
+static void find_named(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(features); i++)
+		named_bits[features[i].word] |= 1u << features[i].bit;
+}
+
+uint32_t cpu_feature_named(unsigned w)
+{
+	pthread_once(&named_once, find_named);
+	return w < CPUID_WORDS ? named_bits[w] : 0;
+}
+
+int cpu_feature_list(const char *names, uint32_t bits[CPUID_WORDS])
+{
+	memset(bits, 0, CPUID_WORDS * sizeof(bits[0]));
+	while (*names) {
+		char name[32];
+		size_t len = strcspn(names, " ");
+		if (len && len < sizeof(name)) {
+			memcpy(name, names, len);
+			name[len] = 0;
+			const struct feature *ft = find_feature(name);
+			if (!ft)
+				return -1;
+			bits[ft->word] |= 1u << ft->bit;
+		} else if (len) {
+			return -1;
+		}
+		names += len;
+		names += strspn(names, " ");
+	}
+	return 0;
+}
+
+/* vendor=NAME (12 characters, as QEMU wants) and model-id=STRING */
+static int parse_string_prop(const char *model, const char *key, const char *v,
+			     struct cpu_features *f)
+{
+	if (!strcmp(key, "vendor")) {
+		if (strlen(v) != 12) {
+			qvm_error("-cpu %s: vendor=%s: the vendor is 12 characters "
+				  "(GenuineIntel, AuthenticAMD)", model, v);
+			return -1;
+		}
+		memcpy(f->vendor, v, 13);
+		return 1;
+	}
+	if (!strcmp(key, "model-id") || !strcmp(key, "model_id")) {
+		if (strlen(v) > 48) {
+			qvm_error("-cpu %s: model-id: at most 48 characters", model);
+			return -1;
+		}
+		snprintf(f->model_id, sizeof(f->model_id), "%s", v);
+		return 1;
+	}
+	return 0;
 }
 
 /* on/off and their QEMU synonyms: 1, 0, or -1 */
@@ -166,6 +237,9 @@ static int parse_feature(const char *model, char *tok, struct cpu_features *f)
 		n = tok + 1;
 	} else if (eq) {
 		*eq = 0;
+		int r = parse_string_prop(model, tok, eq + 1, f);
+		if (r)
+			return r < 0 ? -1 : 0;
 		on = parse_bool(eq + 1);
 		if (on < 0) {
 			qvm_error("-cpu %s: %s=%s: expected on or off", model, tok, eq + 1);
@@ -211,6 +285,10 @@ int cpu_option_parse(char *arg, const char **model, struct cpu_features *f)
 		*rest++ = 0;
 	if (!*arg) {
 		qvm_error("-cpu: no CPU model before the features (try -cpu help)");
+		return -1;
+	}
+	if (!cpu_model_known(arg)) {
+		qvm_error("-cpu %s: unknown CPU model (try -cpu help)", arg);
 		return -1;
 	}
 	*model = arg;
@@ -268,7 +346,9 @@ void cpu_features_apply(const struct cpu_features *f, uint32_t leaf, uint32_t su
 void cpu_features_print(void)
 {
 	size_t col = 0;
-	printf("\nRecognized CPUID flags (-cpu MODEL,+FLAG,-FLAG or FLAG=on|off; enforce):\n");
+	printf("\nOptions: -cpu MODEL[,+FLAG][,-FLAG][,FLAG=on|off][,vendor=VENDOR]"
+	       "[,model-id=BRAND][,enforce]\n");
+	printf("\nRecognized CPUID flags:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(features); i++) {
 		size_t len = strlen(features[i].name);
 		if (col && col + 1 + len > 76) {

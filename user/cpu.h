@@ -147,7 +147,7 @@ uint32_t topo_apic_id(const struct config *cfg, unsigned index);
 unsigned topo_thread_bits(const struct config *cfg);
 unsigned topo_core_bits(const struct config *cfg);
 
-/* -cpu help: the CPU models (kvm-cpuid.c). */
+/* -cpu help: the CPU models; is NAME one of them (cpu-models.c) */
 void cpu_models_print(void);
 bool cpu_model_known(const char *name);
 #endif

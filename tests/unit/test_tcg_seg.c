@@ -12,6 +12,8 @@
 #include <string.h>
 #include "unit.h"
 #include "machine.h"
+#include "config.h"
+#include "cpu-model.h"
 #include "tcg/tcg.h"
 #include "tcgtest.h"
 
@@ -507,6 +509,103 @@ TEST(tcg_seg_syscall_sysret)
 	mode_long64(&e, 0);
 	c->s.efer &= ~EFER_SCE;
 	CHECK_EQ(STEP_AT(&e, 0x1600, 0x0f, 0x05), EXC_UD);
+	tcg_env_free(&e);
+}
+
+/* -cpu MODEL for the machine e runs (NULL: the default, max) */
+static void use_model(struct tcg_env *e, struct config *cfg, char *arg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	if (arg)
+		CHECK_EQ(cpu_option_parse(arg, &cfg->cpu_model, &cfg->cpu_features), 0);
+	e->m->cfg = arg ? cfg : NULL;
+}
+
+/* The vendor's rules (AMD APM Vol. 3 SYSCALL, SYSRET, SYSENTER; SDM
+ * Vol. 2): SYSCALL and SYSRET outside 64-bit mode are AMD's, SYSENTER and
+ * SYSEXIT in long mode Intel's. */
+TEST(tcg_seg_syscall_sysenter_vendor)
+{
+	struct tcg_env e;
+	struct config cfg;
+	char epyc[] = "EPYC", haswell[] = "Haswell", amd_max[] = "max,vendor=AuthenticAMD";
+	CHECK(env_init(&e));
+	struct tcg_cpu *c = e.c;
+	use_model(&e, &cfg, epyc);
+	mode_long64(&e, 3);
+	seg_flat(&c->s.seg[S_CS], SEL_UCODE, 0xb, 3, false);    /* compatibility mode */
+	c->s.star = 0x38ULL << 48 | 0x40ULL << 32 | 0x2000;
+	c->s.lstar = HANDLER;
+	c->s.cstar = HANDLER + 0x100;
+	c->s.sfmask = FL_IF | FL_DF;
+	c->s.rflags = 2 | FL_IF | FL_DF;
+	CHECK_EQ(STEP_AT(&e, 0x1700, 0x0f, 0x05), -1);
+	CHECK_EQ(c->s.rip, HANDLER + 0x100);                    /* CSTAR */
+	CHECK_EQ(c->s.regs[R_RCX], 0x1702);
+	CHECK_EQ(c->s.regs[R_R11] & (FL_IF | FL_DF), FL_IF | FL_DF);
+	CHECK_EQ(tcg_rflags(c) & (FL_IF | FL_DF), 0);
+	CHECK_EQ(c->s.seg[S_CS].selector, 0x40);
+	CHECK(c->s.seg[S_CS].l);
+	CHECK_EQ(c->s.seg[S_SS].selector, 0x48);
+	/* SYSRET from compatibility mode at CPL 0 */
+	seg_flat(&c->s.seg[S_CS], SEL_KCODE, 0xb, 0, false);
+	c->s.regs[R_RCX] = 0x1800;
+	CHECK_EQ(STEP_AT(&e, 0x1710, 0x0f, 0x07), -1);
+	CHECK_EQ(c->s.seg[S_CS].selector, 0x3b);
+	CHECK_EQ(c->s.rip, 0x1800);
+	/* SYSENTER, SYSEXIT in long mode: #UD */
+	c->s.sysenter_cs = SEL_KCODE64;
+	CHECK_EQ(STEP_AT(&e, 0x1720, 0x0f, 0x34), EXC_UD);
+	mode_long64(&e, 0);
+	CHECK_EQ(STEP_AT(&e, 0x1730, 0x0f, 0x35), EXC_UD);
+
+	/* legacy mode: to STAR[31:0] in 32-bit code, ECX the return address */
+	mode_prot32(&e, 3);
+	c->s.efer = EFER_SCE;
+	c->s.rflags = 2 | FL_IF;
+	CHECK_EQ(STEP_AT(&e, 0x1740, 0x0f, 0x05), -1);
+	CHECK_EQ(c->s.rip, 0x2000);
+	CHECK_EQ(c->s.regs[R_RCX], 0x1742);
+	CHECK_EQ(c->s.seg[S_CS].selector, 0x40);
+	CHECK(!c->s.seg[S_CS].l && c->s.seg[S_CS].db);
+	CHECK_EQ(tcg_cpl(c), 0);
+	CHECK_EQ(tcg_rflags(c) & FL_IF, 0);
+	/* ... and back with SYSRET: CS STAR[63:48] | 3, IF set */
+	c->s.regs[R_RCX] = 0x1900;
+	CHECK_EQ(STEP_AT(&e, 0x2000, 0x0f, 0x07), -1);
+	CHECK_EQ(c->s.rip, 0x1900);
+	CHECK_EQ(c->s.seg[S_CS].selector, 0x3b);
+	CHECK_EQ(tcg_cpl(c), 3);
+	CHECK(tcg_rflags(c) & FL_IF);
+	CHECK_EQ(STEP_AT(&e, 0x1900, 0x0f, 0x07), EXC_GP);     /* CPL 3 */
+
+	/* vendor= alone makes max an AMD CPU too */
+	use_model(&e, &cfg, amd_max);
+	mode_long64(&e, 3);
+	seg_flat(&c->s.seg[S_CS], SEL_UCODE, 0xb, 3, false);
+	CHECK_EQ(STEP_AT(&e, 0x1750, 0x0f, 0x05), -1);
+	CHECK_EQ(c->s.rip, HANDLER + 0x100);
+
+	/* Intel (a named model, and the default): #UD outside 64-bit mode;
+	 * SYSENTER in long mode goes to SYSENTER_EIP */
+	for (int k = 0; k < 2; k++) {
+		use_model(&e, &cfg, k ? haswell : NULL);
+		mode_long64(&e, 3);
+		seg_flat(&c->s.seg[S_CS], SEL_UCODE, 0xb, 3, false);
+		CHECK_EQ(STEP_AT(&e, 0x1760 + k * 0x40, 0x0f, 0x05), EXC_UD);
+		mode_long64(&e, 0);
+		seg_flat(&c->s.seg[S_CS], SEL_KCODE, 0xb, 0, false);
+		CHECK_EQ(STEP_AT(&e, 0x1770 + k * 0x40, 0x0f, 0x07), EXC_UD);
+		mode_long64(&e, 3);
+		c->s.sysenter_cs = SEL_KCODE64;
+		c->s.sysenter_eip = HANDLER;
+		CHECK_EQ(STEP_AT(&e, 0x1780 + k * 0x40, 0x0f, 0x34), -1);
+		CHECK_EQ(c->s.rip, HANDLER);
+		mode_prot32(&e, 3);
+		c->s.efer = EFER_SCE;
+		CHECK_EQ(STEP_AT(&e, 0x1790 + k * 0x40, 0x0f, 0x05), EXC_UD);
+	}
+	e.m->cfg = NULL;
 	tcg_env_free(&e);
 }
 

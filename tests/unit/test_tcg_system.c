@@ -13,6 +13,7 @@
 #include "config.h"
 #include "hw/apic.h"
 #include "tcg/tcg.h"
+#include "tcg/xsave.h"
 #include "tcgtest.h"
 
 #define CODE_BASE 0x1000
@@ -193,6 +194,142 @@ TEST(tcg_cpuid_cpu_option_features)
 	char arg2[] = "qemu64,+sse4.2,+x2apic,+invtsc,+bhi-ctrl,enforce";
 	CHECK_EQ(cpu_option_parse(arg2, &cfg.cpu_model, &cfg.cpu_features), 0);
 	CHECK_EQ(tcg_cpuid_check_features(&cfg.cpu_features), 0);
+	e.m->cfg = NULL;
+	tcg_env_free(&e);
+}
+
+/* The vendor string of leaf 0 (EBX EDX ECX) and the brand string */
+static void vendor_of(struct tcg_cpu *c, char v[13])
+{
+	uint32_t r[4];
+	tcg_cpuid(c, 0, 0, r);
+	memcpy(v, &r[1], 4);
+	memcpy(v + 4, &r[3], 4);
+	memcpy(v + 8, &r[2], 4);
+	v[12] = 0;
+}
+
+static void brand_of(struct tcg_cpu *c, char b[49])
+{
+	for (uint32_t k = 0; k < 3; k++)
+		tcg_cpuid(c, 0x80000002 + k, 0, (uint32_t *)(void *)(b + 16 * k));
+	b[48] = 0;
+}
+
+/* -cpu Haswell: QEMU's Haswell (family 6 model 60 stepping 4, level 0xD,
+ * xlevel 0x80000008) with what TCG has of its features; bits TCG
+ * implements but Haswell lacks (1 GiB pages, XSAVEC, ARCH_CAPABILITIES)
+ * are gone, and a +FEAT brings one back. */
+TEST(tcg_cpuid_model_haswell)
+{
+	struct tcg_env e;
+	CHECK(env_init(&e));
+	CHECK_EQ(tcg_xsave_offer(e.c, XSAVE_OFFER_TCG), 0);
+	struct config cfg = { 0 };
+	char arg[] = "Haswell";
+	CHECK_EQ(cpu_option_parse(arg, &cfg.cpu_model, &cfg.cpu_features), 0);
+	e.m->cfg = &cfg;
+	uint32_t r[4];
+	char v[13], b[49];
+	vendor_of(e.c, v);
+	CHECK(!strcmp(v, "GenuineIntel"));
+	tcg_cpuid(e.c, 0, 0, r);
+	CHECK_EQ(r[0], 0xd);
+	tcg_cpuid(e.c, 1, 0, r);
+	CHECK_EQ(r[0], 0x306c4);
+	CHECK_EQ(r[2] & (1u << 20 | 1u << 23 | 1u << 22), 1u << 20 | 1u << 23 | 1u << 22);
+	CHECK(r[2] & (1u << 31));                       /* hypervisor, the engine's */
+	CHECK(!(r[2] & (1u << 3)));                     /* no MONITOR */
+	CHECK(!(r[3] & (1u << 1)));                     /* VME: TCG has none */
+	brand_of(e.c, b);
+	CHECK(!strcmp(b, "Intel Core Processor (Haswell)"));
+	tcg_cpuid(e.c, 0x80000000, 0, r);
+	CHECK_EQ(r[0], 0x80000008);
+	tcg_cpuid(e.c, 0x80000001, 0, r);
+	CHECK_EQ(r[0], 0);
+	CHECK(r[3] & (1u << 29 | 1u << 20));            /* LM NX */
+	CHECK(!(r[3] & (1u << 26)));                    /* no 1 GiB pages */
+	CHECK(!(r[3] & 1));                             /* no AMD copies */
+	CHECK(!(r[3] & (1u << 11)));                    /* SYSCALL: long mode only */
+	tcg_cpuid(e.c, 7, 0, r);
+	CHECK(!(r[1] & (1u << 4 | 1u << 11)));          /* no HLE, RTM */
+	CHECK_EQ(r[3], 0);                              /* no ARCH_CAPABILITIES */
+	tcg_cpuid(e.c, 0xd, 1, r);
+	CHECK_EQ(r[0], 1);                              /* XSAVEOPT, no XSAVEC */
+	tcg_cpuid(e.c, 0x16, 0, r);                     /* beyond level 0xD */
+	uint32_t top[4];
+	tcg_cpuid(e.c, 0xd, 0, top);
+	CHECK(!memcmp(r, top, sizeof(r)));
+	CHECK_EQ(tcg_cpuid_xsave_offer(&cfg, 7), 7);    /* Haswell has AVX */
+
+	char arg2[] = "Haswell,+pdpe1gb,-popcnt,-hypervisor,model-id=Mine,vendor=AuthenticAMD";
+	CHECK_EQ(cpu_option_parse(arg2, &cfg.cpu_model, &cfg.cpu_features), 0);
+	tcg_cpuid(e.c, 0x80000001, 0, r);
+	CHECK(r[3] & (1u << 26));
+	CHECK(r[3] & 1);                                /* AMD copies leaf 1 EDX */
+	CHECK_EQ(r[0], 0x306c4);
+	tcg_cpuid(e.c, 1, 0, r);
+	CHECK(!(r[2] & (1u << 23 | 1u << 31)));
+	brand_of(e.c, b);
+	CHECK(!strcmp(b, "Mine"));
+	vendor_of(e.c, v);
+	CHECK(!strcmp(v, "AuthenticAMD"));
+	e.m->cfg = NULL;
+	tcg_env_free(&e);
+}
+
+/* -cpu EPYC: AuthenticAMD family 0x17 (base 0xF + extended 8) model 1
+ * stepping 2; SYSCALL reported in every mode; leaf 0x80000001 EDX
+ * repeats leaf 1 EDX's FPU..FXSR bits and EAX the signature (AMD APM
+ * Vol. 3, E.4.2); no x2APIC, ERMS or AVX-512 (EPYC has none) */
+TEST(tcg_cpuid_model_epyc)
+{
+	struct tcg_env e;
+	CHECK(env_init(&e));
+	CHECK_EQ(tcg_xsave_offer(e.c, XSAVE_OFFER_TCG), 0);
+	struct config cfg = { 0 };
+	char arg[] = "EPYC";
+	CHECK_EQ(cpu_option_parse(arg, &cfg.cpu_model, &cfg.cpu_features), 0);
+	e.m->cfg = &cfg;
+	uint32_t r[4], l1[4];
+	char v[13], b[49];
+	vendor_of(e.c, v);
+	CHECK(!strcmp(v, "AuthenticAMD"));
+	tcg_cpuid(e.c, 1, 0, l1);
+	CHECK_EQ(l1[0], 0x800f12);
+	CHECK_EQ((l1[0] >> 8 & 0xf) + (l1[0] >> 20 & 0xff), 0x17);
+	CHECK(!(l1[2] & (1u << 21)));                   /* no x2APIC */
+	CHECK(l1[2] & (1u << 20));                      /* SSE4.2 */
+	brand_of(e.c, b);
+	CHECK(!strcmp(b, "AMD EPYC Processor"));
+	tcg_cpuid(e.c, 0x80000000, 0, r);
+	CHECK_EQ(r[0], 0x8000001e);
+	CHECK(!memcmp(&r[1], "Auth", 4));
+	tcg_cpuid(e.c, 0x80000001, 0, r);
+	CHECK_EQ(r[0], l1[0]);
+	CHECK(r[3] & (1u << 11));                       /* SYSCALL outside long mode */
+	CHECK_EQ(r[3] & 0x0183f3ffu, l1[3] & 0x0183f3ffu);
+	CHECK(r[3] & (1u << 0 | 1u << 15 | 1u << 23 | 1u << 24));
+	CHECK(r[3] & (1u << 26));                       /* EPYC has 1 GiB pages */
+	CHECK(r[2] & (1u << 0 | 1u << 5));              /* LAHF, ABM */
+	tcg_cpuid(e.c, 0x8000001e, 0, r);               /* in range, nothing there */
+	CHECK(!r[0] && !r[1] && !r[2] && !r[3]);
+	tcg_cpuid(e.c, 7, 0, r);
+	CHECK(!(r[1] & (1u << 9 | 1u << 16)));
+	tcg_cpuid(e.c, 0xd, 1, r);
+	CHECK_EQ(r[0], 7);                              /* XSAVEOPT XSAVEC XGETBV1 */
+	CHECK_EQ(tcg_cpuid_check_model("EPYC", &cfg.cpu_features), 0);    /* a warning */
+	cfg.cpu_features.enforce = true;
+	CHECK_EQ(tcg_cpuid_check_model("EPYC", &cfg.cpu_features), -1);
+	char arg2[] = "qemu64,-mca,-svm,enforce";     /* all there: no line */
+	CHECK_EQ(cpu_option_parse(arg2, &cfg.cpu_model, &cfg.cpu_features), 0);
+	CHECK_EQ(tcg_cpuid_check_model("qemu64", &cfg.cpu_features), 0);
+	CHECK_EQ(tcg_cpuid_xsave_offer(&cfg, 7), 3);    /* qemu64: no AVX */
+	vendor_of(e.c, v);
+	CHECK(!strcmp(v, "AuthenticAMD"));              /* QEMU's qemu64 is AMD's */
+	tcg_cpuid(e.c, 1, 0, r);
+	CHECK_EQ(r[0], 0x60fb1);                        /* family 15 model 107 */
+	CHECK(!(r[2] & (1u << 26)));                    /* qemu64 has no XSAVE */
 	e.m->cfg = NULL;
 	tcg_env_free(&e);
 }

@@ -46,10 +46,17 @@ static inline struct kvm_vcpu *kvm_vcpu_of(struct vcpu *v)
  * 2 * IRQCHIP_NR_GSIS entries); returns how many. */
 int kvm_build_routing(const struct irq_routing *routing, struct kvm_irq_routing *r);
 
-/* kvm-cpuid.c: the CPUID a vCPU sees, with the -smp topology and the
+/* kvm/cpuid.c: the CPUID a vCPU sees, with the -smp topology and the
  * -cpu model applied.  0 or -1 with a message. */
 int kvm_cpuid_init(struct machine *m);
 int kvm_cpuid_set(struct vcpu *v);
+/* The parts without ioctls, for the unit tests: -cpu's features and the
+ * model's against what KVM offers (sup); the CPUID of the vCPU with
+ * apic_id from src into c (room for src->nent + 3 entries). */
+struct config;
+int kvm_cpuid_check(const struct kvm_cpuid2 *sup, const struct config *cfg);
+int kvm_cpuid_build(const struct kvm_cpuid2 *src, const struct config *cfg,
+		    uint32_t apic_id, struct kvm_cpuid2 *c);
 
 /* kvm-state.c */
 int kvm_get_state(struct vcpu *v, struct x86_cpu_state *s);

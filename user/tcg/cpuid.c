@@ -21,13 +21,24 @@
  * and BHI_DIS_S (leaf 7.2 EDX).  Linux then boots without page-table
  * isolation, buffer clearing, retpolines or the branch-history clearing
  * loop on every system call: its remaining Spectre mitigations are the
- * compiled-in ones and one write of IA32_SPEC_CTRL.  The vendor stays GenuineIntel: what the SYSCALL, SYSRET
- * and SYSENTER paths (seg.c) and the leaves here implement is Intel's.
+ * compiled-in ones and one write of IA32_SPEC_CTRL.
+ *
+ * That is -cpu max, the default.  A named model (-cpu Haswell, EPYC, ...:
+ * cpu-models.c) is layered on top: its vendor, signature, brand string and
+ * highest leaves, and of the feature bits above only those the model has
+ * (or -cpu adds); what it has and TCG doesn't implement is left out, with
+ * one warning (tcg_cpuid_check_model).  With an AMD vendor, SYSCALL is
+ * reported in every mode and leaf 0x80000001 EDX repeats leaf 1's bits, as
+ * AMD's do; seg.c then follows AMD's SYSCALL, SYSRET and SYSENTER rules.
  */
+#include <stdio.h>
 #include "tcg/tcg.h"
 #include "config.h"
 #include "hw/apic.h"
 #include "x86/cpuid.h"
+#include "tcg/xsave.h"
+#include "cpu-model.h"
+#include "log.h"
 
 #define MAX_BASIC 0x16
 #define MAX_EXTENDED 0x80000008u
@@ -111,7 +122,8 @@ static uint32_t str4(const char *s)
 	return v;
 }
 
-static void leaf1(struct tcg_cpu *c, const struct topo *t, uint32_t out[4])
+static void leaf1(struct tcg_cpu *c, const struct cpu_def *d, const struct topo *t,
+		  uint32_t out[4])
 {
 	unsigned per_pkg = 1u << (t->thread_bits + t->core_bits);
 	uint32_t ebx = (8u << 8) | (MIN(per_pkg, 255u) << 16) | (t->apic_id << 24);
@@ -121,7 +133,7 @@ static void leaf1(struct tcg_cpu *c, const struct topo *t, uint32_t out[4])
 		edx &= ~L1_EDX_APIC;    /* SDM Vol. 3, 11.4.3 */
 	if (per_pkg > 1)
 		edx |= L1_EDX_HTT;
-	set4(out, SIGNATURE, ebx, L1_ECX, edx);
+	set4(out, d->kind == CPU_MODEL_NAMED ? d->signature : SIGNATURE, ebx, L1_ECX, edx);
 }
 
 /* Leaf 4: deterministic cache parameters with the sharing fields of the
@@ -214,18 +226,21 @@ static void leaf16(uint32_t out[4])
 	set4(out, (uint32_t)MIN(mhz, 0xffffu), (uint32_t)MIN(mhz, 0xffffu), 100, 0);
 }
 
-static void basic_leaf(struct tcg_cpu *c, uint32_t leaf, uint32_t sub,
-		       uint32_t max, uint32_t out[4])
+static void basic_leaf(struct tcg_cpu *c, const struct cpu_def *d, uint32_t leaf,
+		       uint32_t sub, uint32_t max, uint32_t out[4])
 {
 	struct topo t;
 	get_topo(c, &t);
 	set4(out, 0, 0, 0, 0);
 	switch (leaf) {
 	case 0:
-		set4(out, max, str4("Genu"), str4("ntel"), str4("ineI"));
+		if (d->vendor[0])
+			set4(out, max, str4(d->vendor), str4(d->vendor + 8), str4(d->vendor + 4));
+		else
+			set4(out, max, str4("Genu"), str4("ntel"), str4("ineI"));
 		break;
 	case 1:
-		leaf1(c, &t, out);
+		leaf1(c, d, &t, out);
 		break;
 	case 2:
 		set4(out, 0xff01, 0, 0, 0); /* 0xff: see leaf 4 */
@@ -258,22 +273,30 @@ static void basic_leaf(struct tcg_cpu *c, uint32_t leaf, uint32_t sub,
 	 * other EBX/ECX features (SMEP, BMI, ...) */
 }
 
-static void extended_leaf(struct tcg_cpu *c, uint32_t leaf, uint32_t out[4])
+static void extended_leaf(struct tcg_cpu *c, const struct cpu_def *d, uint32_t leaf,
+			  uint32_t xmax, uint32_t out[4])
 {
-	static const char brand[48] = "qvm TCG x86-64 processor";
+	static const char qvm_brand[48] = "qvm TCG x86-64 processor";
+	const char *brand = d->brand[0] ? d->brand : qvm_brand;
 	struct topo t;
 	set4(out, 0, 0, 0, 0);
 	switch (leaf) {
 	case 0x80000000:
-		out[0] = MAX_EXTENDED;
+		out[0] = xmax;
+		if (d->amd)             /* AMD repeats the vendor here */
+			set4(out, xmax, str4(d->vendor), str4(d->vendor + 8),
+			     str4(d->vendor + 4));
 		break;
 	case 0x80000001:
+		if (d->amd)
+			out[0] = d->kind == CPU_MODEL_NAMED ? d->signature : SIGNATURE;
 		out[2] = X1_ECX_LAHF | X1_ECX_ABM;
 		out[3] = X1_EDX_PAGE1GB | X1_EDX_RDTSCP | X1_EDX_LM;
 		if (!(c->misc_enable & MISC_XD_DISABLE))
 			out[3] |= X1_EDX_NX;
-		if (tcg_long_mode(c))
-			out[3] |= X1_EDX_SYSCALL; /* Intel: 64-bit mode only */
+		/* Intel: in 64-bit mode only; AMD: in every mode (seg.c) */
+		if (tcg_long_mode(c) || d->amd)
+			out[3] |= X1_EDX_SYSCALL;
 		break;
 	case 0x80000002 ... 0x80000004:
 		memcpy(out, brand + (leaf - 0x80000002) * 16, 16);
@@ -308,15 +331,48 @@ static const uint32_t implemented[CPUID_WORDS] = {
 	[CPUID_8000_0007_EDX] = X7_EDX_INVARIANT_TSC,
 };
 
+/* The CPU -cpu describes; max for a machine without options (unit tests) */
+static void def_of(const struct tcg_cpu *c, struct cpu_def *d)
+{
+	const struct config *cfg = c->m ? c->m->cfg : NULL;
+	if (!cfg || cpu_def_init(d, cfg->cpu_model, &cfg->cpu_features) < 0 ||
+	    d->kind == CPU_MODEL_HOST)
+		cpu_def_init(d, NULL, cfg ? &cfg->cpu_features : NULL);
+}
+
+bool tcg_cpu_amd(const struct tcg_cpu *c)
+{
+	const struct config *cfg = c->m ? c->m->cfg : NULL;
+	return cfg && cpu_model_amd(cfg->cpu_model, &cfg->cpu_features);
+}
+
 int tcg_cpuid_check_features(const struct cpu_features *f)
 {
 	return cpu_features_check(f, implemented, "TCG");
 }
 
-/* Returns the leaf whose data out holds */
-static uint32_t raw_cpuid(struct tcg_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
+int tcg_cpuid_check_model(const char *model, const struct cpu_features *f)
 {
-	uint32_t max = (c->misc_enable & MISC_LIMIT_CPUID) ? 2 : MAX_BASIC;
+	/* QEMU's TCG turns VME off in every model, without a word */
+	static const uint32_t quiet[CPUID_WORDS] = { [CPUID_1_EDX] = 1u << 1 };
+	struct cpu_def d;
+	if (cpu_def_init(&d, model, f) < 0)
+		return -1;
+	/* +FEAT and FEAT=on: one line each (QEMU's wording) */
+	if (cpu_features_check(f, implemented, "TCG") < 0)
+		return -1;
+	return cpu_def_check(&d, f, implemented, quiet, "TCG");
+}
+
+/* Returns the leaf whose data out holds */
+static uint32_t raw_cpuid(struct tcg_cpu *c, const struct cpu_def *d, uint32_t leaf,
+			  uint32_t sub, uint32_t out[4])
+{
+	bool named = d->kind == CPU_MODEL_NAMED;
+	uint32_t max = named ? d->level : MAX_BASIC;
+	uint32_t xmax = named ? d->xlevel : MAX_EXTENDED;
+	if (c->misc_enable & MISC_LIMIT_CPUID)
+		max = 2;
 	if (leaf >= HV_BASE && leaf < HV_BASE + 0x10000000) {
 		if (leaf == HV_BASE)
 			set4(out, HV_BASE, str4("qvmT"), str4("CGqv"), str4("mTCG"));
@@ -324,22 +380,45 @@ static uint32_t raw_cpuid(struct tcg_cpu *c, uint32_t leaf, uint32_t sub, uint32
 			set4(out, 0, 0, 0, 0);
 		return leaf;
 	}
-	if (leaf >= 0x80000000 && leaf <= MAX_EXTENDED) {
-		extended_leaf(c, leaf, out);
+	if (leaf >= 0x80000000 && leaf <= xmax) {
+		extended_leaf(c, d, leaf, xmax, out);
 		return leaf;
 	}
 	/* SDM: beyond the highest leaf, the highest basic leaf's data */
 	if (leaf > max)
 		leaf = max;
-	basic_leaf(c, leaf, sub, max, out);
+	basic_leaf(c, d, leaf, sub, max, out);
 	return leaf;
 }
 
-/* What the guest sees: less what -cpu took away (-FEAT).  Only CPUID
- * changes; the instructions keep working, as under QEMU's TCG. */
+/* What the guest sees: for a named model, what it has of the above; for
+ * max, less what -cpu took away (-FEAT).  Only CPUID changes; the
+ * instructions keep working, as under QEMU's TCG. */
 void tcg_cpuid(struct tcg_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
 {
-	leaf = raw_cpuid(c, leaf, sub, out);
-	if (c->m && c->m->cfg)
-		cpu_features_apply(&c->m->cfg->cpu_features, leaf, sub, out, NULL);
+	static const struct cpu_features none;
+	const struct config *cfg = c->m ? c->m->cfg : NULL;
+	const struct cpu_features *f = cfg ? &cfg->cpu_features : &none;
+	struct cpu_def d;
+	def_of(c, &d);
+	leaf = raw_cpuid(c, &d, leaf, sub, out);
+	for (unsigned reg = 0; reg < 4; reg++) {
+		int w = cpuid_word_of(leaf, sub, reg);
+		if (w >= 0)
+			out[reg] &= cpu_def_mask(&d, f, (unsigned)w);
+	}
+	if (d.amd && leaf == 0x80000001) {
+		uint32_t l1[4];
+		tcg_cpuid(c, 1, 0, l1);
+		out[3] |= l1[3] & CPUID_AMD_ALIASES;    /* AMD APM Vol. 3, E.4.2 */
+	}
+}
+
+/* The XSAVE components of offer the model has (AVX with avx, ...) */
+uint64_t tcg_cpuid_xsave_offer(const struct config *cfg, uint64_t offer)
+{
+	struct cpu_def d;
+	if (!cfg || cpu_def_init(&d, cfg->cpu_model, &cfg->cpu_features) < 0)
+		return offer;
+	return offer & cpu_def_xcr0(&d);
 }

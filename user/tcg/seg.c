@@ -939,15 +939,45 @@ static void set_flat(struct x86_segment *s, uint16_t sel, bool code, unsigned dp
 	};
 }
 
-/* 0F 05 (SDM Vol. 2, SYSCALL): 64-bit mode only, EFER.SCE. */
+/* SYSCALL outside 64-bit mode, which AMD allows (AMD APM Vol. 3,
+ * SYSCALL: #UD only without EFER.SCE): from compatibility mode to 64-bit
+ * code at CSTAR, as from 64-bit mode; from legacy (or real) mode to
+ * 32-bit code at STAR[31:0], ECX the return address, VM IF RF cleared. */
+static void syscall_amd(struct tcg_cpu *c)
+{
+	uint16_t sel = c->s.star >> 32;
+	bool lm = tcg_long_mode(c);
+	if (lm) {
+		c->s.regs[R_RCX] = c->next_rip;
+		c->s.regs[R_R11] = tcg_rflags(c) & ~(uint64_t)FL_RF;
+		tcg_set_rflags(c, 0, (c->s.sfmask & 0x3f7fd5) | FL_RF);
+		c->next_rip = c->s.cstar;
+	} else {
+		c->s.regs[R_RCX] = (uint32_t)c->next_rip;
+		tcg_set_rflags(c, 0, FL_VM | FL_IF | FL_RF);
+		c->next_rip = (uint32_t)c->s.star;
+	}
+	set_flat(&c->s.seg[S_CS], sel & 0xfffc, true, 0, lm);
+	set_flat(&c->s.seg[S_SS], sel + 8, false, 0, false);
+	c->stop = true;
+}
+
+/* 0F 05 (SDM Vol. 2, SYSCALL): EFER.SCE; Intel: 64-bit mode only, AMD:
+ * protected mode (syscall_amd). */
 static void op_syscall(struct tcg_cpu *c, const struct insn *i)
 {
 	uint16_t sel = c->s.star >> 32;
 	uint64_t fl;
 
 	(void)i;
-	if (!(c->s.efer & EFER_SCE) || !tcg_code64(c))
+	if (!(c->s.efer & EFER_SCE))
 		tcg_raise(c, EXC_UD, NO_ERRCODE);
+	if (!tcg_code64(c)) {
+		if (!tcg_cpu_amd(c))
+			tcg_raise(c, EXC_UD, NO_ERRCODE);
+		syscall_amd(c);
+		return;
+	}
 	fl = tcg_rflags(c);
 	c->s.regs[R_RCX] = c->next_rip;
 	c->s.regs[R_R11] = fl & ~(uint64_t)FL_RF;
@@ -958,17 +988,30 @@ static void op_syscall(struct tcg_cpu *c, const struct insn *i)
 	c->stop = true;
 }
 
-/* 0F 07 (SDM Vol. 2, SYSRET): to 64-bit (REX.W) or compatibility mode. */
+/* 0F 07 (SDM Vol. 2, SYSRET): to 64-bit (REX.W) or compatibility mode.
+ * Intel: from 64-bit mode only; AMD: from compatibility mode too, and in
+ * legacy mode to 32-bit code at ECX with IF set; #GP outside protected
+ * mode (AMD APM Vol. 3, SYSRET). */
 static void op_sysret(struct tcg_cpu *c, const struct insn *i)
 {
 	uint16_t sel = c->s.star >> 48;
 	bool to64 = i->osz == 8;
 	uint64_t rcx = c->s.regs[R_RCX];
 
-	if (!(c->s.efer & EFER_SCE) || !tcg_code64(c))
+	if (!(c->s.efer & EFER_SCE))
 		tcg_raise(c, EXC_UD, NO_ERRCODE);
-	if (tcg_cpl(c) != 0 || (to64 && !canonical(rcx)))
+	if (!tcg_code64(c) && !tcg_cpu_amd(c))
+		tcg_raise(c, EXC_UD, NO_ERRCODE);
+	if (!tcg_protected(c) || tcg_cpl(c) != 0 || (to64 && !canonical(rcx)))
 		tcg_raise(c, EXC_GP, 0);
+	if (!tcg_long_mode(c)) {
+		tcg_set_rflags(c, FL_IF, FL_IF);
+		set_flat(&c->s.seg[S_CS], sel | 3, true, 3, false);
+		set_flat(&c->s.seg[S_SS], (sel + 8) | 3, false, 3, false);
+		c->next_rip = (uint32_t)rcx;
+		c->stop = true;
+		return;
+	}
 	tcg_set_rflags(c, c->s.regs[R_R11] & 0x3c7fd5, 0x3f7fd5);
 	set_flat(&c->s.seg[S_CS], (to64 ? sel + 16 : sel) | 3, true, 3, to64);
 	set_flat(&c->s.seg[S_SS], (sel + 8) | 3, false, 3, false);
@@ -976,13 +1019,16 @@ static void op_sysret(struct tcg_cpu *c, const struct insn *i)
 	c->stop = true;
 }
 
-/* 0F 34 (SDM Vol. 2, SYSENTER). */
+/* 0F 34 (SDM Vol. 2, SYSENTER).  AMD: #UD in long mode (AMD APM Vol. 3,
+ * SYSENTER), as SYSEXIT. */
 static void op_sysenter(struct tcg_cpu *c, const struct insn *i)
 {
 	uint16_t sel = c->s.sysenter_cs & 0xfffc;
 	bool lm = tcg_long_mode(c);
 
 	(void)i;
+	if (lm && tcg_cpu_amd(c))
+		tcg_raise(c, EXC_UD, NO_ERRCODE);
 	if (!tcg_protected(c) || sel == 0)
 		tcg_raise(c, EXC_GP, 0);
 	tcg_set_rflags(c, 0, FL_VM | FL_IF | FL_RF);
@@ -1000,6 +1046,8 @@ static void op_sysexit(struct tcg_cpu *c, const struct insn *i)
 	bool to64 = i->osz == 8;
 	uint64_t rcx = c->s.regs[R_RCX], rdx = c->s.regs[R_RDX];
 
+	if (tcg_long_mode(c) && tcg_cpu_amd(c))
+		tcg_raise(c, EXC_UD, NO_ERRCODE);
 	if (!tcg_protected(c) || sel == 0 || tcg_cpl(c) != 0)
 		tcg_raise(c, EXC_GP, 0);
 	if (to64 && (!canonical(rcx) || !canonical(rdx)))

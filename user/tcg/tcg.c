@@ -45,9 +45,9 @@ static bool tcg_available(char *why, size_t why_len)
 	return true;
 }
 
-/* TCG presents one CPU, the features it implements (cpuid.c), whatever
- * the model: -cpu max and the baseline models name it; host needs KVM.
- * -FEAT hides a feature; +FEAT of one TCG lacks is a warning (QEMU's). */
+/* -cpu max (the default) is every feature TCG implements (cpuid.c); a
+ * named model, what it has of them; host needs KVM.  -FEAT hides a
+ * feature; one TCG lacks is a warning (QEMU's), with enforce an error. */
 static int check_cpu_model(const struct config *cfg)
 {
 	const char *model = cfg ? cfg->cpu_model : NULL;
@@ -61,7 +61,7 @@ static int check_cpu_model(const struct config *cfg)
 		qvm_error("-cpu host: needs -accel kvm; tcg offers -cpu max");
 		return -1;
 	}
-	return tcg_cpuid_check_features(&cfg->cpu_features);
+	return tcg_cpuid_check_model(model, &cfg->cpu_features);
 }
 
 static int tcg_init(struct machine *m)
@@ -106,7 +106,7 @@ static int tcg_vcpu_init(struct vcpu *v)
 		return -1;
 	}
 	tv->cpu->lapic = v->lapic;
-	tcg_xsave_offer(tv->cpu, XSAVE_OFFER_TCG);
+	tcg_xsave_offer(tv->cpu, tcg_cpuid_xsave_offer(v->m->cfg, XSAVE_OFFER_TCG));
 	/* -accel tcg,jit=on|off,tb-size=N; the JIT unless told otherwise */
 	const struct config *cfg = v->m->cfg;
 	tcg_set_jit(tv->cpu, !cfg || cfg->tcg.jit != 0, cfg ? cfg->tcg.tb_size_mib : 0);

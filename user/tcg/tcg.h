@@ -697,6 +697,13 @@ void tcg_cpuid(struct tcg_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4]);
 /* -cpu ...,+FEAT: warn about (enforce: refuse, -1) what TCG lacks */
 struct cpu_features;
 int tcg_cpuid_check_features(const struct cpu_features *f);
+/* -cpu MODEL,...: the same, and one line for the model's features TCG
+ * lacks (left out; enforce: -1); -1 for an unknown model */
+int tcg_cpuid_check_model(const char *model, const struct cpu_features *f);
+/* The XSAVE components of offer the -cpu model has; is its vendor AMD */
+struct config;
+uint64_t tcg_cpuid_xsave_offer(const struct config *cfg, uint64_t offer);
+bool tcg_cpu_amd(const struct tcg_cpu *c);
 uint64_t tcg_rdtsc(struct tcg_cpu *c);
 
 /* FPU state packing (fpu.c): FXSAVE image <-> struct tcg_fpu. */
