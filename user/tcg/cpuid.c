@@ -33,8 +33,12 @@
 #define MAX_EXTENDED 0x80000008u
 #define HV_BASE 0x40000000u
 
-/* family 6, model 0x3a, stepping 9 */
-#define SIGNATURE 0x000306a9u
+/* Family 6, model 0x8f (Sapphire Rapids), stepping 8.  Linux decides
+ * some transient-execution bugs from the model alone: with RDRAND or
+ * RDSEED, Ivy Bridge to Kaby Lake are affected by SRBDS whatever
+ * IA32_ARCH_CAPABILITIES says (and Skylake to Rocket Lake by RETBleed);
+ * the lists of this model's bugs all have a "_NO" bit in msr.c. */
+#define SIGNATURE 0x000806f8u
 
 /* Leaf 1 EDX: FPU DE PSE TSC MSR PAE MCE CX8 APIC SEP MTRR PGE CMOV PAT
  * PSE36 CLFSH MMX FXSR SSE SSE2 (no VME, MCA, DS, ACPI, SS, TM, PBE) */
