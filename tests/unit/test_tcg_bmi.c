@@ -3,7 +3,9 @@
  * alu.c, system.c): what tests/difftest cannot check against the host --
  * WRFSBASE/WRGSBASE (natively they would move the tester's TLS), the
  * CR4.FSGSBASE and mode rules, RDPID's IA32_TSC_AUX, the VEX forms
- * outside 64-bit mode -- and a few results of each.
+ * outside 64-bit mode -- and a few results of each; and AES-NI
+ * (user/tcg/sse-crypto.c) against FIPS-197's known answer, which holds
+ * on hosts the difftest SKIPs.
  *
  * Each test builds a 16 MiB machine and one TCG vCPU and runs single
  * instructions with tcg_step() (faults come back as the vector).
@@ -171,5 +173,97 @@ TEST(tcg_bmi_vex_gpr)
 	e.c->s.seg[S_CS].selector = 0;
 	e.c->s.seg[S_CS].base = 0;
 	CHECK_EQ(STEP(&e, 0xc4, 0xe2, 0x70, 0xf2, 0xc3), EXC_UD);
+	tcg_env_free(&e);
+}
+
+/* ------------------------------------------------------------------ */
+/* AES-NI, PCLMULQDQ, SHA (user/tcg/sse-crypto.c): a known answer that
+ * holds on any host (the difftest SKIPs them where the host lacks them) */
+
+static void xmm_put(struct tcg_cpu *c, unsigned r, const uint8_t b[16])
+{
+	memcpy(c->fpu.xmm[r].b, b, 16);
+}
+
+/* xmm1 = op(xmm1, xmm2) for 66 0F 38 op (or 66 0F 3A op ib when imm >= 0) */
+static int aes_step(struct tcg_env *e, unsigned op, int imm)
+{
+	if (imm >= 0)
+		return STEP(e, 0x66, 0x0f, 0x3a, (uint8_t)op, 0xca, (uint8_t)imm);
+	return STEP(e, 0x66, 0x0f, 0x38, (uint8_t)op, 0xca);
+}
+
+/* FIPS-197 appendix C.1: AES-128, the key schedule from AESKEYGENASSIST,
+ * encryption with AESENC/AESENCLAST, decryption with AESIMC'd keys and
+ * AESDEC/AESDECLAST */
+TEST(tcg_crypto_aes128_known_answer)
+{
+	static const uint8_t rcon[10] = { 1, 2, 4, 8, 0x10, 0x20, 0x40, 0x80, 0x1b, 0x36 };
+	static const uint8_t ct[16] = { 0x69, 0xc4, 0xe0, 0xd8, 0x6a, 0x7b, 0x04, 0x30,
+					0xd8, 0xcd, 0xb7, 0x80, 0x70, 0xb4, 0xc5, 0x5a };
+	struct tcg_env e;
+	CHECK(env_long(&e));
+	struct tcg_cpu *c = e.c;
+	c->s.cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT;
+	uint8_t rk[11][16], pt[16], v[16];
+	for (unsigned k = 0; k < 16; k++) {
+		rk[0][k] = (uint8_t)k;
+		pt[k] = (uint8_t)(k * 0x11);
+	}
+	for (unsigned r = 1; r <= 10; r++) {
+		uint32_t w[4], t;
+		xmm_put(c, 2, rk[r - 1]);
+		CHECK_EQ(aes_step(&e, 0xdf, rcon[r - 1]), -1);  /* aeskeygenassist */
+		t = c->fpu.xmm[1].d[3];
+		memcpy(w, rk[r - 1], 16);
+		w[0] ^= t;
+		w[1] ^= w[0];
+		w[2] ^= w[1];
+		w[3] ^= w[2];
+		memcpy(rk[r], w, 16);
+	}
+	xmm_put(c, 1, pt);
+	for (unsigned k = 0; k < 16; k++)
+		c->fpu.xmm[1].b[k] ^= rk[0][k];
+	for (unsigned r = 1; r <= 10; r++) {
+		xmm_put(c, 2, rk[r]);
+		CHECK_EQ(aes_step(&e, r < 10 ? 0xdc : 0xdd, -1), -1);
+	}
+	CHECK(!memcmp(c->fpu.xmm[1].b, ct, 16));
+
+	/* the equivalent inverse cipher (FIPS-197 5.3.5) */
+	memcpy(v, ct, 16);
+	for (unsigned k = 0; k < 16; k++)
+		v[k] ^= rk[10][k];
+	for (unsigned r = 9; r >= 1; r--) {
+		uint8_t dk[16];
+		xmm_put(c, 2, rk[r]);
+		CHECK_EQ(aes_step(&e, 0xdb, -1), -1);           /* aesimc */
+		memcpy(dk, c->fpu.xmm[1].b, 16);
+		xmm_put(c, 1, v);
+		xmm_put(c, 2, dk);
+		CHECK_EQ(aes_step(&e, 0xde, -1), -1);           /* aesdec */
+		memcpy(v, c->fpu.xmm[1].b, 16);
+	}
+	xmm_put(c, 1, v);
+	xmm_put(c, 2, rk[0]);
+	CHECK_EQ(aes_step(&e, 0xdf, -1), -1);                   /* aesdeclast */
+	CHECK(!memcmp(c->fpu.xmm[1].b, pt, 16));
+
+	/* pclmulqdq xmm1, xmm2, 0x11: the high quadwords, (x + 1)^2 = x^2 + 1 */
+	c->fpu.xmm[1].q[1] = 3;
+	c->fpu.xmm[2].q[1] = 3;
+	CHECK_EQ(aes_step(&e, 0x44, 0x11), -1);
+	CHECK_EQ(c->fpu.xmm[1].q[0], 5);
+	CHECK_EQ(c->fpu.xmm[1].q[1], 0);
+
+	/* legacy SSE alignment (exceptions type 4): sha1msg1 xmm1, [rax] */
+	RAX(c) = 0x3008;
+	CHECK_EQ(STEP(&e, 0x0f, 0x38, 0xc9, 0x08), EXC_GP);
+	RAX(c) = 0x3000;
+	CHECK_EQ(STEP(&e, 0x0f, 0x38, 0xc9, 0x08), -1);
+	/* without CR4.OSFXSR: #UD */
+	c->s.cr4 &= ~CR4_OSFXSR;
+	CHECK_EQ(aes_step(&e, 0xdc, -1), EXC_UD);
 	tcg_env_free(&e);
 }
