@@ -111,6 +111,13 @@ enum { K_INT, K_SSE, K_MMX, K_X87 };            /* state the entry uses */
 #define X_NOSEG (1ull << 40)    /* no segment prefix */
 #define X_PUSHSEG (1ull << 41)  /* PUSH Sreg: upper bytes of the slot undefined */
 #define X_NOCR2 (1ull << 42)    /* the #PF address is model-specific (masked stores) */
+#define X_VEX (1ull << 43)      /* VEX (C4) encoded: op = 0F 38|3A xx, pfx is pp, W from
+				 * the operand size, L = 0 */
+#define X_VVVV (1ull << 44)     /* VEX.vvvv names a GPR (slot C's value), else 1111b */
+#define X_VEXL (1ull << 45)     /* VEX.L = 1 */
+#define X_RANDOM (1ull << 46)   /* the r/m register's result is not compared */
+#define X_ALIGNED (1ull << 47)  /* the memory operand is always aligned: vendors differ
+				 * (SHA: the SDM's #GP, none on AMD) */
 
 enum { MF_NONE, MF_F32, MF_F64, MF_F80, MF_I16, MF_I32, MF_I64, MF_BCD };
 
@@ -169,6 +176,8 @@ struct dt_case {
 enum dt_feat {
 	FEAT_NONE, FEAT_SSE3, FEAT_SSSE3, FEAT_SSE41, FEAT_SSE42, FEAT_POPCNT,
 	FEAT_LZCNT, FEAT_BMI1, FEAT_MOVBE, FEAT_CX16, FEAT_LAHF64, FEAT_PRFCHW,
+	FEAT_BMI2, FEAT_ADX, FEAT_AES, FEAT_PCLMUL, FEAT_SHA, FEAT_RDRAND, FEAT_RDSEED,
+	FEAT_FSGSBASE, FEAT_RDPID,
 	DT_NFEAT
 };
 enum dt_feat dt_def_feature(const struct dt_def *d);

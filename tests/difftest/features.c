@@ -4,7 +4,8 @@
  * An entry's feature follows from its encoding (SDM Vol. 2, Appendix A
  * opcode maps; the CPUID flag of each instruction in its Vol. 2 page).
  * Whether the host has it is found by executing one instruction of that
- * feature, not by reading CPUID: a hypervisor may hide a flag whose
+ * feature (FSGSBASE: one the kernel lets user code run), not by reading
+ * CPUID: a hypervisor may hide a flag whose
  * instruction works (this project's CI host hides ABM although LZCNT
  * runs), and LZCNT and TZCNT do not fault where they are missing, they
  * run as BSR and BSF (their F3 prefix is ignored), so their probes look
@@ -29,6 +30,15 @@ static const char *const feat_names[DT_NFEAT] = {
 	[FEAT_CX16] = "cx16",
 	[FEAT_LAHF64] = "lahf_lm",
 	[FEAT_PRFCHW] = "prfchw",
+	[FEAT_BMI2] = "bmi2",
+	[FEAT_ADX] = "adx",
+	[FEAT_AES] = "aes",
+	[FEAT_PCLMUL] = "pclmulqdq",
+	[FEAT_SHA] = "sha_ni",
+	[FEAT_RDRAND] = "rdrand",
+	[FEAT_RDSEED] = "rdseed",
+	[FEAT_FSGSBASE] = "fsgsbase",
+	[FEAT_RDPID] = "rdpid",
 };
 
 const char *dt_feature_name(enum dt_feat f)
@@ -49,6 +59,12 @@ static enum dt_feat map_0f38(uint8_t op, uint8_t pfx)
 {
 	if (op == 0xf0 || op == 0xf1)
 		return pfx == 0xf2 ? FEAT_SSE42 : FEAT_MOVBE;  /* CRC32 : MOVBE */
+	if (op == 0xf6)
+		return FEAT_ADX;        /* ADCX (66), ADOX (F3) */
+	if (op >= 0xdb && op <= 0xdf)
+		return FEAT_AES;        /* AESIMC AESENC ... AESDECLAST */
+	if (op >= 0xc8 && op <= 0xcd)
+		return FEAT_SHA;        /* SHA1NEXTE ... SHA256MSG2 */
 	if (op <= 0x0b || (op >= 0x1c && op <= 0x1e))
 		return FEAT_SSSE3;      /* PSHUFB ... PMULHRSW, PABSB/W/D */
 	if (op == 0x37)
@@ -61,6 +77,12 @@ static enum dt_feat map_0f3a(uint8_t op)
 {
 	if (op == 0x0f)
 		return FEAT_SSSE3;      /* PALIGNR */
+	if (op == 0xdf)
+		return FEAT_AES;        /* AESKEYGENASSIST */
+	if (op == 0x44)
+		return FEAT_PCLMUL;
+	if (op == 0xcc)
+		return FEAT_SHA;        /* SHA1RNDS4 */
 	if (op >= 0x60 && op <= 0x63)
 		return FEAT_SSE42;      /* PCMPESTRM ... PCMPISTRI */
 	return FEAT_SSE41;
@@ -78,8 +100,12 @@ static enum dt_feat map_0f(uint8_t op, uint8_t pfx, int ext)
 		return pfx == 0xf3 ? FEAT_BMI1 : FEAT_NONE;     /* TZCNT */
 	case 0xbd:
 		return pfx == 0xf3 ? FEAT_LZCNT : FEAT_NONE;
-	case 0xc7:
-		return ext == 1 ? FEAT_CX16 : FEAT_NONE;        /* CMPXCHG16B */
+	case 0xc7:              /* CMPXCHG16B, RDRAND, RDSEED, RDPID (F3 /7) */
+		if (ext == 7)
+			return pfx == 0xf3 ? FEAT_RDPID : FEAT_RDSEED;
+		return ext == 1 ? FEAT_CX16 : ext == 6 ? FEAT_RDRAND : FEAT_NONE;
+	case 0xae:              /* RDFSBASE ... WRGSBASE: F3, a register */
+		return pfx == 0xf3 && ext >= 0 && ext < 4 ? FEAT_FSGSBASE : FEAT_NONE;
 	case 0x12:              /* MOVSLDUP (F3), MOVDDUP (F2) */
 	case 0x16:              /* MOVSHDUP (F3) */
 		return pfx == 0xf3 || (op == 0x12 && pfx == 0xf2) ? FEAT_SSE3 : FEAT_NONE;
@@ -107,6 +133,10 @@ enum dt_feat dt_def_feature(const struct dt_def *d)
 		return FEAT_SSE3;
 	if (d->nop < 2 || op[0] != 0x0f)
 		return FEAT_NONE;
+	/* the VEX forms of BMI1 (ANDN, BLS*, BEXTR) and BMI2 */
+	if (d->x & X_VEX)
+		return op[2] == 0xf2 || op[2] == 0xf3 || (op[2] == 0xf7 && !d->pfx) ? FEAT_BMI1
+										  : FEAT_BMI2;
 	if (op[1] == 0x38 && d->nop >= 3)
 		return map_0f38(op[2], d->pfx);
 	if (op[1] == 0x3a && d->nop >= 3)
@@ -174,6 +204,35 @@ static bool probe(enum dt_feat f)
 		return true;
 	case FEAT_PRFCHW:       /* prefetchw (%rsi) */
 		__asm__ volatile(".byte 0x0f, 0x0d, 0x0e" :: "S"(probe_mem) : "memory");
+		return true;
+	case FEAT_BMI2:         /* pdep %ecx,%eax,%eax of 1 at 0x10: 0x10 */
+		a = 1;
+		b = 0x10;
+		__asm__ volatile(".byte 0xc4, 0xe2, 0x7b, 0xf5, 0xc1" : "+a"(a) : "c"(b));
+		return a == 0x10;
+	case FEAT_ADX:          /* adcx %ecx,%eax */
+		__asm__ volatile(".byte 0x66, 0x0f, 0x38, 0xf6, 0xc1" : "+a"(a) : "c"(b) : "cc");
+		return true;
+	case FEAT_AES:          /* aesenc %xmm0,%xmm0 */
+		__asm__ volatile(".byte 0x66, 0x0f, 0x38, 0xdc, 0xc0" ::: "xmm0");
+		return true;
+	case FEAT_PCLMUL:       /* pclmulqdq $0,%xmm0,%xmm0 */
+		__asm__ volatile(".byte 0x66, 0x0f, 0x3a, 0x44, 0xc0, 0x00" ::: "xmm0");
+		return true;
+	case FEAT_SHA:          /* sha1msg1 %xmm0,%xmm0 */
+		__asm__ volatile(".byte 0x0f, 0x38, 0xc9, 0xc0" ::: "xmm0");
+		return true;
+	case FEAT_RDRAND:       /* rdrand %eax */
+		__asm__ volatile(".byte 0x0f, 0xc7, 0xf0" : "=a"(a) :: "cc");
+		return true;
+	case FEAT_RDSEED:       /* rdseed %eax */
+		__asm__ volatile(".byte 0x0f, 0xc7, 0xf8" : "=a"(a) :: "cc");
+		return true;
+	case FEAT_FSGSBASE:     /* rdgsbase %rax: #UD unless the kernel set CR4.FSGSBASE */
+		__asm__ volatile(".byte 0xf3, 0x48, 0x0f, 0xae, 0xc8" : "=a"(a));
+		return true;
+	case FEAT_RDPID:        /* rdpid %rax */
+		__asm__ volatile(".byte 0xf3, 0x0f, 0xc7, 0xf8" : "=a"(a));
 		return true;
 	default:
 		return true;

@@ -259,6 +259,7 @@ struct gen {
 	unsigned imm_size, imm_off, disp_off;
 	uint64_t imm;
 	uint8_t imm2;
+	unsigned vvvv;          /* X_VVVV: the register VEX.vvvv names */
 };
 
 static unsigned size_count(const struct dt_def *d)
@@ -334,9 +335,9 @@ static void pick_ea(struct gen *g)
 	unsigned r = rnd(100);
 
 	g->ea = DT_DATA_BASE + rnd(span);
-	if (!g->random || r < 75)
+	if (!g->random || r < 75 || g->d->x & X_ALIGNED)
 		g->ea &= ~(uint64_t)(al - 1);
-	if (!g->random)
+	if (!g->random || g->d->x & X_ALIGNED)
 		return;
 	if (r >= 90 && r < 95 && msz > 1)
 		g->ea = DT_DATA_BASE + DT_DATA_SIZE - 1 - rnd(msz - 1);
@@ -483,6 +484,23 @@ static unsigned imm_bytes(const struct dt_def *d, unsigned osz)
 	}
 }
 
+/* The three-byte VEX prefix (SDM Vol. 2, 2.3.5) in place of the
+ * mandatory prefix, REX and the 0F 38 / 0F 3A escape: R X B inverted,
+ * the map, W, vvvv inverted, L, pp. */
+static void emit_vex(struct gen *g, uint8_t rex)
+{
+	struct dt_case *c = g->c;
+	const struct dt_def *d = g->d;
+	unsigned pp = d->pfx == 0x66 ? 1 : d->pfx == 0xf3 ? 2 : d->pfx == 0xf2 ? 3 : 0;
+	unsigned vvvv = d->x & X_VVVV ? g->vvvv : 0;
+	unsigned map = d->op[1] == 0x3a ? 3 : 2;
+
+	emit8(c, 0xc4);
+	emit8(c, (uint8_t)((~rex & 7) << 5 | map));
+	emit8(c, (uint8_t)((rex & 8) << 4 | (~vvvv & 15) << 3 | (d->x & X_VEXL ? 4 : 0) | pp));
+	emit8(c, d->op[2]);
+}
+
 /* Prefixes, REX, opcode, ModRM/SIB/displacement, immediate. */
 static void encode(struct gen *g)
 {
@@ -490,6 +508,7 @@ static void encode(struct gen *g)
 	const struct dt_def *d = g->d;
 	uint8_t rex = 0x40;
 	bool x87 = d->kind == K_X87;
+	bool vex = d->x & X_VEX;
 
 	c->len = 0;
 	if (!x87 && !(d->x & X_NOSEG) && chance(4))
@@ -502,7 +521,7 @@ static void encode(struct gen *g)
 		emit8(c, 0x66);
 	if (g->asz == 4)
 		emit8(c, 0x67);
-	if (d->pfx)
+	if (d->pfx && !vex)
 		emit8(c, d->pfx);
 	if (c->osz == 8 && (d->sizes & SZ64 || d->x & X_W))
 		rex |= 8;
@@ -525,10 +544,15 @@ static void encode(struct gen *g)
 		rex |= 1;
 	}
 	/* REX.R/B on MMX and x87 registers are ignored */
-	if (!x87 && !(d->x & X_NOREX) && (rex != 0x40 || c->rex))
-		emit8(c, rex);
-	c->rex = !x87 && !(d->x & X_NOREX) && (rex != 0x40 || c->rex);
-	emit(c, d->op, d->nop);
+	if (vex) {
+		c->rex = false;
+		emit_vex(g, rex);
+	} else {
+		if (!x87 && !(d->x & X_NOREX) && (rex != 0x40 || c->rex))
+			emit8(c, rex);
+		c->rex = !x87 && !(d->x & X_NOREX) && (rex != 0x40 || c->rex);
+		emit(c, d->op, d->nop);
+	}
 	if (d->form == F_OPREG)
 		c->code[c->len - 1] |= g->reg & 7;
 	if (d->form == F_MODRM) {
@@ -970,6 +994,14 @@ bool dt_gen(struct dt_case *c, const struct dt_def *d, int edge)
 		g.imm = (rnd(8) * 8) | (uint64_t)(chance(60) ? 0 : rnd(4)) << 16;
 	if (d->imm != IMM_NONE && !(d->x & (X_MOFFS | X_ENTER)))
 		g.imm = dt_rand();
+	if (d->x & X_VVVV) {
+		/* any register but those that form the address */
+		uint16_t avoid = g.reserved & ~(1u << g.reg);
+
+		if (g.mem)
+			avoid |= (g.base >= 0 ? 1u << g.base : 0) | (g.index >= 0 ? 1u << g.index : 0);
+		g.vvvv = pick_reg(&g, RC_GPR, avoid);
+	}
 	encode(&g);
 	c->land[0] = DT_INSN_ADDR + c->len;
 	c->nland = 1;
@@ -1087,6 +1119,8 @@ bool dt_gen(struct dt_case *c, const struct dt_def *d, int edge)
 		c->in.regs[1] = (c->in.regs[1] & ~0xffULL) | (c_value & 0xff);
 	} else if (d->x & X_RDX) {
 		set_gpr(c, 2, c->osz, c_value);
+	} else if (d->x & X_VVVV) {
+		set_gpr(c, g.vvvv, c->osz, c_value);
 	}
 
 	/* instruction-specific rules */
@@ -1217,6 +1251,8 @@ bool dt_gen(struct dt_case *c, const struct dt_def *d, int edge)
 		c->fault_ign_off = c->in.regs[4] - 8 - DT_DATA_BASE;
 		c->fault_ign_len = 8;
 	}
+	if (d->x & X_RANDOM)
+		c->ignore_regs |= 1u << g.rm;
 	if (d->x & X_APPROX)
 		c->approx = true;
 	c->undef_flags |= d->undef;

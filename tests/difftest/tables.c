@@ -719,6 +719,7 @@ const struct dt_def dt_defs[] = {
 	X87N("x87-transcendental", "fsincos", 0xd9, 0xfb, 0x4100),
 	X87N("x87-transcendental", "fsin", 0xd9, 0xfe, 0x4100),
 	X87N("x87-transcendental", "fcos", 0xd9, 0xff, 0x4100),
+#include "tables-bmi.inc"
 };
 
 const unsigned dt_ndefs = sizeof(dt_defs) / sizeof(dt_defs[0]);

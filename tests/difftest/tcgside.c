@@ -7,6 +7,9 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <asm/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include "difftest.h"
 #include "machine.h"
 #include "tcg/tcg.h"
@@ -115,6 +118,17 @@ static uint16_t host_sel(int which)
 	return v;
 }
 
+/* The host thread's FS or GS base (ARCH_GET_FS/GS), for RDFSBASE and
+ * RDGSBASE */
+static uint64_t host_base(int code)
+{
+	unsigned long v = 0;
+
+	if (syscall(SYS_arch_prctl, code, &v) < 0)
+		v = 0;
+	return v;
+}
+
 int dt_tcg_init(void)
 {
 	struct x86_cpu_state *s = &tmpl;
@@ -137,7 +151,8 @@ int dt_tcg_init(void)
 	}
 	tcg_get_state(cpus[DT_INTERP], s);
 	s->cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
-	s->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+	/* FSGSBASE: Linux 5.9 and later let user code run RDFSBASE ... */
+	s->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_FSGSBASE;
 	s->efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
 	s->cr3 = PML4_PHYS;
 	/* the selectors the host process runs with, so MOV r/m,Sreg agrees */
@@ -147,6 +162,8 @@ int dt_tcg_init(void)
 	set_seg(&s->seg[S_ES], host_sel(S_ES), 0x3, false);
 	set_seg(&s->seg[S_FS], host_sel(S_FS), 0x3, false);
 	set_seg(&s->seg[S_GS], host_sel(S_GS), 0x3, false);
+	s->seg[S_FS].base = host_base(ARCH_GET_FS);
+	s->seg[S_GS].base = host_base(ARCH_GET_GS);
 	memset(&s->tr, 0, sizeof(s->tr));
 	s->tr.selector = 0x40;
 	s->tr.base = SYS_LIN + TSS_PHYS;

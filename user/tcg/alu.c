@@ -11,6 +11,7 @@
  * operand is updated with a host atomic on guest RAM, else under
  * tcg_atomic_lock().
  */
+#include <sys/random.h>
 #include "alu.h"
 
 /* ------------------------------------------------------------------ */
@@ -1603,10 +1604,34 @@ static void cmpxchg16b(struct tcg_cpu *c, const struct insn *i, uint64_t off)
 
 /* 0F C7: group 9; /1 (CMPXCHG8B, with REX.W CMPXCHG16B) here, /4
  * (XSAVEC) in xsave.c. */
+/* 0F C7 /6 RDRAND, /7 RDSEED with a register operand (SDM Vol. 2,
+ * "RDRAND", "RDSEED"): random bits from the host's getrandom() and CF =
+ * 1, or CF = 0 and 0 when it has none at hand; OF SF ZF AF PF cleared.
+ * F2 and F3 are #UD, except F3 /7: RDPID, IA32_TSC_AUX in a 64-bit
+ * register in 64-bit mode, else a 32-bit one; flags unchanged. */
+static void rand_rdpid(struct tcg_cpu *c, const struct insn *i)
+{
+	uint64_t v = 0;
+
+	if (i->pfx == PFX_F3 && (i->reg & 7) == 7) {
+		tcg_reg_set(c, i, i->rm, tcg_code64(c) ? 8 : 4, c->s.tsc_aux);
+		return;
+	}
+	if (i->pfx == PFX_F2 || i->pfx == PFX_F3)
+		raise_ud(c);
+	bool ok = getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t)sizeof(v);
+	tcg_reg_set(c, i, i->rm, i->osz, ok ? v : 0);
+	tcg_set_arith_flags(c, ok ? FL_CF : 0);
+}
+
 static void op_grp9(struct tcg_cpu *c, const struct insn *i)
 {
 	uint64_t off;
 
+	if ((i->reg & 7) >= 6 && !i->mem) {
+		rand_rdpid(c, i);
+		return;
+	}
 	if ((i->reg & 7) == 4 && i->mem) {
 		tcg_xsave_op(c, i);
 		return;

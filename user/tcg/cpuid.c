@@ -4,8 +4,8 @@
  * the -smp topology in leaves 1, 4 and 0xB laid out as the KVM engine
  * presents it (kvm-cpuid.c, topology.c).
  *
- * Implemented and advertised: x87, MMX, SSE-SSE4.2 (no AES, PCLMULQDQ,
- * AVX), XSAVE with the components xsave.c offers, CMPXCHG8B/16B, CMOV, MOVBE, POPCNT, LZCNT, LAHF/SAHF in
+ * Implemented and advertised: x87, MMX, SSE-SSE4.2, AES-NI, PCLMULQDQ,
+ * SHA, BMI1, BMI2, ADX, RDRAND, RDSEED, FSGSBASE, RDPID (no AVX), XSAVE with the components xsave.c offers, CMPXCHG8B/16B, CMOV, MOVBE, POPCNT, LZCNT, LAHF/SAHF in
  * 64-bit mode, PAE/PSE/PSE-36/PGE/PAT/NX/1 GiB pages, long mode, SYSENTER,
  * SYSCALL (reported in long mode only, as Intel does), RDTSCP, the xAPIC
  * and x2APIC with the TSC-deadline timer, MTRRs, machine-check exception
@@ -44,8 +44,12 @@
 #define MAX_EXTENDED 0x80000008u
 #define HV_BASE 0x40000000u
 
-/* family 6, model 0x3a, stepping 9 */
-#define SIGNATURE 0x000306a9u
+/* Family 6, model 0x8f (Sapphire Rapids), stepping 8.  Linux decides
+ * some transient-execution bugs from the model alone: with RDRAND or
+ * RDSEED, Ivy Bridge to Kaby Lake are affected by SRBDS whatever
+ * IA32_ARCH_CAPABILITIES says (and Skylake to Rocket Lake by RETBleed);
+ * the lists of this model's bugs all have a "_NO" bit in msr.c. */
+#define SIGNATURE 0x000806f8u
 
 /* Leaf 1 EDX: FPU DE PSE TSC MSR PAE MCE CX8 APIC SEP MTRR PGE CMOV PAT
  * PSE36 CLFSH MMX FXSR SSE SSE2 (no VME, MCA, DS, ACPI, SS, TM, PBE) */
@@ -57,9 +61,15 @@
 
 #define L1_ECX (L1_ECX_SSE3 | L1_ECX_SSSE3 | L1_ECX_CX16 | L1_ECX_SSE41 |        \
 		L1_ECX_SSE42 | L1_ECX_X2APIC | L1_ECX_MOVBE | L1_ECX_POPCNT |      \
-		L1_ECX_TSC_DEADLINE | L1_ECX_HYPERVISOR)
+		L1_ECX_TSC_DEADLINE | L1_ECX_HYPERVISOR | L1_ECX_CRYPTO)
 
 
+
+/* bmi.c, sse-crypto.c, RDRAND/RDSEED/RDPID (alu.c), FSGSBASE (system.c) */
+#define L1_ECX_CRYPTO (L1_ECX_PCLMULQDQ | L1_ECX_AES | L1_ECX_RDRAND)
+#define L7_EBX (L7_EBX_FSGSBASE | L7_EBX_BMI1 | L7_EBX_BMI2 | L7_EBX_RDSEED | \
+		L7_EBX_ADX | L7_EBX_SHA)
+#define L7_ECX L7_ECX_RDPID
 
 /* Leaf 7 subleaf 0 EDX and subleaf 2 EDX (SDM Vol. 2A, table 3-8) */
 #define L7_MAX_SUBLEAF 2
@@ -253,7 +263,7 @@ static void basic_leaf(struct tcg_cpu *c, const struct cpu_def *d, uint32_t leaf
 		break;
 	case 7:
 		if (sub == 0)
-			set4(out, L7_MAX_SUBLEAF, 0, 0, L7_EDX);
+			set4(out, L7_MAX_SUBLEAF, L7_EBX, L7_ECX, L7_EDX);
 		else if (sub == 2)
 			out[3] = L7_2_EDX_BHI_CTRL;
 		break;
@@ -270,7 +280,7 @@ static void basic_leaf(struct tcg_cpu *c, const struct cpu_def *d, uint32_t leaf
 	/* XSAVE, OSXSAVE, AVX, AVX512F and leaf 0xD, where offered */
 	tcg_xsave_cpuid_leaf(c, leaf, sub, out);
 	/* 3, 5 (MONITOR), 0xA (no PMU) and the rest: all zero; leaf 7 has no
-	 * other EBX/ECX features (SMEP, BMI, ...) */
+	 * other EBX/ECX features (SMEP, AVX2, ...) */
 }
 
 static void extended_leaf(struct tcg_cpu *c, const struct cpu_def *d, uint32_t leaf,
@@ -323,6 +333,8 @@ static const uint32_t implemented[CPUID_WORDS] = {
 	[CPUID_1_ECX] = L1_ECX | 1u << 26,                 /* XSAVE (xsave.c) */
 	[CPUID_D_1_EAX] = 7,                            /* XSAVEOPT XSAVEC XGETBV1 */
 	[CPUID_6_EAX] = L6_EAX_ARAT,
+	[CPUID_7_0_EBX] = L7_EBX,
+	[CPUID_7_0_ECX] = L7_ECX,
 	[CPUID_7_0_EDX] = L7_EDX,
 	[CPUID_7_2_EDX] = L7_2_EDX_BHI_CTRL,
 	[CPUID_8000_0001_EDX] = X1_EDX_SYSCALL | X1_EDX_NX | X1_EDX_PAGE1GB |

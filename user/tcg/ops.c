@@ -29,6 +29,8 @@ static void register_all(void)
 	tcg_register_fpu();
 	tcg_register_sse();
 	tcg_register_avx();
+	tcg_register_bmi();
+	tcg_register_crypto();
 }
 
 void tcg_ops_init(void)

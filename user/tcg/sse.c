@@ -683,7 +683,7 @@ static void clflush(struct tcg_cpu *c, const struct insn *i)
 static void fences(struct tcg_cpu *c, const struct insn *i)
 {
 	if (i->pfx != PFX_NONE)
-		sse_ud(c);              /* TPAUSE, RDFSBASE ...: not advertised */
+		sse_ud(c);              /* TPAUSE, INCSSP ...: not advertised */
 	switch (i->reg & 7) {
 	case 5:
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
@@ -705,7 +705,10 @@ static void fences(struct tcg_cpu *c, const struct insn *i)
 static void op_0fae(struct tcg_cpu *c, const struct insn *i)
 {
 	if (!i->mem) {
-		fences(c, i);
+		if (i->pfx == PFX_F3 && (i->reg & 7) < 4)
+			tcg_fsgsbase(c, i);     /* system.c */
+		else
+			fences(c, i);
 		return;
 	}
 	if (i->pfx == PFX_F3 || i->pfx == PFX_F2)

@@ -30,7 +30,7 @@
 		   CR0_WP | CR0_AM | CR0_NW | CR0_CD | CR0_PG)
 /* CR4 bits this engine implements (and CPUID advertises) */
 #define CR4_VALID (CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE | \
-		   CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT)
+		   CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_FSGSBASE)
 /* Changes of these flush every translation, global ones included */
 #define CR0_FLUSH (CR0_PG | CR0_WP | CR0_PE | CR0_CD | CR0_NW)
 #define CR4_FLUSH (CR4_PGE | CR4_PAE | CR4_PSE | CR4_SMEP)
@@ -750,6 +750,29 @@ static void op_cpuid(struct tcg_cpu *c, const struct insn *i)
 	c->s.regs[R_RBX] = r[1];
 	c->s.regs[R_RCX] = r[2];
 	c->s.regs[R_RDX] = r[3];
+}
+
+/* F3 0F AE /0-/3 with a register operand: RDFSBASE RDGSBASE WRFSBASE
+ * WRGSBASE r32/r64 (SDM Vol. 2, "RDFSBASE/RDGSBASE", "WRFSBASE/
+ * WRGSBASE"): 64-bit mode only and with CR4.FSGSBASE, else #UD; a
+ * 64-bit write must be canonical, #GP(0).  sse.c's 0F AE hands them
+ * over.  A new FS or GS base needs no block to end: in 64-bit mode the
+ * bases are read when used. */
+void tcg_fsgsbase(struct tcg_cpu *c, const struct insn *i)
+{
+	unsigned size = i->rex & 8 ? 8 : 4, op = i->reg & 7;
+	uint64_t *base = &c->s.seg[op & 1 ? S_GS : S_FS].base;
+
+	if (!tcg_code64(c) || !(c->s.cr4 & CR4_FSGSBASE) || op > 3)
+		tcg_raise(c, EXC_UD, NO_ERRCODE);
+	if (op < 2) {
+		tcg_reg_set(c, i, i->rm, size, *base & size_mask(size));
+		return;
+	}
+	uint64_t v = tcg_reg_get(c, i, i->rm, size);
+	if (!canonical(v))
+		gp0(c);
+	*base = v;
 }
 
 /* ------------------------------------------------------------------ */

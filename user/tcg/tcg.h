@@ -118,6 +118,8 @@ void tcg_register_seg(void);    /* seg.c: segment loads, far transfers, INT/IRET
 void tcg_register_fpu(void);    /* fpu.c: x87 */
 void tcg_register_sse(void);    /* sse.c: MMX, SSE-SSE4.2, fxsave/fxrstor */
 void tcg_register_avx(void);    /* avx.c: VEX checks, VZEROUPPER/VZEROALL */
+void tcg_register_bmi(void);    /* bmi.c: BMI1, BMI2 (VEX GPR forms), ADX */
+void tcg_register_crypto(void); /* sse-crypto.c: AES-NI, PCLMULQDQ, SHA */
 
 /* ------------------------------------------------------------------ */
 /* The vCPU                                                            */
@@ -689,6 +691,8 @@ void tcg_set_cr0(struct tcg_cpu *c, uint64_t v);
 void tcg_set_cr3(struct tcg_cpu *c, uint64_t v);
 void tcg_set_cr4(struct tcg_cpu *c, uint64_t v);
 void tcg_set_efer(struct tcg_cpu *c, uint64_t v);
+/* RDFSBASE ... WRGSBASE (system.c) */
+void tcg_fsgsbase(struct tcg_cpu *c, const struct insn *i);
 /* RDMSR/WRMSR bodies: 0, or -1 for #GP. */
 int tcg_rdmsr(struct tcg_cpu *c, uint32_t msr, uint64_t *v);
 int tcg_wrmsr(struct tcg_cpu *c, uint32_t msr, uint64_t v);

@@ -50,5 +50,16 @@
 #define L7_EDX_ARCH_CAPABILITIES (1u << 29)
 #define L7_2_EDX_BHI_CTRL (1u << 4)     /* IA32_SPEC_CTRL.BHI_DIS_S */
 #define X7_EDX_INVARIANT_TSC (1u << 8)
+/* BMI, ADX, the crypto extensions, RDRAND/RDSEED, FSGSBASE, RDPID */
+#define L1_ECX_PCLMULQDQ (1u << 1)
+#define L1_ECX_AES (1u << 25)
+#define L1_ECX_RDRAND (1u << 30)
+#define L7_EBX_FSGSBASE (1u << 0)
+#define L7_EBX_BMI1 (1u << 3)
+#define L7_EBX_BMI2 (1u << 8)
+#define L7_EBX_RDSEED (1u << 18)
+#define L7_EBX_ADX (1u << 19)
+#define L7_EBX_SHA (1u << 29)
+#define L7_ECX_RDPID (1u << 22)
 
 #endif
