@@ -26,6 +26,7 @@ struct dt_cpu {
 	uint64_t rip;                   /* 128 */
 	uint64_t rflags;                /* 136 */
 	uint8_t fx[512];                /* 144: FXSAVE image (SDM Vol. 1, 10.5.1) */
+	uint8_t ymmh[16][16];           /* 656: bits 255:128 of YMM0-15 */
 } __attribute__((aligned(16)));
 
 /* FXSAVE image offsets */
@@ -169,6 +170,7 @@ struct dt_case {
 enum dt_feat {
 	FEAT_NONE, FEAT_SSE3, FEAT_SSSE3, FEAT_SSE41, FEAT_SSE42, FEAT_POPCNT,
 	FEAT_LZCNT, FEAT_BMI1, FEAT_MOVBE, FEAT_CX16, FEAT_LAHF64, FEAT_PRFCHW,
+	FEAT_AVX, FEAT_AVX2,
 	DT_NFEAT
 };
 enum dt_feat dt_def_feature(const struct dt_def *d);

@@ -747,6 +747,22 @@ static void fill_random_state(struct gen *g)
 	}
 }
 
+/* Bits 255:128 of the YMM registers: random vectors for SIMD entries,
+ * random bits for the others (nothing may touch them). */
+static void fill_ymmh(struct gen *g)
+{
+	struct dt_case *c = g->c;
+
+	for (int r = 0; r < 16; r++) {
+		uint64_t q[2] = { dt_rand(), dt_rand() };
+
+		if (g->d->kind == K_SSE)
+			vec_value(g, c->in.ymmh[r], -1);
+		else
+			memcpy(c->in.ymmh[r], q, 16);
+	}
+}
+
 /* The instruction's implicit registers get values that keep its memory
  * accesses in the data pages. */
 static void setup_string(struct gen *g)
@@ -1224,5 +1240,8 @@ bool dt_gen(struct dt_case *c, const struct dt_def *d, int edge)
 	if (d->kind == K_MMX || d->kind == K_X87)
 		c->x87 = true;
 	c->in.rip = DT_INSN_ADDR;
+	/* drawn last, so the draws above stay those of the cases before
+	 * YMM was compared */
+	fill_ymmh(&g);
 	return true;
 }

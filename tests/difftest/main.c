@@ -245,6 +245,16 @@ static void compare(const struct dt_case *c, const struct dt_result *n,
 		hex128(hb, b);
 		note(d, "  xmm%d: native %s tcg %s\n", r, ha, hb);
 	}
+	for (int r = 0; r < 16; r++) {
+		const uint8_t *a = n->cpu.ymmh[r], *b = t->cpu.ymmh[r];
+		char ha[40], hb[40];
+
+		if (!memcmp(a, b, 16) || (c->approx && approx_equal(a, b)))
+			continue;
+		hex128(ha, a);
+		hex128(hb, b);
+		note(d, "  ymm%d[255:128]: native %s tcg %s\n", r, ha, hb);
+	}
 	if (c->x87)
 		compare_x87(c, n, t, d);
 	unsigned shown = 0;
@@ -292,6 +302,12 @@ static void print_inputs_vec(const struct dt_case *c)
 		hex128(h, c->in.fx + FX_XMM(r));
 		printf("  in xmm%-2d %s%s", r, h, r & 1 ? "\n" : "  ");
 	}
+	for (int r = 0; r < 16; r++) {
+		char h[40];
+
+		hex128(h, c->in.ymmh[r]);
+		printf("  in ymm%-2dh %s%s", r, h, r & 1 ? "\n" : "  ");
+	}
 	if (c->d->kind == K_X87 || c->d->kind == K_MMX)
 		for (int i = 0; i < 8; i++) {
 			uint64_t mant;
@@ -319,6 +335,13 @@ static void print_effect(const struct dt_case *c, const struct dt_result *n)
 
 			hex128(h, n->cpu.fx + FX_XMM(r));
 			printf("  out xmm%d %s\n", r, h);
+		}
+	for (int r = 0; r < 16; r++)
+		if (memcmp(n->cpu.ymmh[r], c->in.ymmh[r], 16)) {
+			char h[40];
+
+			hex128(h, n->cpu.ymmh[r]);
+			printf("  out ymm%dh %s\n", r, h);
 		}
 	for (int i = 0; i < 8; i++)
 		if (memcmp(n->cpu.fx + FX_ST(i), c->in.fx + FX_ST(i), 10)) {
