@@ -99,6 +99,10 @@ enum dt_feat dt_def_feature(const struct dt_def *d)
 {
 	const uint8_t *op = d->op;
 
+	if (d->feat)
+		return d->feat;
+	if (d->vex)
+		return d->vex & DV_L1 && d->vk == VK_INT ? FEAT_AVX2 : FEAT_AVX;
 	if (d->x & X_UD)
 		return FEAT_NONE;       /* expected to fault either way */
 	if (d->nop == 1 && (op[0] == 0x9e || op[0] == 0x9f))
