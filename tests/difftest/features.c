@@ -29,6 +29,8 @@ static const char *const feat_names[DT_NFEAT] = {
 	[FEAT_CX16] = "cx16",
 	[FEAT_LAHF64] = "lahf_lm",
 	[FEAT_PRFCHW] = "prfchw",
+	[FEAT_AVX] = "avx",
+	[FEAT_AVX2] = "avx2",
 };
 
 const char *dt_feature_name(enum dt_feat f)
@@ -97,6 +99,10 @@ enum dt_feat dt_def_feature(const struct dt_def *d)
 {
 	const uint8_t *op = d->op;
 
+	if (d->feat)
+		return d->feat;
+	if (d->vex)
+		return d->vex & DV_L1 && d->vk == VK_INT ? FEAT_AVX2 : FEAT_AVX;
 	if (d->x & X_UD)
 		return FEAT_NONE;       /* expected to fault either way */
 	if (d->nop == 1 && (op[0] == 0x9e || op[0] == 0x9f))
@@ -174,6 +180,13 @@ static bool probe(enum dt_feat f)
 		return true;
 	case FEAT_PRFCHW:       /* prefetchw (%rsi) */
 		__asm__ volatile(".byte 0x0f, 0x0d, 0x0e" :: "S"(probe_mem) : "memory");
+		return true;
+	case FEAT_AVX:          /* vxorps %ymm0,%ymm0,%ymm0 (#UD unless the OS
+				 * enabled AVX state in XCR0) */
+		__asm__ volatile(".byte 0xc5, 0xfc, 0x57, 0xc0" ::: "xmm0");
+		return true;
+	case FEAT_AVX2:         /* vpaddd %ymm0,%ymm0,%ymm0 */
+		__asm__ volatile(".byte 0xc5, 0xfd, 0xfe, 0xc0" ::: "xmm0");
 		return true;
 	default:
 		return true;
