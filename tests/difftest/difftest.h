@@ -167,6 +167,9 @@ extern const struct dt_def dt_defs_legacy[];
 extern const unsigned dt_ndefs_legacy;
 /* tables-vex.c: the VEX forms, written to out (NULL: count them) */
 unsigned dt_vex_defs(struct dt_def *out);
+/* tables-avx2.c: the VEX-only instructions (AVX2, FMA3, F16C) */
+extern const struct dt_def dt_defs_avx2[];
+extern const unsigned dt_ndefs_avx2;
 
 /* One generated test case. */
 struct dt_case {
@@ -196,7 +199,7 @@ struct dt_case {
 enum dt_feat {
 	FEAT_NONE, FEAT_SSE3, FEAT_SSSE3, FEAT_SSE41, FEAT_SSE42, FEAT_POPCNT,
 	FEAT_LZCNT, FEAT_BMI1, FEAT_MOVBE, FEAT_CX16, FEAT_LAHF64, FEAT_PRFCHW,
-	FEAT_AVX, FEAT_AVX2,
+	FEAT_AVX, FEAT_AVX2, FEAT_FMA, FEAT_F16C,
 	DT_NFEAT
 };
 enum dt_feat dt_def_feature(const struct dt_def *d);

@@ -31,6 +31,8 @@ static const char *const feat_names[DT_NFEAT] = {
 	[FEAT_PRFCHW] = "prfchw",
 	[FEAT_AVX] = "avx",
 	[FEAT_AVX2] = "avx2",
+	[FEAT_FMA] = "fma",
+	[FEAT_F16C] = "f16c",
 };
 
 const char *dt_feature_name(enum dt_feat f)
@@ -187,6 +189,12 @@ static bool probe(enum dt_feat f)
 		return true;
 	case FEAT_AVX2:         /* vpaddd %ymm0,%ymm0,%ymm0 */
 		__asm__ volatile(".byte 0xc5, 0xfd, 0xfe, 0xc0" ::: "xmm0");
+		return true;
+	case FEAT_FMA:          /* vfmadd231ps %xmm0,%xmm0,%xmm0 */
+		__asm__ volatile(".byte 0xc4, 0xe2, 0x79, 0xb8, 0xc0" ::: "xmm0");
+		return true;
+	case FEAT_F16C:         /* vcvtph2ps %xmm0,%xmm0 */
+		__asm__ volatile(".byte 0xc4, 0xe2, 0x79, 0x13, 0xc0" ::: "xmm0");
 		return true;
 	default:
 		return true;

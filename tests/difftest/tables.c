@@ -734,7 +734,7 @@ unsigned dt_ndefs;
 void dt_tables_init(void)
 {
 	unsigned nvex = dt_vex_defs(NULL);
-	unsigned n = dt_ndefs_legacy + nvex;
+	unsigned n = dt_ndefs_legacy + nvex + dt_ndefs_avx2;
 	struct dt_def *all = calloc(n, sizeof(*all));
 
 	if (!all) {
@@ -743,6 +743,7 @@ void dt_tables_init(void)
 	}
 	memcpy(all, dt_defs_legacy, dt_ndefs_legacy * sizeof(*all));
 	dt_vex_defs(all + dt_ndefs_legacy);
+	memcpy(all + dt_ndefs_legacy + nvex, dt_defs_avx2, dt_ndefs_avx2 * sizeof(*all));
 	dt_defs = all;
 	dt_ndefs = n;
 }

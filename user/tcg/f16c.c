@@ -156,6 +156,9 @@ static void vex_3a_1d(struct tcg_cpu *c, const struct insn *i)
 
 	vex_require(c, i, VX_66 | VX_W0 | VX_NOV);
 	ymm_get(c, i->reg, &s);
+	/* a store that faults changes no flag */
+	if (i->mem)
+		tcg_probe_write(c, i->seg, tcg_ea(c, i), n * 2);
 	for (unsigned k = 0; k < n; k++)
 		d.w[k] = single_to_half(ymm_d(&s)[k], rc, mxcsr, &flags);
 	if (flags)
