@@ -52,6 +52,12 @@
 
 /* Leaf 7 subleaf 0 EDX and subleaf 2 EDX (SDM Vol. 2A, table 3-8) */
 #define L7_MAX_SUBLEAF 2
+/* FMA3 (fma.c), F16C (f16c.c), AVX2 (avx2.c, avx2-mem.c, and the VEX.256
+ * integer forms of the SSE instructions) */
+#define L1_ECX_FMA (1u << 12)
+#define L1_ECX_F16C (1u << 29)
+#define L1_ECX_AVX_BIT (1u << 28)
+#define L7_EBX_AVX2 (1u << 5)
 #define L7_EDX (L7_EDX_IBRS_IBPB | L7_EDX_ARCH_CAPABILITIES)
 
 /* IA32_MISC_ENABLE bits that change CPUID (msr.c keeps them) */
@@ -254,6 +260,10 @@ static void basic_leaf(struct tcg_cpu *c, uint32_t leaf, uint32_t sub,
 	}
 	/* XSAVE, OSXSAVE, AVX, AVX512F and leaf 0xD, where offered */
 	tcg_xsave_cpuid_leaf(c, leaf, sub, out);
+	/* FMA and F16C work on the AVX state: reported with AVX.  AVX2 only
+	 * with -cpu ...,+avx2 until the VEX.256 integer forms are all in. */
+	if (leaf == 1 && (out[2] & L1_ECX_AVX_BIT))
+		out[2] |= L1_ECX_FMA | L1_ECX_F16C;
 	/* 3, 5 (MONITOR), 0xA (no PMU) and the rest: all zero; leaf 7 has no
 	 * other EBX/ECX features (SMEP, BMI, ...) */
 }
@@ -297,7 +307,9 @@ static void extended_leaf(struct tcg_cpu *c, uint32_t leaf, uint32_t out[4])
  * depend on the state: APIC, HTT, SYSCALL, NX) */
 static const uint32_t implemented[CPUID_WORDS] = {
 	[CPUID_1_EDX] = L1_EDX | L1_EDX_HTT,
-	[CPUID_1_ECX] = L1_ECX | 1u << 26,                 /* XSAVE (xsave.c) */
+	[CPUID_1_ECX] = L1_ECX | 1u << 26 |             /* XSAVE (xsave.c) */
+			L1_ECX_FMA | L1_ECX_F16C,
+	[CPUID_7_0_EBX] = L7_EBX_AVX2,
 	[CPUID_D_1_EAX] = 7,                            /* XSAVEOPT XSAVEC XGETBV1 */
 	[CPUID_6_EAX] = L6_EAX_ARAT,
 	[CPUID_7_0_EDX] = L7_EDX,
