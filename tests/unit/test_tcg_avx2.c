@@ -9,6 +9,7 @@
  * A 16 MiB machine, one vCPU in 64-bit mode at CPL 0 with CR4.OSXSAVE
  * and XCR0 = x87|SSE|AVX, single instructions through tcg_step().
  */
+#include <cpuid.h>
 #include <string.h>
 #include <sys/mman.h>
 #include "unit.h"
@@ -398,11 +399,22 @@ static const uint8_t stub_tail[] = {
 static uint8_t *stub_page;
 static uint8_t native_mem[64] __attribute__((aligned(64)));
 
+/* AVX2, FMA and F16C on the host, with the OS saving YMM state (CPUID
+ * leaf 1 ECX OSXSAVE, AVX, FMA, F16C; XCR0 SSE|AVX; leaf 7 EBX AVX2). */
 static bool host_has_all(void)
 {
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-	       __builtin_cpu_supports("f16c");
+	unsigned a, b, c, d;
+	uint32_t lo, hi;
+
+	if (!__get_cpuid(1, &a, &b, &c, &d))
+		return false;
+	unsigned l1 = 1u << 12 | 1u << 27 | 1u << 28 | 1u << 29;
+	if ((c & l1) != l1)
+		return false;
+	asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	if ((lo & 6) != 6 || !__get_cpuid_count(7, 0, &a, &b, &c, &d))
+		return false;
+	return b & (1u << 5);
 }
 
 static void native_run(const uint8_t *insn, unsigned n, struct native *s)

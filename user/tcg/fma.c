@@ -84,12 +84,17 @@ static bool fma_pre(const struct fmt *f, uint32_t mxcsr, struct fma_elem *e, uin
 	return false;
 }
 
-/* FTZ (when underflow is masked) makes a tiny result a zero of its sign
+/*
+ * FTZ (when underflow is masked) makes a tiny result a zero of its sign
  * with #U and #P; with underflow unmasked a tiny result is #U even when
- * exact (Vol. 1, 10.2.3.3 and 4.9.1.5). */
+ * exact (Vol. 1, 10.2.3.3 and 4.9.1.5).  Tiny: a denormal result, or
+ * one the library flagged as underflowing, which includes a result that
+ * rounded up to the smallest normal (the processor flushes those too:
+ * checked on an AVX2 host).  flags holds this element's flags.
+ */
 static uint64_t fma_post(const struct fmt *f, uint32_t mxcsr, uint64_t r, uint32_t *flags)
 {
-	if (!is_denormal(f, r))
+	if (!is_denormal(f, r) && !(*flags & MXCSR_UE))
 		return r;
 	if (!(mxcsr & MXCSR_UM))
 		*flags |= MXCSR_UE;
@@ -114,15 +119,21 @@ static double d_of(uint64_t v)
 	return x;
 }
 
-/* One element's product and sum, rounded once by the host library. */
-static uint64_t fma_elem_calc(const struct fmt *f, const struct fma_elem *e)
+/* The factors and the addend of an element, signs applied. */
+static void fma_operands(const struct fmt *f, const struct fma_elem *e, uint64_t *a, uint64_t *b,
+			 uint64_t *s)
 {
 	bool neg_mul = e->op == FM_NADD || e->op == FM_NSUB;
 	bool neg_add = e->op == FM_SUB || e->op == FM_NSUB;
-	uint64_t a = e->src[e->mul1] ^ (neg_mul ? f->sign : 0);
-	uint64_t b = e->src[e->mul2];
-	uint64_t s = e->src[e->add] ^ (neg_add ? f->sign : 0);
 
+	*a = e->src[e->mul1] ^ (neg_mul ? f->sign : 0);
+	*b = e->src[e->mul2];
+	*s = e->src[e->add] ^ (neg_add ? f->sign : 0);
+}
+
+/* a * b + s rounded once by the host library (single or double). */
+static uint64_t fma_bits(const struct fmt *f, uint64_t a, uint64_t b, uint64_t s)
+{
 	if (f->bits == 32) {
 		float x = f_of(a), y = f_of(b), z = f_of(s), q;
 		SSE_PIN(x);
@@ -145,31 +156,95 @@ static uint64_t fma_elem_calc(const struct fmt *f, const struct fma_elem *e)
 	return qb;
 }
 
+static double as_double(const struct fmt *f, uint64_t v)
+{
+	return f->bits == 32 ? (double)f_of(v) : d_of(v);
+}
+static uint64_t from_double(const struct fmt *f, double x)
+{
+	if (f->bits == 32) {
+		float y = (float)x;             /* exact: x is a scaled float */
+		uint32_t b;
+		memcpy(&b, &y, 4);
+		return b;
+	}
+	uint64_t b;
+	memcpy(&b, &x, 8);
+	return b;
+}
+
+/*
+ * Is a * b + s (finite, a and b nonzero) inexact at the precision of f
+ * with an unbounded exponent?  What PE says when an overflow or
+ * underflow is unmasked (SDM Vol. 1, 4.9.1.4-4.9.1.5): the factors are
+ * scaled into [1, 2) and the addend with them, by powers of two, so the
+ * one rounding happens in the normal range; an addend scaled far out of
+ * reach of the product makes the sum inexact unless it is zero.
+ * Called with every exception masked; leaves the host flags as it found
+ * them but PE.
+ */
+static bool fma_unbounded_inexact(const struct fmt *f, uint64_t a, uint64_t b, uint64_t s)
+{
+	double x = as_double(f, a), y = as_double(f, b), z = as_double(f, s);
+	int shift = -ilogb(x) - ilogb(y);
+	int reach = f->bits == 32 ? 100 : 900;
+	uint32_t host, now;
+
+	x = scalbn(x, -ilogb(x));
+	y = scalbn(y, -ilogb(y));
+	if (z != 0) {
+		int ez = ilogb(z) + shift;
+		if (ez > reach || ez < -reach)
+			return true;
+		z = scalbn(z, shift);
+	}
+	asm volatile("stmxcsr %0" : "=m"(host));
+	now = host & ~(uint32_t)MXCSR_FLAGS;
+	asm volatile("ldmxcsr %0" : : "m"(now));
+	(void)fma_bits(f, from_double(f, x), from_double(f, y), from_double(f, z));
+	asm volatile("stmxcsr %0" : "=m"(now));
+	asm volatile("ldmxcsr %0" : : "m"(host));
+	return now & MXCSR_PE;
+}
+
 /*
  * n elements: each e[k] gives r[k]; the flags of them all.  The host
  * MXCSR gets the guest's rounding mode for the library calls, every
  * exception masked; the flags the calls raise are the guest's #I #O #U
  * #P (#D is fma_pre's; an invalid element has none: #I comes first).
+ * An element whose overflow or underflow is unmasked reports PE as the
+ * unbounded exponent says (the value a handler would get), the others
+ * their masked response's.
  */
 static uint32_t fma_run(const struct tcg_cpu *c, const struct fmt *f, struct fma_elem *e,
 			uint64_t *r, unsigned n)
 {
 	uint32_t mxcsr = c->fpu.mxcsr, flags = 0, want = (mxcsr & MXCSR_RC) | MXCSR_MASKS;
+	uint32_t unmasked = ~(mxcsr >> 7) & (MXCSR_OE | MXCSR_UE);
 
 	for (unsigned k = 0; k < n; k++) {
 		uint32_t ef = 0, host;
+		uint64_t a, b, s;
 		if (fma_pre(f, mxcsr, &e[k], &r[k], &ef)) {
 			flags |= ef;
 			continue;
 		}
+		fma_operands(f, &e[k], &a, &b, &s);
 		asm volatile("stmxcsr %0" : "=m"(host));
 		asm volatile("ldmxcsr %0" : : "m"(want));
-		r[k] = fma_elem_calc(f, &e[k]);
+		r[k] = fma_bits(f, a, b, s);
 		uint32_t got = sse_fp_stop(host) & ~MXCSR_DE;
 		if (got & MXCSR_IE)
 			ef &= ~MXCSR_DE;
-		flags |= ef | got;
-		r[k] = fma_post(f, mxcsr, r[k], &flags);
+		got |= ef;
+		r[k] = fma_post(f, mxcsr, r[k], &got);
+		if (got & unmasked) {
+			asm volatile("ldmxcsr %0" : : "m"(want));
+			bool pe = fma_unbounded_inexact(f, a, b, s);
+			asm volatile("ldmxcsr %0" : : "m"(host));
+			got = (got & ~MXCSR_PE) | (pe ? MXCSR_PE : 0);
+		}
+		flags |= got;
 	}
 	return flags;
 }
