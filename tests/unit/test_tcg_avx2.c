@@ -397,7 +397,10 @@ static const uint8_t stub_tail[] = {
 };
 
 static uint8_t *stub_page;
-static uint8_t native_mem[64] __attribute__((aligned(64)));
+/* the memory both sides see: rax points at MEM_AT into NMEM bytes */
+#define NMEM 1024
+#define MEM_AT 512
+static uint8_t native_mem[NMEM] __attribute__((aligned(64)));
 
 /* AVX2, FMA and F16C on the host, with the OS saving YMM state (CPUID
  * leaf 1 ECX OSXSAVE, AVX, FMA, F16C; XCR0 SSE|AVX; leaf 7 EBX AVX2). */
@@ -425,7 +428,7 @@ static void native_run(const uint8_t *insn, unsigned n, struct native *s)
 	memcpy(stub_page + k, insn, n);
 	k += n;
 	memcpy(stub_page + k, stub_tail, sizeof(stub_tail));
-	s->rax = (uint64_t)(uintptr_t)native_mem;
+	s->rax = (uint64_t)(uintptr_t)native_mem + MEM_AT;
 	s->mxcsr_host = 0x1f80;
 	((void (*)(struct native *))(void *)stub_page)(s);
 }
@@ -481,7 +484,7 @@ static void fill(struct native *s, uint8_t *mem, bool dbl)
 			uint64_t v = dbl ? rnd_f64() : rnd_f32();
 			memcpy(&s->ymm[r][k], &v, dbl ? 8 : 4);
 		}
-	for (unsigned k = 0; k < 64; k += dbl ? 8 : 4) {
+	for (unsigned k = 0; k < NMEM; k += dbl ? 8 : 4) {
 		uint64_t v = dbl ? rnd_f64() : rnd_f32();
 		memcpy(mem + k, &v, dbl ? 8 : 4);
 	}
@@ -490,48 +493,57 @@ static void fill(struct native *s, uint8_t *mem, bool dbl)
 		   (rnd() % 3 ? 0 : MXCSR_FTZ);
 }
 
-/* One case in TCG and natively; false (printed) when they differ. */
-static bool compare_case(struct tcg_env *e, const uint8_t *insn, unsigned n, bool dbl)
+/* Run insn in TCG and natively from s and mem; false (printed) when the
+ * registers, MXCSR, arithmetic flags or memory differ. */
+static bool run_compare(struct tcg_env *e, const uint8_t *insn, unsigned n, struct native *s,
+			const uint8_t *mem)
 {
-	struct native s;
-	uint8_t mem[64];
 	struct tcg_cpu *c = e->c;
+	static uint8_t got_mem[NMEM];
 
-	memset(&s, 0, sizeof(s));
-	fill(&s, mem, dbl);
 	for (unsigned r = 0; r < 4; r++)
-		ymm_put(c, r, s.ymm[r]);
-	c->fpu.mxcsr = s.mxcsr;
-	c->s.regs[R_RAX] = DATA;
+		ymm_put(c, r, s->ymm[r]);
+	c->fpu.mxcsr = s->mxcsr;
+	c->s.regs[R_RAX] = DATA + MEM_AT;
 	tcg_set_arith_flags(c, 0);
-	guest_write(e->m, DATA, mem, 64);
-	memcpy(native_mem, mem, 64);
+	guest_write(e->m, DATA, mem, NMEM);
+	memcpy(native_mem, mem, NMEM);
 	int vec = tcg_env_step(e, insn, n);
-	native_run(insn, n, &s);
-	uint8_t got_mem[64];
-	guest_read(e->m, DATA, got_mem, 64);
-	bool ok = vec == -1 && c->fpu.mxcsr == s.mxcsr && !memcmp(got_mem, native_mem, 64);
+	native_run(insn, n, s);
+	guest_read(e->m, DATA, got_mem, NMEM);
+	bool ok = vec == -1 && c->fpu.mxcsr == s->mxcsr && !memcmp(got_mem, native_mem, NMEM);
 	for (unsigned r = 0; r < 4; r++) {
 		uint8_t y[32];
 		ymm_read(c, r, y);
-		ok = ok && !memcmp(y, s.ymm[r], 32);
+		ok = ok && !memcmp(y, s->ymm[r], 32);
 	}
-	ok = ok && (tcg_arith_flags(c) & FL_ARITH) == (s.rflags & FL_ARITH);
+	ok = ok && (tcg_arith_flags(c) & FL_ARITH) == (s->rflags & FL_ARITH);
 	if (!ok) {
 		fprintf(stderr, "differs:");
 		for (unsigned k = 0; k < n; k++)
 			fprintf(stderr, " %02x", insn[k]);
-		fprintf(stderr, " vec %d mxcsr %#x host %#x\n", vec, c->fpu.mxcsr, s.mxcsr);
+		fprintf(stderr, " vec %d mxcsr %#x host %#x\n", vec, c->fpu.mxcsr, s->mxcsr);
 		for (unsigned r = 0; r < 4; r++) {
 			uint32_t y[8];
 			ymm_read(c, r, y);
 			for (unsigned k = 0; k < 8; k++)
 				fprintf(stderr, "%s%08x/%08x", k ? " " : "  ", y[k],
-					((uint32_t *)(void *)s.ymm[r])[k]);
+					((uint32_t *)(void *)s->ymm[r])[k]);
 			fprintf(stderr, "\n");
 		}
 	}
 	return ok;
+}
+
+/* One case from random values. */
+static bool compare_case(struct tcg_env *e, const uint8_t *insn, unsigned n, bool dbl)
+{
+	struct native s;
+	static uint8_t mem[NMEM];
+
+	memset(&s, 0, sizeof(s));
+	fill(&s, mem, dbl);
+	return run_compare(e, insn, n, &s, mem);
 }
 
 static bool stub_init(void)
@@ -659,6 +671,83 @@ TEST(tcg_avx2_shuffles_vs_host)
 			}
 		}
 	}
+	CHECK_EQ(bad, 0);
+	tcg_env_free(&e);
+}
+
+/* VCVTPS2PH around the edges of half precision (the smallest denormal
+ * and normal, the largest finite), a float ulp and a half ulp at a time,
+ * under every rounding and with DAZ/FTZ: where tininess is detected. */
+TEST(tcg_avx2_f16c_edges_vs_host)
+{
+	if (!host_has_all())
+		SKIP("the host CPU lacks AVX2, FMA or F16C");
+	static const uint32_t base[] = {
+		0x33000000, 0x33800000, 0x387fc000, 0x38800000, 0x477fe000, 0x477ff000,
+		0x47800000, 0x00000000, 0x00800000,
+	};
+	static const uint32_t step[] = { 1, 0x800, 0x1000, 0x2000 };
+	struct tcg_env e;
+	CHECK(env_init(&e));
+	CHECK(stub_init());
+	static uint8_t mem[NMEM];
+	unsigned bad = 0;
+	for (unsigned b = 0; b < sizeof(base) / 4; b++)
+		for (unsigned st = 0; st < 4; st++)
+			for (int k = -8; k <= 8 && bad <= 20; k++) {
+				struct native s;
+				memset(&s, 0, sizeof(s));
+				memset(mem, 0, sizeof(mem));
+				for (unsigned j = 0; j < 8; j++) {
+					uint32_t v = base[b] + (uint32_t)((k + (int)j - 4) * (int)step[st]);
+					if (j & 1)
+						v ^= 0x80000000;
+					memcpy(&s.ymm[0][4 * j], &v, 4);
+				}
+				for (unsigned imm = 0; imm < 5; imm++) {
+					uint8_t insn[] = { 0xc4, 0xe3, 0x7d, 0x1d, 0xc2, (uint8_t)imm };
+					/* masked: the native side has no #XM handler */
+					s.mxcsr = 0x1f80 | (uint32_t)(rnd() % 4) << 13 |
+						  (rnd() % 2 ? 0 : MXCSR_DAZ) | (rnd() % 2 ? 0 : MXCSR_FTZ);
+					bad += !run_compare(&e, insn, sizeof(insn), &s, mem);
+				}
+			}
+	CHECK_EQ(bad, 0);
+	tcg_env_free(&e);
+}
+
+/* The gathers against the host: index ymm1, mask ymm2, destination ymm0,
+ * [rax + index * scale + disp8] inside the shared memory. */
+TEST(tcg_avx2_gather_vs_host)
+{
+	if (!host_has_all())
+		SKIP("the host CPU lacks AVX2, FMA or F16C");
+	struct tcg_env e;
+	CHECK(env_init(&e));
+	CHECK(stub_init());
+	static uint8_t mem[NMEM];
+	unsigned bad = 0;
+	for (unsigned op = 0x90; op <= 0x93; op++)
+		for (unsigned form = 0; form < 4; form++)
+			for (unsigned rep = 0; rep < 64 && bad <= 20; rep++) {
+				struct native s;
+				memset(&s, 0, sizeof(s));
+				fill(&s, mem, form & 1);
+				unsigned scale = rnd() % 4;
+				for (unsigned j = 0; j < 8; j++) {
+					int32_t x = (int32_t)(rnd() % 64) - 32;
+					if (op & 1)
+						memcpy(&s.ymm[1][8 * (j & 3)], &(int64_t){ x }, 8);
+					else
+						memcpy(&s.ymm[1][4 * j], &x, 4);
+				}
+				uint8_t insn[] = { 0xc4, 0xe2,
+						   (uint8_t)((form & 1) << 7 | (~2u & 15) << 3 | (form >> 1) << 2 | 1),
+						   (uint8_t)op, 0x44, (uint8_t)(scale << 6 | 1 << 3),
+						   (uint8_t)(rnd() % 128 - 64) };
+				s.mxcsr = 0x1f80;
+				bad += !run_compare(&e, insn, sizeof(insn), &s, mem);
+			}
 	CHECK_EQ(bad, 0);
 	tcg_env_free(&e);
 }
