@@ -107,7 +107,10 @@ static uint16_t single_to_half(uint32_t x, unsigned rc, uint32_t mxcsr, uint32_t
 			ue++;
 		}
 		if (ue > 15) {
-			*flags |= MXCSR_OE | MXCSR_PE;
+			/* unmasked, PE says whether the value with an unbounded
+			 * exponent is inexact (SDM Vol. 1, 4.9.1.4) */
+			bool om = mxcsr & (MXCSR_OE << 7);
+			*flags |= MXCSR_OE | (om || inexact ? MXCSR_PE : 0);
 			return sign | half_overflow(rc, neg);
 		}
 		if (inexact)
@@ -120,10 +123,10 @@ static uint16_t single_to_half(uint32_t x, unsigned rc, uint32_t mxcsr, uint32_t
 	uint64_t full = round_shift(m, top - 10, rc, neg, &full_inexact);
 	tiny = !(ue == -15 && full == 1u << 11);
 	q = round_shift(m, -24 - e, rc, neg, &inexact);
-	if (inexact)
+	if (tiny && !(mxcsr & MXCSR_UM))        /* unmasked: 4.9.1.5 */
+		*flags |= MXCSR_UE | (full_inexact ? MXCSR_PE : 0);
+	else if (inexact)
 		*flags |= MXCSR_PE | (tiny ? MXCSR_UE : 0);
-	else if (tiny && !(mxcsr & MXCSR_UM))
-		*flags |= MXCSR_UE;
 	return (uint16_t)(sign | q);            /* q == 0x400: the smallest normal */
 }
 

@@ -174,7 +174,7 @@ static uint64_t from_double(const struct fmt *f, double x)
 }
 
 /*
- * Is a * b + s (finite, a and b nonzero) inexact at the precision of f
+ * Is a * b + s (finite) inexact at the precision of f
  * with an unbounded exponent?  What PE says when an overflow or
  * underflow is unmasked (SDM Vol. 1, 4.9.1.4-4.9.1.5): the factors are
  * scaled into [1, 2) and the addend with them, by powers of two, so the
@@ -186,6 +186,8 @@ static uint64_t from_double(const struct fmt *f, double x)
 static bool fma_unbounded_inexact(const struct fmt *f, uint64_t a, uint64_t b, uint64_t s)
 {
 	double x = as_double(f, a), y = as_double(f, b), z = as_double(f, s);
+	if (x == 0 || y == 0)
+		return false;   /* the sum is the addend, exact */
 	int shift = -ilogb(x) - ilogb(y);
 	int reach = f->bits == 32 ? 100 : 900;
 	uint32_t host, now;
