@@ -185,6 +185,8 @@ static unsigned add(struct dt_def *out, unsigned n, const struct dt_def *d, unsi
 		 (kind == VS_NDS ? DV_NDS : kind == VS_NDD ? DV_NDD :
 		  kind == VS_MOVS ? DV_NDS_REG : 0);
 	v->x &= ~(X_LOCK | X_REP);
+	if (d->nop == 2 && d->op[1] == 0xc2)
+		v->imm_max = 31;        /* VCMPPS & co: 32 predicates */
 	if (l && shape & L256 && v->msize >= 2) {
 		if (shape & M_QUAD)
 			v->msize *= 4;
