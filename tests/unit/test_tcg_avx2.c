@@ -751,3 +751,23 @@ TEST(tcg_avx2_gather_vs_host)
 	CHECK_EQ(bad, 0);
 	tcg_env_free(&e);
 }
+
+/* CPUID: FMA, F16C (leaf 1 ECX 12, 29) and AVX2 (leaf 7 EBX 5) come with
+ * AVX, and only with it. */
+TEST(tcg_avx2_cpuid)
+{
+	struct tcg_env e;
+	CHECK(env_init(&e));
+	uint32_t r[4];
+	CHECK_EQ(tcg_xsave_offer(e.c, XCR0_X87 | XCR0_SSE), 0);
+	tcg_cpuid(e.c, 1, 0, r);
+	CHECK_EQ(r[2] & (1u << 12 | 1u << 28 | 1u << 29), 0);
+	tcg_cpuid(e.c, 7, 0, r);
+	CHECK_EQ(r[1] & (1u << 5), 0);
+	CHECK_EQ(tcg_xsave_offer(e.c, XCR0_X87 | XCR0_SSE | XCR0_AVX), 0);
+	tcg_cpuid(e.c, 1, 0, r);
+	CHECK_EQ(r[2] & (1u << 12 | 1u << 28 | 1u << 29), 1u << 12 | 1u << 28 | 1u << 29);
+	tcg_cpuid(e.c, 7, 0, r);
+	CHECK_EQ(r[1] & (1u << 5), 1u << 5);
+	tcg_env_free(&e);
+}

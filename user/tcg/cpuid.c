@@ -5,7 +5,8 @@
  * presents it (kvm-cpuid.c, topology.c).
  *
  * Implemented and advertised: x87, MMX, SSE-SSE4.2 (no AES, PCLMULQDQ,
- * AVX), XSAVE with the components xsave.c offers, CMPXCHG8B/16B, CMOV, MOVBE, POPCNT, LZCNT, LAHF/SAHF in
+ * AVX), XSAVE with the components xsave.c offers (and with AVX: FMA,
+ * F16C, AVX2), CMPXCHG8B/16B, CMOV, MOVBE, POPCNT, LZCNT, LAHF/SAHF in
  * 64-bit mode, PAE/PSE/PSE-36/PGE/PAT/NX/1 GiB pages, long mode, SYSENTER,
  * SYSCALL (reported in long mode only, as Intel does), RDTSCP, the xAPIC
  * and x2APIC with the TSC-deadline timer, MTRRs, machine-check exception
@@ -56,7 +57,6 @@
  * integer forms of the SSE instructions) */
 #define L1_ECX_FMA (1u << 12)
 #define L1_ECX_F16C (1u << 29)
-#define L1_ECX_AVX_BIT (1u << 28)
 #define L7_EBX_AVX2 (1u << 5)
 #define L7_EDX (L7_EDX_IBRS_IBPB | L7_EDX_ARCH_CAPABILITIES)
 
@@ -260,10 +260,13 @@ static void basic_leaf(struct tcg_cpu *c, uint32_t leaf, uint32_t sub,
 	}
 	/* XSAVE, OSXSAVE, AVX, AVX512F and leaf 0xD, where offered */
 	tcg_xsave_cpuid_leaf(c, leaf, sub, out);
-	/* FMA and F16C work on the AVX state: reported with AVX.  AVX2 only
-	 * with -cpu ...,+avx2 until the VEX.256 integer forms are all in. */
-	if (leaf == 1 && (out[2] & L1_ECX_AVX_BIT))
-		out[2] |= L1_ECX_FMA | L1_ECX_F16C;
+	/* FMA, F16C and AVX2 work on the AVX state: reported with AVX */
+	if (c->xs.offer & XCR0_AVX) {
+		if (leaf == 1)
+			out[2] |= L1_ECX_FMA | L1_ECX_F16C;
+		else if (leaf == 7 && sub == 0)
+			out[1] |= L7_EBX_AVX2;
+	}
 	/* 3, 5 (MONITOR), 0xA (no PMU) and the rest: all zero; leaf 7 has no
 	 * other EBX/ECX features (SMEP, BMI, ...) */
 }
