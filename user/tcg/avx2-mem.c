@@ -121,7 +121,10 @@ static uint64_t vsib_offset(struct tcg_cpu *c, const struct insn *i, int64_t ind
  * destination and the mask hold n elements of dsize, the index register
  * n of isize.  Elements are gathered from the lowest; each one done
  * goes into the destination and clears its mask element at once, so a
- * fault leaves a state that re-execution completes.  The parts of the
+ * fault leaves a state that re-execution completes.  The SDM lets the
+ * processor gather in any order but deliver faults right to left: at a
+ * fault every element below the faulting one is done, those above may
+ * or may not be (here they are not).  The parts of the
  * destination and the mask beyond the n elements become zero, and at the
  * end the whole mask is zero.
  */
