@@ -26,6 +26,7 @@ struct dt_cpu {
 	uint64_t rip;                   /* 128 */
 	uint64_t rflags;                /* 136 */
 	uint8_t fx[512];                /* 144: FXSAVE image (SDM Vol. 1, 10.5.1) */
+	uint8_t ymmh[16][16];           /* 656: bits 255:128 of YMM0-15 */
 } __attribute__((aligned(16)));
 
 /* FXSAVE image offsets */
@@ -119,6 +120,22 @@ enum { K_INT, K_SSE, K_MMX, K_X87 };            /* state the entry uses */
 #define X_ALIGNED (1ull << 47)  /* the memory operand is always aligned: vendors differ
 				 * (SHA: the SDM's #GP, none on AMD) */
 
+/* VEX encoding (SDM Vol. 2, 2.3; dt_def.vex): an entry with DV_VEX is
+ * encoded with a C4/C5 prefix built from its opcode bytes (0F, 0F 38,
+ * 0F 3A: the map) and pfx (pp) instead of legacy prefixes.  VEX.vvvv is
+ * 1111b unless DV_NDS (a source register: NDS) or DV_NDD (the destination
+ * of the shift-by-immediate groups); DV_IS4 puts a register in imm8[7:4]
+ * (VBLENDVPS ...).  Random cases sometimes flip L or W or give a
+ * two-operand form a vvvv other than 1111b: the host says what is #UD. */
+#define DV_VEX 0x01
+#define DV_L1 0x02      /* VEX.L = 1 (256-bit) */
+#define DV_W1 0x04      /* VEX.W = 1 */
+#define DV_NDS 0x08
+#define DV_NDD 0x10
+#define DV_IS4 0x20
+#define DV_NDS_REG 0x40 /* NDS only in the register form (VMOVSS/SD):
+			 * the memory form has vvvv = 1111b */
+
 enum { MF_NONE, MF_F32, MF_F64, MF_F80, MF_I16, MF_I32, MF_I64, MF_BCD };
 
 struct dt_case;
@@ -143,10 +160,23 @@ struct dt_def {
 	uint8_t mfmt;           /* MF_*: x87 memory operand format */
 	uint8_t imm_max;        /* imm8 limit (0: any) */
 	int8_t modrm_fixed;     /* x87: the whole modrm byte for mod=3 forms, -1 */
+	uint8_t vex;            /* DV_*: VEX-encoded */
+	uint8_t feat;           /* enum dt_feat the entry needs, 0: from the encoding */
 };
 
-extern const struct dt_def dt_defs[];
-extern const unsigned dt_ndefs;
+/* Every entry: the tables of tables.c, then the VEX forms derived from
+ * its SSE entries (tables-vex.c), then the other tables, in the order of
+ * dt_tables_init() (tables.c). */
+extern const struct dt_def *dt_defs;
+extern unsigned dt_ndefs;
+void dt_tables_init(void);
+extern const struct dt_def dt_defs_legacy[];
+extern const unsigned dt_ndefs_legacy;
+/* tables-vex.c: the VEX forms, written to out (NULL: count them) */
+unsigned dt_vex_defs(struct dt_def *out);
+/* tables-avx2.c: the VEX-only instructions (AVX2, FMA3, F16C) */
+extern const struct dt_def dt_defs_avx2[];
+extern const unsigned dt_ndefs_avx2;
 
 /* One generated test case. */
 struct dt_case {
@@ -178,6 +208,7 @@ enum dt_feat {
 	FEAT_LZCNT, FEAT_BMI1, FEAT_MOVBE, FEAT_CX16, FEAT_LAHF64, FEAT_PRFCHW,
 	FEAT_BMI2, FEAT_ADX, FEAT_AES, FEAT_PCLMUL, FEAT_SHA, FEAT_RDRAND, FEAT_RDSEED,
 	FEAT_FSGSBASE, FEAT_RDPID,
+	FEAT_AVX, FEAT_AVX2, FEAT_FMA, FEAT_F16C,
 	DT_NFEAT
 };
 enum dt_feat dt_def_feature(const struct dt_def *d);

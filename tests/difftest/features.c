@@ -39,6 +39,10 @@ static const char *const feat_names[DT_NFEAT] = {
 	[FEAT_RDSEED] = "rdseed",
 	[FEAT_FSGSBASE] = "fsgsbase",
 	[FEAT_RDPID] = "rdpid",
+	[FEAT_AVX] = "avx",
+	[FEAT_AVX2] = "avx2",
+	[FEAT_FMA] = "fma",
+	[FEAT_F16C] = "f16c",
 };
 
 const char *dt_feature_name(enum dt_feat f)
@@ -123,6 +127,10 @@ enum dt_feat dt_def_feature(const struct dt_def *d)
 {
 	const uint8_t *op = d->op;
 
+	if (d->feat)
+		return d->feat;
+	if (d->vex)
+		return d->vex & DV_L1 && d->vk == VK_INT ? FEAT_AVX2 : FEAT_AVX;
 	if (d->x & X_UD)
 		return FEAT_NONE;       /* expected to fault either way */
 	if (d->nop == 1 && (op[0] == 0x9e || op[0] == 0x9f))
@@ -233,6 +241,19 @@ static bool probe(enum dt_feat f)
 		return true;
 	case FEAT_RDPID:        /* rdpid %rax */
 		__asm__ volatile(".byte 0xf3, 0x0f, 0xc7, 0xf8" : "=a"(a));
+		return true;
+	case FEAT_AVX:          /* vxorps %ymm0,%ymm0,%ymm0 (#UD unless the OS
+				 * enabled AVX state in XCR0) */
+		__asm__ volatile(".byte 0xc5, 0xfc, 0x57, 0xc0" ::: "xmm0");
+		return true;
+	case FEAT_AVX2:         /* vpaddd %ymm0,%ymm0,%ymm0 */
+		__asm__ volatile(".byte 0xc5, 0xfd, 0xfe, 0xc0" ::: "xmm0");
+		return true;
+	case FEAT_FMA:          /* vfmadd231ps %xmm0,%xmm0,%xmm0 */
+		__asm__ volatile(".byte 0xc4, 0xe2, 0x79, 0xb8, 0xc0" ::: "xmm0");
+		return true;
+	case FEAT_F16C:         /* vcvtph2ps %xmm0,%xmm0 */
+		__asm__ volatile(".byte 0xc4, 0xe2, 0x79, 0x13, 0xc0" ::: "xmm0");
 		return true;
 	default:
 		return true;

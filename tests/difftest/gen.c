@@ -259,7 +259,10 @@ struct gen {
 	unsigned imm_size, imm_off, disp_off;
 	uint64_t imm;
 	uint8_t imm2;
-	unsigned vvvv;          /* X_VVVV: the register VEX.vvvv names */
+	unsigned vex_l, vex_w;  /* dt_def.vex: VEX.L, VEX.W */
+	unsigned vvvv;          /* the register VEX.vvvv names (0: 1111b); a
+				 * GPR for X_VVVV entries */
+	bool bad_vex_prefix;    /* a 66/F2/F3/REX before VEX: #UD */
 };
 
 static unsigned size_count(const struct dt_def *d)
@@ -331,6 +334,9 @@ static unsigned pick_reg(struct gen *g, unsigned rc, uint16_t avoid)
 static void pick_ea(struct gen *g)
 {
 	unsigned msz = g->msz ? g->msz : 1, al = msz >= 16 ? 16 : msz;
+
+	if (g->d->vex && msz >= 32)
+		al = 32;        /* VMOVAPS ymm and the like */
 	unsigned span = msz > DT_DATA_SIZE ? 1 : DT_DATA_SIZE - msz + 1;
 	unsigned r = rnd(100);
 
@@ -484,10 +490,41 @@ static unsigned imm_bytes(const struct dt_def *d, unsigned osz)
 	}
 }
 
-/* The three-byte VEX prefix (SDM Vol. 2, 2.3.5) in place of the
+/*
+ * The VEX prefix and the opcode byte (SDM Vol. 2, 2.3.5-2.3.6): R, X, B
+ * and W from rex, the map from the entry's escape bytes, pp from its
+ * mandatory prefix.  The two-byte form C5 when it can say everything,
+ * most of the time; a 66, F2, F3 or REX before it sometimes (#UD).
+ */
+static void emit_vex(struct gen *g, uint8_t rex)
+{
+	struct dt_case *c = g->c;
+	const struct dt_def *d = g->d;
+	unsigned map = d->nop == 3 && d->op[1] == 0x38 ? 2 : d->nop == 3 && d->op[1] == 0x3a ? 3 : 1;
+	unsigned pp = d->pfx == 0x66 ? 1 : d->pfx == 0xf3 ? 2 : d->pfx == 0xf2 ? 3 : 0;
+	unsigned r = rex >> 2 & 1, x = rex >> 1 & 1, b = rex & 1, w = g->vex_w;
+	unsigned tail = (~g->vvvv & 15) << 3 | g->vex_l << 2 | pp;
+
+	if (!g->mem && chance(20))
+		x = 1;          /* no index: VEX.X ignored */
+	if (g->bad_vex_prefix)
+		emit8(c, "\x66\xf2\xf3\x40\x48"[rnd(5)]);
+	if (!x && !b && !w && map == 1 && chance(70)) {
+		emit8(c, 0xc5);
+		emit8(c, (!r) << 7 | tail);
+	} else {
+		emit8(c, 0xc4);
+		emit8(c, (!r) << 7 | (!x) << 6 | (!b) << 5 | map);
+		emit8(c, w << 7 | tail);
+	}
+	emit8(c, d->op[d->nop - 1]);
+	c->rex = true;  /* no AH..BH with VEX */
+}
+
+/* X_VEX entries (VEX-encoded GPR instructions): the three-byte VEX prefix (SDM Vol. 2, 2.3.5) in place of the
  * mandatory prefix, REX and the 0F 38 / 0F 3A escape: R X B inverted,
  * the map, W, vvvv inverted, L, pp. */
-static void emit_vex(struct gen *g, uint8_t rex)
+static void emit_vex_gpr(struct gen *g, uint8_t rex)
 {
 	struct dt_case *c = g->c;
 	const struct dt_def *d = g->d;
@@ -521,7 +558,7 @@ static void encode(struct gen *g)
 		emit8(c, 0x66);
 	if (g->asz == 4)
 		emit8(c, 0x67);
-	if (d->pfx && !vex)
+	if (d->pfx && !vex && !d->vex)
 		emit8(c, d->pfx);
 	if (c->osz == 8 && (d->sizes & SZ64 || d->x & X_W))
 		rex |= 8;
@@ -543,11 +580,13 @@ static void encode(struct gen *g)
 	} else if (d->form == F_OPREG && g->reg & 8) {
 		rex |= 1;
 	}
-	/* REX.R/B on MMX and x87 registers are ignored */
 	if (vex) {
 		c->rex = false;
+		emit_vex_gpr(g, rex);
+	} else if (d->vex) {
 		emit_vex(g, rex);
 	} else {
+		/* REX.R/B on MMX and x87 registers are ignored */
 		if (!x87 && !(d->x & X_NOREX) && (rex != 0x40 || c->rex))
 			emit8(c, rex);
 		c->rex = !x87 && !(d->x & X_NOREX) && (rex != 0x40 || c->rex);
@@ -771,6 +810,22 @@ static void fill_random_state(struct gen *g)
 	}
 }
 
+/* Bits 255:128 of the YMM registers: random vectors for SIMD entries,
+ * random bits for the others (nothing may touch them). */
+static void fill_ymmh(struct gen *g)
+{
+	struct dt_case *c = g->c;
+
+	for (int r = 0; r < 16; r++) {
+		uint64_t q[2] = { dt_rand(), dt_rand() };
+
+		if (g->d->kind == K_SSE)
+			vec_value(g, c->in.ymmh[r], -1);
+		else
+			memcpy(c->in.ymmh[r], q, 16);
+	}
+}
+
 /* The instruction's implicit registers get values that keep its memory
  * accesses in the data pages. */
 static void setup_string(struct gen *g)
@@ -917,6 +972,27 @@ static void shift_rules(struct gen *g, uint64_t b_value)
 		c->undef_flags |= 0x1;          /* CF */
 }
 
+/* VEX.L, W and vvvv of an entry; random cases sometimes change one
+ * (the host decides what that does, #UD mostly). */
+static void pick_vex(struct gen *g)
+{
+	const struct dt_def *d = g->d;
+	bool nds = d->vex & (DV_NDS | DV_NDD) || (d->vex & DV_NDS_REG && !g->mem);
+
+	g->vex_l = !!(d->vex & DV_L1);
+	g->vex_w = !!(d->vex & DV_W1) || (g->c->osz == 8 && d->sizes & SZ64);
+	g->vvvv = nds ? pick_reg(g, RC_XMM, 0) : 0;
+	if (!g->random)
+		return;
+	if (chance(4))
+		g->vex_l ^= 1;
+	if (chance(4))
+		g->vex_w ^= 1;
+	if (!nds && chance(4))
+		g->vvvv = 1 + rnd(15);
+	g->bad_vex_prefix = chance(1);
+}
+
 bool dt_gen(struct dt_case *c, const struct dt_def *d, int edge)
 {
 	struct gen g = { .c = c, .d = d, .random = edge < 0, .asz = 8 };
@@ -977,6 +1053,8 @@ bool dt_gen(struct dt_case *c, const struct dt_def *d, int edge)
 		if (c->osz == 1 || d->msize == 1)
 			g.reserved |= 1u << (g.reg & 3); /* AH..BH */
 	}
+	if (d->vex)
+		pick_vex(&g);
 	if (g.mem) {
 		pick_ea(&g);
 		if (d->x & X_FXSAVE || d->x & X_FXRSTOR)
@@ -1080,6 +1158,15 @@ bool dt_gen(struct dt_case *c, const struct dt_def *d, int edge)
 	if (d->x & X_ACC && d->form != F_NONE && !(d->x & X_STRING))
 		set_gpr(c, 0, c->osz == 1 && d->x & X_RDX ? 2 : c->osz, a_value);
 
+	/* VEX: the NDS register takes slot A's value (the destination is
+	 * only written) */
+	if (d->vex && g.vvvv && d->rc_reg != RC_GPR && !(d->vex & DV_NDD)) {
+		uint8_t v[16];
+
+		vec_value(&g, v, ea);
+		set_vec_reg(c, RC_XMM, g.vvvv, v);
+	}
+
 	/* slot B */
 	if (d->form == F_MODRM) {
 		if (d->kind == K_X87) {
@@ -1093,6 +1180,10 @@ bool dt_gen(struct dt_case *c, const struct dt_def *d, int edge)
 				if (d->rc_rm == RC_GPR || d->kind == K_INT)
 					memcpy(v, &b_value, 8);
 				set_mem(c, g.ea, v, g.msz > 16 ? 16 : g.msz);
+				if (d->vex && g.msz > 16) {
+					vec_value(&g, v, -1);
+					set_mem(c, g.ea + 16, v, g.msz - 16);
+				}
 			} else {
 				set_mem(c, g.ea, &b_value, g.msz);
 			}
@@ -1114,6 +1205,8 @@ bool dt_gen(struct dt_case *c, const struct dt_def *d, int edge)
 			v %= (unsigned)d->imm_max + 1;
 		else if (d->vk != VK_INT && d->vk != VK_COUNT)
 			v = dt_rand();
+		if (d->vex & DV_IS4)
+			v = (v & 0x0f) | pick_reg(&g, RC_XMM, 0) << 4;
 		set_imm(&g, v);
 	} else if (d->x & X_CL) {
 		c->in.regs[1] = (c->in.regs[1] & ~0xffULL) | (c_value & 0xff);
@@ -1260,5 +1353,8 @@ bool dt_gen(struct dt_case *c, const struct dt_def *d, int edge)
 	if (d->kind == K_MMX || d->kind == K_X87)
 		c->x87 = true;
 	c->in.rip = DT_INSN_ADDR;
+	/* drawn last, so the draws above stay those of the cases before
+	 * YMM was compared */
+	fill_ymmh(&g);
 	return true;
 }

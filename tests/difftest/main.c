@@ -18,7 +18,7 @@
 #include <time.h>
 #include "difftest.h"
 
-#define MAX_GROUPS 128
+#define MAX_GROUPS 256
 #define SHOW_FAILS 3
 
 struct group {
@@ -34,7 +34,7 @@ static unsigned engines = 1u << DT_INTERP | 1u << DT_JIT;       /* --engine */
 static struct group groups[MAX_GROUPS];
 static unsigned ngroups;
 static bool verbose;
-static unsigned long def_cases[4096], def_faults[4096][32];
+static unsigned long def_cases[8192], def_faults[8192][32];
 static uint64_t seed = 1;
 static unsigned host_features;          /* bit per enum dt_feat */
 static unsigned long skipped_cases;
@@ -245,6 +245,16 @@ static void compare(const struct dt_case *c, const struct dt_result *n,
 		hex128(hb, b);
 		note(d, "  xmm%d: native %s tcg %s\n", r, ha, hb);
 	}
+	for (int r = 0; r < 16; r++) {
+		const uint8_t *a = n->cpu.ymmh[r], *b = t->cpu.ymmh[r];
+		char ha[40], hb[40];
+
+		if (!memcmp(a, b, 16) || (c->approx && approx_equal(a, b)))
+			continue;
+		hex128(ha, a);
+		hex128(hb, b);
+		note(d, "  ymm%d[255:128]: native %s tcg %s\n", r, ha, hb);
+	}
 	if (c->x87)
 		compare_x87(c, n, t, d);
 	unsigned shown = 0;
@@ -292,6 +302,12 @@ static void print_inputs_vec(const struct dt_case *c)
 		hex128(h, c->in.fx + FX_XMM(r));
 		printf("  in xmm%-2d %s%s", r, h, r & 1 ? "\n" : "  ");
 	}
+	for (int r = 0; r < 16; r++) {
+		char h[40];
+
+		hex128(h, c->in.ymmh[r]);
+		printf("  in ymm%-2dh %s%s", r, h, r & 1 ? "\n" : "  ");
+	}
 	if (c->d->kind == K_X87 || c->d->kind == K_MMX)
 		for (int i = 0; i < 8; i++) {
 			uint64_t mant;
@@ -319,6 +335,13 @@ static void print_effect(const struct dt_case *c, const struct dt_result *n)
 
 			hex128(h, n->cpu.fx + FX_XMM(r));
 			printf("  out xmm%d %s\n", r, h);
+		}
+	for (int r = 0; r < 16; r++)
+		if (memcmp(n->cpu.ymmh[r], c->in.ymmh[r], 16)) {
+			char h[40];
+
+			hex128(h, n->cpu.ymmh[r]);
+			printf("  out ymm%dh %s\n", r, h);
 		}
 	for (int i = 0; i < 8; i++)
 		if (memcmp(n->cpu.fx + FX_ST(i), c->in.fx + FX_ST(i), 10)) {
@@ -384,7 +407,7 @@ static bool run_case(const struct dt_case *c, const char *how, bool show_always)
 		g->faults++;
 	unsigned di = (unsigned)(c->d - dt_defs);
 
-	if (di < 4096) {
+	if (di < 8192) {
 		def_cases[di]++;
 		if (native_res.vec >= 0 && native_res.vec < 32)
 			def_faults[di][native_res.vec]++;
@@ -485,10 +508,10 @@ static void run_tables(const char *only)
 
 static void run_random(const char *only, unsigned long count, long one)
 {
-	const struct dt_def *pick[1024];
+	static const struct dt_def *pick[8192];
 	unsigned npick = 0;
 
-	for (unsigned i = 0; i < dt_ndefs && npick < 1024; i++)
+	for (unsigned i = 0; i < dt_ndefs && npick < 8192; i++)
 		if (selected(&dt_defs[i], only))
 			pick[npick++] = &dt_defs[i];
 	if (!npick)
@@ -526,7 +549,7 @@ static void list_defs(void)
  * cases never get past their checks */
 static void print_stats(void)
 {
-	for (unsigned i = 0; i < dt_ndefs && i < 4096; i++) {
+	for (unsigned i = 0; i < dt_ndefs && i < 8192; i++) {
 		if (!def_cases[i])
 			continue;
 		printf("%-20s %-22s %6lu cases", dt_defs[i].group, dt_defs[i].name, def_cases[i]);
@@ -565,6 +588,8 @@ int main(int argc, char **argv)
 	long one = -1;
 	int failed = 0;
 	time_t start = time(NULL);
+
+	dt_tables_init();
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];

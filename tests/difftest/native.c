@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <cpuid.h>
 #include <ucontext.h>
 #include <unistd.h>
 #include "difftest.h"
@@ -16,6 +17,8 @@
 struct dt_cpu dt_in, dt_out;
 extern uint64_t dt_entry;
 extern uint32_t dt_exit_slot;
+extern uint32_t dt_native_avx;
+static uint32_t ymmh_offset = 576;      /* standard-format XSAVE offset of AVX */
 void dt_native_enter(void);
 void dt_native_fixup(void);
 void dt_exit0(void);
@@ -26,6 +29,7 @@ void dt_exit3(void);
 _Static_assert(offsetof(struct dt_cpu, rip) == 128, "trampoline.S offsets");
 _Static_assert(offsetof(struct dt_cpu, rflags) == 136, "trampoline.S offsets");
 _Static_assert(offsetof(struct dt_cpu, fx) == 144, "trampoline.S offsets");
+_Static_assert(offsetof(struct dt_cpu, ymmh) == 656, "trampoline.S offsets");
 
 static uint8_t *code_page = (uint8_t *)DT_CODE_BASE;
 static uint8_t *data_page = (uint8_t *)DT_DATA_BASE;
@@ -47,6 +51,28 @@ static void *map_fixed(uint64_t addr, size_t len, int prot)
 		return NULL;
 	}
 	return p;
+}
+
+/*
+ * The upper halves of the YMM registers in a signal frame: Linux writes
+ * the XSAVE standard format after the FXSAVE image when bytes 464-467
+ * (its software-reserved area) hold FP_XSTATE_MAGIC1; a component whose
+ * XSTATE_BV bit is clear is in its initial state, zero (SDM Vol. 1,
+ * 13.6).
+ */
+static void ymmh_from_frame(const uint8_t *fx)
+{
+	uint32_t magic, size;
+	uint64_t bv;
+
+	memset(dt_out.ymmh, 0, sizeof(dt_out.ymmh));
+	memcpy(&magic, fx + 464, 4);
+	memcpy(&size, fx + 468, 4);
+	if (!dt_native_avx || magic != 0x46505853 || size < ymmh_offset + 256)
+		return;
+	memcpy(&bv, fx + 512, 8);
+	if (bv & 4)
+		memcpy(dt_out.ymmh, fx + ymmh_offset, sizeof(dt_out.ymmh));
 }
 
 /*
@@ -73,8 +99,10 @@ static void on_fault(int sig, siginfo_t *si, void *uc_void)
 		dt_out.regs[i] = g[map[i]];
 	dt_out.rip = g[REG_RIP];
 	dt_out.rflags = g[REG_EFL];
-	if (uc->uc_mcontext.fpregs)
+	if (uc->uc_mcontext.fpregs) {
 		memcpy(dt_out.fx, uc->uc_mcontext.fpregs, 512);
+		ymmh_from_frame((const uint8_t *)uc->uc_mcontext.fpregs);
+	}
 	fault.sig = sig;
 	fault.code = si->si_code;
 	fault.addr = (uint64_t)si->si_addr;
@@ -98,6 +126,17 @@ int dt_native_init(void)
 	    !map_fixed(DT_DATA_BASE + DT_DATA_SIZE, 0x1000, PROT_NONE))
 		return -1;
 	memset(code_page, 0xf4, DT_CODE_SIZE);
+	/* the trampoline moves the YMM upper halves where the host has AVX
+	 * (the check includes the OS enabling it in XCR0) */
+	__builtin_cpu_init();
+	dt_native_avx = __builtin_cpu_supports("avx") != 0;
+	if (dt_native_avx) {
+		unsigned a, b, c, d;
+
+		__cpuid_count(0xd, 2, a, b, c, d);
+		if (a == 256)
+			ymmh_offset = b;
+	}
 	if (sigaltstack(&ss, NULL) < 0) {
 		perror("difftest: sigaltstack");
 		return -1;

@@ -3,6 +3,9 @@
  * flags follow each instruction's "Flags Affected" section in the SDM
  * Vol. 2; undefined x87 condition codes its "FPU Flags Affected".
  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "difftest.h"
 
 #define D_(g, n) .group = g, .name = n
@@ -120,7 +123,7 @@
 	X87M(g, "fsub " suffix, o, 4, mf, ms, C023), X87M(g, "fsubr " suffix, o, 5, mf, ms, C023), \
 	X87M(g, "fdiv " suffix, o, 6, mf, ms, C023), X87M(g, "fdivr " suffix, o, 7, mf, ms, C023)
 
-const struct dt_def dt_defs[] = {
+const struct dt_def dt_defs_legacy[] = {
 	/* integer ALU */
 	ALU("alu-add", 0x00, 0, 0, X_LOCK),
 	ALU("alu-or", 0x08, 1, AF, X_LOCK),
@@ -722,4 +725,26 @@ const struct dt_def dt_defs[] = {
 #include "tables-bmi.inc"
 };
 
-const unsigned dt_ndefs = sizeof(dt_defs) / sizeof(dt_defs[0]);
+const unsigned dt_ndefs_legacy = sizeof(dt_defs_legacy) / sizeof(dt_defs_legacy[0]);
+
+const struct dt_def *dt_defs;
+unsigned dt_ndefs;
+
+/* One array of every entry, in a fixed order (case numbers of random
+ * runs depend on it).  A new table adds its count and copy here. */
+void dt_tables_init(void)
+{
+	unsigned nvex = dt_vex_defs(NULL);
+	unsigned n = dt_ndefs_legacy + nvex + dt_ndefs_avx2;
+	struct dt_def *all = calloc(n, sizeof(*all));
+
+	if (!all) {
+		fprintf(stderr, "difftest: out of memory\n");
+		exit(1);
+	}
+	memcpy(all, dt_defs_legacy, dt_ndefs_legacy * sizeof(*all));
+	dt_vex_defs(all + dt_ndefs_legacy);
+	memcpy(all + dt_ndefs_legacy + nvex, dt_defs_avx2, dt_ndefs_avx2 * sizeof(*all));
+	dt_defs = all;
+	dt_ndefs = n;
+}

@@ -148,11 +148,14 @@ int dt_tcg_init(void)
 			return -1;
 		}
 		tcg_set_jit(cpus[e], e == DT_JIT, 0);
+		/* x87, SSE and AVX state, as Linux enables them natively */
+		if (tcg_xsave_offer(cpus[e], XCR0_X87 | XCR0_SSE | XCR0_AVX) < 0)
+			return -1;
 	}
 	tcg_get_state(cpus[DT_INTERP], s);
 	s->cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
 	/* FSGSBASE: Linux 5.9 and later let user code run RDFSBASE ... */
-	s->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_FSGSBASE;
+	s->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_FSGSBASE | CR4_OSXSAVE;
 	s->efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
 	s->cr3 = PML4_PHYS;
 	/* the selectors the host process runs with, so MOV r/m,Sreg agrees */
@@ -195,6 +198,8 @@ void dt_tcg_run(const struct dt_case *c, enum dt_engine engine, struct dt_result
 	s.rflags = c->in.rflags;
 	memcpy(s.fxsave, c->in.fx, 512);
 	tcg_set_state(cpu, &s);
+	cpu->xcr0 = XCR0_X87 | XCR0_SSE | XCR0_AVX;
+	memcpy(cpu->xs.ymm_h, c->in.ymmh, sizeof(cpu->xs.ymm_h));
 	/* every other case starts with the data pages in the TLB, so the
 	 * JIT's inline fast path runs as well as the miss path (the pages are
 	 * mapped user-writable: no fault) */
@@ -213,6 +218,7 @@ void dt_tcg_run(const struct dt_case *c, enum dt_engine engine, struct dt_result
 	r->cpu.rip = s.rip;
 	r->cpu.rflags = s.rflags;
 	memcpy(r->cpu.fx, s.fxsave, 512);
+	memcpy(r->cpu.ymmh, cpu->xs.ymm_h, sizeof(r->cpu.ymmh));
 	r->vec = vec;
 	r->err = vec >= 0 ? cpu->test_errcode : -1;
 	r->cr2 = vec == EXC_PF ? s.cr2 : 0;

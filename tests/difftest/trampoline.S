@@ -15,6 +15,14 @@
 #define RIP_OFF 128
 #define FLAGS_OFF 136
 #define FX_OFF 144
+#define YMMH_OFF 656
+
+/* Bits 255:128 of each YMM register, after fxrstor (which keeps them)
+ * and after fxsave: only where the host runs AVX (dt_native_avx). */
+#define YMMH_LOAD(n) vinsertf128 $1, dt_in+YMMH_OFF+16*n(%rip), %ymm##n, %ymm##n
+#define YMMH_STORE(n) vextractf128 $1, %ymm##n, dt_out+YMMH_OFF+16*n(%rip)
+#define YMMH_ALL(M) M(0); M(1); M(2); M(3); M(4); M(5); M(6); M(7); \
+	M(8); M(9); M(10); M(11); M(12); M(13); M(14); M(15)
 
 	.globl dt_native_enter
 	.type dt_native_enter, @function
@@ -30,6 +38,10 @@ dt_native_enter:
 	stmxcsr dt_host_mxcsr(%rip)
 	fnstcw dt_host_fcw(%rip)
 	fxrstor64 dt_in+FX_OFF(%rip)
+	cmpl $0, dt_native_avx(%rip)
+	je 1f
+	YMMH_ALL(YMMH_LOAD)
+1:
 	pushq dt_in+FLAGS_OFF(%rip)
 	popfq
 	mov dt_in+0(%rip), %rax
@@ -84,6 +96,11 @@ dt_exit_common:
 	mov %r14, dt_out+112(%rip)
 	mov %r15, dt_out+120(%rip)
 	fxsave64 dt_out+FX_OFF(%rip)
+	cmpl $0, dt_native_avx(%rip)
+	je 1f
+	YMMH_ALL(YMMH_STORE)
+	vzeroupper
+1:
 	/* back to the host's flags, x87 and SSE control state (the ABI's
 	 * callee-saved control bits; DF clear, AC/TF/NT/ID clear) */
 	pushq $2
@@ -117,6 +134,8 @@ dt_host_rsp: .quad 0
 dt_entry: .quad 0
 dt_host_mxcsr: .long 0
 dt_exit_slot: .long 0
+	.globl dt_native_avx
+dt_native_avx: .long 0
 dt_host_fcw: .word 0
 
 	.section .note.GNU-stack,"",@progbits

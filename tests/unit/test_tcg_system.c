@@ -181,7 +181,7 @@ TEST(tcg_cpuid_cpu_option_features)
 	struct tcg_env e;
 	CHECK(env_init(&e));
 	struct config cfg = { 0 };
-	char arg[] = "max,-sse4.2,-x2apic,-arch-capabilities,+avx2";
+	char arg[] = "max,-sse4.2,-x2apic,-arch-capabilities,+rtm";
 	CHECK_EQ(cpu_option_parse(arg, &cfg.cpu_model, &cfg.cpu_features), 0);
 	e.m->cfg = &cfg;
 	uint32_t r[4];
@@ -190,7 +190,7 @@ TEST(tcg_cpuid_cpu_option_features)
 	CHECK(r[2] & (1u << 19));                       /* SSE4.1 stays */
 	tcg_cpuid(e.c, 7, 0, r);
 	CHECK_EQ(r[3], 1u << 26);                       /* no ARCH_CAPABILITIES */
-	CHECK(!(r[1] & (1u << 5)));                    /* no AVX2 */
+	CHECK(!(r[1] & (1u << 11)));                   /* no RTM */
 	CHECK_EQ(tcg_cpuid_check_features(&cfg.cpu_features), 0);
 	cfg.cpu_features.enforce = true;
 	CHECK_EQ(tcg_cpuid_check_features(&cfg.cpu_features), -1);

@@ -36,4 +36,5 @@ static void vex_0f77(struct tcg_cpu *c, const struct insn *i)
 void tcg_register_avx(void)
 {
 	tcg_vex_ops[MAP_0F][0x77] = vex_0f77;
+	avx_sse_register();
 }

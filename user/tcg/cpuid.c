@@ -5,7 +5,9 @@
  * presents it (kvm-cpuid.c, topology.c).
  *
  * Implemented and advertised: x87, MMX, SSE-SSE4.2, AES-NI, PCLMULQDQ,
- * SHA, BMI1, BMI2, ADX, RDRAND, RDSEED, FSGSBASE, RDPID (no AVX), XSAVE with the components xsave.c offers, CMPXCHG8B/16B, CMOV, MOVBE, POPCNT, LZCNT, LAHF/SAHF in
+ * SHA, BMI1, BMI2, ADX, RDRAND, RDSEED, FSGSBASE, RDPID, XSAVE with the
+ * components xsave.c offers (and with AVX: FMA, F16C, AVX2),
+ * CMPXCHG8B/16B, CMOV, MOVBE, POPCNT, LZCNT, LAHF/SAHF in
  * 64-bit mode, PAE/PSE/PSE-36/PGE/PAT/NX/1 GiB pages, long mode, SYSENTER,
  * SYSCALL (reported in long mode only, as Intel does), RDTSCP, the xAPIC
  * and x2APIC with the TSC-deadline timer, MTRRs, machine-check exception
@@ -73,6 +75,11 @@
 
 /* Leaf 7 subleaf 0 EDX and subleaf 2 EDX (SDM Vol. 2A, table 3-8) */
 #define L7_MAX_SUBLEAF 2
+/* FMA3 (fma.c), F16C (f16c.c), AVX2 (avx2.c, avx2-mem.c, and the VEX.256
+ * integer forms of the SSE instructions) */
+#define L1_ECX_FMA (1u << 12)
+#define L1_ECX_F16C (1u << 29)
+#define L7_EBX_AVX2 (1u << 5)
 #define L7_EDX (L7_EDX_IBRS_IBPB | L7_EDX_ARCH_CAPABILITIES)
 
 /* IA32_MISC_ENABLE bits that change CPUID (msr.c keeps them) */
@@ -279,8 +286,15 @@ static void basic_leaf(struct tcg_cpu *c, const struct cpu_def *d, uint32_t leaf
 	}
 	/* XSAVE, OSXSAVE, AVX, AVX512F and leaf 0xD, where offered */
 	tcg_xsave_cpuid_leaf(c, leaf, sub, out);
+	/* FMA, F16C and AVX2 work on the AVX state: reported with AVX */
+	if (c->xs.offer & XCR0_AVX) {
+		if (leaf == 1)
+			out[2] |= L1_ECX_FMA | L1_ECX_F16C;
+		else if (leaf == 7 && sub == 0)
+			out[1] |= L7_EBX_AVX2;
+	}
 	/* 3, 5 (MONITOR), 0xA (no PMU) and the rest: all zero; leaf 7 has no
-	 * other EBX/ECX features (SMEP, AVX2, ...) */
+	 * other EBX/ECX features (SMEP, AVX-512, ...) */
 }
 
 static void extended_leaf(struct tcg_cpu *c, const struct cpu_def *d, uint32_t leaf,
@@ -330,10 +344,11 @@ static void extended_leaf(struct tcg_cpu *c, const struct cpu_def *d, uint32_t l
  * depend on the state: APIC, HTT, SYSCALL, NX) */
 static const uint32_t implemented[CPUID_WORDS] = {
 	[CPUID_1_EDX] = L1_EDX | L1_EDX_HTT,
-	[CPUID_1_ECX] = L1_ECX | 1u << 26,                 /* XSAVE (xsave.c) */
+	[CPUID_1_ECX] = L1_ECX | 1u << 26 |             /* XSAVE (xsave.c) */
+			L1_ECX_FMA | L1_ECX_F16C,
 	[CPUID_D_1_EAX] = 7,                            /* XSAVEOPT XSAVEC XGETBV1 */
 	[CPUID_6_EAX] = L6_EAX_ARAT,
-	[CPUID_7_0_EBX] = L7_EBX,
+	[CPUID_7_0_EBX] = L7_EBX | L7_EBX_AVX2,
 	[CPUID_7_0_ECX] = L7_ECX,
 	[CPUID_7_0_EDX] = L7_EDX,
 	[CPUID_7_2_EDX] = L7_2_EDX_BHI_CTRL,

@@ -323,10 +323,9 @@ static int modrm32(struct insn *i, const uint8_t *b, unsigned avail,
 			return short_of(pos);
 		uint8_t sib = b[pos++];
 		unsigned index = ((sib >> 3) & 7) | rex_x;
-		if (index != R_RSP) {           /* 100 without REX.X: none */
+		if (index != R_RSP)             /* 100 without REX.X: none */
 			i->index = index;
-			i->scale = sib >> 6;
-		}
+		i->scale = sib >> 6;            /* VSIB's index 100b is XMM4 */
 		if ((sib & 7) == 5 && mod == 0)
 			*disp_size = 4;         /* [index*s + disp32] */
 		else

@@ -31,6 +31,10 @@ static void register_all(void)
 	tcg_register_avx();
 	tcg_register_bmi();
 	tcg_register_crypto();
+	tcg_register_avx2();
+	tcg_register_avx2_mem();
+	tcg_register_fma();
+	tcg_register_f16c();
 }
 
 void tcg_ops_init(void)

@@ -448,7 +448,7 @@ static void cvttpd2pi(union xmm *d, const union xmm *s, unsigned imm)
 /* Conversions with general registers (F3/F2 0F 2A 2C 2D)               */
 
 /* CVTSI2SS / CVTSI2SD xmm, r/m32 or r/m64 */
-static void cvtsi2f(union xmm *d, uint64_t v, bool dbl, bool wide)
+void sse_cvtsi2f(union xmm *d, uint64_t v, bool dbl, bool wide)
 {
 	uint32_t v32 = (uint32_t)v;
 
@@ -464,7 +464,7 @@ static void cvtsi2f(union xmm *d, uint64_t v, bool dbl, bool wide)
 
 /* CVT(T)SS2SI / CVT(T)SD2SI r32/r64, xmm/m: which = 0x2c truncates */
 #define F2I(insn, out) asm volatile(insn " %1, %0" : "=r"(out) : "x"(s->v))
-static uint64_t cvtf2si(const union xmm *s, unsigned which, bool dbl, bool wide)
+uint64_t sse_cvtf2si(const union xmm *s, unsigned which, bool dbl, bool wide)
 {
 	uint32_t r32 = 0;
 	uint64_t r64 = 0;
@@ -502,7 +502,7 @@ static void op_cvt_gpr(struct tcg_cpu *c, const struct insn *i)
 		host = sse_fp_begin(c);
 		SSE_PIN(d);
 		SSE_PIN(v);
-		cvtsi2f(&d, v, dbl, wide);
+		sse_cvtsi2f(&d, v, dbl, wide);
 		SSE_PIN(d);
 		sse_fp_end(c, host);
 		xmm_set(c, i->reg, &d);
@@ -511,44 +511,52 @@ static void op_cvt_gpr(struct tcg_cpu *c, const struct insn *i)
 	sse_src(c, i, &s, dbl ? 8 : 4, false);
 	host = sse_fp_begin(c);
 	SSE_PIN(s);
-	v = cvtf2si(&s, i->op, dbl, wide);
+	v = sse_cvtf2si(&s, i->op, dbl, wide);
 	SSE_PIN(v);
 	sse_fp_end(c, host);
 	tcg_reg_set(c, i, i->reg, size, v);
 }
 
-/* 0F 2E / 2F: UCOMISS COMISS, 66: UCOMISD COMISD.  ZF PF CF as the
- * host sets them; OF SF AF cleared (SDM Vol. 2, "COMISS"). */
+/* (U)COMISS / (U)COMISD of d and s: which is the opcode (2E unordered,
+ * 2F ordered).  ZF PF CF as the host sets them; OF SF AF cleared (SDM
+ * Vol. 2, "COMISS"). */
+void sse_comis(struct tcg_cpu *c, union xmm *d, union xmm *s, unsigned which, bool dbl)
+{
+	uint32_t host, ax = 0;
+
+	host = sse_fp_begin(c);
+	SSE_PIN(*d);
+	SSE_PIN(*s);
+	switch ((which & 1) | dbl << 1) {
+	case 0:
+		asm volatile("ucomiss %1, %2\n\tlahf" : "=a"(ax) : "x"(s->v), "x"(d->v) : "cc");
+		break;
+	case 1:
+		asm volatile("comiss %1, %2\n\tlahf" : "=a"(ax) : "x"(s->v), "x"(d->v) : "cc");
+		break;
+	case 2:
+		asm volatile("ucomisd %1, %2\n\tlahf" : "=a"(ax) : "x"(s->v), "x"(d->v) : "cc");
+		break;
+	default:
+		asm volatile("comisd %1, %2\n\tlahf" : "=a"(ax) : "x"(s->v), "x"(d->v) : "cc");
+		break;
+	}
+	SSE_PIN(ax);
+	sse_fp_end(c, host);
+	tcg_set_arith_flags(c, (ax >> 8) & (FL_ZF | FL_PF | FL_CF));
+}
+
+/* 0F 2E / 2F: UCOMISS COMISS, 66: UCOMISD COMISD */
 static void op_comis(struct tcg_cpu *c, const struct insn *i)
 {
 	union xmm d, s;
-	uint32_t host, ax = 0;
 
 	if (i->pfx != PFX_NONE && i->pfx != PFX_66)
 		sse_ud(c);
 	sse_check(c);
 	sse_src(c, i, &s, i->pfx == PFX_66 ? 8 : 4, false);
 	xmm_get(c, i->reg, &d);
-	host = sse_fp_begin(c);
-	SSE_PIN(d);
-	SSE_PIN(s);
-	switch ((i->op & 1) | (i->pfx == PFX_66) << 1) {
-	case 0:
-		asm volatile("ucomiss %1, %2\n\tlahf" : "=a"(ax) : "x"(s.v), "x"(d.v) : "cc");
-		break;
-	case 1:
-		asm volatile("comiss %1, %2\n\tlahf" : "=a"(ax) : "x"(s.v), "x"(d.v) : "cc");
-		break;
-	case 2:
-		asm volatile("ucomisd %1, %2\n\tlahf" : "=a"(ax) : "x"(s.v), "x"(d.v) : "cc");
-		break;
-	default:
-		asm volatile("comisd %1, %2\n\tlahf" : "=a"(ax) : "x"(s.v), "x"(d.v) : "cc");
-		break;
-	}
-	SSE_PIN(ax);
-	sse_fp_end(c, host);
-	tcg_set_arith_flags(c, (ax >> 8) & (FL_ZF | FL_PF | FL_CF));
+	sse_comis(c, &d, &s, i->op, i->pfx == PFX_66);
 }
 
 /* ------------------------------------------------------------------ */

@@ -742,26 +742,21 @@ static uint32_t str_len(uint64_t v, bool wide, unsigned max)
 	return mag > max ? max : (uint32_t)mag;
 }
 
-static void op_pcmpstr(struct tcg_cpu *c, const struct insn *i)
+bool sse_pcmpstr(struct tcg_cpu *c, const struct insn *i, const union xmm *a,
+		 const union xmm *b, union xmm *mask)
 {
 	bool explicit_len = !(i->op & 2), index = i->op & 1;
 	unsigned imm = i->imm & 0xff, max = (imm & 1) ? 8 : 16;
 	struct pcmpstr_out o;
-	union xmm a, b;
 	uint64_t f;
 
-	if (i->pfx != PFX_66)
-		sse_ud(c);
-	sse_check(c);
-	sse_src(c, i, &b, 16, false);   /* unaligned is fine: Vol. 2, 2.5, type 4 */
-	xmm_get(c, i->reg, &a);
 	if (explicit_len) {
 		bool wide = i->rex & 8;
 
-		pcmpestr_host(&a, &b, str_len(c->s.regs[R_RAX], wide, max),
+		pcmpestr_host(a, b, str_len(c->s.regs[R_RAX], wide, max),
 			      str_len(c->s.regs[R_RDX], wide, max), imm, index, &o);
 	} else {
-		pcmpistr_host(&a, &b, imm, index, &o);
+		pcmpistr_host(a, b, imm, index, &o);
 	}
 	f = (o.ax >> 8) & (FL_CF | FL_ZF | FL_SF);
 	if (o.ax & 0xff)
@@ -770,7 +765,21 @@ static void op_pcmpstr(struct tcg_cpu *c, const struct insn *i)
 	if (index)
 		tcg_reg_set(c, i, R_RCX, 4, o.idx);
 	else
-		xmm_set(c, 0, &o.mask);
+		*mask = o.mask;
+	return !index;
+}
+
+static void op_pcmpstr(struct tcg_cpu *c, const struct insn *i)
+{
+	union xmm a, b, mask;
+
+	if (i->pfx != PFX_66)
+		sse_ud(c);
+	sse_check(c);
+	sse_src(c, i, &b, 16, false);   /* unaligned is fine: Vol. 2, 2.5, type 4 */
+	xmm_get(c, i->reg, &a);
+	if (sse_pcmpstr(c, i, &a, &b, &mask))
+		xmm_set(c, 0, &mask);
 }
 
 /* ------------------------------------------------------------------ */

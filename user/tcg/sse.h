@@ -118,6 +118,22 @@ static inline void sse_def_mmx_xmm(unsigned map, unsigned op, sse_fn mm, sse_fn 
 void sse_generic(struct tcg_cpu *c, const struct insn *i);
 void sse_int_register(void);
 void sse_fp_register(void);
+/* avx-sse.c: the VEX forms of the above (tcg_vex_ops), from avx.c */
+void avx_sse_register(void);
+
+/* Shared by the legacy and the VEX handlers (sse-fp.c, sse-int.c). */
+/* d's low element = (float or double) v, a 32-bit or (wide) 64-bit
+ * integer, under the host MXCSR the caller loaded */
+void sse_cvtsi2f(union xmm *d, uint64_t v, bool dbl, bool wide);
+/* CVT(T)SS2SI / CVT(T)SD2SI of s's low element: which 0x2c truncates */
+uint64_t sse_cvtf2si(const union xmm *s, unsigned which, bool dbl, bool wide);
+/* (U)COMISS/SD d, s (which: opcode 2E or 2F) with its flags and MXCSR */
+void sse_comis(struct tcg_cpu *c, union xmm *d, union xmm *s, unsigned which, bool dbl);
+/* PCMPESTRI/ESTRM/ISTRI/ISTRM (i->op 60-63, i->imm) of a and b: sets the
+ * flags, and ECX for the index forms; true when *mask is the result to
+ * write to XMM0 (the mask forms). */
+bool sse_pcmpstr(struct tcg_cpu *c, const struct insn *i, const union xmm *a,
+		 const union xmm *b, union xmm *mask);
 
 /* ------------------------------------------------------------------ */
 /* Exceptions (SDM Vol. 2, 2.5: exception classes of SSE instructions)  */

@@ -120,6 +120,10 @@ void tcg_register_sse(void);    /* sse.c: MMX, SSE-SSE4.2, fxsave/fxrstor */
 void tcg_register_avx(void);    /* avx.c: VEX checks, VZEROUPPER/VZEROALL */
 void tcg_register_bmi(void);    /* bmi.c: BMI1, BMI2 (VEX GPR forms), ADX */
 void tcg_register_crypto(void); /* sse-crypto.c: AES-NI, PCLMULQDQ, SHA */
+void tcg_register_avx2(void);   /* avx2.c: broadcasts, permutes, VPBLENDD, VPS*V, VTEST */
+void tcg_register_avx2_mem(void); /* avx2-mem.c: masked moves, gathers */
+void tcg_register_fma(void);    /* fma.c: FMA3 */
+void tcg_register_f16c(void);   /* f16c.c: VCVTPH2PS, VCVTPS2PH */
 
 /* ------------------------------------------------------------------ */
 /* The vCPU                                                            */
