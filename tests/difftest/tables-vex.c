@@ -217,6 +217,22 @@ static const struct dt_def extra[] = {
 	{ .group = "avx-blendv", .name = "vpblendvb L1", .pfx = 0x66, .nop = 3,
 	  .op = { 0x0f, 0x3a, 0x4c }, VXF, .msize = 32, .vk = VK_INT, .imm = IMM_8,
 	  .vex = DV_VEX | DV_NDS | DV_IS4 | DV_L1, .feat = FEAT_AVX2 },
+	/* VTESTPS / VTESTPD (VEX.66.0F38.W0 0E / 0F): sign bits only */
+	{ .group = "avx-test", .name = "vtestps", .pfx = 0x66, .nop = 3,
+	  .op = { 0x0f, 0x38, 0x0e }, VXF, .msize = 16, .vk = VK_PS, .vex = DV_VEX },
+	{ .group = "avx-test", .name = "vtestps L1", .pfx = 0x66, .nop = 3,
+	  .op = { 0x0f, 0x38, 0x0e }, VXF, .msize = 32, .vk = VK_PS, .vex = DV_VEX | DV_L1,
+	  .feat = FEAT_AVX },
+	{ .group = "avx-test", .name = "vtestpd", .pfx = 0x66, .nop = 3,
+	  .op = { 0x0f, 0x38, 0x0f }, VXF, .msize = 16, .vk = VK_PD, .vex = DV_VEX },
+	{ .group = "avx-test", .name = "vtestpd L1", .pfx = 0x66, .nop = 3,
+	  .op = { 0x0f, 0x38, 0x0f }, VXF, .msize = 32, .vk = VK_PD, .vex = DV_VEX | DV_L1,
+	  .feat = FEAT_AVX },
+	/* VZEROUPPER / VZEROALL (avx.c) */
+	{ .group = "avx-state", .name = "vzeroupper", .nop = 2, .op = { 0x0f, 0x77 },
+	  .form = F_NONE, .kind = K_SSE, .vex = DV_VEX },
+	{ .group = "avx-state", .name = "vzeroall", .nop = 2, .op = { 0x0f, 0x77 },
+	  .form = F_NONE, .kind = K_SSE, .vex = DV_VEX | DV_L1 },
 	/* vldmxcsr / vstmxcsr (VEX.LZ.0F AE /2 /3) */
 	{ .group = "avx-state", .name = "vldmxcsr", .nop = 2, .op = { 0x0f, 0xae },
 	  .form = F_MODRM, .ext = 2, .rm = RM_MEM, .msize = 4, .kind = K_SSE, .x = X_MXCSR,
