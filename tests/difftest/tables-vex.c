@@ -187,6 +187,10 @@ static unsigned add(struct dt_def *out, unsigned n, const struct dt_def *d, unsi
 	v->x &= ~(X_LOCK | X_REP);
 	if (d->nop == 2 && d->op[1] == 0xc2)
 		v->imm_max = 31;        /* VCMPPS & co: 32 predicates */
+	/* VBLENDPS/PD and VMPSADBW ymm: the high lane has imm8 bits of its own */
+	if (l && d->nop == 3 && d->op[1] == 0x3a &&
+	    (d->op[2] == 0x0c || d->op[2] == 0x0d || d->op[2] == 0x42))
+		v->imm_max = 0;
 	if (l && shape & L256 && v->msize >= 2) {
 		if (shape & M_QUAD)
 			v->msize *= 4;
