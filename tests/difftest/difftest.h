@@ -224,6 +224,7 @@ int dt_feature_by_name(const char *name);
 extern uint32_t dt_mxcsr_model_bits;
 
 /* native.c */
+extern uint32_t dt_native_avx;  /* the trampoline moves YMM upper halves */
 int dt_native_init(void);
 void dt_native_run(const struct dt_case *c, struct dt_result *r);
 uint32_t dt_native_mxcsr_mask(void);    /* from the host's FXSAVE */

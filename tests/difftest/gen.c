@@ -811,7 +811,9 @@ static void fill_random_state(struct gen *g)
 }
 
 /* Bits 255:128 of the YMM registers: random vectors for SIMD entries,
- * random bits for the others (nothing may touch them). */
+ * random bits for the others (nothing may touch them); zero where the
+ * host has no AVX to hold them (drawn all the same, so a case number
+ * names the same case everywhere). */
 static void fill_ymmh(struct gen *g)
 {
 	struct dt_case *c = g->c;
@@ -824,6 +826,8 @@ static void fill_ymmh(struct gen *g)
 		else
 			memcpy(c->in.ymmh[r], q, 16);
 	}
+	if (!dt_native_avx)
+		memset(c->in.ymmh, 0, sizeof(c->in.ymmh));
 }
 
 /* The instruction's implicit registers get values that keep its memory

@@ -17,7 +17,6 @@
 struct dt_cpu dt_in, dt_out;
 extern uint64_t dt_entry;
 extern uint32_t dt_exit_slot;
-extern uint32_t dt_native_avx;
 static uint32_t ymmh_offset = 576;      /* standard-format XSAVE offset of AVX */
 void dt_native_enter(void);
 void dt_native_fixup(void);

@@ -187,6 +187,10 @@ static unsigned add(struct dt_def *out, unsigned n, const struct dt_def *d, unsi
 	v->x &= ~(X_LOCK | X_REP);
 	if (d->nop == 2 && d->op[1] == 0xc2)
 		v->imm_max = 31;        /* VCMPPS & co: 32 predicates */
+	/* VBLENDPS/PD and VMPSADBW ymm: the high lane has imm8 bits of its own */
+	if (l && d->nop == 3 && d->op[1] == 0x3a &&
+	    (d->op[2] == 0x0c || d->op[2] == 0x0d || d->op[2] == 0x42))
+		v->imm_max = 0;
 	if (l && shape & L256 && v->msize >= 2) {
 		if (shape & M_QUAD)
 			v->msize *= 4;
@@ -217,6 +221,22 @@ static const struct dt_def extra[] = {
 	{ .group = "avx-blendv", .name = "vpblendvb L1", .pfx = 0x66, .nop = 3,
 	  .op = { 0x0f, 0x3a, 0x4c }, VXF, .msize = 32, .vk = VK_INT, .imm = IMM_8,
 	  .vex = DV_VEX | DV_NDS | DV_IS4 | DV_L1, .feat = FEAT_AVX2 },
+	/* VTESTPS / VTESTPD (VEX.66.0F38.W0 0E / 0F): sign bits only */
+	{ .group = "avx-test", .name = "vtestps", .pfx = 0x66, .nop = 3,
+	  .op = { 0x0f, 0x38, 0x0e }, VXF, .msize = 16, .vk = VK_PS, .vex = DV_VEX },
+	{ .group = "avx-test", .name = "vtestps L1", .pfx = 0x66, .nop = 3,
+	  .op = { 0x0f, 0x38, 0x0e }, VXF, .msize = 32, .vk = VK_PS, .vex = DV_VEX | DV_L1,
+	  .feat = FEAT_AVX },
+	{ .group = "avx-test", .name = "vtestpd", .pfx = 0x66, .nop = 3,
+	  .op = { 0x0f, 0x38, 0x0f }, VXF, .msize = 16, .vk = VK_PD, .vex = DV_VEX },
+	{ .group = "avx-test", .name = "vtestpd L1", .pfx = 0x66, .nop = 3,
+	  .op = { 0x0f, 0x38, 0x0f }, VXF, .msize = 32, .vk = VK_PD, .vex = DV_VEX | DV_L1,
+	  .feat = FEAT_AVX },
+	/* VZEROUPPER / VZEROALL (avx.c) */
+	{ .group = "avx-state", .name = "vzeroupper", .nop = 2, .op = { 0x0f, 0x77 },
+	  .form = F_NONE, .kind = K_SSE, .vex = DV_VEX },
+	{ .group = "avx-state", .name = "vzeroall", .nop = 2, .op = { 0x0f, 0x77 },
+	  .form = F_NONE, .kind = K_SSE, .vex = DV_VEX | DV_L1 },
 	/* vldmxcsr / vstmxcsr (VEX.LZ.0F AE /2 /3) */
 	{ .group = "avx-state", .name = "vldmxcsr", .nop = 2, .op = { 0x0f, 0xae },
 	  .form = F_MODRM, .ext = 2, .rm = RM_MEM, .msize = 4, .kind = K_SSE, .x = X_MXCSR,

@@ -86,26 +86,39 @@ static void round_sse(long n)
 		: "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
 }
 
-__attribute__((target("avx2")))
+/* AVX alone (CPUID.1:ECX.AVX is all detect() checks): each value
+ * broadcast here, loaded with VMOVDQU */
+static uint64_t yin[16][4] __attribute__((aligned(32)));
+
+/* plain code: no target attribute, so the compiler's own vector code
+ * here stays SSE2 */
+static __attribute__((noinline)) void fill_yin(void)
+{
+	for (int r = 0; r < 16; r++)
+		for (int k = 0; k < 4; k++)
+			yin[r][k] = in[r];
+}
+
 static void round_avx(long n)
 {
+	fill_yin();
 	__asm__ volatile(
-		"vpbroadcastq 0(%[in]), %%ymm0\n\t"
-		"vpbroadcastq 8(%[in]), %%ymm1\n\t"
-		"vpbroadcastq 16(%[in]), %%ymm2\n\t"
-		"vpbroadcastq 24(%[in]), %%ymm3\n\t"
-		"vpbroadcastq 32(%[in]), %%ymm4\n\t"
-		"vpbroadcastq 40(%[in]), %%ymm5\n\t"
-		"vpbroadcastq 48(%[in]), %%ymm6\n\t"
-		"vpbroadcastq 56(%[in]), %%ymm7\n\t"
-		"vpbroadcastq 64(%[in]), %%ymm8\n\t"
-		"vpbroadcastq 72(%[in]), %%ymm9\n\t"
-		"vpbroadcastq 80(%[in]), %%ymm10\n\t"
-		"vpbroadcastq 88(%[in]), %%ymm11\n\t"
-		"vpbroadcastq 96(%[in]), %%ymm12\n\t"
-		"vpbroadcastq 104(%[in]), %%ymm13\n\t"
-		"vpbroadcastq 112(%[in]), %%ymm14\n\t"
-		"vpbroadcastq 120(%[in]), %%ymm15\n\t"
+		"vmovdqu 0(%[yin]), %%ymm0\n\t"
+		"vmovdqu 32(%[yin]), %%ymm1\n\t"
+		"vmovdqu 64(%[yin]), %%ymm2\n\t"
+		"vmovdqu 96(%[yin]), %%ymm3\n\t"
+		"vmovdqu 128(%[yin]), %%ymm4\n\t"
+		"vmovdqu 160(%[yin]), %%ymm5\n\t"
+		"vmovdqu 192(%[yin]), %%ymm6\n\t"
+		"vmovdqu 224(%[yin]), %%ymm7\n\t"
+		"vmovdqu 256(%[yin]), %%ymm8\n\t"
+		"vmovdqu 288(%[yin]), %%ymm9\n\t"
+		"vmovdqu 320(%[yin]), %%ymm10\n\t"
+		"vmovdqu 352(%[yin]), %%ymm11\n\t"
+		"vmovdqu 384(%[yin]), %%ymm12\n\t"
+		"vmovdqu 416(%[yin]), %%ymm13\n\t"
+		"vmovdqu 448(%[yin]), %%ymm14\n\t"
+		"vmovdqu 480(%[yin]), %%ymm15\n\t"
 		"1: dec %[n]\n\t"
 		"jnz 1b\n\t"
 		"vmovdqu %%ymm0, 0(%[out])\n\t"
@@ -124,7 +137,7 @@ static void round_avx(long n)
 		"vmovdqu %%ymm13, 832(%[out])\n\t"
 		"vmovdqu %%ymm14, 896(%[out])\n\t"
 		"vmovdqu %%ymm15, 960(%[out])\n\t"
-		: [n] "+r"(n) : [in] "r"(in), [out] "r"(out)
+		: [n] "+r"(n) : [yin] "r"(yin), [out] "r"(out)
 		: "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
 }
 

@@ -161,7 +161,7 @@ TEST(tcg_state_refuses_what_tcg_cannot_hold)
 	struct x86_cpu_state s, t;
 	CHECK_EQ(tcg_vcpu_get_state(a.c, &s), 0);
 	t = s;
-	t.xcr0 = 7;                                     /* AVX */
+	t.xcr0 = 0xe7;                                  /* AVX-512: not offered */
 	CHECK_EQ(tcg_vcpu_set_state(b.c, &t), -1);
 	t = s;
 	t.ev.exc_injected = true;                       /* mid-delivery */

@@ -1,8 +1,9 @@
 /*
  * The VEX-only register shuffles of AVX and AVX2 (SDM Vol. 2, each
  * instruction's page): broadcasts, 128-bit inserts and extracts, the
- * lane and element permutes, VPBLENDD, the per-element shifts and
- * VTESTPS/PD.  Masked moves and gathers are avx2-mem.c's.  Operand
+ * lane and element permutes, VPBLENDD and the per-element shifts
+ * (VTESTPS/PD are avx-sse.c's, with VPTEST).  Masked moves and gathers
+ * are avx2-mem.c's.  Operand
  * names follow the SDM: src1 is VEX.vvvv, src2 the ModRM r/m operand.
  */
 #include "tcg/avx2.h"
@@ -262,41 +263,12 @@ static void vex_38_45(struct tcg_cpu *c, const struct insn *i) { shift_var(c, i,
 static void vex_38_46(struct tcg_cpu *c, const struct insn *i) { shift_var(c, i, SHV_SRA); }
 static void vex_38_47(struct tcg_cpu *c, const struct insn *i) { shift_var(c, i, SHV_SLL); }
 
-/* ------------------------------------------------------------------ */
-/* VTESTPS/PD (0F38 0E, 0F): on the sign bits of the elements, ZF when
- * src1 AND src2 has none, CF when (NOT src1) AND src2 has none; AF, OF,
- * PF and SF cleared.  src1 is the reg operand here; vvvv must be 1111b. */
-static void vtest(struct tcg_cpu *c, const struct insn *i, uint64_t sign)
-{
-	struct ymm s1, s2;
-	uint64_t and = 0, andn = 0;
-
-	vex_require(c, i, VX_66 | VX_W0 | VX_NOV);
-	vex_rm(c, i, &s2, vex_bytes(i));
-	ymm_get(c, i->reg, &s1);
-	for (unsigned k = 0; k < vex_bytes(i) / 8; k++) {
-		and |= ymm_q(&s1)[k] & ymm_q(&s2)[k];
-		andn |= ~ymm_q(&s1)[k] & ymm_q(&s2)[k];
-	}
-	uint64_t f = 0;
-	if (!(and & sign))
-		f |= FL_ZF;
-	if (!(andn & sign))
-		f |= FL_CF;
-	tcg_set_arith_flags(c, f);
-}
-
-static void vex_38_0e(struct tcg_cpu *c, const struct insn *i) { vtest(c, i, 0x8000000080000000ull); }
-static void vex_38_0f(struct tcg_cpu *c, const struct insn *i) { vtest(c, i, 0x8000000000000000ull); }
-
 void tcg_register_avx2(void)
 {
 	tcg_handler *m38 = tcg_vex_ops[MAP_0F38], *m3a = tcg_vex_ops[MAP_0F3A];
 
 	m38[0x0c] = vex_38_0c;
 	m38[0x0d] = vex_38_0d;
-	m38[0x0e] = vex_38_0e;
-	m38[0x0f] = vex_38_0f;
 	m38[0x16] = vex_38_36;  /* VPERMPS */
 	m38[0x18] = vex_38_18;
 	m38[0x19] = vex_38_19;

@@ -5,11 +5,12 @@
  * whole vCPU for the engines that hand them to the host CPU (kqemu) and
  * for the state exchange (save.c).
  *
- * TCG does not execute AVX or AVX-512 instructions yet (issue 16): the
+ * TCG executes the VEX forms of SSE..SSE4.2 (avx-sse.c) on YMM_H; it
+ * does not execute AVX-512 instructions yet (issue 16): the AVX-512
  * registers below are only state that XSAVE*, XRSTOR* and the image
- * helpers move.  They are kept in the layout the instructions will want:
- * YMM_H[i] is bits 255:128 of YMMi (bits 127:0 are fpu.xmm[i]), ZMM_H[i]
- * bits 511:256 of ZMMi, ZMM16-31 whole.
+ * helpers move.  The layout is the one the instructions want: YMM_H[i]
+ * is bits 255:128 of YMMi (bits 127:0 are fpu.xmm[i]), ZMM_H[i] bits
+ * 511:256 of ZMMi, ZMM16-31 whole.
  */
 #ifndef QVM_TCG_XSAVE_H
 #define QVM_TCG_XSAVE_H
@@ -26,8 +27,9 @@ enum { XC_X87, XC_SSE, XC_AVX, XC_OPMASK = 5, XC_ZMM_HI256, XC_HI16_ZMM, XC_NR }
 #define XCR0_AVX512 (XCR0_OPMASK | XCR0_ZMM_HI256 | XCR0_HI16_ZMM)
 /* Everything struct tcg_xstate can hold */
 #define XSAVE_SUPPORTED (XCR0_X87 | XCR0_SSE | XCR0_AVX | XCR0_AVX512)
-/* The set plain -accel tcg offers (decided in README.md: x87 and SSE) */
-#define XSAVE_OFFER_TCG (XCR0_X87 | XCR0_SSE)
+/* The set plain -accel tcg offers (README.md): x87, SSE and AVX, whose
+ * VEX instructions TCG executes */
+#define XSAVE_OFFER_TCG (XCR0_X87 | XCR0_SSE | XCR0_AVX)
 
 struct tcg_xstate {
 	uint64_t offer;         /* XCR0 bits this vCPU supports; 0: no XSAVE */
