@@ -314,7 +314,7 @@ static void extended_leaf(struct tcg_cpu *c, const struct cpu_def *d, uint32_t l
 	case 0x80000001:
 		if (d->amd)
 			out[0] = d->kind == CPU_MODEL_NAMED ? d->signature : SIGNATURE;
-		out[2] = X1_ECX_LAHF | X1_ECX_ABM;
+		out[2] = X1_ECX_LAHF | X1_ECX_ABM | X1_ECX_PREFETCHW;
 		out[3] = X1_EDX_PAGE1GB | X1_EDX_RDTSCP | X1_EDX_LM;
 		if (!(c->misc_enable & MISC_XD_DISABLE))
 			out[3] |= X1_EDX_NX;
@@ -345,6 +345,7 @@ static void extended_leaf(struct tcg_cpu *c, const struct cpu_def *d, uint32_t l
 static const uint32_t implemented[CPUID_WORDS] = {
 	[CPUID_1_EDX] = L1_EDX | L1_EDX_HTT,
 	[CPUID_1_ECX] = L1_ECX | 1u << 26 |             /* XSAVE (xsave.c) */
+			1u << 28 |                      /* AVX (xsave.c) */
 			L1_ECX_FMA | L1_ECX_F16C,
 	[CPUID_D_1_EAX] = 7,                            /* XSAVEOPT XSAVEC XGETBV1 */
 	[CPUID_6_EAX] = L6_EAX_ARAT,
@@ -354,7 +355,7 @@ static const uint32_t implemented[CPUID_WORDS] = {
 	[CPUID_7_2_EDX] = L7_2_EDX_BHI_CTRL,
 	[CPUID_8000_0001_EDX] = X1_EDX_SYSCALL | X1_EDX_NX | X1_EDX_PAGE1GB |
 				X1_EDX_RDTSCP | X1_EDX_LM,
-	[CPUID_8000_0001_ECX] = X1_ECX_LAHF | X1_ECX_ABM,
+	[CPUID_8000_0001_ECX] = X1_ECX_LAHF | X1_ECX_ABM | X1_ECX_PREFETCHW,
 	[CPUID_8000_0007_EDX] = X7_EDX_INVARIANT_TSC,
 };
 

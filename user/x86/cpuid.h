@@ -40,6 +40,7 @@
 #define L1_ECX_HYPERVISOR (1u << 31)
 #define X1_ECX_LAHF (1u << 0)
 #define X1_ECX_ABM (1u << 5)            /* LZCNT */
+#define X1_ECX_PREFETCHW (1u << 8)      /* PREFETCHW (3DNowPrefetch) */
 #define X1_EDX_SYSCALL (1u << 11)
 #define X1_EDX_NX (1u << 20)
 #define X1_EDX_PAGE1GB (1u << 26)
