@@ -5,6 +5,7 @@
 #include "qvm.h"
 #include "block/block.h"
 #include "cpu-model.h"
+#include "net/net.h"
 
 #define MAX_DEBUG_EXITS 4
 #define MAX_SERIALS 4                   /* COM1-COM4 */
@@ -23,6 +24,17 @@ struct drive_cfg {
 	bool readonly, snapshot;
 	bool discard;                   /* discard=unmap (default ignore) */
 	bool no_locking;                /* locking=off (file.locking=off) */
+};
+
+/* -device virtio-net-pci,netdev=ID / -nic / -net nic: a NIC each, in PCI
+ * slots after the disks; netdev: the index into config.netdevs, -1: none */
+#define MAX_NETDEVS 8
+#define MAX_NICS 8
+struct nic_cfg {
+	int netdev;
+	const char *netdev_id;          /* as given, resolved after parsing */
+	uint8_t mac[6];
+	bool has_mac;
 };
 
 struct config {
@@ -59,6 +71,11 @@ struct config {
 	struct drive_cfg drives[MAX_DRIVES];
 	unsigned nr_drives;
 	bool snapshot;                  /* -snapshot: snapshot=on for every disk */
+	struct netdev_cfg netdevs[MAX_NETDEVS]; /* -netdev, -nic, -net user|tap */
+	unsigned nr_netdevs;
+	struct nic_cfg nics[MAX_NICS];
+	unsigned nr_nics;
+	unsigned nr_legacy_nets;        /* -net user|tap seen (paired with -net nic) */
 	const char *incoming;           /* -incoming URI: load a saved state */
 };
 
@@ -67,6 +84,12 @@ struct config {
 int config_parse(struct config *cfg, int argc, char **argv);
 /* Parse a size with optional K/M/G/T suffix (default unit: def_shift). */
 int parse_size(const char *s, unsigned def_shift, uint64_t *out);
+/* options-net.c: -netdev, -nic, -net (opt without its dash); -device
+ * virtio-net-pci's properties; the checks after every option.  0, 1
+ * (help printed), -1 (message printed). */
+int net_option_parse(struct config *c, const char *opt, char *arg);
+int net_device_option(struct config *c, char *props);
+int net_options_finish(struct config *c);
 /* Whether the i-th serial port (COM1 = 0) exists: the i-th -serial (the
  * first also when none is given), unless it is "none" (as in QEMU). */
 bool config_serial_present(const struct config *c, unsigned i);

@@ -389,7 +389,8 @@ static int device_kv(void *opaque, const char *key, const char *val)
 	unsigned long long v;
 	if (!key) {
 		if (strcmp(val, "isa-debug-exit")) {
-			qvm_error("-device: unsupported device '%s' (supported: isa-debug-exit)", val);
+			qvm_error("-device: unsupported device '%s' (supported: isa-debug-exit, "
+				  "virtio-net-pci; -device help)", val);
 			return -1;
 		}
 		return 0;
@@ -576,6 +577,16 @@ static void usage(void)
 	       "  -nographic           serial and monitor on stdio (Ctrl-A h for help)\n"
 	       "  -display none        no display; serial and monitor to nowhere unless given\n"
 	       "  -device isa-debug-exit[,iobase=0x501][,iosize=2]\n"
+	       "  -device help         the devices -device can add\n"
+	       "Network (virtio-net-pci NICs):\n"
+	       "  -netdev user,id=ID[,net=ADDR/MASK][,host=ADDR][,dns=ADDR][,dhcpstart=ADDR]\n"
+	       "         [,hostfwd=[tcp|udp]:[HOSTADDR]:PORT-[GUESTADDR]:PORT][,restrict=on|off]\n"
+	       "         [,guestfwd=tcp:ADDR:PORT-cmd:COMMAND][,hostname=NAME]\n"
+	       "                       user-mode networking (libslirp): DHCP, DNS, NAT\n"
+	       "  -netdev tap,id=ID[,ifname=NAME][,fd=N][,script=no][,downscript=no][,vnet_hdr=on|off]\n"
+	       "  -device virtio-net-pci,netdev=ID[,mac=MAC]\n"
+	       "  -nic user|tap|none[,model=virtio-net-pci][,mac=MAC][,BACK-END OPTIONS]\n"
+	       "  -net nic[,model=virtio][,macaddr=MAC] -net user|tap[,...]   the legacy pair\n"
 	       "Disks (virtio-blk; qvm has no IDE, so -hda..-hdd are virtio disks too):\n"
 	       "  -drive file=F[,if=virtio][,format=raw|qcow2][,cache=none|writeback|unsafe]\n"
 	       "         [,readonly=on|off][,snapshot=on|off][,serial=S][,id=ID][,discard=unmap|ignore]\n"
@@ -616,6 +627,36 @@ static void print_stdout(void *opaque, const char *line)
 {
 	(void)opaque;
 	fputs(line, stdout);
+}
+
+static void device_help(void)
+{
+	printf("Devices qvm can add with -device:\n"
+	       "isa-debug-exit  iobase=PORT (0x501), iosize=1|2|4 (2)\n"
+	       "virtio-net-pci  netdev=ID (a -netdev), mac=MAC (52:54:00:12:34:56 on)\n");
+}
+
+/* -device DRIVER[,PROP=VALUE...] */
+static int device_option(struct config *c, char *arg)
+{
+	if (!strcmp(arg, "help")) {
+		device_help();
+		return 1;
+	}
+	size_t n = strcspn(arg, ",");
+	if (n == strlen("virtio-net-pci") && !strncmp(arg, "virtio-net-pci", n))
+		return net_device_option(c, arg[n] ? arg + n + 1 : arg + n);
+	if (c->nr_debug_exits == MAX_DEBUG_EXITS) {
+		qvm_error("-device: too many isa-debug-exit devices");
+		return -1;
+	}
+	struct debug_exit_cfg *d = &c->debug_exit[c->nr_debug_exits];
+	d->iobase = 0x501, d->iosize = 2; /* QEMU's defaults */
+	struct debug_exit_parse p = { c, d };
+	if (parse_kv_list(arg, device_kv, &p) < 0)
+		return -1;
+	c->nr_debug_exits++;
+	return 0;
 }
 
 /* One option with its argument (arg is NULL for flags). */
@@ -704,20 +745,9 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 			return -1;
 		c->log_mask |= mask;
 	} else if (!strcmp(opt, "device")) {
-		if (!strcmp(arg, "help")) {
-			printf("isa-debug-exit  iobase=PORT (0x501), iosize=1|2|4 (2)\n");
-			return 1;
-		}
-		if (c->nr_debug_exits == MAX_DEBUG_EXITS) {
-			qvm_error("-device: too many isa-debug-exit devices");
-			return -1;
-		}
-		struct debug_exit_cfg *d = &c->debug_exit[c->nr_debug_exits];
-		d->iobase = 0x501, d->iosize = 2; /* QEMU's defaults */
-		struct debug_exit_parse p = { c, d };
-		if (parse_kv_list(arg, device_kv, &p) < 0)
-			return -1;
-		c->nr_debug_exits++;
+		return device_option(c, arg);
+	} else if (!strcmp(opt, "netdev") || !strcmp(opt, "nic") || !strcmp(opt, "net")) {
+		return net_option_parse(c, opt, arg);
 	} else if (!strcmp(opt, "drive")) {
 		return add_drive(c, "-drive", arg, NULL);
 	} else if (!strcmp(opt, "hda") || !strcmp(opt, "hdb") || !strcmp(opt, "hdc") ||
@@ -740,7 +770,7 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 static const char *const opts_with_arg[] = {
 	"m", "smp", "accel", "machine", "M", "cpu", "kernel", "initrd", "append",
 	"bios", "serial", "monitor", "display", "name", "D", "d", "device",
-	"drive", "hda", "hdb", "hdc", "hdd", "incoming",
+	"drive", "hda", "hdb", "hdc", "hdd", "incoming", "netdev", "nic", "net",
 };
 static const char *const opts_flag[] = {
 	"enable-kvm", "no-kqemu", "kqemu-backends", "nographic", "no-reboot", "no-shutdown", "S",
@@ -781,7 +811,7 @@ int config_parse(struct config *c, int argc, char **argv)
 		if (r)
 			return r;
 	}
-	if (smp_finish(c) < 0 || memory_finish(c) < 0)
+	if (smp_finish(c) < 0 || memory_finish(c) < 0 || net_options_finish(c) < 0)
 		return -1;
 	if (!c->smp_cpus)
 		c->smp_cpus = c->smp_max_cpus = c->sockets = c->cores = c->threads = 1;

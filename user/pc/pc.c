@@ -17,6 +17,7 @@
 #include "config.h"
 #include "hw/hw.h"
 #include "machine.h"
+#include "net/net.h"
 #include "pc/pc.h"
 
 static int map_ram(struct machine *m)
@@ -94,6 +95,30 @@ static int add_disks(struct machine *m)
 	return 0;
 }
 
+/* -netdev back ends (each on m->netdevs for the monitor), and a
+ * virtio-net each NIC, in the slots after the disks.  A NIC owns its back
+ * end; one with no NIC lives as long as qvm. */
+static int add_nics(struct machine *m)
+{
+	const struct config *cfg = m->cfg;
+	struct pc_board *b = m->board;
+	struct netdev *nds[MAX_NETDEVS] = { 0 }, **tail = &m->netdevs;
+	for (unsigned i = 0; i < cfg->nr_netdevs; i++) {
+		nds[i] = netdev_new(m->loop, &cfg->netdevs[i]);
+		if (!nds[i])
+			return -1;
+		*tail = nds[i];
+		tail = &nds[i]->next;
+	}
+	for (unsigned i = 0; i < cfg->nr_nics; i++) {
+		const struct nic_cfg *n = &cfg->nics[i];
+		unsigned slot = PC_FIRST_DISK_SLOT + cfg->nr_drives + i;
+		if (!virtio_net_new(m, b->pci, slot, n->netdev >= 0 ? nds[n->netdev] : NULL, n->mac))
+			return -1;
+	}
+	return 0;
+}
+
 /* What firmware does before a -kernel boot (kvmtool does the same): give
  * every memory BAR an address from PC_PCI_MMIO_BASE up, turn on memory
  * decoding and bus mastering, and set the interrupt line to the GSI of
@@ -150,7 +175,7 @@ int pc_init(struct machine *m, struct chardev *const *serials)
 	const struct config *cfg = m->cfg;
 	m->board = calloc(1, sizeof(struct pc_board));
 	if (!m->board || check_apic_ids(cfg) < 0 || map_ram(m) < 0 ||
-	    add_devices(m, serials) < 0 || add_disks(m) < 0)
+	    add_devices(m, serials) < 0 || add_disks(m) < 0 || add_nics(m) < 0)
 		return -1;
 	if (cfg->bios && bios_load(m, cfg->bios) < 0)
 		return -1;
