@@ -24,6 +24,8 @@ struct drive_cfg {
 	bool readonly, snapshot;
 	bool discard;                   /* discard=unmap (default ignore) */
 	bool no_locking;                /* locking=off (file.locking=off) */
+	bool if_none;                   /* if=none: a disk only with -device virtio-blk-pci */
+	bool attached;                  /* if=none named by a -device virtio-blk-pci,drive= */
 };
 
 /* -device virtio-net-pci,netdev=ID / -nic / -net nic: a NIC each, in PCI
@@ -71,6 +73,10 @@ struct config {
 	struct drive_cfg drives[MAX_DRIVES];
 	unsigned nr_drives;
 	bool snapshot;                  /* -snapshot: snapshot=on for every disk */
+	struct blk_device_cfg {         /* -device virtio-blk-pci,drive=ID,serial=S */
+		const char *drive, *serial;
+	} blk_devices[MAX_DRIVES];
+	unsigned nr_blk_devices;
 	struct netdev_cfg netdevs[MAX_NETDEVS]; /* -netdev, -nic, -net user|tap */
 	unsigned nr_netdevs;
 	struct nic_cfg nics[MAX_NICS];
@@ -90,6 +96,8 @@ int parse_size(const char *s, unsigned def_shift, uint64_t *out);
 int net_option_parse(struct config *c, const char *opt, char *arg);
 int net_device_option(struct config *c, char *props);
 int net_options_finish(struct config *c);
+/* -device virtio-blk-pci,drive=ID[,serial=S] (props after the name) */
+int blk_device_option(struct config *c, char *props);
 /* Whether the i-th serial port (COM1 = 0) exists: the i-th -serial (the
  * first also when none is given), unless it is "none" (as in QEMU). */
 bool config_serial_present(const struct config *c, unsigned i);

@@ -469,7 +469,7 @@ static int drive_choice(const char *key, const char *val, const char *const *nam
 
 static int drive_kv(void *opaque, const char *key, const char *val)
 {
-	static const char *const ifs[] = { "virtio" };
+	static const char *const ifs[] = { "virtio", "none" };
 	static const char *const formats[] = { "raw", "qcow2" };
 	static const char *const caches[] = { "writeback", "none", "unsafe" };
 	static const char *const discards[] = { "ignore", "unmap", "off", "on" };
@@ -483,7 +483,9 @@ static int drive_kv(void *opaque, const char *key, const char *val)
 	if (!strcmp(key, "file")) {
 		d->file = val;
 	} else if (!strcmp(key, "if")) {
-		return drive_choice(key, val, ifs, 1, "virtio", &k);
+		if (drive_choice(key, val, ifs, 2, "virtio, none", &k) < 0)
+			return -1;
+		d->if_none = k == 1;
 	} else if (!strcmp(key, "format")) {
 		if (drive_choice(key, val, formats, 2, "raw, qcow2", &k) < 0)
 			return -1;
@@ -520,6 +522,71 @@ static int drive_kv(void *opaque, const char *key, const char *val)
 		qvm_error("-drive: unknown parameter '%s' (supported: file, if, format, cache, "
 			  "readonly, snapshot, serial, id, discard, media, locking)", key);
 		return -1;
+	}
+	return 0;
+}
+
+/* -device virtio-blk-pci,drive=ID[,serial=S]: the disk of a -drive
+ * if=none,id=ID (given before or after it) */
+static int blk_dev_kv(void *opaque, const char *key, const char *val)
+{
+	struct blk_device_cfg *p = opaque;
+	if (!key || !val) {
+		qvm_error("-device virtio-blk-pci: '%s' is not key=value", key ? key : val);
+		return -1;
+	}
+	if (!strcmp(key, "drive")) {
+		p->drive = val;
+	} else if (!strcmp(key, "serial")) {
+		if (strlen(val) > 20) {
+			qvm_error("-device virtio-blk-pci: serial=%s is longer than 20 characters", val);
+			return -1;
+		}
+		p->serial = val;
+	} else if (strcmp(key, "id") && strcmp(key, "bus") && strcmp(key, "addr") &&
+		   strcmp(key, "bootindex")) {
+		qvm_error("-device virtio-blk-pci: unknown property '%s' (drive, serial, id)", key);
+		return -1;
+	}
+	return 0;
+}
+
+int blk_device_option(struct config *c, char *props)
+{
+	struct blk_device_cfg p = { 0 };
+	if ((*props && parse_kv_list(props, blk_dev_kv, &p) < 0))
+		return -1;
+	if (!p.drive) {
+		qvm_error("-device virtio-blk-pci: give the disk: drive=ID (a -drive if=none,id=ID)");
+		return -1;
+	}
+	if (c->nr_blk_devices == MAX_DRIVES) {
+		qvm_error("-device virtio-blk-pci: too many disks (at most %d)", MAX_DRIVES);
+		return -1;
+	}
+	c->blk_devices[c->nr_blk_devices++] = p;
+	return 0;
+}
+
+/* Each -device virtio-blk-pci on its if=none drive, once. */
+static int blk_devices_finish(struct config *c)
+{
+	for (unsigned i = 0; i < c->nr_blk_devices; i++) {
+		const struct blk_device_cfg *bd = &c->blk_devices[i];
+		struct drive_cfg *d = NULL;
+		for (unsigned k = 0; k < c->nr_drives && !d; k++)
+			if (c->drives[k].id && !strcmp(c->drives[k].id, bd->drive))
+				d = &c->drives[k];
+		if (!d || !d->if_none || d->attached) {
+			qvm_error("-device virtio-blk-pci: drive=%s: %s", bd->drive,
+				  !d ? "no -drive with that id" : !d->if_none ?
+				  "that -drive has a disk already (give it if=none)" :
+				  "used by another device");
+			return -1;
+		}
+		d->attached = true;
+		if (bd->serial)
+			d->serial = bd->serial;
 	}
 	return 0;
 }
@@ -588,9 +655,10 @@ static void usage(void)
 	       "  -nic user|tap|none[,model=virtio-net-pci][,mac=MAC][,BACK-END OPTIONS]\n"
 	       "  -net nic[,model=virtio][,macaddr=MAC] -net user|tap[,...]   the legacy pair\n"
 	       "Disks (virtio-blk; qvm has no IDE, so -hda..-hdd are virtio disks too):\n"
-	       "  -drive file=F[,if=virtio][,format=raw|qcow2][,cache=none|writeback|unsafe]\n"
+	       "  -drive file=F[,if=virtio|none][,format=raw|qcow2][,cache=none|writeback|unsafe]\n"
 	       "         [,readonly=on|off][,snapshot=on|off][,serial=S][,id=ID][,discard=unmap|ignore]\n"
 	       "         [,locking=auto|on|off]\n"
+	       "  -drive if=none,id=ID,file=F[,...] -device virtio-blk-pci,drive=ID[,serial=S]\n"
 	       "  -hda F, -hdb F, -hdc F, -hdd F   the same as -drive file=F\n"
 	       "  -snapshot            writes go to a temporary overlay (every disk)\n"
 	       "Run control:\n"
@@ -633,7 +701,8 @@ static void device_help(void)
 {
 	printf("Devices qvm can add with -device:\n"
 	       "isa-debug-exit  iobase=PORT (0x501), iosize=1|2|4 (2)\n"
-	       "virtio-net-pci  netdev=ID (a -netdev), mac=MAC (52:54:00:12:34:56 on)\n");
+	       "virtio-net-pci  netdev=ID (a -netdev), mac=MAC (52:54:00:12:34:56 on)\n"
+	       "virtio-blk-pci  drive=ID (a -drive if=none,id=ID), serial=S\n");
 }
 
 /* -device DRIVER[,PROP=VALUE...] */
@@ -646,6 +715,8 @@ static int device_option(struct config *c, char *arg)
 	size_t n = strcspn(arg, ",");
 	if (n == strlen("virtio-net-pci") && !strncmp(arg, "virtio-net-pci", n))
 		return net_device_option(c, arg[n] ? arg + n + 1 : arg + n);
+	if (n == strlen("virtio-blk-pci") && !strncmp(arg, "virtio-blk-pci", n))
+		return blk_device_option(c, arg[n] ? arg + n + 1 : arg + n);
 	if (c->nr_debug_exits == MAX_DEBUG_EXITS) {
 		qvm_error("-device: too many isa-debug-exit devices");
 		return -1;
@@ -811,7 +882,8 @@ int config_parse(struct config *c, int argc, char **argv)
 		if (r)
 			return r;
 	}
-	if (smp_finish(c) < 0 || memory_finish(c) < 0 || net_options_finish(c) < 0)
+	if (smp_finish(c) < 0 || memory_finish(c) < 0 || net_options_finish(c) < 0 ||
+	    blk_devices_finish(c) < 0)
 		return -1;
 	if (!c->smp_cpus)
 		c->smp_cpus = c->smp_max_cpus = c->sockets = c->cores = c->threads = 1;

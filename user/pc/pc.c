@@ -76,6 +76,8 @@ static int add_disks(struct machine *m)
 	struct pc_board *b = m->board;
 	for (unsigned i = 0; i < cfg->nr_drives; i++) {
 		const struct drive_cfg *d = &cfg->drives[i];
+		if (d->if_none && !d->attached)
+			continue;       /* no -device virtio-blk-pci for it */
 		struct blk_open_opts o = {
 			.format = d->format,
 			.readonly = d->readonly,
@@ -87,7 +89,7 @@ static int add_disks(struct machine *m)
 		struct blk *img = blk_open(d->file, &o);
 		if (!img || b->nr_disks == ARRAY_SIZE(b->disks))
 			return -1;
-		b->disks[b->nr_disks] = virtio_blk_new(m, b->pci, PC_FIRST_DISK_SLOT + i, img,
+		b->disks[b->nr_disks] = virtio_blk_new(m, b->pci, PC_FIRST_DISK_SLOT + b->nr_disks, img,
 						       d->serial ? d->serial : d->id, d->discard);
 		if (!b->disks[b->nr_disks++])
 			return -1;
@@ -112,7 +114,7 @@ static int add_nics(struct machine *m)
 	}
 	for (unsigned i = 0; i < cfg->nr_nics; i++) {
 		const struct nic_cfg *n = &cfg->nics[i];
-		unsigned slot = PC_FIRST_DISK_SLOT + cfg->nr_drives + i;
+		unsigned slot = PC_FIRST_DISK_SLOT + b->nr_disks + i;
 		if (!virtio_net_new(m, b->pci, slot, n->netdev >= 0 ? nds[n->netdev] : NULL, n->mac))
 			return -1;
 	}
