@@ -30,6 +30,7 @@
 #define F_CSUM (1ULL << 0)
 #define F_GUEST_CSUM (1ULL << 1)
 #define F_MAC (1ULL << 5)
+#define F_TSO4 (1ULL << 11)
 #define F_MRG (1ULL << 15)
 #define F_STATUS (1ULL << 16)
 #define F_CTRL_VQ (1ULL << 17)
@@ -45,11 +46,14 @@
 
 static const uint8_t MAC[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 
+#define KEEP 8
 struct fake_net {
 	struct netdev nd;
 	unsigned sent;
 	size_t last_len;
 	uint8_t last[NET_VNET_HDR_LEN + NET_FRAME_MAX];
+	size_t len[KEEP];            /* the first KEEP frames */
+	uint8_t frame[KEEP][2048];
 };
 
 struct rig {
@@ -64,6 +68,10 @@ struct rig {
 static void fake_send(struct netdev *nd, const uint8_t *buf, size_t len)
 {
 	struct fake_net *f = container_of(nd, struct fake_net, nd);
+	if (f->sent < KEEP) {
+		f->len[f->sent] = len;
+		memcpy(f->frame[f->sent], buf, MIN(len, sizeof(f->frame[0])));
+	}
 	f->sent++;
 	f->last_len = len;
 	memcpy(f->last, buf, MIN(len, sizeof(f->last)));
@@ -287,7 +295,8 @@ TEST(virtio_net_identity_and_config)
 	mw(&r, COMMON(0x00), 0, 4);
 	uint32_t lo = mr(&r, COMMON(0x04), 4);
 	CHECK_EQ(lo & (uint32_t)F_ALL, (uint32_t)F_ALL);
-	CHECK(!(lo & (1u << 11)));                      /* no HOST_TSO4 */
+	CHECK(lo & (1u << 11));                         /* HOST_TSO4 */
+	CHECK(!(lo & (1u << 14) || lo & (1u << 12) || lo & (1u << 7)));  /* no UFO, TSO6, GUEST_TSO4 */
 	for (unsigned i = 0; i < 6; i++)
 		CHECK_EQ(mr(&r, DEVCFG(i), 1), MAC[i]);
 	CHECK_EQ(mr(&r, DEVCFG(6), 2), 1);             /* LINK_UP */
@@ -472,11 +481,62 @@ TEST(virtio_net_ctrl_rx_mode_and_mac_filter)
 	rig_free(&r);
 }
 
+/* A TCP/IPv4 frame of plen payload bytes (seq 1000, FIN|PSH|CWR|ACK). */
+static size_t tcp_frame(uint8_t *f, unsigned plen)
+{
+	size_t len = udp_frame(f, (uint8_t[]){ 0x52, 0x55, 10, 0, 2, 2 }, 12 + plen);
+	uint8_t *ip = f + 14, *tcp = ip + 20;
+	ip[9] = 6, ip[4] = 0x12, ip[5] = 0x34;
+	memset(tcp, 0, 20);
+	tcp[0] = 0x30, tcp[1] = 0x39, tcp[3] = 80;
+	tcp[6] = 1000 >> 8, tcp[7] = 1000 & 0xff;
+	tcp[12] = 5 << 4;
+	tcp[13] = 0x80 | 0x10 | 0x08 | 0x01;
+	for (unsigned i = 0; i < plen; i++)
+		tcp[20 + i] = i * 7 + 3;
+	return len;
+}
+
+/* HOST_TSO4 toward slirp: 2500 payload bytes with an MSS of 1000 leave
+ * as three finished segments. */
+TEST(virtio_net_tx_tso4_segments)
+{
+	struct rig r;
+	CHECK(rig_init(&r, false));
+	CHECK(driver_up(&r, F_ALL | F_TSO4));
+	uint8_t *f = r.ram + BUFN(1);
+	size_t len = tcp_frame(f, 2500);
+	struct hdr h = { .flags = 1, .gso_type = 1, .gso_size = 1000, .hdr_len = 54,
+			 .csum_start = 34, .csum_offset = 16 };
+	memcpy(r.ram + BUFN(0), &h, sizeof(h));
+	put_desc(&r, 1, 0, BUFN(0), 12, 1, 1);
+	put_desc(&r, 1, 1, BUFN(1), len, 0, 0);
+	offer(&r, 1, 0);
+	CHECK(!broken(&r));
+	CHECK_EQ(r.fn->sent, 3);
+	unsigned sizes[3] = { 1000, 1000, 500 };
+	for (unsigned i = 0; i < 3; i++) {
+		uint8_t *s = r.fn->frame[i], *ip = s + 14, *tcp = ip + 20;
+		CHECK_EQ(r.fn->len[i], 54 + sizes[i]);
+		CHECK(!memcmp(s, f, 14));
+		CHECK_EQ(ip[2] << 8 | ip[3], 40 + sizes[i]);
+		CHECK_EQ(ip[4] << 8 | ip[5], 0x1234 + i);
+		CHECK_EQ(fold(sum_words(ip, 20)), 0xffff);    /* IP checksum */
+		CHECK_EQ((uint32_t)(tcp[4] << 24 | tcp[5] << 16 | tcp[6] << 8 | tcp[7]), 1000 + 1000 * i);
+		CHECK_EQ(tcp[13], (i == 0 ? 0x80 : 0) | 0x10 | (i == 2 ? 0x09 : 0));
+		uint32_t pseudo = sum_words(ip + 12, 8) + 6 + 20 + sizes[i];
+		CHECK_EQ(fold(sum_words(tcp, 20 + sizes[i]) + pseudo), 0xffff);
+		CHECK(!memcmp(tcp + 20, f + 54 + 1000 * i, sizes[i]));
+	}
+	rig_free(&r);
+}
+
 /* ---- hostile drivers and back ends ---- */
 
 enum hostile {
 	H_TX_SHORT_HDR, H_TX_WRITABLE, H_TX_GSO, H_TX_CSUM_PAST_END, H_TX_CSUM_UNOFFERED,
 	H_TX_OVERSIZED, H_RX_READABLE, H_RX_TINY, H_CTRL_NO_ACK, H_TX_OUTSIDE_RAM,
+	H_TSO_NOT_TCP, H_TSO_ZERO_MSS, H_TSO_ECN,
 };
 
 static void hostile_chain(struct rig *r, enum hostile k)
@@ -485,6 +545,10 @@ static void hostile_chain(struct rig *r, enum hostile k)
 	size_t len = udp_frame(r->ram + BUFN(1), MAC, 50);
 	if (k == H_TX_GSO)
 		h.gso_type = 1, h.gso_size = 1448;
+	if (k == H_TSO_NOT_TCP || k == H_TSO_ZERO_MSS || k == H_TSO_ECN)
+		h.gso_type = k == H_TSO_ECN ? 0x81 : 1, h.gso_size = k == H_TSO_ZERO_MSS ? 0 : 100;
+	if (k == H_TSO_ZERO_MSS || k == H_TSO_ECN)
+		len = tcp_frame(r->ram + BUFN(1), 300);
 	if (k == H_TX_CSUM_PAST_END || k == H_TX_CSUM_UNOFFERED)
 		h.flags = 1, h.csum_start = k == H_TX_CSUM_PAST_END ? len - 4 : 34,
 		h.csum_offset = 6;
@@ -529,7 +593,8 @@ static void hostile_test(enum hostile k, const char *what)
 {
 	struct rig r;
 	CHECK(rig_init(&r, false));
-	CHECK(driver_up(&r, F_ALL & ~(k == H_TX_CSUM_UNOFFERED ? F_CSUM : 0)));
+	bool tso = k == H_TSO_NOT_TCP || k == H_TSO_ZERO_MSS || k == H_TSO_ECN;
+	CHECK(driver_up(&r, (F_ALL | (tso ? F_TSO4 : 0)) & ~(k == H_TX_CSUM_UNOFFERED ? F_CSUM : 0)));
 	memset(r.ram + BUFN(2), 0xaa, 4096);
 	int lines;
 	blktest_stderr_begin();
@@ -555,7 +620,10 @@ static void hostile_test(enum hostile k, const char *what)
 
 TEST(virtio_net_hostile_tx_short_header) { hostile_test(H_TX_SHORT_HDR, "shorter than the header"); }
 TEST(virtio_net_hostile_tx_writable) { hostile_test(H_TX_WRITABLE, "the device may write"); }
-TEST(virtio_net_hostile_tx_gso) { hostile_test(H_TX_GSO, "segmentation offload"); }
+TEST(virtio_net_hostile_tx_gso) { hostile_test(H_TX_GSO, "segmentation offload not offered"); }
+TEST(virtio_net_hostile_tso_not_tcp) { hostile_test(H_TSO_NOT_TCP, "not TCP/IPv4"); }
+TEST(virtio_net_hostile_tso_zero_mss) { hostile_test(H_TSO_ZERO_MSS, "zero segment size"); }
+TEST(virtio_net_hostile_tso_ecn) { hostile_test(H_TSO_ECN, "not offered"); }
 TEST(virtio_net_hostile_tx_csum_past_end) { hostile_test(H_TX_CSUM_PAST_END, "outside the frame"); }
 TEST(virtio_net_hostile_tx_csum_unoffered) { hostile_test(H_TX_CSUM_UNOFFERED, "without CSUM"); }
 TEST(virtio_net_hostile_tx_oversized) { hostile_test(H_TX_OVERSIZED, "over 64 KiB"); }

@@ -5,8 +5,10 @@
  * Queues: 0 receive, 1 transmit, 2 control (no multiqueue).  Features:
  * MAC, STATUS (link state), MRG_RXBUF, CSUM and GUEST_CSUM, CTRL_VQ with
  * CTRL_RX (promiscuous, all-multicast) and CTRL_MAC_ADDR (and the MAC
- * filter table).  No TSO/UFO: the guest sends frames of at most the MTU,
- * and receives whole ones.
+ * filter table), HOST_TSO4: the guest may send TCP/IPv4 frames of up to
+ * 64 KiB, which a tap takes as they are and which we cut into segments
+ * for a back end that wants whole packets (net/segment.c).  No UFO, no
+ * TSO6 or ECN, no GUEST_TSO: the guest receives whole frames.
  *
  * Every packet has the 12-byte header first (5.1.6, VERSION_1).  All the
  * work runs on the main thread, where the back ends deliver: a queue
@@ -38,6 +40,7 @@
 #define F_CSUM 0
 #define F_GUEST_CSUM 1
 #define F_MAC 5
+#define F_HOST_TSO4 11
 #define F_MRG_RXBUF 15
 #define F_STATUS 16
 #define F_CTRL_VQ 17
@@ -50,6 +53,7 @@
 #define HDR_F_NEEDS_CSUM 1
 #define HDR_F_DATA_VALID 2
 #define GSO_NONE 0
+#define GSO_TCPV4 1
 
 /* control queue (5.1.6.5) */
 #define CTRL_RX 0
@@ -104,6 +108,7 @@ struct virtio_net {
 	unsigned backlog_head, backlog_count;
 	uint64_t dropped;
 	uint8_t txbuf[NET_VNET_HDR_LEN + NET_FRAME_MAX];
+	uint8_t segbuf[NET_FRAME_MAX];     /* one TSO segment */
 };
 
 /* ---- receive ---- */
@@ -279,6 +284,33 @@ static void net_receive(void *opaque, const uint8_t *buf, size_t len)
 
 /* ---- transmit ---- */
 
+static bool has_vnet_hdr(struct virtio_net *n)
+{
+	return n->nd && n->nd->vnet_hdr;
+}
+
+/* The header's offload requests against what was negotiated (5.1.6.2):
+ * NULL when fine, else what is wrong. */
+static const char *tx_offload_error(struct virtio_net *n, const struct net_hdr *h,
+				    const uint8_t *frame, size_t flen)
+{
+	if (h->gso_type != GSO_NONE) {
+		if (h->gso_type != GSO_TCPV4 || !virtio_has_feature(n->vd, F_HOST_TSO4))
+			return "segmentation offload not offered";
+		if (!h->gso_size)
+			return "segmentation offload with a zero segment size";
+		if (!has_vnet_hdr(n) && net_tso4_check(frame, flen) < 0)
+			return "segmentation offload of a frame that is not TCP/IPv4";
+	}
+	if (h->flags & HDR_F_NEEDS_CSUM) {
+		if (!virtio_has_feature(n->vd, F_CSUM))
+			return "checksum request without CSUM";
+		if ((size_t)h->csum_start + h->csum_offset + 2 > flen)
+			return "checksum request outside the frame";
+	}
+	return NULL;
+}
+
 /* Lock held.  Check the element and copy the frame to txbuf (header
  * first): its length, 0 to drop it, -1 when the device broke. */
 static ssize_t tx_take(struct virtio_net *n, struct vq_elem *e)
@@ -293,26 +325,43 @@ static ssize_t tx_take(struct virtio_net *n, struct vq_elem *e)
 	memcpy(&h, n->txbuf, sizeof(h));
 	size_t flen = e->out_len - sizeof(h);
 	uint8_t *frame = n->txbuf + sizeof(h);
-	if (h.gso_type != GSO_NONE) {
-		virtio_error(n->vd, "transmit with segmentation offload %u (not offered)", h.gso_type);
+	const char *bad = tx_offload_error(n, &h, frame, flen);
+	if (bad) {
+		virtio_error(n->vd, "transmit %s (gso_type %u, flags %u)", bad, h.gso_type, h.flags);
 		return -1;
-	}
-	if (h.flags & HDR_F_NEEDS_CSUM) {
-		if (!virtio_has_feature(n->vd, F_CSUM) || (size_t)h.csum_start + h.csum_offset + 2 > flen) {
-			virtio_error(n->vd, "transmit checksum request %s",
-				     virtio_has_feature(n->vd, F_CSUM) ? "outside the frame" : "without CSUM");
-			return -1;
-		}
-		if (!n->nd || !n->nd->vnet_hdr) {
-			net_checksum_fill(frame, flen, h.csum_start, h.csum_offset);
-			h.flags = 0;
-		}
 	}
 	if (flen < ETH_HLEN)
 		return 0;
+	/* a back end without the header gets finished frames: checksums
+	 * here, or in each segment */
+	if ((h.flags & HDR_F_NEEDS_CSUM) && !has_vnet_hdr(n) && h.gso_type == GSO_NONE)
+		net_checksum_fill(frame, flen, h.csum_start, h.csum_offset);
+	if (!has_vnet_hdr(n))
+		h.flags = 0;
 	h.num_buffers = 0;
 	memcpy(n->txbuf, &h, sizeof(h));
 	return e->out_len;
+}
+
+static void tx_emit(void *opaque, const uint8_t *frame, size_t len)
+{
+	struct virtio_net *n = opaque;
+	netdev_send(n->nd, frame, len);
+}
+
+/* Outside the lock: the frame in txbuf (len bytes, header first) to the
+ * back end, whole or in TSO segments. */
+static void tx_send(struct virtio_net *n, size_t len)
+{
+	struct net_hdr h;
+	memcpy(&h, n->txbuf, sizeof(h));
+	if (has_vnet_hdr(n))
+		netdev_send(n->nd, n->txbuf, len);
+	else if (h.gso_type == GSO_TCPV4)
+		net_tso4_segment(n->txbuf + sizeof(h), len - sizeof(h), h.gso_size, n->segbuf,
+				 tx_emit, n);
+	else
+		netdev_send(n->nd, n->txbuf + sizeof(h), len - sizeof(h));
 }
 
 static void tx_run(struct virtio_net *n, bool *more)
@@ -330,11 +379,8 @@ static void tx_run(struct virtio_net *n, bool *more)
 		virtio_unlock(n->vd);
 		if (len < 0)
 			return;
-		if (len > 0 && n->nd) {
-			bool hdr = n->nd->vnet_hdr;
-			netdev_send(n->nd, n->txbuf + (hdr ? 0 : NET_VNET_HDR_LEN),
-				    len - (hdr ? 0 : NET_VNET_HDR_LEN));
-		}
+		if (len > 0 && n->nd)
+			tx_send(n, len);
 	}
 	*more = true;
 }
@@ -550,7 +596,8 @@ static const struct virtio_dev_ops net_ops_template = {
 	.name = "virtio-net",
 	.device_id = VIRTIO_ID_NET,
 	.class_code = 0x020000,   /* network, Ethernet */
-	.features = 1ULL << F_CSUM | 1ULL << F_GUEST_CSUM | 1ULL << F_MAC | 1ULL << F_MRG_RXBUF |
+	.features = 1ULL << F_CSUM | 1ULL << F_GUEST_CSUM | 1ULL << F_MAC | 1ULL << F_HOST_TSO4 |
+		    1ULL << F_MRG_RXBUF |
 		    1ULL << F_STATUS | 1ULL << F_CTRL_VQ | 1ULL << F_CTRL_RX | 1ULL << F_CTRL_MAC_ADDR,
 	.num_queues = 3,
 	.queue_max = QUEUE_SIZE,

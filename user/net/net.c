@@ -129,9 +129,8 @@ void netdev_free_all(struct netdev *list)
 }
 
 /* RFC 1071: the ones' complement sum of 16-bit big-endian words. */
-static uint32_t sum16(const uint8_t *p, size_t len)
+uint32_t net_csum_add(uint32_t sum, const uint8_t *p, size_t len)
 {
-	uint32_t sum = 0;
 	size_t i;
 	for (i = 0; i + 1 < len; i += 2)
 		sum += (uint32_t)p[i] << 8 | p[i + 1];
@@ -140,14 +139,18 @@ static uint32_t sum16(const uint8_t *p, size_t len)
 	return sum;
 }
 
+uint16_t net_csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
 int net_checksum_fill(uint8_t *frame, size_t len, unsigned start, unsigned offset)
 {
 	if (start > len || offset > len - start || len - start - offset < 2)
 		return -1;
-	uint32_t sum = sum16(frame + start, len - start);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	uint16_t c = ~sum & 0xffff;
+	uint16_t c = ~net_csum_fold(net_csum_add(0, frame + start, len - start));
 	if (!c)
 		c = 0xffff;   /* -0: the same for TCP, and what UDP must send */
 	frame[start + offset] = c >> 8;

@@ -27,7 +27,7 @@ struct netdev;
 #define NET_MAX_HOSTFWD 16
 #define NET_MAX_GUESTFWD 4
 #define NET_VNET_HDR_LEN 12        /* struct virtio_net_hdr_v1 (5.1.6) */
-#define NET_FRAME_MAX 65536        /* the largest frame either way */
+#define NET_FRAME_MAX 65550        /* the largest frame either way (virtio 1.2, 5.1.6.3) */
 
 enum netdev_kind { NETDEV_USER, NETDEV_TAP };
 
@@ -130,5 +130,19 @@ void netdev_free_all(struct netdev *list);
  * 5.1.6.2): the ones' complement sum of frame[start..len) stored at
  * start + offset.  -1 when the offsets do not fit in the frame. */
 int net_checksum_fill(uint8_t *frame, size_t len, unsigned start, unsigned offset);
+/* RFC 1071 sums: add len bytes (16-bit big-endian words) to sum; fold to
+ * 16 bits. */
+uint32_t net_csum_add(uint32_t sum, const uint8_t *p, size_t len);
+uint16_t net_csum_fold(uint32_t sum);
+
+/* TCP segmentation (segment.c) of an Ethernet/IPv4/TCP frame the guest
+ * sent whole (virtio-net's GSO_TCPV4): emit() gets each segment of at
+ * most mss payload bytes, with its IP length, ID, checksums, sequence
+ * number and flags made right, built in scratch (NET_FRAME_MAX bytes).
+ * -1 when the frame is not IPv4/TCP or its headers do not fit. */
+int net_tso4_check(const uint8_t *frame, size_t len);
+typedef void (*net_emit_fn)(void *opaque, const uint8_t *frame, size_t len);
+int net_tso4_segment(const uint8_t *frame, size_t len, unsigned mss, uint8_t *scratch,
+		     net_emit_fn emit, void *opaque);
 
 #endif
