@@ -706,3 +706,25 @@ TEST(virtio_net_options_parse)
 	blktest_stderr_end(&lines);
 	CHECK_EQ(lines, 6);
 }
+
+/* The filter and the MAC move with the state; a stream from another
+ * version is refused. */
+TEST(virtio_net_state_copies)
+{
+	struct rig r, r2;
+	CHECK(rig_init(&r, false));
+	CHECK(rig_init(&r2, false));
+	CHECK(driver_up(&r, F_ALL));
+	CHECK_EQ(ctrl(&r, (uint8_t[]){ 0, 0, 0 }, 3), 0);
+	CHECK_EQ(ctrl(&r, (uint8_t[]){ 1, 1, 0x52, 0x54, 0, 7, 7, 7 }, 8), 0);
+	memcpy(r2.ram, r.ram, 16 * MiB);
+	CHECK_EQ(copy_device_state(r.m, r2.m), 0);
+	r2.avail_idx[0] = r.avail_idx[0];
+	r2.used_seen[0] = r.used_seen[0];
+	CHECK_EQ(mr(&r2, COMMON(0x14), 1), 0xf);
+	CHECK_EQ(mr(&r2, DEVCFG(5), 1), 7);
+	CHECK(!reaches(&r2, (uint8_t[]){ 0x52, 0x54, 0, 9, 9, 9 }));   /* not promiscuous */
+	CHECK(reaches(&r2, (uint8_t[]){ 0x52, 0x54, 0, 7, 7, 7 }));
+	rig_free(&r2);
+	rig_free(&r);
+}
