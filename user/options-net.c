@@ -1,6 +1,6 @@
 /*
  * The network options, as QEMU spells them:
- *   -netdev user|tap,id=ID,...                    a back end
+ *   -netdev user|tap|socket,id=ID,...             a back end
  *   -device virtio-net-pci,netdev=ID[,mac=MAC]    a NIC on it
  *   -nic user|tap|none[,model=virtio-net-pci][,mac=MAC][,BACK-END OPTIONS]
  *                                                 both at once
@@ -189,7 +189,7 @@ int net_option_parse(struct config *c, const char *opt, char *arg)
 {
 	if (!strcmp(opt, "netdev")) {
 		if (!strcmp(arg, "help")) {
-			printf("Available netdev backend types:\nuser\ntap\n");
+			printf("Available netdev backend types:\nsocket\nuser\ntap\n");
 			return 1;
 		}
 		struct netdev_cfg *nd = new_netdev(c, "-netdev");

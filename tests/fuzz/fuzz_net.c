@@ -28,6 +28,12 @@ struct netdev *net_tap_new(struct mainloop *l, const struct netdev_cfg *cfg)
 	return NULL;
 }
 
+struct netdev *net_socket_new(struct mainloop *l, const struct netdev_cfg *cfg)
+{
+	(void)l, (void)cfg;
+	return NULL;
+}
+
 struct seg_check {
 	size_t hdr, payload, mss;
 	unsigned count;

@@ -695,7 +695,7 @@ TEST(virtio_net_options_parse)
 	CHECK(net_parse_mac("52:54:00:ab:cd", mac) < 0);
 	blktest_stderr_begin();
 	char b1[] = "user,hostfwd=tcp::22", b2[] = "tap,id=t,script=/etc/qemu-ifup",
-	     b3[] = "socket,id=s", b4[] = "user,id=u,bogus=1", b5[] = "user", b6[] = "user,id=x,dns=1.2.3";
+	     b3[] = "vde,id=s", b4[] = "user,id=u,bogus=1", b5[] = "user", b6[] = "user,id=x,dns=1.2.3";
 	CHECK(netdev_parse("-netdev", b1, true, &c) < 0);
 	CHECK(netdev_parse("-netdev", b2, true, &c) < 0);
 	CHECK(netdev_parse("-netdev", b3, true, &c) < 0);

@@ -9,7 +9,14 @@
 
 struct netdev *netdev_new(struct mainloop *l, const struct netdev_cfg *cfg)
 {
-	return cfg->kind == NETDEV_USER ? net_user_new(l, cfg) : net_tap_new(l, cfg);
+	switch (cfg->kind) {
+	case NETDEV_USER:
+		return net_user_new(l, cfg);
+	case NETDEV_TAP:
+		return net_tap_new(l, cfg);
+	default:
+		return net_socket_new(l, cfg);
+	}
 }
 
 int netdev_attach(struct netdev *nd, const struct net_peer_ops *ops, void *opaque)

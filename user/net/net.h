@@ -1,9 +1,10 @@
 /*
- * Network back ends (-netdev user|tap) and the link between a back end and
+ * Network back ends (-netdev user|tap|socket) and the link between a back end and
  * the NIC that uses it (virtio-net).
  *
  * A back end is a struct netdev with an ops table (slirp.c: user-mode
- * networking through libslirp; tap.c: a Linux tap device).  Frames cross
+ * networking through libslirp; tap.c: a Linux tap device; socket.c: a TCP
+ * connection to another VMM).  Frames cross
  * the link as whole Ethernet frames:
  *   - NIC to back end: netdev_send(), a frame and, for a back end with
  *     vnet_hdr set, the virtio-net header (virtio 1.2, 5.1.6) in front;
@@ -29,7 +30,7 @@ struct netdev;
 #define NET_VNET_HDR_LEN 12        /* struct virtio_net_hdr_v1 (5.1.6) */
 #define NET_FRAME_MAX 65550        /* the largest frame either way (virtio 1.2, 5.1.6.3) */
 
-enum netdev_kind { NETDEV_USER, NETDEV_TAP };
+enum netdev_kind { NETDEV_USER, NETDEV_TAP, NETDEV_SOCKET };
 
 /* -netdev user|tap,id=ID,... as parsed (opts.c); strings point into the
  * command line or are static. */
@@ -48,6 +49,8 @@ struct netdev_cfg {
 	int fd;                         /* fd=N: an open tap; -1: open ifname */
 	bool vnet_hdr;                  /* vnet_hdr=on|off (default on) */
 	bool legacy;                    /* from -net: pairs with a -net nic */
+	/* socket: one of them, "[HOST]:PORT" / "HOST:PORT" */
+	const char *listen, *connect;
 };
 
 /* Parse "user,id=n0,..." or "tap,id=n0,..." (the -netdev argument; -nic
@@ -107,6 +110,7 @@ struct netdev {
 /* The back ends.  NULL with a one-line message on error. */
 struct netdev *net_user_new(struct mainloop *l, const struct netdev_cfg *cfg);
 struct netdev *net_tap_new(struct mainloop *l, const struct netdev_cfg *cfg);
+struct netdev *net_socket_new(struct mainloop *l, const struct netdev_cfg *cfg);
 /* Create the back end cfg asks for. */
 struct netdev *netdev_new(struct mainloop *l, const struct netdev_cfg *cfg);
 

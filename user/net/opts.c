@@ -229,6 +229,32 @@ static int tap_kv(struct parse *p, const char *key, const char *val)
 	return 0;
 }
 
+/* listen=[HOST]:PORT, connect=HOST:PORT */
+static int socket_kv(struct parse *p, const char *key, const char *val)
+{
+	struct netdev_cfg *c = p->c;
+	bool listen = !strcmp(key, "listen");
+	if (!listen && strcmp(key, "connect"))
+		return 1;
+	uint32_t addr;
+	uint16_t port;
+	if (parse_addr_port(val, strlen(val), &addr, &port) < 0 || !port ||
+	    (!listen && !addr)) {
+		qvm_error("%s: %s=%s: expected %s", p->opt, key, val,
+			  listen ? "[HOST]:PORT" : "HOST:PORT (an IPv4 address)");
+		return -1;
+	}
+	*(listen ? &c->listen : &c->connect) = val;
+	return 0;
+}
+
+static const char *const kind_names[] = { "user", "tap", "socket" };
+static const char *const kind_keys[] = {
+	"id, net, host, dns, dhcpstart, hostname, restrict, hostfwd, guestfwd",
+	"id, ifname, script, downscript, fd, vnet_hdr",
+	"id, listen, connect",
+};
+
 static int kv(struct parse *p, const char *key, const char *val)
 {
 	if (!strcmp(key, "id")) {
@@ -239,13 +265,11 @@ static int kv(struct parse *p, const char *key, const char *val)
 		strcpy(p->c->id, val);
 		return 0;
 	}
-	int r = p->c->kind == NETDEV_USER ? user_kv(p, key, val) : tap_kv(p, key, val);
+	int r = p->c->kind == NETDEV_USER ? user_kv(p, key, val) :
+		p->c->kind == NETDEV_TAP ? tap_kv(p, key, val) : socket_kv(p, key, val);
 	if (r > 0)
-		qvm_error("%s: unknown %s parameter '%s' (%s)", p->opt,
-			  p->c->kind == NETDEV_USER ? "user" : "tap", key,
-			  p->c->kind == NETDEV_USER ?
-			  "id, net, host, dns, dhcpstart, hostname, restrict, hostfwd, guestfwd" :
-			  "id, ifname, script, downscript, fd, vnet_hdr");
+		qvm_error("%s: unknown %s parameter '%s' (%s)", p->opt, kind_names[p->c->kind], key,
+			  kind_keys[p->c->kind]);
 	return r ? -1 : 0;
 }
 
@@ -281,8 +305,11 @@ int netdev_parse_ext(const char *opt, char *arg, bool need_id, struct netdev_cfg
 		c->kind = NETDEV_USER;
 	} else if (klen == 3 && !strncmp(arg, "tap", 3)) {
 		c->kind = NETDEV_TAP;
+	} else if (klen == 6 && !strncmp(arg, "socket", 6)) {
+		c->kind = NETDEV_SOCKET;
 	} else {
-		qvm_error("%s: unsupported network back end '%.*s' (user or tap)", opt, (int)klen, arg);
+		qvm_error("%s: unsupported network back end '%.*s' (user, tap or socket)", opt,
+			  (int)klen, arg);
 		return -1;
 	}
 	if (arg[klen] && parse_list(&p, arg + klen + 1, extra, extra_opaque) < 0)
@@ -293,6 +320,10 @@ int netdev_parse_ext(const char *opt, char *arg, bool need_id, struct netdev_cfg
 	}
 	if (c->kind == NETDEV_TAP && c->fd >= 0 && c->ifname) {
 		qvm_error("%s: fd= and ifname= together", opt);
+		return -1;
+	}
+	if (c->kind == NETDEV_SOCKET && !c->listen == !c->connect) {
+		qvm_error("%s: a socket back end takes listen=[HOST]:PORT or connect=HOST:PORT", opt);
 		return -1;
 	}
 	return 0;
