@@ -39,6 +39,14 @@ struct nic_cfg {
 	bool has_mac;
 };
 
+/* -blockdev driver=file|raw|qcow2,node-name=N,... (options-blockdev.c) */
+struct blockdev_cfg {
+	const char *node_name, *driver;
+	const char *filename;           /* file nodes, or file.filename= inline */
+	const char *file_node;          /* file=NODE of a format node */
+	bool readonly, cache_direct, no_flush, no_locking, discard;
+};
+
 struct config {
 	uint64_t ram_size;              /* -m, bytes */
 	uint64_t max_ram_size;          /* -m maxmem= (ram_size if not given) */
@@ -77,6 +85,8 @@ struct config {
 		const char *drive, *serial;
 	} blk_devices[MAX_DRIVES];
 	unsigned nr_blk_devices;
+	struct blockdev_cfg blockdevs[MAX_DRIVES * 2];
+	unsigned nr_blockdevs;
 	struct netdev_cfg netdevs[MAX_NETDEVS]; /* -netdev, -nic, -net user|tap */
 	unsigned nr_netdevs;
 	struct nic_cfg nics[MAX_NICS];
@@ -98,6 +108,10 @@ int net_device_option(struct config *c, char *props);
 int net_options_finish(struct config *c);
 /* -device virtio-blk-pci,drive=ID[,serial=S] (props after the name) */
 int blk_device_option(struct config *c, char *props);
+/* -blockdev; and the disk a -device's drive=NAME means when NAME is a
+ * node: 0 (d filled), 1 no such node, -1 (message printed) */
+int blockdev_option(struct config *c, char *arg);
+int blockdev_to_drive(struct config *c, const char *name, struct drive_cfg *d);
 /* Whether the i-th serial port (COM1 = 0) exists: the i-th -serial (the
  * first also when none is given), unless it is "none" (as in QEMU). */
 bool config_serial_present(const struct config *c, unsigned i);

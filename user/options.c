@@ -568,18 +568,47 @@ int blk_device_option(struct config *c, char *props)
 	return 0;
 }
 
-/* Each -device virtio-blk-pci on its if=none drive, once. */
+static struct drive_cfg *find_drive(struct config *c, const char *id)
+{
+	for (unsigned k = 0; k < c->nr_drives; k++)
+		if (c->drives[k].id && !strcmp(c->drives[k].id, id))
+			return &c->drives[k];
+	return NULL;
+}
+
+/* A -blockdev node as the next drive; NULL when none or on error (*err) */
+static struct drive_cfg *drive_from_node(struct config *c, const char *name, int *err)
+{
+	struct drive_cfg d;
+	int r = blockdev_to_drive(c, name, &d);
+	*err = r < 0;
+	if (r)
+		return NULL;
+	if (c->nr_drives == MAX_DRIVES) {
+		qvm_error("-blockdev %s: too many disks (at most %d)", name, MAX_DRIVES);
+		*err = 1;
+		return NULL;
+	}
+	c->drives[c->nr_drives] = d;
+	c->drives[c->nr_drives].attached = false;
+	return &c->drives[c->nr_drives++];
+}
+
+/* Each -device virtio-blk-pci on its if=none drive or -blockdev node,
+ * once. */
 static int blk_devices_finish(struct config *c)
 {
 	for (unsigned i = 0; i < c->nr_blk_devices; i++) {
 		const struct blk_device_cfg *bd = &c->blk_devices[i];
-		struct drive_cfg *d = NULL;
-		for (unsigned k = 0; k < c->nr_drives && !d; k++)
-			if (c->drives[k].id && !strcmp(c->drives[k].id, bd->drive))
-				d = &c->drives[k];
+		int err = 0;
+		struct drive_cfg *d = find_drive(c, bd->drive);
+		if (!d)
+			d = drive_from_node(c, bd->drive, &err);
+		if (err)
+			return -1;
 		if (!d || !d->if_none || d->attached) {
 			qvm_error("-device virtio-blk-pci: drive=%s: %s", bd->drive,
-				  !d ? "no -drive with that id" : !d->if_none ?
+				  !d ? "no -drive or -blockdev with that name" : !d->if_none ?
 				  "that -drive has a disk already (give it if=none)" :
 				  "used by another device");
 			return -1;
@@ -660,6 +689,9 @@ static void usage(void)
 	       "         [,readonly=on|off][,snapshot=on|off][,serial=S][,id=ID][,discard=unmap|ignore]\n"
 	       "         [,locking=auto|on|off]\n"
 	       "  -drive if=none,id=ID,file=F[,...] -device virtio-blk-pci,drive=ID[,serial=S]\n"
+	       "  -blockdev driver=file,node-name=N,filename=F[,cache.direct=on][,locking=off]\n"
+	       "  -blockdev driver=raw|qcow2,node-name=N,file=N|file.filename=F[,read-only=on]\n"
+	       "                       a block node; -device virtio-blk-pci,drive=N makes the disk\n"
 	       "  -hda F, -hdb F, -hdc F, -hdd F   the same as -drive file=F\n"
 	       "  -snapshot            writes go to a temporary overlay (every disk)\n"
 	       "Run control:\n"
@@ -822,6 +854,8 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 		return net_option_parse(c, opt, arg);
 	} else if (!strcmp(opt, "drive")) {
 		return add_drive(c, "-drive", arg, NULL);
+	} else if (!strcmp(opt, "blockdev")) {
+		return blockdev_option(c, arg);
 	} else if (!strcmp(opt, "hda") || !strcmp(opt, "hdb") || !strcmp(opt, "hdc") ||
 		   !strcmp(opt, "hdd")) {
 		char name[8];
@@ -842,7 +876,7 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 static const char *const opts_with_arg[] = {
 	"m", "smp", "accel", "machine", "M", "cpu", "kernel", "initrd", "append",
 	"bios", "serial", "monitor", "display", "name", "D", "d", "device",
-	"drive", "hda", "hdb", "hdc", "hdd", "incoming", "netdev", "nic", "net",
+	"drive", "hda", "hdb", "hdc", "hdd", "incoming", "netdev", "nic", "net", "blockdev",
 };
 static const char *const opts_flag[] = {
 	"enable-kvm", "no-kqemu", "kqemu-backends", "nographic", "no-reboot", "no-shutdown", "S",
