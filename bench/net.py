@@ -12,12 +12,23 @@ ratios qvm/QEMU:
   round trip     us     1-byte messages to the guest's nc -e cat through
                         hostfwd and back, NET_ROUNDS of them, mean
 
+and over tap, where this host lets the benchmark make a network namespace
+(root, unshare -n, /dev/net/tun): two guests on taps bridged in it,
+-netdev tap,ifname=...,script=no,downscript=no for both VMMs:
+
+  tap: guest to guest  MB/s  NET_MB MiB from one guest's nc to the
+                             other's, timed between the sender's lines
+                             before and after, as the serial console shows
+                             them to the host
+  tap: ping            ms    busybox ping -c 20 between the guests, the
+                             average round trip it reports
+
 Run by bench/run net (and at the end of bench/run).  Env: QVM, QEMU,
 LINUX_GUEST_DIR, NET_MB (16), NET_ROUNDS (500), NET_REPS (1; the median
 is reported), NET_TIMEOUT (300), QVM_ARGS, QEMU_ARGS.  Never asserts.
 """
 
-import base64, os, shlex, socket, statistics, subprocess, sys, tempfile, time
+import base64, os, shlex, shutil, socket, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 QVM = shlex.split(os.environ.get("QVM", os.path.join(ROOT, "build/qvm")))
@@ -191,7 +202,134 @@ def verdict(q, e, higher):
         k, "faster" if k >= 1.005 else "(same)")
 
 
+TAP_A = r"""
+ifconfig lo up
+ifconfig eth0 192.168.77.1 netmask 255.255.255.0 up
+echo TAP-READY
+nc -l -p 5001 >/dev/null
+sleep 30
+"""
+
+TAP_B = r"""
+ifconfig lo up
+ifconfig eth0 192.168.77.2 netmask 255.255.255.0 up
+i=0
+until ping -c 1 -W 1 192.168.77.1 >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 100 ] && break; done
+sleep 1
+echo TAP-START
+head -c %(bytes)d /dev/zero | nc 192.168.77.1 5001
+echo TAP-END
+ping -c 20 -i 0.1 192.168.77.1 | sed -n 's|.*min/avg/max = [0-9.]*/\([0-9.]*\)/.*|TAP-PING \1|p'
+"""
+
+
+def boot(cmd, script, net, log):
+    argv = cmd + ["-accel", "tcg", "-m", "256M", "-nographic", "-no-reboot",
+                  "-kernel", os.path.join(GUEST, "vmlinuz"),
+                  "-initrd", os.path.join(GUEST, "initramfs.cpio.gz"),
+                  "-append", "console=ttyS0 panic=-1 quiet qvm.run=" +
+                  base64.b64encode(script.encode()).decode()] + net
+    out = open(log, "wb")
+    return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT), out
+
+
+def line_times(path, proc, marks, timeout):
+    """The host time each marker line first appeared in the serial log."""
+    seen, end = {}, time.time() + timeout
+    while len(seen) < len(marks) and time.time() < end and proc.poll() is None:
+        with open(path, "rb") as f:
+            data = f.read()
+        for m in marks:
+            if m not in seen and m.encode() in data:
+                seen[m] = time.perf_counter()
+        time.sleep(0.01)
+    return seen
+
+
+def tap_run(cmd, tmp):
+    logs = [os.path.join(tmp, "tap%d.log" % i) for i in range(2)]
+    procs = []
+    try:
+        for i, script in enumerate((TAP_A, TAP_B % {"bytes": MB << 20})):
+            procs.append(boot(cmd, script, ["-netdev", "tap,id=t,ifname=qvmtap%d,script=no,"
+                                            "downscript=no" % i, "-device",
+                                            "virtio-net-pci,netdev=t,mac=52:54:00:00:77:0%d" % (i + 1)],
+                              logs[i]))
+        seen = line_times(logs[1], procs[1][0], ["TAP-START", "TAP-END"], TIMEOUT)
+        if len(seen) < 2:
+            return "the guests did not exchange data: " + open(logs[1], "rb").read()[-300:].decode(
+                errors="replace")
+        ping = None
+        end = time.time() + 30
+        while ping is None and time.time() < end:
+            for l in open(logs[1], "rb").read().decode(errors="replace").splitlines():
+                if l.startswith("TAP-PING "):
+                    ping = float(l.split()[1])
+            time.sleep(0.1)
+        return (MB / (seen["TAP-END"] - seen["TAP-START"]), ping)
+    finally:
+        for p, out in procs:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+            out.close()
+
+
+def tap_setup():
+    """None when the bridge and taps are up in this namespace, else why not."""
+    if os.environ.get("QVM_NETBENCH_NS") != "1":
+        return "needs a network namespace (root, unshare -n) for its bridge"
+    setup = ("ip link add qvmbr0 type bridge && ip link set qvmbr0 up && "
+             "for t in qvmtap0 qvmtap1; do ip tuntap add $t mode tap vnet_hdr && "
+             "ip link set $t master qvmbr0 && ip link set $t up || exit 1; done")
+    r = subprocess.run(["sh", "-c", setup], capture_output=True, text=True)
+    return None if r.returncode == 0 else "cannot make a bridge and taps: " + r.stderr.strip()[-200:]
+
+
+def tap_figures(cmds):
+    why = tap_setup()
+    if why:
+        print("SKIP: network figures over tap: " + why)
+        return
+    res = {}
+    for name, cmd in cmds:
+        runs = []
+        for _ in range(REPS):
+            with tempfile.TemporaryDirectory(prefix="qvm-netbench-") as tmp:
+                r = tap_run(cmd, tmp)
+            if isinstance(r, str):
+                print("%s: tap figures [%s]: %s" % ("FAIL" if name == "qvm" else "SKIP", name, r))
+                runs = []
+                break
+            runs.append(r)
+        res[name] = tuple(statistics.median(x[i] for x in runs if x[i]) if any(x[i] for x in runs)
+                          else None for i in range(2)) if runs else (None, None)
+    for i, (label, higher) in enumerate([("tap: guest to guest, MB/s", True),
+                                         ("tap: ping, ms", False)]):
+        q, e = res["qvm"][i], res["qemu"][i]
+        ratio, words = verdict(q, e, higher) if q and e else ("-", "")
+        print("%-28s %10s %10s %7s  %s" % (label, "%.2f" % q if q else "-",
+                                           "%.2f" % e if e else "-", ratio, words))
+
+
+def in_namespace():
+    """Re-run this file in a network namespace of its own where root may
+    (lo up there; the tap figures need it)."""
+    if os.environ.get("QVM_NETBENCH_NS") == "1":
+        subprocess.run(["ip", "link", "set", "lo", "up"])
+        return
+    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"):
+        return
+    if subprocess.run(["unshare", "-n", "true"], stderr=subprocess.DEVNULL).returncode:
+        return
+    sys.stdout.flush()
+    env = dict(os.environ, QVM_NETBENCH_NS="1")
+    r = subprocess.run(["unshare", "-n", "--", sys.executable, os.path.abspath(__file__)], env=env)
+    sys.exit(r.returncode)
+
+
 def main():
+    in_namespace()
     print("network figures: -nic user,model=virtio-net-pci, -accel tcg -m 256M, "
           "the default Linux guest; %d MiB each way, %d round trips, %d run(s)" % (MB, ROUNDS, REPS))
     if not os.path.exists(os.path.join(GUEST, "vmlinuz")):
@@ -213,6 +351,8 @@ def main():
         ratio, words = verdict(q, e, higher) if q and e else ("-", "")
         print("%-28s %10s %10s %7s  %s" % (label, "%.1f" % q if q else "-",
                                            "%.1f" % e if e else "-", ratio, words))
+    tap_figures([("qvm", QVM + shlex.split(os.environ.get("QVM_ARGS", ""))),
+                 ("qemu", QEMU + shlex.split(os.environ.get("QEMU_ARGS", "")))])
     return 1 if res["qvm"] is None else 0
 
 
