@@ -314,22 +314,25 @@ def tap_figures(cmds):
 
 def in_namespace():
     """Re-run this file in a network namespace of its own where root may
-    (lo up there; the tap figures need it)."""
+    (lo up there; the tap figures need it): its exit status, or None to
+    run here."""
     if os.environ.get("QVM_NETBENCH_NS") == "1":
         subprocess.run(["ip", "link", "set", "lo", "up"])
-        return
+        return None
     if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("ip"):
-        return
+        return None
     if subprocess.run(["unshare", "-n", "true"], stderr=subprocess.DEVNULL).returncode:
-        return
+        return None
     sys.stdout.flush()
     env = dict(os.environ, QVM_NETBENCH_NS="1")
-    r = subprocess.run(["unshare", "-n", "--", sys.executable, os.path.abspath(__file__)], env=env)
-    sys.exit(r.returncode)
+    return subprocess.run(["unshare", "-n", "--", sys.executable, os.path.abspath(__file__)],
+                          env=env).returncode
 
 
 def main():
-    in_namespace()
+    rc = in_namespace()
+    if rc is not None:
+        return rc
     print("network figures: -nic user,model=virtio-net-pci, -accel tcg -m 256M, "
           "the default Linux guest; %d MiB each way, %d round trips, %d run(s)" % (MB, ROUNDS, REPS))
     if not os.path.exists(os.path.join(GUEST, "vmlinuz")):
