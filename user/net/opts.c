@@ -143,11 +143,44 @@ static int onoff(struct parse *p, const char *key, const char *val, bool *out)
 	return 0;
 }
 
-static int user_kv(struct parse *p, const char *key, const char *val)
+static int hostfwd_kv(struct parse *p, const char *val)
 {
 	struct netdev_cfg *c = p->c;
 	const char *err;
 	struct hostfwd h;
+	if (c->nr_hostfwd == NET_MAX_HOSTFWD) {
+		qvm_error("%s: too many hostfwd rules (at most %d)", p->opt, NET_MAX_HOSTFWD);
+		return -1;
+	}
+	if (net_parse_hostfwd(val, &h, &err) < 0 || !strchr(val, '-')) {
+		qvm_error("%s: hostfwd=%s: %s", p->opt, val,
+			  strchr(val, '-') ? err : "expected HOST-GUEST, e.g. tcp::2222-:22");
+		return -1;
+	}
+	c->hostfwd[c->nr_hostfwd++] = val;
+	return 0;
+}
+
+/* tcp:ADDR:PORT-cmd:COMMAND (the chardev form needs chardevs) */
+static int guestfwd_kv(struct parse *p, const char *val)
+{
+	struct netdev_cfg *c = p->c;
+	const char *dash = strstr(val, "-cmd:");
+	struct hostfwd g;
+	if (c->nr_guestfwd == NET_MAX_GUESTFWD || !dash || strncmp(val, "tcp:", 4) ||
+	    parse_addr_port(val + 4, dash - val - 4, &g.guest_addr, &g.guest_port) < 0 ||
+	    !g.guest_addr || !dash[5]) {
+		qvm_error("%s: guestfwd=%s: expected tcp:ADDR:PORT-cmd:COMMAND (at most %d)",
+			  p->opt, val, NET_MAX_GUESTFWD);
+		return -1;
+	}
+	c->guestfwd[c->nr_guestfwd++] = val;
+	return 0;
+}
+
+static int user_kv(struct parse *p, const char *key, const char *val)
+{
+	struct netdev_cfg *c = p->c;
 	if (!strcmp(key, "net")) {
 		c->net = val;
 		return check_net(p, val);
@@ -170,28 +203,9 @@ static int user_kv(struct parse *p, const char *key, const char *val)
 		bool on;
 		return onoff(p, key, val, &on);   /* slirp's IPv6 stays off either way */
 	} else if (!strcmp(key, "hostfwd")) {
-		if (c->nr_hostfwd == NET_MAX_HOSTFWD) {
-			qvm_error("%s: too many hostfwd rules (at most %d)", p->opt, NET_MAX_HOSTFWD);
-			return -1;
-		}
-		if (net_parse_hostfwd(val, &h, &err) < 0 || !strchr(val, '-')) {
-			qvm_error("%s: hostfwd=%s: %s", p->opt, val,
-				  strchr(val, '-') ? err : "expected HOST-GUEST, e.g. tcp::2222-:22");
-			return -1;
-		}
-		c->hostfwd[c->nr_hostfwd++] = val;
+		return hostfwd_kv(p, val);
 	} else if (!strcmp(key, "guestfwd")) {
-		/* tcp:ADDR:PORT-cmd:COMMAND (the chardev form needs chardevs) */
-		const char *dash = strstr(val, "-cmd:");
-		struct hostfwd g;
-		if (c->nr_guestfwd == NET_MAX_GUESTFWD || !dash || strncmp(val, "tcp:", 4) ||
-		    parse_addr_port(val + 4, dash - val - 4, &g.guest_addr, &g.guest_port) < 0 ||
-		    !g.guest_addr || !dash[5]) {
-			qvm_error("%s: guestfwd=%s: expected tcp:ADDR:PORT-cmd:COMMAND (at most %d)",
-				  p->opt, val, NET_MAX_GUESTFWD);
-			return -1;
-		}
-		c->guestfwd[c->nr_guestfwd++] = val;
+		return guestfwd_kv(p, val);
 	} else {
 		return 1;
 	}
