@@ -16,7 +16,8 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 QVM_CFLAGS := -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -pthread -MMD -MP
-LDLIBS  := -lurcu-memb -laio -lz -lm -pthread
+# libslirp: user-mode networking (user/net/slirp.c, <slirp/libslirp.h>)
+LDLIBS  := -lurcu-memb -laio -lz -lslirp -lm -pthread
 B       := build
 
 USER_SRCS := $(wildcard user/*.c user/*/*.c user/pc/boot/*.c user/tcg/jit/*.c)

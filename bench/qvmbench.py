@@ -919,8 +919,11 @@ def main():
     only = sys.argv[1:] or os.environ.get("BENCH", "").split()
     if only in (["debian"], ["callgrind"], ["kqemu"]):
         return tcg_extra_main(only[0])
+    if only == ["net"]:
+        import net
+        return net.main()
     if sys.argv[1:]:
-        print("usage: bench/run [disk|debian|callgrind|kqemu]", file=sys.stderr)
+        print("usage: bench/run [disk|debian|callgrind|kqemu|net]", file=sys.stderr)
         return 2
     start = time.perf_counter()
     model, virt, mods, hyper = host_facts()
@@ -1017,6 +1020,10 @@ def main():
     print_problems()
     for kind, who, why in whole:
         print(f"{kind}: every figure [{who}]: {why}")
+    import net
+    print()
+    sys.stdout.flush()
+    failed = net.main() != 0 or failed
     print(f"\nbench: done in {time.perf_counter() - start:.0f} s")
     return 1 if failed else 0
 

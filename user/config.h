@@ -5,6 +5,7 @@
 #include "qvm.h"
 #include "block/block.h"
 #include "cpu-model.h"
+#include "net/net.h"
 
 #define MAX_DEBUG_EXITS 4
 #define MAX_SERIALS 4                   /* COM1-COM4 */
@@ -23,6 +24,27 @@ struct drive_cfg {
 	bool readonly, snapshot;
 	bool discard;                   /* discard=unmap (default ignore) */
 	bool no_locking;                /* locking=off (file.locking=off) */
+	bool if_none;                   /* if=none: a disk only with -device virtio-blk-pci */
+	bool attached;                  /* if=none named by a -device virtio-blk-pci,drive= */
+};
+
+/* -device virtio-net-pci,netdev=ID / -nic / -net nic: a NIC each, in PCI
+ * slots after the disks; netdev: the index into config.netdevs, -1: none */
+#define MAX_NETDEVS 8
+#define MAX_NICS 8
+struct nic_cfg {
+	int netdev;
+	const char *netdev_id;          /* as given, resolved after parsing */
+	uint8_t mac[6];
+	bool has_mac;
+};
+
+/* -blockdev driver=file|raw|qcow2,node-name=N,... (options-blockdev.c) */
+struct blockdev_cfg {
+	const char *node_name, *driver;
+	const char *filename;           /* file nodes, or file.filename= inline */
+	const char *file_node;          /* file=NODE of a format node */
+	bool readonly, cache_direct, no_flush, no_locking, discard;
 };
 
 struct config {
@@ -59,6 +81,17 @@ struct config {
 	struct drive_cfg drives[MAX_DRIVES];
 	unsigned nr_drives;
 	bool snapshot;                  /* -snapshot: snapshot=on for every disk */
+	struct blk_device_cfg {         /* -device virtio-blk-pci,drive=ID,serial=S */
+		const char *drive, *serial;
+	} blk_devices[MAX_DRIVES];
+	unsigned nr_blk_devices;
+	struct blockdev_cfg blockdevs[MAX_DRIVES * 2];
+	unsigned nr_blockdevs;
+	struct netdev_cfg netdevs[MAX_NETDEVS]; /* -netdev, -nic, -net user|tap */
+	unsigned nr_netdevs;
+	struct nic_cfg nics[MAX_NICS];
+	unsigned nr_nics;
+	unsigned nr_legacy_nets;        /* -net user|tap seen (paired with -net nic) */
 	const char *incoming;           /* -incoming URI: load a saved state */
 };
 
@@ -67,6 +100,18 @@ struct config {
 int config_parse(struct config *cfg, int argc, char **argv);
 /* Parse a size with optional K/M/G/T suffix (default unit: def_shift). */
 int parse_size(const char *s, unsigned def_shift, uint64_t *out);
+/* options-net.c: -netdev, -nic, -net (opt without its dash); -device
+ * virtio-net-pci's properties; the checks after every option.  0, 1
+ * (help printed), -1 (message printed). */
+int net_option_parse(struct config *c, const char *opt, char *arg);
+int net_device_option(struct config *c, char *props);
+int net_options_finish(struct config *c);
+/* -device virtio-blk-pci,drive=ID[,serial=S] (props after the name) */
+int blk_device_option(struct config *c, char *props);
+/* -blockdev; and the disk a -device's drive=NAME means when NAME is a
+ * node: 0 (d filled), 1 no such node, -1 (message printed) */
+int blockdev_option(struct config *c, char *arg);
+int blockdev_to_drive(struct config *c, const char *name, struct drive_cfg *d);
 /* Whether the i-th serial port (COM1 = 0) exists: the i-th -serial (the
  * first also when none is given), unless it is "none" (as in QEMU). */
 bool config_serial_present(const struct config *c, unsigned i);

@@ -121,6 +121,7 @@ struct machine {
 	unsigned nr_vcpus;
 
 	struct mainloop *loop;  /* NULL in unit tests */
+	struct netdev *netdevs; /* -netdev/-nic back ends (net/net.h), for the monitor */
 
 	/* Run control (see machine.c). */
 	pthread_mutex_t run_lock;

@@ -389,7 +389,8 @@ static int device_kv(void *opaque, const char *key, const char *val)
 	unsigned long long v;
 	if (!key) {
 		if (strcmp(val, "isa-debug-exit")) {
-			qvm_error("-device: unsupported device '%s' (supported: isa-debug-exit)", val);
+			qvm_error("-device: unsupported device '%s' (supported: isa-debug-exit, "
+				  "virtio-net-pci; -device help)", val);
 			return -1;
 		}
 		return 0;
@@ -468,7 +469,7 @@ static int drive_choice(const char *key, const char *val, const char *const *nam
 
 static int drive_kv(void *opaque, const char *key, const char *val)
 {
-	static const char *const ifs[] = { "virtio" };
+	static const char *const ifs[] = { "virtio", "none" };
 	static const char *const formats[] = { "raw", "qcow2" };
 	static const char *const caches[] = { "writeback", "none", "unsafe" };
 	static const char *const discards[] = { "ignore", "unmap", "off", "on" };
@@ -482,7 +483,9 @@ static int drive_kv(void *opaque, const char *key, const char *val)
 	if (!strcmp(key, "file")) {
 		d->file = val;
 	} else if (!strcmp(key, "if")) {
-		return drive_choice(key, val, ifs, 1, "virtio", &k);
+		if (drive_choice(key, val, ifs, 2, "virtio, none", &k) < 0)
+			return -1;
+		d->if_none = k == 1;
 	} else if (!strcmp(key, "format")) {
 		if (drive_choice(key, val, formats, 2, "raw, qcow2", &k) < 0)
 			return -1;
@@ -519,6 +522,100 @@ static int drive_kv(void *opaque, const char *key, const char *val)
 		qvm_error("-drive: unknown parameter '%s' (supported: file, if, format, cache, "
 			  "readonly, snapshot, serial, id, discard, media, locking)", key);
 		return -1;
+	}
+	return 0;
+}
+
+/* -device virtio-blk-pci,drive=ID[,serial=S]: the disk of a -drive
+ * if=none,id=ID (given before or after it) */
+static int blk_dev_kv(void *opaque, const char *key, const char *val)
+{
+	struct blk_device_cfg *p = opaque;
+	if (!key || !val) {
+		qvm_error("-device virtio-blk-pci: '%s' is not key=value", key ? key : val);
+		return -1;
+	}
+	if (!strcmp(key, "drive")) {
+		p->drive = val;
+	} else if (!strcmp(key, "serial")) {
+		if (strlen(val) > 20) {
+			qvm_error("-device virtio-blk-pci: serial=%s is longer than 20 characters", val);
+			return -1;
+		}
+		p->serial = val;
+	} else if (strcmp(key, "id") && strcmp(key, "bus") && strcmp(key, "addr") &&
+		   strcmp(key, "bootindex")) {
+		qvm_error("-device virtio-blk-pci: unknown property '%s' (drive, serial, id)", key);
+		return -1;
+	}
+	return 0;
+}
+
+int blk_device_option(struct config *c, char *props)
+{
+	struct blk_device_cfg p = { 0 };
+	if ((*props && parse_kv_list(props, blk_dev_kv, &p) < 0))
+		return -1;
+	if (!p.drive) {
+		qvm_error("-device virtio-blk-pci: give the disk: drive=ID (a -drive if=none,id=ID)");
+		return -1;
+	}
+	if (c->nr_blk_devices == MAX_DRIVES) {
+		qvm_error("-device virtio-blk-pci: too many disks (at most %d)", MAX_DRIVES);
+		return -1;
+	}
+	c->blk_devices[c->nr_blk_devices++] = p;
+	return 0;
+}
+
+static struct drive_cfg *find_drive(struct config *c, const char *id)
+{
+	for (unsigned k = 0; k < c->nr_drives; k++)
+		if (c->drives[k].id && !strcmp(c->drives[k].id, id))
+			return &c->drives[k];
+	return NULL;
+}
+
+/* A -blockdev node as the next drive; NULL when none or on error (*err) */
+static struct drive_cfg *drive_from_node(struct config *c, const char *name, int *err)
+{
+	struct drive_cfg d;
+	int r = blockdev_to_drive(c, name, &d);
+	*err = r < 0;
+	if (r)
+		return NULL;
+	if (c->nr_drives == MAX_DRIVES) {
+		qvm_error("-blockdev %s: too many disks (at most %d)", name, MAX_DRIVES);
+		*err = 1;
+		return NULL;
+	}
+	c->drives[c->nr_drives] = d;
+	c->drives[c->nr_drives].attached = false;
+	return &c->drives[c->nr_drives++];
+}
+
+/* Each -device virtio-blk-pci on its if=none drive or -blockdev node,
+ * once. */
+static int blk_devices_finish(struct config *c)
+{
+	for (unsigned i = 0; i < c->nr_blk_devices; i++) {
+		const struct blk_device_cfg *bd = &c->blk_devices[i];
+		int err = 0;
+		struct drive_cfg *d = find_drive(c, bd->drive);
+		if (!d)
+			d = drive_from_node(c, bd->drive, &err);
+		if (err)
+			return -1;
+		if (!d || !d->if_none || d->attached) {
+			qvm_error("-device virtio-blk-pci: drive=%s: %s", bd->drive,
+				  !d ? "no -drive or -blockdev with that name" : !d->if_none ?
+				  "that -drive has a disk already (give it if=none)" :
+				  "used by another device");
+			return -1;
+		}
+		d->attached = true;
+		if (bd->serial)
+			d->serial = bd->serial;
 	}
 	return 0;
 }
@@ -576,10 +673,25 @@ static void usage(void)
 	       "  -nographic           serial and monitor on stdio (Ctrl-A h for help)\n"
 	       "  -display none        no display; serial and monitor to nowhere unless given\n"
 	       "  -device isa-debug-exit[,iobase=0x501][,iosize=2]\n"
+	       "  -device help         the devices -device can add\n"
+	       "Network (virtio-net-pci NICs):\n"
+	       "  -netdev user,id=ID[,net=ADDR/MASK][,host=ADDR][,dns=ADDR][,dhcpstart=ADDR]\n"
+	       "         [,hostfwd=[tcp|udp]:[HOSTADDR]:PORT-[GUESTADDR]:PORT][,restrict=on|off]\n"
+	       "         [,guestfwd=tcp:ADDR:PORT-cmd:COMMAND][,hostname=NAME]\n"
+	       "                       user-mode networking (libslirp): DHCP, DNS, NAT\n"
+	       "  -netdev tap,id=ID[,ifname=NAME][,fd=N][,script=no][,downscript=no][,vnet_hdr=on|off]\n"
+	       "  -netdev socket,id=ID,listen=[HOST]:PORT|connect=HOST:PORT   a wire to another VMM\n"
+	       "  -device virtio-net-pci,netdev=ID[,mac=MAC]\n"
+	       "  -nic user|tap|socket|none[,model=virtio-net-pci][,mac=MAC][,BACK-END OPTIONS]\n"
+	       "  -net nic[,model=virtio][,macaddr=MAC] -net user|tap[,...]   the legacy pair\n"
 	       "Disks (virtio-blk; qvm has no IDE, so -hda..-hdd are virtio disks too):\n"
-	       "  -drive file=F[,if=virtio][,format=raw|qcow2][,cache=none|writeback|unsafe]\n"
+	       "  -drive file=F[,if=virtio|none][,format=raw|qcow2][,cache=none|writeback|unsafe]\n"
 	       "         [,readonly=on|off][,snapshot=on|off][,serial=S][,id=ID][,discard=unmap|ignore]\n"
 	       "         [,locking=auto|on|off]\n"
+	       "  -drive if=none,id=ID,file=F[,...] -device virtio-blk-pci,drive=ID[,serial=S]\n"
+	       "  -blockdev driver=file,node-name=N,filename=F[,cache.direct=on][,locking=off]\n"
+	       "  -blockdev driver=raw|qcow2,node-name=N,file=N|file.filename=F[,read-only=on]\n"
+	       "                       a block node; -device virtio-blk-pci,drive=N makes the disk\n"
 	       "  -hda F, -hdb F, -hdc F, -hdd F   the same as -drive file=F\n"
 	       "  -snapshot            writes go to a temporary overlay (every disk)\n"
 	       "Run control:\n"
@@ -616,6 +728,39 @@ static void print_stdout(void *opaque, const char *line)
 {
 	(void)opaque;
 	fputs(line, stdout);
+}
+
+static void device_help(void)
+{
+	printf("Devices qvm can add with -device:\n"
+	       "isa-debug-exit  iobase=PORT (0x501), iosize=1|2|4 (2)\n"
+	       "virtio-net-pci  netdev=ID (a -netdev), mac=MAC (52:54:00:12:34:56 on)\n"
+	       "virtio-blk-pci  drive=ID (a -drive if=none,id=ID), serial=S\n");
+}
+
+/* -device DRIVER[,PROP=VALUE...] */
+static int device_option(struct config *c, char *arg)
+{
+	if (!strcmp(arg, "help")) {
+		device_help();
+		return 1;
+	}
+	size_t n = strcspn(arg, ",");
+	if (n == strlen("virtio-net-pci") && !strncmp(arg, "virtio-net-pci", n))
+		return net_device_option(c, arg[n] ? arg + n + 1 : arg + n);
+	if (n == strlen("virtio-blk-pci") && !strncmp(arg, "virtio-blk-pci", n))
+		return blk_device_option(c, arg[n] ? arg + n + 1 : arg + n);
+	if (c->nr_debug_exits == MAX_DEBUG_EXITS) {
+		qvm_error("-device: too many isa-debug-exit devices");
+		return -1;
+	}
+	struct debug_exit_cfg *d = &c->debug_exit[c->nr_debug_exits];
+	d->iobase = 0x501, d->iosize = 2; /* QEMU's defaults */
+	struct debug_exit_parse p = { c, d };
+	if (parse_kv_list(arg, device_kv, &p) < 0)
+		return -1;
+	c->nr_debug_exits++;
+	return 0;
 }
 
 /* One option with its argument (arg is NULL for flags). */
@@ -704,22 +849,13 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 			return -1;
 		c->log_mask |= mask;
 	} else if (!strcmp(opt, "device")) {
-		if (!strcmp(arg, "help")) {
-			printf("isa-debug-exit  iobase=PORT (0x501), iosize=1|2|4 (2)\n");
-			return 1;
-		}
-		if (c->nr_debug_exits == MAX_DEBUG_EXITS) {
-			qvm_error("-device: too many isa-debug-exit devices");
-			return -1;
-		}
-		struct debug_exit_cfg *d = &c->debug_exit[c->nr_debug_exits];
-		d->iobase = 0x501, d->iosize = 2; /* QEMU's defaults */
-		struct debug_exit_parse p = { c, d };
-		if (parse_kv_list(arg, device_kv, &p) < 0)
-			return -1;
-		c->nr_debug_exits++;
+		return device_option(c, arg);
+	} else if (!strcmp(opt, "netdev") || !strcmp(opt, "nic") || !strcmp(opt, "net")) {
+		return net_option_parse(c, opt, arg);
 	} else if (!strcmp(opt, "drive")) {
 		return add_drive(c, "-drive", arg, NULL);
+	} else if (!strcmp(opt, "blockdev")) {
+		return blockdev_option(c, arg);
 	} else if (!strcmp(opt, "hda") || !strcmp(opt, "hdb") || !strcmp(opt, "hdc") ||
 		   !strcmp(opt, "hdd")) {
 		char name[8];
@@ -740,7 +876,7 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 static const char *const opts_with_arg[] = {
 	"m", "smp", "accel", "machine", "M", "cpu", "kernel", "initrd", "append",
 	"bios", "serial", "monitor", "display", "name", "D", "d", "device",
-	"drive", "hda", "hdb", "hdc", "hdd", "incoming",
+	"drive", "hda", "hdb", "hdc", "hdd", "incoming", "netdev", "nic", "net", "blockdev",
 };
 static const char *const opts_flag[] = {
 	"enable-kvm", "no-kqemu", "kqemu-backends", "nographic", "no-reboot", "no-shutdown", "S",
@@ -781,7 +917,8 @@ int config_parse(struct config *c, int argc, char **argv)
 		if (r)
 			return r;
 	}
-	if (smp_finish(c) < 0 || memory_finish(c) < 0)
+	if (smp_finish(c) < 0 || memory_finish(c) < 0 || net_options_finish(c) < 0 ||
+	    blk_devices_finish(c) < 0)
 		return -1;
 	if (!c->smp_cpus)
 		c->smp_cpus = c->smp_max_cpus = c->sockets = c->cores = c->threads = 1;

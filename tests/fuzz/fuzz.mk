@@ -1,5 +1,6 @@
 # Fuzz targets for the parsers of untrusted input (libFuzzer, clang).
 #   make build/fuzz/fuzz_image    the image target (block layer + log.c only)
+#   make build/fuzz/fuzz_net      the network target (user/net/ frames and options)
 #   make fuzz                     a longer run (FUZZ_SECONDS, default 600)
 # tests/fuzz/run builds it, replays the corpus and fuzzes for a while.
 FUZZ_CC     ?= clang
@@ -17,8 +18,16 @@ $(FUZZ_B)/fuzz_image: tests/fuzz/fuzz_image.c $(FUZZ_OBJS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -laio -lz
 
+# the network target: virtio-net's frame handling and the option parsers
+FUZZ_NET_SRCS := user/net/net.c user/net/segment.c user/net/opts.c user/log.c
+FUZZ_NET_OBJS := $(FUZZ_NET_SRCS:%.c=$(FUZZ_B)/obj/%.o)
+
+$(FUZZ_B)/fuzz_net: tests/fuzz/fuzz_net.c $(FUZZ_NET_OBJS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^
+
 fuzz:
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} tests/fuzz/run
 
 .PHONY: fuzz
--include $(FUZZ_OBJS:.o=.d)
+-include $(FUZZ_OBJS:.o=.d) $(FUZZ_NET_OBJS:.o=.d)

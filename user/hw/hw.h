@@ -182,4 +182,13 @@ struct virtio_blk *virtio_blk_new(struct machine *m, struct pci_host *h, unsigne
  * answers later requests with IOERR. */
 void virtio_blk_close(struct virtio_blk *vb);
 
+/* virtio-net over virtio-pci (virtio_net.c, virtio 1.2 spec 5.1) at slot
+ * of h with the given MAC, on the back end nd (net/net.h), which it owns
+ * from then on (freed with the device; NULL: a NIC with nothing behind
+ * it).  Runs on m->loop (set it first). */
+struct netdev;
+struct virtio_net;
+struct virtio_net *virtio_net_new(struct machine *m, struct pci_host *h, unsigned slot,
+				  struct netdev *nd, const uint8_t mac[6]);
+
 #endif

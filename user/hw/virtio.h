@@ -93,6 +93,10 @@ int vq_map(struct virtqueue *q, const char **err);
  * ring is malformed.  Fills avail_event / the used ring's flags so the
  * driver notifies us again (2.7.10). */
 int vq_pop(struct virtqueue *q, struct vq_elem **out, const char **err);
+/* Give back the last n popped elements unused (a receive buffer that
+ * was not enough): the next pops return them again, and the driver is
+ * asked to notify once it adds another. */
+void vq_unpop(struct virtqueue *q, unsigned n);
 /* Put head in the used ring with len bytes written, and publish it. */
 void vq_push(struct virtqueue *q, uint16_t head, uint32_t len);
 /* Tell the machine's RAM listeners (memory.h) that the device may have
@@ -151,6 +155,9 @@ int virtio_pop(struct virtio_dev *vd, unsigned qi, struct vq_elem **elem);
 /* With the lock held: return an element with len bytes written and free
  * it; elements of a device that was reset or broke since are dropped. */
 void virtio_push(struct virtio_dev *vd, unsigned qi, struct vq_elem *elem, uint32_t len);
+/* With the lock held: give elem back unused (vq_unpop) and free it; the
+ * model gives back in the reverse order of its pops. */
+void virtio_unpop(struct virtio_dev *vd, unsigned qi, struct vq_elem *elem);
 /* With the lock held: interrupt the driver for queue qi if it wants one. */
 void virtio_notify(struct virtio_dev *vd, unsigned qi);
 /* With the lock held: the device configuration changed. */

@@ -305,6 +305,16 @@ void virtio_push(struct virtio_dev *vd, unsigned qi, struct vq_elem *elem, uint3
 		device_reset(vd);
 }
 
+void virtio_unpop(struct virtio_dev *vd, unsigned qi, struct vq_elem *elem)
+{
+	free(elem);
+	if (qi >= vd->ops->num_queues)
+		return;
+	vq_unpop(&vd->vq[qi], 1);
+	if (vd->reset_pending && !inflight(vd))
+		device_reset(vd);
+}
+
 void virtio_notify(struct virtio_dev *vd, unsigned qi)
 {
 	if (qi >= vd->ops->num_queues || vd->broken || vd->reset_pending || vd->destroying)

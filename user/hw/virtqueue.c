@@ -249,6 +249,20 @@ int vq_pop(struct virtqueue *q, struct vq_elem **out, const char **err)
 	return 1;
 }
 
+void vq_unpop(struct virtqueue *q, unsigned n)
+{
+	n = MIN(n, q->inflight);
+	q->last_avail -= n;
+	q->inflight -= n;
+	if (!q->event_idx || !q->used)
+		return;
+	/* the entries given back are there already: what we wait for is the
+	 * next one the driver adds */
+	st16((uint16_t *)&q->used->ring[q->size], ld16(&q->avail->idx));
+	machine_ram_written(q->m, q->used_gpa + 4 + 8 * q->size, 2);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
 void vq_push(struct virtqueue *q, uint16_t head, uint32_t len)
 {
 	if (q->inflight)

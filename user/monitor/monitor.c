@@ -13,6 +13,7 @@
 #include "cpu.h"
 #include "machine.h"
 #include "migration/migrate.h"
+#include "net/net.h"
 #include "monitor.h"
 
 #define MON_LINE_MAX 512
@@ -165,6 +166,28 @@ static void cmd_migrate(struct monitor *mon, const char *args)
 	mon->stopped = true;
 }
 
+/* set_link NAME on|off */
+static void cmd_set_link(struct monitor *mon, const char *args)
+{
+	char name[NET_ID_MAX + 1], state[8];
+	const char *err;
+	if (sscanf(args, " %32s %7s", name, state) != 2 ||
+	    (strcmp(state, "on") && strcmp(state, "off"))) {
+		mon_puts(mon, "set_link: usage: set_link NAME on|off\n");
+		return;
+	}
+	if (netdev_set_link(mon->m->netdevs, name, !strcmp(state, "on"), &err) < 0)
+		mon_printf(mon, "set_link: %s: %s\n", name, err);
+}
+
+/* hostfwd_add [ID] RULE, hostfwd_remove [ID] RULE */
+static void cmd_hostfwd(struct monitor *mon, const char *args, bool add)
+{
+	const char *err;
+	if (netdev_hostfwd(mon->m->netdevs, args, add, &err) < 0)
+		mon_printf(mon, "%s: %s\n", add ? "hostfwd_add" : "hostfwd_remove", err);
+}
+
 static void cmd_info(struct monitor *mon, const char *what)
 {
 	struct machine *m = mon->m;
@@ -195,9 +218,11 @@ static void cmd_info(struct monitor *mon, const char *what)
 			   mon->postmigrate ? "paused (postmigrate)" : "paused");
 	} else if (!strcmp(what, "migrate")) {
 		info_migrate(mon);
+	} else if (!strcmp(what, "network")) {
+		netdev_info(m->netdevs, mon_print_cb, mon);
 	} else {
 		mon_printf(mon, "info: unknown item '%s' (registers, cpus, kvm, kqemu, "
-			   "accel, status, migrate, name)\n", what);
+			   "accel, status, migrate, name, network)\n", what);
 	}
 }
 
@@ -212,6 +237,10 @@ static void cmd_help(struct monitor *mon)
 		 "info status          running or paused\n"
 		 "info migrate         the outcome of the last migrate\n"
 		 "info name            the -name of the guest\n"
+		 "info network         network back ends and their NICs\n"
+		 "set_link NAME on|off  a back end's link up or down\n"
+		 "hostfwd_add [ID] [tcp|udp]:[HADDR]:HPORT-[GADDR]:GPORT  forward a host port\n"
+		 "hostfwd_remove [ID] [tcp|udp]:[HADDR]:HPORT             stop forwarding it\n"
 		 "cpu N                select the current CPU\n"
 		 "migrate URI          save the machine (\"exec:CMD\" or file:PATH; stays paused)\n"
 		 "stop                 pause the guest\n"
@@ -247,6 +276,12 @@ void monitor_command(struct monitor *mon, const char *line)
 		mon->postmigrate = false;
 	} else if (!strncmp(cmd, "migrate", 7) && (cmd[7] == ' ' || !cmd[7])) {
 		cmd_migrate(mon, cmd + 7);
+	} else if (!strncmp(cmd, "set_link ", 9)) {
+		cmd_set_link(mon, cmd + 9);
+	} else if (!strncmp(cmd, "hostfwd_add ", 12)) {
+		cmd_hostfwd(mon, cmd + 12, true);
+	} else if (!strncmp(cmd, "hostfwd_remove ", 15)) {
+		cmd_hostfwd(mon, cmd + 15, false);
 	} else if (!strcmp(cmd, "system_reset")) {
 		machine_request(m, REQ_RESET, 0);
 	} else if (!strcmp(cmd, "system_powerdown")) {

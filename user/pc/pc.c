@@ -17,6 +17,7 @@
 #include "config.h"
 #include "hw/hw.h"
 #include "machine.h"
+#include "net/net.h"
 #include "pc/pc.h"
 
 static int map_ram(struct machine *m)
@@ -75,6 +76,8 @@ static int add_disks(struct machine *m)
 	struct pc_board *b = m->board;
 	for (unsigned i = 0; i < cfg->nr_drives; i++) {
 		const struct drive_cfg *d = &cfg->drives[i];
+		if (d->if_none && !d->attached)
+			continue;       /* no -device virtio-blk-pci for it */
 		struct blk_open_opts o = {
 			.format = d->format,
 			.readonly = d->readonly,
@@ -86,9 +89,33 @@ static int add_disks(struct machine *m)
 		struct blk *img = blk_open(d->file, &o);
 		if (!img || b->nr_disks == ARRAY_SIZE(b->disks))
 			return -1;
-		b->disks[b->nr_disks] = virtio_blk_new(m, b->pci, PC_FIRST_DISK_SLOT + i, img,
+		b->disks[b->nr_disks] = virtio_blk_new(m, b->pci, PC_FIRST_DISK_SLOT + b->nr_disks, img,
 						       d->serial ? d->serial : d->id, d->discard);
 		if (!b->disks[b->nr_disks++])
+			return -1;
+	}
+	return 0;
+}
+
+/* -netdev back ends (each on m->netdevs for the monitor), and a
+ * virtio-net each NIC, in the slots after the disks.  A NIC owns its back
+ * end; one with no NIC lives as long as qvm. */
+static int add_nics(struct machine *m)
+{
+	const struct config *cfg = m->cfg;
+	struct pc_board *b = m->board;
+	struct netdev *nds[MAX_NETDEVS] = { 0 }, **tail = &m->netdevs;
+	for (unsigned i = 0; i < cfg->nr_netdevs; i++) {
+		nds[i] = netdev_new(m->loop, &cfg->netdevs[i]);
+		if (!nds[i])
+			return -1;
+		*tail = nds[i];
+		tail = &nds[i]->next;
+	}
+	for (unsigned i = 0; i < cfg->nr_nics; i++) {
+		const struct nic_cfg *n = &cfg->nics[i];
+		unsigned slot = PC_FIRST_DISK_SLOT + b->nr_disks + i;
+		if (!virtio_net_new(m, b->pci, slot, n->netdev >= 0 ? nds[n->netdev] : NULL, n->mac))
 			return -1;
 	}
 	return 0;
@@ -150,7 +177,7 @@ int pc_init(struct machine *m, struct chardev *const *serials)
 	const struct config *cfg = m->cfg;
 	m->board = calloc(1, sizeof(struct pc_board));
 	if (!m->board || check_apic_ids(cfg) < 0 || map_ram(m) < 0 ||
-	    add_devices(m, serials) < 0 || add_disks(m) < 0)
+	    add_devices(m, serials) < 0 || add_disks(m) < 0 || add_nics(m) < 0)
 		return -1;
 	if (cfg->bios && bios_load(m, cfg->bios) < 0)
 		return -1;
