@@ -454,7 +454,8 @@ static uint32_t raw_cpuid(struct tcg_cpu *c, const struct cpu_def *d, uint32_t l
 
 /* What the guest sees: for a named model, what it has of the above; for
  * max, less what -cpu took away (-FEAT).  Only CPUID changes; the
- * instructions keep working, as under QEMU's TCG. */
+ * instructions keep working, as under QEMU's TCG, but for the system
+ * features of tcg_sys_features (their CR4 bits and instructions). */
 void tcg_cpuid(struct tcg_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
 {
 	static const struct cpu_features none;
