@@ -94,19 +94,22 @@ TEST(tcg_cpuid_vendor_and_features)
 	CHECK_EQ(r[3] & need_edx, need_edx);
 	CHECK(!(r[3] & (1u << 1)));                     /* no VME */
 	CHECK(!(r[3] & (1u << 28)));                    /* one CPU: no HTT */
-	/* ... PCLMULQDQ AES RDRAND */
+	/* ... PCLMULQDQ AES RDRAND PCID */
 	uint32_t need_ecx = 1u << 0 | 1u << 9 | 1u << 13 | 1u << 19 | 1u << 20 |
-			    1u << 21 | 1u << 23 | 1u << 31 | 1u << 1 | 1u << 25 | 1u << 30;
+			    1u << 21 | 1u << 23 | 1u << 31 | 1u << 1 | 1u << 25 | 1u << 30 |
+			    1u << 17;
 	CHECK_EQ(r[2] & need_ecx, need_ecx);
 	/* not implemented: MONITOR VMX FMA XSAVE OSXSAVE AVX F16C */
 	uint32_t never_ecx = 1u << 3 | 1u << 5 | 1u << 12 | 1u << 26 |
 			     1u << 27 | 1u << 28 | 1u << 29;
 	CHECK_EQ(r[2] & never_ecx, 0);
 
-	/* FSGSBASE BMI1 BMI2 RDSEED ADX SHA, RDPID; no SMEP, AVX2, ... */
+	/* FSGSBASE BMI1 SMEP BMI2 INVPCID RDSEED ADX SMAP SHA, UMIP RDPID;
+	 * no AVX2 (no AVX state offered), AVX-512, PKU ... */
 	cpuid_insn(&e, 7, 0, r);
-	CHECK_EQ(r[1], 1u << 0 | 1u << 3 | 1u << 8 | 1u << 18 | 1u << 19 | 1u << 29);
-	CHECK_EQ(r[2], 1u << 22);
+	CHECK_EQ(r[1], 1u << 0 | 1u << 3 | 1u << 7 | 1u << 8 | 1u << 10 | 1u << 18 |
+		       1u << 19 | 1u << 20 | 1u << 29);
+	CHECK_EQ(r[2], 1u << 2 | 1u << 22);
 	CHECK_EQ(r[0], 2);                              /* subleaves 0-2 */
 	CHECK_EQ(r[3], 1u << 26 | 1u << 29);            /* IBRS/IBPB, ARCH_CAPABILITIES */
 	cpuid_insn(&e, 7, 1, r);
@@ -553,7 +556,8 @@ TEST(tcg_cr0_cr4_checks)
 	CHECK_EQ(mov_to_cr(&e, 5, 0), EXC_UD);
 	CHECK_EQ(mov_to_cr(&e, 4, CR4_VME), EXC_GP);            /* not advertised */
 	CHECK_EQ(mov_to_cr(&e, 4, CR4_OSXSAVE), EXC_GP);
-	CHECK_EQ(mov_to_cr(&e, 4, CR4_SMEP), EXC_GP);
+	CHECK_EQ(mov_to_cr(&e, 4, 1ULL << 22), EXC_GP);          /* PKE */
+	CHECK_EQ(mov_to_cr(&e, 4, CR4_PCIDE), EXC_GP);          /* outside IA-32e mode */
 	CHECK_EQ(mov_to_cr(&e, 4, CR4_PSE | CR4_PGE | CR4_OSFXSR | CR4_OSXMMEXCPT), -1);
 	CHECK_EQ(mov_from_cr(&e, 4), CR4_PSE | CR4_PGE | CR4_OSFXSR | CR4_OSXMMEXCPT);
 	CHECK_EQ(mov_to_cr(&e, 2, 0x12345678), -1);
@@ -926,11 +930,10 @@ TEST(tcg_group7)
 	CHECK_EQ(c->s.cr0 & 0xf, CR0_PE | CR0_TS | CR0_MP);
 	CHECK_EQ(STEP(&e, 0x0f, 0x06), -1);                     /* clts */
 	CHECK(!(c->s.cr0 & CR0_TS));
-	/* not advertised: MONITOR, XGETBV, VMCALL, CLAC; SWAPGS outside 64-bit */
+	/* not advertised: MONITOR, XGETBV, VMCALL; SWAPGS outside 64-bit */
 	CHECK_EQ(STEP(&e, 0x0f, 0x01, 0xc8), EXC_UD);
 	CHECK_EQ(STEP(&e, 0x0f, 0x01, 0xd0), EXC_UD);
 	CHECK_EQ(STEP(&e, 0x0f, 0x01, 0xc1), EXC_UD);
-	CHECK_EQ(STEP(&e, 0x0f, 0x01, 0xca), EXC_UD);
 	CHECK_EQ(STEP(&e, 0x0f, 0x01, 0xf8), EXC_UD);
 	CHECK_EQ(STEP(&e, 0x0f, 0x0b), EXC_UD);                 /* ud2 */
 	CHECK_EQ(STEP(&e, 0x0f, 0xaa), EXC_UD);                 /* rsm */

@@ -6,7 +6,7 @@
  * identified by where it is (guest-physical address, rIP and the CS base
  * and limit it was reached with) and by the translation key: the state
  * the code was decoded and translated for (code size, CPL, stack size,
- * which data segments are flat).  Everything the JIT compiles in comes
+ * which data segments are flat, the TLB of data accesses).  Everything the JIT compiles in comes
  * from these, so a block is only ever run in the state it was made for.
  *
  * Blocks live in the vCPU's code cache, an arena of -accel tcg,tb-size=
@@ -33,6 +33,14 @@
  * CR0.TS clear, CR4.OSFXSR set (SDM Vol. 2, 2.5); the JIT runs them
  * natively only then.  Bit 11 is the last one ibtc_key_tag() keeps. */
 #define KEY_SSE         (1u << 11)
+/* Explicit data accesses at CPL 0-2 go through MMU_SUPER_AC (CR4.SMAP
+ * and EFLAGS.AC set: tcg_data_kind), whose TLB the JIT's inline checks
+ * name.  STAC, CLAC and POPF end their block and leave for the run loop,
+ * which looks the next block up with the new key; so do IRET and the
+ * other ways AC changes (they change CPL or deliver).  The bit is the
+ * flat set's CS bit, which tcg_block_key never sets otherwise (CS is no
+ * data segment). */
+#define KEY_SMAP_AC     KEY_FLAT(S_CS)
 
 /* A link to the block that ran after this one (the interpreter's
  * shortcut past the lookup), valid while the epoch holds. */

@@ -155,6 +155,8 @@ uint32_t tcg_block_key(const struct tcg_cpu *c)
 	key |= tcg_cpl(c) << KEY_CPL_SHIFT;
 	if (!(c->s.cr0 & (CR0_EM | CR0_TS)) && (c->s.cr4 & CR4_OSFXSR))
 		key |= KEY_SSE;
+	if (tcg_data_kind(c) == MMU_SUPER_AC)
+		key |= KEY_SMAP_AC;
 	if (bits == 64)
 		return key;
 	if (c->s.seg[S_SS].db)

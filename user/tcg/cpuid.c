@@ -8,7 +8,8 @@
  * SHA, BMI1, BMI2, ADX, RDRAND, RDSEED, FSGSBASE, RDPID, XSAVE with the
  * components xsave.c offers (and with AVX: FMA, F16C, AVX2),
  * CMPXCHG8B/16B, CMOV, MOVBE, POPCNT, LZCNT, LAHF/SAHF in
- * 64-bit mode, PAE/PSE/PSE-36/PGE/PAT/NX/1 GiB pages, long mode, SYSENTER,
+ * 64-bit mode, PAE/PSE/PSE-36/PGE/PAT/NX/1 GiB pages, SMEP, SMAP (STAC,
+ * CLAC), UMIP, PCID and INVPCID (mmu.c, system.c), long mode, SYSENTER,
  * SYSCALL (reported in long mode only, as Intel does), RDTSCP, the xAPIC
  * and x2APIC with the TSC-deadline timer, MTRRs, machine-check exception
  * (no banks), invariant TSC.
@@ -63,15 +64,23 @@
 
 #define L1_ECX (L1_ECX_SSE3 | L1_ECX_SSSE3 | L1_ECX_CX16 | L1_ECX_SSE41 |        \
 		L1_ECX_SSE42 | L1_ECX_X2APIC | L1_ECX_MOVBE | L1_ECX_POPCNT |      \
-		L1_ECX_TSC_DEADLINE | L1_ECX_HYPERVISOR | L1_ECX_CRYPTO)
+		L1_ECX_TSC_DEADLINE | L1_ECX_HYPERVISOR | L1_ECX_CRYPTO | L1_ECX_PCID)
 
 
 
 /* bmi.c, sse-crypto.c, RDRAND/RDSEED/RDPID (alu.c), FSGSBASE (system.c) */
 #define L1_ECX_CRYPTO (L1_ECX_PCLMULQDQ | L1_ECX_AES | L1_ECX_RDRAND)
 #define L7_EBX (L7_EBX_FSGSBASE | L7_EBX_BMI1 | L7_EBX_BMI2 | L7_EBX_RDSEED | \
-		L7_EBX_ADX | L7_EBX_SHA)
-#define L7_ECX L7_ECX_RDPID
+		L7_EBX_ADX | L7_EBX_SHA | L7_EBX_PROT)
+#define L7_ECX (L7_ECX_RDPID | L7_ECX_UMIP)
+
+/* Paging protections and PCIDs (mmu.c, system.c; SDM Vol. 3, 4.6, 4.10) */
+#define L1_ECX_PCID (1u << 17)
+#define L7_EBX_SMEP (1u << 7)
+#define L7_EBX_INVPCID (1u << 10)
+#define L7_EBX_SMAP (1u << 20)
+#define L7_EBX_PROT (L7_EBX_SMEP | L7_EBX_INVPCID | L7_EBX_SMAP)
+#define L7_ECX_UMIP (1u << 2)
 
 /* Leaf 7 subleaf 0 EDX and subleaf 2 EDX (SDM Vol. 2A, table 3-8) */
 #define L7_MAX_SUBLEAF 2
@@ -294,7 +303,7 @@ static void basic_leaf(struct tcg_cpu *c, const struct cpu_def *d, uint32_t leaf
 			out[1] |= L7_EBX_AVX2;
 	}
 	/* 3, 5 (MONITOR), 0xA (no PMU) and the rest: all zero; leaf 7 has no
-	 * other EBX/ECX features (SMEP, AVX-512, ...) */
+	 * other EBX/ECX features (AVX-512, PKU, ...) */
 }
 
 static void extended_leaf(struct tcg_cpu *c, const struct cpu_def *d, uint32_t leaf,
@@ -392,6 +401,30 @@ int tcg_cpuid_check_model(const char *model, const struct cpu_features *f)
 	return cpu_def_check(&d, f, implemented, quiet, "TCG");
 }
 
+unsigned tcg_sys_features(struct tcg_cpu *c)
+{
+	static const struct cpu_features none;
+	if (c->sys_features_known)
+		return c->sys_features;
+	const struct config *cfg = c->m ? c->m->cfg : NULL;
+	const struct cpu_features *f = cfg ? &cfg->cpu_features : &none;
+	struct cpu_def d;
+	def_of(c, &d);
+	uint32_t l1 = L1_ECX & cpu_def_mask(&d, f, CPUID_1_ECX);
+	uint32_t l7b = L7_EBX & cpu_def_mask(&d, f, CPUID_7_0_EBX);
+	uint32_t l7c = L7_ECX & cpu_def_mask(&d, f, CPUID_7_0_ECX);
+	if (d.kind == CPU_MODEL_NAMED && d.level < 7)
+		l7b = l7c = 0;          /* leaf 7 is beyond the model's */
+	unsigned v = (l1 & L1_ECX_PCID ? SYSF_PCID : 0) |
+		     (l7b & L7_EBX_INVPCID ? SYSF_INVPCID : 0) |
+		     (l7b & L7_EBX_SMEP ? SYSF_SMEP : 0) |
+		     (l7b & L7_EBX_SMAP ? SYSF_SMAP : 0) |
+		     (l7c & L7_ECX_UMIP ? SYSF_UMIP : 0);
+	c->sys_features = v;
+	c->sys_features_known = true;
+	return v;
+}
+
 /* Returns the leaf whose data out holds */
 static uint32_t raw_cpuid(struct tcg_cpu *c, const struct cpu_def *d, uint32_t leaf,
 			  uint32_t sub, uint32_t out[4])
@@ -421,7 +454,8 @@ static uint32_t raw_cpuid(struct tcg_cpu *c, const struct cpu_def *d, uint32_t l
 
 /* What the guest sees: for a named model, what it has of the above; for
  * max, less what -cpu took away (-FEAT).  Only CPUID changes; the
- * instructions keep working, as under QEMU's TCG. */
+ * instructions keep working, as under QEMU's TCG, but for the system
+ * features of tcg_sys_features (their CR4 bits and instructions). */
 void tcg_cpuid(struct tcg_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4])
 {
 	static const struct cpu_features none;

@@ -4,9 +4,10 @@
  * and the LAPIC page, and the bookkeeping that makes self-modifying
  * code work.
  *
- * The TLB caches, per privilege kind, the linear page -> host address of
- * RAM pages for reads, writes and fetches separately, so a hit is a
- * compare and an add.  Everything else (misses, MMIO, ROM writes, pages
+ * The TLB caches, per privilege kind (tcg.h: user, supervisor, and
+ * supervisor with SMAP's EFLAGS.AC override), the linear page -> host
+ * address of RAM pages for reads, writes and fetches separately, so a
+ * hit is a compare and an add.  Everything else (misses, MMIO, ROM writes, pages
  * holding decoded code, page-crossing accesses) takes the slow path.
  */
 #include <pthread.h>
@@ -402,7 +403,8 @@ static void set_bits(uint64_t *host, unsigned size, uint64_t bits)
 }
 
 /* The #PF error code of a fault of acc (SDM Vol. 3, 4.7): the walk
- * returns false with it. */
+ * returns false with it.  I/D for a fetch with CR4.SMEP, or with PAE
+ * paging and EFER.NXE. */
 static bool pf_code(const struct tcg_cpu *c, enum access acc, bool user, uint32_t err,
 		    uint32_t *out)
 {
@@ -410,7 +412,8 @@ static bool pf_code(const struct tcg_cpu *c, enum access acc, bool user, uint32_
 		err |= PF_W;
 	if (user)
 		err |= PF_U;
-	if (acc == ACC_CODE && (c->s.efer & EFER_NXE))
+	if (acc == ACC_CODE && ((c->s.cr4 & CR4_SMEP) ||
+				((c->s.cr4 & CR4_PAE) && (c->s.efer & EFER_NXE))))
 		err |= PF_I;
 	*out = err;
 	return false;
@@ -418,11 +421,21 @@ static bool pf_code(const struct tcg_cpu *c, enum access acc, bool user, uint32_
 
 #define MAX_LEVELS 4
 
-/* The walk: true with w filled, A/D set; false with the #PF error code
- * in *err, nothing raised. */
-static bool walk_try(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user, struct walk *w,
-		     uint32_t *err)
+/* SMEP and SMAP (SDM Vol. 3, 4.6.1): may a supervisor access of kind
+ * (MMU_SUPER or MMU_SUPER_AC) for acc reach a user page? */
+static bool super_may_touch_user(const struct tcg_cpu *c, enum access acc, unsigned kind)
 {
+	if (acc == ACC_CODE)
+		return !(c->s.cr4 & CR4_SMEP);
+	return kind == MMU_SUPER_AC || !(c->s.cr4 & CR4_SMAP);
+}
+
+/* The walk for an access through the TLB of kind: true with w filled,
+ * A/D set; false with the #PF error code in *err, nothing raised. */
+static bool walk_try(struct tcg_cpu *c, uint64_t lin, enum access acc, unsigned kind,
+		     struct walk *w, uint32_t *err)
+{
+	bool user = kind == MMU_USER;
 	bool nxe = c->s.efer & EFER_NXE;
 	bool pae = c->s.cr4 & CR4_PAE;
 	unsigned esize = pae ? 8 : 4;
@@ -496,6 +509,8 @@ static bool walk_try(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user
 	/* Permissions (SDM 4.6) */
 	if (user && !w->user)
 		return pf_code(c, acc, user, PF_P, err);
+	if (!user && w->user && !super_may_touch_user(c, acc, kind))
+		return pf_code(c, acc, user, PF_P, err);
 	if (acc == ACC_WRITE && !w->writable && (user || (c->s.cr0 & CR0_WP)))
 		return pf_code(c, acc, user, PF_P, err);
 	if (acc == ACC_CODE && !w->exec)
@@ -518,10 +533,11 @@ static bool walk_try(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user
 	return true;
 }
 
-static void walk(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user, struct walk *w)
+static void walk(struct tcg_cpu *c, uint64_t lin, enum access acc, unsigned kind,
+		 struct walk *w)
 {
 	uint32_t err;
-	if (!walk_try(c, lin, acc, user, w, &err))
+	if (!walk_try(c, lin, acc, kind, w, &err))
 		tcg_raise_pf(c, lin, err);
 }
 
@@ -538,7 +554,7 @@ bool tcg_walk_user(struct tcg_cpu *c, uint64_t lin, enum access acc, struct tcg_
 		   uint32_t *err)
 {
 	struct walk w;
-	if (!walk_try(c, lin, acc, true, &w, err))
+	if (!walk_try(c, lin, acc, MMU_USER, &w, err))
 		return false;
 	p->phys = (w.phys & c->a20_mask) & PAGE_MASK;
 	p->writable = w.writable;
@@ -738,7 +754,7 @@ static inline bool is_lapic(struct tcg_cpu *c, uint64_t phys)
 	return c->lapic && lapic_mmio_hit(c->lapic, phys);
 }
 
-void tcg_tlb_fill_quiet(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user)
+void tcg_tlb_fill_quiet(struct tcg_cpu *c, uint64_t lin, enum access acc, unsigned kind)
 {
 	if (tcg_long_mode(c) && !canonical(lin))
 		return;
@@ -746,17 +762,29 @@ void tcg_tlb_fill_quiet(struct tcg_cpu *c, uint64_t lin, enum access acc, bool u
 		struct walk w;
 		uint32_t err;
 		c->walk_peek = true;
-		bool ok = walk_try(c, lin, acc, user, &w, &err);
+		bool ok = walk_try(c, lin, acc, kind, &w, &err);
 		c->walk_peek = false;
 		if (!ok || (acc == ACC_WRITE && !w.writable))
 			return;
 	}
-	tcg_translate(c, lin, acc, user);
+	tcg_translate(c, lin, acc, kind);
 }
 
-uint64_t tcg_translate(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user)
+/* The tags of a supervisor entry for a user page keep out what SMEP and
+ * SMAP forbid (an entry filled for one access serves the others): no
+ * fetch with CR4.SMEP, nor ever through MMU_SUPER_AC; no data through
+ * MMU_SUPER with CR4.SMAP.  Those accesses miss and walk, which faults. */
+static void tlb_guard_user_page(const struct tcg_cpu *c, unsigned kind, uint64_t *read,
+				uint64_t *write, uint64_t *code)
 {
-	unsigned kind = user ? MMU_USER : MMU_SUPER;
+	if (kind == MMU_SUPER_AC || (c->s.cr4 & CR4_SMEP))
+		*code = TLB_INVALID;
+	if (kind == MMU_SUPER && (c->s.cr4 & CR4_SMAP))
+		*read = *write = TLB_INVALID;
+}
+
+uint64_t tcg_translate(struct tcg_cpu *c, uint64_t lin, enum access acc, unsigned kind)
+{
 	unsigned idx = (lin >> 12) & (TLB_SIZE - 1);
 	struct tlb_entry *e = &c->tlb[kind][idx];
 	if (victim_swap(c, kind, e, lin, acc)) {
@@ -766,7 +794,7 @@ uint64_t tcg_translate(struct tcg_cpu *c, uint64_t lin, enum access acc, bool us
 	struct walk w = { .phys = lin & 0xffffffffULL, .writable = true, .user = true,
 			  .exec = true };
 	if (c->s.cr0 & CR0_PG)
-		walk(c, lin, acc, user, &w);
+		walk(c, lin, acc, kind, &w);
 	else if (tcg_long_mode(c))
 		w.phys = lin;
 	uint64_t phys = w.phys & c->a20_mask;
@@ -782,28 +810,27 @@ uint64_t tcg_translate(struct tcg_cpu *c, uint64_t lin, enum access acc, bool us
 		else
 			host = gpa_lookup(c->m, phys & PAGE_MASK, 4096, &ram_writable);
 	}
-	tlb_set_phys(c, kind, idx, phys & PAGE_MASK);
+	uint64_t read, write, code;
 	if (host) {
-		e->addend = (uintptr_t)host - (uintptr_t)page;
-		e->tag_read = page;
-		e->tag_code = w.exec ? page : TLB_INVALID;
-		tlb_set_write(e, w.writable && ram_writable ? page : TLB_INVALID);
+		read = page;
+		code = w.exec ? page : TLB_INVALID;
+		write = w.writable && ram_writable ? page : TLB_INVALID;
 	} else {
-		e->addend = 0;
-		e->tag_read = page | TLB_IO;
-		tlb_set_write(e, page | TLB_IO);
-		e->tag_code = TLB_INVALID;
+		read = write = page | TLB_IO;
+		code = TLB_INVALID;
 	}
+	if (kind != MMU_USER && (c->s.cr0 & CR0_PG) && w.user)
+		tlb_guard_user_page(c, kind, &read, &write, &code);
+	tlb_set_phys(c, kind, idx, phys & PAGE_MASK);
+	e->addend = host ? (uintptr_t)host - (uintptr_t)page : 0;
+	e->tag_read = read;
+	e->tag_code = code;
+	tlb_set_write(e, write);
 	if (w.large)
 		c->tlb_large = true;
 	c->tlb_global[kind][idx] = w.global;
 	tlb_note_fill(c, kind, idx);
 	return phys;
-}
-
-static inline bool user_access(const struct tcg_cpu *c)
-{
-	return tcg_cpl(c) == 3;
 }
 
 /* ------------------------------------------------------------------ */
@@ -861,20 +888,20 @@ static void io_write(struct tcg_cpu *c, uint64_t phys, unsigned size, uint64_t v
 /* ------------------------------------------------------------------ */
 /* Linear accesses                                                     */
 
-static inline struct tlb_entry *tlb_of(struct tcg_cpu *c, uint64_t lin, bool user)
+static inline struct tlb_entry *tlb_of(struct tcg_cpu *c, uint64_t lin, unsigned kind)
 {
-	return &c->tlb[user ? MMU_USER : MMU_SUPER][(lin >> 12) & (TLB_SIZE - 1)];
+	return &c->tlb[kind][(lin >> 12) & (TLB_SIZE - 1)];
 }
 
 /* One access within a page. */
-static uint64_t lin_ld_page(struct tcg_cpu *c, uint64_t lin, unsigned size, bool user)
+static uint64_t lin_ld_page(struct tcg_cpu *c, uint64_t lin, unsigned size, unsigned kind)
 {
-	struct tlb_entry *e = tlb_of(c, lin, user);
+	struct tlb_entry *e = tlb_of(c, lin, kind);
 	uint64_t page = lin & PAGE_MASK, v = 0;
 	if (e->tag_read != page) {
 		if (e->tag_read == (page | TLB_IO))
 			return io_read(c, e->phys | (lin & 0xfff), size);
-		tcg_translate(c, lin, ACC_READ, user);
+		tcg_translate(c, lin, ACC_READ, kind);
 		if (e->tag_read != page)
 			return io_read(c, e->phys | (lin & 0xfff), size);
 	}
@@ -889,18 +916,18 @@ static inline uint64_t write_tag(struct tlb_entry *e)
 
 /* Translate for a write unless the entry has one (RAM, RAM with code,
  * MMIO), filling the TLB. */
-static struct tlb_entry *prepare_write(struct tcg_cpu *c, uint64_t lin, bool user)
+static struct tlb_entry *prepare_write(struct tcg_cpu *c, uint64_t lin, unsigned kind)
 {
-	struct tlb_entry *e = tlb_of(c, lin, user);
+	struct tlb_entry *e = tlb_of(c, lin, kind);
 	uint64_t page = lin & PAGE_MASK, tag = write_tag(e);
 	if (tag != page && tag != (page | TLB_CODE) && tag != (page | TLB_IO))
-		tcg_translate(c, lin, ACC_WRITE, user);
+		tcg_translate(c, lin, ACC_WRITE, kind);
 	return e;
 }
 
-static void lin_st_page(struct tcg_cpu *c, uint64_t lin, unsigned size, uint64_t v, bool user)
+static void lin_st_page(struct tcg_cpu *c, uint64_t lin, unsigned size, uint64_t v, unsigned kind)
 {
-	struct tlb_entry *e = prepare_write(c, lin, user);
+	struct tlb_entry *e = prepare_write(c, lin, kind);
 	uint64_t page = lin & PAGE_MASK, tag = write_tag(e);
 	if (tag == page) {
 		memcpy((void *)(uintptr_t)(lin + e->addend), &v, size);
@@ -912,42 +939,42 @@ static void lin_st_page(struct tcg_cpu *c, uint64_t lin, unsigned size, uint64_t
 	}
 }
 
-static uint64_t lin_ld(struct tcg_cpu *c, uint64_t lin, unsigned size, bool user)
+static uint64_t lin_ld(struct tcg_cpu *c, uint64_t lin, unsigned size, unsigned kind)
 {
 	unsigned in_page = 4096 - (lin & 0xfff);
 	if (size <= in_page)
-		return lin_ld_page(c, lin, size, user);
+		return lin_ld_page(c, lin, size, kind);
 	/* split: both pages are translated before the value is assembled */
 	uint64_t lo = 0, hi = 0;
-	lo = lin_ld_page(c, lin, in_page, user);
-	hi = lin_ld_page(c, lin + in_page, size - in_page, user);
+	lo = lin_ld_page(c, lin, in_page, kind);
+	hi = lin_ld_page(c, lin + in_page, size - in_page, kind);
 	return lo | hi << (in_page * 8);
 }
 
-static void lin_st(struct tcg_cpu *c, uint64_t lin, unsigned size, uint64_t v, bool user)
+static void lin_st(struct tcg_cpu *c, uint64_t lin, unsigned size, uint64_t v, unsigned kind)
 {
 	unsigned in_page = 4096 - (lin & 0xfff);
 	if (size <= in_page) {
-		lin_st_page(c, lin, size, v, user);
+		lin_st_page(c, lin, size, v, kind);
 		return;
 	}
-	prepare_write(c, lin + in_page, user);  /* fault before writing */
-	lin_st_page(c, lin, in_page, v, user);
-	lin_st_page(c, lin + in_page, size - in_page, v >> (in_page * 8), user);
+	prepare_write(c, lin + in_page, kind);  /* fault before writing */
+	lin_st_page(c, lin, in_page, v, kind);
+	lin_st_page(c, lin + in_page, size - in_page, v >> (in_page * 8), kind);
 }
 
 uint64_t tcg_lin_ld(struct tcg_cpu *c, uint64_t lin, unsigned size, bool sys)
 {
 	if (!tcg_long_mode(c))
 		lin &= 0xffffffffULL;
-	return lin_ld(c, lin, size, sys ? false : user_access(c));
+	return lin_ld(c, lin, size, sys ? MMU_SUPER : tcg_data_kind(c));
 }
 
 void tcg_lin_st(struct tcg_cpu *c, uint64_t lin, unsigned size, uint64_t v, bool sys)
 {
 	if (!tcg_long_mode(c))
 		lin &= 0xffffffffULL;
-	lin_st(c, lin, size, v, sys ? false : user_access(c));
+	lin_st(c, lin, size, v, sys ? MMU_SUPER : tcg_data_kind(c));
 }
 
 /* ------------------------------------------------------------------ */
@@ -956,28 +983,28 @@ void tcg_lin_st(struct tcg_cpu *c, uint64_t lin, unsigned size, uint64_t v, bool
 static inline uint64_t ld_fast(struct tcg_cpu *c, int seg, uint64_t off, unsigned size)
 {
 	uint64_t lin = tcg_seg_linear(c, seg, off, size, ACC_READ);
-	bool user = user_access(c);
-	struct tlb_entry *e = tlb_of(c, lin, user);
+	unsigned kind = tcg_data_kind(c);
+	struct tlb_entry *e = tlb_of(c, lin, kind);
 	if (__builtin_expect(e->tag_read == (lin & PAGE_MASK) &&
 			     (lin & 0xfff) <= 4096 - size, 1)) {
 		uint64_t v = 0;
 		memcpy(&v, (void *)(uintptr_t)(lin + e->addend), size);
 		return v;
 	}
-	return lin_ld(c, lin, size, user);
+	return lin_ld(c, lin, size, kind);
 }
 
 static inline void st_fast(struct tcg_cpu *c, int seg, uint64_t off, unsigned size, uint64_t v)
 {
 	uint64_t lin = tcg_seg_linear(c, seg, off, size, ACC_WRITE);
-	bool user = user_access(c);
-	struct tlb_entry *e = tlb_of(c, lin, user);
+	unsigned kind = tcg_data_kind(c);
+	struct tlb_entry *e = tlb_of(c, lin, kind);
 	if (__builtin_expect(write_tag(e) == (lin & PAGE_MASK) &&
 			     (lin & 0xfff) <= 4096 - size, 1)) {
 		memcpy((void *)(uintptr_t)(lin + e->addend), &v, size);
 		return;
 	}
-	lin_st(c, lin, size, v, user);
+	lin_st(c, lin, size, v, kind);
 }
 
 uint8_t tcg_ld8(struct tcg_cpu *c, int seg, uint64_t off) { return ld_fast(c, seg, off, 1); }
@@ -1013,23 +1040,23 @@ void tcg_st(struct tcg_cpu *c, int seg, uint64_t off, unsigned size, uint64_t v)
 void tcg_probe_write(struct tcg_cpu *c, int seg, uint64_t off, unsigned size)
 {
 	uint64_t lin = tcg_seg_linear(c, seg, off, size, ACC_WRITE);
-	bool user = user_access(c);
+	unsigned kind = tcg_data_kind(c);
 	for (uint64_t p = lin & PAGE_MASK; p <= ((lin + size - 1) & PAGE_MASK); p += 4096)
-		prepare_write(c, p < lin ? lin : p, user);
+		prepare_write(c, p < lin ? lin : p, kind);
 }
 
 void tcg_ld_bytes(struct tcg_cpu *c, int seg, uint64_t off, void *dst, unsigned size)
 {
 	uint64_t lin = tcg_seg_linear(c, seg, off, size, ACC_READ);
-	bool user = user_access(c);
+	unsigned kind = tcg_data_kind(c);
 	uint8_t *d = dst;
 	/* translate every page first so a fault leaves dst untouched */
 	for (uint64_t p = lin & PAGE_MASK; p <= ((lin + size - 1) & PAGE_MASK); p += 4096)
-		lin_ld_page(c, p < lin ? lin : p, 1, user);
+		lin_ld_page(c, p < lin ? lin : p, 1, kind);
 	for (unsigned done = 0; done < size;) {
 		unsigned n = MIN(size - done, 8u);
 		n = MIN(n, 4096 - ((lin + done) & 0xfff));
-		uint64_t v = lin_ld(c, lin + done, n, user);
+		uint64_t v = lin_ld(c, lin + done, n, kind);
 		memcpy(d + done, &v, n);
 		done += n;
 	}
@@ -1038,16 +1065,16 @@ void tcg_ld_bytes(struct tcg_cpu *c, int seg, uint64_t off, void *dst, unsigned 
 void tcg_st_bytes(struct tcg_cpu *c, int seg, uint64_t off, const void *src, unsigned size)
 {
 	uint64_t lin = tcg_seg_linear(c, seg, off, size, ACC_WRITE);
-	bool user = user_access(c);
+	unsigned kind = tcg_data_kind(c);
 	const uint8_t *s = src;
 	for (uint64_t p = lin & PAGE_MASK; p <= ((lin + size - 1) & PAGE_MASK); p += 4096)
-		prepare_write(c, p < lin ? lin : p, user);
+		prepare_write(c, p < lin ? lin : p, kind);
 	for (unsigned done = 0; done < size;) {
 		unsigned n = MIN(size - done, 8u);
 		n = MIN(n, 4096 - ((lin + done) & 0xfff));
 		uint64_t v = 0;
 		memcpy(&v, s + done, n);
-		lin_st(c, lin + done, n, v, user);
+		lin_st(c, lin + done, n, v, kind);
 		done += n;
 	}
 }
@@ -1070,12 +1097,12 @@ void tcg_atomic_unlock(void)
 void *tcg_rmw_ptr(struct tcg_cpu *c, int seg, uint64_t off, unsigned size)
 {
 	uint64_t lin = tcg_seg_linear(c, seg, off, size, ACC_WRITE);
-	bool user = user_access(c);
+	unsigned kind = tcg_data_kind(c);
 	/* a writable page is readable too: one translation for the write
 	 * (its #PF error code has W, like the hardware's locked cycle) */
-	struct tlb_entry *e = prepare_write(c, lin, user);
+	struct tlb_entry *e = prepare_write(c, lin, kind);
 	if ((lin & 0xfff) > 4096 - size) {
-		prepare_write(c, (lin + size - 1) & PAGE_MASK, user);
+		prepare_write(c, (lin + size - 1) & PAGE_MASK, kind);
 		return NULL;
 	}
 	uint64_t page = lin & PAGE_MASK, tag = write_tag(e);
@@ -1094,10 +1121,10 @@ void *tcg_rmw_ptr(struct tcg_cpu *c, int seg, uint64_t off, unsigned size)
  * Raises #PF. */
 const uint8_t *tcg_fetch_page(struct tcg_cpu *c, uint64_t lin, uint64_t *phys)
 {
-	bool user = user_access(c);
-	struct tlb_entry *e = tlb_of(c, lin, user);
+	unsigned kind = tcg_cpl(c) == 3 ? MMU_USER : MMU_SUPER;
+	struct tlb_entry *e = tlb_of(c, lin, kind);
 	if (e->tag_code != (lin & PAGE_MASK)) {
-		tcg_translate(c, lin, ACC_CODE, user);
+		tcg_translate(c, lin, ACC_CODE, kind);
 		if (e->tag_code != (lin & PAGE_MASK)) {
 			*phys = e->phys | (lin & 0xfff);
 			return NULL;

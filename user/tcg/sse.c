@@ -674,7 +674,7 @@ static void clflush(struct tcg_cpu *c, const struct insn *i)
 {
 	uint64_t lin = tcg_seg_linear(c, i->seg, tcg_ea(c, i), 1, ACC_READ);
 
-	tcg_translate(c, lin, ACC_READ, tcg_cpl(c) == 3);
+	tcg_translate(c, lin, ACC_READ, tcg_data_kind(c));
 }
 
 /* LFENCE, MFENCE, SFENCE (the register forms of /5 /6 /7).  The host is
@@ -789,7 +789,7 @@ void tcg_register_sse(void)
 
 		if (mine)
 			tcg_ops[MAP_0F][op] = sse_generic;
-		if (op != 0xf0 && op != 0xf1)
+		if (op != 0xf0 && op != 0xf1 && op != 0x82)   /* alu.c, system.c */
 			tcg_ops[MAP_0F38][op] = sse_generic;
 		tcg_ops[MAP_0F3A][op] = sse_generic;
 	}

@@ -222,7 +222,7 @@ static uint64_t stos_run(struct tcg_cpu *c, const struct str_op *s, uint64_t cnt
  * reading (translating it: #PF as a read), NULL if not plain RAM. */
 static const uint8_t *read_ptr(struct tcg_cpu *c, uint64_t lin, uint64_t len)
 {
-	uint64_t phys = tcg_translate(c, lin, ACC_READ, tcg_cpl(c) == 3);
+	uint64_t phys = tcg_translate(c, lin, ACC_READ, tcg_data_kind(c));
 	bool writable;
 
 	if (c->lapic && lapic_mmio_hit(c->lapic, phys))

@@ -12,8 +12,16 @@
  *
  * Not implemented: hardware breakpoints (DR0-DR3 and DR7 are stored and
  * read back, but no #DB is ever raised for them; DR7.GD is honoured),
- * VME/PVI (not advertised, so CR4.VME/PVI are reserved), UMIP, PCID,
- * SMEP/SMAP, XSAVE, MONITOR/MWAIT, VMX/SVM (all #UD or reserved bits).
+ * VME/PVI (not advertised, so CR4.VME/PVI are reserved), MONITOR/MWAIT,
+ * VMX/SVM, PKU (all #UD or reserved bits).
+ *
+ * SMEP, SMAP, UMIP and PCID (SDM Vol. 3, 2.5, 4.6, 4.10) exist where the
+ * vCPU's CPUID advertises them (tcg_sys_features): their CR4 bits, STAC
+ * and CLAC, INVPCID.  The TLB is not tagged with PCIDs: every MOV to CR3
+ * drops the non-global translations, its bit 63 ("keep the new PCID's")
+ * included, and INVPCID drops at least what its type names.  Keeping
+ * translations is never required (4.10.4.4), so that is correct, and
+ * no switch of address space can find the previous one's entries.
  */
 #include "tcg/tcg.h"
 #include "hw/apic.h"
@@ -33,7 +41,10 @@
 		   CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_FSGSBASE)
 /* Changes of these flush every translation, global ones included */
 #define CR0_FLUSH (CR0_PG | CR0_WP | CR0_PE | CR0_CD | CR0_NW)
-#define CR4_FLUSH (CR4_PGE | CR4_PAE | CR4_PSE | CR4_SMEP)
+#define CR4_FLUSH (CR4_PGE | CR4_PAE | CR4_PSE | CR4_SMEP | CR4_SMAP | CR4_PCIDE)
+/* CR3 with CR4.PCIDE: the PCID, and MOV's "no invalidation" bit */
+#define CR3_PCID 0xfffULL
+#define CR3_NOFLUSH (1ULL << 63)
 
 #define DR6_BD (1ULL << 13)
 #define DR7_GD (1ULL << 13)
@@ -145,8 +156,9 @@ static void mov_to_cr0(struct tcg_cpu *c, uint64_t v)
 	if ((v & CR0_PG) && !(old & CR0_PG) && (c->s.efer & EFER_LME) &&
 	    !(c->s.cr4 & CR4_PAE))
 		gp0(c);
-	/* leaving IA-32e mode is done from compatibility mode */
-	if (!(v & CR0_PG) && (old & CR0_PG) && tcg_code64(c))
+	/* leaving IA-32e mode is done from compatibility mode, and not
+	 * with CR4.PCIDE set (SDM Vol. 2 "MOV" to CR0) */
+	if (!(v & CR0_PG) && (old & CR0_PG) && (tcg_code64(c) || (c->s.cr4 & CR4_PCIDE)))
 		gp0(c);
 	if ((old ^ v) & (CR0_PG | CR0_CD | CR0_NW))
 		check_pdptes(c, v, c->s.cr3, c->s.cr4);
@@ -155,18 +167,33 @@ static void mov_to_cr0(struct tcg_cpu *c, uint64_t v)
 
 static void mov_to_cr3(struct tcg_cpu *c, uint64_t v)
 {
+	/* SDM Vol. 3, 4.10.4.1: bit 63 says whether the new PCID's
+	 * translations stay; it is not stored.  Ours all go anyway. */
+	if (c->s.cr4 & CR4_PCIDE)
+		v &= ~CR3_NOFLUSH;
 	if (tcg_long_mode(c) && (v & PHYS_RSVD))
 		gp0(c);
 	check_pdptes(c, c->s.cr0, v, c->s.cr4);
 	tcg_set_cr3(c, v);
 }
 
+/* The CR4 bits of the features CPUID advertises (SDM Vol. 3, 2.5) */
+static uint64_t sys_cr4_bits(struct tcg_cpu *c)
+{
+	unsigned f = tcg_sys_features(c);
+	return (f & SYSF_PCID ? CR4_PCIDE : 0) | (f & SYSF_SMEP ? CR4_SMEP : 0) |
+	       (f & SYSF_SMAP ? CR4_SMAP : 0) | (f & SYSF_UMIP ? CR4_UMIP : 0);
+}
+
 static void mov_to_cr4(struct tcg_cpu *c, uint64_t v)
 {
 	uint64_t old = c->s.cr4;
-	if (v & ~(CR4_VALID | tcg_xsave_cr4_bits(c)))
+	if (v & ~(CR4_VALID | tcg_xsave_cr4_bits(c) | sys_cr4_bits(c)))
 		gp0(c);
 	if (!(v & CR4_PAE) && tcg_long_mode(c))
+		gp0(c);
+	/* CR4.PCIDE goes to 1 only in IA-32e mode with PCID 0 (4.10.1) */
+	if ((v & ~old & CR4_PCIDE) && (!tcg_long_mode(c) || (c->s.cr3 & CR3_PCID)))
 		gp0(c);
 	if ((old ^ v) & (CR4_PAE | CR4_PGE | CR4_PSE))
 		check_pdptes(c, c->s.cr0, c->s.cr3, v);
@@ -291,11 +318,20 @@ static void op_mov_to_dr(struct tcg_cpu *c, const struct insn *i)
 /* ------------------------------------------------------------------ */
 /* Group 7 (0F 01)                                                     */
 
+/* CR4.UMIP: SGDT, SIDT, SMSW (and seg.c's SLDT, STR) at CPL > 0 are
+ * #GP(0) (SDM Vol. 3, 2.5) */
+static void check_umip(struct tcg_cpu *c)
+{
+	if ((c->s.cr4 & CR4_UMIP) && tcg_cpl(c) > 0)
+		gp0(c);
+}
+
 /* SGDT/SIDT: limit then base, 4 bytes of base outside 64-bit mode
  * (whatever the operand size), 8 in it (SDM Vol. 2 "SGDT"). */
 static void store_dtable(struct tcg_cpu *c, const struct insn *i, const struct x86_dtable *t)
 {
 	uint8_t buf[10];
+	check_umip(c);
 	unsigned n = tcg_code64(c) ? 10 : 6;
 	uint64_t base = n == 10 ? t->base : (uint32_t)t->base;
 	memcpy(buf, &t->limit, 2);
@@ -332,6 +368,7 @@ static void lmsw(struct tcg_cpu *c, const struct insn *i)
 
 static void smsw(struct tcg_cpu *c, const struct insn *i)
 {
+	check_umip(c);
 	if (i->mem)
 		tcg_rm_set(c, i, 2, c->s.cr0 & 0xffff);
 	else
@@ -381,12 +418,31 @@ static void rdtscp(struct tcg_cpu *c)
 	c->s.regs[R_RCX] = (uint32_t)c->s.tsc_aux;
 }
 
-/* The register forms (ModRM.mod = 3): SMSW, LMSW, SWAPGS, RDTSCP and
- * XGETBV/XSETBV (xsave.c); VMX, SVM, MONITOR/MWAIT, CLAC/STAC, RDPKRU
+/* 0F 01 CA CLAC, 0F 01 CB STAC: EFLAGS.AC at CPL 0 with SMAP (SDM Vol.
+ * 2 "CLAC", "STAC"), #UD elsewhere.  They end the block (decode.c): the
+ * translation key follows AC (block.h, KEY_SMAP_AC). */
+static void set_ac(struct tcg_cpu *c, bool on)
+{
+	if (!(tcg_sys_features(c) & SYSF_SMAP) || tcg_cpl(c) > 0)
+		tcg_raise(c, EXC_UD, NO_ERRCODE);
+	if (on)
+		c->s.rflags |= FL_AC;
+	else
+		c->s.rflags &= ~(uint64_t)FL_AC;
+}
+
+/* The register forms (ModRM.mod = 3): SMSW, LMSW, SWAPGS, RDTSCP,
+ * CLAC/STAC and XGETBV/XSETBV (xsave.c); VMX, SVM, MONITOR/MWAIT, RDPKRU
  * ... are not advertised and are #UD. */
 static void group7_reg(struct tcg_cpu *c, const struct insn *i)
 {
 	switch (i->reg & 7) {
+	case 1:
+		if ((i->rm & 7) == 2 || (i->rm & 7) == 3) {
+			set_ac(c, (i->rm & 7) == 3);
+			return;
+		}
+		break;
 	case 2:
 		if ((i->rm & 7) == 0) {
 			tcg_xgetbv(c, i);
@@ -433,6 +489,49 @@ static void op_group7(struct tcg_cpu *c, const struct insn *i)
 	case 7: invlpg(c, i); break;
 	default: tcg_raise(c, EXC_UD, NO_ERRCODE);
 	}
+}
+
+/* ------------------------------------------------------------------ */
+/* INVPCID (SDM Vol. 2 "INVPCID", Vol. 3, 4.10.4.1)                    */
+
+enum { INVPCID_ADDR, INVPCID_SINGLE, INVPCID_ALL_GLOBAL, INVPCID_ALL };
+
+/* 66 0F 38 82 /r: the type in the register (64 bits in 64-bit mode, else
+ * 32), the 16-byte descriptor (PCID, reserved bits, linear address) in
+ * memory.  Without PCID tags in the TLB, a type names a superset: the
+ * page (its global translation too) or every non-global translation,
+ * whatever the PCID. */
+static void op_invpcid(struct tcg_cpu *c, const struct insn *i)
+{
+	if (i->pfx != PFX_66 || !i->mem || !(tcg_sys_features(c) & SYSF_INVPCID) || tcg_v86(c))
+		tcg_raise(c, EXC_UD, NO_ERRCODE);
+	require_cpl0(c);
+	uint64_t type = tcg_reg_get(c, i, i->reg, tcg_code64(c) ? 8 : 4);
+	if (type > INVPCID_ALL)
+		gp0(c);
+	uint64_t desc[2];
+	tcg_ld_bytes(c, i->seg, tcg_ea(c, i), desc, sizeof(desc));
+	uint64_t pcid = desc[0] & CR3_PCID, lin = desc[1];
+	if (desc[0] & ~CR3_PCID)
+		gp0(c);
+	bool pcide = c->s.cr4 & CR4_PCIDE;
+	if (type <= INVPCID_SINGLE && !pcide && pcid)
+		gp0(c);
+	switch (type) {
+	case INVPCID_ADDR:
+		if (!is_canonical(lin))
+			gp0(c);
+		tcg_tlb_flush_page(c, tcg_long_mode(c) ? lin : (uint32_t)lin);
+		break;
+	case INVPCID_SINGLE:
+	case INVPCID_ALL:
+		tcg_tlb_flush(c);               /* global translations stay */
+		break;
+	default:
+		tcg_tlb_flush_all(c);
+		break;
+	}
+	c->stop = true;                 /* the code that follows may have moved */
 }
 
 /* ------------------------------------------------------------------ */
@@ -804,4 +903,5 @@ void tcg_register_system(void)
 	x[0x33] = op_rdpmc;
 	x[0xa2] = op_cpuid;
 	x[0xaa] = op_ud;
+	tcg_ops[MAP_0F38][0x82] = op_invpcid;  /* sse.c leaves it */
 }

@@ -176,14 +176,20 @@ struct tcg_fpu {
 	} xmm[16] __attribute__((aligned(16)));
 };
 
-/* Software TLB, one per privilege kind (SDM: accesses by CPL 3 are user
- * accesses; descriptor-table and CPL 0-2 accesses are supervisor). */
+/* Software TLB, one per privilege kind (SDM Vol. 3, 4.6: accesses by CPL
+ * 3 are user accesses; descriptor-table and CPL 0-2 accesses are
+ * supervisor).  With CR4.SMAP, a supervisor data access may reach a user
+ * page only when it is explicit and EFLAGS.AC is 1 (4.6.1): those go
+ * through a TLB of their own, MMU_SUPER_AC, so that MMU_SUPER never maps
+ * a user page for data while CR4.SMAP is set (nor for fetches while
+ * CR4.SMEP is), and the fast paths need no check of U, AC or CR4.
+ * Instruction fetches never use MMU_SUPER_AC. */
 #define TLB_BITS 12
 #define TLB_SIZE (1u << TLB_BITS)
 #define TLB_VICTIMS 8
 /* The indices a flush visits (tcg_cpu.tlb_used) before it visits all */
 #define TLB_USED_MAX 256
-enum { MMU_SUPER, MMU_USER, MMU_NR };
+enum { MMU_SUPER, MMU_USER, MMU_SUPER_AC, MMU_NR };
 /*
  * A tag is the linear page (low 12 bits clear) when the access may take
  * the fast path, a compare and an add; low bits make every compare with a
@@ -236,6 +242,9 @@ struct tcg_cpu {
 	uint64_t xcr0;
 	struct tcg_xstate xs;    /* XSAVE components beyond SSE (xsave.h) */
 	uint64_t smbase;
+	/* SYSF_* this vCPU's CPUID advertises (tcg_sys_features) */
+	uint32_t sys_features;
+	bool sys_features_known;
 
 	/* run control */
 	bool stop;              /* leave the block after this instruction */
@@ -370,6 +379,18 @@ static inline bool tcg_v86(const struct tcg_cpu *c)
 static inline unsigned tcg_cpl(const struct tcg_cpu *c)
 {
 	return c->s.seg[S_CS].dpl;
+}
+/* The TLB (MMU_*) of explicit data accesses in the current state: user at
+ * CPL 3; at CPL 0-2 supervisor, MMU_SUPER_AC where CR4.SMAP and EFLAGS.AC
+ * let them reach user pages (SDM Vol. 3, 4.6.1).  Implicit supervisor
+ * accesses (descriptor tables, the TSS) use MMU_SUPER whatever AC is. */
+static inline unsigned tcg_data_kind(const struct tcg_cpu *c)
+{
+	if (tcg_cpl(c) == 3)
+		return MMU_USER;
+	if (__builtin_expect((c->s.cr4 & CR4_SMAP) && (c->s.rflags & FL_AC), 0))
+		return MMU_SUPER_AC;
+	return MMU_SUPER;
 }
 /* Code size of the current CS: 16, 32 or 64. */
 static inline int tcg_code_bits(const struct tcg_cpu *c)
@@ -566,13 +587,14 @@ void *tcg_rmw_ptr(struct tcg_cpu *c, int seg, uint64_t off, unsigned size);
 void tcg_atomic_lock(void);
 void tcg_atomic_unlock(void);
 
-/* Translate a linear address for acc with the current privilege, filling
- * the TLB; raises #PF.  Returns the guest-physical address. */
-uint64_t tcg_translate(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user);
+/* Translate a linear address for acc through the TLB of kind (MMU_*:
+ * tcg_data_kind for data, MMU_USER or MMU_SUPER by CPL for code),
+ * filling it; raises #PF.  Returns the guest-physical address. */
+uint64_t tcg_translate(struct tcg_cpu *c, uint64_t lin, enum access acc, unsigned kind);
 /* The same where it is quiet: no fault and nothing written to the page
  * tables (the page is accessed, and dirty for a write, already);
  * nothing done otherwise.  For the JIT's same-page groups (jit/memo.c). */
-void tcg_tlb_fill_quiet(struct tcg_cpu *c, uint64_t lin, enum access acc, bool user);
+void tcg_tlb_fill_quiet(struct tcg_cpu *c, uint64_t lin, enum access acc, unsigned kind);
 void tcg_tlb_flush(struct tcg_cpu *c);              /* CR3 write without PGE, mode changes */
 void tcg_tlb_flush_all(struct tcg_cpu *c);          /* global entries too (CR4.PGE flip, CR0.PG) */
 void tcg_tlb_flush_page(struct tcg_cpu *c, uint64_t lin); /* INVLPG */
@@ -702,6 +724,15 @@ int tcg_rdmsr(struct tcg_cpu *c, uint32_t msr, uint64_t *v);
 int tcg_wrmsr(struct tcg_cpu *c, uint32_t msr, uint64_t v);
 /* CPUID leaf/subleaf as this engine implements it. */
 void tcg_cpuid(struct tcg_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4]);
+/* The system features of issue 16 the vCPU's CPUID advertises (-cpu max
+ * or the model, less -FEAT; IA32_MISC_ENABLE's CPUID limit aside): the
+ * instructions and CR4 bits that depend on them are #UD / #GP without. */
+#define SYSF_PCID (1u << 0)     /* CR4.PCIDE, PCIDs in CR3 */
+#define SYSF_INVPCID (1u << 1)
+#define SYSF_SMEP (1u << 2)
+#define SYSF_SMAP (1u << 3)     /* CR4.SMAP, STAC, CLAC */
+#define SYSF_UMIP (1u << 4)
+unsigned tcg_sys_features(struct tcg_cpu *c);
 /* -cpu ...,+FEAT: warn about (enforce: refuse, -1) what TCG lacks */
 struct cpu_features;
 int tcg_cpuid_check_features(const struct cpu_features *f);

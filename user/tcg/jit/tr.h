@@ -178,6 +178,14 @@ static inline unsigned tr_cpl(const struct tr *t)
 	return (t->b->key >> KEY_CPL_SHIFT) & 3;
 }
 
+/* The TLB of the block's explicit data accesses (tcg_data_kind) */
+static inline unsigned tr_data_kind(const struct tr *t)
+{
+	if (tr_cpl(t) == 3)
+		return MMU_USER;
+	return t->b->key & KEY_SMAP_AC ? MMU_SUPER_AC : MMU_SUPER;
+}
+
 static inline bool tr_code64(const struct tr *t)
 {
 	return (t->b->key & KEY_BITS_MASK) == 2;

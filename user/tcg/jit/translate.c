@@ -155,8 +155,7 @@ void tr_tlb_index(struct emit *e, int dst, int src)
 static uint8_t *emit_tlb_check(struct tr *t, unsigned size, enum access acc)
 {
 	struct emit *e = &t->e;
-	bool user = tr_cpl(t) == 3;
-	int32_t tlb = CPU_OFF(tlb[user ? MMU_USER : MMU_SUPER][0]);
+	int32_t tlb = CPU_OFF(tlb[tr_data_kind(t)][0]);
 	int32_t tag = acc == ACC_WRITE ? (int32_t)offsetof(struct tlb_entry, tag_write)
 				       : (int32_t)offsetof(struct tlb_entry, tag_read);
 	tr_tlb_index(e, H_RAX, H_RSI);
@@ -613,7 +612,7 @@ static void memo_recheck(struct tr *t, const struct cold *cd)
 		memo_span_start(t, leader, &cd->memo);
 		emit_op1(e, 8, 0x8b, H_RDI, rm_reg(R_CPU));
 		emit_mov_imm(e, H_RDX, ACC_WRITE);
-		emit_mov_imm(e, H_RCX, tr_cpl(t) == 3);
+		emit_mov_imm(e, H_RCX, tr_data_kind(t));
 		emit_call_abs(e, (const void *)tcg_tlb_fill_quiet);
 	}
 	if (flags) {
