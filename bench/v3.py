@@ -64,7 +64,7 @@ def run_tar(path, sz):
     script = (RUN_SH.replace("@ALGS@", " ".join(ALGS)).replace("@BYTES@", str(BYTES))
               .replace("cd /dev/shm", f"SECONDS_={sz['V3_SECONDS']}\nROUNDS={sz['V3_ROUNDS']}\n"
                        "cd /dev/shm", 1))
-    with open(os.path.join(debian_root(), "tests", "linux", "x86-64-v3.c"), "rb") as f:
+    with open(os.path.join(repo_root(), "tests", "linux", "x86-64-v3.c"), "rb") as f:
         src = f.read()
     with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:
         for name, data, mode in (("run.sh", script.encode(), 0o755), ("x86-64-v3.c", src, 0o644)):
@@ -74,7 +74,7 @@ def run_tar(path, sz):
             tar.addfile(info, io.BytesIO(data))
 
 
-def debian_root():
+def repo_root():
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -82,7 +82,7 @@ def host_output(rounds, tmp):
     """sha256 of what the host's gcc build of the program prints on the
     host CPU (the guest's must be the same), or None"""
     exe = os.path.join(tmp, "v3")
-    src = os.path.join(debian_root(), "tests", "linux", "x86-64-v3.c")
+    src = os.path.join(repo_root(), "tests", "linux", "x86-64-v3.c")
     try:
         subprocess.run(["gcc", "-O2", "-march=x86-64-v3", "-o", exe, src], check=True,
                        stderr=subprocess.DEVNULL)
