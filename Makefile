@@ -9,7 +9,8 @@
 #   make run        build qvm and the Linux guest, boot it (Ctrl-A x quits)
 #   make guest-linux  the default Linux guest in build/linux (scripts/build-guest)
 #   make bench      benchmarks against QEMU (bench/)
-#   make bench-debian  only the Debian 12 figures (builds build/debian first)
+#   make bench-debian  only the Debian 12 figures, OpenSSL and x86-64-v3 ones included
+#                      (builds build/debian first)
 #   make bench-kqemu   only the kqemu figures (-accel kqemu vs QEMU's TCG)
 #   make debian-image  the Debian 12 image of those (scripts/build-debian-image)
 

@@ -809,7 +809,7 @@ def print_table():
         print(f"{f.label + ' (' + f.unit + ')':<{w}}{fmt_val(f, 'qvm'):>10}"
               f"{fmt_val(f, 'qemu'):>10}{ratio:>10}{tail}")
     print("Every ratio is qvm/QEMU; below 1 means qvm is faster or smaller "
-          "(for IOPS, above 1 means qvm is faster), "
+          "(for IOPS and MB/s, above 1 means qvm is faster), "
           "above 1 means QEMU is.")
 
 
@@ -857,11 +857,14 @@ def print_problems():
 
 
 def tcg_extra(which):
-    """The Debian and callgrind figures (bench/debian.py, bench/callgrind.py),
-    both VMMs with -accel tcg; returns (header lines, detail lines)."""
+    """The Debian, x86-64-v3, kqemu and callgrind figures (bench/debian.py,
+    bench/v3.py, bench/kqemu.py, bench/callgrind.py), both VMMs with
+    -accel tcg (kqemu: qvm with -accel kqemu); which: a tuple of those
+    names.  Returns (header lines, detail lines)."""
     import callgrind
     import debian
     import kqemu
+    import v3
     me = sys.modules[__name__]
     header, details = [], []
     if "callgrind" in which:
@@ -870,6 +873,11 @@ def tcg_extra(which):
     if "debian" in which:
         h, d = debian.add_figures(me, [VMM("qvm", QVM, QVM_ARGS),
                                        VMM("qemu", QEMU, QEMU_ARGS)])
+        header += h
+        details += d
+    if "v3" in which:
+        h, d = v3.add_figures(me, [VMM("qvm", QVM, QVM_ARGS),
+                                   VMM("qemu", QEMU, QEMU_ARGS)])
         header += h
         details += d
     if "kqemu" in which:
@@ -881,8 +889,9 @@ def tcg_extra(which):
 
 
 def tcg_extra_main(which):
-    """bench/run debian|callgrind|kqemu: only those figures (-accel tcg and
-    kqemu, no KVM)."""
+    """bench/run debian|v3|callgrind|kqemu: only those figures (-accel tcg
+    and kqemu, no KVM); "debian" includes the x86-64-v3 figures (the same
+    Debian guest)."""
     start = time.perf_counter()
     for name, cmd in (("QEMU", QEMU), ("qvm", QVM)):
         if not shutil.which(cmd[0]):
@@ -901,7 +910,7 @@ def tcg_extra_main(which):
     print(f"qvm:    {' '.join(QVM + QVM_ARGS)}")
     print(f"qemu:   {' '.join(QEMU + QEMU_ARGS)} ({version_of(QEMU)})")
     sys.stdout.flush()
-    header, details = tcg_extra(which)
+    header, details = tcg_extra(("debian", "v3") if which == "debian" else (which,))
     for n in header:
         print(n)
     print_table()
@@ -917,13 +926,13 @@ def main():
     if sys.argv[1:] == ["disk"] or os.environ.get("BENCH", "") == "disk":
         return disk_main()
     only = sys.argv[1:] or os.environ.get("BENCH", "").split()
-    if only in (["debian"], ["callgrind"], ["kqemu"]):
+    if only in (["debian"], ["v3"], ["callgrind"], ["kqemu"]):
         return tcg_extra_main(only[0])
     if only == ["net"]:
         import net
         return net.main()
     if sys.argv[1:]:
-        print("usage: bench/run [disk|debian|callgrind|kqemu|net]", file=sys.stderr)
+        print("usage: bench/run [disk|debian|v3|callgrind|kqemu|net]", file=sys.stderr)
         return 2
     start = time.perf_counter()
     model, virt, mods, hyper = host_facts()
@@ -995,7 +1004,7 @@ def main():
     cg_notes, _ = tcg_extra(("callgrind",))
     fig_linux([VMM("qvm", QVM, QVM_ARGS), VMM("qemu", QEMU, QEMU_ARGS)])
     fig_linux_syscall([VMM("qvm", QVM, QVM_ARGS), VMM("qemu", QEMU, QEMU_ARGS)])
-    debian_notes, debian_details = tcg_extra(("debian", "kqemu"))
+    debian_notes, debian_details = tcg_extra(("debian", "v3", "kqemu"))
     disk_notes = fig_disk([Tool("qvm", QVM_IMG), Tool("qemu", QEMU_IMG)])
 
     global failed

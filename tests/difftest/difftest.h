@@ -135,6 +135,9 @@ enum { K_INT, K_SSE, K_MMX, K_X87 };            /* state the entry uses */
 #define DV_IS4 0x20
 #define DV_NDS_REG 0x40 /* NDS only in the register form (VMOVSS/SD):
 			 * the memory form has vvvv = 1111b */
+#define DV_KEEP_L 0x80  /* random cases keep VEX.L: L = 1 is another
+			 * extension's form (VAES, VPCLMULQDQ), which the
+			 * host may have and TCG does not offer */
 
 enum { MF_NONE, MF_F32, MF_F64, MF_F80, MF_I16, MF_I32, MF_I64, MF_BCD };
 

@@ -988,7 +988,7 @@ static void pick_vex(struct gen *g)
 	g->vvvv = nds ? pick_reg(g, RC_XMM, 0) : 0;
 	if (!g->random)
 		return;
-	if (chance(4))
+	if (chance(4) && !(d->vex & DV_KEEP_L))
 		g->vex_l ^= 1;
 	if (chance(4))
 		g->vex_w ^= 1;

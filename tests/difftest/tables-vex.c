@@ -26,6 +26,7 @@ enum {
 #define M_SAME 0x00     /* 256-bit memory operand: twice the 128-bit one */
 #define M_KEEP 0x40     /* ... the same size (shift counts) */
 #define M_QUAD 0x80     /* ... four times (VMOVDDUP) */
+#define KEEP_L 0x100    /* L = 1 is another extension (VAES, VPCLMULQDQ) */
 
 /* The VEX shape of 0F xx with mandatory prefix pfx (SDM Vol. 2,
  * Appendix A opcode maps, and each instruction's page). */
@@ -121,6 +122,10 @@ static unsigned shape_0f38(unsigned op)
 		return VS_RM | L256;
 	case 0x41:
 		return VS_RM;
+	case 0xdb:                      /* VAESIMC */
+		return VS_RM | KEEP_L;
+	case 0xdc ... 0xdf:             /* VAESENC ... VAESDECLAST (VEX.256: VAES) */
+		return VS_NDS | KEEP_L;
 	}
 	return VS_NONE;         /* PBLENDVB, BLENDVPS/PD: other opcodes */
 }
@@ -138,6 +143,10 @@ static unsigned shape_0f3a(unsigned op)
 		return VS_NDS;
 	case 0x14 ... 0x17: case 0x60 ... 0x63:
 		return VS_RM;
+	case 0x44:                      /* VPCLMULQDQ (VEX.256: VPCLMULQDQ) */
+		return VS_NDS | KEEP_L;
+	case 0xdf:                      /* VAESKEYGENASSIST */
+		return VS_RM | KEEP_L;
 	}
 	return VS_NONE;
 }
@@ -183,7 +192,7 @@ static unsigned add(struct dt_def *out, unsigned n, const struct dt_def *d, unsi
 	v->name = vname("v", d->name, l ? " L1" : "");
 	v->vex = DV_VEX | (l ? DV_L1 : 0) |
 		 (kind == VS_NDS ? DV_NDS : kind == VS_NDD ? DV_NDD :
-		  kind == VS_MOVS ? DV_NDS_REG : 0);
+		  kind == VS_MOVS ? DV_NDS_REG : 0) | (shape & KEEP_L ? DV_KEEP_L : 0);
 	v->x &= ~(X_LOCK | X_REP);
 	if (d->nop == 2 && d->op[1] == 0xc2)
 		v->imm_max = 31;        /* VCMPPS & co: 32 predicates */

@@ -988,6 +988,13 @@ static void register_table_0f38_3a(void)
 	shape(MAP_0F3A, 0x40, PFX_66, nds);
 	shape(MAP_0F3A, 0x41, PFX_66, VX_NDS);
 	shape(MAP_0F3A, 0x42, PFX_66, nds | VX_IMM3);
+	/* AES-NI and PCLMULQDQ (sse-crypto.c): VEX.128 only; their VEX.256
+	 * forms belong to VAES and VPCLMULQDQ, which TCG does not offer */
+	shape(MAP_0F38, 0xdb, PFX_66, VX_RM);
+	for (unsigned op = 0xdc; op <= 0xdf; op++)
+		shape(MAP_0F38, op, PFX_66, VX_NDS);
+	shape(MAP_0F3A, 0x44, PFX_66, VX_NDS);
+	shape(MAP_0F3A, 0xdf, PFX_66, VX_RM);
 }
 
 void avx_sse_register(void)
