@@ -91,6 +91,7 @@ struct kq_stats {
 	uint64_t code_unmaps;           /* writable mappings dropped for code */
 	uint64_t tsc_catchups;          /* TSC offsets below 0 dropped (no TSC trap) */
 	uint64_t prefaults;             /* pages mapped around a PAGE exit's */
+	uint64_t handed_native;         /* insns TCG handed back (#UD, CPUID, XGETBV) */
 };
 
 struct kq_engine {
@@ -101,6 +102,7 @@ struct kq_engine {
 	 * something not RAM): block boundaries at CPL 3 that TCG passes
 	 * after the one instruction before native execution again. */
 	unsigned tcg_blocks_after_exit;
+	unsigned tcg_blocks_after_fault;        /* the same after a guest #PF */
 	bool broken;                    /* an ERROR: no vCPU uses it any more */
 	pthread_mutex_t lock;           /* broken, message printing */
 	struct kqemu_backend_info info; /* from the first instance opened */

@@ -35,6 +35,8 @@ static int exception_exit(struct kq_vcpu *kv, const struct kqemu_run *run)
 	}
 	if (run->vector == EXC_PF)
 		c->s.cr2 = run->fault_addr;
+	if (kv->e->tcg_blocks_after_fault)
+		c->kqemu_blocks = kv->e->tcg_blocks_after_fault;
 	return tcg_deliver_event(c, run->vector, run->error_code, INT_EXCEPTION, c->s.rip);
 }
 
@@ -123,6 +125,8 @@ static int page_exit(struct kq_vcpu *kv, const struct kqemu_run *run)
 	if (!tcg_walk_user(c, lin, acc, &pg, &err)) {
 		kq_count(&kv->st.pf_delivered, 1);
 		c->s.cr2 = lin;
+		if (kv->e->tcg_blocks_after_fault)
+			c->kqemu_blocks = kv->e->tcg_blocks_after_fault;
 		return tcg_deliver_event(c, EXC_PF, err, INT_EXCEPTION, c->s.rip);
 	}
 	bool ram_writable = false;
