@@ -391,16 +391,11 @@ static int kq_init(struct machine *m)
 	e->ops = ops;
 	e->m = m;
 	e->ram = (struct kqemu_ram){ .fd = m->ram_fd, .size = m->ram_size, .host = m->ram };
-	/* One instruction, measured: more blocks in TCG after an exit make
-	 * an OUT loop at CPL 3 cheaper (user.elf, 20000 OUTs: 75000 TSC
-	 * cycles each with 0 or 1, 17000 with 4, 5000 with 16), but TCG then
-	 * runs user code that the host's CPUID told to use AVX-512, which
-	 * TCG lacks: Linux's init died of #UD (EVEX) with 16 and 64. */
-	e->tcg_blocks_after_exit = 0;
-	if (getenv("QVM_KQEMU_AFTER_EXIT"))
-		e->tcg_blocks_after_exit = (unsigned)atoi(getenv("QVM_KQEMU_AFTER_EXIT"));
-	if (getenv("QVM_KQEMU_AFTER_PF"))
-		e->tcg_blocks_after_fault = (unsigned)atoi(getenv("QVM_KQEMU_AFTER_PF"));
+	/* After an exit into the guest's kernel (a system call, an
+	 * exception, SOFTMMU), TCG runs the user code until 64 blocks
+	 * pass at CPL 3 without a kernel entry, interpreted (README.md,
+	 * "Exits": measured against 0, 16 and 256). */
+	e->tcg_blocks_after_exit = KQ_BLOCKS_AFTER_EXIT;
 	pthread_mutex_init(&e->lock, NULL);
 	m->accel->kqemu = e;
 	qvm_log(LOG_ACCEL, "kqemu: backend %s", ops->name);

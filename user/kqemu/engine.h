@@ -79,6 +79,8 @@ void kq_maps_each_writable(struct kq_maps *t, uint64_t phys,
 /* ------------------------------------------------------------------ */
 /* The engine and its vCPUs (engine.c, exits.c, state.c)               */
 
+#define KQ_BLOCKS_AFTER_EXIT 64
+
 struct kq_stats {
 	uint64_t entries;               /* native runs */
 	uint64_t exits[KQEMU_EXIT_NR];  /* by enum kqemu_exit_class */
@@ -99,10 +101,10 @@ struct kq_engine {
 	struct kqemu_ram ram;
 	struct machine *m;
 	/* After an exit that needs TCG (SOFTMMU, SYSCALL, an access to
-	 * something not RAM): block boundaries at CPL 3 that TCG passes
-	 * after the one instruction before native execution again. */
+	 * something not RAM) or delivers an exception: CPL 3 blocks that
+	 * TCG runs (after the one instruction) before native execution
+	 * again, counted afresh at each kernel entry (tcg_kqemu_leave). */
 	unsigned tcg_blocks_after_exit;
-	unsigned tcg_blocks_after_fault;        /* the same after a guest #PF */
 	bool broken;                    /* an ERROR: no vCPU uses it any more */
 	pthread_mutex_t lock;           /* broken, message printing */
 	struct kqemu_backend_info info; /* from the first instance opened */
