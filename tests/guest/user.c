@@ -353,6 +353,68 @@ static uint64_t u_sse(uint64_t n)
 	return 0;
 }
 
+/* Right after a system call, under kqemu, TCG runs the user code (the
+ * stretch after the exit) and hands what it cannot run to the host CPU:
+ * VPADDQ on ZMM registers (EVEX, AVX-512F) adds xmm1 to xmm0. */
+static uint64_t evex_in[2] __attribute__((aligned(16)));
+static uint64_t evex_out[2] __attribute__((aligned(16)));
+
+static uint64_t u_evex(uint64_t a)
+{
+	evex_in[0] = a;
+	evex_in[1] = ~a;
+	__asm__ volatile("movdqa (%0), %%xmm0\n\tmovdqa (%0), %%xmm1" :: "r"(evex_in) : "memory");
+	sys(SYS_NOP, 0, 0);
+	__asm__ volatile("vpaddq %%zmm1, %%zmm0, %%zmm0\n\tmovdqa %%xmm0, (%0)"
+			 :: "r"(evex_out) : "memory");
+	return evex_out[0];
+}
+
+/* ud2 right after a system call: #UD for the kernel all the same */
+static uint64_t u_ud_after_syscall(uint64_t a)
+{
+	(void)a;
+	fault_skip = 2;
+	last_vec = 0;
+	sys(SYS_NOP, 0, 0);
+	__asm__ volatile("ud2");
+	return last_vec;
+}
+
+/* CPUID leaf 7 (EBX) and XCR0 (when xgetbv) before and after a system
+ * call: the same values (under kqemu, the host's both times) */
+static uint64_t u_cpuid_pair(uint64_t xgetbv)
+{
+	uint32_t a[4], b[4], lo0 = 0, hi0 = 0, lo1 = 0, hi1 = 0;
+	/* far from the last system call: kqemu runs this natively */
+	for (volatile int i = 0; i < 5000; i++)
+		;
+	cpuid(7, 0, a);
+	if (xgetbv)
+		__asm__ volatile("xgetbv" : "=a"(lo0), "=d"(hi0) : "c"(0));
+	sys(SYS_NOP, 0, 0);
+	cpuid(7, 0, b);
+	if (xgetbv)
+		__asm__ volatile("xgetbv" : "=a"(lo1), "=d"(hi1) : "c"(0));
+	return a[1] == b[1] && lo0 == lo1 && hi0 == hi1;
+}
+
+/* Under kqemu only (TCG itself has no AVX-512) and where the guest CPU
+ * offers AVX512F (kqemu offers the host's): an EVEX instruction after a
+ * system call runs, with the right result. */
+static void kqemu_stretch_checks(void)
+{
+	uint32_t r[4];
+	cpuid(7, 0, r);
+	if (!cmdline_has("kqemu") || !(r[1] & (1u << 16))) {
+		printk("user: EVEX after a system call: not checked (kqemu and AVX512F only)\n");
+		return;
+	}
+	uint64_t v = run(u_evex, 0x123456789ULL);
+	check(v == 2 * 0x123456789ULL, "EVEX VPADDQ after a system call ran natively (%lx)", v);
+	check(run(u_cpuid_pair, 1) == 1, "XGETBV the same before and after a system call");
+}
+
 /* mov $imm32, %eax; ret */
 static void put_code(uint32_t imm)
 {
@@ -438,6 +500,9 @@ int main(void)
 	v = run(u_ud, 0);
 	check(v == 6, "#UD at cpl3 (vector %lu)", v);
 	sum(v);
+	check(run(u_ud_after_syscall, 0) == 6, "#UD for ud2 right after a system call");
+	check(run(u_cpuid_pair, 0) == 1, "CPUID the same before and after a system call");
+	kqemu_stretch_checks();
 	v = run(u_gp, 0);
 	check(v == 13ULL << 32, "#GP(0) for hlt at cpl3 (%lx)", v);
 	sum(v);

@@ -622,6 +622,68 @@ TEST(kqemu_engine_loop_jit)
 	engine_loop(true);
 }
 
+/* The stretch after an exit: the user code after SYSRET runs in TCG,
+ * which hands CPUID and an instruction it lacks (EVEX VPADDQ zmm) back
+ * to the backend with rip at them.  The interp backend "cannot run"
+ * either (SOFTMMU): TCG then runs CPUID alone, and raises a real #UD for
+ * the EVEX instruction, delivered to the kernel (no loop). */
+static void engine_stretch(bool jit)
+{
+	struct kq_setup s;
+	CHECK(setup(&s));
+	struct tcg_cpu *c = s.env.c;
+	struct kq_vcpu *kv = s.kv;
+	kq_vcpu_free(kv);
+	s.eng.ops = &interp_ops;
+	s.eng.have_info = false;
+	s.eng.tcg_blocks_after_exit = 64;
+	kv = s.kv = kq_vcpu_new(&s.eng, c);
+	CHECK(kv && kq_vcpu_open(kv) == 0);
+	tcg_set_jit(c, jit, 4);
+	/* syscall; cpuid; vpaddq %zmm1,%zmm0,%zmm0 */
+	static const uint8_t user[] = { 0x0f, 0x05, 0x0f, 0xa2,
+					0x62, 0xf1, 0xfd, 0x48, 0xd4, 0xc1 };
+	static const uint8_t sysret[] = { 0x48, 0x0f, 0x07 };
+	static const uint8_t hlt = 0xf4;
+	guest_write(s.env.m, 0x200000, user, sizeof(user));
+	guest_write(s.env.m, 0x30000, sysret, sizeof(sysret));
+	guest_write(s.env.m, K_PF, &hlt, 1);           /* every vector's gate */
+	c->s.efer |= 1;                                 /* SCE */
+	c->s.star = 0x23ULL << 48 | 0x10ULL << 32;
+	c->s.lstar = 0x30000;
+	c->s.sfmask = FL_IF;
+	c->s.regs[R_RAX] = 0;
+	uint64_t rips[8];
+	unsigned n = 0;
+	int r = VCPU_EXIT_AGAIN;
+	for (int guard = 0; guard < 1000 && r == VCPU_EXIT_AGAIN; guard++) {
+		uint64_t before = kv->st.handed_native;
+		r = kq_run(kv, run_tcg, c);
+		if (kv->st.handed_native != before && n < 8)
+			rips[n++] = c->s.rip;
+	}
+	CHECK_EQ(r, VCPU_EXIT_HALT);
+	CHECK_EQ(n, 2);
+	CHECK_EQ(rips[0], U_CODE + 2);                  /* CPUID, not run */
+	CHECK_EQ(rips[1], U_CODE + 4);                  /* EVEX */
+	CHECK_EQ(kv->st.exits[KQEMU_EXIT_SOFTMMU], 2);
+	CHECK(c->s.regs[R_RAX] != 0);                   /* TCG ran CPUID alone */
+	/* the #UD delivered: the frame's rip is the EVEX instruction */
+	CHECK_EQ(c->s.rip, K_PF + 1);
+	CHECK_EQ(get64(&s.env, 0x50000 - 40), U_CODE + 4);
+	teardown(&s);
+}
+
+TEST(kqemu_engine_stretch_interpreter)
+{
+	engine_stretch(false);
+}
+
+TEST(kqemu_engine_stretch_jit)
+{
+	engine_stretch(true);
+}
+
 /* A SIGNAL exit may come before the backend applied the requests: the
  * engine sends them again. */
 TEST(kqemu_engine_signal_requeues)

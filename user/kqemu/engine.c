@@ -140,6 +140,7 @@ struct kq_vcpu *kq_vcpu_new(struct kq_engine *e, struct tcg_cpu *c)
 		qvm_log(LOG_UNIMP, "kqemu: XSAVE components %#llx not offered to the guest",
 			(unsigned long long)offer);
 	c->kqemu = kv;
+	c->kqemu_blocks_refill = e->tcg_blocks_after_exit;
 	c->kqemu_tlb_flushed = kq_tlb_flushed;
 	c->kqemu_code_marked = kq_code_marked;
 	return kv;
@@ -207,6 +208,7 @@ void kq_backend_failed(struct kq_vcpu *kv, const char *why)
 		fprintf(stderr, "qvm: kqemu: backend %s failed: %s; going on in TCG alone\n",
 			e->ops->name, why);
 	kv->c->kqemu_exit_on_user = false;
+	kv->c->kqemu_stretch = false;
 	/* closed with the vCPU (kq_vcpu_free): a kick from another thread
 	 * may still hold the pointer */
 	if (kv->b && !kv->b_failed)
@@ -389,12 +391,11 @@ static int kq_init(struct machine *m)
 	e->ops = ops;
 	e->m = m;
 	e->ram = (struct kqemu_ram){ .fd = m->ram_fd, .size = m->ram_size, .host = m->ram };
-	/* One instruction, measured: more blocks in TCG after an exit make
-	 * an OUT loop at CPL 3 cheaper (user.elf, 20000 OUTs: 75000 TSC
-	 * cycles each with 0 or 1, 17000 with 4, 5000 with 16), but TCG then
-	 * runs user code that the host's CPUID told to use AVX-512, which
-	 * TCG lacks: Linux's init died of #UD (EVEX) with 16 and 64. */
-	e->tcg_blocks_after_exit = 0;
+	/* After an exit into the guest's kernel (a system call, an
+	 * exception, SOFTMMU), TCG runs the user code until 64 blocks
+	 * pass at CPL 3 without a kernel entry, interpreted (README.md,
+	 * "Exits": measured against 0, 16 and 256). */
+	e->tcg_blocks_after_exit = KQ_BLOCKS_AFTER_EXIT;
 	pthread_mutex_init(&e->lock, NULL);
 	m->accel->kqemu = e;
 	qvm_log(LOG_ACCEL, "kqemu: backend %s", ops->name);
@@ -444,6 +445,10 @@ int kq_run(struct kq_vcpu *kv, int (*tcg_run)(void *opaque), void *opaque)
 	c->kqemu_left = false;
 	int r = tcg_run(opaque);
 	kq_count(&kv->st.tcg_ns, clock_ns() - t0);
+	if (c->kqemu_native) {
+		c->kqemu_native = false;
+		kq_count(&kv->st.handed_native, 1);
+	}
 	return r;
 }
 
@@ -522,11 +527,12 @@ static void kq_info_kqemu(struct machine *m, void (*print)(void *, const char *)
 		 "\npage exits: %llu guest #PF, %llu not RAM, %llu writes to code; "
 		 "%llu pages mapped around them\n"
 		 "mapping requests: %llu maps, %llu unmaps, %llu flushes; %llu writable "
-		 "mappings dropped for code; %llu TSC catch-ups\nstayed in TCG:",
+		 "mappings dropped for code; %llu TSC catch-ups; %llu instructions TCG handed back\nstayed in TCG:",
 		 (unsigned long long)s.pf_delivered, (unsigned long long)s.not_ram,
 		 (unsigned long long)s.code_writes, (unsigned long long)s.prefaults, (unsigned long long)s.maps,
 		 (unsigned long long)s.unmaps, (unsigned long long)s.flushes,
-		 (unsigned long long)s.code_unmaps, (unsigned long long)s.tsc_catchups);
+		 (unsigned long long)s.code_unmaps, (unsigned long long)s.tsc_catchups,
+		 (unsigned long long)s.handed_native);
 	print(opaque, line);
 	for (int k = 1; k < KQ_STAY_NR; k++) {
 		if (!s.stay[k])

@@ -79,6 +79,8 @@ void kq_maps_each_writable(struct kq_maps *t, uint64_t phys,
 /* ------------------------------------------------------------------ */
 /* The engine and its vCPUs (engine.c, exits.c, state.c)               */
 
+#define KQ_BLOCKS_AFTER_EXIT 64
+
 struct kq_stats {
 	uint64_t entries;               /* native runs */
 	uint64_t exits[KQEMU_EXIT_NR];  /* by enum kqemu_exit_class */
@@ -91,6 +93,7 @@ struct kq_stats {
 	uint64_t code_unmaps;           /* writable mappings dropped for code */
 	uint64_t tsc_catchups;          /* TSC offsets below 0 dropped (no TSC trap) */
 	uint64_t prefaults;             /* pages mapped around a PAGE exit's */
+	uint64_t handed_native;         /* insns TCG handed back (#UD, CPUID, XGETBV) */
 };
 
 struct kq_engine {
@@ -98,8 +101,9 @@ struct kq_engine {
 	struct kqemu_ram ram;
 	struct machine *m;
 	/* After an exit that needs TCG (SOFTMMU, SYSCALL, an access to
-	 * something not RAM): block boundaries at CPL 3 that TCG passes
-	 * after the one instruction before native execution again. */
+	 * something not RAM) or delivers an exception: CPL 3 blocks that
+	 * TCG runs (after the one instruction) before native execution
+	 * again, counted afresh at each kernel entry (tcg_kqemu_leave). */
 	unsigned tcg_blocks_after_exit;
 	bool broken;                    /* an ERROR: no vCPU uses it any more */
 	pthread_mutex_t lock;           /* broken, message printing */

@@ -18,7 +18,8 @@
 #include "hw/apic.h"
 #include "physmap.h"
 
-/* The next instruction (and tcg_blocks_after_exit blocks) in TCG. */
+/* The next instruction (and the user code until tcg_blocks_after_exit
+ * blocks pass without a kernel entry) in TCG. */
 static int to_tcg(struct kq_vcpu *kv)
 {
 	kv->c->kqemu_one = true;
@@ -35,6 +36,7 @@ static int exception_exit(struct kq_vcpu *kv, const struct kqemu_run *run)
 	}
 	if (run->vector == EXC_PF)
 		c->s.cr2 = run->fault_addr;
+	c->kqemu_blocks = kv->e->tcg_blocks_after_exit;
 	return tcg_deliver_event(c, run->vector, run->error_code, INT_EXCEPTION, c->s.rip);
 }
 
@@ -123,6 +125,7 @@ static int page_exit(struct kq_vcpu *kv, const struct kqemu_run *run)
 	if (!tcg_walk_user(c, lin, acc, &pg, &err)) {
 		kq_count(&kv->st.pf_delivered, 1);
 		c->s.cr2 = lin;
+		c->kqemu_blocks = kv->e->tcg_blocks_after_exit;
 		return tcg_deliver_event(c, EXC_PF, err, INT_EXCEPTION, c->s.rip);
 	}
 	bool ram_writable = false;

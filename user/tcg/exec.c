@@ -14,8 +14,21 @@
 /* ------------------------------------------------------------------ */
 /* Exceptions                                                          */
 
+/* The longjmp value that says: not an exception, the instruction goes
+ * back to kqemu's native execution (tcg_kqemu_native). */
+#define JMP_KQEMU_NATIVE 2
+
+void tcg_kqemu_native(struct tcg_cpu *c)
+{
+	if (c->kqemu_stretch && tcg_cpl(c) == 3)
+		longjmp(c->jmp, JMP_KQEMU_NATIVE);
+}
+
 _Noreturn void tcg_raise(struct tcg_cpu *c, int vec, int errcode)
 {
+	/* kqemu: what TCG cannot run, the host CPU may (EVEX, AMX ...) */
+	if (vec == EXC_UD)
+		tcg_kqemu_native(c);
 	c->exc_vec = vec;
 	c->exc_err = errcode;
 	longjmp(c->jmp, 1);
@@ -127,7 +140,18 @@ static void single_step_trap(struct tcg_cpu *c)
 
 int tcg_exec(struct tcg_cpu *c)
 {
-	if (setjmp(c->jmp)) {
+	switch (setjmp(c->jmp)) {
+	case 0:
+		break;
+	case JMP_KQEMU_NATIVE:
+		/* nothing of the instruction done; rip at it */
+		c->stop = false;
+		c->kqemu_stretch = false;
+		c->kqemu_blocks = 0;
+		c->kqemu_native = true;
+		c->kqemu_left = true;
+		return VCPU_EXIT_AGAIN;
+	default:
 		/* an exception: deliver it (which may raise and land here again) */
 		c->stop = false;
 		qvm_log(LOG_INT, "cpu %u: exception %d error 0x%x at %llx", c->v ? c->v->index : 0,
@@ -150,9 +174,19 @@ int tcg_exec(struct tcg_cpu *c)
 		if (c->halted || c->s.mp_state == MP_WAIT_SIPI)
 			return VCPU_EXIT_HALT;
 		/* kqemu: user code goes back to the engine, to run natively */
-		if (c->kqemu_exit_on_user && tcg_kqemu_leave(c)) {
-			c->kqemu_left = true;
-			return VCPU_EXIT_AGAIN;
+		bool stretch = false;
+		if (c->kqemu_exit_on_user) {
+			if (tcg_kqemu_leave(c)) {
+				c->kqemu_left = true;
+				return VCPU_EXIT_AGAIN;
+			}
+			/* CPL 3 in TCG for the blocks after an exit alone
+			 * (not kqemu_one's instruction, not a declined
+			 * stretch): CPL changes only between blocks.  They
+			 * are interpreted, so that each block counts (the
+			 * JIT chains blocks and stays in a loop). */
+			stretch = tcg_cpl(c) == 3 && !c->kqemu_one && !c->kqemu_declined;
+			c->kqemu_stretch = stretch;
 		}
 		bool shadow = c->inhibit_irq;
 		bool single_step = c->s.rflags & FL_TF;
@@ -162,7 +196,7 @@ int tcg_exec(struct tcg_cpu *c)
 		struct tcg_block *b = tcg_find_block(c);
 		/* an instruction alone (interrupt shadow, TF, kqemu's exit) is
 		 * interpreted */
-		if (c->jit_on && !alone && jit_exec(c, b))
+		if (c->jit_on && !alone && !stretch && jit_exec(c, b))
 			continue;
 		run_block(c, b, alone);
 		if (single_step && !shadow)
@@ -173,6 +207,7 @@ int tcg_exec(struct tcg_cpu *c)
 int tcg_deliver_event(struct tcg_cpu *c, int vec, int errcode, int kind, uint64_t ret_rip)
 {
 	/* a fault while delivering comes back here (tcg_raise), as in tcg_exec */
+	c->kqemu_stretch = false;
 	if (setjmp(c->jmp))
 		tcg_deliver(c, c->exc_vec, c->exc_err, INT_EXCEPTION, c->s.rip);
 	else

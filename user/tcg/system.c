@@ -843,6 +843,8 @@ static void op_wrmsr(struct tcg_cpu *c, const struct insn *i)
 static void op_cpuid(struct tcg_cpu *c, const struct insn *i)
 {
 	(void)i;
+	/* kqemu: user code sees the host's CPUID natively; so here too */
+	tcg_kqemu_native(c);
 	uint32_t r[4];
 	tcg_cpuid(c, (uint32_t)c->s.regs[R_RAX], (uint32_t)c->s.regs[R_RCX], r);
 	c->s.regs[R_RAX] = r[0];

@@ -315,7 +315,15 @@ struct tcg_cpu {
 	bool kqemu_left;        /* tcg_exec returned for that (thread=single's
 				 * turn ends too) */
 	bool walk_peek;         /* tcg_peek_user's walk: no A/D writes */
-	uint32_t kqemu_blocks;  /* CPL 3 block boundaries to pass before leaving */
+	uint32_t kqemu_blocks;  /* CPL 3 blocks to run before leaving (the
+				 * stretch after an exit), interpreted */
+	uint32_t kqemu_blocks_refill;   /* kqemu_blocks again at each kernel
+				 * entry within the stretch */
+	/* TCG runs CPL 3 code now only for kqemu_blocks (the stretch after
+	 * an exit): #UD, CPUID and XGETBV hand the instruction back to
+	 * native execution (tcg_kqemu_native) instead of running it */
+	bool kqemu_stretch;
+	bool kqemu_native;      /* tcg_exec returned for that, at the insn */
 	/* Told of every TLB flush (all, or the page at lin) and of every
 	 * page the decoder marks as code (mmu.c; any thread). */
 	void (*kqemu_tlb_flushed)(struct tcg_cpu *c, bool all, uint64_t lin);
@@ -410,11 +418,18 @@ static inline unsigned tcg_stack_size(const struct tcg_cpu *c)
 /* kqemu: at a block boundary, should tcg_exec leave so that the engine
  * runs the code natively?  At CPL 3 only (CPL changes in interpreted
  * handlers alone: IRET, SYSRET, SYSEXIT, far RET, delivery), unless the
- * engine declined this stretch at CPL 3 or asked for more TCG first. */
+ * engine declined this stretch at CPL 3 or asked for more TCG first
+ * (kqemu_blocks: the user blocks after an exit, counted down at CPL 3
+ * and refilled while the kernel runs, so that user code that keeps
+ * making system calls stays in TCG, and other code leaves soon). */
 static inline bool tcg_kqemu_leave(struct tcg_cpu *c)
 {
 	if (tcg_cpl(c) != 3) {
 		c->kqemu_declined = false;
+		/* the stretch entered the kernel again (a system call):
+		 * it goes on */
+		if (c->kqemu_blocks)
+			c->kqemu_blocks = c->kqemu_blocks_refill;
 		return false;
 	}
 	if (c->kqemu_declined || c->kqemu_one)
@@ -425,6 +440,11 @@ static inline bool tcg_kqemu_leave(struct tcg_cpu *c)
 	}
 	return true;
 }
+
+/* kqemu: in the stretch after an exit (kqemu_stretch, CPL 3), the
+ * instruction at c->s.rip, not begun, goes back to native execution:
+ * tcg_exec returns with kqemu_native set (exec.c).  Else nothing. */
+void tcg_kqemu_native(struct tcg_cpu *c);
 
 /* ------------------------------------------------------------------ */
 /* Registers and operands (operand.c)                                  */

@@ -497,6 +497,8 @@ static void check_osxsave(struct tcg_cpu *c, const struct insn *i)
 void tcg_xgetbv(struct tcg_cpu *c, const struct insn *i)
 {
 	uint64_t v;
+	/* kqemu: user code reads the host's XCR0 natively; so here too */
+	tcg_kqemu_native(c);
 	check_osxsave(c, i);
 	switch ((uint32_t)c->s.regs[R_RCX]) {
 	case 0:
