@@ -207,6 +207,18 @@ TEST(kvm_cpuid_named_intel)
 	e = find(c, 0x80000001, 0);
 	CHECK(e && (e->edx & (1u << 26)));
 	free(c);
+
+	/* On an AMD host KVM repeats leaf 1 EDX in 0x80000001 EDX (the
+	 * nested test host does): an Intel model must not */
+	for (unsigned i = 0; i < src->nent; i++)
+		if (src->entries[i].function == 0x80000001)
+			src->entries[i].edx |= CPUID_AMD_ALIASES;
+	set_cpu(&cfg, arg);
+	c = build(src, &cfg);
+	CHECK(c != NULL);
+	e = find(c, 0x80000001, 0);
+	CHECK(e && e->edx == (1u << 11 | 1u << 20 | 1u << 27 | 1u << 29));
+	free(c);
 	free(src);
 }
 

@@ -250,6 +250,10 @@ static void apply_features(struct kvm_cpuid_entry2 *e, const struct kvm_cpuid_en
 			if (w >= 0)
 				r[reg] &= cpu_def_mask(d, f, (unsigned)w);
 		}
+		/* An AMD host's KVM repeats leaf 1 EDX in 0x80000001 EDX; a
+		 * model has those bits only as AMD (amd_aliases() below) */
+		if (e->function == 0x80000001)
+			r[3] &= ~CPUID_AMD_ALIASES;
 	}
 	e->eax = r[0], e->ebx = r[1], e->ecx = r[2], e->edx = r[3];
 }
