@@ -585,60 +585,25 @@ static void vex_pextrw(struct tcg_cpu *c, const struct insn *i)
 /* 66 0F 3A 14-17: VPEXTRB VPEXTRW VPEXTRD/Q VEXTRACTPS r/m, xmm, Ib */
 static void vex_pextr(struct tcg_cpu *c, const struct insn *i)
 {
-	unsigned size;
 	union xmm v;
-	uint64_t val;
 
 	if (i->pfx != PFX_66)
 		sse_ud(c);
 	vex_enc(c, i, false, false);
 	xmm_get(c, i->reg, &v);
-	switch (i->op) {
-	case 0x14:
-		size = 1;
-		val = v.b[i->imm & 15];
-		break;
-	case 0x15:
-		size = 2;
-		val = v.w[i->imm & 7];
-		break;
-	case 0x16:
-		size = gpr_size(i);
-		val = size == 8 ? v.q[i->imm & 1] : v.d[i->imm & 3];
-		break;
-	default:
-		size = 4;
-		val = v.d[i->imm & 3];
-		break;
-	}
-	if (i->mem)
-		tcg_rm_set(c, i, size, val);
-	else
-		tcg_reg_set(c, i, i->rm, size == 8 ? 8 : 4, val);
+	sse_pextr_store(c, i, &v);
 }
 
 /* 66 0F 3A 20 / 22: VPINSRB xmm, vvvv, r32/m8, Ib; VPINSRD/Q */
 static void vex_pinsr(struct tcg_cpu *c, const struct insn *i)
 {
 	union xmm v;
-	uint64_t val;
 
 	if (i->pfx != PFX_66)
 		sse_ud(c);
 	vex_enc(c, i, false, true);
-	if (i->op == 0x20) {
-		val = i->mem ? tcg_ld8(c, i->seg, tcg_ea(c, i)) : tcg_reg_get(c, i, i->rm, 4);
-		xmm_get(c, i->vvvv, &v);
-		v.b[i->imm & 15] = (uint8_t)val;
-	} else if (gpr_size(i) == 8) {
-		val = tcg_rm_get(c, i, 8);
-		xmm_get(c, i->vvvv, &v);
-		v.q[i->imm & 1] = val;
-	} else {
-		val = tcg_rm_get(c, i, 4);
-		xmm_get(c, i->vvvv, &v);
-		v.d[i->imm & 3] = (uint32_t)val;
-	}
+	xmm_get(c, i->vvvv, &v);
+	sse_pinsr_into(c, i, &v);
 	vex_set128(c, i->reg, &v);
 }
 
@@ -786,12 +751,7 @@ static void vex_cvt_gpr(struct tcg_cpu *c, const struct insn *i)
 		vex_enc(c, i, true, true);
 		v = tcg_rm_get(c, i, size);
 		xmm_get(c, i->vvvv, &d);
-		host = sse_fp_begin(c);
-		SSE_PIN(d);
-		SSE_PIN(v);
-		sse_cvtsi2f(&d, v, dbl, wide);
-		SSE_PIN(d);
-		sse_fp_end(c, host);
+		sse_cvtsi2f_guest(c, &d, v, dbl, wide);
 		vex_set128(c, i->reg, &d);
 		return;
 	}

@@ -483,6 +483,19 @@ uint64_t sse_cvtf2si(const union xmm *s, unsigned which, bool dbl, bool wide)
 }
 #undef F2I
 
+/* CVTSI2SS/SD's conversion under the guest MXCSR (flags, #XM before d
+ * is written), for the legacy and VEX forms */
+void sse_cvtsi2f_guest(struct tcg_cpu *c, union xmm *d, uint64_t v, bool dbl, bool wide)
+{
+	uint32_t host = sse_fp_begin(c);
+
+	SSE_PIN(*d);
+	SSE_PIN(v);
+	sse_cvtsi2f(d, v, dbl, wide);
+	SSE_PIN(*d);
+	sse_fp_end(c, host);
+}
+
 static void op_cvt_gpr(struct tcg_cpu *c, const struct insn *i)
 {
 	bool dbl = i->pfx == PFX_F2, wide = i->rex & 8;
@@ -499,12 +512,7 @@ static void op_cvt_gpr(struct tcg_cpu *c, const struct insn *i)
 	if (i->op == 0x2a) {
 		v = tcg_rm_get(c, i, size);
 		xmm_get(c, i->reg, &d);
-		host = sse_fp_begin(c);
-		SSE_PIN(d);
-		SSE_PIN(v);
-		sse_cvtsi2f(&d, v, dbl, wide);
-		SSE_PIN(d);
-		sse_fp_end(c, host);
+		sse_cvtsi2f_guest(c, &d, v, dbl, wide);
 		xmm_set(c, i->reg, &d);
 		return;
 	}

@@ -542,35 +542,30 @@ static void op_pextrw(struct tcg_cpu *c, const struct insn *i)
 		mmx_enter(c);
 }
 
-/* 66 0F 3A 14-17: PEXTRB PEXTRW PEXTRD/Q EXTRACTPS r/m, xmm, Ib.  A
- * register destination is written as r32 (zero-extended), or r64 for
- * PEXTRQ. */
-static void op_pextr(struct tcg_cpu *c, const struct insn *i)
+/* The element of v that PEXTRB, PEXTRW, PEXTRD/Q or EXTRACTPS (0F 3A
+ * 14-17, legacy and VEX) names, stored to r/m: a register destination is
+ * written as r32 (zero-extended), or r64 for PEXTRQ. */
+void sse_pextr_store(struct tcg_cpu *c, const struct insn *i, const union xmm *v)
 {
 	unsigned size;
-	union xmm v;
 	uint64_t val;
 
-	if (i->pfx != PFX_66)
-		sse_ud(c);
-	sse_check(c);
-	xmm_get(c, i->reg, &v);
 	switch (i->op) {
 	case 0x14:
 		size = 1;
-		val = v.b[i->imm & 15];
+		val = v->b[i->imm & 15];
 		break;
 	case 0x15:
 		size = 2;
-		val = v.w[i->imm & 7];
+		val = v->w[i->imm & 7];
 		break;
 	case 0x16:
 		size = (i->rex & 8) ? 8 : 4;
-		val = size == 8 ? v.q[i->imm & 1] : v.d[i->imm & 3];
+		val = size == 8 ? v->q[i->imm & 1] : v->d[i->imm & 3];
 		break;
 	default:
 		size = 4;
-		val = v.d[i->imm & 3];
+		val = v->d[i->imm & 3];
 		break;
 	}
 	if (i->mem)
@@ -579,28 +574,41 @@ static void op_pextr(struct tcg_cpu *c, const struct insn *i)
 		tcg_reg_set(c, i, i->rm, size == 8 ? 8 : 4, val);
 }
 
-/* 66 0F 3A 20 / 22: PINSRB xmm, r32/m8, Ib; PINSRD/Q xmm, r/m32/64, Ib */
-static void op_pinsr(struct tcg_cpu *c, const struct insn *i)
+/* PINSRB, PINSRD/Q (0F 3A 20, 22, legacy and VEX): the r32/m8 or
+ * r/m32/64 source into its element of v. */
+void sse_pinsr_into(struct tcg_cpu *c, const struct insn *i, union xmm *v)
+{
+	if (i->op == 0x20)
+		v->b[i->imm & 15] = (uint8_t)(i->mem ? tcg_ld8(c, i->seg, tcg_ea(c, i)) :
+						  tcg_reg_get(c, i, i->rm, 4));
+	else if (i->rex & 8)
+		v->q[i->imm & 1] = tcg_rm_get(c, i, 8);
+	else
+		v->d[i->imm & 3] = (uint32_t)tcg_rm_get(c, i, 4);
+}
+
+/* 66 0F 3A 14-17: PEXTRB PEXTRW PEXTRD/Q EXTRACTPS r/m, xmm, Ib */
+static void op_pextr(struct tcg_cpu *c, const struct insn *i)
 {
 	union xmm v;
-	uint64_t val;
 
 	if (i->pfx != PFX_66)
 		sse_ud(c);
 	sse_check(c);
-	if (i->op == 0x20) {
-		val = i->mem ? tcg_ld8(c, i->seg, tcg_ea(c, i)) : tcg_reg_get(c, i, i->rm, 4);
-		xmm_get(c, i->reg, &v);
-		v.b[i->imm & 15] = (uint8_t)val;
-	} else if (i->rex & 8) {
-		val = tcg_rm_get(c, i, 8);
-		xmm_get(c, i->reg, &v);
-		v.q[i->imm & 1] = val;
-	} else {
-		val = tcg_rm_get(c, i, 4);
-		xmm_get(c, i->reg, &v);
-		v.d[i->imm & 3] = (uint32_t)val;
-	}
+	xmm_get(c, i->reg, &v);
+	sse_pextr_store(c, i, &v);
+}
+
+/* 66 0F 3A 20 / 22: PINSRB xmm, r32/m8, Ib; PINSRD/Q xmm, r/m32/64, Ib */
+static void op_pinsr(struct tcg_cpu *c, const struct insn *i)
+{
+	union xmm v;
+
+	if (i->pfx != PFX_66)
+		sse_ud(c);
+	sse_check(c);
+	xmm_get(c, i->reg, &v);
+	sse_pinsr_into(c, i, &v);
 	xmm_set(c, i->reg, &v);
 }
 

@@ -125,6 +125,11 @@ void avx_sse_register(void);
 /* d's low element = (float or double) v, a 32-bit or (wide) 64-bit
  * integer, under the host MXCSR the caller loaded */
 void sse_cvtsi2f(union xmm *d, uint64_t v, bool dbl, bool wide);
+void sse_cvtsi2f_guest(struct tcg_cpu *c, union xmm *d, uint64_t v, bool dbl, bool wide);
+/* PEXTRB/W/D/Q, EXTRACTPS: v's element to r/m; PINSRB/D/Q: r/m into v's
+ * element (sse-int.c; the legacy and VEX forms) */
+void sse_pextr_store(struct tcg_cpu *c, const struct insn *i, const union xmm *v);
+void sse_pinsr_into(struct tcg_cpu *c, const struct insn *i, union xmm *v);
 /* CVT(T)SS2SI / CVT(T)SD2SI of s's low element: which 0x2c truncates */
 uint64_t sse_cvtf2si(const union xmm *s, unsigned which, bool dbl, bool wide);
 /* (U)COMISS/SD d, s (which: opcode 2E or 2F) with its flags and MXCSR */
