@@ -10,6 +10,7 @@
 #include "unit.h"
 #include "blktest.h"
 #include "devtest.h"
+#include "virtiotest.h"
 #include "machine.h"
 #include "mainloop.h"
 #include "block/block.h"
@@ -19,8 +20,6 @@
 
 #define SLOT 3
 #define GSI 19                 /* slot 3's INTA# on the pc (pc_irq_routing) */
-#define BAR4_ADDR 0xe0000000u
-#define BAR1_ADDR 0xe0010000u
 #define DISK_SIZE (1u << 20)
 #define QSIZE 16
 /* guest-physical layout of the test driver */
@@ -39,67 +38,6 @@
 #define F_EVENT_IDX (1ULL << 29)
 #define F_VERSION_1 (1ULL << 32)
 
-struct rig {
-	struct machine *m;
-	struct pci_host *h;
-	int level[IRQCHIP_NR_GSIS];
-	unsigned msis;
-	uint32_t msi_data;
-	uint16_t avail_idx, used_seen;
-	uint8_t *ram;
-};
-
-static void rig_set_irq(struct irqchip *c, unsigned gsi, int level)
-{
-	struct rig *r = c->opaque;
-	if (gsi < IRQCHIP_NR_GSIS)
-		r->level[gsi] = level;
-}
-
-static int rig_send_msi(struct irqchip *c, uint64_t addr, uint32_t data)
-{
-	struct rig *r = c->opaque;
-	if ((addr >> 20) == 0xfee) {
-		r->msis++;
-		r->msi_data = data;
-	}
-	return 0;
-}
-
-static const struct irqchip_ops rig_irq_ops = {
-	.name = "rig", .set_irq = rig_set_irq, .send_msi = rig_send_msi,
-};
-
-/* ---- config space and MMIO ---- */
-
-static void cfg_w(struct rig *r, unsigned reg, uint32_t v, unsigned size)
-{
-	pio_out(r->m, 0xcf8, 0x80000000u | SLOT << 11 | (reg & 0xfc), 4);
-	pio_out(r->m, 0xcfc + (reg & 3), v, size);
-}
-
-static uint32_t cfg_r(struct rig *r, unsigned reg, unsigned size)
-{
-	pio_out(r->m, 0xcf8, 0x80000000u | SLOT << 11 | (reg & 0xfc), 4);
-	return pio_in(r->m, 0xcfc + (reg & 3), size);
-}
-
-static uint64_t mr(struct rig *r, uint64_t addr, unsigned size)
-{
-	uint64_t v = 0;
-	machine_mmio(r->m, addr, false, &v, size);
-	return v;
-}
-
-static void mw(struct rig *r, uint64_t addr, uint64_t v, unsigned size)
-{
-	machine_mmio(r->m, addr, true, &v, size);
-}
-
-#define COMMON(off) (BAR4_ADDR + (off))
-#define DEVCFG(off) (BAR4_ADDR + 0x2000 + (off))
-#define ISR BAR4_ADDR + 0x1000
-#define NOTIFY BAR4_ADDR + 0x3000
 
 /* ---- the rig ---- */
 
@@ -117,141 +55,54 @@ static struct blk *open_disk(const char *name, bool readonly)
 	return blk_open(path, &o);
 }
 
-static bool rig_init(struct rig *r, bool readonly)
+static bool rig_init(struct vtest *r, bool readonly)
 {
-	memset(r, 0, sizeof(*r));
-	r->m = machine_new(16 * MiB);
-	if (!r->m)
+	if (!vt_init(r, SLOT))
 		return false;
-	r->ram = r->m->ram;
-	machine_add_memory(r->m, REGION_RAM, 0, 16 * MiB, r->m->ram, "ram");
-	r->m->irqchip.ops = &rig_irq_ops;
-	r->m->irqchip.opaque = r;
-	r->m->irq_routing = &pc_irq_routing;
-	r->m->loop = mainloop_new();
-	r->h = pci_host_new(r->m);
 	struct blk *b = open_disk(readonly ? "ro.raw" : "disk.raw", readonly);
-	if (!r->h || !b || !virtio_blk_new(r->m, r->h, SLOT, b, "serial-0123456789abcdef", true))
+	if (!b || !virtio_blk_new(r->m, r->h, SLOT, b, "serial-0123456789abcdef", true))
 		return false;
-	cfg_w(r, 0x14, BAR1_ADDR, 4);
-	cfg_w(r, 0x20, BAR4_ADDR, 4);
-	cfg_w(r, 0x04, 0x6, 2);
+	vt_map_bars(r);
 	return true;
 }
 
-static void rig_free(struct rig *r)
-{
-	struct mainloop *l = r->m->loop;
-	machine_free(r->m);
-	mainloop_free(l);
-}
-
-static void msix_setup(struct rig *r)
-{
-	for (unsigned v = 0; v < 2; v++) {
-		mw(r, BAR1_ADDR + 16 * v, 0xfee00000u, 4);
-		mw(r, BAR1_ADDR + 16 * v + 4, 0, 4);
-		mw(r, BAR1_ADDR + 16 * v + 8, 0x40 + v, 4);
-		mw(r, BAR1_ADDR + 16 * v + 12, 0, 4);     /* unmask */
-	}
-	uint16_t ctrl = cfg_r(r, 0x98 + 2, 2);
-	cfg_w(r, 0x98 + 2, ctrl | 0x8000, 2);
-}
-
-/* The driver's initialisation (3.1.1); status after FEATURES_OK. */
-static uint8_t negotiate(struct rig *r, uint64_t features)
-{
-	mw(r, COMMON(0x14), 0, 1);
-	mw(r, COMMON(0x14), 1 | 2, 1);
-	mw(r, COMMON(0x08), 0, 4);
-	mw(r, COMMON(0x0c), (uint32_t)features, 4);
-	mw(r, COMMON(0x08), 1, 4);
-	mw(r, COMMON(0x0c), features >> 32, 4);
-	mw(r, COMMON(0x14), 1 | 2 | 8, 1);
-	return mr(r, COMMON(0x14), 1);
-}
-
-static void setup_queue(struct rig *r, uint16_t size, uint16_t vector)
-{
-	memset(r->ram + DESC, 0, 0x4000);
-	r->avail_idx = r->used_seen = 0;
-	mw(r, COMMON(0x16), 0, 2);
-	mw(r, COMMON(0x18), size, 2);
-	mw(r, COMMON(0x1a), vector, 2);
-	mw(r, COMMON(0x20), DESC, 4);
-	mw(r, COMMON(0x24), 0, 4);
-	mw(r, COMMON(0x28), AVAIL, 4);
-	mw(r, COMMON(0x2c), 0, 4);
-	mw(r, COMMON(0x30), USED, 4);
-	mw(r, COMMON(0x34), 0, 4);
-	mw(r, COMMON(0x1c), 1, 2);
-}
-
 /* The whole bring-up: MSI-X (or INTx), features, one queue, DRIVER_OK. */
-static bool driver_up(struct rig *r, uint64_t features, bool msix)
+static bool driver_up(struct vtest *r, uint64_t features, bool msix)
 {
 	if (msix)
-		msix_setup(r);
-	if (!(negotiate(r, features) & 8))
+		vt_msix(r, 2);
+	if (!(vt_negotiate(r, features) & 8))
 		return false;
-	mw(r, COMMON(0x10), msix ? 0 : 0xffff, 2);
-	setup_queue(r, QSIZE, msix ? 1 : 0xffff);
-	mw(r, COMMON(0x14), 1 | 2 | 4 | 8, 1);
-	return mr(r, COMMON(0x14), 1) == 0xf;
-}
-
-static void put_desc(struct rig *r, uint64_t table, unsigned i, uint64_t addr, uint32_t len,
-		     uint16_t flags, uint16_t next)
-{
-	uint8_t *d = r->ram + table + 16 * i;
-	memcpy(d, &addr, 8);
-	memcpy(d + 8, &len, 4);
-	memcpy(d + 12, &flags, 2);
-	memcpy(d + 14, &next, 2);
-}
-
-static uint16_t used_idx(struct rig *r)
-{
-	uint16_t v;
-	memcpy(&v, r->ram + USED + 2, 2);
-	return v;
-}
-
-/* Offer head and notify. */
-static void offer(struct rig *r, uint16_t head)
-{
-	memcpy(r->ram + AVAIL + 4 + 2 * (r->avail_idx % QSIZE), &head, 2);
-	r->avail_idx++;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	memcpy(r->ram + AVAIL + 2, &r->avail_idx, 2);
-	mw(r, NOTIFY, 0, 2);
+	vt_mw(r, VT_COMMON(0x10), msix ? 0 : 0xffff, 2);
+	vt_setup_queue(r, 0, DESC, QSIZE, msix ? 1 : 0xffff);
+	return vt_driver_ok(r);
 }
 
 /* Offer head, run the main loop until the device answers (or give up:
  * false). */
-static bool kick(struct rig *r, uint16_t head)
+static bool kick(struct vtest *r, uint16_t head)
 {
-	offer(r, head);
-	for (int i = 0; i < 100 && used_idx(r) == r->used_seen; i++)
+	vt_offer(r, 0, head);
+	for (int i = 0; i < 100 && vt_used_idx(r, 0) == r->used_seen[0]; i++)
 		mainloop_run_once(r->m->loop, 20);
-	if (used_idx(r) == r->used_seen)
+	if (vt_used_idx(r, 0) == r->used_seen[0])
 		return false;
-	r->used_seen++;
+	r->used_seen[0]++;
 	return true;
 }
 
 /* A request as Linux builds it: header, data, status, three descriptors. */
-static int request(struct rig *r, uint32_t type, uint64_t sector, uint32_t len, bool dev_writes)
+static int request(struct vtest *r, uint32_t type, uint64_t sector, uint32_t len, bool dev_writes)
 {
 	uint32_t hdr[4] = { type, 0, (uint32_t)sector, (uint32_t)(sector >> 32) };
 	memcpy(r->ram + HDR, hdr, 16);
 	r->ram[STATUS] = 0xee;
-	put_desc(r, DESC, 0, HDR, 16, 1, 1);
+	vt_put_desc(r, DESC, 0, HDR, 16, 1, 1);
 	if (len) {
-		put_desc(r, DESC, 1, DATA, len, 1 | (dev_writes ? 2 : 0), 2);
-		put_desc(r, DESC, 2, STATUS, 1, 2, 0);
+		vt_put_desc(r, DESC, 1, DATA, len, 1 | (dev_writes ? 2 : 0), 2);
+		vt_put_desc(r, DESC, 2, STATUS, 1, 2, 0);
 	} else {
-		put_desc(r, DESC, 1, STATUS, 1, 2, 0);
+		vt_put_desc(r, DESC, 1, STATUS, 1, 2, 0);
 	}
 	if (!kick(r, 0))
 		return -1;
@@ -262,74 +113,74 @@ static int request(struct rig *r, uint32_t type, uint64_t sector, uint32_t len, 
 
 TEST(virtio_blk_pci_identity_and_capabilities)
 {
-	struct rig r;
+	struct vtest r;
 	CHECK(rig_init(&r, false));
-	CHECK_EQ(cfg_r(&r, 0, 4), 0x10421af4);
-	CHECK_EQ(cfg_r(&r, 8, 1), 1);                  /* revision 1 */
-	CHECK_EQ(cfg_r(&r, 0x2c, 2), 0x1af4);
-	CHECK_EQ(cfg_r(&r, 0x3d, 1), 1);               /* INTA# */
-	CHECK(cfg_r(&r, 0x06, 2) & 0x10);              /* capability list */
-	unsigned seen = 0, p = cfg_r(&r, 0x34, 1), n = 0;
+	CHECK_EQ(vt_cfg_r(&r, 0, 4), 0x10421af4);
+	CHECK_EQ(vt_cfg_r(&r, 8, 1), 1);                  /* revision 1 */
+	CHECK_EQ(vt_cfg_r(&r, 0x2c, 2), 0x1af4);
+	CHECK_EQ(vt_cfg_r(&r, 0x3d, 1), 1);               /* INTA# */
+	CHECK(vt_cfg_r(&r, 0x06, 2) & 0x10);              /* capability list */
+	unsigned seen = 0, p = vt_cfg_r(&r, 0x34, 1), n = 0;
 	while (p && n++ < 16) {
-		unsigned id = cfg_r(&r, p, 1);
+		unsigned id = vt_cfg_r(&r, p, 1);
 		if (id == 0x09) {
-			unsigned type = cfg_r(&r, p + 3, 1);
+			unsigned type = vt_cfg_r(&r, p + 3, 1);
 			seen |= 1u << type;
 			if (type != 5)                         /* 5: the driver picks */
-				CHECK_EQ(cfg_r(&r, p + 4, 1), 4);  /* BAR 4 */
+				CHECK_EQ(vt_cfg_r(&r, p + 4, 1), 4);  /* BAR 4 */
 			if (type == 2)
-				CHECK_EQ(cfg_r(&r, p + 16, 4), 4); /* notify_off_multiplier */
+				CHECK_EQ(vt_cfg_r(&r, p + 16, 4), 4); /* notify_off_multiplier */
 		} else if (id == 0x11) {
 			seen |= 1u << 8;
-			CHECK_EQ(cfg_r(&r, p + 2, 2) & 0x7ff, 1);  /* 2 vectors */
-			CHECK_EQ(cfg_r(&r, p + 4, 4), 1);          /* table in BAR 1 */
+			CHECK_EQ(vt_cfg_r(&r, p + 2, 2) & 0x7ff, 1);  /* 2 vectors */
+			CHECK_EQ(vt_cfg_r(&r, p + 4, 4), 1);          /* table in BAR 1 */
 		}
-		p = cfg_r(&r, p + 1, 1);
+		p = vt_cfg_r(&r, p + 1, 1);
 	}
 	CHECK_EQ(seen, 0x13e);                         /* types 1-5 and MSI-X */
 	/* BAR sizing: 16 KiB memory */
-	cfg_w(&r, 0x20, 0xffffffff, 4);
-	CHECK_EQ(cfg_r(&r, 0x20, 4), 0xffffc000);
-	cfg_w(&r, 0x20, BAR4_ADDR, 4);
-	CHECK_EQ(mr(&r, COMMON(0x12), 2), 1);          /* num_queues */
+	vt_cfg_w(&r, 0x20, 0xffffffff, 4);
+	CHECK_EQ(vt_cfg_r(&r, 0x20, 4), 0xffffc000);
+	vt_cfg_w(&r, 0x20, VT_BAR4_ADDR, 4);
+	CHECK_EQ(vt_mr(&r, VT_COMMON(0x12), 2), 1);          /* num_queues */
 	/* the PCI configuration access capability: a window on BAR 4 */
-	cfg_w(&r, 0x84 + 4, 4, 1);
-	cfg_w(&r, 0x84 + 8, 0x12, 4);
-	cfg_w(&r, 0x84 + 12, 2, 4);
-	CHECK_EQ(cfg_r(&r, 0x84 + 16, 2), 1);          /* num_queues */
-	cfg_w(&r, 0x84 + 8, 0x16, 4);
-	cfg_w(&r, 0x84 + 16, 0, 4);                    /* queue_select = 0 */
-	cfg_w(&r, 0x84 + 8, 0x18, 4);
-	CHECK_EQ(cfg_r(&r, 0x84 + 16, 2), 256);        /* queue_size */
-	rig_free(&r);
+	vt_cfg_w(&r, 0x84 + 4, 4, 1);
+	vt_cfg_w(&r, 0x84 + 8, 0x12, 4);
+	vt_cfg_w(&r, 0x84 + 12, 2, 4);
+	CHECK_EQ(vt_cfg_r(&r, 0x84 + 16, 2), 1);          /* num_queues */
+	vt_cfg_w(&r, 0x84 + 8, 0x16, 4);
+	vt_cfg_w(&r, 0x84 + 16, 0, 4);                    /* queue_select = 0 */
+	vt_cfg_w(&r, 0x84 + 8, 0x18, 4);
+	CHECK_EQ(vt_cfg_r(&r, 0x84 + 16, 2), 256);        /* queue_size */
+	vt_free(&r);
 }
 
 TEST(virtio_blk_feature_negotiation)
 {
-	struct rig r;
+	struct vtest r;
 	CHECK(rig_init(&r, false));
-	mw(&r, COMMON(0x00), 1, 4);
-	CHECK(mr(&r, COMMON(0x04), 4) & 1);            /* VERSION_1 (bit 32) */
-	mw(&r, COMMON(0x00), 0, 4);
-	uint32_t lo = mr(&r, COMMON(0x04), 4);
+	vt_mw(&r, VT_COMMON(0x00), 1, 4);
+	CHECK(vt_mr(&r, VT_COMMON(0x04), 4) & 1);            /* VERSION_1 (bit 32) */
+	vt_mw(&r, VT_COMMON(0x00), 0, 4);
+	uint32_t lo = vt_mr(&r, VT_COMMON(0x04), 4);
 	CHECK(lo & (1u << 29) && lo & (1u << 28) && lo & (1u << 9));
 	/* no VERSION_1: FEATURES_OK refused */
-	CHECK(!(negotiate(&r, F_FLUSH) & 8));
+	CHECK(!(vt_negotiate(&r, F_FLUSH) & 8));
 	/* a feature the device doesn't offer: refused */
-	CHECK(!(negotiate(&r, F_VERSION_1 | (1ULL << 40)) & 8));
-	CHECK(negotiate(&r, F_VERSION_1 | F_FLUSH) & 8);
+	CHECK(!(vt_negotiate(&r, F_VERSION_1 | (1ULL << 40)) & 8));
+	CHECK(vt_negotiate(&r, F_VERSION_1 | F_FLUSH) & 8);
 	/* capacity in sectors, blk_size */
-	CHECK_EQ(mr(&r, DEVCFG(0), 8), DISK_SIZE / 512);
-	CHECK_EQ(mr(&r, DEVCFG(20), 4), 512);
+	CHECK_EQ(vt_mr(&r, VT_DEVCFG(0), 8), DISK_SIZE / 512);
+	CHECK_EQ(vt_mr(&r, VT_DEVCFG(20), 4), 512);
 	/* reset clears the status */
-	mw(&r, COMMON(0x14), 0, 1);
-	CHECK_EQ(mr(&r, COMMON(0x14), 1), 0);
-	rig_free(&r);
+	vt_mw(&r, VT_COMMON(0x14), 0, 1);
+	CHECK_EQ(vt_mr(&r, VT_COMMON(0x14), 1), 0);
+	vt_free(&r);
 }
 
 TEST(virtio_blk_read_write_flush_get_id)
 {
-	struct rig r;
+	struct vtest r;
 	CHECK(rig_init(&r, false));
 	CHECK(driver_up(&r, F_VERSION_1 | F_FLUSH | F_DISCARD | F_WZ, true));
 	/* read sector 2: the file's pattern */
@@ -361,7 +212,7 @@ TEST(virtio_blk_read_write_flush_get_id)
 	CHECK_EQ(request(&r, 0, ~0ULL, 512, true), 1);
 	CHECK_EQ(request(&r, 0, 0, 100, true), 1);     /* not whole sectors */
 	CHECK(r.msis > msis);
-	rig_free(&r);
+	vt_free(&r);
 }
 
 /* What the device writes into guest RAM reaches the machine's RAM
@@ -370,7 +221,7 @@ TEST(virtio_blk_read_write_flush_get_id)
 #define SPY_MAX 32
 struct ram_spy {
 	struct ram_listener l;
-	struct rig *r;
+	struct vtest *r;
 	unsigned n;
 	gpa_t gpa[SPY_MAX];
 	uint64_t len[SPY_MAX];
@@ -383,7 +234,7 @@ static void spy_written(struct ram_listener *l, gpa_t gpa, uint64_t len)
 	if (s->n < SPY_MAX) {
 		s->gpa[s->n] = gpa;
 		s->len[s->n] = len;
-		s->used_at[s->n] = used_idx(s->r);
+		s->used_at[s->n] = vt_used_idx(s->r, 0);
 	}
 	s->n++;
 }
@@ -399,7 +250,7 @@ static int spy_find(const struct ram_spy *s, gpa_t gpa, uint64_t len)
 
 TEST(virtio_blk_dma_tells_ram_listeners)
 {
-	struct rig r;
+	struct vtest r;
 	struct ram_spy spy = { .l = { spy_written }, .r = &r };
 	CHECK(rig_init(&r, false));
 	CHECK(driver_up(&r, F_VERSION_1 | F_EVENT_IDX, true));
@@ -426,12 +277,12 @@ TEST(virtio_blk_dma_tells_ram_listeners)
 	CHECK(spy_find(&spy, DATA, 20) >= 0);
 	CHECK_EQ(spy.used_at[spy_find(&spy, DATA, 20)], 2);
 	machine_ram_unlisten(r.m, &spy.l);
-	rig_free(&r);
+	vt_free(&r);
 }
 
 TEST(virtio_blk_discard_and_write_zeroes)
 {
-	struct rig r;
+	struct vtest r;
 	CHECK(rig_init(&r, false));
 	CHECK(driver_up(&r, F_VERSION_1 | F_DISCARD | F_WZ, true));
 	/* one segment: sector 4, 8 sectors, unmap */
@@ -449,72 +300,72 @@ TEST(virtio_blk_discard_and_write_zeroes)
 	seg[1] = 0;
 	memcpy(r.ram + DATA + 8, seg, 8);
 	CHECK_EQ(request(&r, 11, 0, 16, false), 0);
-	rig_free(&r);
+	vt_free(&r);
 }
 
 TEST(virtio_blk_readonly)
 {
-	struct rig r;
+	struct vtest r;
 	CHECK(rig_init(&r, true));
-	mw(&r, COMMON(0x00), 0, 4);
-	CHECK(mr(&r, COMMON(0x04), 4) & (1u << 5));    /* VIRTIO_BLK_F_RO */
+	vt_mw(&r, VT_COMMON(0x00), 0, 4);
+	CHECK(vt_mr(&r, VT_COMMON(0x04), 4) & (1u << 5));    /* VIRTIO_BLK_F_RO */
 	CHECK(driver_up(&r, F_VERSION_1 | (1ULL << 5), true));
 	CHECK_EQ(request(&r, 1, 0, 512, false), 1);    /* IOERR */
 	CHECK_EQ(request(&r, 0, 0, 512, true), 0);
-	rig_free(&r);
+	vt_free(&r);
 }
 
 TEST(virtio_blk_intx)
 {
-	struct rig r;
+	struct vtest r;
 	CHECK(rig_init(&r, false));
 	CHECK(driver_up(&r, F_VERSION_1, false));
 	CHECK_EQ(request(&r, 0, 0, 512, true), 0);
 	CHECK_EQ(r.level[GSI], 1);
 	CHECK_EQ(r.msis, 0);
-	CHECK_EQ(mr(&r, ISR, 1), 1);                   /* queue interrupt */
+	CHECK_EQ(vt_mr(&r, VT_ISR, 1), 1);                   /* queue interrupt */
 	CHECK_EQ(r.level[GSI], 0);                     /* read cleared it */
-	CHECK_EQ(mr(&r, ISR, 1), 0);
+	CHECK_EQ(vt_mr(&r, VT_ISR, 1), 0);
 	/* INTx disable in the command register holds the line low */
-	cfg_w(&r, 0x04, 0x406, 2);
+	vt_cfg_w(&r, 0x04, 0x406, 2);
 	CHECK_EQ(request(&r, 0, 0, 512, true), 0);
 	CHECK_EQ(r.level[GSI], 0);
-	cfg_w(&r, 0x04, 0x006, 2);
+	vt_cfg_w(&r, 0x04, 0x006, 2);
 	CHECK_EQ(r.level[GSI], 1);
-	CHECK_EQ(mr(&r, ISR, 1), 1);
+	CHECK_EQ(vt_mr(&r, VT_ISR, 1), 1);
 	CHECK_EQ(r.level[GSI], 0);
-	rig_free(&r);
+	vt_free(&r);
 }
 
 TEST(virtio_blk_msix_mask_and_pending)
 {
-	struct rig r;
+	struct vtest r;
 	CHECK(rig_init(&r, false));
 	CHECK(driver_up(&r, F_VERSION_1, true));
-	mw(&r, BAR1_ADDR + 16 + 12, 1, 4);             /* mask vector 1 */
+	vt_mw(&r, VT_BAR1_ADDR + 16 + 12, 1, 4);             /* mask vector 1 */
 	CHECK_EQ(request(&r, 0, 0, 512, true), 0);
 	CHECK_EQ(r.msis, 0);
-	CHECK_EQ(mr(&r, BAR1_ADDR + 0x800, 1), 2);      /* pending bit 1 */
-	mw(&r, BAR1_ADDR + 16 + 12, 0, 4);             /* unmask: delivered */
+	CHECK_EQ(vt_mr(&r, VT_BAR1_ADDR + 0x800, 1), 2);      /* pending bit 1 */
+	vt_mw(&r, VT_BAR1_ADDR + 16 + 12, 0, 4);             /* unmask: delivered */
 	CHECK_EQ(r.msis, 1);
-	CHECK_EQ(mr(&r, BAR1_ADDR + 0x800, 1), 0);
+	CHECK_EQ(vt_mr(&r, VT_BAR1_ADDR + 0x800, 1), 0);
 	/* function mask */
-	uint16_t ctrl = cfg_r(&r, 0x9a, 2);
-	cfg_w(&r, 0x9a, ctrl | 0x4000, 2);
+	uint16_t ctrl = vt_cfg_r(&r, 0x9a, 2);
+	vt_cfg_w(&r, 0x9a, ctrl | 0x4000, 2);
 	CHECK_EQ(request(&r, 0, 0, 512, true), 0);
 	CHECK_EQ(r.msis, 1);
-	cfg_w(&r, 0x9a, ctrl, 2);
+	vt_cfg_w(&r, 0x9a, ctrl, 2);
 	CHECK_EQ(r.msis, 2);
 	CHECK_EQ(r.level[GSI], 0);                     /* no INTx with MSI-X */
 	/* a vector past the table reads back NO_VECTOR */
-	mw(&r, COMMON(0x1a), 7, 2);
-	CHECK_EQ(mr(&r, COMMON(0x1a), 2), 0xffff);
-	rig_free(&r);
+	vt_mw(&r, VT_COMMON(0x1a), 7, 2);
+	CHECK_EQ(vt_mr(&r, VT_COMMON(0x1a), 2), 0xffff);
+	vt_free(&r);
 }
 
 TEST(virtio_blk_event_idx)
 {
-	struct rig r;
+	struct vtest r;
 	CHECK(rig_init(&r, false));
 	CHECK(driver_up(&r, F_VERSION_1 | F_EVENT_IDX, true));
 	CHECK_EQ(request(&r, 0, 0, 512, true), 0);     /* the first always signals */
@@ -531,39 +382,39 @@ TEST(virtio_blk_event_idx)
 	CHECK_EQ(r.msis, 1);
 	CHECK_EQ(request(&r, 0, 0, 512, true), 0);     /* 4: past 3 */
 	CHECK_EQ(r.msis, 2);
-	rig_free(&r);
+	vt_free(&r);
 }
 
 TEST(virtio_blk_no_interrupt_flag)
 {
-	struct rig r;
+	struct vtest r;
 	CHECK(rig_init(&r, false));
 	CHECK(driver_up(&r, F_VERSION_1, true));
 	uint16_t flags = 1;                            /* VRING_AVAIL_F_NO_INTERRUPT */
 	memcpy(r.ram + AVAIL, &flags, 2);
 	CHECK_EQ(request(&r, 0, 0, 512, true), 0);
 	CHECK_EQ(r.msis, 0);
-	rig_free(&r);
+	vt_free(&r);
 }
 
 TEST(virtio_blk_indirect)
 {
-	struct rig r;
+	struct vtest r;
 	CHECK(rig_init(&r, false));
 	CHECK(driver_up(&r, F_VERSION_1 | F_INDIRECT, true));
 	uint32_t hdr[4] = { 0, 0, 0, 0 };
 	memcpy(r.ram + HDR, hdr, 16);
-	put_desc(&r, INDIRECT, 0, HDR, 16, 1, 1);
-	put_desc(&r, INDIRECT, 1, DATA, 512, 1 | 2, 2);
-	put_desc(&r, INDIRECT, 2, STATUS, 1, 2, 0);
-	put_desc(&r, DESC, 0, INDIRECT, 48, 4, 0);
+	vt_put_desc(&r, INDIRECT, 0, HDR, 16, 1, 1);
+	vt_put_desc(&r, INDIRECT, 1, DATA, 512, 1 | 2, 2);
+	vt_put_desc(&r, INDIRECT, 2, STATUS, 1, 2, 0);
+	vt_put_desc(&r, DESC, 0, INDIRECT, 48, 4, 0);
 	r.ram[STATUS] = 0xee;
 	CHECK(kick(&r, 0));
 	CHECK_EQ(r.ram[STATUS], 0);
 	uint8_t want[512];
 	blktest_pattern(want, 512, 0, 7);
 	CHECK(!memcmp(r.ram + DATA, want, 512));
-	rig_free(&r);
+	vt_free(&r);
 }
 
 /* ---- hostile drivers: one kind each ---- */
@@ -575,45 +426,45 @@ enum hostile {
 };
 
 /* Build the hostile chain at head 0 and kick; the device must refuse it. */
-static void hostile_chain(struct rig *r, enum hostile h)
+static void hostile_chain(struct vtest *r, enum hostile h)
 {
 	uint32_t hdr[4] = { 0, 0, 0, 0 };
 	memcpy(r->ram + HDR, hdr, 16);
-	put_desc(r, DESC, 0, HDR, 16, 1, 1);
-	put_desc(r, DESC, 1, DATA, 512, 1 | 2, 2);
-	put_desc(r, DESC, 2, STATUS, 1, 2, 0);
+	vt_put_desc(r, DESC, 0, HDR, 16, 1, 1);
+	vt_put_desc(r, DESC, 1, DATA, 512, 1 | 2, 2);
+	vt_put_desc(r, DESC, 2, STATUS, 1, 2, 0);
 	switch (h) {
 	case H_OUTSIDE_RAM:
-		put_desc(r, DESC, 1, 16 * MiB - 256, 512, 1 | 2, 2);
+		vt_put_desc(r, DESC, 1, 16 * MiB - 256, 512, 1 | 2, 2);
 		break;
 	case H_NEXT_PAST_END:
-		put_desc(r, DESC, 1, DATA, 512, 1 | 2, QSIZE);
+		vt_put_desc(r, DESC, 1, DATA, 512, 1 | 2, QSIZE);
 		break;
 	case H_LOOP:
-		put_desc(r, DESC, 2, STATUS, 1, 1 | 2, 1);
+		vt_put_desc(r, DESC, 2, STATUS, 1, 1 | 2, 1);
 		break;
 	case H_NESTED_INDIRECT:
-		put_desc(r, INDIRECT, 0, INDIRECT + 0x100, 16, 4, 0);
-		put_desc(r, DESC, 0, INDIRECT, 16, 4, 0);
+		vt_put_desc(r, INDIRECT, 0, INDIRECT + 0x100, 16, 4, 0);
+		vt_put_desc(r, DESC, 0, INDIRECT, 16, 4, 0);
 		break;
 	case H_INDIRECT_NEXT:
-		put_desc(r, INDIRECT, 0, HDR, 16, 0, 0);
-		put_desc(r, DESC, 0, INDIRECT, 16, 4 | 1, 1);
+		vt_put_desc(r, INDIRECT, 0, HDR, 16, 0, 0);
+		vt_put_desc(r, DESC, 0, INDIRECT, 16, 4 | 1, 1);
 		break;
 	case H_INDIRECT_EMPTY:
-		put_desc(r, DESC, 0, INDIRECT, 0, 4, 0);
+		vt_put_desc(r, DESC, 0, INDIRECT, 0, 4, 0);
 		break;
 	case H_WRONG_DIRECTION:                        /* read into readable data */
-		put_desc(r, DESC, 1, DATA, 512, 1, 2);
-		put_desc(r, DESC, 2, STATUS, 1, 2, 0);
+		vt_put_desc(r, DESC, 1, DATA, 512, 1, 2);
+		vt_put_desc(r, DESC, 2, STATUS, 1, 2, 0);
 		break;
 	case H_HEADER_WRITABLE:
-		put_desc(r, DESC, 0, HDR, 16, 1 | 2, 1);
+		vt_put_desc(r, DESC, 0, HDR, 16, 1 | 2, 1);
 		break;
 	case H_INDIRECT_LOOP:
-		put_desc(r, INDIRECT, 0, HDR, 16, 1, 1);
-		put_desc(r, INDIRECT, 1, DATA, 512, 1, 0);
-		put_desc(r, DESC, 0, INDIRECT, 32, 4, 0);
+		vt_put_desc(r, INDIRECT, 0, HDR, 16, 1, 1);
+		vt_put_desc(r, INDIRECT, 1, DATA, 512, 1, 0);
+		vt_put_desc(r, DESC, 0, INDIRECT, 32, 4, 0);
 		break;
 	default:
 		break;
@@ -621,14 +472,14 @@ static void hostile_chain(struct rig *r, enum hostile h)
 	if (h == H_AVAIL_JUMP) {
 		uint16_t idx = QSIZE + 1;
 		memcpy(r->ram + AVAIL + 2, &idx, 2);
-		mw(r, NOTIFY, 0, 2);
+		vt_mw(r, VT_NOTIFY(0), 0, 2);
 	} else if (h == H_HEAD_PAST_END) {
 		uint16_t head = QSIZE + 3, idx = 1;
 		memcpy(r->ram + AVAIL + 4, &head, 2);
 		memcpy(r->ram + AVAIL + 2, &idx, 2);
-		mw(r, NOTIFY, 0, 2);
+		vt_mw(r, VT_NOTIFY(0), 0, 2);
 	} else {
-		offer(r, 0);
+		vt_offer(r, 0, 0);
 	}
 	for (int i = 0; i < 5; i++)
 		mainloop_run_once(r->m->loop, 10);
@@ -636,7 +487,7 @@ static void hostile_chain(struct rig *r, enum hostile h)
 
 static void hostile_test(enum hostile h, const char *what)
 {
-	struct rig r;
+	struct vtest r;
 	CHECK(rig_init(&r, false));
 	CHECK(driver_up(&r, F_VERSION_1 | F_INDIRECT, true));
 	/* canaries around every buffer */
@@ -649,20 +500,20 @@ static void hostile_test(enum hostile h, const char *what)
 	int lines;
 	blktest_stderr_begin();
 	if (h == H_BAD_SIZE) {
-		mw(&r, COMMON(0x14), 0, 1);
-		CHECK(negotiate(&r, F_VERSION_1) & 8);
-		mw(&r, COMMON(0x10), 0, 2);
-		setup_queue(&r, 12, 1);
+		vt_mw(&r, VT_COMMON(0x14), 0, 1);
+		CHECK(vt_negotiate(&r, F_VERSION_1) & 8);
+		vt_mw(&r, VT_COMMON(0x10), 0, 2);
+		vt_setup_queue(&r, 0, DESC, 12, 1);
 	} else {
 		hostile_chain(&r, h);
 	}
 	const char *err = blktest_stderr_end(&lines);
 	CHECK_EQ(lines, 1);
 	CHECK(strstr(err, "virtio-blk 00:03.0") && strstr(err, what));
-	CHECK(mr(&r, COMMON(0x14), 1) & 0x40);         /* DEVICE_NEEDS_RESET */
+	CHECK(vt_mr(&r, VT_COMMON(0x14), 1) & 0x40);         /* DEVICE_NEEDS_RESET */
 	CHECK(r.msis > msis);                          /* the config interrupt */
 	CHECK_EQ(r.msi_data, 0x40);
-	CHECK_EQ(used_idx(&r), 0);
+	CHECK_EQ(vt_used_idx(&r, 0), 0);
 	CHECK_EQ(r.ram[STATUS], 0xee);
 	for (unsigned i = 0; i < 64; i++) {
 		CHECK_EQ(r.ram[DATA - 64 + i], 0xaa);
@@ -673,18 +524,18 @@ static void hostile_test(enum hostile h, const char *what)
 		CHECK_EQ(r.ram[16 * MiB - 4096 + i], 0xaa);
 	/* broken: a good request is not processed, and no second line */
 	blktest_stderr_begin();
-	r.avail_idx = 0;
+	r.avail_idx[0] = 0;
 	memset(r.ram + AVAIL, 0, 4);
-	offer(&r, 0);
+	vt_offer(&r, 0, 0);
 	mainloop_run_once(r.m->loop, 10);
 	blktest_stderr_end(&lines);
 	CHECK_EQ(lines, 0);
-	CHECK_EQ(used_idx(&r), 0);
+	CHECK_EQ(vt_used_idx(&r, 0), 0);
 	/* after a reset the device works again */
 	CHECK(driver_up(&r, F_VERSION_1 | F_INDIRECT, true));
-	CHECK_EQ(mr(&r, COMMON(0x14), 1) & 0x40, 0);
+	CHECK_EQ(vt_mr(&r, VT_COMMON(0x14), 1) & 0x40, 0);
 	CHECK_EQ(request(&r, 0, 0, 512, true), 0);
-	rig_free(&r);
+	vt_free(&r);
 }
 
 TEST(virtio_hostile_buffer_outside_ram) { hostile_test(H_OUTSIDE_RAM, "outside guest RAM"); }
@@ -702,7 +553,7 @@ TEST(virtio_hostile_queue_size) { hostile_test(H_BAD_SIZE, "power of two"); }
 
 TEST(virtio_blk_reset_waits_for_inflight_and_state_copies)
 {
-	struct rig r, r2;
+	struct vtest r, r2;
 	CHECK(rig_init(&r, false));
 	CHECK(driver_up(&r, F_VERSION_1 | F_EVENT_IDX, true));
 	CHECK_EQ(request(&r, 0, 0, 512, true), 0);
@@ -713,39 +564,38 @@ TEST(virtio_blk_reset_waits_for_inflight_and_state_copies)
 	CHECK(up);
 	memcpy(r2.ram, r.ram, 16 * MiB);
 	CHECK_EQ(copy_device_state(r.m, r2.m), 0);
-	r2.avail_idx = r.avail_idx;
-	r2.used_seen = r.used_seen;
-	CHECK_EQ(mr(&r2, COMMON(0x14), 1), 0xf);
+	vt_copy_driver(&r2, &r);
+	CHECK_EQ(vt_mr(&r2, VT_COMMON(0x14), 1), 0xf);
 	CHECK_EQ(request(&r2, 0, 0, 512, true), 0);
-	CHECK_EQ(used_idx(&r2), 2);
-	rig_free(&r2);
+	CHECK_EQ(vt_used_idx(&r2, 0), 2);
+	vt_free(&r2);
 	/* a reset while a request is in flight completes once it is done */
 	uint32_t hdr[4] = { 0, 0, 0, 0 };
 	memcpy(r.ram + HDR, hdr, 16);
-	put_desc(&r, DESC, 0, HDR, 16, 1, 1);
-	put_desc(&r, DESC, 1, DATA, 512, 3, 2);
-	put_desc(&r, DESC, 2, STATUS, 1, 2, 0);
-	memcpy(r.ram + AVAIL + 4 + 2 * (r.avail_idx % QSIZE), &(uint16_t){ 0 }, 2);
-	r.avail_idx++;
-	memcpy(r.ram + AVAIL + 2, &r.avail_idx, 2);
-	mw(&r, NOTIFY, 0, 2);
-	mw(&r, COMMON(0x14), 0, 1);
-	for (int i = 0; i < 100 && mr(&r, COMMON(0x14), 1); i++)
+	vt_put_desc(&r, DESC, 0, HDR, 16, 1, 1);
+	vt_put_desc(&r, DESC, 1, DATA, 512, 3, 2);
+	vt_put_desc(&r, DESC, 2, STATUS, 1, 2, 0);
+	memcpy(r.ram + AVAIL + 4 + 2 * (r.avail_idx[0] % QSIZE), &(uint16_t){ 0 }, 2);
+	r.avail_idx[0]++;
+	memcpy(r.ram + AVAIL + 2, &r.avail_idx[0], 2);
+	vt_mw(&r, VT_NOTIFY(0), 0, 2);
+	vt_mw(&r, VT_COMMON(0x14), 0, 1);
+	for (int i = 0; i < 100 && vt_mr(&r, VT_COMMON(0x14), 1); i++)
 		mainloop_run_once(r.m->loop, 20);
-	CHECK_EQ(mr(&r, COMMON(0x14), 1), 0);
-	rig_free(&r);
+	CHECK_EQ(vt_mr(&r, VT_COMMON(0x14), 1), 0);
+	vt_free(&r);
 }
 
 TEST(virtio_blk_bar_moves)
 {
-	struct rig r;
+	struct vtest r;
 	CHECK(rig_init(&r, false));
 	uint64_t v;
-	CHECK_EQ(mr(&r, COMMON(0x12), 2), 1);
-	cfg_w(&r, 0x20, 0xe1000000, 4);                /* moved */
-	CHECK(!machine_mmio(r.m, COMMON(0x12), false, &v, 2)); /* nothing there now */
-	CHECK_EQ(mr(&r, 0xe1000000 + 0x12, 2), 1);
-	cfg_w(&r, 0x04, 0, 2);                         /* decoding off */
+	CHECK_EQ(vt_mr(&r, VT_COMMON(0x12), 2), 1);
+	vt_cfg_w(&r, 0x20, 0xe1000000, 4);                /* moved */
+	CHECK(!machine_mmio(r.m, VT_COMMON(0x12), false, &v, 2)); /* nothing there now */
+	CHECK_EQ(vt_mr(&r, 0xe1000000 + 0x12, 2), 1);
+	vt_cfg_w(&r, 0x04, 0, 2);                         /* decoding off */
 	CHECK(!machine_mmio(r.m, 0xe1000000 + 0x12, false, &v, 2));
-	rig_free(&r);
+	vt_free(&r);
 }

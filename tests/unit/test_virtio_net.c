@@ -12,6 +12,7 @@
 #include "unit.h"
 #include "blktest.h"
 #include "devtest.h"
+#include "virtiotest.h"
 #include "machine.h"
 #include "mainloop.h"
 #include "hw/hw.h"
@@ -20,8 +21,6 @@
 #include "pc/pc.h"
 
 #define SLOT 3
-#define BAR4_ADDR 0xe0000000u
-#define BAR1_ADDR 0xe0010000u
 #define QSIZE 16
 #define QBASE(q) (0x100000u + (q) * 0x10000u)  /* desc; avail +0x1000; used +0x2000 */
 #define BUF 0x400000u                           /* buffers, 0x10000 apart */
@@ -40,9 +39,6 @@
 #define F_ALL (F_CSUM | F_GUEST_CSUM | F_MAC | F_MRG | F_STATUS | F_CTRL_VQ | F_CTRL_RX | \
 	       F_CTRL_MAC | F_VERSION_1)
 
-#define COMMON(off) (BAR4_ADDR + (off))
-#define DEVCFG(off) (BAR4_ADDR + 0x2000 + (off))
-#define NOTIFY(q) (BAR4_ADDR + 0x3000 + 4 * (q))
 
 static const uint8_t MAC[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 
@@ -54,15 +50,6 @@ struct fake_net {
 	uint8_t last[NET_VNET_HDR_LEN + NET_FRAME_MAX];
 	size_t len[KEEP];            /* the first KEEP frames */
 	uint8_t frame[KEEP][2048];
-};
-
-struct rig {
-	struct machine *m;
-	struct fake_net *fn;
-	unsigned msis;
-	uint32_t msi_data;
-	uint16_t avail_idx[3], used_seen[3];
-	uint8_t *ram;
 };
 
 static void fake_send(struct netdev *nd, const uint8_t *buf, size_t len)
@@ -84,159 +71,49 @@ static void fake_free(struct netdev *nd)
 
 static const struct netdev_ops fake_ops = { .kind = "fake", .send = fake_send, .free = fake_free };
 
-static void rig_set_irq(struct irqchip *c, unsigned gsi, int level)
+static struct fake_net *fn(struct vtest *r)
 {
-	(void)c, (void)gsi, (void)level;
+	return r->priv;
 }
 
-static int rig_send_msi(struct irqchip *c, uint64_t addr, uint32_t data)
+static bool rig_init(struct vtest *r, bool vnet_hdr)
 {
-	struct rig *r = c->opaque;
-	if ((addr >> 20) == 0xfee) {
-		r->msis++;
-		r->msi_data = data;
-	}
-	return 0;
-}
-
-static const struct irqchip_ops rig_irq_ops = {
-	.name = "rig", .set_irq = rig_set_irq, .send_msi = rig_send_msi,
-};
-
-static uint64_t mr(struct rig *r, uint64_t addr, unsigned size)
-{
-	uint64_t v = 0;
-	machine_mmio(r->m, addr, false, &v, size);
-	return v;
-}
-
-static void mw(struct rig *r, uint64_t addr, uint64_t v, unsigned size)
-{
-	machine_mmio(r->m, addr, true, &v, size);
-}
-
-static void cfg_w(struct rig *r, unsigned reg, uint32_t v, unsigned size)
-{
-	pio_out(r->m, 0xcf8, 0x80000000u | SLOT << 11 | (reg & 0xfc), 4);
-	pio_out(r->m, 0xcfc + (reg & 3), v, size);
-}
-
-static uint32_t cfg_r(struct rig *r, unsigned reg, unsigned size)
-{
-	pio_out(r->m, 0xcf8, 0x80000000u | SLOT << 11 | (reg & 0xfc), 4);
-	return pio_in(r->m, 0xcfc + (reg & 3), size);
-}
-
-static bool rig_init(struct rig *r, bool vnet_hdr)
-{
-	memset(r, 0, sizeof(*r));
-	r->m = machine_new(16 * MiB);
-	if (!r->m)
+	if (!vt_init(r, SLOT))
 		return false;
-	r->ram = r->m->ram;
-	machine_add_memory(r->m, REGION_RAM, 0, 16 * MiB, r->m->ram, "ram");
-	r->m->irqchip.ops = &rig_irq_ops;
-	r->m->irqchip.opaque = r;
-	r->m->irq_routing = &pc_irq_routing;
-	r->m->loop = mainloop_new();
-	struct pci_host *h = pci_host_new(r->m);
-	r->fn = calloc(1, sizeof(*r->fn));
-	r->fn->nd.ops = &fake_ops;
-	r->fn->nd.vnet_hdr = vnet_hdr;
-	strcpy(r->fn->nd.id, "n0");
-	if (!h || !virtio_net_new(r->m, h, SLOT, &r->fn->nd, MAC))
+	struct fake_net *f = calloc(1, sizeof(*f));
+	r->priv = f;
+	f->nd.ops = &fake_ops;
+	f->nd.vnet_hdr = vnet_hdr;
+	strcpy(f->nd.id, "n0");
+	if (!virtio_net_new(r->m, r->h, SLOT, &f->nd, MAC))
 		return false;
-	cfg_w(r, 0x14, BAR1_ADDR, 4);
-	cfg_w(r, 0x20, BAR4_ADDR, 4);
-	cfg_w(r, 0x04, 0x6, 2);
+	vt_map_bars(r);
 	return true;
 }
 
-static void rig_free(struct rig *r)
-{
-	struct mainloop *l = r->m->loop;
-	machine_free(r->m);
-	mainloop_free(l);
-}
-
-static void run_loop(struct rig *r)
+static void run_loop(struct vtest *r)
 {
 	for (int i = 0; i < 5; i++)
 		mainloop_run_once(r->m->loop, 5);
 }
 
 /* MSI-X vectors 0-3 (config, then a queue each), features, three queues */
-static bool driver_up(struct rig *r, uint64_t features)
+static bool driver_up(struct vtest *r, uint64_t features)
 {
-	for (unsigned v = 0; v < 4; v++) {
-		mw(r, BAR1_ADDR + 16 * v, 0xfee00000u, 4);
-		mw(r, BAR1_ADDR + 16 * v + 8, 0x40 + v, 4);
-		mw(r, BAR1_ADDR + 16 * v + 12, 0, 4);
-	}
-	cfg_w(r, 0x98 + 2, cfg_r(r, 0x98 + 2, 2) | 0x8000, 2);
-	mw(r, COMMON(0x14), 0, 1);
-	mw(r, COMMON(0x14), 1 | 2, 1);
-	mw(r, COMMON(0x08), 0, 4);
-	mw(r, COMMON(0x0c), (uint32_t)features, 4);
-	mw(r, COMMON(0x08), 1, 4);
-	mw(r, COMMON(0x0c), features >> 32, 4);
-	mw(r, COMMON(0x14), 1 | 2 | 8, 1);
-	if (!(mr(r, COMMON(0x14), 1) & 8))
+	vt_msix(r, 4);
+	if (!(vt_negotiate(r, features) & 8))
 		return false;
-	mw(r, COMMON(0x10), 0, 2);
-	for (unsigned q = 0; q < 3; q++) {
-		memset(r->ram + QBASE(q), 0, 0x3000);
-		r->avail_idx[q] = r->used_seen[q] = 0;
-		mw(r, COMMON(0x16), q, 2);
-		mw(r, COMMON(0x18), QSIZE, 2);
-		mw(r, COMMON(0x1a), q + 1, 2);
-		mw(r, COMMON(0x20), QBASE(q), 4);
-		mw(r, COMMON(0x28), QBASE(q) + 0x1000, 4);
-		mw(r, COMMON(0x30), QBASE(q) + 0x2000, 4);
-		mw(r, COMMON(0x1c), 1, 2);
-	}
-	mw(r, COMMON(0x14), 1 | 2 | 4 | 8, 1);
-	return mr(r, COMMON(0x14), 1) == 0xf;
-}
-
-static void put_desc(struct rig *r, unsigned q, unsigned i, uint64_t addr, uint32_t len,
-		     uint16_t flags, uint16_t next)
-{
-	uint8_t *d = r->ram + QBASE(q) + 16 * i;
-	memcpy(d, &addr, 8);
-	memcpy(d + 8, &len, 4);
-	memcpy(d + 12, &flags, 2);
-	memcpy(d + 14, &next, 2);
-}
-
-static uint16_t used_idx(struct rig *r, unsigned q)
-{
-	uint16_t v;
-	memcpy(&v, r->ram + QBASE(q) + 0x2000 + 2, 2);
-	return v;
-}
-
-static uint32_t used_len(struct rig *r, unsigned q, unsigned n)
-{
-	uint32_t v;
-	memcpy(&v, r->ram + QBASE(q) + 0x2000 + 4 + 8 * (n % QSIZE) + 4, 4);
-	return v;
+	vt_mw(r, VT_COMMON(0x10), 0, 2);
+	for (unsigned q = 0; q < 3; q++)
+		vt_setup_queue(r, q, QBASE(q), QSIZE, q + 1);
+	return vt_driver_ok(r);
 }
 
 /* Make head available on queue q, notify, run the loop. */
-static void offer(struct rig *r, unsigned q, uint16_t head)
+static void offer(struct vtest *r, unsigned q, uint16_t head)
 {
-	memcpy(r->ram + QBASE(q) + 0x1000 + 4 + 2 * (r->avail_idx[q] % QSIZE), &head, 2);
-	r->avail_idx[q]++;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	memcpy(r->ram + QBASE(q) + 0x1000 + 2, &r->avail_idx[q], 2);
-	mw(r, NOTIFY(q), q, 2);
+	vt_offer(r, q, head);
 	run_loop(r);
-}
-
-static bool broken(struct rig *r)
-{
-	return mr(r, COMMON(0x14), 1) & 0x40;
 }
 
 struct hdr {
@@ -287,37 +164,37 @@ static uint16_t pseudo_sum(const uint8_t *f, unsigned udp_len)
 
 TEST(virtio_net_identity_and_config)
 {
-	struct rig r;
+	struct vtest r;
 	CHECK(rig_init(&r, false));
-	CHECK_EQ(cfg_r(&r, 0, 4), 0x10411af4);
-	CHECK_EQ(cfg_r(&r, 0x08, 4) >> 8, 0x020000);
-	CHECK_EQ(mr(&r, COMMON(0x12), 2), 3);          /* num_queues */
-	mw(&r, COMMON(0x00), 0, 4);
-	uint32_t lo = mr(&r, COMMON(0x04), 4);
+	CHECK_EQ(vt_cfg_r(&r, 0, 4), 0x10411af4);
+	CHECK_EQ(vt_cfg_r(&r, 0x08, 4) >> 8, 0x020000);
+	CHECK_EQ(vt_mr(&r, VT_COMMON(0x12), 2), 3);          /* num_queues */
+	vt_mw(&r, VT_COMMON(0x00), 0, 4);
+	uint32_t lo = vt_mr(&r, VT_COMMON(0x04), 4);
 	CHECK_EQ(lo & (uint32_t)F_ALL, (uint32_t)F_ALL);
 	CHECK(lo & (1u << 11));                         /* HOST_TSO4 */
 	CHECK(!(lo & (1u << 14) || lo & (1u << 12) || lo & (1u << 7)));  /* no UFO, TSO6, GUEST_TSO4 */
 	for (unsigned i = 0; i < 6; i++)
-		CHECK_EQ(mr(&r, DEVCFG(i), 1), MAC[i]);
-	CHECK_EQ(mr(&r, DEVCFG(6), 2), 1);             /* LINK_UP */
+		CHECK_EQ(vt_mr(&r, VT_DEVCFG(i), 1), MAC[i]);
+	CHECK_EQ(vt_mr(&r, VT_DEVCFG(6), 2), 1);             /* LINK_UP */
 	CHECK(driver_up(&r, F_ALL));
 	unsigned msis = r.msis;
 	const char *err;
-	CHECK_EQ(netdev_set_link(&r.fn->nd, "n0", false, &err), 0);
-	CHECK_EQ(mr(&r, DEVCFG(6), 2), 0);
+	CHECK_EQ(netdev_set_link(&fn(&r)->nd, "n0", false, &err), 0);
+	CHECK_EQ(vt_mr(&r, VT_DEVCFG(6), 2), 0);
 	CHECK(r.msis > msis);
 	CHECK_EQ(r.msi_data, 0x40);                    /* the config vector */
-	CHECK_EQ(netdev_set_link(&r.fn->nd, "n0", true, &err), 0);
-	CHECK_EQ(mr(&r, DEVCFG(6), 2), 1);
-	CHECK(netdev_set_link(&r.fn->nd, "nope", true, &err) < 0);
-	rig_free(&r);
+	CHECK_EQ(netdev_set_link(&fn(&r)->nd, "n0", true, &err), 0);
+	CHECK_EQ(vt_mr(&r, VT_DEVCFG(6), 2), 1);
+	CHECK(netdev_set_link(&fn(&r)->nd, "nope", true, &err) < 0);
+	vt_free(&r);
 }
 
 /* A frame in three descriptors, the checksum left to the device: the
  * back end gets the frame alone, its UDP checksum right. */
 TEST(virtio_net_tx_checksum_offload)
 {
-	struct rig r;
+	struct vtest r;
 	CHECK(rig_init(&r, false));
 	CHECK(driver_up(&r, F_ALL));
 	uint8_t *f = r.ram + BUFN(1);
@@ -326,59 +203,59 @@ TEST(virtio_net_tx_checksum_offload)
 	f[14 + 20 + 6] = ps >> 8, f[14 + 20 + 7] = ps & 0xff;
 	struct hdr h = { .flags = 1, .csum_start = 34, .csum_offset = 6 };
 	memcpy(r.ram + BUFN(0), &h, sizeof(h));
-	put_desc(&r, 1, 0, BUFN(0), 12, 1, 1);
-	put_desc(&r, 1, 1, BUFN(1), 40, 1, 2);
-	put_desc(&r, 1, 2, BUFN(1) + 40, len - 40, 0, 0);
+	vt_put_desc(&r, QBASE(1), 0, BUFN(0), 12, 1, 1);
+	vt_put_desc(&r, QBASE(1), 1, BUFN(1), 40, 1, 2);
+	vt_put_desc(&r, QBASE(1), 2, BUFN(1) + 40, len - 40, 0, 0);
 	offer(&r, 1, 0);
-	CHECK_EQ(used_idx(&r, 1), 1);
-	CHECK_EQ(r.fn->sent, 1);
-	CHECK_EQ(r.fn->last_len, len);
-	CHECK(!memcmp(r.fn->last, f, 40));             /* up to the checksum */
-	CHECK(!memcmp(r.fn->last + 42, f + 42, len - 42));
-	uint8_t *udp = r.fn->last + 34;
+	CHECK_EQ(vt_used_idx(&r, 1), 1);
+	CHECK_EQ(fn(&r)->sent, 1);
+	CHECK_EQ(fn(&r)->last_len, len);
+	CHECK(!memcmp(fn(&r)->last, f, 40));             /* up to the checksum */
+	CHECK(!memcmp(fn(&r)->last + 42, f + 42, len - 42));
+	uint8_t *udp = fn(&r)->last + 34;
 	CHECK(udp[6] | udp[7]);
 	CHECK_EQ(fold(sum_words(udp, 8 + 101) + fold(sum_words(f + 26, 8) + 17 + 8 + 101)), 0xffff);
-	CHECK(!broken(&r));
-	rig_free(&r);
+	CHECK(!vt_needs_reset(&r));
+	vt_free(&r);
 }
 
 /* tap with vnet_hdr: the header goes through, checksum request and all */
 TEST(virtio_net_tx_vnet_hdr_passes_through)
 {
-	struct rig r;
+	struct vtest r;
 	CHECK(rig_init(&r, true));
 	CHECK(driver_up(&r, F_ALL));
 	size_t len = udp_frame(r.ram + BUFN(0) + 12, (uint8_t[]){ 0x52, 0x55, 10, 0, 2, 2 }, 20);
 	struct hdr h = { .flags = 1, .csum_start = 34, .csum_offset = 6 };
 	memcpy(r.ram + BUFN(0), &h, sizeof(h));
-	put_desc(&r, 1, 0, BUFN(0), 12 + len, 0, 0);
+	vt_put_desc(&r, QBASE(1), 0, BUFN(0), 12 + len, 0, 0);
 	offer(&r, 1, 0);
-	CHECK_EQ(r.fn->sent, 1);
-	CHECK_EQ(r.fn->last_len, 12 + len);
-	CHECK(!memcmp(r.fn->last, r.ram + BUFN(0), 12 + len));
-	rig_free(&r);
+	CHECK_EQ(fn(&r)->sent, 1);
+	CHECK_EQ(fn(&r)->last_len, 12 + len);
+	CHECK(!memcmp(fn(&r)->last, r.ram + BUFN(0), 12 + len));
+	vt_free(&r);
 }
 
 /* Receive buffers of 1000 bytes: a 2500-byte frame takes three, the
  * first header says so. */
 TEST(virtio_net_rx_mergeable_buffers)
 {
-	struct rig r;
+	struct vtest r;
 	CHECK(rig_init(&r, false));
 	CHECK(driver_up(&r, F_ALL));
 	for (unsigned i = 0; i < 4; i++) {
-		put_desc(&r, 0, i, BUFN(i), 1000, 2, 0);
+		vt_put_desc(&r, QBASE(0), i, BUFN(i), 1000, 2, 0);
 		memset(r.ram + BUFN(i), 0xee, 1000);
 		offer(&r, 0, i);
 	}
 	uint8_t frame[2500];
 	udp_frame(frame, MAC, 2500 - 42);
 	unsigned msis = r.msis;
-	netdev_receive(&r.fn->nd, frame, sizeof(frame));
-	CHECK_EQ(used_idx(&r, 0), 3);
-	CHECK_EQ(used_len(&r, 0, 0), 1000);
-	CHECK_EQ(used_len(&r, 0, 1), 1000);
-	CHECK_EQ(used_len(&r, 0, 2), 512);
+	netdev_receive(&fn(&r)->nd, frame, sizeof(frame));
+	CHECK_EQ(vt_used_idx(&r, 0), 3);
+	CHECK_EQ(vt_used_len(&r, 0, 0), 1000);
+	CHECK_EQ(vt_used_len(&r, 0, 1), 1000);
+	CHECK_EQ(vt_used_len(&r, 0, 2), 512);
 	struct hdr h;
 	memcpy(&h, r.ram + BUFN(0), sizeof(h));
 	CHECK_EQ(h.num_buffers, 3);
@@ -389,69 +266,69 @@ TEST(virtio_net_rx_mergeable_buffers)
 	CHECK_EQ(r.ram[BUFN(2) + 512], 0xee);
 	CHECK(r.msis > msis);
 	CHECK_EQ(r.msi_data, 0x41);
-	CHECK_EQ(r.fn->nd.rx_frames, 1);
-	rig_free(&r);
+	CHECK_EQ(fn(&r)->nd.rx_frames, 1);
+	vt_free(&r);
 }
 
 /* No buffers yet: the frame waits, and arrives once the driver adds one. */
 TEST(virtio_net_rx_waits_for_buffers)
 {
-	struct rig r;
+	struct vtest r;
 	CHECK(rig_init(&r, false));
 	CHECK(driver_up(&r, F_ALL));
 	uint8_t frame[600];
 	udp_frame(frame, MAC, sizeof(frame) - 42);
-	put_desc(&r, 0, 0, BUFN(0), 100, 2, 0);
+	vt_put_desc(&r, QBASE(0), 0, BUFN(0), 100, 2, 0);
 	offer(&r, 0, 0);                               /* 100 bytes: not enough */
-	netdev_receive(&r.fn->nd, frame, sizeof(frame));
-	CHECK_EQ(used_idx(&r, 0), 0);
-	put_desc(&r, 0, 1, BUFN(1), 2048, 2, 0);
+	netdev_receive(&fn(&r)->nd, frame, sizeof(frame));
+	CHECK_EQ(vt_used_idx(&r, 0), 0);
+	vt_put_desc(&r, QBASE(0), 1, BUFN(1), 2048, 2, 0);
 	offer(&r, 0, 1);
-	CHECK_EQ(used_idx(&r, 0), 2);                  /* merged: 100 + 512 */
-	CHECK_EQ(used_len(&r, 0, 0), 100);
-	CHECK_EQ(used_len(&r, 0, 1), 512);
+	CHECK_EQ(vt_used_idx(&r, 0), 2);                  /* merged: 100 + 512 */
+	CHECK_EQ(vt_used_len(&r, 0, 0), 100);
+	CHECK_EQ(vt_used_len(&r, 0, 1), 512);
 	CHECK_EQ(r.ram[BUFN(0) + 10], 2);              /* num_buffers */
 	CHECK(!memcmp(r.ram + BUFN(1), frame + 88, 512));
 	/* without MRG_RXBUF one chain takes the frame; too small: dropped */
 	CHECK(driver_up(&r, F_VERSION_1 | F_MAC));
-	put_desc(&r, 0, 0, BUFN(0), 100, 2, 0);
+	vt_put_desc(&r, QBASE(0), 0, BUFN(0), 100, 2, 0);
 	offer(&r, 0, 0);
-	netdev_receive(&r.fn->nd, frame, sizeof(frame));
-	CHECK_EQ(used_idx(&r, 0), 0);
-	CHECK(!broken(&r));
-	rig_free(&r);
+	netdev_receive(&fn(&r)->nd, frame, sizeof(frame));
+	CHECK_EQ(vt_used_idx(&r, 0), 0);
+	CHECK(!vt_needs_reset(&r));
+	vt_free(&r);
 }
 
 /* One control command; returns the ack byte (0xee: none). */
-static uint8_t ctrl(struct rig *r, const uint8_t *cmd, size_t len)
+static uint8_t ctrl(struct vtest *r, const uint8_t *cmd, size_t len)
 {
 	memcpy(r->ram + BUFN(8), cmd, len);
 	r->ram[BUFN(9)] = 0xee;
-	put_desc(r, 2, 0, BUFN(8), len, 1, 1);
-	put_desc(r, 2, 1, BUFN(9), 1, 2, 0);
+	vt_put_desc(r, QBASE(2), 0, BUFN(8), len, 1, 1);
+	vt_put_desc(r, QBASE(2), 1, BUFN(9), 1, 2, 0);
 	offer(r, 2, 0);
 	return r->ram[BUFN(9)];
 }
 
 /* Deliver a frame to dest; whether it reached the receive queue. */
-static bool reaches(struct rig *r, const uint8_t *dest)
+static bool reaches(struct vtest *r, const uint8_t *dest)
 {
-	uint16_t before = used_idx(r, 0);
+	uint16_t before = vt_used_idx(r, 0);
 	uint8_t frame[100];
 	udp_frame(frame, dest, 100 - 42);
-	put_desc(r, 0, r->avail_idx[0] % QSIZE, BUFN(r->avail_idx[0] % QSIZE), 2048, 2, 0);
+	vt_put_desc(r, QBASE(0), r->avail_idx[0] % QSIZE, BUFN(r->avail_idx[0] % QSIZE), 2048, 2, 0);
 	if (r->avail_idx[0] == r->used_seen[0])
 		offer(r, 0, r->avail_idx[0] % QSIZE);
-	netdev_receive(&r->fn->nd, frame, sizeof(frame));
-	if (used_idx(r, 0) == before)
+	netdev_receive(&fn(r)->nd, frame, sizeof(frame));
+	if (vt_used_idx(r, 0) == before)
 		return false;
-	r->used_seen[0] = used_idx(r, 0);
+	r->used_seen[0] = vt_used_idx(r, 0);
 	return true;
 }
 
 TEST(virtio_net_ctrl_rx_mode_and_mac_filter)
 {
-	struct rig r;
+	struct vtest r;
 	CHECK(rig_init(&r, false));
 	CHECK(driver_up(&r, F_ALL));
 	static const uint8_t other[6] = { 0x52, 0x54, 0, 0, 0, 9 }, listed[6] = { 0x52, 0x54, 0, 0xaa, 0xbb, 0xcc };
@@ -470,15 +347,15 @@ TEST(virtio_net_ctrl_rx_mode_and_mac_filter)
 	CHECK(reaches(&r, mcast));
 	/* MAC_ADDR_SET: the config space follows */
 	CHECK_EQ(ctrl(&r, (uint8_t[]){ 1, 1, 0x52, 0x54, 0, 1, 2, 3 }, 8), 0);
-	CHECK_EQ(mr(&r, DEVCFG(5), 1), 3);
+	CHECK_EQ(vt_mr(&r, VT_DEVCFG(5), 1), 3);
 	CHECK(reaches(&r, (uint8_t[]){ 0x52, 0x54, 0, 1, 2, 3 }));
 	/* refused: unknown class, bad lengths, a table count past the data */
 	CHECK_EQ(ctrl(&r, (uint8_t[]){ 9, 0 }, 2), 1);
 	CHECK_EQ(ctrl(&r, (uint8_t[]){ 0, 0, 1, 1 }, 4), 1);
 	CHECK_EQ(ctrl(&r, (uint8_t[]){ 1, 0, 0xff, 0xff, 0xff, 0xff }, 6), 1);
 	CHECK_EQ(ctrl(&r, (uint8_t[]){ 1, 1, 1, 2, 3 }, 5), 1);
-	CHECK(!broken(&r));
-	rig_free(&r);
+	CHECK(!vt_needs_reset(&r));
+	vt_free(&r);
 }
 
 /* A TCP/IPv4 frame of plen payload bytes (seq 1000, FIN|PSH|CWR|ACK). */
@@ -501,7 +378,7 @@ static size_t tcp_frame(uint8_t *f, unsigned plen)
  * as three finished segments. */
 TEST(virtio_net_tx_tso4_segments)
 {
-	struct rig r;
+	struct vtest r;
 	CHECK(rig_init(&r, false));
 	CHECK(driver_up(&r, F_ALL | F_TSO4));
 	uint8_t *f = r.ram + BUFN(1);
@@ -509,15 +386,15 @@ TEST(virtio_net_tx_tso4_segments)
 	struct hdr h = { .flags = 1, .gso_type = 1, .gso_size = 1000, .hdr_len = 54,
 			 .csum_start = 34, .csum_offset = 16 };
 	memcpy(r.ram + BUFN(0), &h, sizeof(h));
-	put_desc(&r, 1, 0, BUFN(0), 12, 1, 1);
-	put_desc(&r, 1, 1, BUFN(1), len, 0, 0);
+	vt_put_desc(&r, QBASE(1), 0, BUFN(0), 12, 1, 1);
+	vt_put_desc(&r, QBASE(1), 1, BUFN(1), len, 0, 0);
 	offer(&r, 1, 0);
-	CHECK(!broken(&r));
-	CHECK_EQ(r.fn->sent, 3);
+	CHECK(!vt_needs_reset(&r));
+	CHECK_EQ(fn(&r)->sent, 3);
 	unsigned sizes[3] = { 1000, 1000, 500 };
 	for (unsigned i = 0; i < 3; i++) {
-		uint8_t *s = r.fn->frame[i], *ip = s + 14, *tcp = ip + 20;
-		CHECK_EQ(r.fn->len[i], 54 + sizes[i]);
+		uint8_t *s = fn(&r)->frame[i], *ip = s + 14, *tcp = ip + 20;
+		CHECK_EQ(fn(&r)->len[i], 54 + sizes[i]);
 		CHECK(!memcmp(s, f, 14));
 		CHECK_EQ(ip[2] << 8 | ip[3], 40 + sizes[i]);
 		CHECK_EQ(ip[4] << 8 | ip[5], 0x1234 + i);
@@ -528,7 +405,7 @@ TEST(virtio_net_tx_tso4_segments)
 		CHECK_EQ(fold(sum_words(tcp, 20 + sizes[i]) + pseudo), 0xffff);
 		CHECK(!memcmp(tcp + 20, f + 54 + 1000 * i, sizes[i]));
 	}
-	rig_free(&r);
+	vt_free(&r);
 }
 
 /* ---- hostile drivers and back ends ---- */
@@ -539,7 +416,7 @@ enum hostile {
 	H_TSO_NOT_TCP, H_TSO_ZERO_MSS, H_TSO_ECN,
 };
 
-static void hostile_chain(struct rig *r, enum hostile k)
+static void hostile_chain(struct vtest *r, enum hostile k)
 {
 	struct hdr h = { 0 };
 	size_t len = udp_frame(r->ram + BUFN(1), MAC, 50);
@@ -556,42 +433,42 @@ static void hostile_chain(struct rig *r, enum hostile k)
 	unsigned q = 1;
 	switch (k) {
 	case H_TX_SHORT_HDR:
-		put_desc(r, 1, 0, BUFN(0), 8, 0, 0);
+		vt_put_desc(r, QBASE(1), 0, BUFN(0), 8, 0, 0);
 		break;
 	case H_TX_WRITABLE:
-		put_desc(r, 1, 0, BUFN(0), 12, 1, 1);
-		put_desc(r, 1, 1, BUFN(1), len, 2, 0);
+		vt_put_desc(r, QBASE(1), 0, BUFN(0), 12, 1, 1);
+		vt_put_desc(r, QBASE(1), 1, BUFN(1), len, 2, 0);
 		break;
 	case H_TX_OVERSIZED:
-		put_desc(r, 1, 0, BUFN(0), 12 + 70000, 0, 0);
+		vt_put_desc(r, QBASE(1), 0, BUFN(0), 12 + 70000, 0, 0);
 		break;
 	case H_TX_OUTSIDE_RAM:
-		put_desc(r, 1, 0, 16 * MiB - 8, 12 + len, 0, 0);
+		vt_put_desc(r, QBASE(1), 0, 16 * MiB - 8, 12 + len, 0, 0);
 		break;
 	case H_RX_READABLE:
 	case H_RX_TINY:
 		q = 0;
-		put_desc(r, 0, 0, BUFN(2), k == H_RX_TINY ? 8 : 2048, k == H_RX_TINY ? 2 : 0, 0);
+		vt_put_desc(r, QBASE(0), 0, BUFN(2), k == H_RX_TINY ? 8 : 2048, k == H_RX_TINY ? 2 : 0, 0);
 		break;
 	case H_CTRL_NO_ACK:
 		q = 2;
-		put_desc(r, 2, 0, BUFN(8), 3, 0, 0);
+		vt_put_desc(r, QBASE(2), 0, BUFN(8), 3, 0, 0);
 		break;
 	default:
-		put_desc(r, 1, 0, BUFN(0), 12, 1, 1);
-		put_desc(r, 1, 1, BUFN(1), len, 0, 0);
+		vt_put_desc(r, QBASE(1), 0, BUFN(0), 12, 1, 1);
+		vt_put_desc(r, QBASE(1), 1, BUFN(1), len, 0, 0);
 	}
 	offer(r, q, 0);
 	if (q == 0) {
 		uint8_t frame[200];
 		udp_frame(frame, MAC, 200 - 42);
-		netdev_receive(&r->fn->nd, frame, sizeof(frame));
+		netdev_receive(&fn(r)->nd, frame, sizeof(frame));
 	}
 }
 
 static void hostile_test(enum hostile k, const char *what)
 {
-	struct rig r;
+	struct vtest r;
 	CHECK(rig_init(&r, false));
 	bool tso = k == H_TSO_NOT_TCP || k == H_TSO_ZERO_MSS || k == H_TSO_ECN;
 	CHECK(driver_up(&r, (F_ALL | (tso ? F_TSO4 : 0)) & ~(k == H_TX_CSUM_UNOFFERED ? F_CSUM : 0)));
@@ -602,20 +479,20 @@ static void hostile_test(enum hostile k, const char *what)
 	const char *err = blktest_stderr_end(&lines);
 	CHECK_EQ(lines, 1);
 	CHECK(strstr(err, "virtio-net 00:03.0") && strstr(err, what));
-	CHECK(broken(&r));
-	CHECK_EQ(r.fn->sent, 0);
+	CHECK(vt_needs_reset(&r));
+	CHECK_EQ(fn(&r)->sent, 0);
 	if (k == H_RX_READABLE)
 		for (unsigned i = 0; i < 4096; i++)
 			CHECK_EQ(r.ram[BUFN(2) + i], 0xaa);
 	/* after a reset it works again */
 	CHECK(driver_up(&r, F_ALL));
-	CHECK(!broken(&r));
+	CHECK(!vt_needs_reset(&r));
 	size_t len = udp_frame(r.ram + BUFN(1) + 12, MAC, 50);
 	memset(r.ram + BUFN(1), 0, 12);
-	put_desc(&r, 1, 0, BUFN(1), 12 + len, 0, 0);
+	vt_put_desc(&r, QBASE(1), 0, BUFN(1), 12 + len, 0, 0);
 	offer(&r, 1, 0);
-	CHECK_EQ(r.fn->sent, 1);
-	rig_free(&r);
+	CHECK_EQ(fn(&r)->sent, 1);
+	vt_free(&r);
 }
 
 TEST(virtio_net_hostile_tx_short_header) { hostile_test(H_TX_SHORT_HDR, "shorter than the header"); }
@@ -636,41 +513,41 @@ TEST(virtio_net_hostile_ctrl_no_ack) { hostile_test(H_CTRL_NO_ACK, "ack byte"); 
  * back end, checksum requests from a tap with bad offsets. */
 TEST(virtio_net_bad_frames_dropped)
 {
-	struct rig r;
+	struct vtest r;
 	CHECK(rig_init(&r, true));
 	CHECK(driver_up(&r, F_VERSION_1 | F_MRG));
 	memset(r.ram + BUFN(0), 0, 12);
-	put_desc(&r, 1, 0, BUFN(0), 12 + 10, 0, 0);    /* a 10-byte frame */
+	vt_put_desc(&r, QBASE(1), 0, BUFN(0), 12 + 10, 0, 0);    /* a 10-byte frame */
 	offer(&r, 1, 0);
-	CHECK_EQ(used_idx(&r, 1), 1);
-	CHECK_EQ(r.fn->sent, 0);
-	put_desc(&r, 0, 0, BUFN(2), 4096, 2, 0);
+	CHECK_EQ(vt_used_idx(&r, 1), 1);
+	CHECK_EQ(fn(&r)->sent, 0);
+	vt_put_desc(&r, QBASE(0), 0, BUFN(2), 4096, 2, 0);
 	offer(&r, 0, 0);
 	uint8_t *big = calloc(1, 12 + NET_FRAME_MAX + 100);
-	netdev_receive(&r.fn->nd, big, 12 + NET_FRAME_MAX + 100);
-	netdev_receive(&r.fn->nd, big, 12 + 5);
+	netdev_receive(&fn(&r)->nd, big, 12 + NET_FRAME_MAX + 100);
+	netdev_receive(&fn(&r)->nd, big, 12 + 5);
 	struct hdr h = { .flags = 1, .csum_start = 60000, .csum_offset = 6 };
 	memcpy(big, &h, sizeof(h));
 	udp_frame(big + 12, MAC, 50);
-	netdev_receive(&r.fn->nd, big, 12 + 92);      /* NEEDS_CSUM past the end */
+	netdev_receive(&fn(&r)->nd, big, 12 + 92);      /* NEEDS_CSUM past the end */
 	h = (struct hdr){ .gso_type = 1 };
 	memcpy(big, &h, sizeof(h));
-	netdev_receive(&r.fn->nd, big, 12 + 92);      /* GSO not turned on */
-	CHECK_EQ(used_idx(&r, 0), 0);
+	netdev_receive(&fn(&r)->nd, big, 12 + 92);      /* GSO not turned on */
+	CHECK_EQ(vt_used_idx(&r, 0), 0);
 	/* a good one with a checksum to finish: done by the device (no GUEST_CSUM) */
 	h = (struct hdr){ .flags = 1, .csum_start = 34, .csum_offset = 6 };
 	memcpy(big, &h, sizeof(h));
 	uint16_t ps = pseudo_sum(big + 12, 58);
 	big[12 + 34 + 6] = ps >> 8, big[12 + 34 + 7] = ps & 0xff;
-	netdev_receive(&r.fn->nd, big, 12 + 92);
-	CHECK_EQ(used_idx(&r, 0), 1);
+	netdev_receive(&fn(&r)->nd, big, 12 + 92);
+	CHECK_EQ(vt_used_idx(&r, 0), 1);
 	memcpy(&h, r.ram + BUFN(2), sizeof(h));
 	CHECK_EQ(h.flags, 0);
 	uint8_t *udp = r.ram + BUFN(2) + 12 + 34;
 	CHECK_EQ(fold(sum_words(udp, 58) + pseudo_sum(r.ram + BUFN(2) + 12, 58)), 0xffff);
 	free(big);
-	CHECK(!broken(&r));
-	rig_free(&r);
+	CHECK(!vt_needs_reset(&r));
+	vt_free(&r);
 }
 
 TEST(virtio_net_options_parse)
@@ -711,7 +588,7 @@ TEST(virtio_net_options_parse)
  * version is refused. */
 TEST(virtio_net_state_copies)
 {
-	struct rig r, r2;
+	struct vtest r, r2;
 	CHECK(rig_init(&r, false));
 	CHECK(rig_init(&r2, false));
 	CHECK(driver_up(&r, F_ALL));
@@ -719,12 +596,11 @@ TEST(virtio_net_state_copies)
 	CHECK_EQ(ctrl(&r, (uint8_t[]){ 1, 1, 0x52, 0x54, 0, 7, 7, 7 }, 8), 0);
 	memcpy(r2.ram, r.ram, 16 * MiB);
 	CHECK_EQ(copy_device_state(r.m, r2.m), 0);
-	r2.avail_idx[0] = r.avail_idx[0];
-	r2.used_seen[0] = r.used_seen[0];
-	CHECK_EQ(mr(&r2, COMMON(0x14), 1), 0xf);
-	CHECK_EQ(mr(&r2, DEVCFG(5), 1), 7);
+	vt_copy_driver(&r2, &r);
+	CHECK_EQ(vt_mr(&r2, VT_COMMON(0x14), 1), 0xf);
+	CHECK_EQ(vt_mr(&r2, VT_DEVCFG(5), 1), 7);
 	CHECK(!reaches(&r2, (uint8_t[]){ 0x52, 0x54, 0, 9, 9, 9 }));   /* not promiscuous */
 	CHECK(reaches(&r2, (uint8_t[]){ 0x52, 0x54, 0, 7, 7, 7 }));
-	rig_free(&r2);
-	rig_free(&r);
+	vt_free(&r2);
+	vt_free(&r);
 }
