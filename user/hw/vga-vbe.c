@@ -48,7 +48,7 @@ static void vbe_enable(struct vga *s, uint16_t v)
 	if (was)
 		return;
 	s->vbe[VBE_VIRT_WIDTH] = s->vbe[VBE_XRES];
-	s->vbe[VBE_X_OFFSET] = s->vbe[VBE_Y_OFFSET] = 0;
+	s->vbe[VBE_X_OFFSET] = s->vbe[VBE_Y_OFFSET] = s->vbe[VBE_BANK] = 0;
 	s->bank_offset = 0;
 	update_virt_height(s);
 	if (!(v & VBE_NOCLEARMEM)) {
