@@ -513,3 +513,31 @@ TEST(vga_save_load_keeps_the_picture)
 	machine_free(a);
 	machine_free(b);
 }
+
+TEST(vga_load_refuses_bad_state_and_keeps_the_device)
+{
+	static struct vga a, b;
+	CHECK_EQ(vga_init(&a, 1 << 20), 0);
+	CHECK_EQ(vga_init(&b, 1 << 20), 0);
+	vga_ioport_write(&a, 0x3c2, 0x42, 1);
+	vga_mem_write(&a, 0x18000, 'x');
+	struct state_buf s;
+	state_init(&s);
+	vga_save(&a, &s);
+	s.data[0] = 9;                                  /* unknown version */
+	state_rewind(&s);
+	CHECK_EQ(vga_load(&b, &s), -1);
+	s.data[0] = 1;
+	s.len -= 1;                                     /* VRAM cut short */
+	state_rewind(&s);
+	CHECK_EQ(vga_load(&b, &s), -1);
+	CHECK_EQ(vga_ioport_read(&b, 0x3cc, 1), 0x67);  /* untouched */
+	s.len += 1;
+	state_rewind(&s);
+	CHECK_EQ(vga_load(&b, &s), 0);
+	CHECK_EQ(vga_ioport_read(&b, 0x3cc, 1), 0x42);
+	CHECK_EQ(vga_mem_read(&b, 0x18000), 'x');
+	state_free(&s);
+	vga_fini(&a);
+	vga_fini(&b);
+}

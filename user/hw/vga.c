@@ -465,40 +465,81 @@ void vga_save(struct vga *s, struct state_buf *b)
 	state_put_bytes(b, s->vram, s->vram_size);
 }
 
+/* The registers as saved, read into a temporary first. */
+struct vga_saved {
+	uint8_t misc, feature, sr_index, sr[8], gr_index, gr[16], ar_index, ar[0x15];
+	uint8_t ar_flip, cr_index, cr[0x19];
+	uint8_t dac_read, dac_write, dac_sub, dac_state, dac_pel_mask, dac_cache[3];
+	uint8_t palette[768];
+	uint32_t latch, bank_offset;
+	uint16_t vbe_index, vbe[VBE_NR_REGS];
+};
+
+static void get_saved(struct state_buf *b, struct vga_saved *v)
+{
+	v->misc = state_get_u8(b);
+	v->feature = state_get_u8(b);
+	v->sr_index = state_get_u8(b);
+	state_get_bytes(b, v->sr, sizeof(v->sr));
+	v->gr_index = state_get_u8(b);
+	state_get_bytes(b, v->gr, sizeof(v->gr));
+	v->ar_index = state_get_u8(b);
+	state_get_bytes(b, v->ar, sizeof(v->ar));
+	v->ar_flip = state_get_u8(b);
+	v->cr_index = state_get_u8(b);
+	state_get_bytes(b, v->cr, sizeof(v->cr));
+	v->dac_read = state_get_u8(b);
+	v->dac_write = state_get_u8(b);
+	v->dac_sub = state_get_u8(b);
+	v->dac_state = state_get_u8(b);
+	v->dac_pel_mask = state_get_u8(b);
+	state_get_bytes(b, v->dac_cache, sizeof(v->dac_cache));
+	state_get_bytes(b, v->palette, sizeof(v->palette));
+	v->latch = state_get_u32(b);
+	v->vbe_index = state_get_u16(b);
+	for (unsigned i = 0; i < VBE_NR_REGS; i++)
+		v->vbe[i] = state_get_u16(b);
+	v->bank_offset = state_get_u32(b);
+}
+
+/* Everything is checked before the device changes: the version, the VRAM
+ * size (the same -device VGA on both sides), the ranges the registers
+ * code keeps (DAC sub-index, bank), and that the whole VRAM is there. */
 int vga_load(struct vga *s, struct state_buf *b)
 {
 	uint8_t version = state_get_u8(b);
 	uint32_t vram_size = state_get_u32(b);
-	if (b->error || version != VGA_STATE_VERSION || vram_size != s->vram_size)
+	struct vga_saved v;
+	get_saved(b, &v);
+	if (b->error || version != VGA_STATE_VERSION || vram_size != s->vram_size ||
+	    v.dac_sub > 2 || v.bank_offset >= s->vram_size || v.ar_flip > 1 ||
+	    b->len - b->pos < s->vram_size)
 		return -1;
 	pthread_mutex_lock(&s->lock);
-	s->misc = state_get_u8(b);
-	s->feature = state_get_u8(b);
-	s->sr_index = state_get_u8(b);
-	state_get_bytes(b, s->sr, sizeof(s->sr));
-	s->gr_index = state_get_u8(b);
-	state_get_bytes(b, s->gr, sizeof(s->gr));
-	s->ar_index = state_get_u8(b);
-	state_get_bytes(b, s->ar, sizeof(s->ar));
-	s->ar_flip = state_get_u8(b) != 0;
-	s->cr_index = state_get_u8(b);
-	state_get_bytes(b, s->cr, sizeof(s->cr));
-	s->dac_read = state_get_u8(b);
-	s->dac_write = state_get_u8(b);
-	s->dac_sub = state_get_u8(b) % 3;
-	s->dac_state = state_get_u8(b);
-	s->dac_pel_mask = state_get_u8(b);
-	state_get_bytes(b, s->dac_cache, sizeof(s->dac_cache));
-	state_get_bytes(b, s->palette, sizeof(s->palette));
-	s->latch = state_get_u32(b);
-	s->vbe_index = state_get_u16(b);
-	for (unsigned i = 0; i < VBE_NR_REGS; i++)
-		s->vbe[i] = state_get_u16(b);
-	s->bank_offset = state_get_u32(b);
-	if (s->bank_offset >= s->vram_size)
-		s->bank_offset = 0;
+	s->misc = v.misc;
+	s->feature = v.feature;
+	s->sr_index = v.sr_index;
+	memcpy(s->sr, v.sr, sizeof(s->sr));
+	s->gr_index = v.gr_index;
+	memcpy(s->gr, v.gr, sizeof(s->gr));
+	s->ar_index = v.ar_index;
+	memcpy(s->ar, v.ar, sizeof(s->ar));
+	s->ar_flip = v.ar_flip;
+	s->cr_index = v.cr_index;
+	memcpy(s->cr, v.cr, sizeof(s->cr));
+	s->dac_read = v.dac_read;
+	s->dac_write = v.dac_write;
+	s->dac_sub = v.dac_sub;
+	s->dac_state = v.dac_state;
+	s->dac_pel_mask = v.dac_pel_mask;
+	memcpy(s->dac_cache, v.dac_cache, sizeof(s->dac_cache));
+	memcpy(s->palette, v.palette, sizeof(s->palette));
+	s->latch = v.latch;
+	s->vbe_index = v.vbe_index;
+	memcpy(s->vbe, v.vbe, sizeof(s->vbe));
+	s->bank_offset = v.bank_offset;
 	s->full_redraw = true;
 	pthread_mutex_unlock(&s->lock);
 	state_get_bytes(b, s->vram, s->vram_size);
-	return b->error ? -1 : 0;
+	return 0;
 }
