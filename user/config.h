@@ -47,8 +47,8 @@ struct blockdev_cfg {
 	bool readonly, cache_direct, no_flush, no_locking, discard;
 };
 
-/* -vga, -device VGA (options-display.c) */
-enum vga_type { VGA_DEFAULT, VGA_STD, VGA_NONE };
+/* -vga, -device VGA|bochs-display (options-display.c) */
+enum vga_type { VGA_DEFAULT, VGA_STD, VGA_NONE, VGA_BOCHS_DISPLAY };
 struct vga_cfg {
 	enum vga_type type;
 	unsigned vram_mb;               /* 0: VGA_DEFAULT_VRAM_MB */
@@ -126,11 +126,12 @@ int blockdev_to_drive(struct config *c, const char *name, struct drive_cfg *d);
  * first also when none is given), unless it is "none" (as in QEMU). */
 bool config_serial_present(const struct config *c, unsigned i);
 
-/* options-display.c: -vga, -device VGA's properties (after the name);
+/* options-display.c: -vga, -device VGA's or bochs-display's properties
+ * (after the name);
  * the graphics device the machine gets, and the VGA's option ROM (NULL:
  * none). */
 int vga_option(struct config *c, const char *arg);
-int vga_device_option(struct config *c, char *props);
+int vga_device_option(struct config *c, enum vga_type type, char *props);
 enum vga_type config_vga(const struct config *c);
 const char *config_vga_romfile(const struct config *c);
 

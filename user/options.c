@@ -676,6 +676,7 @@ static void usage(void)
 	       "                       default but with -nographic, or -kernel with\n"
 	       "                       -display none); the monitor's screendump shows it\n"
 	       "  -device VGA[,vgamem_mb=16][,romfile=FILE]   the same with options\n"
+	       "  -device bochs-display[,vgamem_mb=16][,romfile=FILE]   VBE modes only, no VGA\n"
 	       "  -device isa-debug-exit[,iobase=0x501][,iosize=2]\n"
 	       "  -device help         the devices -device can add\n"
 	       "Network (virtio-net-pci NICs):\n"
@@ -740,7 +741,8 @@ static void device_help(void)
 	       "isa-debug-exit  iobase=PORT (0x501), iosize=1|2|4 (2)\n"
 	       "virtio-net-pci  netdev=ID (a -netdev), mac=MAC (52:54:00:12:34:56 on)\n"
 	       "virtio-blk-pci  drive=ID (a -drive if=none,id=ID), serial=S\n"
-	       "VGA             vgamem_mb=MiB (16), romfile=FILE (Debian's vgabios-stdvga.bin)\n");
+	       "VGA             vgamem_mb=MiB (16), romfile=FILE (Debian's vgabios-stdvga.bin)\n"
+	       "bochs-display   vgamem_mb=MiB (16), romfile=FILE (vgabios-bochs-display.bin)\n");
 }
 
 /* -device DRIVER[,PROP=VALUE...] */
@@ -756,7 +758,9 @@ static int device_option(struct config *c, char *arg)
 	if (n == strlen("virtio-blk-pci") && !strncmp(arg, "virtio-blk-pci", n))
 		return blk_device_option(c, arg[n] ? arg + n + 1 : arg + n);
 	if (n == strlen("VGA") && !strncmp(arg, "VGA", n))
-		return vga_device_option(c, arg[n] ? arg + n + 1 : arg + n);
+		return vga_device_option(c, VGA_STD, arg[n] ? arg + n + 1 : arg + n);
+	if (n == strlen("bochs-display") && !strncmp(arg, "bochs-display", n))
+		return vga_device_option(c, VGA_BOCHS_DISPLAY, arg[n] ? arg + n + 1 : arg + n);
 	if (c->nr_debug_exits == MAX_DEBUG_EXITS) {
 		qvm_error("-device: too many isa-debug-exit devices");
 		return -1;

@@ -541,3 +541,44 @@ TEST(vga_load_refuses_bad_state_and_keeps_the_device)
 	vga_fini(&a);
 	vga_fini(&b);
 }
+
+TEST(bochs_display_has_vbe_through_bar2_only)
+{
+	struct machine *m = machine_new(16 * MiB);
+	CHECK(m);
+	struct pci_host *h = pci_host_new(m);
+	CHECK(h && bochs_display_new(m, h, SLOT, 16, NULL));
+	CHECK_EQ(cfg_read(m, 0x00), 0x11111234);
+	CHECK_EQ(cfg_read(m, 0x08) >> 8, 0x038000);
+	uint64_t v = 0;
+	CHECK(!machine_pio(m, 0x3c4, false, &v, 1));    /* no legacy ports */
+	CHECK(!machine_pio(m, 0x1ce, false, &v, 2));
+	CHECK(!machine_mmio(m, 0xa0000, false, &v, 1)); /* no window */
+	const struct display_frame *f = display_refresh(m);
+	CHECK_EQ(f->width, 0);                          /* nothing until VBE */
+	struct display_text t;
+	CHECK(!display_get_text(m, &t));
+	cfg_write(m, 0x10, FB_ADDR);
+	cfg_write(m, 0x18, FB_ADDR + 0x1000000);
+	cfg_write(m, 0x04, 0x2);
+	uint64_t mmio = FB_ADDR + 0x1000000;
+	machine_mmio(m, mmio + 0x600, false, &v, 4);
+	CHECK_EQ(v, 8);                                 /* QEMU's extension block */
+	static const uint16_t regs[][2] = {
+		{ VBE_XRES, 640 }, { VBE_YRES, 480 }, { VBE_BPP, 32 },
+		{ VBE_ENABLE, VBE_ENABLED | VBE_LFB_ENABLED },
+	};
+	for (unsigned i = 0; i < 4; i++) {
+		v = regs[i][1];
+		machine_mmio(m, mmio + 0x500 + 2 * regs[i][0], true, &v, 2);
+	}
+	machine_mmio(m, mmio + 0x500 + 2 * VBE_XRES, false, &v, 2);
+	CHECK_EQ(v, 640);
+	uint32_t p = 0x00c0ffee;
+	CHECK(guest_write(m, FB_ADDR + (479 * 640 + 639) * 4, &p, 4) == 0);
+	f = display_refresh(m);
+	CHECK_EQ(f->width, 640);
+	CHECK_EQ(f->height, 480);
+	CHECK_EQ(px(f, 639, 479), 0xc0ffee);
+	machine_free(m);
+}

@@ -201,5 +201,10 @@ struct virtio_net *virtio_net_new(struct machine *m, struct pci_host *h, unsigne
 struct vga_pci;
 struct vga_pci *vga_pci_new(struct machine *m, struct pci_host *h, unsigned slot,
 			    uint32_t vram_mb, const char *romfile);
+/* bochs-display (QEMU's): the same device with no legacy VGA, class 0380,
+ * its VBE registers only in BAR2 at 0x500. */
+#define BOCHS_DISPLAY_DEFAULT_ROM "/usr/share/seabios/vgabios-bochs-display.bin"
+struct vga_pci *bochs_display_new(struct machine *m, struct pci_host *h, unsigned slot,
+				  uint32_t vram_mb, const char *romfile);
 
 #endif

@@ -10,6 +10,11 @@
  *         Address Register");
  * and the legacy decode: ports 0x3b0-0x3df, the VBE ports 0x1ce/0x1cf
  * and the 0xA0000-0xBFFFF window.
+ *
+ * bochs-display is the same without anything legacy: class 0380, the VBE
+ * registers only through BAR2 (and QEMU's extension block at 0x600, which
+ * says the framebuffer is little-endian), its own ROM
+ * (vgabios-bochs-display.bin).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,12 +28,16 @@
 #define VGA_VENDOR 0x1234
 #define VGA_DEVICE 0x1111
 #define VGA_CLASS 0x030000
+#define BOCHS_DISPLAY_CLASS 0x038000    /* display controller, other */
 #define VGA_REVISION 2
 #define VGA_BAR_FB 0
 #define VGA_BAR_MMIO 2
 #define VGA_MMIO_SIZE 0x1000
 #define VGA_MMIO_PORTS 0x400    /* 0x3c0-0x3df */
 #define VGA_MMIO_VBE 0x500      /* VBE register i at 0x500 + 2 * i */
+#define VGA_MMIO_QEXT 0x600     /* QEMU's extended registers: size, endianness */
+#define QEXT_SIZE 8
+#define QEXT_LITTLE_ENDIAN 0x1e1e1e1e
 #define PCI_COMMAND 0x04
 #define CMD_MEMORY 0x02
 #define PCI_ROM_ADDRESS 0x30
@@ -101,8 +110,14 @@ static const struct io_ops window_ops = { .read = window_read, .write = window_w
 static uint64_t mmio_read(void *opaque, uint64_t offset, unsigned size)
 {
 	struct vga_pci *v = opaque;
-	if (offset >= VGA_MMIO_PORTS && offset + size <= VGA_MMIO_PORTS + 0x20)
+	if (!v->core.no_legacy && offset >= VGA_MMIO_PORTS && offset + size <= VGA_MMIO_PORTS + 0x20)
 		return vga_ioport_read(&v->core, 0x3c0 + offset - VGA_MMIO_PORTS, size);
+	/* QEMU's extension block: its size, and little-endian framebuffers
+	 * only (Linux's bochs driver reads both) */
+	if (offset == VGA_MMIO_QEXT && size == 4)
+		return QEXT_SIZE;
+	if (offset == VGA_MMIO_QEXT + 4 && size == 4)
+		return QEXT_LITTLE_ENDIAN;
 	if (offset >= VGA_MMIO_VBE && offset < VGA_MMIO_VBE + 2 * VBE_NR_REGS && size == 2 &&
 	    !(offset & 1)) {
 		pthread_mutex_lock(&v->core.lock);
@@ -119,7 +134,7 @@ static uint64_t mmio_read(void *opaque, uint64_t offset, unsigned size)
 static void mmio_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
 {
 	struct vga_pci *v = opaque;
-	if (offset >= VGA_MMIO_PORTS && offset + size <= VGA_MMIO_PORTS + 0x20) {
+	if (!v->core.no_legacy && offset >= VGA_MMIO_PORTS && offset + size <= VGA_MMIO_PORTS + 0x20) {
 		vga_ioport_write(&v->core, 0x3c0 + offset - VGA_MMIO_PORTS, value, size);
 	} else if (offset >= VGA_MMIO_VBE && offset < VGA_MMIO_VBE + 2 * VBE_NR_REGS &&
 		   size == 2 && !(offset & 1)) {
@@ -312,25 +327,29 @@ static int add_legacy(struct vga_pci *v)
 				"vga-window") < 0 ? -1 : 0;
 }
 
-struct vga_pci *vga_pci_new(struct machine *m, struct pci_host *h, unsigned slot,
-			    uint32_t vram_mb, const char *romfile)
+/* The standard VGA (legacy) or bochs-display (VBE through BAR2 only). */
+static struct vga_pci *create(struct machine *m, struct pci_host *h, unsigned slot,
+			      uint32_t vram_mb, const char *romfile, bool legacy)
 {
+	const char *name = legacy ? "VGA" : "bochs-display";
 	if (vram_mb < 1 || vram_mb > 256 || (vram_mb & (vram_mb - 1))) {
-		qvm_error("VGA: vgamem_mb=%u: a power of two from 1 to 256", vram_mb);
+		qvm_error("%s: vgamem_mb=%u: a power of two from 1 to 256", name, vram_mb);
 		return NULL;
 	}
 	struct vga_pci *v = calloc(1, sizeof(*v));
 	if (!v || vga_init(&v->core, vram_mb << 20) < 0) {
-		qvm_error("VGA: out of memory for %u MiB of VRAM", vram_mb);
+		qvm_error("%s: out of memory for %u MiB of VRAM", name, vram_mb);
 		free(v);
 		return NULL;
 	}
 	v->m = m;
+	v->core.no_legacy = !legacy;
 	v->core.vram_written = vram_written;
 	v->core.vram_written_opaque = v;
-	v->pci = pci_register_device(h, slot, 0, VGA_VENDOR, VGA_DEVICE, VGA_CLASS, VGA_REVISION,
+	v->pci = pci_register_device(h, slot, 0, VGA_VENDOR, VGA_DEVICE,
+				     legacy ? VGA_CLASS : BOCHS_DISPLAY_CLASS, VGA_REVISION,
 				     &vga_pci_ops, v);
-	if (!v->pci || add_legacy(v) < 0 || (romfile && load_rom(v, romfile) < 0)) {
+	if (!v->pci || (legacy && add_legacy(v) < 0) || (romfile && load_rom(v, romfile) < 0)) {
 		if (v->pci)
 			v->pci->ops = NULL;     /* the host keeps the function */
 		vga_fini(&v->core);
@@ -346,4 +365,16 @@ struct vga_pci *vga_pci_new(struct machine *m, struct pci_host *h, unsigned slot
 	if (display_register_device(m, &vga_display_ops, v) < 0)
 		return NULL;    /* the machine owns v now */
 	return v;
+}
+
+struct vga_pci *vga_pci_new(struct machine *m, struct pci_host *h, unsigned slot,
+			    uint32_t vram_mb, const char *romfile)
+{
+	return create(m, h, slot, vram_mb, romfile, true);
+}
+
+struct vga_pci *bochs_display_new(struct machine *m, struct pci_host *h, unsigned slot,
+				  uint32_t vram_mb, const char *romfile)
+{
+	return create(m, h, slot, vram_mb, romfile, false);
 }

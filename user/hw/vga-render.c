@@ -94,10 +94,12 @@ static struct text_geom text_geometry(const struct regs *r)
 	return g;
 }
 
-static enum vga_kind mode_kind(const struct regs *r)
+static enum vga_kind mode_kind(const struct vga *s, const struct regs *r)
 {
 	if (r->vbe[VBE_ENABLE] & VBE_ENABLED)
 		return KIND_VBE;
+	if (s->no_legacy)
+		return KIND_BLANK;
 	if (!(r->ar_index & 0x20) || (r->sr[1] & 0x20))
 		return KIND_BLANK;      /* palette being programmed, screen off */
 	if (!(r->ar[0x10] & 1))
@@ -323,7 +325,7 @@ const struct display_frame *vga_render(struct vga *s)
 	bool full;
 	snapshot(s, &r, &full);
 	s->refreshes++;
-	enum vga_kind k = mode_kind(&r);
+	enum vga_kind k = mode_kind(s, &r);
 	uint32_t w, h;
 	mode_size(&r, k, &w, &h);
 	struct display_frame *f = &s->frame;
@@ -354,7 +356,7 @@ bool vga_text(struct vga *s, struct display_text *out)
 	pthread_mutex_lock(&s->lock);
 	s->full_redraw |= full;         /* a peek must not eat a redraw */
 	pthread_mutex_unlock(&s->lock);
-	if (mode_kind(&r) != KIND_TEXT)
+	if (mode_kind(s, &r) != KIND_TEXT)
 		return false;
 	struct text_geom g = text_geometry(&r);
 	uint64_t cells = (uint64_t)(r.cr[0x0c] << 8 | r.cr[0x0d]);

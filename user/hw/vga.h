@@ -48,6 +48,7 @@ struct vga {
 	pthread_mutex_t lock;   /* registers; VRAM itself is read unlocked */
 	uint8_t *vram;
 	uint32_t vram_size;     /* bytes, a power of two >= 1 MiB */
+	bool no_legacy;         /* bochs-display: VBE modes only, no VGA */
 	/* Told of VRAM bytes the device itself wrote (the window, clears),
 	 * so that the owner can report them where VRAM is mapped as guest
 	 * RAM (memory.h); may be NULL. */

@@ -69,16 +69,21 @@ static int add_devices(struct machine *m, struct chardev *const *serials)
 	return 0;
 }
 
-/* The graphics card (-vga, -device VGA) in its slot. */
+/* The graphics card (-vga, -device VGA|bochs-display) in its slot. */
 static int add_display(struct machine *m)
 {
 	const struct config *cfg = m->cfg;
 	struct pc_board *b = m->board;
-	if (config_vga(cfg) != VGA_STD)
+	unsigned mb = cfg->vga.vram_mb ? cfg->vga.vram_mb : VGA_DEFAULT_VRAM_MB;
+	switch (config_vga(cfg)) {
+	case VGA_STD:
+		return vga_pci_new(m, b->pci, PC_VGA_SLOT, mb, config_vga_romfile(cfg)) ? 0 : -1;
+	case VGA_BOCHS_DISPLAY:
+		return bochs_display_new(m, b->pci, PC_VGA_SLOT, mb, config_vga_romfile(cfg)) ?
+		       0 : -1;
+	default:
 		return 0;
-	return vga_pci_new(m, b->pci, PC_VGA_SLOT,
-			   cfg->vga.vram_mb ? cfg->vga.vram_mb : VGA_DEFAULT_VRAM_MB,
-			   config_vga_romfile(cfg)) ? 0 : -1;
+	}
 }
 
 /* -drive: a virtio-blk each, from slot PC_FIRST_DISK_SLOT on. */
