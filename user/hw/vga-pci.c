@@ -242,10 +242,12 @@ static int load_rom(struct vga_pci *v, const char *path)
 		free(data);
 		return -1;
 	}
-	uint32_t bar = 2048;
+	uint32_t bar = 4096;    /* whole pages: a KVM memory slot */
 	while (bar < size)
 		bar <<= 1;
-	v->rom = calloc(1, bar);
+	v->rom = aligned_alloc(4096, bar);
+	if (v->rom)
+		memset(v->rom, 0, bar);
 	if (!v->rom) {
 		free(data);
 		return -1;
