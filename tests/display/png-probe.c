@@ -1,5 +1,6 @@
 /* png-probe FILE [X,Y ...]: read a PNG with libpng and print "W H", then
- * the RRGGBB hex of each pixel asked for, one a line (tests/display/run). */
+ * the RRGGBB hex of each pixel asked for, one a line; with "rows" instead
+ * of points, every row as one line of RRGGBB values (tests/display/run). */
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,17 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("%u %u\n", img.width, img.height);
+	if (argc == 3 && !strcmp(argv[2], "rows")) {
+		for (unsigned y = 0; y < img.height; y++) {
+			for (unsigned x = 0; x < img.width; x++) {
+				const unsigned char *p = rgb + ((size_t)y * img.width + x) * 3;
+				printf("%02x%02x%02x", p[0], p[1], p[2]);
+			}
+			putchar('\n');
+		}
+		free(rgb);
+		return 0;
+	}
 	for (int i = 2; i < argc; i++) {
 		unsigned x, y;
 		if (sscanf(argv[i], "%u,%u", &x, &y) != 2 || x >= img.width || y >= img.height) {

@@ -21,7 +21,7 @@ GUEST_MB_C   := exceptions timers smp serial demo bench-pio bench-cpu multiboot 
 	smc-reset dma-code migrate xsave user cpuid vga
 GUEST_BIOS_C := longmode reset
 # assembly-only guests
-GUEST_BIOS_S := realmode empty
+GUEST_BIOS_S := realmode empty vgabios
 GUEST_MB_S   := empty mem-touch com-ports
 # ... linked at 0x8000 (lib/mb32-low.ld)
 GUEST_MB_LOW_S := lowload
