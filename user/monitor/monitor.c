@@ -227,12 +227,25 @@ static void cmd_info(struct monitor *mon, const char *what)
 	}
 }
 
-/* screendump FILE: the display's picture as a PNG (QEMU 7.2 writes PPM
- * unless asked for PNG; qvm writes PNG whatever the name). */
+/* screendump [-f png] FILE: the display's picture as a PNG (QEMU 7.2
+ * writes PPM unless given -f png; qvm writes PNG only). */
 static void cmd_screendump(struct monitor *mon, const char *arg)
 {
 	while (*arg == ' ')
 		arg++;
+	if (!strncmp(arg, "-f ", 3)) {
+		arg += 3;
+		while (*arg == ' ')
+			arg++;
+		size_t n = strcspn(arg, " ");
+		if (n != 3 || strncmp(arg, "png", 3)) {
+			mon_printf(mon, "screendump: format '%.*s': qvm writes png only\n", (int)n, arg);
+			return;
+		}
+		arg += n;
+		while (*arg == ' ')
+			arg++;
+	}
 	if (!*arg) {
 		mon_puts(mon, "screendump: give a file name (screendump FILE)\n");
 		return;
@@ -259,7 +272,7 @@ static void cmd_help(struct monitor *mon)
 		 "hostfwd_remove [ID] [tcp|udp]:[HADDR]:HPORT             stop forwarding it\n"
 		 "cpu N                select the current CPU\n"
 		 "migrate URI          save the machine (\"exec:CMD\" or file:PATH; stays paused)\n"
-		 "screendump FILE      save the screen as a PNG image\n"
+		 "screendump [-f png] FILE  save the screen as a PNG image\n"
 		 "stop                 pause the guest\n"
 		 "cont | c             resume the guest\n"
 		 "system_reset         reset the machine\n"
