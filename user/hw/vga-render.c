@@ -281,9 +281,10 @@ static void convert_vbe_line(const struct regs *r, const uint8_t *src, uint32_t 
 			out[x] = src[3 * x] | src[3 * x + 1] << 8 | src[3 * x + 2] << 16;
 		break;
 	default:
+		/* B, G, R, X in memory: XRGB8888 on a little-endian host */
+		memcpy(out, src, (size_t)w * 4);
 		for (uint32_t x = 0; x < w; x++)
-			out[x] = (src[4 * x] | src[4 * x + 1] << 8 | src[4 * x + 2] << 16 |
-				  (uint32_t)src[4 * x + 3] << 24) & 0xffffff;
+			out[x] &= 0xffffff;
 	}
 }
 
