@@ -19,6 +19,8 @@ CFLAGS  ?= -O2 -g
 QVM_CFLAGS := -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -pthread -MMD -MP
 # libslirp: user-mode networking (user/net/slirp.c, <slirp/libslirp.h>)
 LDLIBS  := -lurcu-memb -laio -lz -lslirp -lm -pthread
+# libpng: the monitor's screendump (user/ui/display.c)
+LDLIBS  += -lpng
 B       := build
 
 USER_SRCS := $(wildcard user/*.c user/*/*.c user/pc/boot/*.c user/tcg/jit/*.c)

@@ -47,6 +47,15 @@ struct blockdev_cfg {
 	bool readonly, cache_direct, no_flush, no_locking, discard;
 };
 
+/* -vga, -device VGA|bochs-display (options-display.c) */
+enum vga_type { VGA_DEFAULT, VGA_STD, VGA_NONE, VGA_BOCHS_DISPLAY };
+struct vga_cfg {
+	enum vga_type type;
+	unsigned vram_mb;               /* 0: VGA_DEFAULT_VRAM_MB */
+	const char *romfile;            /* with romfile_set; "" : no ROM */
+	bool romfile_set;
+};
+
 struct config {
 	uint64_t ram_size;              /* -m, bytes */
 	uint64_t max_ram_size;          /* -m maxmem= (ram_size if not given) */
@@ -93,6 +102,7 @@ struct config {
 	unsigned nr_nics;
 	unsigned nr_legacy_nets;        /* -net user|tap seen (paired with -net nic) */
 	const char *incoming;           /* -incoming URI: load a saved state */
+	struct vga_cfg vga;
 };
 
 /* Parse argv into cfg.  Returns 0 to run, 1 to exit successfully (-h,
@@ -115,5 +125,14 @@ int blockdev_to_drive(struct config *c, const char *name, struct drive_cfg *d);
 /* Whether the i-th serial port (COM1 = 0) exists: the i-th -serial (the
  * first also when none is given), unless it is "none" (as in QEMU). */
 bool config_serial_present(const struct config *c, unsigned i);
+
+/* options-display.c: -vga, -device VGA's or bochs-display's properties
+ * (after the name);
+ * the graphics device the machine gets, and the VGA's option ROM (NULL:
+ * none). */
+int vga_option(struct config *c, const char *arg);
+int vga_device_option(struct config *c, enum vga_type type, char *props);
+enum vga_type config_vga(const struct config *c);
+const char *config_vga_romfile(const struct config *c);
 
 #endif

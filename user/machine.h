@@ -134,6 +134,10 @@ struct machine {
 	uint64_t reset_count;   /* bumped by the main thread after each reset */
 	bool quitting;          /* vCPU threads leave their loops */
 
+	/* ui/display.c: the graphics device and the front ends (NULL
+	 * until one registers). */
+	struct display *display;
+
 	const struct board_ops *board_ops; /* NULL in unit tests */
 	void *board;            /* the board's own state (struct pc_board) */
 };

@@ -672,6 +672,11 @@ static void usage(void)
 	       "  -monitor DEV         human monitor on a character device (stdio, unix:...)\n"
 	       "  -nographic           serial and monitor on stdio (Ctrl-A h for help)\n"
 	       "  -display none        no display; serial and monitor to nowhere unless given\n"
+	       "  -vga std|none        the graphics card (std: PCI VGA with Bochs VBE, the\n"
+	       "                       default but with -nographic, or -kernel with\n"
+	       "                       -display none); the monitor's screendump shows it\n"
+	       "  -device VGA[,vgamem_mb=16][,romfile=FILE]   the same with options\n"
+	       "  -device bochs-display[,vgamem_mb=16][,romfile=FILE]   VBE modes only, no VGA\n"
 	       "  -device isa-debug-exit[,iobase=0x501][,iosize=2]\n"
 	       "  -device help         the devices -device can add\n"
 	       "Network (virtio-net-pci NICs):\n"
@@ -735,7 +740,9 @@ static void device_help(void)
 	printf("Devices qvm can add with -device:\n"
 	       "isa-debug-exit  iobase=PORT (0x501), iosize=1|2|4 (2)\n"
 	       "virtio-net-pci  netdev=ID (a -netdev), mac=MAC (52:54:00:12:34:56 on)\n"
-	       "virtio-blk-pci  drive=ID (a -drive if=none,id=ID), serial=S\n");
+	       "virtio-blk-pci  drive=ID (a -drive if=none,id=ID), serial=S\n"
+	       "VGA             vgamem_mb=MiB (16), romfile=FILE (Debian's vgabios-stdvga.bin)\n"
+	       "bochs-display   vgamem_mb=MiB (16), romfile=FILE (vgabios-bochs-display.bin)\n");
 }
 
 /* -device DRIVER[,PROP=VALUE...] */
@@ -750,6 +757,10 @@ static int device_option(struct config *c, char *arg)
 		return net_device_option(c, arg[n] ? arg + n + 1 : arg + n);
 	if (n == strlen("virtio-blk-pci") && !strncmp(arg, "virtio-blk-pci", n))
 		return blk_device_option(c, arg[n] ? arg + n + 1 : arg + n);
+	if (n == strlen("VGA") && !strncmp(arg, "VGA", n))
+		return vga_device_option(c, VGA_STD, arg[n] ? arg + n + 1 : arg + n);
+	if (n == strlen("bochs-display") && !strncmp(arg, "bochs-display", n))
+		return vga_device_option(c, VGA_BOCHS_DISPLAY, arg[n] ? arg + n + 1 : arg + n);
 	if (c->nr_debug_exits == MAX_DEBUG_EXITS) {
 		qvm_error("-device: too many isa-debug-exit devices");
 		return -1;
@@ -823,6 +834,8 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 			return -1;
 		}
 		c->display_none = true;
+	} else if (!strcmp(opt, "vga")) {
+		return vga_option(c, arg);
 	} else if (!strcmp(opt, "no-reboot")) {
 		c->no_reboot = true;
 	} else if (!strcmp(opt, "no-shutdown")) {
@@ -877,6 +890,7 @@ static const char *const opts_with_arg[] = {
 	"m", "smp", "accel", "machine", "M", "cpu", "kernel", "initrd", "append",
 	"bios", "serial", "monitor", "display", "name", "D", "d", "device",
 	"drive", "hda", "hdb", "hdc", "hdd", "incoming", "netdev", "nic", "net", "blockdev",
+	"vga",
 };
 static const char *const opts_flag[] = {
 	"enable-kvm", "no-kqemu", "kqemu-backends", "nographic", "no-reboot", "no-shutdown", "S",

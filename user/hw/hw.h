@@ -191,4 +191,20 @@ struct virtio_net;
 struct virtio_net *virtio_net_new(struct machine *m, struct pci_host *h, unsigned slot,
 				  struct netdev *nd, const uint8_t mac[6]);
 
+/* The standard VGA (vga*.c; QEMU's -device VGA): PCI 1234:1111 at slot
+ * of h with vram_mb MiB of VRAM (a power of two, 1-256), the legacy
+ * ports, the VBE ports and the 0xA0000 window; romfile (NULL: none) is
+ * the option ROM behind its ROM BAR.  Registers itself as the machine's
+ * graphics device (ui/display.h). */
+#define VGA_DEFAULT_ROM "/usr/share/seabios/vgabios-stdvga.bin"
+#define VGA_DEFAULT_VRAM_MB 16
+struct vga_pci;
+struct vga_pci *vga_pci_new(struct machine *m, struct pci_host *h, unsigned slot,
+			    uint32_t vram_mb, const char *romfile);
+/* bochs-display (QEMU's): the same device with no legacy VGA, class 0380,
+ * its VBE registers only in BAR2 at 0x500. */
+#define BOCHS_DISPLAY_DEFAULT_ROM "/usr/share/seabios/vgabios-bochs-display.bin"
+struct vga_pci *bochs_display_new(struct machine *m, struct pci_host *h, unsigned slot,
+				  uint32_t vram_mb, const char *romfile);
+
 #endif

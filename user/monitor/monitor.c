@@ -15,6 +15,7 @@
 #include "migration/migrate.h"
 #include "net/net.h"
 #include "monitor.h"
+#include "ui/display.h"
 
 #define MON_LINE_MAX 512
 
@@ -226,6 +227,34 @@ static void cmd_info(struct monitor *mon, const char *what)
 	}
 }
 
+/* screendump [-f png] FILE: the display's picture as a PNG (QEMU 7.2
+ * writes PPM unless given -f png; qvm writes PNG only). */
+static void cmd_screendump(struct monitor *mon, const char *arg)
+{
+	while (*arg == ' ')
+		arg++;
+	if (!strncmp(arg, "-f ", 3)) {
+		arg += 3;
+		while (*arg == ' ')
+			arg++;
+		size_t n = strcspn(arg, " ");
+		if (n != 3 || strncmp(arg, "png", 3)) {
+			mon_printf(mon, "screendump: format '%.*s': qvm writes png only\n", (int)n, arg);
+			return;
+		}
+		arg += n;
+		while (*arg == ' ')
+			arg++;
+	}
+	if (!*arg) {
+		mon_puts(mon, "screendump: give a file name (screendump FILE)\n");
+		return;
+	}
+	char err[256];
+	if (display_screendump(mon->m, arg, err, sizeof(err)) < 0)
+		mon_printf(mon, "screendump: %s\n", err);
+}
+
 static void cmd_help(struct monitor *mon)
 {
 	mon_puts(mon,
@@ -243,6 +272,7 @@ static void cmd_help(struct monitor *mon)
 		 "hostfwd_remove [ID] [tcp|udp]:[HADDR]:HPORT             stop forwarding it\n"
 		 "cpu N                select the current CPU\n"
 		 "migrate URI          save the machine (\"exec:CMD\" or file:PATH; stays paused)\n"
+		 "screendump [-f png] FILE  save the screen as a PNG image\n"
 		 "stop                 pause the guest\n"
 		 "cont | c             resume the guest\n"
 		 "system_reset         reset the machine\n"
@@ -282,6 +312,8 @@ void monitor_command(struct monitor *mon, const char *line)
 		cmd_hostfwd(mon, cmd + 12, true);
 	} else if (!strncmp(cmd, "hostfwd_remove ", 15)) {
 		cmd_hostfwd(mon, cmd + 15, false);
+	} else if (!strncmp(cmd, "screendump", 10) && (cmd[10] == ' ' || !cmd[10])) {
+		cmd_screendump(mon, cmd + 10);
 	} else if (!strcmp(cmd, "system_reset")) {
 		machine_request(m, REQ_RESET, 0);
 	} else if (!strcmp(cmd, "system_powerdown")) {

@@ -3,7 +3,7 @@
  * devices, the PCI host bridge, firmware tables, and the boot image.
  *
  *   0x00000000-0x0009ffff  RAM (qvm's tables in 0x9c000-0x9ffff)
- *   0x000a0000-0x000bffff  legacy VGA window (unassigned)
+ *   0x000a0000-0x000bffff  legacy VGA window (the VGA's, when there is one)
  *   0x000c0000-0x000fffff  RAM, or the -bios alias at its top
  *   0x00100000-below_4g    RAM (below_4g at most 3 GiB)
  *   0xfec00000, 0xfee00000 IOAPIC, LAPIC (in the engine)
@@ -67,6 +67,23 @@ static int add_devices(struct machine *m, struct chardev *const *serials)
 		if (!debug_exit_new(m, cfg->debug_exit[i].iobase, cfg->debug_exit[i].iosize))
 			return -1;
 	return 0;
+}
+
+/* The graphics card (-vga, -device VGA|bochs-display) in its slot. */
+static int add_display(struct machine *m)
+{
+	const struct config *cfg = m->cfg;
+	struct pc_board *b = m->board;
+	unsigned mb = cfg->vga.vram_mb ? cfg->vga.vram_mb : VGA_DEFAULT_VRAM_MB;
+	switch (config_vga(cfg)) {
+	case VGA_STD:
+		return vga_pci_new(m, b->pci, PC_VGA_SLOT, mb, config_vga_romfile(cfg)) ? 0 : -1;
+	case VGA_BOCHS_DISPLAY:
+		return bochs_display_new(m, b->pci, PC_VGA_SLOT, mb, config_vga_romfile(cfg)) ?
+		       0 : -1;
+	default:
+		return 0;
+	}
 }
 
 /* -drive: a virtio-blk each, from slot PC_FIRST_DISK_SLOT on. */
@@ -177,7 +194,8 @@ int pc_init(struct machine *m, struct chardev *const *serials)
 	const struct config *cfg = m->cfg;
 	m->board = calloc(1, sizeof(struct pc_board));
 	if (!m->board || check_apic_ids(cfg) < 0 || map_ram(m) < 0 ||
-	    add_devices(m, serials) < 0 || add_disks(m) < 0 || add_nics(m) < 0)
+	    add_devices(m, serials) < 0 || add_display(m) < 0 || add_disks(m) < 0 ||
+	    add_nics(m) < 0)
 		return -1;
 	if (cfg->bios && bios_load(m, cfg->bios) < 0)
 		return -1;

@@ -63,6 +63,7 @@ int pc_e820(const struct machine *m, struct e820_entry *map);
 #define PC_HIGH_RAM 0x100000000ULL
 /* PCI: the disks' slots, and where qvm (as firmware, for -kernel) puts
  * memory BARs: inside \_SB.PCI0's window, below the IOAPIC. */
+#define PC_VGA_SLOT 2                   /* 00:02.0, as QEMU's pc */
 #define PC_FIRST_DISK_SLOT 3
 #define PC_PCI_MMIO_BASE 0xe0000000ULL
 
