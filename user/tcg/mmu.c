@@ -821,6 +821,10 @@ uint64_t tcg_translate(struct tcg_cpu *c, uint64_t lin, enum access acc, unsigne
 	}
 	if (kind != MMU_USER && (c->s.cr0 & CR0_PG) && w.user)
 		tlb_guard_user_page(c, kind, &read, &write, &code);
+	if (c->dbg_on) {
+		read |= read & TLB_INVALID ? 0 : tcg_dbg_watch_tags(c, page, false);
+		write |= write & TLB_INVALID ? 0 : tcg_dbg_watch_tags(c, page, true);
+	}
 	tlb_set_phys(c, kind, idx, phys & PAGE_MASK);
 	e->addend = host ? (uintptr_t)host - (uintptr_t)page : 0;
 	e->tag_read = read;
@@ -899,10 +903,14 @@ static uint64_t lin_ld_page(struct tcg_cpu *c, uint64_t lin, unsigned size, unsi
 	struct tlb_entry *e = tlb_of(c, lin, kind);
 	uint64_t page = lin & PAGE_MASK, v = 0;
 	if (e->tag_read != page) {
-		if (e->tag_read == (page | TLB_IO))
-			return io_read(c, e->phys | (lin & 0xfff), size);
-		tcg_translate(c, lin, ACC_READ, kind);
-		if (e->tag_read != page)
+		uint64_t tag = e->tag_read;
+		if ((tag & PAGE_MASK) != page || (tag & TLB_INVALID)) {
+			tcg_translate(c, lin, ACC_READ, kind);
+			tag = e->tag_read;
+		}
+		if (tag & TLB_WATCH)
+			tcg_dbg_data(c, lin, size, false);
+		if (tag & TLB_IO)
 			return io_read(c, e->phys | (lin & 0xfff), size);
 	}
 	memcpy(&v, (void *)(uintptr_t)(lin + e->addend), size);
@@ -920,7 +928,7 @@ static struct tlb_entry *prepare_write(struct tcg_cpu *c, uint64_t lin, unsigned
 {
 	struct tlb_entry *e = tlb_of(c, lin, kind);
 	uint64_t page = lin & PAGE_MASK, tag = write_tag(e);
-	if (tag != page && tag != (page | TLB_CODE) && tag != (page | TLB_IO))
+	if ((tag & PAGE_MASK) != page || (tag & TLB_INVALID))
 		tcg_translate(c, lin, ACC_WRITE, kind);
 	return e;
 }
@@ -929,6 +937,15 @@ static void lin_st_page(struct tcg_cpu *c, uint64_t lin, unsigned size, uint64_t
 {
 	struct tlb_entry *e = prepare_write(c, lin, kind);
 	uint64_t page = lin & PAGE_MASK, tag = write_tag(e);
+	if (tag & TLB_WATCH) {
+		tcg_dbg_data(c, lin, size, true);
+		if (!(tag & TLB_IO)) {
+			memcpy((void *)(uintptr_t)(lin + e->addend), &v, size);
+			(void)check_code_write(c, e->phys);
+			return;
+		}
+		tag &= ~TLB_WATCH;
+	}
 	if (tag == page) {
 		memcpy((void *)(uintptr_t)(lin + e->addend), &v, size);
 	} else if (tag == (page | TLB_CODE)) {

@@ -10,9 +10,8 @@
  * CR0.PG, flush the TLB where the SDM says cached translations change, and
  * end the block.  They never raise.
  *
- * Not implemented: hardware breakpoints (DR0-DR3 and DR7 are stored and
- * read back, but no #DB is ever raised for them; DR7.GD is honoured),
- * VME/PVI (not advertised, so CR4.VME/PVI are reserved), MONITOR/MWAIT,
+ * Hardware breakpoints: MOV DR here, the breakpoints in debug.c.
+ * Not implemented: VME/PVI (not advertised, so CR4.VME/PVI are reserved), MONITOR/MWAIT,
  * VMX/SVM, PKU (all #UD or reserved bits).
  *
  * SMEP, SMAP, UMIP and PCID (SDM Vol. 3, 2.5, 4.6, 4.10) exist where the
@@ -310,9 +309,8 @@ static void op_mov_to_dr(struct tcg_cpu *c, const struct insn *i)
 		c->s.dr[n] = v;
 		break;
 	}
-	if (n == 7 && (v & 0xff))
-		qvm_log(LOG_UNIMP, "cpu %u: hardware breakpoints enabled (DR7 0x%llx), not emulated",
-			cpu_index(c), (unsigned long long)v);
+	if (n != 6)
+		tcg_dr_update(c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -733,6 +731,7 @@ static void op_in(struct tcg_cpu *c, const struct insn *i)
 	unsigned size = io_size(i);
 	uint16_t port = i->op >= 0xec ? (uint16_t)c->s.regs[R_RDX] : (uint8_t)i->imm;
 	check_io(c, port, size);
+	tcg_dbg_io(c, port, size);
 	uint64_t v = pio_in(c, port, size);
 	tcg_reg_set(c, i, R_RAX, size, v);
 }
@@ -743,6 +742,7 @@ static void op_out(struct tcg_cpu *c, const struct insn *i)
 	unsigned size = io_size(i);
 	uint16_t port = i->op >= 0xec ? (uint16_t)c->s.regs[R_RDX] : (uint8_t)i->imm;
 	check_io(c, port, size);
+	tcg_dbg_io(c, port, size);
 	pio_out(c, port, size, c->s.regs[R_RAX]);
 	c->stop = true;                 /* the device may raise an interrupt now */
 }
@@ -778,6 +778,7 @@ static void op_string_io(struct tcg_cpu *c, const struct insn *i)
 	bool in = i->op < 0x6e;
 	int64_t step = (c->s.rflags & FL_DF) ? -(int64_t)size : (int64_t)size;
 	check_io(c, port, size);
+	tcg_dbg_io(c, port, size);
 	if (!in)
 		c->stop = true;
 	if (!i->rep) {
