@@ -288,6 +288,7 @@ struct tcg_cpu *tcg_cpu_new(struct machine *m, struct vcpu *v)
 	c->m = m;
 	c->v = v;
 	c->a20_mask = ~0ULL;
+	c->misc_enable = TCG_MISC_ENABLE_RESET;
 	/* nothing is on the fill lists yet: the first flush visits all */
 	for (unsigned k = 0; k < MMU_NR; k++)
 		c->tlb_nused[k] = TLB_USED_MAX + 1;

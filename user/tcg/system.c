@@ -338,7 +338,8 @@ static void store_dtable(struct tcg_cpu *c, const struct insn *i, const struct x
 }
 
 /* LGDT/LIDT: 24 bits of base with a 16-bit operand, 32 with a 32-bit
- * one, 64 in 64-bit mode (SDM Vol. 2 "LGDT/LIDT"). */
+ * one, 64 in 64-bit mode (SDM Vol. 2 "LGDT/LIDT"), where a non-canonical
+ * base is #GP(0) as on the processor (KVM's emulator does the same). */
 static void load_dtable(struct tcg_cpu *c, const struct insn *i, struct x86_dtable *t)
 {
 	uint8_t buf[10];
@@ -351,6 +352,8 @@ static void load_dtable(struct tcg_cpu *c, const struct insn *i, struct x86_dtab
 	memcpy(&base, buf + 2, wide ? 8 : 4);
 	if (!wide && i->osz == 2)
 		base &= 0xffffff;
+	if (wide && !is_canonical(base))
+		gp0(c);
 	t->limit = limit;
 	t->base = base;
 }

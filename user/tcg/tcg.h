@@ -789,6 +789,8 @@ struct config;
 uint64_t tcg_cpuid_xsave_offer(const struct config *cfg, uint64_t offer);
 bool tcg_cpu_amd(const struct tcg_cpu *c);
 uint64_t tcg_rdtsc(struct tcg_cpu *c);
+/* IA32_MISC_ENABLE's writable bits at reset: fast strings (msr.c) */
+#define TCG_MISC_ENABLE_RESET 1ULL
 
 /* FPU state packing (fpu.c): FXSAVE image <-> struct tcg_fpu. */
 void tcg_fpu_from_fxsave(struct tcg_fpu *f, const uint8_t fx[512]);
