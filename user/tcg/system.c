@@ -12,7 +12,8 @@
  *
  * Hardware breakpoints: MOV DR here, the breakpoints in debug.c.
  * Not implemented: VME/PVI (not advertised, so CR4.VME/PVI are reserved), MONITOR/MWAIT,
- * VMX/SVM, PKU (all #UD or reserved bits).
+ * VMX/SVM, PKS (all #UD or reserved bits).  PKU: CR4.PKE, RDPKRU and
+ * WRPKRU here, the keys in mmu.c's walk.
  *
  * SMEP, SMAP, UMIP and PCID (SDM Vol. 3, 2.5, 4.6, 4.10) exist where the
  * vCPU's CPUID advertises them (tcg_sys_features): their CR4 bits, STAC
@@ -40,7 +41,7 @@
 		   CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_FSGSBASE)
 /* Changes of these flush every translation, global ones included */
 #define CR0_FLUSH (CR0_PG | CR0_WP | CR0_PE | CR0_CD | CR0_NW)
-#define CR4_FLUSH (CR4_PGE | CR4_PAE | CR4_PSE | CR4_SMEP | CR4_SMAP | CR4_PCIDE)
+#define CR4_FLUSH (CR4_PGE | CR4_PAE | CR4_PSE | CR4_SMEP | CR4_SMAP | CR4_PCIDE | CR4_PKE)
 /* CR3 with CR4.PCIDE: the PCID, and MOV's "no invalidation" bit */
 #define CR3_PCID 0xfffULL
 #define CR3_NOFLUSH (1ULL << 63)
@@ -181,7 +182,8 @@ static uint64_t sys_cr4_bits(struct tcg_cpu *c)
 {
 	unsigned f = tcg_sys_features(c);
 	return (f & SYSF_PCID ? CR4_PCIDE : 0) | (f & SYSF_SMEP ? CR4_SMEP : 0) |
-	       (f & SYSF_SMAP ? CR4_SMAP : 0) | (f & SYSF_UMIP ? CR4_UMIP : 0);
+	       (f & SYSF_SMAP ? CR4_SMAP : 0) | (f & SYSF_UMIP ? CR4_UMIP : 0) |
+	       (f & SYSF_PKU ? CR4_PKE : 0);
 }
 
 static void mov_to_cr4(struct tcg_cpu *c, uint64_t v)
@@ -432,9 +434,40 @@ static void set_ac(struct tcg_cpu *c, bool on)
 		c->s.rflags &= ~(uint64_t)FL_AC;
 }
 
+/* Protection keys (SDM Vol. 3, 4.6.2) */
+void tcg_set_pkru(struct tcg_cpu *c, uint32_t v)
+{
+	if (v == c->xs.pkru)
+		return;
+	c->xs.pkru = v;
+	/* The TLB holds rights decided under the old PKRU: hardware reads
+	 * PKRU at every access, here a change drops them all, so that a
+	 * hit stays one compare.  Linux writes PKRU only when a task's
+	 * value differs from the one loaded. */
+	if (c->s.cr4 & CR4_PKE)
+		tcg_tlb_flush_all(c);
+	c->stop = true;
+}
+
+/* 0F 01 EE RDPKRU, 0F 01 EF WRPKRU (SDM Vol. 2): #UD without CR4.PKE,
+ * #GP(0) unless ECX (and, for WRPKRU, EDX) is 0.  Any CPL. */
+static void pkru_insn(struct tcg_cpu *c, bool write)
+{
+	if (!(c->s.cr4 & CR4_PKE))
+		tcg_raise(c, EXC_UD, NO_ERRCODE);
+	if ((uint32_t)c->s.regs[R_RCX] || (write && (uint32_t)c->s.regs[R_RDX]))
+		gp0(c);
+	if (write) {
+		tcg_set_pkru(c, (uint32_t)c->s.regs[R_RAX]);
+		return;
+	}
+	c->s.regs[R_RAX] = c->xs.pkru;
+	c->s.regs[R_RDX] = 0;
+}
+
 /* The register forms (ModRM.mod = 3): SMSW, LMSW, SWAPGS, RDTSCP,
- * CLAC/STAC and XGETBV/XSETBV (xsave.c); VMX, SVM, MONITOR/MWAIT, RDPKRU
- * ... are not advertised and are #UD. */
+ * CLAC/STAC, XGETBV/XSETBV (xsave.c), RDPKRU/WRPKRU; VMX, SVM,
+ * MONITOR/MWAIT ... are not advertised and are #UD. */
 static void group7_reg(struct tcg_cpu *c, const struct insn *i)
 {
 	switch (i->reg & 7) {
@@ -457,6 +490,12 @@ static void group7_reg(struct tcg_cpu *c, const struct insn *i)
 	case 4:
 		smsw(c, i);
 		return;
+	case 5:
+		if ((i->rm & 7) == 6 || (i->rm & 7) == 7) {
+			pkru_insn(c, (i->rm & 7) == 7);
+			return;
+		}
+		break;
 	case 6:
 		lmsw(c, i);
 		return;

@@ -153,6 +153,7 @@ enum { EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5,
 #define PF_U 4
 #define PF_RSVD 8
 #define PF_I 16
+#define PF_PK 32
 
 /* x87, MMX and SSE registers, unpacked from the FXSAVE image. */
 struct tcg_fpu {
@@ -762,6 +763,9 @@ void tcg_dbg_io(struct tcg_cpu *c, uint16_t port, unsigned size);
 void tcg_dbg_insn(struct tcg_cpu *c);
 /* Deliver a #DB trap with these DR6 bits (B0-B3 replace the old ones) */
 void tcg_dbg_trap(struct tcg_cpu *c, unsigned dr6_bits);
+/* PKRU from WRPKRU or XRSTOR (system.c): a change flushes the TLB, whose
+ * entries for user pages are filled under PKRU's rights (mmu.c) */
+void tcg_set_pkru(struct tcg_cpu *c, uint32_t v);
 /* RDFSBASE ... WRGSBASE (system.c) */
 void tcg_fsgsbase(struct tcg_cpu *c, const struct insn *i);
 /* RDMSR/WRMSR bodies: 0, or -1 for #GP. */
@@ -777,6 +781,7 @@ void tcg_cpuid(struct tcg_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4]);
 #define SYSF_SMEP (1u << 2)
 #define SYSF_SMAP (1u << 3)     /* CR4.SMAP, STAC, CLAC */
 #define SYSF_UMIP (1u << 4)
+#define SYSF_PKU (1u << 5)      /* CR4.PKE, RDPKRU/WRPKRU, protection keys */
 unsigned tcg_sys_features(struct tcg_cpu *c);
 /* -cpu ...,+FEAT: warn about (enforce: refuse, -1) what TCG lacks */
 struct cpu_features;
