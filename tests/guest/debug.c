@@ -28,7 +28,7 @@ enum { LEN1 = 0, LEN2 = 1, LEN8 = 2, LEN4 = 3 };
 
 /* Accessors whose instruction boundaries the checks name. */
 extern char bp_target[], w1_end[], w4_end[], w8_end[], r8_end[];
-extern char rep_insn[], io_out_end[], io_outw_end[];
+extern char rep_insn[], io_out_end[], io_outw_end[], io_rep_insn[];
 extern char ss_step[], ss_s0[], ss_s1[], ss_s2[], ss_s3[], ss_s4[], ss_s5[], ss_s6[];
 extern char sti_step[], sti_t0[], sti_t1[], sti_t2[];
 extern char ss_watch[], ss_m1[], ss_m2[];
@@ -39,6 +39,7 @@ uint64_t r8(const void *p);
 void rep_movsb(void *d, const void *s, uint64_t n);
 void io_out(void);
 void io_outw(void);
+void io_rep_outsb(const void *src, uint64_t n);
 void ss_step_fn(void);
 void sti_step_fn(void);
 void ss_watch_fn(const void *ssval);
@@ -53,6 +54,9 @@ __asm__(".text\n"
 	".globl rep_movsb, rep_insn\nrep_movsb: mov %rdx, %rcx\nrep_insn: rep movsb\nret\n"
 	".globl io_out, io_out_end\nio_out: outb %al, $0x80\nio_out_end: ret\n"
 	".globl io_outw, io_outw_end\nio_outw: mov $0x7f, %dx\noutw %ax, %dx\nio_outw_end: ret\n"
+	".globl io_rep_outsb, io_rep_insn\n"
+	"io_rep_outsb: mov %rsi, %rcx\nmov %rdi, %rsi\nmov $0x80, %dx\n"
+	"io_rep_insn: rep outsb\nret\n"
 	/* TF from popfq: a trap after each instruction that begins with TF set,
 	 * but MOV SS */
 	".globl ss_step_fn, ss_s0, ss_s1, ss_s2, ss_s3, ss_s4, ss_s5, ss_s6\n"
@@ -250,6 +254,12 @@ static void io_tests(void)
 	arm(3, 0x81, RW_IO, LEN1);
 	io_out();
 	expect(false, 3, NULL, "outb beside the port");
+	arm(3, 0x80, RW_IO, LEN1);
+	io_rep_outsb(src, 3);
+	check(db_count == 3 && db_rip[0] == (uint64_t)io_rep_insn && db_rip[2] != (uint64_t)io_rep_insn &&
+	      db_rcx == 0, "rep outsb of 3 to the port: a #DB after each element (count %d, rcx %lu)",
+	      db_count, db_rcx);
+	db_reset();
 	disarm();
 	write_cr4(read_cr4() & ~CR4_DE);
 }

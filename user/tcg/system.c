@@ -842,6 +842,13 @@ static void op_string_io(struct tcg_cpu *c, const struct insn *i)
 		else
 			outs_once(c, i, port, size, step);
 		tcg_reg_set(c, i, R_RCX, i->asz, --count);
+		/* a breakpoint hit (the port, or a watched buffer): the
+		 * #DB trap after this element, rip at the instruction */
+		if (__builtin_expect(c->db_hits, 0) && count) {
+			c->next_rip = c->s.rip;
+			c->stop = true;
+			return;
+		}
 	}
 }
 
