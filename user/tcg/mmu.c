@@ -850,8 +850,10 @@ uint64_t tcg_translate(struct tcg_cpu *c, uint64_t lin, enum access acc, unsigne
 	if (w.pk_no_data)
 		read = write = TLB_INVALID;
 	if (c->dbg_on) {
-		read |= read & TLB_INVALID ? 0 : tcg_dbg_watch_tags(c, page, false);
-		write |= write & TLB_INVALID ? 0 : tcg_dbg_watch_tags(c, page, true);
+		if (!(read & TLB_INVALID))
+			read |= tcg_dbg_watch_tags(c, page, false);
+		if (!(write & TLB_INVALID))
+			write |= tcg_dbg_watch_tags(c, page, true);
 	}
 	tlb_set_phys(c, kind, idx, phys & PAGE_MASK);
 	e->addend = host ? (uintptr_t)host - (uintptr_t)page : 0;
@@ -938,7 +940,7 @@ static uint64_t lin_ld_page(struct tcg_cpu *c, uint64_t lin, unsigned size, unsi
 		}
 		if (tag & TLB_WATCH)
 			tcg_dbg_data(c, lin, size, false);
-		if (tag & TLB_IO)
+		if ((tag & ~TLB_WATCH) != page)
 			return io_read(c, e->phys | (lin & 0xfff), size);
 	}
 	memcpy(&v, (void *)(uintptr_t)(lin + e->addend), size);
