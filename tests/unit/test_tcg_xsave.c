@@ -184,7 +184,22 @@ TEST(tcg_xsave_offer_and_cpuid)
 	CHECK_EQ(tcg_xsave_offer(c, XCR0_X87), -1);
 	CHECK_EQ(tcg_xsave_offer(c, XCR0_X87 | XCR0_SSE | XCR0_OPMASK), -1);
 	CHECK_EQ(tcg_xsave_offer(c, XCR0_X87 | XCR0_SSE | XCR0_AVX | XCR0_OPMASK), -1);
-	CHECK_EQ(tcg_xsave_offer(c, ALL | (1ULL << 9)), -1);   /* PKRU */
+	CHECK_EQ(tcg_xsave_offer(c, ALL | (1ULL << 3)), -1);   /* MPX's BNDREGS */
+	CHECK_EQ(tcg_xsave_offer(c, ALL | (1ULL << 8)), -1);   /* PT */
+	/* PKRU: CPUID PKU with it, OSPKE following CR4.PKE */
+	CHECK_EQ(tcg_xsave_offer(c, ALL | XCR0_PKRU), 0);
+	tcg_cpuid(c, 7, 0, r);
+	CHECK_EQ(r[2] & (3u << 3), 1u << 3);
+	c->s.cr4 |= CR4_PKE;
+	tcg_cpuid(c, 7, 0, r);
+	CHECK_EQ(r[2] & (3u << 3), 3u << 3);
+	tcg_cpuid(c, 0xd, XC_PKRU, r);
+	CHECK_EQ(r[0], 8);
+	CHECK_EQ(r[1], tcg_xsave_layout(XC_PKRU)->offset);
+	CHECK_EQ(tcg_xsave_offer(c, ALL), 0);
+	CHECK(!(c->s.cr4 & CR4_PKE));                   /* no PKRU, no CR4.PKE */
+	tcg_cpuid(c, 7, 0, r);
+	CHECK(!(r[2] & (3u << 3)));
 	CHECK_EQ(tcg_xsave_offer(c, 0), 0);
 	tcg_cpuid(c, 1, 0, r);
 	CHECK(!(r[2] & (1u << 26)));
@@ -216,7 +231,7 @@ TEST(tcg_xsave_offer_and_cpuid)
 	c->xcr0 = 1;
 	for (unsigned k = XC_AVX; k < XC_NR; k++) {
 		tcg_cpuid(c, 0xd, k, r);
-		if (k == 3 || k == 4) {
+		if (!(ALL & (1ULL << k))) {
 			CHECK_EQ(r[0], 0);
 			continue;
 		}

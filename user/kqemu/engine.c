@@ -134,8 +134,10 @@ struct kq_vcpu *kq_vcpu_new(struct kq_engine *e, struct tcg_cpu *c)
 	kv->run = run;
 	pthread_mutex_init(&kv->lock, NULL);
 	/* the guest CPU offers the XSAVE components user code gets from the
-	 * host (state.c says why) */
-	uint64_t offer = (kq_host_xcr0() & XSAVE_SUPPORTED) | XCR0_X87 | XCR0_SSE;
+	 * host (state.c says why), but PKRU: the host's page tables carry
+	 * no guest protection keys, so natively run user code could not
+	 * honour them; without PKRU the guest has no PKU (tcg/README.md) */
+	uint64_t offer = (kq_host_xcr0() & XSAVE_SUPPORTED & ~XCR0_PKRU) | XCR0_X87 | XCR0_SSE;
 	if (tcg_xsave_offer(c, offer) < 0)
 		qvm_log(LOG_UNIMP, "kqemu: XSAVE components %#llx not offered to the guest",
 			(unsigned long long)offer);

@@ -18,11 +18,13 @@
 #define XSTATE_BV_OFF 512
 #define XSTATE_X87_SSE 3ULL
 
-/* The components both the host runs user code with and TCG can hold. */
+/* The components both the host runs user code with and TCG can hold;
+ * never PKRU, which the guest is not offered (engine.c) and the host's
+ * process keeps. */
 static uint64_t xsave_mask(const struct kq_engine *e)
 {
 	uint64_t host = e->have_info && e->info.xcr0 ? e->info.xcr0 : kq_host_xcr0();
-	return (host & XSAVE_SUPPORTED) | XSTATE_X87_SSE;
+	return (host & XSAVE_SUPPORTED & ~XCR0_PKRU) | XSTATE_X87_SSE;
 }
 
 /* RFLAGS bits user code can change (POPF at CPL 3 with IOPL < 3: SDM

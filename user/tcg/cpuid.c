@@ -81,6 +81,7 @@
 #define L7_EBX_SMAP (1u << 20)
 #define L7_EBX_PROT (L7_EBX_SMEP | L7_EBX_INVPCID | L7_EBX_SMAP)
 #define L7_ECX_UMIP (1u << 2)
+#define L7_ECX_PKU (1u << 3)           /* with XSAVE's PKRU (xsave.c) */
 
 /* Leaf 7 subleaf 0 EDX and subleaf 2 EDX (SDM Vol. 2A, table 3-8) */
 #define L7_MAX_SUBLEAF 2
@@ -303,7 +304,8 @@ static void basic_leaf(struct tcg_cpu *c, const struct cpu_def *d, uint32_t leaf
 			out[1] |= L7_EBX_AVX2;
 	}
 	/* 3, 5 (MONITOR), 0xA (no PMU) and the rest: all zero; leaf 7 has no
-	 * other EBX/ECX features (AVX-512, PKU, ...) */
+	 * other EBX/ECX features (AVX-512 instructions, PKS, ...); PKU comes
+	 * with the PKRU component (xsave.c) */
 }
 
 static void extended_leaf(struct tcg_cpu *c, const struct cpu_def *d, uint32_t leaf,
@@ -359,7 +361,7 @@ static const uint32_t implemented[CPUID_WORDS] = {
 	[CPUID_D_1_EAX] = 7,                            /* XSAVEOPT XSAVEC XGETBV1 */
 	[CPUID_6_EAX] = L6_EAX_ARAT,
 	[CPUID_7_0_EBX] = L7_EBX | L7_EBX_AVX2,
-	[CPUID_7_0_ECX] = L7_ECX,
+	[CPUID_7_0_ECX] = L7_ECX | L7_ECX_PKU,
 	[CPUID_7_0_EDX] = L7_EDX,
 	[CPUID_7_2_EDX] = L7_2_EDX_BHI_CTRL,
 	[CPUID_8000_0001_EDX] = X1_EDX_SYSCALL | X1_EDX_NX | X1_EDX_PAGE1GB |
@@ -415,11 +417,16 @@ unsigned tcg_sys_features(struct tcg_cpu *c)
 	uint32_t l7c = L7_ECX & cpu_def_mask(&d, f, CPUID_7_0_ECX);
 	if (d.kind == CPU_MODEL_NAMED && d.level < 7)
 		l7b = l7c = 0;          /* leaf 7 is beyond the model's */
+	/* PKU comes with the PKRU component (xsave.c), unless masked */
+	bool pku = (c->xs.offer & XCR0_PKRU) &&
+		   (cpu_def_mask(&d, f, CPUID_7_0_ECX) & L7_ECX_PKU) &&
+		   !(d.kind == CPU_MODEL_NAMED && d.level < 7);
 	unsigned v = (l1 & L1_ECX_PCID ? SYSF_PCID : 0) |
 		     (l7b & L7_EBX_INVPCID ? SYSF_INVPCID : 0) |
 		     (l7b & L7_EBX_SMEP ? SYSF_SMEP : 0) |
 		     (l7b & L7_EBX_SMAP ? SYSF_SMAP : 0) |
-		     (l7c & L7_ECX_UMIP ? SYSF_UMIP : 0);
+		     (l7c & L7_ECX_UMIP ? SYSF_UMIP : 0) |
+		     (pku ? SYSF_PKU : 0);
 	c->sys_features = v;
 	c->sys_features_known = true;
 	return v;
@@ -482,5 +489,8 @@ uint64_t tcg_cpuid_xsave_offer(const struct config *cfg, uint64_t offer)
 	struct cpu_def d;
 	if (!cfg || cpu_def_init(&d, cfg->cpu_model, &cfg->cpu_features) < 0)
 		return offer;
+	/* -pku takes PKRU along (a named model without pku has no bit 9) */
+	if (cfg->cpu_features.off[CPUID_7_0_ECX] & L7_ECX_PKU)
+		offer &= ~XCR0_PKRU;
 	return offer & cpu_def_xcr0(&d);
 }

@@ -44,8 +44,8 @@ static bool has_errcode(int vec)
 	return vec == EXC_DF || (vec >= EXC_TS && vec <= EXC_PF) || vec == EXC_AC || vec == 21;
 }
 
-/* Fault-class exceptions push RF = 1 (SDM Vol. 3, 18.3.1.1); #DB is taken
- * as a trap (instruction breakpoints are not modelled). */
+/* Fault-class exceptions push RF = 1 (SDM Vol. 3, 18.3.1.1); #DB never
+ * does: the handler of an instruction breakpoint sets it itself. */
 static bool is_fault(int vec)
 {
 	switch (vec) {
@@ -351,6 +351,7 @@ void tcg_deliver(struct tcg_cpu *c, int vec, int errcode, enum int_kind kind, ui
 	c->stop = true;
 	c->halted = false;
 	c->inhibit_irq = false;
+	c->inhibit_db = false;
 }
 
 /* ------------------------------------------------------------------ */

@@ -129,13 +129,36 @@ static void poll_events(struct tcg_cpu *c)
 	}
 }
 
-/* TF was set when the instruction began: a #DB trap after it, with
- * DR6.BS (SDM Vol. 3, 18.3.1.4).  MOV SS / POP SS hold it back by one
- * instruction, like interrupts. */
-static void single_step_trap(struct tcg_cpu *c)
+#define DR6_BS (1u << 14)
+
+/* One instruction under the debug features (SDM Vol. 3, 18.3): with a
+ * breakpoint enabled in DR7, with TF, or with a #DB trap held back.
+ *  - RF (set by IRET or by a fault's pushed RFLAGS) suppresses the
+ *    instruction breakpoints of this instruction and is cleared after it
+ *    (18.3.1.1); clearing it before is the same, as every image of
+ *    RFLAGS the instruction could push has RF clear or set by delivery;
+ *  - an instruction breakpoint is a fault, before the instruction;
+ *  - data and I/O hits (db_hits) and TF at its start (DR6.BS) are a trap
+ *    after it, one #DB for all;
+ *  - after MOV SS / POP SS (inhibit_db) that trap waits for the end of
+ *    the next instruction, and an instruction breakpoint on that next
+ *    instruction is not taken (6.8.3). */
+static void run_debug_insn(struct tcg_cpu *c, const struct tcg_block *b, bool db_shadow)
 {
-	c->s.dr[6] |= 1 << 14;
-	tcg_deliver(c, EXC_DB, NO_ERRCODE, INT_EXCEPTION, c->s.rip);
+	bool single_step = c->s.rflags & FL_TF;
+	bool rf = c->s.rflags & FL_RF;
+	c->s.rflags &= ~(uint64_t)FL_RF;
+	c->db_hits = 0;
+	if (c->dbg_on && !rf && !db_shadow)
+		tcg_dbg_insn(c);
+	run_block(c, b, true);
+	c->db_pending |= c->db_hits | (single_step ? DR6_BS : 0);
+	c->db_hits = 0;
+	if (c->db_pending && !c->inhibit_db) {
+		uint32_t bits = c->db_pending;
+		c->db_pending = 0;
+		tcg_dbg_trap(c, bits);
+	}
 }
 
 int tcg_exec(struct tcg_cpu *c)
@@ -152,8 +175,12 @@ int tcg_exec(struct tcg_cpu *c)
 		c->kqemu_left = true;
 		return VCPU_EXIT_AGAIN;
 	default:
-		/* an exception: deliver it (which may raise and land here again) */
+		/* an exception: deliver it (which may raise and land here again);
+		 * the instruction did not complete, so no debug trap follows */
 		c->stop = false;
+		c->db_hits = 0;
+		c->db_pending = 0;
+		c->inhibit_db = false;
 		qvm_log(LOG_INT, "cpu %u: exception %d error 0x%x at %llx", c->v ? c->v->index : 0,
 			c->exc_vec, c->exc_err, (unsigned long long)c->s.rip);
 		tcg_deliver(c, c->exc_vec, c->exc_err, INT_EXCEPTION, c->s.rip);
@@ -188,19 +215,25 @@ int tcg_exec(struct tcg_cpu *c)
 			stretch = tcg_cpl(c) == 3 && !c->kqemu_one && !c->kqemu_declined;
 			c->kqemu_stretch = stretch;
 		}
-		bool shadow = c->inhibit_irq;
-		bool single_step = c->s.rflags & FL_TF;
-		bool alone = shadow || single_step || c->kqemu_one;
+		bool shadow = c->inhibit_irq, db_shadow = c->inhibit_db;
+		bool debug = c->dbg_on || (c->s.rflags & FL_TF) || c->db_pending;
+		bool alone = shadow || debug || c->kqemu_one;
 		c->inhibit_irq = false;
+		c->inhibit_db = false;
 		c->kqemu_one = false;
 		struct tcg_block *b = tcg_find_block(c);
-		/* an instruction alone (interrupt shadow, TF, kqemu's exit) is
+		if (debug) {
+			run_debug_insn(c, b, db_shadow);
+			continue;
+		}
+		/* RF lasts one instruction; without breakpoints it only shows
+		 * in the RFLAGS a fault pushes, which sets it anyway */
+		c->s.rflags &= ~(uint64_t)FL_RF;
+		/* an instruction alone (interrupt shadow, kqemu's exit) is
 		 * interpreted */
 		if (c->jit_on && !alone && !stretch && jit_exec(c, b))
 			continue;
 		run_block(c, b, alone);
-		if (single_step && !shadow)
-			single_step_trap(c);
 	}
 }
 
@@ -255,6 +288,7 @@ struct tcg_cpu *tcg_cpu_new(struct machine *m, struct vcpu *v)
 	c->m = m;
 	c->v = v;
 	c->a20_mask = ~0ULL;
+	c->misc_enable = TCG_MISC_ENABLE_RESET;
 	/* nothing is on the fill lists yet: the first flush visits all */
 	for (unsigned k = 0; k < MMU_NR; k++)
 		c->tlb_nused[k] = TLB_USED_MAX + 1;
@@ -290,6 +324,10 @@ void tcg_set_state(struct tcg_cpu *c, const struct x86_cpu_state *s)
 	tcg_fpu_from_fxsave(&c->fpu, s->fxsave);
 	c->halted = s->halted;
 	c->inhibit_irq = false;
+	c->inhibit_db = false;
+	c->db_hits = 0;
+	c->db_pending = 0;
+	tcg_dbg_recompute(c);
 	c->stop = false;
 	c->exc_depth = 0;
 	c->triple_fault = false;

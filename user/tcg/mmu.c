@@ -359,6 +359,7 @@ struct walk {
 	bool writable, user, exec;
 	bool large;
 	bool global;            /* G in the leaf with CR4.PGE: kept across CR3 loads */
+	bool pk_no_data;        /* PKRU's AD for the page's key: no data access */
 };
 
 /* A paging-structure entry (4 or 8 bytes, naturally aligned): read in
@@ -430,6 +431,27 @@ static bool super_may_touch_user(const struct tcg_cpu *c, enum access acc, unsig
 	return kind == MMU_SUPER_AC || !(c->s.cr4 & CR4_SMAP);
 }
 
+/* Protection keys (SDM Vol. 3, 4.6.2): with CR4.PKE in IA-32e mode, data
+ * accesses to a user page (user or supervisor mode, explicit or not)
+ * follow PKRU's two bits for the key in bits 62:59 of the leaf: AD denies
+ * every data access, WD user-mode writes, and supervisor-mode writes with
+ * CR0.WP.  Fetches ignore them.  w learns what the TLB entry may allow
+ * (no data tags for AD, no write tag for WD). */
+static bool pkey_allows(const struct tcg_cpu *c, uint64_t leaf, enum access acc, bool user,
+			struct walk *w)
+{
+	unsigned key = (leaf >> 59) & 15;
+	unsigned rights = (c->xs.pkru >> (2 * key)) & 3;
+	bool wd = (rights & 2) && (user || (c->s.cr0 & CR0_WP));
+	if (rights & 1)
+		w->pk_no_data = true;
+	if (wd)
+		w->writable = false;
+	if (acc == ACC_CODE)
+		return true;
+	return !(rights & 1) && !(acc == ACC_WRITE && wd);
+}
+
 /* The walk for an access through the TLB of kind: true with w filled,
  * A/D set; false with the #PF error code in *err, nothing raised. */
 static bool walk_try(struct tcg_cpu *c, uint64_t lin, enum access acc, unsigned kind,
@@ -446,6 +468,7 @@ static bool walk_try(struct tcg_cpu *c, uint64_t lin, enum access acc, unsigned 
 	w->writable = w->user = w->exec = true;
 	w->large = false;
 	w->global = false;
+	w->pk_no_data = false;
 
 	if (tcg_long_mode(c)) {
 		table = c->s.cr3 & ADDR_MASK;
@@ -515,6 +538,9 @@ static bool walk_try(struct tcg_cpu *c, uint64_t lin, enum access acc, unsigned 
 		return pf_code(c, acc, user, PF_P, err);
 	if (acc == ACC_CODE && !w->exec)
 		return pf_code(c, acc, user, PF_P, err);
+	if (w->user && tcg_long_mode(c) && (c->s.cr4 & CR4_PKE) &&
+	    !pkey_allows(c, entry, acc, user, w))
+		return pf_code(c, acc, user, PF_P | PF_PK, err);
 	if (!user && !(c->s.cr0 & CR0_WP))
 		w->writable = true;     /* supervisor writes ignore R/W */
 
@@ -821,6 +847,14 @@ uint64_t tcg_translate(struct tcg_cpu *c, uint64_t lin, enum access acc, unsigne
 	}
 	if (kind != MMU_USER && (c->s.cr0 & CR0_PG) && w.user)
 		tlb_guard_user_page(c, kind, &read, &write, &code);
+	if (w.pk_no_data)
+		read = write = TLB_INVALID;
+	if (c->dbg_on) {
+		if (!(read & TLB_INVALID))
+			read |= tcg_dbg_watch_tags(c, page, false);
+		if (!(write & TLB_INVALID))
+			write |= tcg_dbg_watch_tags(c, page, true);
+	}
 	tlb_set_phys(c, kind, idx, phys & PAGE_MASK);
 	e->addend = host ? (uintptr_t)host - (uintptr_t)page : 0;
 	e->tag_read = read;
@@ -899,10 +933,14 @@ static uint64_t lin_ld_page(struct tcg_cpu *c, uint64_t lin, unsigned size, unsi
 	struct tlb_entry *e = tlb_of(c, lin, kind);
 	uint64_t page = lin & PAGE_MASK, v = 0;
 	if (e->tag_read != page) {
-		if (e->tag_read == (page | TLB_IO))
-			return io_read(c, e->phys | (lin & 0xfff), size);
-		tcg_translate(c, lin, ACC_READ, kind);
-		if (e->tag_read != page)
+		uint64_t tag = e->tag_read;
+		if ((tag & PAGE_MASK) != page || (tag & TLB_INVALID)) {
+			tcg_translate(c, lin, ACC_READ, kind);
+			tag = e->tag_read;
+		}
+		if (tag & TLB_WATCH)
+			tcg_dbg_data(c, lin, size, false);
+		if ((tag & ~TLB_WATCH) != page)
 			return io_read(c, e->phys | (lin & 0xfff), size);
 	}
 	memcpy(&v, (void *)(uintptr_t)(lin + e->addend), size);
@@ -920,7 +958,7 @@ static struct tlb_entry *prepare_write(struct tcg_cpu *c, uint64_t lin, unsigned
 {
 	struct tlb_entry *e = tlb_of(c, lin, kind);
 	uint64_t page = lin & PAGE_MASK, tag = write_tag(e);
-	if (tag != page && tag != (page | TLB_CODE) && tag != (page | TLB_IO))
+	if ((tag & PAGE_MASK) != page || (tag & TLB_INVALID))
 		tcg_translate(c, lin, ACC_WRITE, kind);
 	return e;
 }
@@ -929,6 +967,15 @@ static void lin_st_page(struct tcg_cpu *c, uint64_t lin, unsigned size, uint64_t
 {
 	struct tlb_entry *e = prepare_write(c, lin, kind);
 	uint64_t page = lin & PAGE_MASK, tag = write_tag(e);
+	if (tag & TLB_WATCH) {
+		tcg_dbg_data(c, lin, size, true);
+		if (!(tag & TLB_IO)) {
+			memcpy((void *)(uintptr_t)(lin + e->addend), &v, size);
+			(void)check_code_write(c, e->phys);
+			return;
+		}
+		tag &= ~TLB_WATCH;
+	}
 	if (tag == page) {
 		memcpy((void *)(uintptr_t)(lin + e->addend), &v, size);
 	} else if (tag == (page | TLB_CODE)) {

@@ -14,16 +14,28 @@
 
 #define PHYS_RSVD (~0ULL << 40)         /* MAXPHYADDR 40 (cpuid.c) */
 
-/* IA32_MISC_ENABLE (SDM Vol. 4, table 2-2): fast strings on, branch
- * trace and PEBS unavailable read as 1 always; the guest may toggle
- * automatic thermal control, EIST, the CPUID limit and XD disable. */
+/* IA32_MISC_ENABLE (SDM Vol. 4, table 2-2 and 2-3): the guest may write
+ * fast strings (on at reset: TCG_MISC_ENABLE_RESET), automatic thermal
+ * control, EIST, the CPUID limit, xTPR disable and XD disable.  Read
+ * only: branch trace and PEBS unavailable (1), performance monitoring
+ * available (0: there is no PMU, CPUID leaf 0xA is zero); writes of
+ * either value are ignored.  MONITOR FSM enable (18) is reserved, since
+ * CPUID never offers MONITOR here; the other bits are reserved too:
+ * #GP. */
 #define MISC_FAST_STRINGS (1ULL << 0)
+#define MISC_TCC (1ULL << 3)
+#define MISC_PERF_MON (1ULL << 7)
 #define MISC_BTS_UNAVAIL (1ULL << 11)
 #define MISC_PEBS_UNAVAIL (1ULL << 12)
-#define MISC_FIXED (MISC_FAST_STRINGS | MISC_BTS_UNAVAIL | MISC_PEBS_UNAVAIL)
+#define MISC_EIST (1ULL << 16)
 #define MISC_LIMIT_CPUID (1ULL << 22)
+#define MISC_XTPR_DISABLE (1ULL << 23)
 #define MISC_XD_DISABLE (1ULL << 34)
-#define MISC_WRITABLE ((1ULL << 3) | (1ULL << 16) | MISC_LIMIT_CPUID | MISC_XD_DISABLE)
+#define MISC_FIXED (MISC_BTS_UNAVAIL | MISC_PEBS_UNAVAIL)
+#define MISC_READ_ONLY (MISC_FIXED | MISC_PERF_MON)
+#define MISC_WRITABLE (MISC_FAST_STRINGS | MISC_TCC | MISC_EIST | MISC_LIMIT_CPUID | \
+		       MISC_XTPR_DISABLE | MISC_XD_DISABLE)
+_Static_assert(TCG_MISC_ENABLE_RESET == MISC_FAST_STRINGS, "reset value of MISC_ENABLE");
 
 /* IA32_ARCH_CAPABILITIES (SDM Vol. 4, table 2-2; enumerated by CPUID
  * leaf 7 EDX bit 29, cpuid.c): every "not affected" bit, since nothing
@@ -144,8 +156,8 @@ static int set_efer(struct tcg_cpu *c, uint64_t v)
 
 static int set_misc_enable(struct tcg_cpu *c, uint64_t v)
 {
-	if (v & ~(MISC_WRITABLE | MISC_FIXED))
-		return -1;              /* the fixed bits may be written either way */
+	if (v & ~(MISC_WRITABLE | MISC_READ_ONLY))
+		return -1;              /* read-only bits may be written either way */
 	if ((v & MISC_XD_DISABLE) && (c->s.efer & EFER_NXE))
 		return -1;              /* as KVM: not while NX is in use */
 	c->misc_enable = v & MISC_WRITABLE;

@@ -324,10 +324,10 @@ static void load_seg(struct tcg_cpu *c, int seg, uint16_t sel)
 void tcg_load_seg(struct tcg_cpu *c, int seg, uint16_t sel)
 {
 	load_seg(c, seg, sel);
-	/* MOV SS / POP SS hold off interrupts for one instruction (SDM
-	 * Vol. 3, 6.8.3). */
+	/* MOV SS / POP SS hold off interrupts and debug traps for one
+	 * instruction (SDM Vol. 3, 6.8.3). */
 	if (seg == S_SS)
-		c->inhibit_irq = true;
+		c->inhibit_irq = c->inhibit_db = true;
 }
 
 /* ------------------------------------------------------------------ */

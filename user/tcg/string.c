@@ -274,7 +274,9 @@ enum str_kind { STR_MOVS, STR_STOS, STR_LODS, STR_CMPS, STR_SCAS };
 static inline uint64_t fast_run(struct tcg_cpu *c, const struct insn *i,
 				const struct str_op *s, enum str_kind kind, uint64_t cnt)
 {
-	if (s->step < 0 || s->asz == 2 || cnt < 2)
+	/* with a breakpoint enabled every element goes through the
+	 * slow path, which checks the data breakpoints (debug.c) */
+	if (s->step < 0 || s->asz == 2 || cnt < 2 || c->dbg_on)
 		return 0;
 	if (kind == STR_MOVS)
 		return movs_run(c, i, s, cnt);
@@ -344,6 +346,13 @@ static inline __attribute__((always_inline)) void str_exec(struct tcg_cpu *c,
 			done = 1;
 		}
 		n += done;
+		/* a data breakpoint hit: the #DB trap comes after this
+		 * iteration, rip at the instruction (SDM Vol. 3, 18.3.1.2) */
+		if (__builtin_expect(c->db_hits, 0) && cnt - done != 0) {
+			c->next_rip = c->s.rip;
+			c->stop = true;
+			return;
+		}
 		if (n >= REP_CHECK_EVERY) {
 			n = 0;
 			if (cnt - done != 0 && rep_interrupted(c))

@@ -10,10 +10,10 @@
  * CR0.PG, flush the TLB where the SDM says cached translations change, and
  * end the block.  They never raise.
  *
- * Not implemented: hardware breakpoints (DR0-DR3 and DR7 are stored and
- * read back, but no #DB is ever raised for them; DR7.GD is honoured),
- * VME/PVI (not advertised, so CR4.VME/PVI are reserved), MONITOR/MWAIT,
- * VMX/SVM, PKU (all #UD or reserved bits).
+ * Hardware breakpoints: MOV DR here, the breakpoints in debug.c.
+ * Not implemented: VME/PVI (not advertised, so CR4.VME/PVI are reserved), MONITOR/MWAIT,
+ * VMX/SVM, PKS (all #UD or reserved bits).  PKU: CR4.PKE, RDPKRU and
+ * WRPKRU here, the keys in mmu.c's walk.
  *
  * SMEP, SMAP, UMIP and PCID (SDM Vol. 3, 2.5, 4.6, 4.10) exist where the
  * vCPU's CPUID advertises them (tcg_sys_features): their CR4 bits, STAC
@@ -41,7 +41,7 @@
 		   CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_FSGSBASE)
 /* Changes of these flush every translation, global ones included */
 #define CR0_FLUSH (CR0_PG | CR0_WP | CR0_PE | CR0_CD | CR0_NW)
-#define CR4_FLUSH (CR4_PGE | CR4_PAE | CR4_PSE | CR4_SMEP | CR4_SMAP | CR4_PCIDE)
+#define CR4_FLUSH (CR4_PGE | CR4_PAE | CR4_PSE | CR4_SMEP | CR4_SMAP | CR4_PCIDE | CR4_PKE)
 /* CR3 with CR4.PCIDE: the PCID, and MOV's "no invalidation" bit */
 #define CR3_PCID 0xfffULL
 #define CR3_NOFLUSH (1ULL << 63)
@@ -182,7 +182,8 @@ static uint64_t sys_cr4_bits(struct tcg_cpu *c)
 {
 	unsigned f = tcg_sys_features(c);
 	return (f & SYSF_PCID ? CR4_PCIDE : 0) | (f & SYSF_SMEP ? CR4_SMEP : 0) |
-	       (f & SYSF_SMAP ? CR4_SMAP : 0) | (f & SYSF_UMIP ? CR4_UMIP : 0);
+	       (f & SYSF_SMAP ? CR4_SMAP : 0) | (f & SYSF_UMIP ? CR4_UMIP : 0) |
+	       (f & SYSF_PKU ? CR4_PKE : 0);
 }
 
 static void mov_to_cr4(struct tcg_cpu *c, uint64_t v)
@@ -310,9 +311,8 @@ static void op_mov_to_dr(struct tcg_cpu *c, const struct insn *i)
 		c->s.dr[n] = v;
 		break;
 	}
-	if (n == 7 && (v & 0xff))
-		qvm_log(LOG_UNIMP, "cpu %u: hardware breakpoints enabled (DR7 0x%llx), not emulated",
-			cpu_index(c), (unsigned long long)v);
+	if (n != 6)
+		tcg_dr_update(c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -340,7 +340,8 @@ static void store_dtable(struct tcg_cpu *c, const struct insn *i, const struct x
 }
 
 /* LGDT/LIDT: 24 bits of base with a 16-bit operand, 32 with a 32-bit
- * one, 64 in 64-bit mode (SDM Vol. 2 "LGDT/LIDT"). */
+ * one, 64 in 64-bit mode (SDM Vol. 2 "LGDT/LIDT"), where a non-canonical
+ * base is #GP(0) as on the processor (KVM's emulator does the same). */
 static void load_dtable(struct tcg_cpu *c, const struct insn *i, struct x86_dtable *t)
 {
 	uint8_t buf[10];
@@ -353,6 +354,8 @@ static void load_dtable(struct tcg_cpu *c, const struct insn *i, struct x86_dtab
 	memcpy(&base, buf + 2, wide ? 8 : 4);
 	if (!wide && i->osz == 2)
 		base &= 0xffffff;
+	if (wide && !is_canonical(base))
+		gp0(c);
 	t->limit = limit;
 	t->base = base;
 }
@@ -431,9 +434,40 @@ static void set_ac(struct tcg_cpu *c, bool on)
 		c->s.rflags &= ~(uint64_t)FL_AC;
 }
 
+/* Protection keys (SDM Vol. 3, 4.6.2) */
+void tcg_set_pkru(struct tcg_cpu *c, uint32_t v)
+{
+	if (v == c->xs.pkru)
+		return;
+	c->xs.pkru = v;
+	/* The TLB holds rights decided under the old PKRU: hardware reads
+	 * PKRU at every access, here a change drops them all, so that a
+	 * hit stays one compare.  Linux writes PKRU only when a task's
+	 * value differs from the one loaded. */
+	if (c->s.cr4 & CR4_PKE)
+		tcg_tlb_flush_all(c);
+	c->stop = true;
+}
+
+/* 0F 01 EE RDPKRU, 0F 01 EF WRPKRU (SDM Vol. 2): #UD without CR4.PKE,
+ * #GP(0) unless ECX (and, for WRPKRU, EDX) is 0.  Any CPL. */
+static void pkru_insn(struct tcg_cpu *c, bool write)
+{
+	if (!(c->s.cr4 & CR4_PKE))
+		tcg_raise(c, EXC_UD, NO_ERRCODE);
+	if ((uint32_t)c->s.regs[R_RCX] || (write && (uint32_t)c->s.regs[R_RDX]))
+		gp0(c);
+	if (write) {
+		tcg_set_pkru(c, (uint32_t)c->s.regs[R_RAX]);
+		return;
+	}
+	c->s.regs[R_RAX] = c->xs.pkru;
+	c->s.regs[R_RDX] = 0;
+}
+
 /* The register forms (ModRM.mod = 3): SMSW, LMSW, SWAPGS, RDTSCP,
- * CLAC/STAC and XGETBV/XSETBV (xsave.c); VMX, SVM, MONITOR/MWAIT, RDPKRU
- * ... are not advertised and are #UD. */
+ * CLAC/STAC, XGETBV/XSETBV (xsave.c), RDPKRU/WRPKRU; VMX, SVM,
+ * MONITOR/MWAIT ... are not advertised and are #UD. */
 static void group7_reg(struct tcg_cpu *c, const struct insn *i)
 {
 	switch (i->reg & 7) {
@@ -456,6 +490,12 @@ static void group7_reg(struct tcg_cpu *c, const struct insn *i)
 	case 4:
 		smsw(c, i);
 		return;
+	case 5:
+		if ((i->rm & 7) == 6 || (i->rm & 7) == 7) {
+			pkru_insn(c, (i->rm & 7) == 7);
+			return;
+		}
+		break;
 	case 6:
 		lmsw(c, i);
 		return;
@@ -733,6 +773,7 @@ static void op_in(struct tcg_cpu *c, const struct insn *i)
 	unsigned size = io_size(i);
 	uint16_t port = i->op >= 0xec ? (uint16_t)c->s.regs[R_RDX] : (uint8_t)i->imm;
 	check_io(c, port, size);
+	tcg_dbg_io(c, port, size);
 	uint64_t v = pio_in(c, port, size);
 	tcg_reg_set(c, i, R_RAX, size, v);
 }
@@ -743,6 +784,7 @@ static void op_out(struct tcg_cpu *c, const struct insn *i)
 	unsigned size = io_size(i);
 	uint16_t port = i->op >= 0xec ? (uint16_t)c->s.regs[R_RDX] : (uint8_t)i->imm;
 	check_io(c, port, size);
+	tcg_dbg_io(c, port, size);
 	pio_out(c, port, size, c->s.regs[R_RAX]);
 	c->stop = true;                 /* the device may raise an interrupt now */
 }
@@ -778,6 +820,7 @@ static void op_string_io(struct tcg_cpu *c, const struct insn *i)
 	bool in = i->op < 0x6e;
 	int64_t step = (c->s.rflags & FL_DF) ? -(int64_t)size : (int64_t)size;
 	check_io(c, port, size);
+	tcg_dbg_io(c, port, size);
 	if (!in)
 		c->stop = true;
 	if (!i->rep) {
@@ -799,6 +842,13 @@ static void op_string_io(struct tcg_cpu *c, const struct insn *i)
 		else
 			outs_once(c, i, port, size, step);
 		tcg_reg_set(c, i, R_RCX, i->asz, --count);
+		/* a breakpoint hit (the port, or a watched buffer): the
+		 * #DB trap after this element, rip at the instruction */
+		if (__builtin_expect(c->db_hits, 0) && count) {
+			c->next_rip = c->s.rip;
+			c->stop = true;
+			return;
+		}
 	}
 }
 

@@ -153,6 +153,7 @@ enum { EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5,
 #define PF_U 4
 #define PF_RSVD 8
 #define PF_I 16
+#define PF_PK 32
 
 /* x87, MMX and SSE registers, unpacked from the FXSAVE image. */
 struct tcg_fpu {
@@ -199,6 +200,8 @@ enum { MMU_SUPER, MMU_USER, MMU_SUPER_AC, MMU_NR };
  *   TLB_CODE     tag_write only: the page holds decoded code, so the store
  *                must bump the page's generation (mmu.c), which ends the
  *                storing vCPU's block and kicks the others
+ *   TLB_WATCH    tag_read, tag_write: a data breakpoint covers part of the
+ *                page (debug.c); set only while DR7 enables one
  * The contract the inline stores rely on: e->tag_write == (lin &
  * TLB_PAGE_MASK) means plain writable RAM with no decoded code; the store
  * is the host write at lin + addend and nothing else.  tag_read and
@@ -211,6 +214,9 @@ enum { MMU_SUPER, MMU_USER, MMU_SUPER_AC, MMU_NR };
 #define TLB_INVALID 1ULL
 #define TLB_IO 2ULL
 #define TLB_CODE 4ULL
+/* tag_read, tag_write: a data breakpoint of DR0-DR3 covers part of the
+ * page (debug.c); the slow path checks each access against them */
+#define TLB_WATCH 8ULL
 struct tlb_entry {
 	uint64_t tag_read, tag_write, tag_code; /* linear page, or with TLB_* bits */
 	uintptr_t addend;       /* host = linear + addend, for RAM pages */
@@ -250,6 +256,12 @@ struct tcg_cpu {
 	bool stop;              /* leave the block after this instruction */
 	bool inhibit_irq;       /* STI / MOV SS shadow: no interrupt before the
 				 * next instruction completes */
+	bool inhibit_db;        /* MOV SS / POP SS: debug traps wait for the
+				 * next instruction too (SDM Vol. 3, 6.8.3) */
+	/* hardware breakpoints (debug.c) */
+	bool dbg_on;            /* DR7 enables one of DR0-DR3 */
+	uint8_t db_hits;        /* B0-B3 hit by the running instruction */
+	uint32_t db_pending;    /* DR6 bits of a #DB trap held back by MOV SS */
 	bool halted;
 	bool triple_fault;      /* set by delivery: the loop resets */
 	int exc_depth;          /* nesting while delivering: #DF, triple fault */
@@ -737,6 +749,23 @@ void tcg_set_cr0(struct tcg_cpu *c, uint64_t v);
 void tcg_set_cr3(struct tcg_cpu *c, uint64_t v);
 void tcg_set_cr4(struct tcg_cpu *c, uint64_t v);
 void tcg_set_efer(struct tcg_cpu *c, uint64_t v);
+/* Hardware breakpoints (debug.c, SDM Vol. 3, 18.2-18.3).  After a change
+ * of DR0-DR3/DR7: tcg_dr_update (flushes the TLB, ends the block);
+ * tcg_dbg_recompute only sets dbg_on (tcg_set_state flushes itself). */
+void tcg_dr_update(struct tcg_cpu *c);
+void tcg_dbg_recompute(struct tcg_cpu *c);
+/* TLB_WATCH or 0: what the tags of a page need for reads or writes */
+uint64_t tcg_dbg_watch_tags(const struct tcg_cpu *c, uint64_t page, bool write);
+/* An access of the slow path, an I/O port access: note hits in db_hits */
+void tcg_dbg_data(struct tcg_cpu *c, uint64_t lin, unsigned size, bool write);
+void tcg_dbg_io(struct tcg_cpu *c, uint16_t port, unsigned size);
+/* Instruction breakpoints at c->s.rip: raises the #DB fault */
+void tcg_dbg_insn(struct tcg_cpu *c);
+/* Deliver a #DB trap with these DR6 bits (B0-B3 replace the old ones) */
+void tcg_dbg_trap(struct tcg_cpu *c, unsigned dr6_bits);
+/* PKRU from WRPKRU or XRSTOR (system.c): a change flushes the TLB, whose
+ * entries for user pages are filled under PKRU's rights (mmu.c) */
+void tcg_set_pkru(struct tcg_cpu *c, uint32_t v);
 /* RDFSBASE ... WRGSBASE (system.c) */
 void tcg_fsgsbase(struct tcg_cpu *c, const struct insn *i);
 /* RDMSR/WRMSR bodies: 0, or -1 for #GP. */
@@ -752,6 +781,7 @@ void tcg_cpuid(struct tcg_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4]);
 #define SYSF_SMEP (1u << 2)
 #define SYSF_SMAP (1u << 3)     /* CR4.SMAP, STAC, CLAC */
 #define SYSF_UMIP (1u << 4)
+#define SYSF_PKU (1u << 5)      /* CR4.PKE, RDPKRU/WRPKRU, protection keys */
 unsigned tcg_sys_features(struct tcg_cpu *c);
 /* -cpu ...,+FEAT: warn about (enforce: refuse, -1) what TCG lacks */
 struct cpu_features;
@@ -764,6 +794,8 @@ struct config;
 uint64_t tcg_cpuid_xsave_offer(const struct config *cfg, uint64_t offer);
 bool tcg_cpu_amd(const struct tcg_cpu *c);
 uint64_t tcg_rdtsc(struct tcg_cpu *c);
+/* IA32_MISC_ENABLE's writable bits at reset: fast strings (msr.c) */
+#define TCG_MISC_ENABLE_RESET 1ULL
 
 /* FPU state packing (fpu.c): FXSAVE image <-> struct tcg_fpu. */
 void tcg_fpu_from_fxsave(struct tcg_fpu *f, const uint8_t fx[512]);

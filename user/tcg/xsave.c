@@ -37,6 +37,8 @@
 #define L1_ECX_OSXSAVE (1u << 27)
 #define L1_ECX_AVX (1u << 28)
 #define L7_EBX_AVX512F (1u << 16)
+#define L7_ECX_PKU (1u << 3)
+#define L7_ECX_OSPKE (1u << 4)
 
 /* ------------------------------------------------------------------ */
 /* Layout                                                              */
@@ -49,6 +51,7 @@ static struct xsave_layout layout[XC_NR] = {
 	[XC_OPMASK] = { 64, 1088, false },
 	[XC_ZMM_HI256] = { 512, 1152, false },
 	[XC_HI16_ZMM] = { 1024, 1664, false },
+	[XC_PKRU] = { 8, 2688, false },
 };
 static pthread_once_t layout_once = PTHREAD_ONCE_INIT;
 
@@ -122,7 +125,7 @@ static const char *offer_problem(uint64_t m)
 	if ((m & (XCR0_X87 | XCR0_SSE)) != (XCR0_X87 | XCR0_SSE))
 		return "x87 and SSE state must be offered";
 	if (m & ~XSAVE_SUPPORTED)
-		return "a component TCG has no state for (only x87, SSE, AVX, AVX-512)";
+		return "a component TCG has no state for (only x87, SSE, AVX, AVX-512, PKRU)";
 	if ((m & XCR0_AVX512) && (m & XCR0_AVX512) != XCR0_AVX512)
 		return "AVX-512 components offered in part";
 	if ((m & XCR0_AVX512) && !(m & XCR0_AVX))
@@ -140,6 +143,9 @@ int tcg_xsave_offer(struct tcg_cpu *c, uint64_t xcr0_mask)
 	}
 	c->xs.offer = xcr0_mask;
 	c->xcr0 = (c->xcr0 & xcr0_mask) | XCR0_X87;
+	c->sys_features_known = false;  /* PKU follows PKRU (tcg_sys_features) */
+	if (!(xcr0_mask & XCR0_PKRU))
+		c->s.cr4 &= ~CR4_PKE;
 	if (!xcr0_mask)
 		c->s.cr4 &= ~CR4_OSXSAVE;
 	return 0;
@@ -218,6 +224,8 @@ static uint64_t xinuse_regs(struct tcg_cpu *c, uint64_t mask)
 		r |= XCR0_ZMM_HI256;
 	if ((mask & XCR0_HI16_ZMM) && !all_zero(c->xs.hi16_zmm, sizeof(c->xs.hi16_zmm)))
 		r |= XCR0_HI16_ZMM;
+	if ((mask & XCR0_PKRU) && c->xs.pkru)
+		r |= XCR0_PKRU;
 	return r;
 }
 
@@ -276,6 +284,9 @@ static void ext_put(struct tcg_cpu *c, unsigned i, uint8_t *dst, const struct xs
 		if (m->hi16)
 			memcpy(dst, c->xs.hi16_zmm, sizeof(c->xs.hi16_zmm));
 		break;
+	case XC_PKRU:           /* PKRU, then 4 reserved bytes (13.5.7) */
+		put64(dst, c->xs.pkru);
+		break;
 	}
 }
 
@@ -287,6 +298,7 @@ static uint32_t ext_bytes(unsigned i, const struct xs_mode *m)
 	case XC_OPMASK: return sizeof(((struct tcg_xstate *)0)->k);
 	case XC_ZMM_HI256: return m->nregs * 32;
 	case XC_HI16_ZMM: return m->hi16 ? 1024 : 0;
+	case XC_PKRU: return 8;
 	}
 	return 0;
 }
@@ -306,6 +318,9 @@ static void ext_get(struct tcg_cpu *c, unsigned i, const uint8_t *src, const str
 	case XC_HI16_ZMM:
 		if (m->hi16)
 			memcpy(c->xs.hi16_zmm, src, sizeof(c->xs.hi16_zmm));
+		break;
+	case XC_PKRU:
+		tcg_set_pkru(c, (uint32_t)get64(src));
 		break;
 	}
 }
@@ -733,6 +748,9 @@ void tcg_xsave_cpuid_leaf(struct tcg_cpu *c, uint32_t leaf, uint32_t sub, uint32
 	case 7:
 		if (sub == 0 && (offer & XCR0_AVX512))
 			out[1] |= L7_EBX_AVX512F;
+		/* PKU with its state component; OSPKE mirrors CR4.PKE */
+		if (sub == 0 && (offer & XCR0_PKRU))
+			out[2] |= L7_ECX_PKU | (c->s.cr4 & CR4_PKE ? L7_ECX_OSPKE : 0);
 		break;
 	case 0xd:
 		leaf_d(c, sub, out);

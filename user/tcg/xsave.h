@@ -20,16 +20,18 @@
 #include "cpu.h"
 
 /* State components (SDM Vol. 1, 13.1) */
-enum { XC_X87, XC_SSE, XC_AVX, XC_OPMASK = 5, XC_ZMM_HI256, XC_HI16_ZMM, XC_NR };
+enum { XC_X87, XC_SSE, XC_AVX, XC_OPMASK = 5, XC_ZMM_HI256, XC_HI16_ZMM, XC_PKRU = 9, XC_NR };
 #define XCR0_OPMASK (1ULL << XC_OPMASK)
 #define XCR0_ZMM_HI256 (1ULL << XC_ZMM_HI256)
 #define XCR0_HI16_ZMM (1ULL << XC_HI16_ZMM)
 #define XCR0_AVX512 (XCR0_OPMASK | XCR0_ZMM_HI256 | XCR0_HI16_ZMM)
+#define XCR0_PKRU (1ULL << XC_PKRU)
 /* Everything struct tcg_xstate can hold */
-#define XSAVE_SUPPORTED (XCR0_X87 | XCR0_SSE | XCR0_AVX | XCR0_AVX512)
+#define XSAVE_SUPPORTED (XCR0_X87 | XCR0_SSE | XCR0_AVX | XCR0_AVX512 | XCR0_PKRU)
 /* The set plain -accel tcg offers (README.md): x87, SSE and AVX, whose
- * VEX instructions TCG executes */
-#define XSAVE_OFFER_TCG (XCR0_X87 | XCR0_SSE | XCR0_AVX)
+ * VEX instructions TCG executes, and PKRU (protection keys, mmu.c).  A
+ * vCPU offered PKRU advertises PKU in CPUID. */
+#define XSAVE_OFFER_TCG (XCR0_X87 | XCR0_SSE | XCR0_AVX | XCR0_PKRU)
 
 struct tcg_xstate {
 	uint64_t offer;         /* XCR0 bits this vCPU supports; 0: no XSAVE */
@@ -37,6 +39,8 @@ struct tcg_xstate {
 	uint64_t k[8];          /* AVX-512 opmask k0-k7 */
 	uint8_t zmm_h[16][32];  /* ZMM_Hi256: ZMM0_H-ZMM15_H */
 	uint8_t hi16_zmm[16][64]; /* Hi16_ZMM: ZMM16-ZMM31 */
+	uint32_t pkru;          /* PKRU (SDM Vol. 3, 4.6.2): change it with
+				 * tcg_set_pkru, which flushes the TLB */
 };
 
 struct tcg_cpu;
