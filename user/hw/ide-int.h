@@ -179,6 +179,11 @@ void ide_set_signature(struct ide_drive *d);
  * closed on the main thread. */
 void ide_guest_eject(struct ide_drive *d);
 
+/* ide_state.c: save and load (device_ops) */
+struct state_buf;
+void ide_save(void *ctrl, struct state_buf *s);
+int ide_load(void *ctrl, struct state_buf *s);
+
 /* ide_bm.c: bus-master DMA */
 extern const struct io_ops ide_bm_ops;
 /* A DMA data phase may run now (the command is ready and the engine

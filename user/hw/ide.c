@@ -582,6 +582,8 @@ static const struct device_ops ide_dev_ops = {
 	.name = "piix3-ide",
 	.reset = ide_reset,
 	.quiesce = ide_quiesce,
+	.save = ide_save,
+	.load = ide_load,
 	.destroy = ide_destroy,
 };
 
