@@ -780,11 +780,12 @@ void ide_info_block(struct ide_ctrl *c, void (*print)(void *opaque, const char *
 			pthread_mutex_lock(&c->lock);
 			if (d->blk)
 				snprintf(line, sizeof(line), "%s: %s (%s%s)\n    Attached to:      "
-					 "ide.%u unit %u\n    Removable device: %s%s\n", d->name,
-					 blk_filename(d->blk), blk_format_name(d->blk),
+					 "ide.%u unit %u\n%s", d->name, blk_filename(d->blk),
+					 blk_format_name(d->blk),
 					 blk_is_readonly(d->blk) ? ", read-only" : "", i, u,
-					 d->cdrom ? "" : "not ", d->cdrom ? (d->locked ? "locked, tray closed" :
-					 "not locked, tray closed") : "");
+					 !d->cdrom ? "" : d->locked ?
+					 "    Removable device: locked, tray closed\n" :
+					 "    Removable device: not locked, tray closed\n");
 			else
 				snprintf(line, sizeof(line), "%s: [not inserted]\n    Attached to:      "
 					 "ide.%u unit %u\n    Removable device: %slocked, tray open\n",
