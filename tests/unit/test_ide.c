@@ -608,6 +608,7 @@ TEST(ide_save_load_mid_transfer)
 	machine_save_devices(a.m, &s);
 	CHECK(!s.error);
 	/* flip every byte in turn: loads either fail or leave a sane device */
+	blktest_stderr_begin();
 	for (size_t i = 0; i < s.len; i += 7) {
 		struct state_buf t;
 		state_init(&t);
@@ -617,6 +618,16 @@ TEST(ide_save_load_mid_transfer)
 		machine_load_devices(b.m, &t);
 		state_free(&t);
 	}
+	int lines;
+	blktest_stderr_end(&lines);
+	/* and the device still answers */
+	pio_out(b.m, 0x3f6, 0x04, 1);
+	pio_out(b.m, 0x3f6, 0x00, 1);
+	set_lba28(&b, 0, 9, 1);
+	pio_out(b.m, 0x1f7, 0x20, 1);
+	CHECK(pio_read(&b, 0, buf, 512));
+	blktest_pattern(want, 512, 9 * 512, SEED);
+	CHECK(!memcmp(buf, want, 512));
 	state_free(&s);
 	rig_free(&a);
 	rig_free(&b);

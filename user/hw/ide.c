@@ -114,7 +114,7 @@ static void pio_block(struct ide_drive *d, bool irq)
 static void transfer_end(struct ide_drive *d, int ret)
 {
 	d->phase = PH_IDLE;
-	if (d->cdrom)
+	if (d->cdrom && d->cmd == 0xa0)         /* a packet command's data */
 		atapi_io_done(d, ret);
 	else
 		ata_io_done(d, ret);
