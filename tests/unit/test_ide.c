@@ -217,6 +217,37 @@ TEST(ide_pio_lba28_lba48_chs)
 	CHECK(pio_read(&r, 0, buf, 512));
 	blktest_pattern(want, 512, 1136 * 512, SEED);
 	CHECK(!memcmp(buf, want, 512));
+	/* INITIALIZE DEVICE PARAMETERS: 4 heads, 32 sectors; then cylinder 2,
+	 * head 1, sector 5 is LBA (2*4+1)*32+4 = 292 */
+	pio_out(r.m, 0x1f6, 0xa3, 1);
+	pio_out(r.m, 0x1f2, 32, 1);
+	pio_out(r.m, 0x1f7, 0x91, 1);
+	CHECK_EQ(wait_ready(&r, 0) & 0x01, 0);
+	pio_out(r.m, 0x1f6, 0xa1, 1);
+	pio_out(r.m, 0x1f2, 1, 1);
+	pio_out(r.m, 0x1f3, 5, 1);
+	pio_out(r.m, 0x1f4, 2, 1);
+	pio_out(r.m, 0x1f5, 0, 1);
+	pio_out(r.m, 0x1f7, 0x20, 1);
+	CHECK(pio_read(&r, 0, buf, 512));
+	blktest_pattern(want, 512, 292 * 512, SEED);
+	CHECK(!memcmp(buf, want, 512));
+	/* a head past the translation's: IDNF */
+	pio_out(r.m, 0x1f6, 0xa5, 1);
+	pio_out(r.m, 0x1f2, 1, 1);
+	pio_out(r.m, 0x1f3, 1, 1);
+	pio_out(r.m, 0x1f7, 0x20, 1);
+	CHECK_EQ(wait_ready(&r, 0) & 0x01, 0x01);
+	/* SET FEATURES: multiword DMA 2 shows in IDENTIFY word 63 */
+	pio_out(r.m, 0x1f6, 0xe0, 1);
+	pio_out(r.m, 0x1f1, 0x03, 1);
+	pio_out(r.m, 0x1f2, 0x22, 1);
+	pio_out(r.m, 0x1f7, 0xef, 1);
+	CHECK_EQ(wait_ready(&r, 0) & 0x01, 0);
+	pio_out(r.m, 0x1f7, 0xec, 1);
+	uint8_t id[512];
+	CHECK(pio_read(&r, 0, id, 512));
+	CHECK_EQ(id[127], 0x04);
 	/* past the end: IDNF, no data */
 	set_lba28(&r, 0, DISK_SECTORS - 1, 2);
 	pio_out(r.m, 0x1f7, 0x20, 1);
