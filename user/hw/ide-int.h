@@ -25,7 +25,7 @@ struct machine;
 
 #define IDE_SECTOR 512
 #define CD_SECTOR 2048
-#define IDE_CHUNK (256 * 1024)          /* image bytes per request */
+#define IDE_CHUNK (1024 * 1024)          /* image bytes per request */
 #define IDE_MAX_MULT 16                 /* SET MULTIPLE's largest count */
 
 /* status register (ATA-6 7.15.6) */
