@@ -30,7 +30,7 @@ $(FUZZ_B)/fuzz_net: tests/fuzz/fuzz_net.c $(FUZZ_NET_OBJS)
 # the IDE target: the controller's port interface on the block layer
 FUZZ_IDE_SRCS := $(wildcard user/block/*.c) user/log.c user/machine.c user/physmap.c \
 	user/memory.c user/mainloop.c user/state.c user/hw/pci_host.c user/hw/ide.c \
-	user/hw/ide_bm.c user/hw/ide_state.c user/hw/ata.c user/hw/atapi.c
+	user/hw/ide_bm.c user/hw/ide_media.c user/hw/ide_state.c user/hw/ata.c user/hw/atapi.c
 FUZZ_IDE_OBJS := $(FUZZ_IDE_SRCS:%.c=$(FUZZ_B)/obj/%.o)
 
 $(FUZZ_B)/fuzz_ide: tests/fuzz/fuzz_ide.c $(FUZZ_IDE_OBJS)

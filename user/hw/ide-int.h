@@ -1,6 +1,7 @@
 /*
  * The IDE controller's insides, shared by ide.c (ports, registers, the
- * data phase, interrupts, the PCI function), ide_bm.c (bus-master DMA),
+ * data phase, interrupts, the PCI function), ide_media.c (drives and
+ * media), ide_bm.c (bus-master DMA), ide_state.c (save/load),
  * ata.c (ATA commands) and atapi.c (ATAPI packet commands).
  *
  * Spec references: ATA/ATAPI-6 (T13/1410D) for the task file, the
@@ -175,6 +176,8 @@ void ide_start_flush(struct ide_drive *d);
 /* Lock held: release it and submit what was prepared. */
 void ide_unlock(struct ide_ctrl *c);
 void ide_set_signature(struct ide_drive *d);
+/* Power-on (hard) or SRST state of a drive. */
+void ide_drive_reset(struct ide_drive *d, bool hard);
 /* START STOP UNIT opened the tray: the medium goes now, its image is
  * closed on the main thread. */
 void ide_guest_eject(struct ide_drive *d);
