@@ -159,6 +159,16 @@ static void set_features(struct ide_drive *d)
 	ide_cmd_ok(d);
 }
 
+/* EXECUTE DEVICE DIAGNOSTIC (ATA-6 8.11): both devices of the cable run
+ * it and show their signatures; one interrupt. */
+static void diagnostic(struct ide_drive *d)
+{
+	for (unsigned u = 0; u < 2; u++)
+		if (d->bus->drive[u].present && !d->bus->drive[u].in_flight)
+			ide_set_signature(&d->bus->drive[u]);
+	ide_raise_irq(d->bus);
+}
+
 /* Commands of an ATAPI device's ATA register set (ATA-6 8.x, 9.12). */
 static void atapi_ata_command(struct ide_drive *d, uint8_t cmd)
 {
@@ -185,8 +195,7 @@ static void atapi_ata_command(struct ide_drive *d, uint8_t cmd)
 		d->status = 0;
 		return;
 	case 0x90:
-		ide_set_signature(d);
-		ide_raise_irq(d->bus);
+		diagnostic(d);
 		return;
 	case 0xef:
 		set_features(d);
@@ -266,8 +275,7 @@ void ata_exec(struct ide_drive *d, uint8_t cmd)
 		return;
 	}
 	case 0x90:                              /* EXECUTE DEVICE DIAGNOSTIC */
-		ide_set_signature(d);
-		ide_raise_irq(d->bus);
+		diagnostic(d);
 		return;
 	case 0xe5:                              /* CHECK POWER MODE: active */
 		d->nsector = 0xff;
