@@ -931,8 +931,11 @@ def main():
     if only == ["net"]:
         import net
         return net.main()
+    if only == ["ide"]:
+        import ide
+        return ide.main()
     if sys.argv[1:]:
-        print("usage: bench/run [disk|debian|v3|callgrind|kqemu|net]", file=sys.stderr)
+        print("usage: bench/run [disk|debian|v3|callgrind|kqemu|net|ide]", file=sys.stderr)
         return 2
     start = time.perf_counter()
     model, virt, mods, hyper = host_facts()
@@ -1033,6 +1036,10 @@ def main():
     print()
     sys.stdout.flush()
     failed = net.main() != 0 or failed
+    import ide
+    print()
+    sys.stdout.flush()
+    failed = ide.main() != 0 or failed
     print(f"\nbench: done in {time.perf_counter() - start:.0f} s")
     return 1 if failed else 0
 

@@ -14,8 +14,10 @@ struct debug_exit_cfg {
 	uint16_t iobase, iosize;
 };
 
-/* -drive / -hda..-hdd: a virtio disk each, in PCI slots 3, 4, ... */
+/* -drive: a virtio disk each, in PCI slots 3, 4, ...; -hda..-hdd,
+ * -cdrom, -drive if=ide and -device ide-hd/ide-cd: IDE drives */
 #define MAX_DRIVES 8
+#define IDE_MAX_INDEX 4                 /* 2 buses of 2 units: index = 2 * bus + unit */
 struct drive_cfg {
 	const char *file;
 	const char *format;             /* "raw", "qcow2", NULL: probe */
@@ -26,6 +28,8 @@ struct drive_cfg {
 	bool no_locking;                /* locking=off (file.locking=off) */
 	bool if_none;                   /* if=none: a disk only with -device virtio-blk-pci */
 	bool attached;                  /* if=none named by a -device virtio-blk-pci,drive= */
+	bool ide, cdrom;                /* if=ide (or -device ide-*), media=cdrom */
+	int index;                      /* IDE: 2 * bus + unit; -1: the first free one */
 };
 
 /* -device virtio-net-pci,netdev=ID / -nic / -net nic: a NIC each, in PCI
@@ -94,6 +98,12 @@ struct config {
 		const char *drive, *serial;
 	} blk_devices[MAX_DRIVES];
 	unsigned nr_blk_devices;
+	struct ide_device_cfg {         /* -device ide-hd|ide-cd,drive=ID[,bus=ide.N][,unit=U] */
+		const char *drive;
+		bool cdrom;
+		int bus, unit;          /* -1: not given */
+	} ide_devices[IDE_MAX_INDEX];
+	unsigned nr_ide_devices;
 	struct blockdev_cfg blockdevs[MAX_DRIVES * 2];
 	unsigned nr_blockdevs;
 	struct netdev_cfg netdevs[MAX_NETDEVS]; /* -netdev, -nic, -net user|tap */
@@ -118,6 +128,10 @@ int net_device_option(struct config *c, char *props);
 int net_options_finish(struct config *c);
 /* -device virtio-blk-pci,drive=ID[,serial=S] (props after the name) */
 int blk_device_option(struct config *c, char *props);
+/* options-ide.c: -device ide-hd|ide-cd (props after the name); each IDE
+ * drive's index (bus and unit) once every option was read. */
+int ide_device_option(struct config *c, char *props, bool cdrom);
+int ide_drives_finish(struct config *c);
 /* -blockdev; and the disk a -device's drive=NAME means when NAME is a
  * node: 0 (d filled), 1 no such node, -1 (message printed) */
 int blockdev_option(struct config *c, char *arg);

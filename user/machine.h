@@ -70,6 +70,15 @@ struct board_ops {
 	/* Before qvm exits: pause the vCPUs, complete the disks' requests
 	 * and close their images cleanly. */
 	void (*shutdown)(struct machine *m);
+	/* The monitor's removable media (NULL: none): info block through
+	 * print; eject [-f] DEV and change DEV FILE, 0 or -1 with the reason
+	 * in err. */
+	void (*block_info)(struct machine *m, void (*print)(void *opaque, const char *text),
+			   void *opaque);
+	int (*block_eject)(struct machine *m, const char *dev, bool force, char *err,
+			   size_t errlen);
+	int (*block_change)(struct machine *m, const char *dev, const char *file, char *err,
+			    size_t errlen);
 };
 
 /* board.c: the board called name (or its alias); NULL: the default one.

@@ -469,7 +469,7 @@ static int drive_choice(const char *key, const char *val, const char *const *nam
 
 static int drive_kv(void *opaque, const char *key, const char *val)
 {
-	static const char *const ifs[] = { "virtio", "none" };
+	static const char *const ifs[] = { "virtio", "none", "ide" };
 	static const char *const formats[] = { "raw", "qcow2" };
 	static const char *const caches[] = { "writeback", "none", "unsafe" };
 	static const char *const discards[] = { "ignore", "unmap", "off", "on" };
@@ -483,9 +483,10 @@ static int drive_kv(void *opaque, const char *key, const char *val)
 	if (!strcmp(key, "file")) {
 		d->file = val;
 	} else if (!strcmp(key, "if")) {
-		if (drive_choice(key, val, ifs, 2, "virtio, none", &k) < 0)
+		if (drive_choice(key, val, ifs, 3, "virtio, none, ide", &k) < 0)
 			return -1;
 		d->if_none = k == 1;
+		d->ide = k == 2;
 	} else if (!strcmp(key, "format")) {
 		if (drive_choice(key, val, formats, 2, "raw, qcow2", &k) < 0)
 			return -1;
@@ -509,7 +510,17 @@ static int drive_kv(void *opaque, const char *key, const char *val)
 			return -1;
 		d->no_locking = k == 2;
 	} else if (!strcmp(key, "media")) {
-		return drive_choice(key, val, (const char *const[]){ "disk" }, 1, "disk", &k);
+		if (drive_choice(key, val, (const char *const[]){ "disk", "cdrom" }, 2, "disk, cdrom",
+				 &k) < 0)
+			return -1;
+		d->cdrom = k == 1;
+	} else if (!strcmp(key, "index")) {
+		unsigned long long v;
+		if (parse_uint(val, 255, &v) < 0) {
+			qvm_error("-drive: index=%s is not a number", val);
+			return -1;
+		}
+		d->index = v;
 	} else if (!strcmp(key, "serial")) {
 		if (strlen(val) > 20) {
 			qvm_error("-drive: serial=%s is longer than 20 characters", val);
@@ -520,7 +531,7 @@ static int drive_kv(void *opaque, const char *key, const char *val)
 		d->id = val;
 	} else {
 		qvm_error("-drive: unknown parameter '%s' (supported: file, if, format, cache, "
-			  "readonly, snapshot, serial, id, discard, media, locking)", key);
+			  "readonly, snapshot, serial, id, discard, media, index, locking)", key);
 		return -1;
 	}
 	return 0;
@@ -620,8 +631,9 @@ static int blk_devices_finish(struct config *c)
 	return 0;
 }
 
-/* -drive SPEC, or -hdX FILE (file set, spec NULL) */
-static int add_drive(struct config *c, const char *opt, char *spec, const char *file)
+/* -drive SPEC, or -hdX FILE / -cdrom FILE (file set, spec NULL, index >= 0) */
+static int add_drive(struct config *c, const char *opt, char *spec, const char *file,
+		     int index, bool cdrom)
 {
 	if (c->nr_drives == MAX_DRIVES) {
 		qvm_error("%s: too many disks (at most %d)", opt, MAX_DRIVES);
@@ -630,8 +642,26 @@ static int add_drive(struct config *c, const char *opt, char *spec, const char *
 	struct drive_cfg *d = &c->drives[c->nr_drives];
 	memset(d, 0, sizeof(*d));
 	d->file = file;
+	d->index = index;
+	d->ide = index >= 0;
+	d->cdrom = cdrom;
 	if (spec && parse_kv_list(spec, drive_kv, d) < 0)
 		return -1;
+	if (d->index >= 0 && !d->ide && !d->if_none) {
+		qvm_error("%s: index= is for if=ide", opt);
+		return -1;
+	}
+	if (d->cdrom && !d->ide && !d->if_none) {
+		qvm_error("%s: media=cdrom needs if=ide (or if=none with -device ide-cd)", opt);
+		return -1;
+	}
+	if (d->cdrom) {
+		d->readonly = true;
+		if (d->file && !*d->file)
+			d->file = NULL;     /* an empty drive */
+		c->nr_drives++;
+		return 0;
+	}
 	if (!d->file || !*d->file) {
 		qvm_error("%s: no image given (file=...)", opt);
 		return -1;
@@ -689,15 +719,18 @@ static void usage(void)
 	       "  -device virtio-net-pci,netdev=ID[,mac=MAC]\n"
 	       "  -nic user|tap|socket|none[,model=virtio-net-pci][,mac=MAC][,BACK-END OPTIONS]\n"
 	       "  -net nic[,model=virtio][,macaddr=MAC] -net user|tap[,...]   the legacy pair\n"
-	       "Disks (virtio-blk; qvm has no IDE, so -hda..-hdd are virtio disks too):\n"
-	       "  -drive file=F[,if=virtio|none][,format=raw|qcow2][,cache=none|writeback|unsafe]\n"
+	       "Disks (-drive without if= is virtio-blk; -hda..-hdd and -cdrom are IDE):\n"
+	       "  -drive file=F[,if=virtio|none|ide][,format=raw|qcow2][,cache=none|writeback|unsafe]\n"
 	       "         [,readonly=on|off][,snapshot=on|off][,serial=S][,id=ID][,discard=unmap|ignore]\n"
 	       "         [,locking=auto|on|off]\n"
 	       "  -drive if=none,id=ID,file=F[,...] -device virtio-blk-pci,drive=ID[,serial=S]\n"
 	       "  -blockdev driver=file,node-name=N,filename=F[,cache.direct=on][,locking=off]\n"
 	       "  -blockdev driver=raw|qcow2,node-name=N,file=N|file.filename=F[,read-only=on]\n"
 	       "                       a block node; -device virtio-blk-pci,drive=N makes the disk\n"
-	       "  -hda F, -hdb F, -hdc F, -hdd F   the same as -drive file=F\n"
+	       "  -drive if=ide[,index=0-3][,media=disk|cdrom][,file=F]   an IDE drive (PIIX3,\n"
+	       "                       00:01.1): index = 2 * bus + unit; a CD-ROM may be empty\n"
+	       "  -hda F, -hdb F, -hdc F, -hdd F   -drive if=ide,index=0..3,file=F\n"
+	       "  -cdrom F             -drive if=ide,index=2,media=cdrom,file=F\n"
 	       "  -snapshot            writes go to a temporary overlay (every disk)\n"
 	       "Run control:\n"
 	       "  -no-reboot           exit instead of rebooting\n"
@@ -742,7 +775,9 @@ static void device_help(void)
 	       "virtio-net-pci  netdev=ID (a -netdev), mac=MAC (52:54:00:12:34:56 on)\n"
 	       "virtio-blk-pci  drive=ID (a -drive if=none,id=ID), serial=S\n"
 	       "VGA             vgamem_mb=MiB (16), romfile=FILE (Debian's vgabios-stdvga.bin)\n"
-	       "bochs-display   vgamem_mb=MiB (16), romfile=FILE (vgabios-bochs-display.bin)\n");
+	       "bochs-display   vgamem_mb=MiB (16), romfile=FILE (vgabios-bochs-display.bin)\n"
+	       "ide-hd          drive=ID (a -drive if=none,id=ID), bus=ide.0|ide.1, unit=0|1\n"
+	       "ide-cd          drive=ID (none: an empty drive), bus=ide.0|ide.1, unit=0|1\n");
 }
 
 /* -device DRIVER[,PROP=VALUE...] */
@@ -761,6 +796,8 @@ static int device_option(struct config *c, char *arg)
 		return vga_device_option(c, VGA_STD, arg[n] ? arg + n + 1 : arg + n);
 	if (n == strlen("bochs-display") && !strncmp(arg, "bochs-display", n))
 		return vga_device_option(c, VGA_BOCHS_DISPLAY, arg[n] ? arg + n + 1 : arg + n);
+	if (n == strlen("ide-hd") && (!strncmp(arg, "ide-hd", n) || !strncmp(arg, "ide-cd", n)))
+		return ide_device_option(c, arg[n] ? arg + n + 1 : arg + n, arg[4] == 'c');
 	if (c->nr_debug_exits == MAX_DEBUG_EXITS) {
 		qvm_error("-device: too many isa-debug-exit devices");
 		return -1;
@@ -866,14 +903,16 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 	} else if (!strcmp(opt, "netdev") || !strcmp(opt, "nic") || !strcmp(opt, "net")) {
 		return net_option_parse(c, opt, arg);
 	} else if (!strcmp(opt, "drive")) {
-		return add_drive(c, "-drive", arg, NULL);
+		return add_drive(c, "-drive", arg, NULL, -1, false);
 	} else if (!strcmp(opt, "blockdev")) {
 		return blockdev_option(c, arg);
 	} else if (!strcmp(opt, "hda") || !strcmp(opt, "hdb") || !strcmp(opt, "hdc") ||
 		   !strcmp(opt, "hdd")) {
 		char name[8];
 		snprintf(name, sizeof(name), "-%s", opt);
-		return add_drive(c, name, NULL, arg);
+		return add_drive(c, name, NULL, arg, opt[2] - 'a', false);
+	} else if (!strcmp(opt, "cdrom")) {
+		return add_drive(c, "-cdrom", NULL, arg, 2, true);
 	} else if (!strcmp(opt, "snapshot")) {
 		c->snapshot = true;
 	} else if (!strcmp(opt, "version")) {
@@ -889,7 +928,7 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 static const char *const opts_with_arg[] = {
 	"m", "smp", "accel", "machine", "M", "cpu", "kernel", "initrd", "append",
 	"bios", "serial", "monitor", "display", "name", "D", "d", "device",
-	"drive", "hda", "hdb", "hdc", "hdd", "incoming", "netdev", "nic", "net", "blockdev",
+	"drive", "hda", "hdb", "hdc", "hdd", "cdrom", "incoming", "netdev", "nic", "net", "blockdev",
 	"vga",
 };
 static const char *const opts_flag[] = {
@@ -932,7 +971,7 @@ int config_parse(struct config *c, int argc, char **argv)
 			return r;
 	}
 	if (smp_finish(c) < 0 || memory_finish(c) < 0 || net_options_finish(c) < 0 ||
-	    blk_devices_finish(c) < 0)
+	    blk_devices_finish(c) < 0 || ide_drives_finish(c) < 0)
 		return -1;
 	if (!c->smp_cpus)
 		c->smp_cpus = c->smp_max_cpus = c->sockets = c->cores = c->threads = 1;

@@ -206,5 +206,32 @@ struct vga_pci *vga_pci_new(struct machine *m, struct pci_host *h, unsigned slot
 #define BOCHS_DISPLAY_DEFAULT_ROM "/usr/share/seabios/vgabios-bochs-display.bin"
 struct vga_pci *bochs_display_new(struct machine *m, struct pci_host *h, unsigned slot,
 				  uint32_t vram_mb, const char *romfile);
+/* The PIIX3 IDE function (ide.c, ata.c, atapi.c, ide_bm.c): 8086:7010 at
+ * slot.fn of h (h NULL: no PCI function, the legacy ports alone), two
+ * channels in compatibility mode (0x1f0/0x3f6 IRQ 14, 0x170/0x376 IRQ
+ * 15), bus-master DMA through BAR4.  Requests run asynchronously on
+ * m->loop (set it first; without one they run inline). */
+struct ide_ctrl;
+struct blk_open_opts;
+struct ide_ctrl *ide_new(struct machine *m, struct pci_host *h, unsigned slot, unsigned fn);
+/* A drive at bus (0, 1) unit (0 master, 1 slave) on the image b, which it
+ * owns from then on (closed on error too); a CD-ROM may have none (NULL:
+ * an empty drive).  opts: how b was opened (monitor change reopens so).
+ * 0, or -1 with a message (a taken unit, a bus or unit out of range). */
+int ide_attach(struct ide_ctrl *c, unsigned bus, unsigned unit, struct blk *b, bool cdrom,
+	       const struct blk_open_opts *opts);
+/* Monitor (main thread): take the medium out of the CD-ROM drive named
+ * ideB-cdU, refused while the guest locks it unless force; put FILE in
+ * (read-only).  The guest sees UNIT ATTENTION and a media event.  0, or
+ * -1 with the reason in err. */
+int ide_eject(struct ide_ctrl *c, const char *name, bool force, char *err, size_t errlen);
+int ide_change(struct ide_ctrl *c, const char *name, const char *file, char *err,
+	       size_t errlen);
+/* info block: one entry per drive, through print. */
+void ide_info_block(struct ide_ctrl *c, void (*print)(void *opaque, const char *text),
+		    void *opaque);
+/* Before qvm exits (main thread, vCPUs paused): finish and close the
+ * images. */
+void ide_close(struct ide_ctrl *c);
 
 #endif

@@ -189,6 +189,33 @@ static void cmd_hostfwd(struct monitor *mon, const char *args, bool add)
 		mon_printf(mon, "%s: %s\n", add ? "hostfwd_add" : "hostfwd_remove", err);
 }
 
+/* eject [-f] DEV, change DEV FILE [FORMAT] */
+static void cmd_block(struct monitor *mon, const char *args, bool change)
+{
+	const struct board_ops *b = mon->m->board_ops;
+	char dev[64], file[MON_LINE_MAX], err[256];
+	bool force = false;
+	while (*args == ' ')
+		args++;
+	if (!change && !strncmp(args, "-f ", 3)) {
+		force = true;
+		args += 3;
+	}
+	int n = change ? sscanf(args, "%63s %511s", dev, file) : sscanf(args, "%63s", dev);
+	if (n != (change ? 2 : 1)) {
+		mon_puts(mon, change ? "change: usage: change DEVICE FILE\n" :
+			 "eject: usage: eject [-f] DEVICE\n");
+		return;
+	}
+	int r = -1;
+	if (b && change && b->block_change)
+		r = b->block_change(mon->m, dev, file, err, sizeof(err));
+	else if (b && !change && b->block_eject)
+		r = b->block_eject(mon->m, dev, force, err, sizeof(err));
+	if (r < 0)
+		mon_printf(mon, "%s\n", b && b->block_eject ? err : "this machine has no removable media");
+}
+
 static void cmd_info(struct monitor *mon, const char *what)
 {
 	struct machine *m = mon->m;
@@ -221,9 +248,12 @@ static void cmd_info(struct monitor *mon, const char *what)
 		info_migrate(mon);
 	} else if (!strcmp(what, "network")) {
 		netdev_info(m->netdevs, mon_print_cb, mon);
+	} else if (!strcmp(what, "block")) {
+		if (m->board_ops && m->board_ops->block_info)
+			m->board_ops->block_info(m, mon_print_cb, mon);
 	} else {
 		mon_printf(mon, "info: unknown item '%s' (registers, cpus, kvm, kqemu, "
-			   "accel, status, migrate, name, network)\n", what);
+			   "accel, status, migrate, name, network, block)\n", what);
 	}
 }
 
@@ -267,6 +297,9 @@ static void cmd_help(struct monitor *mon)
 		 "info migrate         the outcome of the last migrate\n"
 		 "info name            the -name of the guest\n"
 		 "info network         network back ends and their NICs\n"
+		 "info block           the IDE drives and their media\n"
+		 "eject [-f] DEV       open the CD-ROM drive DEV (ide1-cd0); -f: even if locked\n"
+		 "change DEV FILE      put the image FILE into the CD-ROM drive DEV\n"
 		 "set_link NAME on|off  a back end's link up or down\n"
 		 "hostfwd_add [ID] [tcp|udp]:[HADDR]:HPORT-[GADDR]:GPORT  forward a host port\n"
 		 "hostfwd_remove [ID] [tcp|udp]:[HADDR]:HPORT             stop forwarding it\n"
@@ -306,6 +339,10 @@ void monitor_command(struct monitor *mon, const char *line)
 		mon->postmigrate = false;
 	} else if (!strncmp(cmd, "migrate", 7) && (cmd[7] == ' ' || !cmd[7])) {
 		cmd_migrate(mon, cmd + 7);
+	} else if (!strncmp(cmd, "eject ", 6)) {
+		cmd_block(mon, cmd + 6, false);
+	} else if (!strncmp(cmd, "change ", 7)) {
+		cmd_block(mon, cmd + 7, true);
 	} else if (!strncmp(cmd, "set_link ", 9)) {
 		cmd_set_link(mon, cmd + 9);
 	} else if (!strncmp(cmd, "hostfwd_add ", 12)) {

@@ -39,12 +39,34 @@ static int pc_powerdown(struct machine *m)
 static void pc_shutdown(struct machine *m)
 {
 	struct pc_board *b = m->board;
-	if (!b || !b->nr_disks)
+	if (!b || (!b->nr_disks && !b->ide))
 		return;
 	if (m->nr_vcpus)
 		machine_pause(m);
 	for (unsigned i = 0; i < b->nr_disks; i++)
 		virtio_blk_close(b->disks[i]);
+	ide_close(b->ide);
+}
+
+/* The monitor's block commands: the IDE drives. */
+static void pc_block_info(struct machine *m, void (*print)(void *, const char *), void *opaque)
+{
+	struct pc_board *b = m->board;
+	ide_info_block(b ? b->ide : NULL, print, opaque);
+}
+
+static int pc_block_eject(struct machine *m, const char *dev, bool force, char *err,
+			  size_t errlen)
+{
+	struct pc_board *b = m->board;
+	return ide_eject(b ? b->ide : NULL, dev, force, err, errlen);
+}
+
+static int pc_block_change(struct machine *m, const char *dev, const char *file, char *err,
+			   size_t errlen)
+{
+	struct pc_board *b = m->board;
+	return ide_change(b ? b->ide : NULL, dev, file, err, errlen);
 }
 
 const struct board_ops pc_board_ops = {
@@ -57,4 +79,7 @@ const struct board_ops pc_board_ops = {
 	.enter = pc_enter,
 	.powerdown = pc_powerdown,
 	.shutdown = pc_shutdown,
+	.block_info = pc_block_info,
+	.block_eject = pc_block_eject,
+	.block_change = pc_block_change,
 };

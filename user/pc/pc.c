@@ -93,8 +93,12 @@ static int add_disks(struct machine *m)
 	struct pc_board *b = m->board;
 	for (unsigned i = 0; i < cfg->nr_drives; i++) {
 		const struct drive_cfg *d = &cfg->drives[i];
-		if (d->if_none && !d->attached)
-			continue;       /* no -device virtio-blk-pci for it */
+		if ((d->if_none && !d->attached) || d->ide)
+			continue;       /* no -device virtio-blk-pci for it, or IDE */
+		if (!d->file) {
+			qvm_error("virtio-blk-pci: drive %s has no image (file=...)", d->id ? d->id : "");
+			return -1;
+		}
 		struct blk_open_opts o = {
 			.format = d->format,
 			.readonly = d->readonly,
@@ -109,6 +113,45 @@ static int add_disks(struct machine *m)
 		b->disks[b->nr_disks] = virtio_blk_new(m, b->pci, PC_FIRST_DISK_SLOT + b->nr_disks, img,
 						       d->serial ? d->serial : d->id, d->discard);
 		if (!b->disks[b->nr_disks++])
+			return -1;
+	}
+	return 0;
+}
+
+/* The IDE drives (options-ide.c gave each its index) on the PIIX3 IDE
+ * function at 00:01.1, made when there is one.  Until the PIIX3 ISA
+ * bridge sits at 00:01.0, a bare one stands there: a guest scans the
+ * other functions of a slot only when function 0 exists. */
+static int add_ide(struct machine *m)
+{
+	const struct config *cfg = m->cfg;
+	struct pc_board *b = m->board;
+	bool any = false;
+	for (unsigned i = 0; i < cfg->nr_drives; i++)
+		any |= cfg->drives[i].ide;
+	if (!any)
+		return 0;
+	if (!(b->ide = ide_new(m, b->pci, PC_PIIX_SLOT, 1)))
+		return -1;
+	if (!pci_find_device(b->pci, 0, PC_PIIX_SLOT, 0) &&
+	    !pci_register_device(b->pci, PC_PIIX_SLOT, 0, 0x8086, 0x7000, 0x060100, 0, NULL, NULL))
+		return -1;
+	for (unsigned i = 0; i < cfg->nr_drives; i++) {
+		const struct drive_cfg *d = &cfg->drives[i];
+		if (!d->ide)
+			continue;
+		struct blk_open_opts o = {
+			.format = d->format,
+			.readonly = d->readonly || d->cdrom,
+			.cache = d->cache,
+			.snapshot = (d->snapshot || cfg->snapshot) && !d->cdrom,
+			.share = BLK_SHARE_DEVICE,
+			.no_locking = d->no_locking,
+		};
+		struct blk *img = NULL;
+		if (d->file && !(img = blk_open(d->file, &o)))
+			return -1;
+		if (ide_attach(b->ide, d->index / 2, d->index % 2, img, d->cdrom, &o) < 0)
 			return -1;
 	}
 	return 0;
@@ -141,22 +184,35 @@ static int add_nics(struct machine *m)
 /* What firmware does before a -kernel boot (kvmtool does the same): give
  * every memory BAR an address from PC_PCI_MMIO_BASE up, turn on memory
  * decoding and bus mastering, and set the interrupt line to the GSI of
- * the _PRT.  I/O BARs are left unassigned (no device has one yet). */
+ * the _PRT; I/O BARs get ports from PC_PCI_IO_BASE up (and I/O decoding). */
 void pc_assign_pci_resources(struct machine *m)
 {
 	struct pc_board *b = m->board;
 	uint64_t next = PC_PCI_MMIO_BASE;
+	uint32_t io_next = PC_PCI_IO_BASE;
 	pci_host_lock(b->pci);
 	for (unsigned slot = 1; slot < PCI_SLOTS; slot++) {
 		for (unsigned fn = 0; fn < PCI_FUNCS; fn++) {
 			struct pci_device *d = pci_find_device(b->pci, 0, slot, fn);
 			if (!d)
 				continue;
+			uint16_t io_on = 0;
 			for (unsigned bar = 0; bar < 6; bar++) {
 				unsigned off = 0x10 + 4 * bar;
-				uint32_t mask = pci_config_get(d, off, 4) & 1 ? 0 :
-						d->wmask[off] | d->wmask[off + 1] << 8 |
-						d->wmask[off + 2] << 16 | (uint32_t)d->wmask[off + 3] << 24;
+				uint32_t wm = d->wmask[off] | d->wmask[off + 1] << 8 |
+					      d->wmask[off + 2] << 16 | (uint32_t)d->wmask[off + 3] << 24;
+				if ((pci_config_get(d, off, 4) & 1) && wm) {
+					/* an I/O BAR: from PC_PCI_IO_BASE up */
+					uint32_t size = (uint16_t)~(wm & ~0x3u) + 1;
+					io_next = (io_next + size - 1) & ~(size - 1);
+					if (io_next + size > 0x10000)
+						continue;
+					pci_config_set(d, off, io_next | 1, 4);
+					io_next += size;
+					io_on = 1;
+					continue;
+				}
+				uint32_t mask = pci_config_get(d, off, 4) & 1 ? 0 : wm;
 				if (!mask)
 					continue;
 				uint64_t size = (uint64_t)(uint32_t)~(mask & ~0xfu) + 1;
@@ -166,7 +222,7 @@ void pc_assign_pci_resources(struct machine *m)
 				pci_config_set(d, off, (pci_config_get(d, off, 4) & 0xf) | next, 4);
 				next += size;
 			}
-			pci_config_set(d, 0x04, pci_config_get(d, 0x04, 2) | 0x6, 2);
+			pci_config_set(d, 0x04, pci_config_get(d, 0x04, 2) | 0x6 | io_on, 2);
 			uint8_t pin = d->config[0x3d];
 			if (pin >= 1 && pin <= 4)
 				d->config[0x3c] = irq_pci_line(&pc_irq_routing, slot, pin - 1);
@@ -195,7 +251,7 @@ int pc_init(struct machine *m, struct chardev *const *serials)
 	m->board = calloc(1, sizeof(struct pc_board));
 	if (!m->board || check_apic_ids(cfg) < 0 || map_ram(m) < 0 ||
 	    add_devices(m, serials) < 0 || add_display(m) < 0 || add_disks(m) < 0 ||
-	    add_nics(m) < 0)
+	    add_ide(m) < 0 || add_nics(m) < 0)
 		return -1;
 	if (cfg->bios && bios_load(m, cfg->bios) < 0)
 		return -1;

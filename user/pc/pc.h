@@ -25,6 +25,7 @@ struct pc_board {
 	struct pci_host *pci;
 	struct virtio_blk *disks[8];  /* -drive, in order */
 	unsigned nr_disks;
+	struct ide_ctrl *ide;        /* the IDE function, when there are drives */
 	enum pc_boot_kind boot;
 	bool qvm_firmware;           /* no -bios: qvm does what firmware does */
 	uint32_t mb_entry, mb_info;  /* multiboot entry point and information */
@@ -65,6 +66,8 @@ int pc_e820(const struct machine *m, struct e820_entry *map);
  * memory BARs: inside \_SB.PCI0's window, below the IOAPIC. */
 #define PC_VGA_SLOT 2                   /* 00:02.0, as QEMU's pc */
 #define PC_FIRST_DISK_SLOT 3
+#define PC_PCI_IO_BASE 0xc000       /* I/O BARs for -kernel boots */
+#define PC_PIIX_SLOT 1               /* 00:01.0 ISA bridge, 00:01.1 IDE */
 #define PC_PCI_MMIO_BASE 0xe0000000ULL
 
 /* COM1-COM4 (MAX_SERIALS): the PC's conventional ports and IRQs. */
