@@ -19,6 +19,8 @@ CFLAGS  ?= -O2 -g
 QVM_CFLAGS := -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -pthread -MMD -MP
 # libslirp: user-mode networking (user/net/slirp.c, <slirp/libslirp.h>)
 LDLIBS  := -lurcu-memb -laio -lz -lslirp -lm -pthread
+# the front ends: libvncserver (user/ui/vnc.c) and SDL2 (user/ui/sdl.c)
+LDLIBS  += -lvncserver -lSDL2
 B       := build
 
 USER_SRCS := $(wildcard user/*.c user/*/*.c user/pc/boot/*.c user/tcg/jit/*.c)

@@ -672,6 +672,13 @@ static void usage(void)
 	       "  -monitor DEV         human monitor on a character device (stdio, unix:...)\n"
 	       "  -nographic           serial and monitor on stdio (Ctrl-A h for help)\n"
 	       "  -display none        no display; serial and monitor to nowhere unless given\n"
+	       "  -display sdl         an SDL2 window (ctrl-alt-g releases the mouse)\n"
+	       "  -vnc [HOST]:N[,password=on][,share=allow-exclusive|force-shared|ignore]\n"
+	       "                       a VNC server on port 5900+N (or unix:PATH); also\n"
+	       "                       -display vnc=...; password from the monitor's\n"
+	       "                       set_password vnc PW or change vnc password PW\n"
+	       "  -device virtio-tablet-pci  an absolute pointer (no grab); also\n"
+	       "                       virtio-keyboard-pci, virtio-mouse-pci\n"
 	       "  -device isa-debug-exit[,iobase=0x501][,iosize=2]\n"
 	       "  -device help         the devices -device can add\n"
 	       "Network (virtio-net-pci NICs):\n"
@@ -735,7 +742,8 @@ static void device_help(void)
 	printf("Devices qvm can add with -device:\n"
 	       "isa-debug-exit  iobase=PORT (0x501), iosize=1|2|4 (2)\n"
 	       "virtio-net-pci  netdev=ID (a -netdev), mac=MAC (52:54:00:12:34:56 on)\n"
-	       "virtio-blk-pci  drive=ID (a -drive if=none,id=ID), serial=S\n");
+	       "virtio-blk-pci  drive=ID (a -drive if=none,id=ID), serial=S\n"
+	       "virtio-keyboard-pci, virtio-mouse-pci, virtio-tablet-pci  (virtio-input)\n");
 }
 
 /* -device DRIVER[,PROP=VALUE...] */
@@ -750,6 +758,9 @@ static int device_option(struct config *c, char *arg)
 		return net_device_option(c, arg[n] ? arg + n + 1 : arg + n);
 	if (n == strlen("virtio-blk-pci") && !strncmp(arg, "virtio-blk-pci", n))
 		return blk_device_option(c, arg[n] ? arg + n + 1 : arg + n);
+	int ui = ui_device_option(c, arg, n, arg[n] ? arg + n + 1 : arg + n);
+	if (ui != -2)
+		return ui;
 	if (c->nr_debug_exits == MAX_DEBUG_EXITS) {
 		qvm_error("-device: too many isa-debug-exit devices");
 		return -1;
@@ -818,11 +829,9 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 	} else if (!strcmp(opt, "nographic")) {
 		c->nographic = true;
 	} else if (!strcmp(opt, "display")) {
-		if (strcmp(arg, "none")) {
-			qvm_error("-display %s: unsupported display (only 'none' for now)", arg);
-			return -1;
-		}
-		c->display_none = true;
+		return ui_display_option(c, arg);
+	} else if (!strcmp(opt, "vnc")) {
+		return ui_vnc_option(c, arg);
 	} else if (!strcmp(opt, "no-reboot")) {
 		c->no_reboot = true;
 	} else if (!strcmp(opt, "no-shutdown")) {
@@ -877,6 +886,7 @@ static const char *const opts_with_arg[] = {
 	"m", "smp", "accel", "machine", "M", "cpu", "kernel", "initrd", "append",
 	"bios", "serial", "monitor", "display", "name", "D", "d", "device",
 	"drive", "hda", "hdb", "hdc", "hdd", "incoming", "netdev", "nic", "net", "blockdev",
+	"vnc",
 };
 static const char *const opts_flag[] = {
 	"enable-kvm", "no-kqemu", "kqemu-backends", "nographic", "no-reboot", "no-shutdown", "S",

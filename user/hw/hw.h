@@ -191,4 +191,17 @@ struct virtio_net;
 struct virtio_net *virtio_net_new(struct machine *m, struct pci_host *h, unsigned slot,
 				  struct netdev *nd, const uint8_t mac[6]);
 
+/* virtio-input over virtio-pci (virtio_input.c, virtio 1.2 spec 5.8) at
+ * slot of h: a keyboard, a relative mouse or an absolute tablet fed by the
+ * input router (ui/input.h). */
+enum virtio_input_kind {
+	VIRTIO_INPUT_KEYBOARD,
+	VIRTIO_INPUT_MOUSE,
+	VIRTIO_INPUT_TABLET,
+};
+struct virtio_input;
+struct virtio_input *virtio_input_new(struct machine *m, struct pci_host *h, unsigned slot,
+				      enum virtio_input_kind kind);
+unsigned virtio_input_leds(struct virtio_input *vi);
+
 #endif

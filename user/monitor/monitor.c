@@ -15,6 +15,7 @@
 #include "migration/migrate.h"
 #include "net/net.h"
 #include "monitor.h"
+#include "input-cmds.h"
 
 #define MON_LINE_MAX 512
 
@@ -28,6 +29,7 @@ struct monitor {
 	bool greeted;   /* the banner was printed on this connection */
 	bool postmigrate; /* paused by a completed migrate, not yet cont */
 	struct migrate_info migration; /* the last migrate, for info migrate */
+	struct mon_input input;  /* sendkey's held keys, mouse_button's state */
 };
 
 /* Output with "\n" turned into "\r\n": the terminal may be raw. */
@@ -188,6 +190,15 @@ static void cmd_hostfwd(struct monitor *mon, const char *args, bool add)
 		mon_printf(mon, "%s: %s\n", add ? "hostfwd_add" : "hostfwd_remove", err);
 }
 
+static void mon_input_cmd(struct monitor *mon,
+			  int (*fn)(struct mon_input *, const char *, char *, size_t),
+			  const char *args)
+{
+	char err[256];
+	if (fn(&mon->input, args, err, sizeof(err)) < 0)
+		mon_printf(mon, "%s\n", err);
+}
+
 static void cmd_info(struct monitor *mon, const char *what)
 {
 	struct machine *m = mon->m;
@@ -241,6 +252,9 @@ static void cmd_help(struct monitor *mon)
 		 "set_link NAME on|off  a back end's link up or down\n"
 		 "hostfwd_add [ID] [tcp|udp]:[HADDR]:HPORT-[GADDR]:GPORT  forward a host port\n"
 		 "hostfwd_remove [ID] [tcp|udp]:[HADDR]:HPORT             stop forwarding it\n"
+		 "sendkey KEYS [HOLD_MS]  press keys such as ctrl-alt-delete (100 ms held)\n"
+		 "mouse_move DX DY [DZ]  move the pointer (DZ > 0: wheel up)\n"
+		 "mouse_button STATE   set the buttons (1 left, 2 right, 4 middle)\n"
 		 "cpu N                select the current CPU\n"
 		 "migrate URI          save the machine (\"exec:CMD\" or file:PATH; stays paused)\n"
 		 "stop                 pause the guest\n"
@@ -282,6 +296,12 @@ void monitor_command(struct monitor *mon, const char *line)
 		cmd_hostfwd(mon, cmd + 12, true);
 	} else if (!strncmp(cmd, "hostfwd_remove ", 15)) {
 		cmd_hostfwd(mon, cmd + 15, false);
+	} else if (!strncmp(cmd, "sendkey", 7) && (cmd[7] == ' ' || !cmd[7])) {
+		mon_input_cmd(mon, mon_sendkey, cmd + 7);
+	} else if (!strncmp(cmd, "mouse_move", 10) && (cmd[10] == ' ' || !cmd[10])) {
+		mon_input_cmd(mon, mon_mouse_move, cmd + 10);
+	} else if (!strncmp(cmd, "mouse_button", 12) && (cmd[12] == ' ' || !cmd[12])) {
+		mon_input_cmd(mon, mon_mouse_button, cmd + 12);
 	} else if (!strcmp(cmd, "system_reset")) {
 		machine_request(m, REQ_RESET, 0);
 	} else if (!strcmp(cmd, "system_powerdown")) {
@@ -374,6 +394,7 @@ struct monitor *monitor_new(struct machine *m, struct chardev *chr)
 	mon->m = m;
 	mon->chr = chr;
 	mon->stopped = m->paused;
+	mon_input_init(&mon->input, m);
 	struct chardev_frontend fe = { .can_receive = mon_can_receive,
 					.receive = mon_receive, .event = mon_event,
 					.opaque = mon };
@@ -383,5 +404,7 @@ struct monitor *monitor_new(struct machine *m, struct chardev *chr)
 
 void monitor_free(struct monitor *mon)
 {
+	if (mon)
+		mon_input_destroy(&mon->input);
 	free(mon);
 }
