@@ -13,6 +13,7 @@
 #include "machine.h"
 #include "mainloop.h"
 #include "ui/input.h"
+#include "ui/ui.h"
 #include "input-cmds.h"
 
 #define HOLD_MS_DEFAULT 100
@@ -154,4 +155,20 @@ int mon_mouse_button(struct mon_input *in, const char *args, char *err, size_t e
 	in->buttons = state;
 	input_pointer_rel(in->m, 0, 0, in->buttons);
 	return 0;
+}
+
+/* set_password vnc PASSWORD, change vnc password PASSWORD */
+int mon_vnc_password(struct mon_input *in, const char *args, char *err, size_t errlen)
+{
+	char proto[16], pw[64];
+	if (sscanf(args, "%15s %63s", proto, pw) != 2 || strcmp(proto, "vnc")) {
+		snprintf(err, errlen, "usage: set_password vnc PASSWORD | change vnc password PASSWORD");
+		return -1;
+	}
+	struct vnc_server *v = vnc_find(in->m);
+	if (!v) {
+		snprintf(err, errlen, "no VNC server (start qvm with -vnc)");
+		return -1;
+	}
+	return vnc_set_password(v, pw, err, errlen);
 }

@@ -1,6 +1,6 @@
 /*
  * The monitor's input commands (input-cmds.c): sendkey, mouse_move,
- * mouse_button, as QEMU's human monitor has them.
+ * mouse_button, as QEMU's human monitor has them; the VNC password.
  */
 #ifndef QVM_MONITOR_INPUT_CMDS_H
 #define QVM_MONITOR_INPUT_CMDS_H
@@ -27,5 +27,8 @@ void mon_input_destroy(struct mon_input *in);
 int mon_sendkey(struct mon_input *in, const char *args, char *err, size_t errlen);
 int mon_mouse_move(struct mon_input *in, const char *args, char *err, size_t errlen);
 int mon_mouse_button(struct mon_input *in, const char *args, char *err, size_t errlen);
+/* "vnc PASSWORD" (set_password's arguments, and change's after
+ * "vnc password" became "vnc") */
+int mon_vnc_password(struct mon_input *in, const char *args, char *err, size_t errlen);
 
 #endif

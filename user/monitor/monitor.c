@@ -255,6 +255,8 @@ static void cmd_help(struct monitor *mon)
 		 "sendkey KEYS [HOLD_MS]  press keys such as ctrl-alt-delete (100 ms held)\n"
 		 "mouse_move DX DY [DZ]  move the pointer (DZ > 0: wheel up)\n"
 		 "mouse_button STATE   set the buttons (1 left, 2 right, 4 middle)\n"
+		 "set_password vnc PW  the VNC password (-vnc ...,password=on)\n"
+		 "change vnc password PW  the same\n"
 		 "cpu N                select the current CPU\n"
 		 "migrate URI          save the machine (\"exec:CMD\" or file:PATH; stays paused)\n"
 		 "stop                 pause the guest\n"
@@ -302,6 +304,12 @@ void monitor_command(struct monitor *mon, const char *line)
 		mon_input_cmd(mon, mon_mouse_move, cmd + 10);
 	} else if (!strncmp(cmd, "mouse_button", 12) && (cmd[12] == ' ' || !cmd[12])) {
 		mon_input_cmd(mon, mon_mouse_button, cmd + 12);
+	} else if (!strncmp(cmd, "set_password ", 13)) {
+		mon_input_cmd(mon, mon_vnc_password, cmd + 13);
+	} else if (!strncmp(cmd, "change vnc password ", 20)) {
+		char args[MON_LINE_MAX];
+		snprintf(args, sizeof(args), "vnc %s", cmd + 20);
+		mon_input_cmd(mon, mon_vnc_password, args);
 	} else if (!strcmp(cmd, "system_reset")) {
 		machine_request(m, REQ_RESET, 0);
 	} else if (!strcmp(cmd, "system_powerdown")) {
