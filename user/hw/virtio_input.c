@@ -207,7 +207,7 @@ static void input_flush(struct virtio_input *vi)
 			virtio_error(vi->vd, "event buffer of %llu bytes (%u readable parts): "
 				     "8 writable bytes needed", (unsigned long long)e->in_len,
 				     e->out_num);
-			free(e);
+			virtio_push(vi->vd, EVENTQ, e, 0); /* dropped: the device is broken */
 			return;
 		}
 		const struct input_event_le *ev = &vi->pending[sent++];
