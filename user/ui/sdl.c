@@ -10,6 +10,8 @@
  */
 #include <SDL2/SDL.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "config.h"
 #include "machine.h"
 #include "mainloop.h"
@@ -224,11 +226,32 @@ static const struct device_ops sdl_device_ops = {
 	.destroy = sdl_destroy,
 };
 
+static bool env_set(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v;
+}
+
 int sdl_start(struct machine *m, const struct ui_cfg *cfg)
 {
 	(void)cfg;
+	if (!env_set("DISPLAY") && !env_set("WAYLAND_DISPLAY") && !env_set("SDL_VIDEODRIVER")) {
+		qvm_error("-display sdl: no display to open a window on (DISPLAY and "
+			  "WAYLAND_DISPLAY are not set)");
+		return -1;
+	}
 	if (SDL_Init(SDL_INIT_VIDEO) < 0) {
 		qvm_error("-display sdl: cannot open a window: %s", SDL_GetError());
+		return -1;
+	}
+	/* With no display SDL falls back to drivers that show nothing;
+	 * take them only when the user named one (SDL_VIDEODRIVER). */
+	const char *driver = SDL_GetCurrentVideoDriver();
+	if (driver && (!strcmp(driver, "offscreen") || !strcmp(driver, "dummy")) &&
+	    !env_set("SDL_VIDEODRIVER")) {
+		qvm_error("-display sdl: no display to open a window on (is DISPLAY or "
+			  "WAYLAND_DISPLAY set?)");
+		SDL_Quit();
 		return -1;
 	}
 	struct sdl_ui *s = calloc(1, sizeof(*s));
