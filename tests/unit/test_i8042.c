@@ -248,7 +248,8 @@ TEST(i8042_wide_accesses)
 	machine_free(r.m);
 }
 
-/* Random guest accesses never crash, and the state saved after them loads. */
+/* Random guest accesses and input events never crash, and the state
+ * saved after them loads. */
 TEST(i8042_random_io_then_state_round_trip)
 {
 	static const uint16_t ports[] = { DATA, CMD, 0x92 };
@@ -260,6 +261,11 @@ TEST(i8042_random_io_then_state_round_trip)
 		uint64_t v = rand_r(&seed);
 		unsigned size = 1u << (rand_r(&seed) % 3);
 		machine_pio(a.m, ports[rand_r(&seed) % 3], rand_r(&seed) & 1, &v, size);
+		if (i % 7 == 0)     /* keys and motion in whatever state it is in */
+			input_key(a.m, rand_r(&seed) % 0x300, rand_r(&seed) & 1);
+		if (i % 11 == 0)
+			input_pointer_rel(a.m, rand_r(&seed) % 2001 - 1000, rand_r(&seed) % 2001 - 1000,
+					  rand_r(&seed) & 0x1f);
 	}
 	CHECK_EQ(copy_device_state(a.m, b.m), 0);
 	CHECK_EQ(in(&b, CMD), in(&a, CMD));
