@@ -21,6 +21,8 @@ QVM_CFLAGS := -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -pthread -MMD -MP
 LDLIBS  := -lurcu-memb -laio -lz -lslirp -lm -pthread
 # libpng: the monitor's screendump (user/ui/display.c)
 LDLIBS  += -lpng
+# the front ends: libvncserver (user/ui/vnc.c) and SDL2 (user/ui/sdl.c)
+LDLIBS  += -lvncserver -lSDL2
 B       := build
 
 USER_SRCS := $(wildcard user/*.c user/*/*.c user/pc/boot/*.c user/tcg/jit/*.c)

@@ -60,6 +60,22 @@ struct vga_cfg {
 	bool romfile_set;
 };
 
+/* -display, -vnc and -device virtio-{keyboard,mouse,tablet}-pci
+ * (options-ui.c) */
+#define MAX_INPUT_DEVICES 4
+enum vnc_share { VNC_SHARE_ALLOW_EXCLUSIVE, VNC_SHARE_FORCE_SHARED, VNC_SHARE_IGNORE };
+struct ui_cfg {
+	bool sdl;                       /* -display sdl */
+	bool vnc;                       /* -vnc or -display vnc= */
+	char vnc_host[64];              /* address to listen on; "": every one */
+	const char *vnc_unix;           /* unix:PATH: a socket instead of a port */
+	unsigned vnc_display;           /* port 5900 + N */
+	bool vnc_password;              /* password=on: login after set_password */
+	enum vnc_share vnc_share;
+	unsigned char input_devs[MAX_INPUT_DEVICES]; /* enum virtio_input_kind */
+	unsigned nr_input_devs;
+};
+
 struct config {
 	uint64_t ram_size;              /* -m, bytes */
 	uint64_t max_ram_size;          /* -m maxmem= (ram_size if not given) */
@@ -113,6 +129,7 @@ struct config {
 	unsigned nr_legacy_nets;        /* -net user|tap seen (paired with -net nic) */
 	const char *incoming;           /* -incoming URI: load a saved state */
 	struct vga_cfg vga;
+	struct ui_cfg ui;
 };
 
 /* Parse argv into cfg.  Returns 0 to run, 1 to exit successfully (-h,
@@ -148,5 +165,11 @@ int vga_option(struct config *c, const char *arg);
 int vga_device_option(struct config *c, enum vga_type type, char *props);
 enum vga_type config_vga(const struct config *c);
 const char *config_vga_romfile(const struct config *c);
+/* options-ui.c: -display ARG, -vnc ARG; -device NAME[,props] for the
+ * virtio input devices (ui_device_option returns -2 when NAME is not
+ * one of them). */
+int ui_display_option(struct config *c, char *arg);
+int ui_vnc_option(struct config *c, char *arg);
+int ui_device_option(struct config *c, const char *name, size_t len, char *props);
 
 #endif

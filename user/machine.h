@@ -131,6 +131,7 @@ struct machine {
 
 	struct mainloop *loop;  /* NULL in unit tests */
 	struct netdev *netdevs; /* -netdev/-nic back ends (net/net.h), for the monitor */
+	struct input_router *input; /* input devices (ui/input.h); NULL until one registers */
 
 	/* Run control (see machine.c). */
 	pthread_mutex_t run_lock;

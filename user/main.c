@@ -21,6 +21,7 @@
 #include "mainloop.h"
 #include "migration/migrate.h"
 #include "monitor/monitor.h"
+#include "ui/ui.h"
 
 struct qvm {
 	struct config cfg;
@@ -223,6 +224,8 @@ int main(int argc, char **argv)
 	open_chardevs(&q);
 	create_vcpus(m);
 	if (board->init(m, q.serials) < 0 || board->enter(m) < 0)
+		return 1;
+	if (ui_init(m, &q.cfg.ui) < 0)
 		return 1;
 	if (q.cfg.incoming) {
 		char err[256];

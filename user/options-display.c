@@ -78,7 +78,8 @@ enum vga_type config_vga(const struct config *c)
 {
 	if (c->vga.type != VGA_DEFAULT)
 		return c->vga.type;
-	if (c->nographic || (c->kernel && c->display_none))
+	/* nothing would show a picture; a front end asked for wants one */
+	if ((c->nographic || (c->kernel && c->display_none)) && !c->ui.vnc && !c->ui.sdl)
 		return VGA_NONE;
 	return VGA_STD;
 }

@@ -707,6 +707,13 @@ static void usage(void)
 	       "                       -display none); the monitor's screendump shows it\n"
 	       "  -device VGA[,vgamem_mb=16][,romfile=FILE]   the same with options\n"
 	       "  -device bochs-display[,vgamem_mb=16][,romfile=FILE]   VBE modes only, no VGA\n"
+	       "  -display sdl         an SDL2 window (ctrl-alt-g releases the mouse)\n"
+	       "  -vnc [HOST]:N[,password=on][,share=allow-exclusive|force-shared|ignore]\n"
+	       "                       a VNC server on port 5900+N (or unix:PATH); also\n"
+	       "                       -display vnc=...; password from the monitor's\n"
+	       "                       set_password vnc PW or change vnc password PW\n"
+	       "  -device virtio-tablet-pci  an absolute pointer (no grab); also\n"
+	       "                       virtio-keyboard-pci, virtio-mouse-pci\n"
 	       "  -device isa-debug-exit[,iobase=0x501][,iosize=2]\n"
 	       "  -device help         the devices -device can add\n"
 	       "Network (virtio-net-pci NICs):\n"
@@ -777,7 +784,8 @@ static void device_help(void)
 	       "VGA             vgamem_mb=MiB (16), romfile=FILE (Debian's vgabios-stdvga.bin)\n"
 	       "bochs-display   vgamem_mb=MiB (16), romfile=FILE (vgabios-bochs-display.bin)\n"
 	       "ide-hd          drive=ID (a -drive if=none,id=ID), bus=ide.0|ide.1, unit=0|1\n"
-	       "ide-cd          drive=ID (none: an empty drive), bus=ide.0|ide.1, unit=0|1\n");
+	       "ide-cd          drive=ID (none: an empty drive), bus=ide.0|ide.1, unit=0|1\n"
+	       "virtio-keyboard-pci, virtio-mouse-pci, virtio-tablet-pci  (virtio-input)\n");
 }
 
 /* -device DRIVER[,PROP=VALUE...] */
@@ -798,6 +806,9 @@ static int device_option(struct config *c, char *arg)
 		return vga_device_option(c, VGA_BOCHS_DISPLAY, arg[n] ? arg + n + 1 : arg + n);
 	if (n == strlen("ide-hd") && (!strncmp(arg, "ide-hd", n) || !strncmp(arg, "ide-cd", n)))
 		return ide_device_option(c, arg[n] ? arg + n + 1 : arg + n, arg[4] == 'c');
+	int ui = ui_device_option(c, arg, n, arg[n] ? arg + n + 1 : arg + n);
+	if (ui != -2)
+		return ui;
 	if (c->nr_debug_exits == MAX_DEBUG_EXITS) {
 		qvm_error("-device: too many isa-debug-exit devices");
 		return -1;
@@ -866,11 +877,9 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 	} else if (!strcmp(opt, "nographic")) {
 		c->nographic = true;
 	} else if (!strcmp(opt, "display")) {
-		if (strcmp(arg, "none")) {
-			qvm_error("-display %s: unsupported display (only 'none' for now)", arg);
-			return -1;
-		}
-		c->display_none = true;
+		return ui_display_option(c, arg);
+	} else if (!strcmp(opt, "vnc")) {
+		return ui_vnc_option(c, arg);
 	} else if (!strcmp(opt, "vga")) {
 		return vga_option(c, arg);
 	} else if (!strcmp(opt, "no-reboot")) {
@@ -929,7 +938,7 @@ static const char *const opts_with_arg[] = {
 	"m", "smp", "accel", "machine", "M", "cpu", "kernel", "initrd", "append",
 	"bios", "serial", "monitor", "display", "name", "D", "d", "device",
 	"drive", "hda", "hdb", "hdc", "hdd", "cdrom", "incoming", "netdev", "nic", "net", "blockdev",
-	"vga",
+	"vga", "vnc",
 };
 static const char *const opts_flag[] = {
 	"enable-kvm", "no-kqemu", "kqemu-backends", "nographic", "no-reboot", "no-shutdown", "S",

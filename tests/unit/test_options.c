@@ -216,7 +216,7 @@ TEST(options_errors)
 	CHECK(parse(&c, "-bios /dev/null -bogus") < 0);
 	CHECK(parse(&c, "-bios /dev/null -m") < 0);
 	CHECK(parse(&c, "-bios /dev/null -m 1K") < 0);
-	CHECK(parse(&c, "-bios /dev/null -display sdl") < 0);
+	CHECK(parse(&c, "-bios /dev/null -display gtk") < 0);
 	CHECK(parse(&c, "-bios /dev/null -device virtio-net") < 0);
 	CHECK(parse(&c, "-bios /dev/null -d nonsense") < 0);
 	CHECK(parse(&c, "-bios /dev/null -append foo") < 0); /* needs -kernel */

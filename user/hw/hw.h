@@ -233,5 +233,17 @@ void ide_info_block(struct ide_ctrl *c, void (*print)(void *opaque, const char *
 /* Before qvm exits (main thread, vCPUs paused): finish and close the
  * images. */
 void ide_close(struct ide_ctrl *c);
+/* virtio-input over virtio-pci (virtio_input.c, virtio 1.2 spec 5.8) at
+ * slot of h: a keyboard, a relative mouse or an absolute tablet fed by the
+ * input router (ui/input.h). */
+enum virtio_input_kind {
+	VIRTIO_INPUT_KEYBOARD,
+	VIRTIO_INPUT_MOUSE,
+	VIRTIO_INPUT_TABLET,
+};
+struct virtio_input;
+struct virtio_input *virtio_input_new(struct machine *m, struct pci_host *h, unsigned slot,
+				      enum virtio_input_kind kind);
+unsigned virtio_input_leds(struct virtio_input *vi);
 
 #endif

@@ -1,25 +1,34 @@
 /*
- * i8042 keyboard controller (ports 0x60/0x64) with an MF2 keyboard that
- * answers commands but has no keys yet, and System Control Port A (0x92).
+ * i8042 keyboard controller (ports 0x60/0x64) with a PS/2 keyboard and a
+ * PS/2 mouse (ps2_kbd.c, ps2_mouse.c), and System Control Port A (0x92).
  *
  * References: the IBM PC AT Technical Reference (keyboard controller
  * commands, output port, status register), the IBM PS/2 Hardware Interface
  * Technical Reference (auxiliary device commands, port 0x92).
  *
- * The controller works instantly: the input buffer is never full, and the
- * bytes it or the keyboard produce wait in a small queue in front of the
- * one-byte output buffer.  The auxiliary port exists but no mouse is
- * attached: bytes sent to it (0xD4) are dropped.
+ * The controller works instantly: the input buffer is never full.  Its
+ * one-byte output buffer is filled, whenever the host has read it, from
+ * the controller's own replies (command results, 0xD2/0xD3 writes) first,
+ * then from the keyboard's queue unless the command byte disables the
+ * keyboard interface, then from the mouse's unless it disables the aux
+ * interface.  A byte written to the keyboard (port 0x60) or to the mouse
+ * (0xD4) enables that interface again, as SeaBIOS, which disables both
+ * around its commands, expects.
  *
  * IRQ 1 (keyboard data) and IRQ 12 (aux data) follow the output buffer:
  * high while it holds a byte of that kind and the command byte enables the
  * interrupt, dropped when the guest reads port 0x60.
+ *
+ * Key and pointer events come from the input router (ui/input.h) on the
+ * main thread; guest accesses from vCPU threads; one lock covers it all.
  */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "machine.h"
 #include "hw.h"
+#include "ps2.h"
+#include "ui/input.h"
 
 #define KBD_GSI 1
 #define AUX_GSI 12
@@ -52,10 +61,7 @@
 #define P92_RESET 0x01
 #define P92_A20 0x02
 
-#define KBD_ACK 0xfa
-#define KBD_RESEND 0xfe
-
-#define I8042_STATE_VERSION 1
+#define I8042_STATE_VERSION 2
 
 struct i8042 {
 	struct machine *m;
@@ -67,20 +73,21 @@ struct i8042 {
 	uint8_t pending;        /* controller command waiting for its data byte */
 	uint8_t last;           /* last byte read from port 0x60 */
 
+	uint8_t obuf;           /* the output buffer */
+	bool obuf_full, obuf_aux;
+
+	/* the controller's own bytes, waiting for the output buffer */
 	uint8_t q_data[QUEUE_SIZE];
 	bool q_aux[QUEUE_SIZE];
 	unsigned q_head, q_count;
 
-	/* the keyboard */
-	uint8_t kbd_pending;    /* keyboard command waiting for its parameter */
-	uint8_t kbd_set;        /* scan code set 1..3 */
-	uint8_t kbd_leds;
-	bool kbd_scanning;
+	struct ps2_kbd kbd;
+	struct ps2_mouse mouse;
 
 	int irq_kbd, irq_aux;
 };
 
-/* ---- output queue and interrupts ---- */
+/* ---- output buffer and interrupts ---- */
 
 static void i8042_set_line(struct i8042 *k, int *cur, unsigned gsi, int level)
 {
@@ -93,8 +100,8 @@ static void i8042_set_line(struct i8042 *k, int *cur, unsigned gsi, int level)
 static void i8042_update_irq(struct i8042 *k)
 {
 	int kbd = 0, aux = 0;
-	if (k->q_count) {
-		if (k->q_aux[k->q_head])
+	if (k->obuf_full) {
+		if (k->obuf_aux)
 			aux = !!(k->ram[0] & CB_AUX_INT);
 		else
 			kbd = !!(k->ram[0] & CB_KBD_INT);
@@ -103,6 +110,31 @@ static void i8042_update_irq(struct i8042 *k)
 	i8042_set_line(k, &k->irq_aux, AUX_GSI, aux);
 }
 
+static void i8042_fill(struct i8042 *k, uint8_t byte, bool aux)
+{
+	k->obuf = byte;
+	k->obuf_aux = aux;
+	k->obuf_full = true;
+}
+
+/* Move the next waiting byte into an empty output buffer. */
+static void i8042_refill(struct i8042 *k)
+{
+	if (!k->obuf_full) {
+		if (k->q_count) {
+			i8042_fill(k, k->q_data[k->q_head], k->q_aux[k->q_head]);
+			k->q_head = (k->q_head + 1) % QUEUE_SIZE;
+			k->q_count--;
+		} else if (k->kbd.q.count && !(k->ram[0] & CB_KBD_DISABLE)) {
+			i8042_fill(k, ps2_queue_get(&k->kbd.q), false);
+		} else if (k->mouse.q.count && !(k->ram[0] & CB_AUX_DISABLE)) {
+			i8042_fill(k, ps2_queue_get(&k->mouse.q), true);
+		}
+	}
+	i8042_update_irq(k);
+}
+
+/* A byte from the controller itself (aux: as if from the mouse). */
 static void i8042_queue(struct i8042 *k, uint8_t byte, bool aux)
 {
 	if (k->q_count == QUEUE_SIZE) {
@@ -112,7 +144,7 @@ static void i8042_queue(struct i8042 *k, uint8_t byte, bool aux)
 	unsigned i = (k->q_head + k->q_count++) % QUEUE_SIZE;
 	k->q_data[i] = byte;
 	k->q_aux[i] = aux;
-	i8042_update_irq(k);
+	i8042_refill(k);
 }
 
 static void i8042_reply(struct i8042 *k, uint8_t byte)
@@ -122,121 +154,42 @@ static void i8042_reply(struct i8042 *k, uint8_t byte)
 
 static uint8_t i8042_read_data(struct i8042 *k)
 {
-	if (k->q_count) {
-		k->last = k->q_data[k->q_head];
-		k->q_head = (k->q_head + 1) % QUEUE_SIZE;
-		k->q_count--;
+	if (k->obuf_full) {
+		k->last = k->obuf;
+		k->obuf_full = false;
 	}
 	/* drop the lines so that a following byte makes a new edge */
 	i8042_set_line(k, &k->irq_kbd, KBD_GSI, 0);
 	i8042_set_line(k, &k->irq_aux, AUX_GSI, 0);
-	i8042_update_irq(k);
+	i8042_refill(k);
 	return k->last;
 }
 
 static uint8_t i8042_read_status(struct i8042 *k)
 {
 	uint8_t st = (k->status & (ST_SYS | ST_CMD)) | ST_UNLOCKED;
-	if (k->q_count)
-		st |= ST_OBF | (k->q_aux[k->q_head] ? ST_AUXB : 0);
+	if (k->obuf_full)
+		st |= ST_OBF | (k->obuf_aux ? ST_AUXB : 0);
 	return st;
 }
 
-/* ---- the keyboard ---- */
-
-static void kbd_defaults(struct i8042 *k)
+static bool i8042_xlate(const struct i8042 *k)
 {
-	k->kbd_set = 2;
-	k->kbd_leds = 0;
-	k->kbd_scanning = true;
-	k->kbd_pending = 0;
+	return k->ram[0] & CB_XLATE;
 }
 
-/* Scan code set number as the host sees it: translated when the
- * controller translates (IBM's translation of 1, 2, 3). */
-static uint8_t kbd_set_id(const struct i8042 *k)
+static void i8042_write_kbd(struct i8042 *k, uint8_t val)
 {
-	static const uint8_t xlated[4] = { 0, 0x43, 0x41, 0x3f };
-	return (k->ram[0] & CB_XLATE) ? xlated[k->kbd_set] : k->kbd_set;
+	k->ram[0] &= ~CB_KBD_DISABLE;
+	ps2_kbd_write(&k->kbd, val, i8042_xlate(k));
+	i8042_refill(k);
 }
 
-static void kbd_parameter(struct i8042 *k, uint8_t cmd, uint8_t val)
+static void i8042_write_aux(struct i8042 *k, uint8_t val)
 {
-	switch (cmd) {
-	case 0xed: /* set LEDs */
-		k->kbd_leds = val & 7;
-		i8042_reply(k, KBD_ACK);
-		break;
-	case 0xf0: /* get/set scan code set */
-		if (val > 3) {
-			i8042_reply(k, KBD_RESEND);
-			break;
-		}
-		i8042_reply(k, KBD_ACK);
-		if (val == 0)
-			i8042_reply(k, kbd_set_id(k));
-		else
-			k->kbd_set = val;
-		break;
-	default: /* 0xf3 typematic rate */
-		i8042_reply(k, KBD_ACK);
-		break;
-	}
-}
-
-static void kbd_command(struct i8042 *k, uint8_t val)
-{
-	switch (val) {
-	case 0xed:
-	case 0xf0:
-	case 0xf3:
-		k->kbd_pending = val;
-		i8042_reply(k, KBD_ACK);
-		break;
-	case 0xee: /* echo */
-		i8042_reply(k, 0xee);
-		break;
-	case 0xf2: /* identify: MF2 keyboard */
-		i8042_reply(k, KBD_ACK);
-		i8042_reply(k, 0xab);
-		i8042_reply(k, (k->ram[0] & CB_XLATE) ? 0x41 : 0x83);
-		break;
-	case 0xf4:
-		k->kbd_scanning = true;
-		i8042_reply(k, KBD_ACK);
-		break;
-	case 0xf5: /* disable: defaults, not scanning */
-		kbd_defaults(k);
-		k->kbd_scanning = false;
-		i8042_reply(k, KBD_ACK);
-		break;
-	case 0xf6:
-		kbd_defaults(k);
-		i8042_reply(k, KBD_ACK);
-		break;
-	case 0xf7 ... 0xfd: /* set-3 key types: accepted */
-		i8042_reply(k, KBD_ACK);
-		break;
-	case 0xff: /* reset and self test (BAT) */
-		kbd_defaults(k);
-		i8042_reply(k, KBD_ACK);
-		i8042_reply(k, 0xaa);
-		break;
-	default:
-		qvm_log(LOG_UNIMP, "i8042: keyboard command 0x%02x", val);
-		i8042_reply(k, KBD_RESEND);
-		break;
-	}
-}
-
-static void kbd_write(struct i8042 *k, uint8_t val)
-{
-	uint8_t cmd = k->kbd_pending;
-	k->kbd_pending = 0;
-	if (cmd)
-		kbd_parameter(k, cmd, val);
-	else
-		kbd_command(k, val);
+	k->ram[0] &= ~CB_AUX_DISABLE;
+	ps2_mouse_write(&k->mouse, val);
+	i8042_refill(k);
 }
 
 /* ---- the controller ---- */
@@ -257,8 +210,8 @@ static void i8042_write_outport(struct i8042 *k, uint8_t val)
 static uint8_t i8042_outport_value(const struct i8042 *k)
 {
 	uint8_t v = k->outport & ~(OUT_KBD_OBF | OUT_AUX_OBF);
-	if (k->q_count)
-		v |= k->q_aux[k->q_head] ? OUT_AUX_OBF : OUT_KBD_OBF;
+	if (k->obuf_full)
+		v |= k->obuf_aux ? OUT_AUX_OBF : OUT_KBD_OBF;
 	return v;
 }
 
@@ -267,7 +220,7 @@ static void i8042_write_ram(struct i8042 *k, unsigned idx, uint8_t val)
 	k->ram[idx] = val;
 	if (idx == 0) {
 		k->status = (k->status & ~ST_SYS) | (val & CB_SYS ? ST_SYS : 0);
-		i8042_update_irq(k);
+		i8042_refill(k); /* an interface enabled, an interrupt changed */
 	}
 }
 
@@ -284,7 +237,8 @@ static void i8042_command_data(struct i8042 *k, uint8_t cmd, uint8_t val)
 	case 0xd3: /* write aux output buffer */
 		i8042_queue(k, val, true);
 		break;
-	case 0xd4: /* write to the aux device: nothing attached */
+	case 0xd4: /* write to the aux device */
+		i8042_write_aux(k, val);
 		break;
 	default: /* 0x60-0x7f: write controller RAM */
 		i8042_write_ram(k, cmd & 0x1f, val);
@@ -337,7 +291,7 @@ static void i8042_write_data(struct i8042 *k, uint8_t val)
 	if (cmd)
 		i8042_command_data(k, cmd, val);
 	else
-		kbd_write(k, val);
+		i8042_write_kbd(k, val);
 }
 
 /* ---- port I/O: 0x60 data, 0x64 status/command ---- */
@@ -435,6 +389,31 @@ bool i8042_a20_enabled(struct i8042 *k)
 	return on;
 }
 
+/* ---- input events (main thread) ---- */
+
+static void i8042_input_key(void *opaque, unsigned linux_code, bool down)
+{
+	struct i8042 *k = opaque;
+	pthread_mutex_lock(&k->lock);
+	ps2_kbd_key(&k->kbd, linux_code, down, i8042_xlate(k));
+	i8042_refill(k);
+	pthread_mutex_unlock(&k->lock);
+}
+
+static void i8042_input_rel(void *opaque, int dx, int dy, unsigned buttons)
+{
+	struct i8042 *k = opaque;
+	pthread_mutex_lock(&k->lock);
+	ps2_mouse_event(&k->mouse, dx, dy, buttons);
+	i8042_refill(k);
+	pthread_mutex_unlock(&k->lock);
+}
+
+static const struct input_handler_ops i8042_input_ops = {
+	.key = i8042_input_key,
+	.rel = i8042_input_rel,
+};
+
 /* ---- device ops ---- */
 
 static void i8042_reset_locked(struct i8042 *k)
@@ -446,8 +425,11 @@ static void i8042_reset_locked(struct i8042 *k)
 	k->port92 = 0;
 	k->pending = 0;
 	k->last = 0;
+	k->obuf = 0;
+	k->obuf_full = k->obuf_aux = false;
 	k->q_head = k->q_count = 0;
-	kbd_defaults(k);
+	ps2_kbd_reset(&k->kbd);
+	ps2_mouse_reset(&k->mouse);
 	k->irq_kbd = k->irq_aux = 0;
 	machine_set_irq(k->m, KBD_GSI, 0);
 	machine_set_irq(k->m, AUX_GSI, 0);
@@ -472,27 +454,22 @@ static void i8042_save(void *dev, struct state_buf *s)
 	state_put_u8(s, k->port92);
 	state_put_u8(s, k->pending);
 	state_put_u8(s, k->last);
-	state_put_u8(s, k->kbd_pending);
-	state_put_u8(s, k->kbd_set);
-	state_put_u8(s, k->kbd_leds);
-	state_put_u8(s, k->kbd_scanning);
+	state_put_u8(s, k->obuf);
+	state_put_u8(s, k->obuf_full | k->obuf_aux << 1);
 	state_put_u8(s, k->q_count);
-	for (unsigned i = 0; i < QUEUE_SIZE; i++) {
+	for (unsigned i = 0; i < k->q_count; i++) {
 		unsigned j = (k->q_head + i) % QUEUE_SIZE;
 		state_put_u8(s, k->q_data[j]);
 		state_put_u8(s, k->q_aux[j]);
 	}
+	ps2_kbd_save(&k->kbd, s);
+	ps2_mouse_save(&k->mouse, s);
 	pthread_mutex_unlock(&k->lock);
 }
 
 static bool i8042_pending_valid(uint8_t cmd)
 {
 	return cmd == 0 || (cmd >= 0x60 && cmd <= 0x7f) || (cmd >= 0xd1 && cmd <= 0xd4);
-}
-
-static bool kbd_pending_valid(uint8_t cmd)
-{
-	return cmd == 0 || cmd == 0xed || cmd == 0xf0 || cmd == 0xf3;
 }
 
 /* Everything the guest can see (not the machine, lock or IRQ lines). */
@@ -504,53 +481,68 @@ static void i8042_copy_regs(struct i8042 *k, const struct i8042 *t)
 	k->port92 = t->port92;
 	k->pending = t->pending;
 	k->last = t->last;
+	k->obuf = t->obuf;
+	k->obuf_full = t->obuf_full;
+	k->obuf_aux = t->obuf_aux;
 	memcpy(k->q_data, t->q_data, sizeof(k->q_data));
 	memcpy(k->q_aux, t->q_aux, sizeof(k->q_aux));
 	k->q_head = t->q_head;
 	k->q_count = t->q_count;
-	k->kbd_pending = t->kbd_pending;
-	k->kbd_set = t->kbd_set;
-	k->kbd_leds = t->kbd_leds;
-	k->kbd_scanning = t->kbd_scanning;
+	k->kbd = t->kbd;
+	k->mouse = t->mouse;
+}
+
+/* The controller's queue as saved; false when it cannot be. */
+static bool i8042_load_queue(struct i8042 *t, struct state_buf *s)
+{
+	t->q_head = 0;
+	t->q_count = state_get_u8(s);
+	if (t->q_count > QUEUE_SIZE)
+		return false;
+	bool aux_ok = true;
+	for (unsigned i = 0; i < t->q_count; i++) {
+		t->q_data[i] = state_get_u8(s);
+		uint8_t aux = state_get_u8(s);
+		aux_ok &= aux <= 1;
+		t->q_aux[i] = aux;
+	}
+	return aux_ok;
 }
 
 static int i8042_load(void *dev, struct state_buf *s)
 {
-	struct i8042 *k = dev, t;
+	struct i8042 *k = dev;
+	struct i8042 *t = calloc(1, sizeof(*t));
+	if (!t)
+		return -1;
+	int ret = -1;
 	if (state_get_u8(s) != I8042_STATE_VERSION)
-		return -1;
-	memset(&t, 0, sizeof(t));
-	t.status = state_get_u8(s);
-	state_get_bytes(s, t.ram, sizeof(t.ram));
-	t.outport = state_get_u8(s);
-	t.port92 = state_get_u8(s);
-	t.pending = state_get_u8(s);
-	t.last = state_get_u8(s);
-	t.kbd_pending = state_get_u8(s);
-	t.kbd_set = state_get_u8(s);
-	t.kbd_leds = state_get_u8(s);
-	unsigned scanning = state_get_u8(s);
-	t.q_count = state_get_u8(s);
-	bool aux_ok = true;
-	for (unsigned i = 0; i < QUEUE_SIZE; i++) {
-		t.q_data[i] = state_get_u8(s);
-		uint8_t aux = state_get_u8(s);
-		aux_ok &= aux <= 1;
-		t.q_aux[i] = aux;
-	}
-	if (s->error || !aux_ok || scanning > 1 || t.q_count > QUEUE_SIZE ||
-	    t.kbd_set < 1 || t.kbd_set > 3 || t.kbd_leds > 7 || (t.status & ~(ST_SYS | ST_CMD)) ||
-	    (t.port92 & P92_RESET) || !i8042_pending_valid(t.pending) ||
-	    !kbd_pending_valid(t.kbd_pending))
-		return -1;
+		goto out;
+	t->status = state_get_u8(s);
+	state_get_bytes(s, t->ram, sizeof(t->ram));
+	t->outport = state_get_u8(s);
+	t->port92 = state_get_u8(s);
+	t->pending = state_get_u8(s);
+	t->last = state_get_u8(s);
+	t->obuf = state_get_u8(s);
+	uint8_t obuf_flags = state_get_u8(s);
+	t->obuf_full = obuf_flags & 1;
+	t->obuf_aux = obuf_flags & 2;
+	if (!i8042_load_queue(t, s) || !ps2_kbd_load(&t->kbd, s) || !ps2_mouse_load(&t->mouse, s))
+		goto out;
+	if (s->error || obuf_flags > 3 || (t->status & ~(ST_SYS | ST_CMD)) ||
+	    (t->port92 & P92_RESET) || !i8042_pending_valid(t->pending))
+		goto out;
 
 	pthread_mutex_lock(&k->lock);
-	t.kbd_scanning = scanning;
-	i8042_copy_regs(k, &t);
+	i8042_copy_regs(k, t);
 	k->irq_kbd = k->irq_aux = -1; /* force both lines out */
-	i8042_update_irq(k);
+	i8042_refill(k);
 	pthread_mutex_unlock(&k->lock);
-	return 0;
+	ret = 0;
+out:
+	free(t);
+	return ret;
 }
 
 static void i8042_destroy(void *dev)
@@ -590,6 +582,9 @@ struct i8042 *i8042_new(struct machine *m)
 		goto fail;
 	}
 	machine_add_device(m, &i8042_device_ops, k);
+	/* on failure the device stays registered: machine_free frees it */
+	if (input_register_handler(m, &i8042_input_ops, k) < 0)
+		return NULL;
 	return k;
 fail:
 	pthread_mutex_destroy(&k->lock);

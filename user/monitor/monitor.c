@@ -16,6 +16,7 @@
 #include "net/net.h"
 #include "monitor.h"
 #include "ui/display.h"
+#include "input-cmds.h"
 
 #define MON_LINE_MAX 512
 
@@ -29,6 +30,7 @@ struct monitor {
 	bool greeted;   /* the banner was printed on this connection */
 	bool postmigrate; /* paused by a completed migrate, not yet cont */
 	struct migrate_info migration; /* the last migrate, for info migrate */
+	struct mon_input input;  /* sendkey's held keys, mouse_button's state */
 };
 
 /* Output with "\n" turned into "\r\n": the terminal may be raw. */
@@ -216,6 +218,15 @@ static void cmd_block(struct monitor *mon, const char *args, bool change)
 		mon_printf(mon, "%s\n", b && b->block_eject ? err : "this machine has no removable media");
 }
 
+static void mon_input_cmd(struct monitor *mon,
+			  int (*fn)(struct mon_input *, const char *, char *, size_t),
+			  const char *args)
+{
+	char err[256];
+	if (fn(&mon->input, args, err, sizeof(err)) < 0)
+		mon_printf(mon, "%s\n", err);
+}
+
 static void cmd_info(struct monitor *mon, const char *what)
 {
 	struct machine *m = mon->m;
@@ -303,6 +314,11 @@ static void cmd_help(struct monitor *mon)
 		 "set_link NAME on|off  a back end's link up or down\n"
 		 "hostfwd_add [ID] [tcp|udp]:[HADDR]:HPORT-[GADDR]:GPORT  forward a host port\n"
 		 "hostfwd_remove [ID] [tcp|udp]:[HADDR]:HPORT             stop forwarding it\n"
+		 "sendkey KEYS [HOLD_MS]  press keys such as ctrl-alt-delete (100 ms held)\n"
+		 "mouse_move DX DY [DZ]  move the pointer (DZ > 0: wheel up)\n"
+		 "mouse_button STATE   set the buttons (1 left, 2 right, 4 middle)\n"
+		 "set_password vnc PW  the VNC password (-vnc ...,password=on)\n"
+		 "change vnc password PW  the same\n"
 		 "cpu N                select the current CPU\n"
 		 "migrate URI          save the machine (\"exec:CMD\" or file:PATH; stays paused)\n"
 		 "screendump [-f png] FILE  save the screen as a PNG image\n"
@@ -351,6 +367,18 @@ void monitor_command(struct monitor *mon, const char *line)
 		cmd_hostfwd(mon, cmd + 15, false);
 	} else if (!strncmp(cmd, "screendump", 10) && (cmd[10] == ' ' || !cmd[10])) {
 		cmd_screendump(mon, cmd + 10);
+	} else if (!strncmp(cmd, "sendkey", 7) && (cmd[7] == ' ' || !cmd[7])) {
+		mon_input_cmd(mon, mon_sendkey, cmd + 7);
+	} else if (!strncmp(cmd, "mouse_move", 10) && (cmd[10] == ' ' || !cmd[10])) {
+		mon_input_cmd(mon, mon_mouse_move, cmd + 10);
+	} else if (!strncmp(cmd, "mouse_button", 12) && (cmd[12] == ' ' || !cmd[12])) {
+		mon_input_cmd(mon, mon_mouse_button, cmd + 12);
+	} else if (!strncmp(cmd, "set_password ", 13)) {
+		mon_input_cmd(mon, mon_vnc_password, cmd + 13);
+	} else if (!strncmp(cmd, "change vnc password ", 20)) {
+		char args[MON_LINE_MAX];
+		snprintf(args, sizeof(args), "vnc %s", cmd + 20);
+		mon_input_cmd(mon, mon_vnc_password, args);
 	} else if (!strcmp(cmd, "system_reset")) {
 		machine_request(m, REQ_RESET, 0);
 	} else if (!strcmp(cmd, "system_powerdown")) {
@@ -443,6 +471,7 @@ struct monitor *monitor_new(struct machine *m, struct chardev *chr)
 	mon->m = m;
 	mon->chr = chr;
 	mon->stopped = m->paused;
+	mon_input_init(&mon->input, m);
 	struct chardev_frontend fe = { .can_receive = mon_can_receive,
 					.receive = mon_receive, .event = mon_event,
 					.opaque = mon };
@@ -452,5 +481,7 @@ struct monitor *monitor_new(struct machine *m, struct chardev *chr)
 
 void monitor_free(struct monitor *mon)
 {
+	if (mon)
+		mon_input_destroy(&mon->input);
 	free(mon);
 }

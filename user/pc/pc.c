@@ -181,6 +181,19 @@ static int add_nics(struct machine *m)
 	return 0;
 }
 
+/* -device virtio-{keyboard,mouse,tablet}-pci, in the slots after the NICs. */
+static int add_input_devices(struct machine *m)
+{
+	const struct ui_cfg *u = &m->cfg->ui;
+	struct pc_board *b = m->board;
+	for (unsigned i = 0; i < u->nr_input_devs; i++) {
+		unsigned slot = PC_FIRST_DISK_SLOT + b->nr_disks + m->cfg->nr_nics + i;
+		if (!virtio_input_new(m, b->pci, slot, u->input_devs[i]))
+			return -1;
+	}
+	return 0;
+}
+
 /* What firmware does before a -kernel boot (kvmtool does the same): give
  * every memory BAR an address from PC_PCI_MMIO_BASE up, turn on memory
  * decoding and bus mastering, and set the interrupt line to the GSI of
@@ -251,7 +264,7 @@ int pc_init(struct machine *m, struct chardev *const *serials)
 	m->board = calloc(1, sizeof(struct pc_board));
 	if (!m->board || check_apic_ids(cfg) < 0 || map_ram(m) < 0 ||
 	    add_devices(m, serials) < 0 || add_display(m) < 0 || add_disks(m) < 0 ||
-	    add_ide(m) < 0 || add_nics(m) < 0)
+	    add_ide(m) < 0 || add_nics(m) < 0 || add_input_devices(m) < 0)
 		return -1;
 	if (cfg->bios && bios_load(m, cfg->bios) < 0)
 		return -1;

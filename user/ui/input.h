@@ -17,6 +17,9 @@
 
 struct machine;
 
+/* Buttons held, as a mask.  The wheel "buttons" are notches: a device
+ * counts one each time the bit appears (a front end sets it for one event,
+ * then clears it, as VNC clients send them). */
 enum input_buttons {
 	INPUT_BUTTON_LEFT = 1 << 0,
 	INPUT_BUTTON_RIGHT = 1 << 1,
