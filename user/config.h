@@ -93,7 +93,17 @@ struct config {
 	unsigned nr_nics;
 	unsigned nr_legacy_nets;        /* -net user|tap seen (paired with -net nic) */
 	const char *incoming;           /* -incoming URI: load a saved state */
+	/* -boot [order=]DRIVES[,once=DRIVES][,menu=on|off][,splash-time=MS]
+	 * (options-boot.c): letters a, b (floppy), c (disk), d (CD), n (net) */
+	const char *boot_order, *boot_once; /* NULL: the default "cad" */
+	int boot_menu;                  /* 1: menu=on */
+	int boot_splash_time;           /* ms, -1: not given */
+	const char *debugcon;           /* -debugcon DEV: ports 0xe9 and 0x402 */
 };
+
+/* options-boot.c: -boot's argument into c (a one-line message and -1 on
+ * error). */
+int boot_option_parse(struct config *c, char *arg);
 
 /* Parse argv into cfg.  Returns 0 to run, 1 to exit successfully (-h,
  * -version printed), -1 on error (one-line message printed). */

@@ -4,14 +4,16 @@
  *
  *   0x00000000-0x0009ffff  RAM (qvm's tables in 0x9c000-0x9ffff)
  *   0x000a0000-0x000bffff  legacy VGA window (unassigned)
- *   0x000c0000-0x000fffff  RAM, or the -bios alias at its top
+ *   0x000c0000-0x000fffff  RAM (-kernel), or as the PAM registers say
+ *                          (firmware: pam.c, the BIOS's copy at its top)
  *   0x00100000-below_4g    RAM (below_4g at most 3 GiB)
  *   0xfec00000, 0xfee00000 IOAPIC, LAPIC (in the engine)
- *   4 GiB - bios size      the -bios ROM
+ *   4 GiB - bios size      the BIOS ROM (-bios, SeaBIOS by default)
  *   0x100000000-           the rest of RAM
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "accel.h"
 #include "block/block.h"
 #include "config.h"
@@ -58,7 +60,7 @@ static int add_devices(struct machine *m, struct chardev *const *serials)
 	const struct config *cfg = m->cfg;
 	struct pc_board *b = m->board;
 	if (add_serials(m, serials) < 0 || !i8042_new(m) || !port80_new(m) ||
-	    !(b->pci = pci_host_new(m)) || !(b->rtc = rtc_new(m, 8)) ||
+	    !(b->pci = pci_host_new(m)) || !piix3_new(m, b->pci) || !(b->rtc = rtc_new(m, 8)) ||
 	    !(b->acpi_pm = acpi_pm_new(m)))
 		return -1;
 	rtc_set_memory_info(b->rtc, m->ram_below_4g, m->ram_size - m->ram_below_4g,
@@ -66,7 +68,24 @@ static int add_devices(struct machine *m, struct chardev *const *serials)
 	for (unsigned i = 0; i < cfg->nr_debug_exits; i++)
 		if (!debug_exit_new(m, cfg->debug_exit[i].iobase, cfg->debug_exit[i].iosize))
 			return -1;
+	if (cfg->debugcon && !debugcon_new(m, cfg->debugcon))
+		return -1;
 	return 0;
+}
+
+/* No -kernel: a BIOS boots the machine, -bios FILE or SeaBIOS. */
+static int load_firmware(struct machine *m)
+{
+	const char *bios = m->cfg->bios;
+	if (!bios) {
+		bios = PC_DEFAULT_BIOS;
+		if (access(bios, R_OK) < 0) {
+			qvm_error("nothing to boot: no -kernel, and the default firmware %s is "
+				  "missing (apt-get install seabios, or give -bios FILE)", bios);
+			return -1;
+		}
+	}
+	return bios_load(m, bios) < 0 || pc_firmware_init(m) < 0 ? -1 : 0;
 }
 
 /* -drive: a virtio-blk each, from slot PC_FIRST_DISK_SLOT on. */
@@ -179,10 +198,10 @@ int pc_init(struct machine *m, struct chardev *const *serials)
 	if (!m->board || check_apic_ids(cfg) < 0 || map_ram(m) < 0 ||
 	    add_devices(m, serials) < 0 || add_disks(m) < 0 || add_nics(m) < 0)
 		return -1;
-	if (cfg->bios && bios_load(m, cfg->bios) < 0)
-		return -1;
 	struct pc_board *b = m->board;
-	b->qvm_firmware = !cfg->bios;
+	b->qvm_firmware = cfg->kernel != NULL;
+	if (!b->qvm_firmware && load_firmware(m) < 0)
+		return -1;
 	if (b->qvm_firmware)
 		pc_assign_pci_resources(m);
 	if (pc_write_tables(m) < 0)
