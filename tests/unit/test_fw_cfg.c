@@ -8,6 +8,7 @@
 #include "config.h"
 #include "machine.h"
 #include "hw/fw_cfg.h"
+#include "hw/hw.h"
 #include "pc/pc.h"
 
 #define RAM (16 << 20)
@@ -244,5 +245,25 @@ TEST(fw_cfg_acpi_blob_relocates)
 	CHECK_EQ(sum8(b.tables + rsdt, rd32(b.tables + rsdt + 4)), 0);
 	CHECK_EQ(rd32(b.tables + rsdt + 36) - at, fadt);
 	free(b.tables);
+	machine_free(m);
+}
+
+/* -boot letters as SeaBIOS reads them on QEMU: 0x3d the first two
+ * (1 floppy, 2 disk, 3 CD, 4 network), 0x38's high nibble the third. */
+TEST(fw_cfg_cmos_boot_order)
+{
+	struct machine *m = machine_new(RAM);
+	CHECK(m);
+	struct rtc *r = rtc_new(m, 8);
+	CHECK(r);
+	pc_cmos_boot_order(r, "cad");
+	CHECK_EQ(rtc_get_cmos(r, 0x3d), 0x12);
+	CHECK_EQ(rtc_get_cmos(r, 0x38), 0x30);
+	pc_cmos_boot_order(r, "n");
+	CHECK_EQ(rtc_get_cmos(r, 0x3d), 0x04);
+	CHECK_EQ(rtc_get_cmos(r, 0x38), 0x00);
+	pc_cmos_boot_order(r, "dcb");
+	CHECK_EQ(rtc_get_cmos(r, 0x3d), 0x23);
+	CHECK_EQ(rtc_get_cmos(r, 0x38), 0x10);
 	machine_free(m);
 }

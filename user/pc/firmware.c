@@ -151,14 +151,19 @@ static uint8_t boot_nibble(char letter)
 	return 0;
 }
 
-static void set_cmos_boot_order(struct machine *m, const char *order)
+void pc_cmos_boot_order(struct rtc *rtc, const char *order)
 {
-	struct pc_board *b = m->board;
 	uint8_t nib[3] = { 0 };
 	for (unsigned i = 0; i < 3 && order[i]; i++)
 		nib[i] = boot_nibble(order[i]);
-	rtc_set_cmos(b->rtc, 0x3d, nib[0] | nib[1] << 4);
-	rtc_set_cmos(b->rtc, 0x38, nib[2] << 4);
+	rtc_set_cmos(rtc, 0x3d, nib[0] | nib[1] << 4);
+	rtc_set_cmos(rtc, 0x38, nib[2] << 4);
+}
+
+static void set_cmos_boot_order(struct machine *m, const char *order)
+{
+	struct pc_board *b = m->board;
+	pc_cmos_boot_order(b->rtc, order);
 }
 
 static const char *boot_order(const struct config *c)

@@ -147,6 +147,8 @@ int bios_load(struct machine *m, const char *path);
  * tables through the table loader, boot order, serial console), and the
  * CMOS boot order; pc_firmware_reset after each machine reset. */
 int pc_firmware_init(struct machine *m);
+/* The -boot letters (up to 3 of "abcdn") into CMOS 0x3d and 0x38. */
+void pc_cmos_boot_order(struct rtc *rtc, const char *order);
 int pc_firmware_reset(struct machine *m);
 
 /* tables.c: the ACPI tables as one blob laid out from 0 (pointers are
