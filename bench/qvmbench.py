@@ -931,8 +931,12 @@ def main():
     if only == ["net"]:
         import net
         return net.main()
+    if only == ["firmware"]:
+        import firmware
+        return firmware.main()
     if sys.argv[1:]:
-        print("usage: bench/run [disk|debian|v3|callgrind|kqemu|net]", file=sys.stderr)
+        print("usage: bench/run [disk|debian|v3|callgrind|kqemu|net|firmware]",
+              file=sys.stderr)
         return 2
     start = time.perf_counter()
     model, virt, mods, hyper = host_facts()
@@ -1033,6 +1037,10 @@ def main():
     print()
     sys.stdout.flush()
     failed = net.main() != 0 or failed
+    import firmware
+    print()
+    sys.stdout.flush()
+    failed = firmware.main() != 0 or failed
     print(f"\nbench: done in {time.perf_counter() - start:.0f} s")
     return 1 if failed else 0
 
