@@ -22,7 +22,7 @@ LINUX_GUEST_DIR, FW_REPS (3; the median is reported), FW_TIMEOUT (300),
 QVM_ARGS, QEMU_ARGS.  Never asserts.
 """
 
-import os, select, shlex, statistics, subprocess, sys, tempfile, time
+import os, re, select, shlex, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 QVM = shlex.split(os.environ.get("QVM", os.path.join(ROOT, "build/qvm")))
@@ -52,7 +52,7 @@ def time_to(cmd, pattern):
         if not data:
             break
         buf = (buf + data)[-8192:]
-        if pattern in buf.replace(b"\x1b", b""):
+        if pattern in re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]", b"", buf):
             found = time.perf_counter() - t0
             break
     p.kill()
