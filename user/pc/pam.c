@@ -90,6 +90,34 @@ static int pam_copy_rom(struct pc_pam *p)
 	return 0;
 }
 
+/* Saved with the machine only as a marker: the registers travel in the
+ * host bridge's config space, which loads first (it was added first);
+ * loading maps the segments as they say. */
+#define PAM_STATE_VERSION 1
+
+static void pam_save(void *dev, struct state_buf *s)
+{
+	(void)dev;
+	state_put_u8(s, PAM_STATE_VERSION);
+}
+
+static int pam_load(void *dev, struct state_buf *s)
+{
+	struct pc_pam *p = dev;
+	if (state_get_u8(s) != PAM_STATE_VERSION || s->error)
+		return -1;
+	pci_host_lock(p->host->host);
+	int r = pam_apply(p);
+	pci_host_unlock(p->host->host);
+	return r;
+}
+
+static const struct device_ops pam_device_ops = {
+	.name = "i440fx-pam",
+	.save = pam_save,
+	.load = pam_load,
+};
+
 int pam_init(struct machine *m, struct pc_pam *p, const uint8_t *rom, uint64_t rom_size)
 {
 	struct pc_board *b = m->board;
@@ -104,6 +132,7 @@ int pam_init(struct machine *m, struct pc_pam *p, const uint8_t *rom, uint64_t r
 	}
 	p->host->ops = &pam_ops;
 	p->host->opaque = p;
+	machine_add_device(m, &pam_device_ops, p);
 	pam_copy_rom(p);
 	return pam_apply(p);
 }
