@@ -26,6 +26,8 @@ struct drive_cfg {
 	bool no_locking;                /* locking=off (file.locking=off) */
 	bool if_none;                   /* if=none: a disk only with -device virtio-blk-pci */
 	bool attached;                  /* if=none named by a -device virtio-blk-pci,drive= */
+	bool has_bootindex;             /* -device ...,bootindex=N: the firmware's */
+	unsigned bootindex;             /* bootorder file lists it (lowest first) */
 };
 
 /* -device virtio-net-pci,netdev=ID / -nic / -net nic: a NIC each, in PCI
@@ -83,6 +85,8 @@ struct config {
 	bool snapshot;                  /* -snapshot: snapshot=on for every disk */
 	struct blk_device_cfg {         /* -device virtio-blk-pci,drive=ID,serial=S */
 		const char *drive, *serial;
+		bool has_bootindex;
+		unsigned bootindex;
 	} blk_devices[MAX_DRIVES];
 	unsigned nr_blk_devices;
 	struct blockdev_cfg blockdevs[MAX_DRIVES * 2];

@@ -543,8 +543,16 @@ static int blk_dev_kv(void *opaque, const char *key, const char *val)
 			return -1;
 		}
 		p->serial = val;
-	} else if (strcmp(key, "id") && strcmp(key, "bus") && strcmp(key, "addr") &&
-		   strcmp(key, "bootindex")) {
+	} else if (!strcmp(key, "bootindex")) {
+		char *end;
+		unsigned long n = strtoul(val, &end, 10);
+		if (!*val || *end || *val == '-' || n > 0xffff) {
+			qvm_error("-device virtio-blk-pci: bootindex=%s: a number, 0 to 65535", val);
+			return -1;
+		}
+		p->has_bootindex = true;
+		p->bootindex = n;
+	} else if (strcmp(key, "id") && strcmp(key, "bus") && strcmp(key, "addr")) {
 		qvm_error("-device virtio-blk-pci: unknown property '%s' (drive, serial, id)", key);
 		return -1;
 	}
@@ -614,6 +622,8 @@ static int blk_devices_finish(struct config *c)
 			return -1;
 		}
 		d->attached = true;
+		d->has_bootindex = bd->has_bootindex;
+		d->bootindex = bd->bootindex;
 		if (bd->serial)
 			d->serial = bd->serial;
 	}

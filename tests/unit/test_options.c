@@ -226,6 +226,11 @@ TEST(options_boot)
 	CHECK(parse(&c, "-boot strict=on") < 0);
 	CHECK(parse(&c, "-debugcon file:/dev/null") == 0);
 	CHECK(!strcmp(c.debugcon, "file:/dev/null"));
+	CHECK(parse(&c, "-drive if=none,id=a,file=/dev/null "
+			"-device virtio-blk-pci,drive=a,bootindex=2") == 0);
+	CHECK(c.drives[0].has_bootindex && c.drives[0].bootindex == 2);
+	CHECK(parse(&c, "-drive if=none,id=a,file=/dev/null "
+			"-device virtio-blk-pci,drive=a,bootindex=x") < 0);
 }
 
 TEST(options_errors)

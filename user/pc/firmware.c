@@ -9,12 +9,16 @@
  *                          tables.c's ACPI tables and the commands that
  *                          place and link them (below)
  *   etc/boot-menu-wait     -boot splash-time= (ms the menu waits)
+ *   bootorder              the disks with a bootindex=, lowest first, as
+ *                          Open Firmware device paths (QEMU's for
+ *                          virtio-blk: /pci@i0cf8/scsi@SLOT/disk@0,0)
  *   etc/sercon-port        -nographic: int 10h text also on COM1
  *   CMOS 0x3d, 0x38        the -boot order (once= until the first reset)
  *
  * SMBIOS is left to SeaBIOS, which builds its default tables (types 0, 1,
  * 3, 4, 16, 17, 19, 32, 127) when fw_cfg has none.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "bytes.h"
@@ -188,6 +192,30 @@ static int add_boot(struct machine *m, struct fw_cfg *f)
 	return r ? -1 : 0;
 }
 
+/* bootindex= of the disks: one path a line, by index; SeaBIOS matches
+ * its own pattern for a PCI disk (/pci@i0cf8/<any name>@SLOT) against them and
+ * boots them in this order before anything -boot order= names. */
+static int add_bootorder(struct machine *m, struct fw_cfg *f)
+{
+	struct pc_board *b = m->board;
+	char text[ARRAY_SIZE(b->disks) * 40] = "";
+	size_t len = 0;
+	bool done[ARRAY_SIZE(b->disks)] = { false };
+	for (;;) {
+		int best = -1;
+		for (unsigned i = 0; i < b->nr_disks; i++)
+			if (!done[i] && b->disk_cfgs[i]->has_bootindex &&
+			    (best < 0 || b->disk_cfgs[i]->bootindex < b->disk_cfgs[best]->bootindex))
+				best = i;
+		if (best < 0)
+			break;
+		done[best] = true;
+		len += snprintf(text + len, sizeof(text) - len, "/pci@i0cf8/scsi@%x/disk@0,0\n",
+				PC_FIRST_DISK_SLOT + best);
+	}
+	return len ? fw_cfg_add_file(f, "bootorder", text, len + 1) : 0;
+}
+
 /* -nographic: the user's screen is COM1, so SeaBIOS's serial console
  * shows what int 10h writes (boot menu, boot loaders' text) there. */
 static int add_sercon(struct machine *m, struct fw_cfg *f)
@@ -214,7 +242,7 @@ int pc_firmware_init(struct machine *m)
 		fw_cfg_add_bytes(f, FW_CFG_NUMA, numa, sizeof(numa)) |
 		fw_cfg_add_i32(f, FW_CFG_IRQ0_OVERRIDE, 1);
 	if (r || add_e820(m, f) < 0 || add_acpi(m, f) < 0 || add_boot(m, f) < 0 ||
-	    add_sercon(m, f) < 0)
+	    add_bootorder(m, f) < 0 || add_sercon(m, f) < 0)
 		return -1;
 	return 0;
 }

@@ -108,6 +108,7 @@ static int add_disks(struct machine *m)
 		struct blk *img = blk_open(d->file, &o);
 		if (!img || b->nr_disks == ARRAY_SIZE(b->disks))
 			return -1;
+		b->disk_cfgs[b->nr_disks] = d;
 		b->disks[b->nr_disks] = virtio_blk_new(m, b->pci, PC_FIRST_DISK_SLOT + b->nr_disks, img,
 						       d->serial ? d->serial : d->id, d->discard);
 		if (!b->disks[b->nr_disks++])

@@ -18,6 +18,7 @@ struct pci_host;
 struct virtio_blk;
 struct fw_cfg;
 struct pci_device;
+struct drive_cfg;
 
 /* pam.c: the i440FX PAM registers over 0xc0000-0xfffff (with -bios). */
 #define PC_PAM_SEGS 13
@@ -43,6 +44,7 @@ struct pc_board {
 	struct acpi_pm *acpi_pm;     /* the power button of system_powerdown */
 	struct pci_host *pci;
 	struct virtio_blk *disks[8];  /* -drive, in order */
+	const struct drive_cfg *disk_cfgs[8]; /* their -drive (bootindex) */
 	unsigned nr_disks;
 	enum pc_boot_kind boot;
 	bool qvm_firmware;           /* -kernel: qvm does what firmware does */
