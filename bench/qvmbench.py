@@ -934,8 +934,12 @@ def main():
     if only == ["ide"]:
         import ide
         return ide.main()
+    if only == ["firmware"]:
+        import firmware
+        return firmware.main()
     if sys.argv[1:]:
-        print("usage: bench/run [disk|debian|v3|callgrind|kqemu|net|ide]", file=sys.stderr)
+        print("usage: bench/run [disk|debian|v3|callgrind|kqemu|net|ide|firmware]",
+              file=sys.stderr)
         return 2
     start = time.perf_counter()
     model, virt, mods, hyper = host_facts()
@@ -1040,6 +1044,10 @@ def main():
     print()
     sys.stdout.flush()
     failed = ide.main() != 0 or failed
+    import firmware
+    print()
+    sys.stdout.flush()
+    failed = firmware.main() != 0 or failed
     print(f"\nbench: done in {time.perf_counter() - start:.0f} s")
     return 1 if failed else 0
 

@@ -30,6 +30,8 @@ struct drive_cfg {
 	bool attached;                  /* if=none named by a -device virtio-blk-pci,drive= */
 	bool ide, cdrom;                /* if=ide (or -device ide-*), media=cdrom */
 	int index;                      /* IDE: 2 * bus + unit; -1: the first free one */
+	bool has_bootindex;             /* -device ...,bootindex=N: the firmware's */
+	unsigned bootindex;             /* bootorder file lists it (lowest first) */
 };
 
 /* -device virtio-net-pci,netdev=ID / -nic / -net nic: a NIC each, in PCI
@@ -112,6 +114,8 @@ struct config {
 	bool snapshot;                  /* -snapshot: snapshot=on for every disk */
 	struct blk_device_cfg {         /* -device virtio-blk-pci,drive=ID,serial=S */
 		const char *drive, *serial;
+		bool has_bootindex;
+		unsigned bootindex;
 	} blk_devices[MAX_DRIVES];
 	unsigned nr_blk_devices;
 	struct ide_device_cfg {         /* -device ide-hd|ide-cd,drive=ID[,bus=ide.N][,unit=U] */
@@ -130,7 +134,17 @@ struct config {
 	const char *incoming;           /* -incoming URI: load a saved state */
 	struct vga_cfg vga;
 	struct ui_cfg ui;
+	/* -boot [order=]DRIVES[,once=DRIVES][,menu=on|off][,splash-time=MS]
+	 * (options-boot.c): letters a, b (floppy), c (disk), d (CD), n (net) */
+	const char *boot_order, *boot_once; /* NULL: the default "cad" */
+	int boot_menu;                  /* 1: menu=on */
+	int boot_splash_time;           /* ms, -1: not given */
+	const char *debugcon;           /* -debugcon DEV: ports 0xe9 and 0x402 */
 };
+
+/* options-boot.c: -boot's argument into c (a one-line message and -1 on
+ * error). */
+int boot_option_parse(struct config *c, char *arg);
 
 /* Parse argv into cfg.  Returns 0 to run, 1 to exit successfully (-h,
  * -version printed), -1 on error (one-line message printed). */

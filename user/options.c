@@ -554,8 +554,16 @@ static int blk_dev_kv(void *opaque, const char *key, const char *val)
 			return -1;
 		}
 		p->serial = val;
-	} else if (strcmp(key, "id") && strcmp(key, "bus") && strcmp(key, "addr") &&
-		   strcmp(key, "bootindex")) {
+	} else if (!strcmp(key, "bootindex")) {
+		char *end;
+		unsigned long n = strtoul(val, &end, 10);
+		if (!*val || *end || *val == '-' || n > 0xffff) {
+			qvm_error("-device virtio-blk-pci: bootindex=%s: a number, 0 to 65535", val);
+			return -1;
+		}
+		p->has_bootindex = true;
+		p->bootindex = n;
+	} else if (strcmp(key, "id") && strcmp(key, "bus") && strcmp(key, "addr")) {
 		qvm_error("-device virtio-blk-pci: unknown property '%s' (drive, serial, id)", key);
 		return -1;
 	}
@@ -625,6 +633,8 @@ static int blk_devices_finish(struct config *c)
 			return -1;
 		}
 		d->attached = true;
+		d->has_bootindex = bd->has_bootindex;
+		d->bootindex = bd->bootindex;
 		if (bd->serial)
 			d->serial = bd->serial;
 	}
@@ -695,7 +705,11 @@ static void usage(void)
 	       "  -kernel FILE         Linux bzImage or multiboot kernel\n"
 	       "  -initrd FILE         Linux initrd; multiboot: modules \"file args,...\"\n"
 	       "  -append CMDLINE      kernel command line\n"
-	       "  -bios FILE           ROM image, started at the reset vector\n"
+	       "  -bios FILE           firmware ROM image, started at the reset vector\n"
+	       "                       (default without -kernel: SeaBIOS, " "/usr/share/seabios/bios-256k.bin)\n"
+	       "  -boot [order=]DRIVES[,once=DRIVES][,menu=on|off][,splash-time=MS]\n"
+	       "                       firmware boot order: c disk, d CD-ROM, a floppy, n network\n"
+	       "  -debugcon DEV        firmware debug output (ports 0xe9 and 0x402) to DEV\n"
 	       "Devices and I/O:\n"
 	       "  -serial DEV          stdio, pty, file:PATH, unix:PATH[,server][,nowait], null,\n"
 	       "                       none (no port); up to 4 times: COM1, COM2, COM3, COM4\n"
@@ -758,6 +772,7 @@ static void config_defaults(struct config *c)
 	memset(c, 0, sizeof(*c));
 	c->ram_size = 128 * MiB;
 	c->tcg.jit = -1;
+	c->boot_splash_time = -1;
 }
 
 static int check_file(const char *opt, const char *path)
@@ -864,6 +879,10 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 	} else if (!strcmp(opt, "bios")) {
 		c->bios = arg;
 		return check_file("-bios", arg);
+	} else if (!strcmp(opt, "boot")) {
+		return boot_option_parse(c, arg);
+	} else if (!strcmp(opt, "debugcon")) {
+		c->debugcon = arg;
 	} else if (!strcmp(opt, "serial")) {
 		/* QEMU 7.2 ignores a fifth one without a word; qvm says so. */
 		if (c->nr_serials == MAX_SERIALS) {
@@ -938,7 +957,7 @@ static const char *const opts_with_arg[] = {
 	"m", "smp", "accel", "machine", "M", "cpu", "kernel", "initrd", "append",
 	"bios", "serial", "monitor", "display", "name", "D", "d", "device",
 	"drive", "hda", "hdb", "hdc", "hdd", "cdrom", "incoming", "netdev", "nic", "net", "blockdev",
-	"vga", "vnc",
+	"vga", "vnc", "boot", "debugcon",
 };
 static const char *const opts_flag[] = {
 	"enable-kvm", "no-kqemu", "kqemu-backends", "nographic", "no-reboot", "no-shutdown", "S",
@@ -994,10 +1013,6 @@ int config_parse(struct config *c, int argc, char **argv)
 	}
 	if (c->kernel && c->bios) {
 		qvm_error("-kernel and -bios together are not supported (qvm boots -kernel itself)");
-		return -1;
-	}
-	if (!c->kernel && !c->bios) {
-		qvm_error("nothing to boot: give -kernel FILE or -bios FILE (no default firmware yet)");
 		return -1;
 	}
 	return 0;

@@ -6,7 +6,8 @@
 
 static int parse(struct config *c, const char *line)
 {
-	char buf[512], *argv[32];
+	static char buf[512];
+	char *argv[32];
 	int argc = 0;
 	snprintf(buf, sizeof(buf), "qvm %s", line);
 	for (char *t = strtok(buf, " "); t && argc < 31; t = strtok(NULL, " "))
@@ -209,10 +210,35 @@ TEST(options_flags_and_devices)
 	CHECK_EQ(c.debug_exit[0].iosize, 2);
 }
 
+/* No -kernel, no -bios: the default firmware boots.  -boot as QEMU's. */
+TEST(options_boot)
+{
+	struct config c;
+	CHECK(parse(&c, "") == 0);
+	CHECK(!c.boot_order && !c.boot_once && c.boot_menu == 0 && c.boot_splash_time == -1);
+	CHECK(parse(&c, "-boot dc") == 0);
+	CHECK(!strcmp(c.boot_order, "dc"));
+	CHECK(parse(&c, "-boot order=nc,once=d,menu=on,splash-time=2500") == 0);
+	CHECK(!strcmp(c.boot_order, "nc") && !strcmp(c.boot_once, "d"));
+	CHECK_EQ(c.boot_menu, 1);
+	CHECK_EQ(c.boot_splash_time, 2500);
+	CHECK(parse(&c, "-boot splash-time=70000") < 0);
+	CHECK(parse(&c, "-boot strict=on") < 0);
+	CHECK(parse(&c, "-debugcon file:/dev/null") == 0);
+	CHECK(!strcmp(c.debugcon, "file:/dev/null"));
+	CHECK(parse(&c, "-drive if=none,id=a,file=/dev/null "
+			"-device virtio-blk-pci,drive=a,bootindex=2") == 0);
+	CHECK(c.drives[0].has_bootindex && c.drives[0].bootindex == 2);
+	CHECK(parse(&c, "-drive if=none,id=a,file=/dev/null "
+			"-device virtio-blk-pci,drive=a,bootindex=x") < 0);
+}
+
 TEST(options_errors)
 {
 	struct config c;
-	CHECK(parse(&c, "") < 0);                   /* nothing to boot */
+	CHECK(parse(&c, "-boot order=cx") < 0);      /* unknown boot device */
+	CHECK(parse(&c, "-boot once=") < 0);
+	CHECK(parse(&c, "-boot menu=yes") < 0);
 	CHECK(parse(&c, "-bios /dev/null -bogus") < 0);
 	CHECK(parse(&c, "-bios /dev/null -m") < 0);
 	CHECK(parse(&c, "-bios /dev/null -m 1K") < 0);

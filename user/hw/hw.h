@@ -52,6 +52,11 @@ struct port80 *port80_new(struct machine *m);
 struct debug_exit;
 struct debug_exit *debug_exit_new(struct machine *m, uint16_t iobase, uint16_t iosize);
 
+/* isa-debugcon (debugcon.c): bytes written to port 0xe9 or 0x402 go to
+ * the character device spec opens (chardev_open); both read 0xe9. */
+struct debugcon;
+struct debugcon *debugcon_new(struct machine *m, const char *spec);
+
 /* ACPI fixed hardware (acpi_pm.c, ACPI 6.4 section 4.8): the PM1a event
  * and control blocks, the PM timer and a GPE0 block in ports
  * ACPI_PM_BASE .. +ACPI_PM_LEN-1, the SCI on ACPI_SCI_GSI.  The FADT and
@@ -166,6 +171,11 @@ void pci_host_unlock(struct pci_host *h);
 /* INTx: the board wires pin 0-3 (INTA#-INTD#) of a slot to the interrupt
  * line irq_pci_line(m->irq_routing, slot, pin) gives (irq.h), as the
  * DSDT's _PRT describes it. */
+
+/* PIIX3 PCI-to-ISA bridge at 00:01.0 of h (piix3.c): its PIRQ route
+ * registers 0x60-0x63 keep what firmware writes (routes are fixed). */
+struct piix3;
+struct piix3 *piix3_new(struct machine *m, struct pci_host *h);
 
 /* virtio-blk over virtio-pci (virtio_blk.c, virtio 1.2 spec 5.2) at slot
  * of h, on the open image b, which it owns from then on (closed with the

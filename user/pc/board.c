@@ -10,8 +10,8 @@
 
 /* After the engine reset the vCPUs: the tables again (the guest may have
  * written over them), the BARs as firmware assigns them, and a -kernel
- * image loaded again; a -bios machine restarts at the reset vector by
- * itself. */
+ * image loaded again; a BIOS restarts at the reset vector by itself, with
+ * its shadow copy and boot order put back (firmware.c). */
 static int pc_reset(struct machine *m)
 {
 	struct pc_board *b = m->board;
@@ -21,7 +21,7 @@ static int pc_reset(struct machine *m)
 		pc_assign_pci_resources(m);
 	if (m->cfg->kernel && b->qvm_firmware && pc_load_kernel(m) < 0)
 		return -1;
-	return 0;
+	return pc_firmware_reset(m);
 }
 
 /* acpi_pm_power_button() takes the device's lock and raises the SCI

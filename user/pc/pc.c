@@ -4,14 +4,16 @@
  *
  *   0x00000000-0x0009ffff  RAM (qvm's tables in 0x9c000-0x9ffff)
  *   0x000a0000-0x000bffff  legacy VGA window (the VGA's, when there is one)
- *   0x000c0000-0x000fffff  RAM, or the -bios alias at its top
+ *   0x000c0000-0x000fffff  RAM (-kernel), or as the PAM registers say
+ *                          (firmware: pam.c, the BIOS's copy at its top)
  *   0x00100000-below_4g    RAM (below_4g at most 3 GiB)
  *   0xfec00000, 0xfee00000 IOAPIC, LAPIC (in the engine)
- *   4 GiB - bios size      the -bios ROM
+ *   4 GiB - bios size      the BIOS ROM (-bios, SeaBIOS by default)
  *   0x100000000-           the rest of RAM
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "accel.h"
 #include "block/block.h"
 #include "config.h"
@@ -58,7 +60,7 @@ static int add_devices(struct machine *m, struct chardev *const *serials)
 	const struct config *cfg = m->cfg;
 	struct pc_board *b = m->board;
 	if (add_serials(m, serials) < 0 || !i8042_new(m) || !port80_new(m) ||
-	    !(b->pci = pci_host_new(m)) || !(b->rtc = rtc_new(m, 8)) ||
+	    !(b->pci = pci_host_new(m)) || !piix3_new(m, b->pci) || !(b->rtc = rtc_new(m, 8)) ||
 	    !(b->acpi_pm = acpi_pm_new(m)))
 		return -1;
 	rtc_set_memory_info(b->rtc, m->ram_below_4g, m->ram_size - m->ram_below_4g,
@@ -66,6 +68,8 @@ static int add_devices(struct machine *m, struct chardev *const *serials)
 	for (unsigned i = 0; i < cfg->nr_debug_exits; i++)
 		if (!debug_exit_new(m, cfg->debug_exit[i].iobase, cfg->debug_exit[i].iosize))
 			return -1;
+	if (cfg->debugcon && !debugcon_new(m, cfg->debugcon))
+		return -1;
 	return 0;
 }
 
@@ -84,6 +88,21 @@ static int add_display(struct machine *m)
 	default:
 		return 0;
 	}
+}
+
+/* No -kernel: a BIOS boots the machine, -bios FILE or SeaBIOS. */
+static int load_firmware(struct machine *m)
+{
+	const char *bios = m->cfg->bios;
+	if (!bios) {
+		bios = PC_DEFAULT_BIOS;
+		if (access(bios, R_OK) < 0) {
+			qvm_error("nothing to boot: no -kernel, and the default firmware %s is "
+				  "missing (apt-get install seabios, or give -bios FILE)", bios);
+			return -1;
+		}
+	}
+	return bios_load(m, bios) < 0 || pc_firmware_init(m) < 0 ? -1 : 0;
 }
 
 /* -drive: a virtio-blk each, from slot PC_FIRST_DISK_SLOT on. */
@@ -110,6 +129,7 @@ static int add_disks(struct machine *m)
 		struct blk *img = blk_open(d->file, &o);
 		if (!img || b->nr_disks == ARRAY_SIZE(b->disks))
 			return -1;
+		b->disk_cfgs[b->nr_disks] = d;
 		b->disks[b->nr_disks] = virtio_blk_new(m, b->pci, PC_FIRST_DISK_SLOT + b->nr_disks, img,
 						       d->serial ? d->serial : d->id, d->discard);
 		if (!b->disks[b->nr_disks++])
@@ -119,9 +139,8 @@ static int add_disks(struct machine *m)
 }
 
 /* The IDE drives (options-ide.c gave each its index) on the PIIX3 IDE
- * function at 00:01.1, made when there is one.  Until the PIIX3 ISA
- * bridge sits at 00:01.0, a bare one stands there: a guest scans the
- * other functions of a slot only when function 0 exists. */
+ * function at 00:01.1 (beside the ISA bridge at 00:01.0), made when
+ * there is one. */
 static int add_ide(struct machine *m)
 {
 	const struct config *cfg = m->cfg;
@@ -132,9 +151,6 @@ static int add_ide(struct machine *m)
 	if (!any)
 		return 0;
 	if (!(b->ide = ide_new(m, b->pci, PC_PIIX_SLOT, 1)))
-		return -1;
-	if (!pci_find_device(b->pci, 0, PC_PIIX_SLOT, 0) &&
-	    !pci_register_device(b->pci, PC_PIIX_SLOT, 0, 0x8086, 0x7000, 0x060100, 0, NULL, NULL))
 		return -1;
 	for (unsigned i = 0; i < cfg->nr_drives; i++) {
 		const struct drive_cfg *d = &cfg->drives[i];
@@ -266,10 +282,10 @@ int pc_init(struct machine *m, struct chardev *const *serials)
 	    add_devices(m, serials) < 0 || add_display(m) < 0 || add_disks(m) < 0 ||
 	    add_ide(m) < 0 || add_nics(m) < 0 || add_input_devices(m) < 0)
 		return -1;
-	if (cfg->bios && bios_load(m, cfg->bios) < 0)
-		return -1;
 	struct pc_board *b = m->board;
-	b->qvm_firmware = !cfg->bios;
+	b->qvm_firmware = cfg->kernel != NULL;
+	if (!b->qvm_firmware && load_firmware(m) < 0)
+		return -1;
 	if (b->qvm_firmware)
 		pc_assign_pci_resources(m);
 	if (pc_write_tables(m) < 0)

@@ -6,6 +6,7 @@
 #include "qvm.h"
 #include "cpu.h"
 #include "irq.h"
+#include "physmap.h"
 
 struct machine;
 struct config;
@@ -15,6 +16,25 @@ struct aml;
 struct acpi_pm;
 struct pci_host;
 struct virtio_blk;
+struct fw_cfg;
+struct pci_device;
+struct drive_cfg;
+
+/* pam.c: the i440FX PAM registers over 0xc0000-0xfffff (with -bios). */
+#define PC_PAM_SEGS 13
+struct pc_pam {
+	struct machine *m;
+	struct pci_device *host;     /* 00:00.0 */
+	const uint8_t *rom;          /* the BIOS image, rom_size bytes */
+	uint64_t rom_size;
+	bool mapped[PC_PAM_SEGS];
+	enum region_kind kind[PC_PAM_SEGS];
+};
+/* Take over 0xc0000-0xfffff (replacing its RAM region) and follow the
+ * guest's PAM writes; the BIOS's last 128 KiB are copied below 1 MiB. */
+int pam_init(struct machine *m, struct pc_pam *p, const uint8_t *rom, uint64_t rom_size);
+/* After a machine reset: the copy again, all read-only. */
+int pam_reset(struct pc_pam *p);
 
 enum pc_boot_kind { BOOT_FIRMWARE, BOOT_MULTIBOOT, BOOT_LINUX };
 
@@ -24,14 +44,21 @@ struct pc_board {
 	struct acpi_pm *acpi_pm;     /* the power button of system_powerdown */
 	struct pci_host *pci;
 	struct virtio_blk *disks[8];  /* -drive, in order */
+	const struct drive_cfg *disk_cfgs[8]; /* their -drive (bootindex) */
 	unsigned nr_disks;
 	struct ide_ctrl *ide;        /* the IDE function, when there are drives */
 	enum pc_boot_kind boot;
-	bool qvm_firmware;           /* no -bios: qvm does what firmware does */
+	bool qvm_firmware;           /* -kernel: qvm does what firmware does */
 	uint32_t mb_entry, mb_info;  /* multiboot entry point and information */
 	uint64_t linux_entry;        /* Linux: entry point (boot_params at
 				      * PC_BOOT_INFO_ADDR) */
 	bool linux_64bit;            /* 64-bit entry (else the 32-bit one) */
+	/* -bios (SeaBIOS by default): the ROM, fw_cfg, PAM */
+	uint8_t *bios_rom;
+	uint64_t bios_size;
+	struct fw_cfg *fw_cfg;
+	struct pc_pam pam;
+	bool boot_once_pending;      /* -boot once=: the CMOS order until a reset */
 };
 
 /* board.c: the pc as a board (machine.h), -machine pc. */
@@ -115,9 +142,36 @@ int pc_write_tables(struct machine *m);
  * 36-byte header, which tables.c writes) to a; -1 if a->error is set. */
 int acpi_dsdt_build(struct machine *m, struct aml *a);
 
-/* bios.c: map a -bios ROM image below 4 GiB and at the end of the first
- * MiB. */
+/* bios.c: map a -bios ROM image below 4 GiB (b->bios_rom, bios_size);
+ * pam.c maps its low alias. */
 int bios_load(struct machine *m, const char *path);
+/* The firmware qvm boots without -bios and -kernel (Debian's SeaBIOS). */
+#define PC_DEFAULT_BIOS "/usr/share/seabios/bios-256k.bin"
+#define PC_DEFAULT_BOOT_ORDER "cad"
+
+/* firmware.c: what the BIOS reads through fw_cfg (e820, CPUs, ACPI
+ * tables through the table loader, boot order, serial console), and the
+ * CMOS boot order; pc_firmware_reset after each machine reset. */
+int pc_firmware_init(struct machine *m);
+/* The -boot letters (up to 3 of "abcdn") into CMOS 0x3d and 0x38. */
+void pc_cmos_boot_order(struct rtc *rtc, const char *order);
+int pc_firmware_reset(struct machine *m);
+
+/* tables.c: the ACPI tables as one blob laid out from 0 (pointers are
+ * offsets into it) and the RSDP pointing into it, with where the pointers
+ * and checksums are: what the table loader (firmware.c) relocates. */
+#define ACPI_BLOB_MAX_FIXUPS 32
+struct acpi_blob {
+	uint8_t *tables;             /* malloc'ed */
+	uint32_t tables_len;
+	uint8_t rsdp[36];
+	unsigned nr_ptrs, nr_sums;
+	struct { uint32_t offset; uint8_t size; } ptrs[ACPI_BLOB_MAX_FIXUPS];
+	struct { uint32_t offset, start, len; } sums[ACPI_BLOB_MAX_FIXUPS];
+	/* in rsdp: pointers at 16 (4 bytes) and 24 (8), checksums at 8
+	 * (over 20 bytes) and 32 (over 36) */
+};
+int pc_acpi_blob(struct machine *m, struct acpi_blob *b);
 
 /* -kernel: load the image (multiboot or Linux); its entry state is part of
  * the post-firmware state. */

@@ -48,8 +48,8 @@ int pc_post_firmware_state(struct machine *m, unsigned index, struct pc_fw_state
 	const struct pc_board *b = m->board;
 	st->cpu_set = false;
 	st->nr_msrs = st->nr_lapic = 0;
-	if (m->cfg->bios)
-		return 0;
+	if (m->cfg->bios || (b && b->bios_rom))
+		return 0;       /* a BIOS runs from the power-on state */
 	add_msr(st, MSR_MTRR_DEF_TYPE, MTRR_DEF_WB_ENABLED);
 	if (index != 0)
 		return 0;

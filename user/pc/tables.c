@@ -14,6 +14,7 @@
  * at PC_BIOS_RSDP_ADDR); writing them again (on reset) gives the same
  * bytes.
  */
+#include <stdlib.h>
 #include <string.h>
 #include "pc/acpi-aml.h"
 #include "bytes.h"
@@ -453,5 +454,62 @@ int pc_write_tables(struct machine *m)
 	machine_ram_written(m, PC_TABLES_ADDR, t.len);
 	machine_ram_written(m, PC_EBDA_ADDR, 1024);
 	machine_ram_written(m, 0x400, 0x100);
+	return 0;
+}
+
+/* --- the same ACPI tables for firmware's table loader --- */
+
+static void blob_ptr(struct acpi_blob *b, uint32_t offset, uint8_t size)
+{
+	if (b->nr_ptrs < ACPI_BLOB_MAX_FIXUPS)
+		b->ptrs[b->nr_ptrs++] = (typeof(b->ptrs[0])){ offset, size };
+}
+
+/* The checksum of the table at start (its length from its header). */
+static void blob_sum(struct acpi_blob *b, uint32_t start)
+{
+	if (b->nr_sums < ACPI_BLOB_MAX_FIXUPS)
+		b->sums[b->nr_sums++] = (typeof(b->sums[0])){ start + 9, start,
+							      rd32(b->tables + start + 4) };
+}
+
+/* Built at base 0, every pointer is the offset of its target in the blob:
+ * the loader adds the blob's address (ADD_POINTER) and fixes the
+ * checksums (ADD_CHECKSUM). */
+int pc_acpi_blob(struct machine *m, struct acpi_blob *b)
+{
+	size_t cap = 64 * KiB;
+	memset(b, 0, sizeof(*b));
+	struct table_buf t = { .base = calloc(1, cap), .cap = cap };
+	if (!t.base) {
+		qvm_error("firmware tables: out of memory");
+		return -1;
+	}
+	uint32_t facs = acpi_facs(&t, 0);
+	uint32_t dsdt = acpi_dsdt(m, &t, 0);
+	uint32_t sdts[] = { acpi_fadt(&t, 0, facs, dsdt), acpi_madt(m, &t, 0) };
+	uint32_t rsdt = acpi_rsdt(&t, 0, sdts, ARRAY_SIZE(sdts));
+	uint32_t xsdt = acpi_xsdt(&t, 0, sdts, ARRAY_SIZE(sdts));
+	if (t.overflow) {
+		qvm_error("firmware tables do not fit in %zu bytes", cap);
+		free(t.base);
+		return -1;
+	}
+	b->tables = t.base;
+	b->tables_len = t.len;
+	uint32_t fadt = sdts[0];
+	blob_ptr(b, fadt + 36, 4);      /* FIRMWARE_CTRL */
+	blob_ptr(b, fadt + 40, 4);      /* DSDT */
+	blob_ptr(b, fadt + 140, 8);     /* X_DSDT */
+	for (unsigned i = 0; i < ARRAY_SIZE(sdts); i++) {
+		blob_ptr(b, rsdt + ACPI_HDR_LEN + 4 * i, 4);
+		blob_ptr(b, xsdt + ACPI_HDR_LEN + 8 * i, 8);
+	}
+	blob_sum(b, dsdt);
+	for (unsigned i = 0; i < ARRAY_SIZE(sdts); i++)
+		blob_sum(b, sdts[i]);
+	blob_sum(b, rsdt);
+	blob_sum(b, xsdt);
+	acpi_rsdp(b->rsdp, rsdt, xsdt);
 	return 0;
 }

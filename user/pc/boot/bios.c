@@ -1,8 +1,9 @@
 /*
  * -bios: a ROM image mapped read-only at the top of the 32-bit address
- * space, where the reset vector 0xfffffff0 falls in its last 16 bytes, and
- * its last 128 KiB (or all of a smaller image) also at the top of the
- * first MiB, where real-mode code addresses it (the PC's isa-bios alias).
+ * space, where the reset vector 0xfffffff0 falls in its last 16 bytes.
+ * Its last 128 KiB (or all of a smaller image) also appear at the top of
+ * the first MiB, where real-mode code addresses it (the PC's isa-bios
+ * alias): pam.c maps that, as the i440FX's PAM registers say.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,7 +16,6 @@
 #include "pc/pc.h"
 
 #define BIOS_MAX_SIZE (16 * MiB)
-#define BIOS_ALIAS_MAX (128 * KiB)
 
 static void *read_rom(const char *path, uint64_t *size)
 {
@@ -49,21 +49,16 @@ static void *read_rom(const char *path, uint64_t *size)
 
 int bios_load(struct machine *m, const char *path)
 {
+	struct pc_board *b = m->board;
 	uint64_t size;
 	uint8_t *rom = read_rom(path, &size);
 	if (!rom)
 		return -1;
-	uint64_t alias = MIN(size, BIOS_ALIAS_MAX);
-	/* The low alias replaces the RAM just below 1 MiB. */
-	if (machine_remove_region(m, REGION_RAM, PC_ISA_HOLE_END) < 0)
+	if (machine_add_memory(m, REGION_ROM, PC_HIGH_RAM - size, size, rom, "pc.bios") < 0) {
+		munmap(rom, size);
 		return -1;
-	if (0x100000 - alias > PC_ISA_HOLE_END &&
-	    machine_add_memory(m, REGION_RAM, PC_ISA_HOLE_END, 0x100000 - alias - PC_ISA_HOLE_END,
-			       (uint8_t *)m->ram + PC_ISA_HOLE_END, "ram-option-roms") < 0)
-		return -1;
-	if (machine_add_memory(m, REGION_ROM, 0x100000 - alias, alias, rom + size - alias,
-			       "isa-bios") < 0 ||
-	    machine_add_memory(m, REGION_ROM, PC_HIGH_RAM - size, size, rom, "pc.bios") < 0)
-		return -1;
+	}
+	b->bios_rom = rom;
+	b->bios_size = size;
 	return 0;
 }
