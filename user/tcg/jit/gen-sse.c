@@ -129,12 +129,12 @@ static const struct sse_desc *table_entry(const struct insn *i)
  * host's own MXCSR waits in the red zone below rsp, which signal
  * delivery leaves alone (SysV ABI 3.2.2).
  *
- * fp_check() changes the host flags: the caller has saved live guest
+ * jit_fp_check() changes the host flags: the caller has saved live guest
  * flags (tr_save_flags) and restores them after (tr_mem_done).
  */
 #define HOST_MXCSR rm_mem(H_RSP, -8)
 
-static void fp_check(struct tr *t)
+void jit_fp_check(struct tr *t)
 {
 	struct emit *e = &t->e;
 	uint8_t f7 = 0xf7;
@@ -144,13 +144,13 @@ static void fp_check(struct tr *t)
 	tr_slow_if(t, 5);                                                       /* jnz */
 }
 
-static void fp_begin(struct emit *e)
+void jit_fp_begin(struct emit *e)
 {
 	emit_op2(e, 4, 0xae, 3, HOST_MXCSR);            /* stmxcsr */
 	emit_op2(e, 4, 0xae, 2, CPU_MEM(fpu.mxcsr));    /* ldmxcsr */
 }
 
-static void fp_end(struct emit *e)
+void jit_fp_end(struct emit *e)
 {
 	emit_op2(e, 4, 0xae, 3, CPU_MEM(fpu.mxcsr));
 	emit_op2(e, 4, 0xae, 2, HOST_MXCSR);
@@ -162,13 +162,13 @@ static bool gen_table_fp(struct tr *t)
 	const struct sse_desc *d = table_entry(i);
 	struct hrm src;
 	tr_save_flags(t);
-	fp_check(t);
+	jit_fp_check(t);
 	if (!src_operand(t, d->msize, d->flags & SF_ALIGN, &src))
 		return false;
 	emit_sse(&t->e, MOVDQU_LD, X0, xmm_slot(i->reg), false, -1);
-	fp_begin(&t->e);
+	jit_fp_begin(&t->e);
 	emit_sse(&t->e, i->pfx, i->map, i->op, X0, src, false, i->imm_size ? (int)(i->imm & 0xff) : -1);
-	fp_end(&t->e);
+	jit_fp_end(&t->e);
 	emit_sse(&t->e, MOVDQU_ST, X0, xmm_slot(i->reg), false, -1);
 	tr_mem_done(t);
 	return true;
@@ -180,13 +180,13 @@ static bool gen_comis(struct tr *t)
 {
 	const struct insn *i = t->i;
 	struct hrm src;
-	fp_check(t);
+	jit_fp_check(t);
 	if (!src_operand(t, i->pfx == PFX_66 ? 8 : 4, false, &src))
 		return false;
 	emit_sse(&t->e, MOVDQU_LD, X0, xmm_slot(i->reg), false, -1);
-	fp_begin(&t->e);
+	jit_fp_begin(&t->e);
 	emit_sse(&t->e, i->pfx, MAP_0F, i->op, X0, src, false, -1);
-	fp_end(&t->e);
+	jit_fp_end(&t->e);
 	tr_flags_written(t, FLAGS_ALL);
 	return true;
 }
