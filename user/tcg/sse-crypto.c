@@ -347,6 +347,15 @@ static void op_crypto(struct tcg_cpu *c, const struct insn *i)
 	sse_generic(c, i);
 }
 
+unsigned sse_crypto_kind(const struct insn *i)
+{
+	if (i->vex || i->fn != op_crypto)
+		return CRYPTO_NONE;
+	if (i->map == MAP_0F3A && i->op == 0x44)
+		return CRYPTO_PCLMUL;
+	return i->pfx == PFX_66 ? CRYPTO_AES : CRYPTO_SHA;
+}
+
 static void def(unsigned map, unsigned op, unsigned pfx, sse_fn fn)
 {
 	sse_def(map, op, pfx, fn, SK_XMM, 16, SF_ALIGN);

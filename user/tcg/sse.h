@@ -120,6 +120,10 @@ void sse_int_register(void);
 void sse_fp_register(void);
 /* avx-sse.c: the VEX forms of the above (tcg_vex_ops), from avx.c */
 void avx_sse_register(void);
+/* sse-crypto.c: which extension a legacy instruction of that file's
+ * table belongs to (the JIT runs it on a host that has it) */
+enum { CRYPTO_NONE, CRYPTO_AES, CRYPTO_PCLMUL, CRYPTO_SHA };
+unsigned sse_crypto_kind(const struct insn *i);
 /* The JIT's view of an instruction that avx-sse.c runs through its
  * table (the lane-wise VEX forms of sse_desc): true when it is one with
  * an encoding that raises no #UD, and then how it uses its operands. */

@@ -227,6 +227,19 @@ void emit_rorx64(struct emit *e, int dst, int src, uint8_t imm)
 	e8(e, imm);
 }
 
+static int host_movbe = -1;     /* -1: not asked yet */
+
+bool emit_host_movbe(void)
+{
+	int have = __atomic_load_n(&host_movbe, __ATOMIC_RELAXED);
+	if (have < 0) {
+		unsigned a, b, c, d;
+		have = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 22));
+		__atomic_store_n(&host_movbe, have, __ATOMIC_RELAXED);
+	}
+	return have;
+}
+
 static int host_bmi2 = -1;      /* -1: not asked yet */
 
 bool emit_host_bmi2(void)

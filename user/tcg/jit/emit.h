@@ -150,6 +150,8 @@ bool emit_host_bmi2(void);
  * the CPUID bit of an instruction that works. */
 bool emit_host_tzcnt(void);
 bool emit_host_lzcnt(void);
+/* Does the host have MOVBE (CPUID.1:ECX[22])? */
+bool emit_host_movbe(void);
 /* Tests: 0 takes the code without BMI2 on any host, -1 asks the CPU again */
 void emit_host_bmi2_override(int on);
 

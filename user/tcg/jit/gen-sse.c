@@ -13,6 +13,9 @@
  * the SF_FP ones under the guest MXCSR, see gen_table_fp()), the moves
  * and a few handlers of their own, in blocks whose key says that no SSE
  * class check can fault (KEY_SSE: CR0.EM = CR0.TS = 0, CR4.OSFXSR = 1).
+ * AES-NI and PCLMULQDQ (table entries with a handler of their own,
+ * sse-crypto.c) run natively where the host has them; the SHA
+ * instructions do not.
  * Left to the interpreter: MMX, PINSR/PEXTR, INSERTPS, the BLENDV and
  * string (PCMPxSTRx) forms, MASKMOVDQU, the GPR conversions (CVTSI2SD
  * ...), MOVMSKPS/PD, LDDQU, MOVNTDQA and the SSE3 moves.
@@ -105,9 +108,21 @@ static bool host_has(unsigned map)
 
 /* The table entry of i if it is an XMM one without special cases
  * (SF_FP ones too: see gen_table_fp()). */
+/* AES-NI and PCLMULQDQ (sse-crypto.c) where the host has them */
+static bool host_crypto(const struct insn *i)
+{
+	switch (sse_crypto_kind(i)) {
+	case CRYPTO_AES:
+		return __builtin_cpu_supports("aes");
+	case CRYPTO_PCLMUL:
+		return __builtin_cpu_supports("pclmul");
+	}
+	return false;
+}
+
 static const struct sse_desc *table_entry(const struct insn *i)
 {
-	if (i->map < MAP_0F || i->fn != sse_generic)
+	if (i->map < MAP_0F || (i->fn != sse_generic && !host_crypto(i)))
 		return NULL;
 	const struct sse_desc *d = &sse_desc[i->map - MAP_0F][i->op][i->pfx & 3];
 	if (!d->fn || d->kind != SK_XMM || (d->flags & SF_MEM) || !host_has(i->map))

@@ -393,8 +393,78 @@ static bool gen_movd_store(struct tr *t)
 	return true;
 }
 
+/* 66 0F D7: VPMOVMSKB r32, ymm; 0F 50: VMOVMSKPS, 66: VMOVMSKPD (the
+ * register forms; the mask zero-extended into the GPR) */
+static bool gen_movmsk(struct tr *t)
+{
+	const struct insn *i = t->i;
+	struct emit *e = &t->e;
+	avx_check(t);
+	tr_mem_done(t);
+	ld_ymm(e, Y2, i->rm, i->vex_l);
+	vex_emit(e, MAP_0F, i->pfx, i->vex_l, false, i->op, H_RAX, 0, rm_reg(Y2), -1);
+	emit_store(e, 8, tr_greg(t, i->reg, 8), H_RAX);
+	return true;
+}
+
+static bool movmsk_ok(const struct insn *i)
+{
+	if (i->map != MAP_0F || i->mem || i->vvvv)
+		return false;
+	return (i->op == 0xd7 && i->pfx == PFX_66) || (i->op == 0x50 && i->pfx <= PFX_66);
+}
+
+/* 0F 77: VZEROUPPER (L = 0) zeroes bits 255:128 of YMM0-15, VZEROALL
+ * (L = 1) all of them (64-bit mode: 16 registers) */
+static bool gen_vzero(struct tr *t)
+{
+	struct emit *e = &t->e;
+	avx_check(t);
+	tr_mem_done(t);
+	vex_emit(e, MAP_0F, PFX_66, false, false, 0xef, Y0, Y0, rm_reg(Y0), -1);       /* vpxor */
+	for (int32_t k = 0; k < 8; k++) {
+		/* vmovdqu m256, ymm0: two registers' halves at a time */
+		vex_emit(e, MAP_0F, PFX_F3, true, false, 0x7f, Y0, 0,
+			 rm_mem(R_CPU, CPU_OFF(xs.ymm_h[0]) + k * 32), -1);
+		if (t->i->vex_l)
+			vex_emit(e, MAP_0F, PFX_F3, true, false, 0x7f, Y0, 0,
+				 rm_mem(R_CPU, CPU_OFF(fpu.xmm[0]) + k * 32), -1);
+	}
+	return true;
+}
+
 /* ------------------------------------------------------------------ */
 /* BMI1 and BMI2 (bmi.c): general registers, VEX.L = 0                 */
+
+/* F2 0F 38 F6: MULX reg (high), vvvv (low), r/m * rDX; flags untouched.
+ * The low half is written first: with reg = vvvv the high one stays
+ * (SDM Vol. 2, "MULX"). */
+static bool gen_mulx(struct tr *t)
+{
+	const struct insn *i = t->i;
+	struct emit *e = &t->e;
+	bool q = i->osz == 8;
+	struct hrm rm = rm_reg(H_RSI);
+	if (i->mem) {
+		if (!tr_mem_operand(t, q ? 8 : 4, ACC_READ))
+			return false;
+		tr_mem_done(t);
+		rm = rm_mem(H_RSI, 0);
+	} else {
+		emit_load(e, 8, H_RSI, tr_greg(t, i->rm, 8));
+	}
+	emit_load(e, 8, H_RDX, tr_greg(t, R_RDX, 8));
+	vex_emit(e, MAP_0F38, PFX_F2, false, q, 0xf6, H_RAX, H_RCX, rm, -1);
+	emit_store(e, 8, tr_greg(t, i->vvvv, 8), H_RCX);
+	emit_store(e, 8, tr_greg(t, i->reg, 8), H_RAX);
+	return true;
+}
+
+static bool mulx_ok(const struct insn *i)
+{
+	return i->map == MAP_0F38 && i->op == 0xf6 && i->pfx == PFX_F2 && !i->vex_l &&
+	       emit_host_bmi2();
+}
 
 /* How a BMI instruction uses its operands: the destination is ModRM.reg
  * (or VEX.vvvv for group 17: BLSR BLSMSK BLSI), the sources r/m and
@@ -494,8 +564,17 @@ bool jit_classify_vex(const struct tr *t, const struct insn *i, struct gen_info 
 		gi->fwrites = b.fwrites;
 		return true;
 	}
+	if (mulx_ok(i)) {
+		gi->gen = gen_mulx;
+		gi->freads = gi->fwrites = 0;
+		return true;
+	}
 	if (vform_of(i, &f))
 		gen = gen_vector;
+	else if (movmsk_ok(i))
+		gen = gen_movmsk;
+	else if (i->map == MAP_0F && i->op == 0x77 && i->pfx == PFX_NONE && !i->vvvv)
+		gen = gen_vzero;
 	else if (shift_imm_ok(i))
 		gen = gen_shift_imm;
 	else if (i->map == MAP_0F && i->pfx == PFX_66 && !i->vex_l && !i->vvvv && i->op == 0x6e)

@@ -8,7 +8,7 @@
 
 /* A ModRM instruction run as the same host instruction (gen-mirror.c). */
 struct mirror {
-	uint8_t map, op;        /* host opcode (MAP_1B or MAP_0F) */
+	uint8_t map, op;        /* host opcode (MAP_1B, MAP_0F or MAP_0F38) */
 	uint8_t pfx;            /* a mandatory prefix (F3: TZCNT, LZCNT), or 0 */
 	uint8_t group;          /* ModRM.reg when there is no register operand */
 	uint8_t size;           /* operand size: 1 for byte forms, else osz */
