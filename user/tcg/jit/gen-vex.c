@@ -28,6 +28,7 @@
  * while the guest masks every SIMD exception, under the guest MXCSR, as
  * gen-sse.c does.  The BMI instructions are not AVX: no such checks.
  */
+#include <cpuid.h>
 #include "tcg/jit/gen.h"
 #include "tcg/sse.h"
 #include "tcg/avx2.h"
@@ -151,6 +152,13 @@ static bool gen_vform(struct tr *t, const struct vform *f)
 static bool host_avx2(void)
 {
 	return __builtin_cpu_supports("avx2");
+}
+
+/* F16C: CPUID.1:ECX[29] (a name clang's __builtin_cpu_supports lacks) */
+static bool host_f16c(void)
+{
+	unsigned a, b, c, d;
+	return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
 }
 
 /* The table of avx-sse.c; AES-NI and PCLMULQDQ need them on the host */
@@ -312,7 +320,7 @@ static bool vonly_vform(const struct insn *i, struct vform *f)
 			return false;
 		/* F16C: conversions that may raise #I, #O, #U, #P (MXCSR) */
 		bool f16c = (v->map == MAP_0F38 && v->op == 0x13) || (v->map == MAP_0F3A && v->op == 0x1d);
-		if (f16c && !__builtin_cpu_supports("f16c"))
+		if (f16c && !host_f16c())
 			return false;
 		bool store = v->kind == VO_STORE;
 		*f = (struct vform){ .msize = i->vex_l ? v->m256 : v->m128, .rd_reg = store,
