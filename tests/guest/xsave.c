@@ -5,7 +5,8 @@
  * XSAVE/XRSTOR and XSAVEC/XRSTOR round trips of XMM0-15 and MXCSR with
  * the header each writes, XSAVEOPT, XRSTOR of the initial state, and the
  * faults: misaligned area, CR0.TS, reserved header bits, reserved MXCSR
- * bits.  Without XSAVE in CPUID it says "skip" and passes.  QEMU 7.2's
+ * bits; a VEX instruction's #UD without AVX in XCR0 or without
+ * CR4.OSXSAVE and #NM with CR0.TS.  Without XSAVE in CPUID it says "skip" and passes.  QEMU 7.2's
  * TCG (-cpu max) fails the #NM and MXCSR checks: it raises neither. */
 #include "guest.h"
 
@@ -198,6 +199,40 @@ static void init_state(void)
 	      a[160]);
 }
 
+/* A VEX instruction second in a run of straight-line code, after one
+ * that is not VEX (the JIT tests CR4.OSXSAVE and XCR0 once per block):
+ * *out = 3 + 3, or the fault */
+static int vex_run(uint32_t *out)
+{
+	return FAULT_TRY("mov $3, %%eax\n\t"
+			 "vmovd %%eax, %%xmm1\n\t"
+			 "vpaddd %%xmm1, %%xmm1, %%xmm2\n\t"
+			 "vmovd %%xmm2, (%%rdi)", "D"(out));
+}
+
+/* SDM Vol. 2, 2.8 (exception class of VEX instructions): #UD while XCR0
+ * lacks AVX or CR4.OSXSAVE is clear, #NM with CR0.TS; XCR0 is 3 here */
+static void vex_faults(uint64_t supported)
+{
+	volatile uint32_t out = 0;
+	check(vex_run((uint32_t *)&out) == V_UD && out == 0, "VEX with XCR0 = 3 (no AVX): #UD");
+	if (!(supported & 4)) {
+		skip("no AVX component: VEX instructions not run");
+		return;
+	}
+	check(xsetbv(7, 0) == FAULT_NONE, "xsetbv 7");
+	check(vex_run((uint32_t *)&out) == FAULT_NONE && out == 6, "VEX with XCR0 = 7 runs");
+	out = 0;
+	write_cr4(read_cr4() & ~CR4_OSXSAVE);
+	check(vex_run((uint32_t *)&out) == V_UD && out == 0, "VEX without CR4.OSXSAVE: #UD");
+	write_cr4(read_cr4() | CR4_OSXSAVE);
+	write_cr0(read_cr0() | (1ull << 3));
+	check(vex_run((uint32_t *)&out) == V_NM && out == 0, "VEX with CR0.TS: #NM");
+	write_cr0(read_cr0() & ~(1ull << 3));
+	check(vex_run((uint32_t *)&out) == FAULT_NONE && out == 6, "VEX runs again");
+	check(xsetbv(3, 0) == FAULT_NONE, "xsetbv 3 again");
+}
+
 int main(void)
 {
 	test_name = "xsave";
@@ -239,6 +274,7 @@ int main(void)
 	check(xsetbv(3, 0) == FAULT_NONE && xgetbv(0) == 3, "xsetbv 3, xgetbv 3");
 	cpuid(0xd, 0, d0);
 	check(d0[1] >= 576, "leaf 0xD EBX for XCR0 = 3: %u", d0[1]);
+	vex_faults(supported);
 	check(run_user(u_xgetbv, 0, 0) == 3, "xgetbv at CPL3");
 	check(run_user(u_xsetbv, 3, 0) == V_GP, "xsetbv at CPL3: #GP");
 	if (d1[0] & 4) {

@@ -838,6 +838,34 @@ static void vex_0fae(struct tcg_cpu *c, const struct insn *i)
 }
 
 /* ------------------------------------------------------------------ */
+/* For the JIT                                                         */
+
+bool avx_table_form(const struct insn *i, struct avx_form *out)
+{
+	bool dup = i->fn == vex_0f12_16 && (i->pfx == PFX_F3 || i->pfx == PFX_F2);
+	if (!i->vex || (i->fn != vex_table && !dup))
+		return false;
+	unsigned f = vx_shape[(unsigned)(i->map - MAP_0F) % 3][i->op][i->pfx & 3];
+	const struct sse_desc *e = desc_of(i);
+	unsigned shape = f & VX_SHAPE;
+
+	/* what vex_table and vex_enc would raise #UD for */
+	if (!shape || !e->fn || (!i->mem && (e->flags & SF_MEM)))
+		return false;
+	if ((i->vex_l && !(f & (VX_L256 | VX_LIG))) || (shape != VX_NDS && i->vvvv))
+		return false;
+	out->wide = i->vex_l && (f & VX_L256);
+	out->nds = shape == VX_NDS;
+	out->fp = e->flags & SF_FP;
+	/* the bytes vex_table reads: lane_sources for VEX.256 */
+	if (!out->wide)
+		out->msize = e->msize;
+	else
+		out->msize = f & VX_CNT ? 16 : f & VX_WIDEN ? 2 * e->msize : 32;
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
 /* Registration                                                        */
 
 static void shape(unsigned map, unsigned op, unsigned pfx, unsigned f)

@@ -13,8 +13,10 @@
  * AVX + AES) can run through the generic VEX path of the table.  The
  * slots get op_crypto, not sse_generic itself: the JIT compiles table
  * entries of sse_generic into the host instruction (jit/gen-sse.c),
- * which a host without AES-NI or SHA lacks; through op_crypto it calls
- * the interpreter.  SHA256RNDS2 reads XMM0 as a third operand and has
+ * which a host without AES-NI or SHA lacks; it asks sse_crypto_kind()
+ * which extension an op_crypto entry belongs to and compiles it only
+ * where the host has that (AES-NI and PCLMULQDQ; SHA always calls the
+ * interpreter).  SHA256RNDS2 reads XMM0 as a third operand and has
  * a handler of its own.  All are legacy SSE (exception type 4): a
  * 16-byte memory operand must be aligned.
  */
@@ -345,6 +347,15 @@ static void op_sha256rnds2(struct tcg_cpu *c, const struct insn *i)
 static void op_crypto(struct tcg_cpu *c, const struct insn *i)
 {
 	sse_generic(c, i);
+}
+
+unsigned sse_crypto_kind(const struct insn *i)
+{
+	if (i->vex || i->fn != op_crypto)
+		return CRYPTO_NONE;
+	if (i->map == MAP_0F3A && i->op == 0x44)
+		return CRYPTO_PCLMUL;
+	return i->pfx == PFX_66 ? CRYPTO_AES : CRYPTO_SHA;
 }
 
 static void def(unsigned map, unsigned op, unsigned pfx, sse_fn fn)

@@ -120,6 +120,20 @@ void sse_int_register(void);
 void sse_fp_register(void);
 /* avx-sse.c: the VEX forms of the above (tcg_vex_ops), from avx.c */
 void avx_sse_register(void);
+/* sse-crypto.c: which extension a legacy instruction of that file's
+ * table belongs to (the JIT runs it on a host that has it) */
+enum { CRYPTO_NONE, CRYPTO_AES, CRYPTO_PCLMUL, CRYPTO_SHA };
+unsigned sse_crypto_kind(const struct insn *i);
+/* The JIT's view of an instruction that avx-sse.c runs through its
+ * table (the lane-wise VEX forms of sse_desc): true when it is one with
+ * an encoding that raises no #UD, and then how it uses its operands. */
+struct avx_form {
+	bool wide;              /* the 256-bit form (VEX.L = 1 and not LIG) */
+	bool nds;               /* src1 is VEX.vvvv (else ModRM.reg, unread) */
+	bool fp;                /* SIMD floating point (SF_FP) */
+	unsigned msize;         /* bytes of its memory operand */
+};
+bool avx_table_form(const struct insn *i, struct avx_form *f);
 
 /* Shared by the legacy and the VEX handlers (sse-fp.c, sse-int.c). */
 /* d's low element = (float or double) v, a 32-bit or (wide) 64-bit

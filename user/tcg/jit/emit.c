@@ -83,6 +83,25 @@ void emit_op(struct emit *e, unsigned size, bool lock, const uint8_t *op, unsign
 	}
 }
 
+void emit_vex(struct emit *e, const struct vex_enc *v, unsigned reg, unsigned vvvv, struct hrm rm,
+	      int imm)
+{
+	/* C4, then ~R ~X ~B and the map, then W ~vvvv L pp (SDM Vol. 2,
+	 * 2.3.5): always the three-byte form */
+	bool x = rm.mem && rm.m.index != H_NONE && rm.m.index >= 8;
+	bool b = rm.mem ? rm.m.base != H_NONE && rm.m.base >= 8 : rm.reg >= 8;
+	e8(e, 0xc4);
+	e8(e, (uint8_t)((reg < 8 ? 0x80 : 0) | (x ? 0 : 0x40) | (b ? 0 : 0x20) | (v->map & 0x1f)));
+	e8(e, (uint8_t)((v->w ? 0x80 : 0) | (~vvvv & 15) << 3 | (v->l ? 4 : 0) | (v->pp & 3)));
+	e8(e, v->op);
+	if (rm.mem)
+		emit_modrm_mem(e, reg, &rm.m);
+	else
+		e8(e, (uint8_t)(0xc0 | (reg & 7) << 3 | (rm.reg & 7)));
+	if (imm >= 0)
+		e8(e, (uint8_t)imm);
+}
+
 void emit_mov_imm(struct emit *e, int reg, uint64_t imm)
 {
 	if (imm <= 0xffffffffULL) {             /* mov r32, imm32 (zero-extends) */
@@ -206,6 +225,19 @@ void emit_rorx64(struct emit *e, int dst, int src, uint8_t imm)
 	e8(e, 0xf0);
 	e8(e, (uint8_t)(0xc0 | ((dst & 7) << 3) | (src & 7)));
 	e8(e, imm);
+}
+
+static int host_movbe = -1;     /* -1: not asked yet */
+
+bool emit_host_movbe(void)
+{
+	int have = __atomic_load_n(&host_movbe, __ATOMIC_RELAXED);
+	if (have < 0) {
+		unsigned a, b, c, d;
+		have = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 22));
+		__atomic_store_n(&host_movbe, have, __ATOMIC_RELAXED);
+	}
+	return have;
 }
 
 static int host_bmi2 = -1;      /* -1: not asked yet */

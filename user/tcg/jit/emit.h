@@ -110,6 +110,16 @@ static inline void emit_store(struct emit *e, unsigned size, struct hrm rm, int 
 {
 	emit_op1(e, size, size == 1 ? 0x88 : 0x89, reg, rm);
 }
+/* A VEX-encoded instruction (SDM Vol. 2, 2.3): map 1-3 (0F, 0F38, 0F3A),
+ * pp 0-3 (none, 66, F3, F2), VEX.L and VEX.W, the opcode byte. */
+struct vex_enc {
+	uint8_t map, pp, op;
+	bool l, w;
+};
+/* reg and vvvv are register numbers (vvvv 0 when unused: 1111b
+ * encoded); imm < 0: no immediate byte */
+void emit_vex(struct emit *e, const struct vex_enc *v, unsigned reg, unsigned vvvv, struct hrm rm,
+	      int imm);
 /* mov reg64, imm: the shortest form (mov r32, imm32 zero-extends) */
 void emit_mov_imm(struct emit *e, int reg, uint64_t imm);
 /* mov qword [rm], imm where imm fits a sign-extended imm32, else through
@@ -140,6 +150,8 @@ bool emit_host_bmi2(void);
  * the CPUID bit of an instruction that works. */
 bool emit_host_tzcnt(void);
 bool emit_host_lzcnt(void);
+/* Does the host have MOVBE (CPUID.1:ECX[22])? */
+bool emit_host_movbe(void);
 /* Tests: 0 takes the code without BMI2 on any host, -1 asks the CPU again */
 void emit_host_bmi2_override(int on);
 

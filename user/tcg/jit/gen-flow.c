@@ -456,8 +456,10 @@ void jit_classify(const struct tr *t, const struct insn *i, struct gen_info *gi)
 {
 	struct mirror m;
 	set_gen(gi, NULL, 0, 0);
-	if (i->vex)
-		return;         /* VEX: the interpreter's handler, for now */
+	if (i->vex) {
+		jit_classify_vex(t, i, gi);     /* else the interpreter's handler */
+		return;
+	}
 	if (mirror_of(t, i, &m)) {
 		set_gen(gi, gen_mirror_insn, m.freads, m.fwrites);
 		gi->fmaybe = m.fmaybe;

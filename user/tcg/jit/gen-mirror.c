@@ -74,10 +74,12 @@ bool gen_mirror(struct tr *t, const struct mirror *m)
 		emit_load(e, 1, H_RCX, tr_greg(t, R_RCX, 1));
 	if (m->implicit_ax)
 		emit_load(e, 8, H_RAX, tr_greg(t, R_RAX, 8));
-	uint8_t op[2];
+	uint8_t op[3];
 	unsigned oplen = 0;
-	if (m->map == MAP_0F)
+	if (m->map == MAP_0F || m->map == MAP_0F38)
 		op[oplen++] = 0x0f;
+	if (m->map == MAP_0F38)
+		op[oplen++] = 0x38;
 	op[oplen++] = m->op;
 	struct hrm rm = rm_operand(t, m->msize);
 	rm.byte8 = m->msize == 1;

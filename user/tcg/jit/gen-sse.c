@@ -13,6 +13,9 @@
  * the SF_FP ones under the guest MXCSR, see gen_table_fp()), the moves
  * and a few handlers of their own, in blocks whose key says that no SSE
  * class check can fault (KEY_SSE: CR0.EM = CR0.TS = 0, CR4.OSFXSR = 1).
+ * AES-NI and PCLMULQDQ (table entries with a handler of their own,
+ * sse-crypto.c) run natively where the host has them; the SHA
+ * instructions do not.
  * Left to the interpreter: MMX, PINSR/PEXTR, INSERTPS, the BLENDV and
  * string (PCMPxSTRx) forms, MASKMOVDQU, the GPR conversions (CVTSI2SD
  * ...), MOVMSKPS/PD, LDDQU, MOVNTDQA and the SSE3 moves.
@@ -105,9 +108,21 @@ static bool host_has(unsigned map)
 
 /* The table entry of i if it is an XMM one without special cases
  * (SF_FP ones too: see gen_table_fp()). */
+/* AES-NI and PCLMULQDQ (sse-crypto.c) where the host has them */
+static bool host_crypto(const struct insn *i)
+{
+	switch (sse_crypto_kind(i)) {
+	case CRYPTO_AES:
+		return __builtin_cpu_supports("aes");
+	case CRYPTO_PCLMUL:
+		return __builtin_cpu_supports("pclmul");
+	}
+	return false;
+}
+
 static const struct sse_desc *table_entry(const struct insn *i)
 {
-	if (i->map < MAP_0F || i->fn != sse_generic)
+	if (i->map < MAP_0F || (i->fn != sse_generic && !host_crypto(i)))
 		return NULL;
 	const struct sse_desc *d = &sse_desc[i->map - MAP_0F][i->op][i->pfx & 3];
 	if (!d->fn || d->kind != SK_XMM || (d->flags & SF_MEM) || !host_has(i->map))
@@ -129,12 +144,12 @@ static const struct sse_desc *table_entry(const struct insn *i)
  * host's own MXCSR waits in the red zone below rsp, which signal
  * delivery leaves alone (SysV ABI 3.2.2).
  *
- * fp_check() changes the host flags: the caller has saved live guest
+ * jit_fp_check() changes the host flags: the caller has saved live guest
  * flags (tr_save_flags) and restores them after (tr_mem_done).
  */
 #define HOST_MXCSR rm_mem(H_RSP, -8)
 
-static void fp_check(struct tr *t)
+void jit_fp_check(struct tr *t)
 {
 	struct emit *e = &t->e;
 	uint8_t f7 = 0xf7;
@@ -144,13 +159,13 @@ static void fp_check(struct tr *t)
 	tr_slow_if(t, 5);                                                       /* jnz */
 }
 
-static void fp_begin(struct emit *e)
+void jit_fp_begin(struct emit *e)
 {
 	emit_op2(e, 4, 0xae, 3, HOST_MXCSR);            /* stmxcsr */
 	emit_op2(e, 4, 0xae, 2, CPU_MEM(fpu.mxcsr));    /* ldmxcsr */
 }
 
-static void fp_end(struct emit *e)
+void jit_fp_end(struct emit *e)
 {
 	emit_op2(e, 4, 0xae, 3, CPU_MEM(fpu.mxcsr));
 	emit_op2(e, 4, 0xae, 2, HOST_MXCSR);
@@ -162,13 +177,13 @@ static bool gen_table_fp(struct tr *t)
 	const struct sse_desc *d = table_entry(i);
 	struct hrm src;
 	tr_save_flags(t);
-	fp_check(t);
+	jit_fp_check(t);
 	if (!src_operand(t, d->msize, d->flags & SF_ALIGN, &src))
 		return false;
 	emit_sse(&t->e, MOVDQU_LD, X0, xmm_slot(i->reg), false, -1);
-	fp_begin(&t->e);
+	jit_fp_begin(&t->e);
 	emit_sse(&t->e, i->pfx, i->map, i->op, X0, src, false, i->imm_size ? (int)(i->imm & 0xff) : -1);
-	fp_end(&t->e);
+	jit_fp_end(&t->e);
 	emit_sse(&t->e, MOVDQU_ST, X0, xmm_slot(i->reg), false, -1);
 	tr_mem_done(t);
 	return true;
@@ -180,13 +195,13 @@ static bool gen_comis(struct tr *t)
 {
 	const struct insn *i = t->i;
 	struct hrm src;
-	fp_check(t);
+	jit_fp_check(t);
 	if (!src_operand(t, i->pfx == PFX_66 ? 8 : 4, false, &src))
 		return false;
 	emit_sse(&t->e, MOVDQU_LD, X0, xmm_slot(i->reg), false, -1);
-	fp_begin(&t->e);
+	jit_fp_begin(&t->e);
 	emit_sse(&t->e, i->pfx, MAP_0F, i->op, X0, src, false, -1);
-	fp_end(&t->e);
+	jit_fp_end(&t->e);
 	tr_flags_written(t, FLAGS_ALL);
 	return true;
 }

@@ -278,11 +278,40 @@ static bool double_shift(struct mirror *m, const struct insn *i)
 	return true;
 }
 
+/* F3 0F B8: POPCNT r, r/m (ZF; the others cleared), on a host with it */
+static bool popcnt(struct mirror *m, const struct insn *i)
+{
+	if (i->lock || !__builtin_cpu_supports("popcnt"))
+		return false;
+	set_rm_ops(m, i, i->osz, false);
+	m->r_write = true;
+	m->pfx = 0xf3;
+	m->fmay = true;
+	m->fwrites = FL_ARITH;
+	return true;
+}
+
+/* 0F 38 F0/F1: MOVBE r, m / m, r (the register forms are #UD, F2 is
+ * CRC32, 66 the 16-bit form: the interpreter's), on a host with it
+ * (CPUID.1:ECX[22]) */
+static bool movbe(struct mirror *m, const struct insn *i)
+{
+	if (i->lock || !i->mem || i->pfx != PFX_NONE || (i->op != 0xf0 && i->op != 0xf1) ||
+	    !emit_host_movbe())
+		return false;
+	set_rm_ops(m, i, i->osz, i->op == 0xf1);
+	m->r_read = i->op == 0xf1;
+	m->r_write = i->op == 0xf0;
+	return true;
+}
+
 static bool two_byte(struct mirror *m, const struct insn *i)
 {
 	unsigned op = i->op;
 	if (op == 0xbc || op == 0xbd)
 		return bitscan(m, i);
+	if (op == 0xb8 && i->pfx == PFX_F3)
+		return popcnt(m, i);
 	if (i->pfx == PFX_F3 || i->pfx == PFX_F2)
 		return false;   /* POPCNT ...: other instructions */
 	if (op == 0xa4 || op == 0xa5 || op == 0xac || op == 0xad)
@@ -370,6 +399,8 @@ bool mirror_of(const struct tr *t, const struct insn *i, struct mirror *m)
 		ok = one_byte(m, t, i);
 	else if (i->map == MAP_0F)
 		ok = two_byte(m, i);
+	else if (i->map == MAP_0F38)
+		ok = movbe(m, i);
 	if (!ok)
 		return false;
 	/* the accumulator forms have no ModRM: their r/m is rAX */

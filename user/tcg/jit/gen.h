@@ -8,7 +8,7 @@
 
 /* A ModRM instruction run as the same host instruction (gen-mirror.c). */
 struct mirror {
-	uint8_t map, op;        /* host opcode (MAP_1B or MAP_0F) */
+	uint8_t map, op;        /* host opcode (MAP_1B, MAP_0F or MAP_0F38) */
 	uint8_t pfx;            /* a mandatory prefix (F3: TZCNT, LZCNT), or 0 */
 	uint8_t group;          /* ModRM.reg when there is no register operand */
 	uint8_t size;           /* operand size: 1 for byte forms, else osz */
@@ -32,6 +32,15 @@ bool gen_mirror(struct tr *t, const struct mirror *m);
 /* gen-sse.c: a generator for instruction i, if it has one there
  * (filled into gi) */
 bool jit_classify_sse(const struct tr *t, const struct insn *i, struct gen_info *gi);
+/* gen-sse.c: SIMD floating point under the guest MXCSR.  jit_fp_check:
+ * the slow path unless the guest masks every exception (host flags
+ * change: save live guest flags first); jit_fp_begin/end: the guest
+ * MXCSR in the host's around the instruction, its new flags kept. */
+void jit_fp_check(struct tr *t);
+void jit_fp_begin(struct emit *e);
+void jit_fp_end(struct emit *e);
+/* gen-vex.c: the same for VEX-encoded instructions */
+bool jit_classify_vex(const struct tr *t, const struct insn *i, struct gen_info *gi);
 /* gen-div.c: the same for DIV and IDIV */
 bool jit_classify_div(const struct tr *t, const struct insn *i, struct gen_info *gi);
 

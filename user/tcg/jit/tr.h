@@ -106,6 +106,7 @@ struct tr {
 	struct memo_role memo[BLOCK_MAX_INSNS];
 	bool memo_live;
 	unsigned memo_leader;
+	bool avx_checked;       /* the block's AVX checks were emitted (gen-vex.c) */
 	/* counted for the stats */
 	unsigned native, helpers, grouped;
 };

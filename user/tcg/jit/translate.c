@@ -703,6 +703,7 @@ static void translate_insn(struct tr *t, const struct gen_info *gi)
 		uint8_t *start = t->e.p;
 		uint8_t fstate = t->fstate;
 		unsigned nslots = t->nslots;
+		bool avx_checked = t->avx_checked;
 		if (gi->gen(t)) {
 			t->native++;
 			for (unsigned n = t->cold_first; n < t->ncold; n++) {
@@ -718,6 +719,7 @@ static void translate_insn(struct tr *t, const struct gen_info *gi)
 		t->ncold = t->cold_first;
 		t->nslots = nslots;
 		t->ended = false;
+		t->avx_checked = avx_checked;
 	}
 	emit_helper(t);
 }
@@ -734,6 +736,7 @@ static void emit_block(struct tr *t, const struct gen_info *gi, uint8_t *code, s
 	t->cache_conflict = false;
 	t->native = t->helpers = t->grouped = 0;
 	t->memo_live = false;
+	t->avx_checked = false;
 	t->loops = t->chain && jit_block_loops(t);
 	regcache_choose(t, gi);
 
