@@ -357,6 +357,10 @@ void monitor_command(struct monitor *mon, const char *line)
 		cmd_migrate(mon, cmd + 7);
 	} else if (!strncmp(cmd, "eject ", 6)) {
 		cmd_block(mon, cmd + 6, false);
+	} else if (!strncmp(cmd, "change vnc password ", 20)) {
+		char args[MON_LINE_MAX];
+		snprintf(args, sizeof(args), "vnc %s", cmd + 20);
+		mon_input_cmd(mon, mon_vnc_password, args);
 	} else if (!strncmp(cmd, "change ", 7)) {
 		cmd_block(mon, cmd + 7, true);
 	} else if (!strncmp(cmd, "set_link ", 9)) {
@@ -375,10 +379,6 @@ void monitor_command(struct monitor *mon, const char *line)
 		mon_input_cmd(mon, mon_mouse_button, cmd + 12);
 	} else if (!strncmp(cmd, "set_password ", 13)) {
 		mon_input_cmd(mon, mon_vnc_password, cmd + 13);
-	} else if (!strncmp(cmd, "change vnc password ", 20)) {
-		char args[MON_LINE_MAX];
-		snprintf(args, sizeof(args), "vnc %s", cmd + 20);
-		mon_input_cmd(mon, mon_vnc_password, args);
 	} else if (!strcmp(cmd, "system_reset")) {
 		machine_request(m, REQ_RESET, 0);
 	} else if (!strcmp(cmd, "system_powerdown")) {
