@@ -94,6 +94,10 @@ struct kq_stats {
 	uint64_t tsc_catchups;          /* TSC offsets below 0 dropped (no TSC trap) */
 	uint64_t prefaults;             /* pages mapped around a PAGE exit's */
 	uint64_t handed_native;         /* insns TCG handed back (#UD, CPUID, XGETBV) */
+	uint64_t ctx_switches;          /* entries in another context than the last */
+	uint64_t ctx_evictions;         /* contexts flushed for another PCID */
+	uint64_t ctx_flushes;           /* contexts flushed for the guest (CR3, INVPCID) */
+	uint64_t ctx_kept;              /* CR3 writes that kept the mappings (bit 63) */
 };
 
 struct kq_engine {
@@ -111,6 +115,26 @@ struct kq_engine {
 	bool have_info;
 };
 
+/* Guest-physical pages a context maps writable, as a filter (a superset,
+ * cleared with the context): a code mark looks at the contexts it hits. */
+#define KQ_WFILTER_BITS 65536
+
+/* One set of mappings the backend keeps (kqemu.h, KQEMU_INFO_CONTEXTS):
+ * the translations of one guest PCID, as a tagged TLB holds them (SDM
+ * Vol. 3A, 4.10.1).  Without contexts in the backend there is one. */
+struct kq_ctx {
+	struct kq_maps maps;            /* what the backend has, or will have
+					 * after the pending changes */
+	bool tagged;                    /* holds pcid's translations */
+	uint64_t pcid;
+	uint64_t last_entry;            /* kq_vcpu.entry_stamp at its last run */
+	bool flush_all;                 /* pending for its next entry */
+	unsigned nr_unmap, nr_map;
+	uint64_t unmap[KQEMU_MAX_UNMAPS];
+	uint64_t map_lin[KQEMU_MAX_MAPS];       /* pages whose entry to send */
+	uint64_t wfilter[KQ_WFILTER_BITS / 64];
+};
+
 struct kq_vcpu {
 	struct kq_engine *e;
 	struct tcg_cpu *c;
@@ -120,13 +144,11 @@ struct kq_vcpu {
 	/* Mapping state: the vCPU thread, the TLB-flush hook (same thread)
 	 * and the code-marking hook (any thread) under lock. */
 	pthread_mutex_t lock;
-	struct kq_maps maps;            /* what the backend has, or will have
-					 * after the pending changes */
-	bool flush_all;                 /* pending for the next entry */
+	unsigned nr_ctx;                /* KQEMU_CONTEXTS, or 1 */
+	unsigned cur;                   /* the context of the latest entry */
+	uint64_t entry_stamp;
+	struct kq_ctx ctx[KQEMU_CONTEXTS];
 	bool in_native;                 /* between taking the requests and the exit */
-	unsigned nr_unmap, nr_map;
-	uint64_t unmap[KQEMU_MAX_UNMAPS];
-	uint64_t map_lin[KQEMU_MAX_MAPS];       /* pages whose entry to send */
 	/* pages marked as code while mapped writable: invalidated in TCG
 	 * after the next native run (writes may have landed meanwhile) */
 	unsigned nr_code;
@@ -160,6 +182,24 @@ void kq_state_in(struct kq_vcpu *kv, const struct kqemu_cpu_state *s);
 
 /* XCR0 of the host's processes: the components user code runs with. */
 uint64_t kq_host_xcr0(void);
+
+/* contexts.c (lock held for all): the guest's TLB flushes (enum
+ * tcg_flush) applied to the contexts; a context's flush; the context of
+ * the current PCID, tagged (an untagged or the least recently run one,
+ * flushed, when none holds it); the code mark's write stripping. */
+void kq_ctx_flush(struct kq_vcpu *kv, struct kq_ctx *x);
+void kq_ctx_tlb_flushed(struct kq_vcpu *kv, unsigned what, uint64_t pcid, uint64_t lin);
+struct kq_ctx *kq_ctx_enter(struct kq_vcpu *kv, uint64_t pcid);
+/* Queue an unmap of lin in x; a full list becomes a flush of x. */
+void kq_ctx_queue_unmap(struct kq_vcpu *kv, struct kq_ctx *x, uint64_t lin);
+void kq_ctx_note_writable(struct kq_ctx *x, uint64_t phys);
+/* Drop the write permission of every mapping of phys in every context;
+ * whether the current context changed while in native execution. */
+bool kq_ctx_strip_writes(struct kq_vcpu *kv, uint64_t phys);
+static inline struct kq_ctx *kq_cur(struct kq_vcpu *kv)
+{
+	return &kv->ctx[kv->cur];
+}
 
 /* exits.c: handle run's exit; an enum vcpu_exit. */
 int kq_handle_exit(struct kq_vcpu *kv, struct kqemu_run *run);

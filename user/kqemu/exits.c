@@ -60,14 +60,16 @@ static int64_t ram_offset(struct kq_vcpu *kv, uint64_t phys, bool *writable)
  * access faults again and maps into the empty table). */
 static bool queue_map(struct kq_vcpu *kv, uint64_t lin, uint64_t phys, uint32_t prot, bool large)
 {
-	if (kv->nr_map == KQEMU_MAX_MAPS || !kq_maps_set(&kv->maps, lin, phys, prot, large)) {
-		kq_maps_clear(&kv->maps);
-		kv->flush_all = true;
-		kv->nr_unmap = kv->nr_map = 0;
-		if (!kq_maps_set(&kv->maps, lin, phys, prot, large))
+	struct kq_ctx *x = kq_cur(kv);
+	if (x->nr_map == KQEMU_MAX_MAPS || !kq_maps_set(&x->maps, lin, phys, prot, large)) {
+		kq_ctx_flush(kv, x);
+		x->flush_all = true;
+		if (!kq_maps_set(&x->maps, lin, phys, prot, large))
 			return false;
 	}
-	kv->map_lin[kv->nr_map++] = lin & TLB_PAGE_MASK;
+	if (prot & KQEMU_PROT_WRITE)
+		kq_ctx_note_writable(x, phys);
+	x->map_lin[x->nr_map++] = lin & TLB_PAGE_MASK;
 	return true;
 }
 
@@ -89,11 +91,12 @@ static bool backend_may_map(const struct kq_vcpu *kv, uint64_t lin)
 #define AROUND_PAGES 16
 static void map_around(struct kq_vcpu *kv, uint64_t lin)
 {
+	struct kq_ctx *x = kq_cur(kv);
 	uint64_t first = lin & ~(AROUND_PAGES * 4096ULL - 1);
 	for (uint64_t a = first; a < first + AROUND_PAGES * 4096ULL; a += 4096) {
-		if (a == (lin & TLB_PAGE_MASK) || kq_maps_find(&kv->maps, a))
+		if (a == (lin & TLB_PAGE_MASK) || kq_maps_find(&x->maps, a))
 			continue;
-		if (kv->nr_map >= KQEMU_MAX_MAPS - 1 || kv->maps.n >= KQ_MAPS_MAX - 1)
+		if (x->nr_map >= KQEMU_MAX_MAPS - 1 || x->maps.n >= KQ_MAPS_MAX - 1)
 			return;
 		struct tcg_user_page pg;
 		bool ram_writable = false;
@@ -103,9 +106,11 @@ static void map_around(struct kq_vcpu *kv, uint64_t lin)
 		uint32_t prot = KQEMU_PROT_READ | (pg.exec ? KQEMU_PROT_EXEC : 0);
 		if (pg.writable && ram_writable && !tcg_page_has_code(pg.phys))
 			prot |= KQEMU_PROT_WRITE;
-		if (!kq_maps_set(&kv->maps, a, pg.phys, prot, pg.large))
+		if (!kq_maps_set(&x->maps, a, pg.phys, prot, pg.large))
 			return;
-		kv->map_lin[kv->nr_map++] = a;
+		if (prot & KQEMU_PROT_WRITE)
+			kq_ctx_note_writable(x, pg.phys);
+		x->map_lin[x->nr_map++] = a;
 		kq_count(&kv->st.prefaults, 1);
 	}
 }
@@ -156,7 +161,7 @@ static int page_exit(struct kq_vcpu *kv, const struct kqemu_run *run)
 	/* a decoder that marked the page meanwhile found no entry to strip
 	 * (we had none yet) or strips it after us (kq_code_marked) */
 	if (ok && want_write && tcg_page_has_code(pg.phys)) {
-		struct kq_map_entry *e = kq_maps_find(&kv->maps, lin);
+		struct kq_map_entry *e = kq_maps_find(&kq_cur(kv)->maps, lin);
 		if (e)
 			e->prot &= ~KQEMU_PROT_WRITE;
 	}
@@ -166,15 +171,17 @@ static int page_exit(struct kq_vcpu *kv, const struct kqemu_run *run)
 
 void kq_fill_requests(struct kq_vcpu *kv, struct kqemu_run *run)
 {
-	run->flush_all = kv->flush_all;
-	run->nr_unmap = kv->nr_unmap;
-	for (unsigned i = 0; i < kv->nr_unmap; i++)
-		run->unmap[i] = kv->unmap[i];
+	struct kq_ctx *x = kq_cur(kv);
+	run->context = (uint16_t)(kv->nr_ctx > 1 ? kv->cur : 0);
+	run->flush_all = x->flush_all;
+	run->nr_unmap = x->nr_unmap;
+	for (unsigned i = 0; i < x->nr_unmap; i++)
+		run->unmap[i] = x->unmap[i];
 	unsigned n = 0;
-	for (unsigned i = 0; i < kv->nr_map; i++) {
+	for (unsigned i = 0; i < x->nr_map; i++) {
 		/* the entry as it is now: a flush or a code mark since the
 		 * exit may have dropped it or its write permission */
-		const struct kq_map_entry *e = kq_maps_find(&kv->maps, kv->map_lin[i]);
+		const struct kq_map_entry *e = kq_maps_find(&x->maps, x->map_lin[i]);
 		if (!e)
 			continue;
 		bool w = false;
@@ -186,10 +193,10 @@ void kq_fill_requests(struct kq_vcpu *kv, struct kqemu_run *run)
 	}
 	run->nr_map = n;
 	kq_count(&kv->st.maps, n);
-	kq_count(&kv->st.unmaps, kv->nr_unmap);
-	kq_count(&kv->st.flushes, kv->flush_all);
-	kv->flush_all = false;
-	kv->nr_unmap = kv->nr_map = 0;
+	kq_count(&kv->st.unmaps, x->nr_unmap);
+	kq_count(&kv->st.flushes, x->flush_all);
+	x->flush_all = false;
+	x->nr_unmap = x->nr_map = 0;
 }
 
 int kq_handle_exit(struct kq_vcpu *kv, struct kqemu_run *run)
