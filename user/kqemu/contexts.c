@@ -62,6 +62,7 @@ void kq_ctx_queue_unmap(struct kq_vcpu *kv, struct kq_ctx *x, uint64_t lin)
 		return;         /* the pending flush covers it (the maps sent
 				 * after it are the entries as they are then) */
 	if (x->nr_unmap == KQEMU_MAX_UNMAPS) {
+		kq_count(&kv->st.full_flushes, 1);
 		kq_ctx_flush(kv, x);
 		x->flush_all = true;
 		x->nr_unmap = 0;
@@ -74,6 +75,7 @@ static void flush_page(struct kq_vcpu *kv, struct kq_ctx *x, uint64_t lin)
 {
 	if (x->maps.nr_large) {
 		/* a page of a large guest page: its neighbours go too */
+		kq_count(&kv->st.large_flushes, 1);
 		kq_ctx_flush(kv, x);
 		return;
 	}
@@ -87,6 +89,8 @@ void kq_ctx_tlb_flushed(struct kq_vcpu *kv, unsigned what, uint64_t pcid, uint64
 		kq_count(&kv->st.ctx_kept, 1);
 		return;
 	}
+	if (what == TCG_FLUSH_EVERYTHING || what == TCG_FLUSH_NONGLOBAL)
+		kq_count(&kv->st.all_flushes, 1);
 	for (unsigned i = 0; i < kv->nr_ctx; i++) {
 		struct kq_ctx *x = &kv->ctx[i];
 		switch (what) {

@@ -506,11 +506,13 @@ static void kq_info_kqemu(struct machine *m, void (*print)(void *, const char *)
 	print(opaque, line);
 	struct kq_vcpu *kv0 = m->nr_vcpus && m->vcpus[0] ? kv_of(m->vcpus[0]) : NULL;
 	snprintf(line, sizeof(line),
-		 "\ncontexts: %u per vCPU (by PCID); %llu switches, %llu flushed by the guest, "
-		 "%llu evicted, %llu CR3 writes kept them",
+		 "\ncontexts: %u per vCPU (by PCID); %llu switches, %llu CR3 writes kept them; "
+		 "flushed: %llu for their PCID, %llu all at once, %llu evicted, %llu full, "
+		 "%llu for a large page",
 		 kv0 ? kv0->nr_ctx : 0, (unsigned long long)s.ctx_switches,
-		 (unsigned long long)s.ctx_flushes, (unsigned long long)s.ctx_evictions,
-		 (unsigned long long)s.ctx_kept);
+		 (unsigned long long)s.ctx_kept, (unsigned long long)s.ctx_flushes,
+		 (unsigned long long)s.all_flushes, (unsigned long long)s.ctx_evictions,
+		 (unsigned long long)s.full_flushes, (unsigned long long)s.large_flushes);
 	print(opaque, line);
 	print(opaque, "\nstayed in TCG:");
 	for (int k = 1; k < KQ_STAY_NR; k++) {

@@ -98,6 +98,9 @@ struct kq_stats {
 	uint64_t ctx_evictions;         /* contexts flushed for another PCID */
 	uint64_t ctx_flushes;           /* contexts flushed for the guest (CR3, INVPCID) */
 	uint64_t ctx_kept;              /* CR3 writes that kept the mappings (bit 63) */
+	uint64_t full_flushes;          /* contexts flushed for a full table or list */
+	uint64_t large_flushes;         /* contexts flushed for an INVLPG in a large page */
+	uint64_t all_flushes;           /* flushes of every context (CR0, CR4, INVPCID 2/3) */
 };
 
 struct kq_engine {

@@ -62,6 +62,7 @@ static bool queue_map(struct kq_vcpu *kv, uint64_t lin, uint64_t phys, uint32_t 
 {
 	struct kq_ctx *x = kq_cur(kv);
 	if (x->nr_map == KQEMU_MAX_MAPS || !kq_maps_set(&x->maps, lin, phys, prot, large)) {
+		kq_count(&kv->st.full_flushes, 1);
 		kq_ctx_flush(kv, x);
 		x->flush_all = true;
 		if (!kq_maps_set(&x->maps, lin, phys, prot, large))
