@@ -481,11 +481,24 @@ TEST(kqemu_engine_flushes_and_code)
 	CHECK_EQ(kq_native(s.kv), VCPU_EXIT_AGAIN);
 	mp = find_map(&fake.seen[6], U_CODE + 0x1000);
 	CHECK(mp && (mp->prot & KQEMU_PROT_WRITE));
-	/* a CR3 load: everything goes */
+	/* a CR3 load: every mapping is walked again at the next entry; the
+	 * page whose PTE went is unmapped, the others stay */
+	unsigned before = s.kv->ctx[0].maps.n;
+	CHECK(before >= 2);
+	put64(&s.env, 0x14000 + 1 * 8, 0);
 	tcg_set_cr3(c, c->s.cr3);
 	CHECK_EQ(kq_native(s.kv), VCPU_EXIT_AGAIN);
-	CHECK(fake.seen[7].flush_all);
+	CHECK(!fake.seen[7].flush_all);
 	CHECK_EQ(fake.seen[7].nr_map, 0);
+	CHECK_EQ(fake.seen[7].nr_unmap, 1);
+	CHECK_EQ(fake.seen[7].unmap[0], U_CODE + 0x1000);
+	CHECK_EQ(s.kv->ctx[0].maps.n, before - 1);
+	CHECK_EQ(s.kv->st.revalidations, 1);
+	CHECK_EQ(s.kv->st.reval_dropped, 1);
+	/* a CR4 change (PGE here): everything goes at once */
+	tcg_set_cr4(c, c->s.cr4 ^ CR4_PGE);
+	CHECK_EQ(kq_native(s.kv), VCPU_EXIT_AGAIN);
+	CHECK(fake.seen[8].flush_all);
 	CHECK_EQ(s.kv->ctx[0].maps.n, 0);
 	teardown(&s);
 }
@@ -555,24 +568,44 @@ TEST(kqemu_engine_contexts)
 	CHECK_EQ(fake.seen[3].nr_unmap, 2);
 	CHECK_EQ(fake.seen[3].unmap[0], U_CODE + 0x1000);
 	CHECK_EQ(fake.seen[3].unmap[1], U_CODE);
-	/* MOV to CR3 without bit 63: PCID 1's mappings go, not PCID 2's */
+	/* MOV to CR3 without bit 63: PCID 1's mappings are walked again at
+	 * its next entry (the tables did not change: all stay); PCID 2's
+	 * are not touched */
+	unsigned n0 = kv->ctx[0].maps.n;
 	load_cr3(c, 1, false);
+	CHECK(kv->ctx[0].revalidate);
+	CHECK(!kv->ctx[1].revalidate);
 	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
 	CHECK_EQ(fake.seen[4].context, 0);
-	CHECK(fake.seen[4].flush_all);
+	CHECK(!fake.seen[4].flush_all);
+	CHECK_EQ(fake.seen[4].nr_unmap, 0);
+	CHECK_EQ(kv->ctx[0].maps.n, n0);
 	CHECK_EQ(kv->st.ctx_flushes, 1);
+	CHECK_EQ(kv->st.reval_kept, n0);
 	CHECK_EQ(kv->ctx[1].nr_unmap, 2);       /* INVLPG and code mark, pending for PCID 2 */
 	/* INVPCID type 1 is the same for the PCID it names: tcg_tlb_flush_pcid */
 	script(5, KQEMU_EXIT_PAGE, U_CODE + 0x10, KQEMU_ACC_EXEC, NULL);
 	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
 	CHECK(kq_maps_find(&kv->ctx[0].maps, U_CODE));
 	tcg_tlb_flush_pcid(c, 2);
-	CHECK(kq_maps_find(&kv->ctx[0].maps, U_CODE));
-	CHECK(kv->ctx[1].flush_all);
-	/* every PCID's (INVPCID 2/3, CR4): everything */
+	CHECK(!kv->ctx[0].revalidate);
+	CHECK(kv->ctx[1].revalidate);
+	/* every PCID's non-global ones (INVPCID 3): walked again, each at
+	 * its context's next entry */
 	tcg_tlb_flush(c);
-	CHECK_EQ(kv->ctx[0].maps.n, 0);
+	CHECK(kv->ctx[0].revalidate);
+	/* more stale mappings than one request unmaps: the context is
+	 * flushed (pages the guest does not map, entered by hand) */
+	for (uint64_t i = 0; i < KQEMU_MAX_UNMAPS + 1; i++)
+		CHECK(kq_maps_set(&kv->ctx[0].maps, 0x10000000 + i * 4096, 0x300000, KQEMU_PROT_READ,
+				  false));
+	kq_ctx_enter(kv, 1);
 	CHECK(kv->ctx[0].flush_all);
+	CHECK_EQ(kv->ctx[0].maps.n, 0);
+	/* everything (INVPCID 2, CR4, CR0): every context at once */
+	tcg_tlb_flush_all(c);
+	CHECK_EQ(kv->ctx[1].maps.n, 0);
+	CHECK(kv->ctx[1].flush_all);
 	/* more PCIDs than contexts: the least recently run one is reused,
 	 * flushed (an eviction when it held mappings) */
 	unsigned k = 6;
@@ -616,7 +649,7 @@ TEST(kqemu_engine_one_context)
 	load_cr3(c, 2, true);                   /* the same PCID, kept */
 	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
 	CHECK(!fake.seen[3].flush_all);
-	/* CR4.PCIDE clear: every CR3 write flushes (PCID 0) */
+	/* CR4.PCIDE clear: PCID 0 only; a new state flushes everything */
 	c->s.cr4 &= ~CR4_PCIDE;
 	c->s.cr3 &= ~0xfffULL;
 	tcg_tlb_flush_all(c);
@@ -624,9 +657,13 @@ TEST(kqemu_engine_one_context)
 	CHECK(fake.seen[4].flush_all);
 	script(5, KQEMU_EXIT_PAGE, U_CODE + 0x10, KQEMU_ACC_EXEC, NULL);
 	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
+	/* a CR3 write walks the mappings again: U_CODE's PTE went */
+	put64(&s.env, 0x14000, 0);
 	tcg_set_cr3(c, c->s.cr3);
 	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
-	CHECK(fake.seen[6].flush_all);
+	CHECK(!fake.seen[6].flush_all);
+	CHECK_EQ(fake.seen[6].nr_unmap, 1);
+	CHECK_EQ(fake.seen[6].unmap[0], U_CODE);
 	teardown(&s);
 }
 

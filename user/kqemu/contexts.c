@@ -9,14 +9,25 @@
  *                         and bit 63 (with PCIDE=0 every CR3 write:
  *                         all of PCID 0 is all there is)
  *   INVPCID 1             that PCID's
- *   INVPCID 2, 3          every PCID's
+ *   INVPCID 3             every PCID's non-global ones
  *   INVLPG, INVPCID 0     the page (here: in every context; a guest
  *                         large page: every mapping of the contexts
  *                         that hold one)
- *   CR0, CR4, EFER        everything
+ *   CR0, CR4, EFER,       everything
+ *   INVPCID 2
  *
  * Dropping more than that is always allowed (a TLB may lose entries at
- * any time); keeping more is not.  With a backend that keeps one set
+ * any time); keeping more is not.  A flush of a PCID's (or every PCID's)
+ * non-global translations does not drop the context's mappings at once:
+ * at the context's next entry each is walked again in the guest's
+ * tables as they are then (exits.c, kq_ctx_revalidate) and kept only
+ * when the walk gives the same page with at least its permissions, A
+ * (and D for a writable one) set already.  That is what the CPU may do
+ * itself after the flush, caching a translation from a walk before the
+ * access that needs it (4.10.2.3), so nothing the guest can see differs,
+ * and Linux, which reloads CR3 without bit 63 for any flush of its own
+ * address space and at every reuse of an ASID, keeps the pages that did
+ * not change mapped.  With a backend that keeps one set
  * (no KQEMU_INFO_CONTEXTS) there is one context, flushed whenever the
  * PCID it holds changes: the behaviour before contexts.
  */
@@ -52,6 +63,7 @@ void kq_ctx_flush(struct kq_vcpu *kv, struct kq_ctx *x)
 		return;         /* nothing there, or a flush pending already */
 	kq_maps_clear(&x->maps);
 	filter_clear(x);
+	x->revalidate = false;
 	x->flush_all = true;
 	x->nr_unmap = x->nr_map = 0;
 }
@@ -89,7 +101,7 @@ void kq_ctx_tlb_flushed(struct kq_vcpu *kv, unsigned what, uint64_t pcid, uint64
 		kq_count(&kv->st.ctx_kept, 1);
 		return;
 	}
-	if (what == TCG_FLUSH_EVERYTHING || what == TCG_FLUSH_NONGLOBAL)
+	if (what == TCG_FLUSH_EVERYTHING)
 		kq_count(&kv->st.all_flushes, 1);
 	for (unsigned i = 0; i < kv->nr_ctx; i++) {
 		struct kq_ctx *x = &kv->ctx[i];
@@ -97,9 +109,14 @@ void kq_ctx_tlb_flushed(struct kq_vcpu *kv, unsigned what, uint64_t pcid, uint64
 		case TCG_FLUSH_PCID:
 			if (!x->tagged || x->pcid != pcid)
 				break;
-			if (x->maps.n || x->nr_map)
+			if (x->maps.n) {
 				kq_count(&kv->st.ctx_flushes, 1);
-			kq_ctx_flush(kv, x);
+				x->revalidate = true;
+			}
+			break;
+		case TCG_FLUSH_NONGLOBAL:
+			if (x->maps.n)
+				x->revalidate = true;
 			break;
 		case TCG_FLUSH_PAGE:
 			/* a global translation of the page goes in every
@@ -143,6 +160,8 @@ struct kq_ctx *kq_ctx_enter(struct kq_vcpu *kv, uint64_t pcid)
 	if (pick != kv->cur)
 		kq_count(&kv->st.ctx_switches, 1);
 	kv->cur = pick;
+	if (kv->ctx[pick].revalidate)
+		kq_ctx_revalidate(kv, &kv->ctx[pick]);
 	kv->ctx[pick].last_entry = ++kv->entry_stamp;
 	return &kv->ctx[pick];
 }

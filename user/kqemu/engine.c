@@ -508,11 +508,14 @@ static void kq_info_kqemu(struct machine *m, void (*print)(void *, const char *)
 	snprintf(line, sizeof(line),
 		 "\ncontexts: %u per vCPU (by PCID); %llu switches, %llu CR3 writes kept them; "
 		 "flushed: %llu for their PCID, %llu all at once, %llu evicted, %llu full, "
-		 "%llu for a large page",
+		 "%llu for a large page; %llu walked again after a guest flush: "
+		 "%llu pages kept, %llu dropped",
 		 kv0 ? kv0->nr_ctx : 0, (unsigned long long)s.ctx_switches,
 		 (unsigned long long)s.ctx_kept, (unsigned long long)s.ctx_flushes,
 		 (unsigned long long)s.all_flushes, (unsigned long long)s.ctx_evictions,
-		 (unsigned long long)s.full_flushes, (unsigned long long)s.large_flushes);
+		 (unsigned long long)s.full_flushes, (unsigned long long)s.large_flushes,
+		 (unsigned long long)s.revalidations, (unsigned long long)s.reval_kept,
+		 (unsigned long long)s.reval_dropped);
 	print(opaque, line);
 	print(opaque, "\nstayed in TCG:");
 	for (int k = 1; k < KQ_STAY_NR; k++) {

@@ -100,7 +100,9 @@ struct kq_stats {
 	uint64_t ctx_kept;              /* CR3 writes that kept the mappings (bit 63) */
 	uint64_t full_flushes;          /* contexts flushed for a full table or list */
 	uint64_t large_flushes;         /* contexts flushed for an INVLPG in a large page */
-	uint64_t all_flushes;           /* flushes of every context (CR0, CR4, INVPCID 2/3) */
+	uint64_t all_flushes;           /* flushes of every context (CR0, CR4, INVPCID 2) */
+	uint64_t revalidations;         /* contexts walked again after a guest flush */
+	uint64_t reval_kept, reval_dropped;     /* their mappings */
 };
 
 struct kq_engine {
@@ -132,6 +134,9 @@ struct kq_ctx {
 	uint64_t pcid;
 	uint64_t last_entry;            /* kq_vcpu.entry_stamp at its last run */
 	bool flush_all;                 /* pending for its next entry */
+	/* the guest flushed its PCID: each mapping is walked again at its
+	 * next entry and kept only when the walk gives it again */
+	bool revalidate;
 	unsigned nr_unmap, nr_map;
 	uint64_t unmap[KQEMU_MAX_UNMAPS];
 	uint64_t map_lin[KQEMU_MAX_MAPS];       /* pages whose entry to send */
@@ -203,6 +208,10 @@ static inline struct kq_ctx *kq_cur(struct kq_vcpu *kv)
 {
 	return &kv->ctx[kv->cur];
 }
+
+/* exits.c: walk x's mappings again in the current tables, unmapping
+ * those the walk does not give again (all of x when too many); lock held. */
+void kq_ctx_revalidate(struct kq_vcpu *kv, struct kq_ctx *x);
 
 /* exits.c: handle run's exit; an enum vcpu_exit. */
 int kq_handle_exit(struct kq_vcpu *kv, struct kqemu_run *run);

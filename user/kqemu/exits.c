@@ -170,6 +170,53 @@ static int page_exit(struct kq_vcpu *kv, const struct kqemu_run *run)
 	return ok ? VCPU_EXIT_AGAIN : to_tcg(kv);
 }
 
+/* Would a walk now give e's mapping (the same page, at least e's
+ * permissions, A and for a writable one D set already)? */
+static bool still_mapped(struct kq_vcpu *kv, const struct kq_map_entry *e)
+{
+	struct tcg_user_page pg;
+	if (!tcg_peek_user(kv->c, e->lin, &pg) || pg.phys != e->phys || pg.large != e->large)
+		return false;
+	if ((e->prot & KQEMU_PROT_EXEC) && !pg.exec)
+		return false;
+	if (!(e->prot & KQEMU_PROT_WRITE))
+		return true;
+	bool ram_writable = false;
+	return pg.writable && ram_offset(kv, pg.phys, &ram_writable) >= 0 && ram_writable &&
+	       !tcg_page_has_code(pg.phys);
+}
+
+void kq_ctx_revalidate(struct kq_vcpu *kv, struct kq_ctx *x)
+{
+	uint64_t stale[KQEMU_MAX_UNMAPS];
+	unsigned room = KQEMU_MAX_UNMAPS - x->nr_unmap, n = 0;
+	x->revalidate = false;
+	kq_count(&kv->st.revalidations, 1);
+	unsigned seen = 0;
+	for (unsigned i = 0; i < KQ_MAPS_SLOTS && seen < x->maps.n; i++) {
+		const struct kq_map_entry *e = &x->maps.e[i];
+		if (!e->used)
+			continue;
+		seen++;
+		if (still_mapped(kv, e))
+			continue;
+		if (n == room || x->flush_all) {
+			/* too many for one request (or a flush pending
+			 * anyway): all of them go */
+			kq_count(&kv->st.reval_dropped, x->maps.n);
+			kq_ctx_flush(kv, x);
+			return;
+		}
+		stale[n++] = e->lin;
+	}
+	kq_count(&kv->st.reval_kept, x->maps.n - n);
+	kq_count(&kv->st.reval_dropped, n);
+	for (unsigned i = 0; i < n; i++) {
+		kq_maps_remove(&x->maps, stale[i]);
+		kq_ctx_queue_unmap(kv, x, stale[i]);
+	}
+}
+
 void kq_fill_requests(struct kq_vcpu *kv, struct kqemu_run *run)
 {
 	struct kq_ctx *x = kq_cur(kv);
