@@ -266,6 +266,7 @@ static bool setup_flags(struct kq_setup *s, uint32_t info_flags)
 		return false;
 	build_guest(&s->env);
 	s->eng.ops = &fake_ops;
+	s->eng.around_pages = KQ_AROUND_PAGES;
 	s->eng.m = s->env.m;
 	s->eng.ram = (struct kqemu_ram){ .fd = -1, .size = TCGT_RAM, .host = s->env.m->ram };
 	pthread_mutex_init(&s->eng.lock, NULL);
@@ -823,6 +824,7 @@ static void engine_stretch(bool jit)
 	s.eng.ops = &interp_ops;
 	s.eng.have_info = false;
 	s.eng.tcg_blocks_after_exit = 64;
+	s.eng.around_pages = KQ_AROUND_PAGES;
 	kv = s.kv = kq_vcpu_new(&s.eng, c);
 	CHECK(kv && kq_vcpu_open(kv) == 0);
 	tcg_set_jit(c, jit, 4);

@@ -366,6 +366,15 @@ static int kq_init(struct machine *m)
 	 * pass at CPL 3 without a kernel entry, interpreted (README.md,
 	 * "Exits": measured against 0, 16 and 256). */
 	e->tcg_blocks_after_exit = KQ_BLOCKS_AFTER_EXIT;
+	/* QVM_KQEMU_AROUND=1..64 (a power of two): another fault-around
+	 * window, for comparisons (README.md, "Exits") */
+	e->around_pages = KQ_AROUND_PAGES;
+	const char *around = getenv("QVM_KQEMU_AROUND");
+	if (around) {
+		unsigned n = (unsigned)atoi(around);
+		if (n >= 1 && n <= 64 && !(n & (n - 1)))
+			e->around_pages = n;
+	}
 	pthread_mutex_init(&e->lock, NULL);
 	m->accel->kqemu = e;
 	qvm_log(LOG_ACCEL, "kqemu: backend %s", ops->name);

@@ -48,7 +48,7 @@ bool kq_hole_mapped(uint64_t cr3, uint64_t start, uint64_t end,
 /* What a backend instance has mapped (maps.c)                          */
 
 /* Bounded: when it is full the engine drops everything (flush_all). */
-#define KQ_MAPS_SLOTS 8192      /* power of two */
+#define KQ_MAPS_SLOTS 16384     /* power of two */
 #define KQ_MAPS_MAX (KQ_MAPS_SLOTS / 2)
 
 struct kq_map_entry {
@@ -80,6 +80,8 @@ void kq_maps_each_writable(struct kq_maps *t, uint64_t phys,
 /* The engine and its vCPUs (engine.c, exits.c, state.c)               */
 
 #define KQ_BLOCKS_AFTER_EXIT 64
+/* the fault-around window (exits.c), pages, a power of two */
+#define KQ_AROUND_PAGES 64
 
 struct kq_stats {
 	uint64_t entries;               /* native runs */
@@ -114,6 +116,7 @@ struct kq_engine {
 	 * TCG runs (after the one instruction) before native execution
 	 * again, counted afresh at each kernel entry (tcg_kqemu_leave). */
 	unsigned tcg_blocks_after_exit;
+	unsigned around_pages;          /* KQ_AROUND_PAGES; QVM_KQEMU_AROUND */
 	bool broken;                    /* an ERROR: no vCPU uses it any more */
 	pthread_mutex_t lock;           /* broken, message printing */
 	struct kqemu_backend_info info; /* from the first instance opened */

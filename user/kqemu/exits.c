@@ -84,35 +84,46 @@ static bool backend_may_map(const struct kq_vcpu *kv, uint64_t lin)
 	       !(lin >= in->hole_start && lin < in->hole_end);
 }
 
-/* Fault-around: the other pages of lin's aligned 64 KiB that the guest
+/* Fault-around: the other pages of lin's aligned window that the guest
  * maps and has accessed already (A set: mapping them natively changes
- * nothing the guest can see; writable only with D set) go with it, which
- * saves an exit per page that code walking through memory would take.
- * Lock held. */
-#define AROUND_PAGES 16
+ * nothing the guest can see; writable only with D set) go with it, the
+ * nearest first, as many as one request carries, which saves an exit per
+ * page that code walking through memory would take.  Linux makes its
+ * PTEs with A set (x86's protections include it), also those its own
+ * fault-around maps.  Lock held. */
+static bool map_one_around(struct kq_vcpu *kv, struct kq_ctx *x, uint64_t a)
+{
+	if (kq_maps_find(&x->maps, a))
+		return true;
+	if (x->nr_map >= KQEMU_MAX_MAPS - 1 || x->maps.n >= KQ_MAPS_MAX - 1)
+		return false;
+	struct tcg_user_page pg;
+	bool ram_writable = false;
+	if (!backend_may_map(kv, a) || !tcg_peek_user(kv->c, a, &pg) ||
+	    ram_offset(kv, pg.phys, &ram_writable) < 0)
+		return true;
+	uint32_t prot = KQEMU_PROT_READ | (pg.exec ? KQEMU_PROT_EXEC : 0);
+	if (pg.writable && ram_writable && !tcg_page_has_code(pg.phys))
+		prot |= KQEMU_PROT_WRITE;
+	if (!kq_maps_set(&x->maps, a, pg.phys, prot, pg.large))
+		return false;
+	if (prot & KQEMU_PROT_WRITE)
+		kq_ctx_note_writable(x, pg.phys);
+	x->map_lin[x->nr_map++] = a;
+	kq_count(&kv->st.prefaults, 1);
+	return true;
+}
+
 static void map_around(struct kq_vcpu *kv, uint64_t lin)
 {
 	struct kq_ctx *x = kq_cur(kv);
-	uint64_t first = lin & ~(AROUND_PAGES * 4096ULL - 1);
-	for (uint64_t a = first; a < first + AROUND_PAGES * 4096ULL; a += 4096) {
-		if (a == (lin & TLB_PAGE_MASK) || kq_maps_find(&x->maps, a))
-			continue;
-		if (x->nr_map >= KQEMU_MAX_MAPS - 1 || x->maps.n >= KQ_MAPS_MAX - 1)
+	const uint64_t span = kv->e->around_pages * 4096ULL;
+	uint64_t page = lin & TLB_PAGE_MASK, first = lin & ~(span - 1);
+	for (uint64_t d = 4096; d < span; d += 4096) {
+		if (page + d < first + span && !map_one_around(kv, x, page + d))
 			return;
-		struct tcg_user_page pg;
-		bool ram_writable = false;
-		if (!backend_may_map(kv, a) || !tcg_peek_user(kv->c, a, &pg) ||
-		    ram_offset(kv, pg.phys, &ram_writable) < 0)
-			continue;
-		uint32_t prot = KQEMU_PROT_READ | (pg.exec ? KQEMU_PROT_EXEC : 0);
-		if (pg.writable && ram_writable && !tcg_page_has_code(pg.phys))
-			prot |= KQEMU_PROT_WRITE;
-		if (!kq_maps_set(&x->maps, a, pg.phys, prot, pg.large))
+		if (page >= first + d && !map_one_around(kv, x, page - d))
 			return;
-		if (prot & KQEMU_PROT_WRITE)
-			kq_ctx_note_writable(x, pg.phys);
-		x->map_lin[x->nr_map++] = a;
-		kq_count(&kv->st.prefaults, 1);
 	}
 }
 
