@@ -364,6 +364,23 @@ TEST(kqemu_engine_page_fault_delivered)
 	CHECK_EQ(kq_native(s.kv), VCPU_EXIT_AGAIN);
 	CHECK_EQ(get64(&s.env, 0x50000 - 6 * 8), PF_U | PF_I | PF_P);
 	CHECK_EQ(s.kv->st.pf_delivered, 3);
+	/* the page of a delivered #PF that the guest's handler made present
+	 * (A and D set, as Linux does for a write) is mapped at the next
+	 * entry, writable; one still not present is not */
+	build_guest(&s.env);
+	script(3, KQEMU_EXIT_PAGE, U_CODE + 0x2010, KQEMU_ACC_WRITE, NULL);
+	script(4, KQEMU_EXIT_PAGE, U_CODE + 0x2010, KQEMU_ACC_WRITE, NULL);
+	script(5, KQEMU_EXIT_SIGNAL, 0, 0, NULL);
+	CHECK_EQ(kq_native(s.kv), VCPU_EXIT_AGAIN);
+	build_guest(&s.env);                    /* the handler returned ... */
+	CHECK_EQ(kq_native(s.kv), VCPU_EXIT_AGAIN);
+	CHECK(!find_map(&fake.seen[4], U_CODE + 0x2000));       /* ... doing nothing */
+	build_guest(&s.env);
+	put64(&s.env, 0x14000 + 2 * 8, 0x202000 | 0x67);
+	CHECK_EQ(kq_native(s.kv), VCPU_EXIT_AGAIN);
+	const struct kqemu_map *mp = find_map(&fake.seen[5], U_CODE + 0x2000);
+	CHECK(mp && (mp->prot & KQEMU_PROT_WRITE));
+	CHECK_EQ(s.kv->st.premaps, 3);         /* and the read-only page, twice */
 	teardown(&s);
 }
 

@@ -298,6 +298,7 @@ int kq_native(struct kq_vcpu *kv)
 	 * after this sees it (kq_code_marked) */
 	pthread_mutex_lock(&kv->lock);
 	kq_ctx_enter(kv, tcg_pcid(c));
+	kq_premap(kv);
 	kq_fill_requests(kv, run);
 	kv->in_native = true;
 	pthread_mutex_unlock(&kv->lock);
@@ -503,11 +504,12 @@ static void kq_info_kqemu(struct machine *m, void (*print)(void *, const char *)
 		print(opaque, line);
 	}
 	snprintf(line, sizeof(line),
-		 "\npage exits: %llu guest #PF, %llu not RAM, %llu writes to code; "
-		 "%llu pages mapped around them\n"
+		 "\npage exits: %llu guest #PF (%llu of their pages mapped at the next entry), "
+		 "%llu not RAM, %llu writes to code; %llu pages mapped around them\n"
 		 "mapping requests: %llu maps, %llu unmaps, %llu flushes; %llu writable "
 		 "mappings dropped for code; %llu TSC catch-ups; %llu instructions TCG handed back",
-		 (unsigned long long)s.pf_delivered, (unsigned long long)s.not_ram,
+		 (unsigned long long)s.pf_delivered, (unsigned long long)s.premaps,
+		 (unsigned long long)s.not_ram,
 		 (unsigned long long)s.code_writes, (unsigned long long)s.prefaults, (unsigned long long)s.maps,
 		 (unsigned long long)s.unmaps, (unsigned long long)s.flushes,
 		 (unsigned long long)s.code_unmaps, (unsigned long long)s.tsc_catchups,

@@ -103,6 +103,7 @@ struct kq_stats {
 	uint64_t full_flushes;          /* contexts flushed for a full table or list */
 	uint64_t large_flushes;         /* contexts flushed for an INVLPG in a large page */
 	uint64_t all_flushes;           /* flushes of every context (CR0, CR4, INVPCID 2) */
+	uint64_t premaps;               /* pages of delivered #PFs mapped at the next entry */
 	uint64_t revalidations;         /* contexts walked again after a guest flush */
 	uint64_t reval_kept, reval_dropped;     /* their mappings */
 };
@@ -160,6 +161,11 @@ struct kq_vcpu {
 	uint64_t entry_stamp;
 	struct kq_ctx ctx[KQEMU_CONTEXTS];
 	bool in_native;                 /* between taking the requests and the exit */
+	/* a #PF delivered for this user page in context premap_ctx: mapped
+	 * at the next entry there when the guest's handler made it present */
+	bool premap;
+	unsigned premap_ctx;
+	uint64_t premap_lin;
 	/* pages marked as code while mapped writable: invalidated in TCG
 	 * after the next native run (writes may have landed meanwhile) */
 	unsigned nr_code;
@@ -215,6 +221,10 @@ static inline struct kq_ctx *kq_cur(struct kq_vcpu *kv)
 /* exits.c: walk x's mappings again in the current tables, unmapping
  * those the walk does not give again (all of x when too many); lock held. */
 void kq_ctx_revalidate(struct kq_vcpu *kv, struct kq_ctx *x);
+
+/* exits.c: map the page of the #PF delivered last (kv->premap), and
+ * its neighbours, when the guest's tables give it now; lock held. */
+void kq_premap(struct kq_vcpu *kv);
 
 /* exits.c: handle run's exit; an enum vcpu_exit. */
 int kq_handle_exit(struct kq_vcpu *kv, struct kqemu_run *run);

@@ -91,27 +91,38 @@ static bool backend_may_map(const struct kq_vcpu *kv, uint64_t lin)
  * page that code walking through memory would take.  Linux makes its
  * PTEs with A set (x86's protections include it), also those its own
  * fault-around maps.  Lock held. */
-static bool map_one_around(struct kq_vcpu *kv, struct kq_ctx *x, uint64_t a)
+/* Map page a as a walk that writes nothing gives it: 1 when mapped, 0
+ * when not (mapped already, not present or accessed, not RAM), -1 when
+ * the request or the table has no room. */
+static int map_one_around(struct kq_vcpu *kv, struct kq_ctx *x, uint64_t a)
 {
 	if (kq_maps_find(&x->maps, a))
-		return true;
+		return 0;
 	if (x->nr_map >= KQEMU_MAX_MAPS - 1 || x->maps.n >= KQ_MAPS_MAX - 1)
-		return false;
+		return -1;
 	struct tcg_user_page pg;
 	bool ram_writable = false;
 	if (!backend_may_map(kv, a) || !tcg_peek_user(kv->c, a, &pg) ||
 	    ram_offset(kv, pg.phys, &ram_writable) < 0)
-		return true;
+		return 0;
 	uint32_t prot = KQEMU_PROT_READ | (pg.exec ? KQEMU_PROT_EXEC : 0);
 	if (pg.writable && ram_writable && !tcg_page_has_code(pg.phys))
 		prot |= KQEMU_PROT_WRITE;
 	if (!kq_maps_set(&x->maps, a, pg.phys, prot, pg.large))
-		return false;
+		return -1;
 	if (prot & KQEMU_PROT_WRITE)
 		kq_ctx_note_writable(x, pg.phys);
 	x->map_lin[x->nr_map++] = a;
-	kq_count(&kv->st.prefaults, 1);
-	return true;
+	return 1;
+}
+
+/* map_one_around for a neighbour: false when there is no more room */
+static bool map_neighbour(struct kq_vcpu *kv, struct kq_ctx *x, uint64_t a)
+{
+	int r = map_one_around(kv, x, a);
+	if (r > 0)
+		kq_count(&kv->st.prefaults, 1);
+	return r >= 0;
 }
 
 static void map_around(struct kq_vcpu *kv, uint64_t lin)
@@ -120,11 +131,26 @@ static void map_around(struct kq_vcpu *kv, uint64_t lin)
 	const uint64_t span = kv->e->around_pages * 4096ULL;
 	uint64_t page = lin & TLB_PAGE_MASK, first = lin & ~(span - 1);
 	for (uint64_t d = 4096; d < span; d += 4096) {
-		if (page + d < first + span && !map_one_around(kv, x, page + d))
+		if (page + d < first + span && !map_neighbour(kv, x, page + d))
 			return;
-		if (page >= first + d && !map_one_around(kv, x, page - d))
+		if (page >= first + d && !map_neighbour(kv, x, page - d))
 			return;
 	}
+}
+
+/* The guest's #PF handler has run (the next native entry after it):
+ * the page it made present would come back as a PAGE exit at once, so it
+ * is mapped now, as a walk finds it (A set, D for writable: Linux sets
+ * both for the access that faulted), with its neighbours. */
+void kq_premap(struct kq_vcpu *kv)
+{
+	if (!kv->premap || kv->premap_ctx != kv->cur)
+		return;
+	kv->premap = false;
+	if (map_one_around(kv, kq_cur(kv), kv->premap_lin) <= 0)
+		return;         /* not present, not RAM, mapped already, no room */
+	kq_count(&kv->st.premaps, 1);
+	map_around(kv, kv->premap_lin);
 }
 
 static enum access access_of(uint32_t a)
@@ -141,6 +167,11 @@ static int page_exit(struct kq_vcpu *kv, const struct kqemu_run *run)
 	uint32_t err;
 	if (!tcg_walk_user(c, lin, acc, &pg, &err)) {
 		kq_count(&kv->st.pf_delivered, 1);
+		pthread_mutex_lock(&kv->lock);
+		kv->premap = true;
+		kv->premap_ctx = kv->cur;
+		kv->premap_lin = lin & TLB_PAGE_MASK;
+		pthread_mutex_unlock(&kv->lock);
 		c->s.cr2 = lin;
 		c->kqemu_blocks = kv->e->tcg_blocks_after_exit;
 		return tcg_deliver_event(c, EXC_PF, err, INT_EXCEPTION, c->s.rip);
