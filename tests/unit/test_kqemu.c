@@ -136,7 +136,7 @@ TEST(kqemu_maps)
 
 /* ---- the engine against a scripted backend ---- */
 
-#define FAKE_STEPS 8
+#define FAKE_STEPS 20
 static struct fake {
 	struct kqemu_run want[FAKE_STEPS];      /* exit fields (and state edits) */
 	void (*edit[FAKE_STEPS])(struct kqemu_run *run);
@@ -144,6 +144,7 @@ static struct fake {
 	struct kqemu_run seen[FAKE_STEPS];      /* requests as they came in */
 	unsigned kicks;
 	bool opened;
+	uint32_t info_flags;                    /* kqemu_backend_info.flags */
 } fake;
 
 static bool fake_available(char *why, size_t n) { (void)why, (void)n; return true; }
@@ -159,7 +160,8 @@ static void fake_info(void *b, struct kqemu_backend_info *in)
 	*in = (struct kqemu_backend_info){ .version = KQEMU_VERSION, .user_start = 0x1000,
 					   .user_end = 1ULL << 47, .hole_start = 0x3fffffe00000ULL,
 					   .hole_end = 0x400000000000ULL, .xcr0 = 7,
-					   .xsave_size = 832, .description = "fake" };
+					   .xsave_size = 832, .flags = fake.info_flags,
+					   .description = "fake" };
 }
 static int fake_exec(void *b, struct kqemu_run *run)
 {
@@ -254,19 +256,27 @@ struct kq_setup {
 	struct kq_vcpu *kv;
 };
 
-static bool setup(struct kq_setup *s)
+/* The engine over the fake backend, which reports info_flags */
+static bool setup_flags(struct kq_setup *s, uint32_t info_flags)
 {
 	memset(&fake, 0, sizeof(fake));
+	fake.info_flags = info_flags;
 	memset(s, 0, sizeof(*s));
 	if (!tcg_env_init(&s->env, 0x100000))
 		return false;
 	build_guest(&s->env);
 	s->eng.ops = &fake_ops;
+	s->eng.around_pages = KQ_AROUND_PAGES;
 	s->eng.m = s->env.m;
 	s->eng.ram = (struct kqemu_ram){ .fd = -1, .size = TCGT_RAM, .host = s->env.m->ram };
 	pthread_mutex_init(&s->eng.lock, NULL);
 	s->kv = kq_vcpu_new(&s->eng, s->env.c);
 	return s->kv && kq_vcpu_open(s->kv) == 0;
+}
+
+static bool setup(struct kq_setup *s)
+{
+	return setup_flags(s, 0);
 }
 
 static void teardown(struct kq_setup *s)
@@ -354,6 +364,23 @@ TEST(kqemu_engine_page_fault_delivered)
 	CHECK_EQ(kq_native(s.kv), VCPU_EXIT_AGAIN);
 	CHECK_EQ(get64(&s.env, 0x50000 - 6 * 8), PF_U | PF_I | PF_P);
 	CHECK_EQ(s.kv->st.pf_delivered, 3);
+	/* the page of a delivered #PF that the guest's handler made present
+	 * (A and D set, as Linux does for a write) is mapped at the next
+	 * entry, writable; one still not present is not */
+	build_guest(&s.env);
+	script(3, KQEMU_EXIT_PAGE, U_CODE + 0x2010, KQEMU_ACC_WRITE, NULL);
+	script(4, KQEMU_EXIT_PAGE, U_CODE + 0x2010, KQEMU_ACC_WRITE, NULL);
+	script(5, KQEMU_EXIT_SIGNAL, 0, 0, NULL);
+	CHECK_EQ(kq_native(s.kv), VCPU_EXIT_AGAIN);
+	build_guest(&s.env);                    /* the handler returned ... */
+	CHECK_EQ(kq_native(s.kv), VCPU_EXIT_AGAIN);
+	CHECK(!find_map(&fake.seen[4], U_CODE + 0x2000));       /* ... doing nothing */
+	build_guest(&s.env);
+	put64(&s.env, 0x14000 + 2 * 8, 0x202000 | 0x67);
+	CHECK_EQ(kq_native(s.kv), VCPU_EXIT_AGAIN);
+	const struct kqemu_map *mp = find_map(&fake.seen[5], U_CODE + 0x2000);
+	CHECK(mp && (mp->prot & KQEMU_PROT_WRITE));
+	CHECK_EQ(s.kv->st.premaps, 3);         /* and the read-only page, twice */
 	teardown(&s);
 }
 
@@ -472,12 +499,189 @@ TEST(kqemu_engine_flushes_and_code)
 	CHECK_EQ(kq_native(s.kv), VCPU_EXIT_AGAIN);
 	mp = find_map(&fake.seen[6], U_CODE + 0x1000);
 	CHECK(mp && (mp->prot & KQEMU_PROT_WRITE));
-	/* a CR3 load: everything goes */
+	/* a CR3 load: every mapping is walked again at the next entry; the
+	 * page whose PTE went is unmapped, the others stay */
+	unsigned before = s.kv->ctx[0].maps.n;
+	CHECK(before >= 2);
+	put64(&s.env, 0x14000 + 1 * 8, 0);
 	tcg_set_cr3(c, c->s.cr3);
 	CHECK_EQ(kq_native(s.kv), VCPU_EXIT_AGAIN);
-	CHECK(fake.seen[7].flush_all);
+	CHECK(!fake.seen[7].flush_all);
 	CHECK_EQ(fake.seen[7].nr_map, 0);
-	CHECK_EQ(s.kv->maps.n, 0);
+	CHECK_EQ(fake.seen[7].nr_unmap, 1);
+	CHECK_EQ(fake.seen[7].unmap[0], U_CODE + 0x1000);
+	CHECK_EQ(s.kv->ctx[0].maps.n, before - 1);
+	CHECK_EQ(s.kv->st.revalidations, 1);
+	CHECK_EQ(s.kv->st.reval_dropped, 1);
+	/* a CR4 change (PGE here): everything goes at once */
+	tcg_set_cr4(c, c->s.cr4 ^ CR4_PGE);
+	CHECK_EQ(kq_native(s.kv), VCPU_EXIT_AGAIN);
+	CHECK(fake.seen[8].flush_all);
+	CHECK_EQ(s.kv->ctx[0].maps.n, 0);
+	teardown(&s);
+}
+
+/* The guest's address space: PCID pcid (CR4.PCIDE) of the same tables */
+static void load_cr3(struct tcg_cpu *c, uint64_t pcid, bool keep)
+{
+	tcg_set_cr3_keep(c, (c->s.cr3 & ~0xfffULL) | pcid, keep);
+}
+
+/* With a backend that keeps contexts, mappings are per PCID and only the
+ * architecture's flushes drop them (SDM Vol. 3A, 4.10.4.1). */
+TEST(kqemu_engine_contexts)
+{
+	struct kq_setup s;
+	CHECK(setup_flags(&s, KQEMU_INFO_CONTEXTS));
+	struct kq_vcpu *kv = s.kv;
+	struct tcg_cpu *c = s.env.c;
+	CHECK_EQ(kv->nr_ctx, KQEMU_CONTEXTS);
+	c->s.cr4 |= CR4_PCIDE;
+	load_cr3(c, 1, false);
+	for (unsigned k = 0; k < FAKE_STEPS; k++)
+		script(k, KQEMU_EXIT_SOFTMMU, 0, 0, NULL);
+	/* PCID 1 maps the code page (writable: A and D set) */
+	script(0, KQEMU_EXIT_PAGE, U_CODE, KQEMU_ACC_WRITE, NULL);
+	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
+	CHECK_EQ(fake.seen[0].context, 0);
+	/* a switch to PCID 2 without bit 63: PCID 2's translations go (it
+	 * has none); another context, PCID 1's mapping untouched */
+	load_cr3(c, 2, false);
+	script(1, KQEMU_EXIT_PAGE, U_CODE + 0x1000, KQEMU_ACC_READ, NULL);
+	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
+	CHECK_EQ(fake.seen[1].context, 1);
+	CHECK(!fake.seen[1].flush_all);
+	CHECK_EQ(fake.seen[1].nr_unmap, 0);
+	CHECK_EQ(fake.seen[1].nr_map, 0);
+	/* back to PCID 1 with bit 63: its mapping stays, and the maps of
+	 * its PAGE exit go now (they waited for the context's entry); the
+	 * page PCID 2 wanted went to context 1 */
+	load_cr3(c, 1, true);
+	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
+	CHECK_EQ(fake.seen[2].context, 0);
+	CHECK(!fake.seen[2].flush_all);
+	CHECK_EQ(fake.seen[2].nr_unmap, 0);
+	CHECK(find_map(&fake.seen[2], U_CODE));
+	CHECK(!find_map(&fake.seen[2], U_CODE + 0x1000) ||
+	      !(find_map(&fake.seen[2], U_CODE + 0x1000)->prot & KQEMU_PROT_WRITE));
+	CHECK(kq_maps_find(&kv->ctx[0].maps, U_CODE));
+	CHECK(kq_maps_find(&kv->ctx[1].maps, U_CODE + 0x1000));
+	CHECK(kq_maps_find(&kv->ctx[0].maps, U_CODE + 0x1000));  /* around U_CODE */
+	CHECK_EQ(kv->st.ctx_kept, 1);
+	CHECK_EQ(kv->st.ctx_switches, 2);
+	/* INVLPG in PCID 1: the page goes in every context holding it */
+	tcg_tlb_flush_page(c, U_CODE + 0x1000);
+	CHECK(!kq_maps_find(&kv->ctx[1].maps, U_CODE + 0x1000));
+	CHECK(!kq_maps_find(&kv->ctx[0].maps, U_CODE + 0x1000));
+	CHECK_EQ(kv->ctx[1].nr_unmap, 1);
+	CHECK_EQ(kv->ctx[0].nr_unmap, 1);
+	/* a code mark strips the writable mapping of context 0 while the
+	 * vCPU is in TCG: no kick, an unmap at its next entry */
+	tcg_mark_code_page(0x200000);
+	CHECK_EQ(fake.kicks, 0);
+	const struct kq_map_entry *me = kq_maps_find(&kv->ctx[0].maps, U_CODE);
+	CHECK(me && !(me->prot & KQEMU_PROT_WRITE));
+	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
+	CHECK_EQ(fake.seen[3].context, 0);
+	CHECK_EQ(fake.seen[3].nr_unmap, 2);
+	CHECK_EQ(fake.seen[3].unmap[0], U_CODE + 0x1000);
+	CHECK_EQ(fake.seen[3].unmap[1], U_CODE);
+	/* MOV to CR3 without bit 63: PCID 1's mappings are walked again at
+	 * its next entry (the tables did not change: all stay); PCID 2's
+	 * are not touched */
+	unsigned n0 = kv->ctx[0].maps.n;
+	load_cr3(c, 1, false);
+	CHECK(kv->ctx[0].revalidate);
+	CHECK(!kv->ctx[1].revalidate);
+	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
+	CHECK_EQ(fake.seen[4].context, 0);
+	CHECK(!fake.seen[4].flush_all);
+	CHECK_EQ(fake.seen[4].nr_unmap, 0);
+	CHECK_EQ(kv->ctx[0].maps.n, n0);
+	CHECK_EQ(kv->st.ctx_flushes, 1);
+	CHECK_EQ(kv->st.reval_kept, n0);
+	CHECK_EQ(kv->ctx[1].nr_unmap, 2);       /* INVLPG and code mark, pending for PCID 2 */
+	/* INVPCID type 1 is the same for the PCID it names: tcg_tlb_flush_pcid */
+	script(5, KQEMU_EXIT_PAGE, U_CODE + 0x10, KQEMU_ACC_EXEC, NULL);
+	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
+	CHECK(kq_maps_find(&kv->ctx[0].maps, U_CODE));
+	tcg_tlb_flush_pcid(c, 2);
+	CHECK(!kv->ctx[0].revalidate);
+	CHECK(kv->ctx[1].revalidate);
+	/* every PCID's non-global ones (INVPCID 3): walked again, each at
+	 * its context's next entry */
+	tcg_tlb_flush(c);
+	CHECK(kv->ctx[0].revalidate);
+	/* more stale mappings than one request unmaps: the context is
+	 * flushed (pages the guest does not map, entered by hand) */
+	for (uint64_t i = 0; i < KQEMU_MAX_UNMAPS + 1; i++)
+		CHECK(kq_maps_set(&kv->ctx[0].maps, 0x10000000 + i * 4096, 0x300000, KQEMU_PROT_READ,
+				  false));
+	kq_ctx_enter(kv, 1);
+	CHECK(kv->ctx[0].flush_all);
+	CHECK_EQ(kv->ctx[0].maps.n, 0);
+	/* everything (INVPCID 2, CR4, CR0): every context at once */
+	tcg_tlb_flush_all(c);
+	CHECK_EQ(kv->ctx[1].maps.n, 0);
+	CHECK(kv->ctx[1].flush_all);
+	/* more PCIDs than contexts: the least recently run one is reused,
+	 * flushed (an eviction when it held mappings) */
+	unsigned k = 6;
+	for (uint64_t pcid = 10; pcid < 12 + KQEMU_CONTEXTS; pcid++, k++) {
+		load_cr3(c, pcid, true);
+		script(k, KQEMU_EXIT_PAGE, U_CODE + 0x10, KQEMU_ACC_EXEC, NULL);
+		CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
+	}
+	/* PCIDs 10-17 took the 8 contexts (PCID 1's and 2's, empty, were
+	 * reused), 18 and 19 evicted 10's and 11's */
+	CHECK_EQ(kv->st.ctx_evictions, 2);
+	load_cr3(c, 12, true);                  /* still there */
+	uint64_t ev = kv->st.ctx_evictions;
+	fake.n = k + 1;
+	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
+	CHECK(!fake.seen[k].flush_all);
+	CHECK_EQ(kv->st.ctx_evictions, ev);
+	teardown(&s);
+}
+
+/* Without KQEMU_INFO_CONTEXTS: one context, flushed when the PCID changes */
+TEST(kqemu_engine_one_context)
+{
+	struct kq_setup s;
+	CHECK(setup(&s));
+	struct kq_vcpu *kv = s.kv;
+	struct tcg_cpu *c = s.env.c;
+	CHECK_EQ(kv->nr_ctx, 1);
+	c->s.cr4 |= CR4_PCIDE;
+	load_cr3(c, 1, false);
+	for (unsigned k = 0; k < FAKE_STEPS; k++)
+		script(k, KQEMU_EXIT_SOFTMMU, 0, 0, NULL);
+	script(0, KQEMU_EXIT_PAGE, U_CODE + 0x10, KQEMU_ACC_EXEC, NULL);
+	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
+	load_cr3(c, 2, true);
+	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
+	CHECK_EQ(fake.seen[1].context, 0);
+	CHECK(fake.seen[1].flush_all);          /* PCID 2 in the only context */
+	script(2, KQEMU_EXIT_PAGE, U_CODE + 0x10, KQEMU_ACC_EXEC, NULL);
+	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
+	load_cr3(c, 2, true);                   /* the same PCID, kept */
+	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
+	CHECK(!fake.seen[3].flush_all);
+	/* CR4.PCIDE clear: PCID 0 only; a new state flushes everything */
+	c->s.cr4 &= ~CR4_PCIDE;
+	c->s.cr3 &= ~0xfffULL;
+	tcg_tlb_flush_all(c);
+	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
+	CHECK(fake.seen[4].flush_all);
+	script(5, KQEMU_EXIT_PAGE, U_CODE + 0x10, KQEMU_ACC_EXEC, NULL);
+	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
+	/* a CR3 write walks the mappings again: U_CODE's PTE went */
+	put64(&s.env, 0x14000, 0);
+	tcg_set_cr3(c, c->s.cr3);
+	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
+	CHECK(!fake.seen[6].flush_all);
+	CHECK_EQ(fake.seen[6].nr_unmap, 1);
+	CHECK_EQ(fake.seen[6].unmap[0], U_CODE);
 	teardown(&s);
 }
 
@@ -637,6 +841,7 @@ static void engine_stretch(bool jit)
 	s.eng.ops = &interp_ops;
 	s.eng.have_info = false;
 	s.eng.tcg_blocks_after_exit = 64;
+	s.eng.around_pages = KQ_AROUND_PAGES;
 	kv = s.kv = kq_vcpu_new(&s.eng, c);
 	CHECK(kv && kq_vcpu_open(kv) == 0);
 	tcg_set_jit(c, jit, 4);

@@ -719,6 +719,91 @@ TEST(kqemu_proc_unmap_and_flush)
 	kt_close(&t);
 }
 
+/* The pids of this thread's children, from /proc (0 when the kernel
+ * does not list them) */
+static unsigned my_children(int *pids, unsigned max)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/children", (long)syscall(SYS_gettid));
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	unsigned n = 0;
+	while (n < max && fscanf(f, "%d", &pids[n]) == 1)
+		n++;
+	fclose(f);
+	return n;
+}
+
+/* One child per context: the same linear page holds different RAM in
+ * each, a context's mappings stay while another runs, a flush drops only
+ * its own, a kick reaches the child that runs, close() ends them all. */
+TEST(kqemu_proc_contexts)
+{
+	struct kt t;
+	KT_OPEN(&t);
+	CHECK(t.info.flags & KQEMU_INFO_CONTEXTS);
+	KT_CODE(&t, g_fs);      /* rax = fs:8, rbx = gs:16 */
+	uint64_t v0 = 0x1111, v1 = 0x2222;
+	memcpy(t.host + DATA_OFF + 8, &v0, 8);
+	memcpy(t.host + SPARE_OFF + 8, &v1, 8);
+	t.run->state.fs_base = t.run->state.gs_base = DATA_LIN;
+	CHECK_EQ(kt_exec(&t), 0);       /* context 0: kt_open's maps */
+	CHECK_EQ(t.run->exit_class, KQEMU_EXIT_SYSCALL);
+	CHECK_EQ(t.run->state.regs[0], v0);
+	/* context 1: DATA_LIN is the spare page there */
+	kt_state(&t, CODE_LIN);
+	t.run->state.fs_base = t.run->state.gs_base = DATA_LIN;
+	t.run->context = 1;
+	kt_map(&t, CODE_LIN, CODE_OFF, KQEMU_PROT_READ | KQEMU_PROT_EXEC);
+	kt_map(&t, DATA_LIN, SPARE_OFF, KQEMU_PROT_READ);
+	kt_map(&t, STACK_LIN, STACK_OFF, KQEMU_PROT_READ | KQEMU_PROT_WRITE);
+	CHECK_EQ(kt_exec(&t), 0);
+	CHECK_EQ(t.run->exit_class, KQEMU_EXIT_SYSCALL);
+	CHECK_EQ(t.run->state.regs[0], v1);
+	int pids[16];
+	unsigned nk = my_children(pids, 16);
+	CHECK(nk == 0 || nk == 2);
+	/* context 0 again, nothing sent: its mappings are there */
+	kt_state(&t, CODE_LIN);
+	t.run->state.fs_base = t.run->state.gs_base = DATA_LIN;
+	t.run->context = 0;
+	CHECK_EQ(kt_exec(&t), 0);
+	CHECK_EQ(t.run->exit_class, KQEMU_EXIT_SYSCALL);
+	CHECK_EQ(t.run->state.regs[0], v0);
+	/* a flush of context 1 leaves context 0's */
+	kt_state(&t, CODE_LIN);
+	t.run->context = 1;
+	t.run->flush_all = 1;
+	CHECK_EQ(kt_exec(&t), 0);
+	CHECK_EQ(t.run->exit_class, KQEMU_EXIT_PAGE);
+	CHECK_EQ(t.run->fault_addr, CODE_LIN);
+	kt_state(&t, CODE_LIN);
+	t.run->state.fs_base = t.run->state.gs_base = DATA_LIN;
+	t.run->context = 0;
+	CHECK_EQ(kt_exec(&t), 0);
+	CHECK_EQ(t.run->state.regs[0], v0);
+	/* a kick while context 1 runs an endless loop */
+	KT_CODE(&t, g_endless);
+	kt_state(&t, CODE_LIN);
+	t.run->context = 1;
+	kt_map(&t, CODE_LIN, CODE_OFF, KQEMU_PROT_READ | KQEMU_PROT_EXEC);
+	pthread_t th;
+	CHECK(pthread_create(&th, NULL, kick_later, &t) == 0);
+	CHECK_EQ(kt_exec(&t), 0);
+	pthread_join(th, NULL);
+	CHECK_EQ(t.run->exit_class, KQEMU_EXIT_SIGNAL);
+	/* no such context */
+	t.run->context = KQEMU_CONTEXTS;
+	CHECK_EQ(kt_exec(&t), 0);
+	CHECK_EQ(t.run->exit_class, KQEMU_EXIT_ERROR);
+	CHECK(strstr(t.run->message, "context"));
+	t.run->context = 0;
+	kt_close(&t);
+	for (unsigned i = 0; i < nk; i++)
+		CHECK(kill(pids[i], 0) < 0);    /* reaped */
+}
+
 TEST(kqemu_proc_bad_requests)
 {
 	struct kt t;

@@ -37,51 +37,15 @@ static struct kq_vcpu *kv_of(struct vcpu *v)
 /* ------------------------------------------------------------------ */
 /* Hooks from TCG                                                      */
 
-/* Queue an unmap of lin (lock held); a full list becomes a flush. */
-static void queue_unmap(struct kq_vcpu *kv, uint64_t lin)
-{
-	if (kv->flush_all)
-		return;
-	if (kv->nr_unmap == KQEMU_MAX_UNMAPS) {
-		kq_maps_clear(&kv->maps);
-		kv->flush_all = true;
-		kv->nr_unmap = 0;
-		return;
-	}
-	kv->unmap[kv->nr_unmap++] = lin;
-}
-
 /* TCG flushed its TLB (vCPU thread, or the main thread with the vCPU
- * paused): the backend's mappings go the same way. */
-static void kq_tlb_flushed(struct tcg_cpu *c, bool all, uint64_t lin)
+ * paused): the backend's mappings go as the architecture says
+ * (contexts.c). */
+static void kq_tlb_flushed(struct tcg_cpu *c, unsigned what, uint64_t pcid, uint64_t lin)
 {
 	struct kq_vcpu *kv = c->kqemu;
 	pthread_mutex_lock(&kv->lock);
-	if (all || kv->maps.nr_large) {
-		/* a page of a large guest page: its neighbours go too */
-		if (kv->maps.n || kv->nr_map) {
-			kq_maps_clear(&kv->maps);
-			kv->flush_all = true;
-			kv->nr_unmap = 0;
-		}
-	} else if (kq_maps_remove(&kv->maps, lin)) {
-		queue_unmap(kv, lin & TLB_PAGE_MASK);
-	}
+	kq_ctx_tlb_flushed(kv, what, pcid, lin);
 	pthread_mutex_unlock(&kv->lock);
-}
-
-static void strip_write(struct kq_map_entry *e, void *opaque)
-{
-	struct kq_vcpu *kv = opaque;
-	e->prot &= ~KQEMU_PROT_WRITE;
-	queue_unmap(kv, e->lin);
-	kq_count(&kv->st.code_unmaps, 1);
-	if (!kv->in_native)
-		return;         /* the unmap comes before the next write */
-	if (kv->nr_code < KQEMU_MAX_UNMAPS)
-		kv->code[kv->nr_code++] = e->phys;
-	else
-		kv->code_all = true;
 }
 
 /* A decoder (any thread) marked phys_page as code: a writable native
@@ -93,9 +57,7 @@ static void kq_code_marked(struct tcg_cpu *c, uint64_t phys_page)
 {
 	struct kq_vcpu *kv = c->kqemu;
 	pthread_mutex_lock(&kv->lock);
-	unsigned before = kv->nr_unmap + kv->flush_all;
-	kq_maps_each_writable(&kv->maps, phys_page, strip_write, kv);
-	bool kick = kv->in_native && kv->nr_unmap + kv->flush_all != before;
+	bool kick = kq_ctx_strip_writes(kv, phys_page);
 	pthread_mutex_unlock(&kv->lock);
 	void *b = __atomic_load_n(&kv->b, __ATOMIC_ACQUIRE);
 	if (kick && b)
@@ -132,6 +94,7 @@ struct kq_vcpu *kq_vcpu_new(struct kq_engine *e, struct tcg_cpu *c)
 	kv->e = e;
 	kv->c = c;
 	kv->run = run;
+	kv->nr_ctx = 1;
 	pthread_mutex_init(&kv->lock, NULL);
 	/* the guest CPU offers the XSAVE components user code gets from the
 	 * host (state.c says why), but PKRU: the host's page tables carry
@@ -173,11 +136,16 @@ int kq_vcpu_open(struct kq_vcpu *kv)
 	}
 	pthread_mutex_unlock(&e->lock);
 	kv->c->kqemu_exit_on_user = true;
-	/* a fresh instance maps nothing */
+	/* a fresh instance maps nothing; one context per PCID when it
+	 * keeps them (QVM_KQEMU_CONTEXTS=1..8 sets fewer, for comparisons) */
+	unsigned n = e->info.flags & KQEMU_INFO_CONTEXTS ? KQEMU_CONTEXTS : 1;
+	const char *want = getenv("QVM_KQEMU_CONTEXTS");
+	if (want && atoi(want) >= 1 && (unsigned)atoi(want) < n)
+		n = (unsigned)atoi(want);
 	pthread_mutex_lock(&kv->lock);
-	kq_maps_clear(&kv->maps);
-	kv->flush_all = false;
-	kv->nr_unmap = kv->nr_map = 0;
+	memset(kv->ctx, 0, sizeof(kv->ctx));
+	kv->nr_ctx = n;
+	kv->cur = 0;
 	pthread_mutex_unlock(&kv->lock);
 	return 0;
 }
@@ -301,15 +269,16 @@ static const char *const exit_names[KQEMU_EXIT_NR] = {
 static void requeue_requests(struct kq_vcpu *kv, const struct kqemu_run *run)
 {
 	pthread_mutex_lock(&kv->lock);
-	if (run->flush_all && !kv->flush_all) {
+	struct kq_ctx *x = kq_cur(kv);  /* the context that was to run */
+	if (run->flush_all && !x->flush_all) {
 		/* the unmaps queued since are covered by it */
-		kv->flush_all = true;
-		kv->nr_unmap = 0;
+		x->flush_all = true;
+		x->nr_unmap = 0;
 	}
 	for (unsigned i = 0; i < run->nr_unmap; i++)
-		queue_unmap(kv, run->unmap[i]);
-	for (unsigned i = 0; i < run->nr_map && kv->nr_map < KQEMU_MAX_MAPS; i++)
-		kv->map_lin[kv->nr_map++] = run->map[i].lin;
+		kq_ctx_queue_unmap(kv, x, run->unmap[i]);
+	for (unsigned i = 0; i < run->nr_map && x->nr_map < KQEMU_MAX_MAPS; i++)
+		x->map_lin[x->nr_map++] = run->map[i].lin;
 	pthread_mutex_unlock(&kv->lock);
 }
 
@@ -330,6 +299,8 @@ int kq_native(struct kq_vcpu *kv)
 	/* in_native under the lock with the requests taken: a code mark
 	 * after this sees it (kq_code_marked) */
 	pthread_mutex_lock(&kv->lock);
+	kq_ctx_enter(kv, tcg_pcid(c));
+	kq_premap(kv);
 	kq_fill_requests(kv, run);
 	kv->in_native = true;
 	pthread_mutex_unlock(&kv->lock);
@@ -398,6 +369,15 @@ static int kq_init(struct machine *m)
 	 * pass at CPL 3 without a kernel entry, interpreted (README.md,
 	 * "Exits": measured against 0, 16 and 256). */
 	e->tcg_blocks_after_exit = KQ_BLOCKS_AFTER_EXIT;
+	/* QVM_KQEMU_AROUND=1..64 (a power of two): another fault-around
+	 * window, for comparisons (README.md, "Exits") */
+	e->around_pages = KQ_AROUND_PAGES;
+	const char *around = getenv("QVM_KQEMU_AROUND");
+	if (around) {
+		unsigned n = (unsigned)atoi(around);
+		if (n >= 1 && n <= 64 && !(n & (n - 1)))
+			e->around_pages = n;
+	}
 	pthread_mutex_init(&e->lock, NULL);
 	m->accel->kqemu = e;
 	qvm_log(LOG_ACCEL, "kqemu: backend %s", ops->name);
@@ -526,16 +506,31 @@ static void kq_info_kqemu(struct machine *m, void (*print)(void *, const char *)
 		print(opaque, line);
 	}
 	snprintf(line, sizeof(line),
-		 "\npage exits: %llu guest #PF, %llu not RAM, %llu writes to code; "
-		 "%llu pages mapped around them\n"
+		 "\npage exits: %llu guest #PF (%llu of their pages mapped at the next entry), "
+		 "%llu not RAM, %llu writes to code; %llu pages mapped around them\n"
 		 "mapping requests: %llu maps, %llu unmaps, %llu flushes; %llu writable "
-		 "mappings dropped for code; %llu TSC catch-ups; %llu instructions TCG handed back\nstayed in TCG:",
-		 (unsigned long long)s.pf_delivered, (unsigned long long)s.not_ram,
+		 "mappings dropped for code; %llu TSC catch-ups; %llu instructions TCG handed back",
+		 (unsigned long long)s.pf_delivered, (unsigned long long)s.premaps,
+		 (unsigned long long)s.not_ram,
 		 (unsigned long long)s.code_writes, (unsigned long long)s.prefaults, (unsigned long long)s.maps,
 		 (unsigned long long)s.unmaps, (unsigned long long)s.flushes,
 		 (unsigned long long)s.code_unmaps, (unsigned long long)s.tsc_catchups,
 		 (unsigned long long)s.handed_native);
 	print(opaque, line);
+	struct kq_vcpu *kv0 = m->nr_vcpus && m->vcpus[0] ? kv_of(m->vcpus[0]) : NULL;
+	snprintf(line, sizeof(line),
+		 "\ncontexts: %u per vCPU (by PCID); %llu switches, %llu CR3 writes kept them; "
+		 "flushed: %llu for their PCID, %llu all at once, %llu evicted, %llu full, "
+		 "%llu for a large page; %llu walked again after a guest flush: "
+		 "%llu pages kept, %llu dropped",
+		 kv0 ? kv0->nr_ctx : 0, (unsigned long long)s.ctx_switches,
+		 (unsigned long long)s.ctx_kept, (unsigned long long)s.ctx_flushes,
+		 (unsigned long long)s.all_flushes, (unsigned long long)s.ctx_evictions,
+		 (unsigned long long)s.full_flushes, (unsigned long long)s.large_flushes,
+		 (unsigned long long)s.revalidations, (unsigned long long)s.reval_kept,
+		 (unsigned long long)s.reval_dropped);
+	print(opaque, line);
+	print(opaque, "\nstayed in TCG:");
 	for (int k = 1; k < KQ_STAY_NR; k++) {
 		if (!s.stay[k])
 			continue;

@@ -48,7 +48,7 @@ bool kq_hole_mapped(uint64_t cr3, uint64_t start, uint64_t end,
 /* What a backend instance has mapped (maps.c)                          */
 
 /* Bounded: when it is full the engine drops everything (flush_all). */
-#define KQ_MAPS_SLOTS 8192      /* power of two */
+#define KQ_MAPS_SLOTS 16384     /* power of two */
 #define KQ_MAPS_MAX (KQ_MAPS_SLOTS / 2)
 
 struct kq_map_entry {
@@ -80,6 +80,8 @@ void kq_maps_each_writable(struct kq_maps *t, uint64_t phys,
 /* The engine and its vCPUs (engine.c, exits.c, state.c)               */
 
 #define KQ_BLOCKS_AFTER_EXIT 64
+/* the fault-around window (exits.c), pages, a power of two */
+#define KQ_AROUND_PAGES 64
 
 struct kq_stats {
 	uint64_t entries;               /* native runs */
@@ -94,6 +96,16 @@ struct kq_stats {
 	uint64_t tsc_catchups;          /* TSC offsets below 0 dropped (no TSC trap) */
 	uint64_t prefaults;             /* pages mapped around a PAGE exit's */
 	uint64_t handed_native;         /* insns TCG handed back (#UD, CPUID, XGETBV) */
+	uint64_t ctx_switches;          /* entries in another context than the last */
+	uint64_t ctx_evictions;         /* contexts flushed for another PCID */
+	uint64_t ctx_flushes;           /* contexts flushed for the guest (CR3, INVPCID) */
+	uint64_t ctx_kept;              /* CR3 writes that kept the mappings (bit 63) */
+	uint64_t full_flushes;          /* contexts flushed for a full table or list */
+	uint64_t large_flushes;         /* contexts flushed for an INVLPG in a large page */
+	uint64_t all_flushes;           /* flushes of every context (CR0, CR4, INVPCID 2) */
+	uint64_t premaps;               /* pages of delivered #PFs mapped at the next entry */
+	uint64_t revalidations;         /* contexts walked again after a guest flush */
+	uint64_t reval_kept, reval_dropped;     /* their mappings */
 };
 
 struct kq_engine {
@@ -105,10 +117,34 @@ struct kq_engine {
 	 * TCG runs (after the one instruction) before native execution
 	 * again, counted afresh at each kernel entry (tcg_kqemu_leave). */
 	unsigned tcg_blocks_after_exit;
+	unsigned around_pages;          /* KQ_AROUND_PAGES; QVM_KQEMU_AROUND */
 	bool broken;                    /* an ERROR: no vCPU uses it any more */
 	pthread_mutex_t lock;           /* broken, message printing */
 	struct kqemu_backend_info info; /* from the first instance opened */
 	bool have_info;
+};
+
+/* Guest-physical pages a context maps writable, as a filter (a superset,
+ * cleared with the context): a code mark looks at the contexts it hits. */
+#define KQ_WFILTER_BITS 65536
+
+/* One set of mappings the backend keeps (kqemu.h, KQEMU_INFO_CONTEXTS):
+ * the translations of one guest PCID, as a tagged TLB holds them (SDM
+ * Vol. 3A, 4.10.1).  Without contexts in the backend there is one. */
+struct kq_ctx {
+	struct kq_maps maps;            /* what the backend has, or will have
+					 * after the pending changes */
+	bool tagged;                    /* holds pcid's translations */
+	uint64_t pcid;
+	uint64_t last_entry;            /* kq_vcpu.entry_stamp at its last run */
+	bool flush_all;                 /* pending for its next entry */
+	/* the guest flushed its PCID: each mapping is walked again at its
+	 * next entry and kept only when the walk gives it again */
+	bool revalidate;
+	unsigned nr_unmap, nr_map;
+	uint64_t unmap[KQEMU_MAX_UNMAPS];
+	uint64_t map_lin[KQEMU_MAX_MAPS];       /* pages whose entry to send */
+	uint64_t wfilter[KQ_WFILTER_BITS / 64];
 };
 
 struct kq_vcpu {
@@ -120,13 +156,16 @@ struct kq_vcpu {
 	/* Mapping state: the vCPU thread, the TLB-flush hook (same thread)
 	 * and the code-marking hook (any thread) under lock. */
 	pthread_mutex_t lock;
-	struct kq_maps maps;            /* what the backend has, or will have
-					 * after the pending changes */
-	bool flush_all;                 /* pending for the next entry */
+	unsigned nr_ctx;                /* KQEMU_CONTEXTS, or 1 */
+	unsigned cur;                   /* the context of the latest entry */
+	uint64_t entry_stamp;
+	struct kq_ctx ctx[KQEMU_CONTEXTS];
 	bool in_native;                 /* between taking the requests and the exit */
-	unsigned nr_unmap, nr_map;
-	uint64_t unmap[KQEMU_MAX_UNMAPS];
-	uint64_t map_lin[KQEMU_MAX_MAPS];       /* pages whose entry to send */
+	/* a #PF delivered for this user page in context premap_ctx: mapped
+	 * at the next entry there when the guest's handler made it present */
+	bool premap;
+	unsigned premap_ctx;
+	uint64_t premap_lin;
 	/* pages marked as code while mapped writable: invalidated in TCG
 	 * after the next native run (writes may have landed meanwhile) */
 	unsigned nr_code;
@@ -160,6 +199,32 @@ void kq_state_in(struct kq_vcpu *kv, const struct kqemu_cpu_state *s);
 
 /* XCR0 of the host's processes: the components user code runs with. */
 uint64_t kq_host_xcr0(void);
+
+/* contexts.c (lock held for all): the guest's TLB flushes (enum
+ * tcg_flush) applied to the contexts; a context's flush; the context of
+ * the current PCID, tagged (an untagged or the least recently run one,
+ * flushed, when none holds it); the code mark's write stripping. */
+void kq_ctx_flush(struct kq_vcpu *kv, struct kq_ctx *x);
+void kq_ctx_tlb_flushed(struct kq_vcpu *kv, unsigned what, uint64_t pcid, uint64_t lin);
+struct kq_ctx *kq_ctx_enter(struct kq_vcpu *kv, uint64_t pcid);
+/* Queue an unmap of lin in x; a full list becomes a flush of x. */
+void kq_ctx_queue_unmap(struct kq_vcpu *kv, struct kq_ctx *x, uint64_t lin);
+void kq_ctx_note_writable(struct kq_ctx *x, uint64_t phys);
+/* Drop the write permission of every mapping of phys in every context;
+ * whether the current context changed while in native execution. */
+bool kq_ctx_strip_writes(struct kq_vcpu *kv, uint64_t phys);
+static inline struct kq_ctx *kq_cur(struct kq_vcpu *kv)
+{
+	return &kv->ctx[kv->cur];
+}
+
+/* exits.c: walk x's mappings again in the current tables, unmapping
+ * those the walk does not give again (all of x when too many); lock held. */
+void kq_ctx_revalidate(struct kq_vcpu *kv, struct kq_ctx *x);
+
+/* exits.c: map the page of the #PF delivered last (kv->premap), and
+ * its neighbours, when the guest's tables give it now; lock held. */
+void kq_premap(struct kq_vcpu *kv);
 
 /* exits.c: handle run's exit; an enum vcpu_exit. */
 int kq_handle_exit(struct kq_vcpu *kv, struct kqemu_run *run);

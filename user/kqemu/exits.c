@@ -60,14 +60,17 @@ static int64_t ram_offset(struct kq_vcpu *kv, uint64_t phys, bool *writable)
  * access faults again and maps into the empty table). */
 static bool queue_map(struct kq_vcpu *kv, uint64_t lin, uint64_t phys, uint32_t prot, bool large)
 {
-	if (kv->nr_map == KQEMU_MAX_MAPS || !kq_maps_set(&kv->maps, lin, phys, prot, large)) {
-		kq_maps_clear(&kv->maps);
-		kv->flush_all = true;
-		kv->nr_unmap = kv->nr_map = 0;
-		if (!kq_maps_set(&kv->maps, lin, phys, prot, large))
+	struct kq_ctx *x = kq_cur(kv);
+	if (x->nr_map == KQEMU_MAX_MAPS || !kq_maps_set(&x->maps, lin, phys, prot, large)) {
+		kq_count(&kv->st.full_flushes, 1);
+		kq_ctx_flush(kv, x);
+		x->flush_all = true;
+		if (!kq_maps_set(&x->maps, lin, phys, prot, large))
 			return false;
 	}
-	kv->map_lin[kv->nr_map++] = lin & TLB_PAGE_MASK;
+	if (prot & KQEMU_PROT_WRITE)
+		kq_ctx_note_writable(x, phys);
+	x->map_lin[x->nr_map++] = lin & TLB_PAGE_MASK;
 	return true;
 }
 
@@ -81,33 +84,73 @@ static bool backend_may_map(const struct kq_vcpu *kv, uint64_t lin)
 	       !(lin >= in->hole_start && lin < in->hole_end);
 }
 
-/* Fault-around: the other pages of lin's aligned 64 KiB that the guest
+/* Fault-around: the other pages of lin's aligned window that the guest
  * maps and has accessed already (A set: mapping them natively changes
- * nothing the guest can see; writable only with D set) go with it, which
- * saves an exit per page that code walking through memory would take.
- * Lock held. */
-#define AROUND_PAGES 16
+ * nothing the guest can see; writable only with D set) go with it, the
+ * nearest first, as many as one request carries, which saves an exit per
+ * page that code walking through memory would take.  Linux makes its
+ * PTEs with A set (x86's protections include it), also those its own
+ * fault-around maps.  Lock held. */
+/* Map page a as a walk that writes nothing gives it: 1 when mapped, 0
+ * when not (mapped already, not present or accessed, not RAM), -1 when
+ * the request or the table has no room. */
+static int map_one_around(struct kq_vcpu *kv, struct kq_ctx *x, uint64_t a)
+{
+	if (kq_maps_find(&x->maps, a))
+		return 0;
+	if (x->nr_map >= KQEMU_MAX_MAPS - 1 || x->maps.n >= KQ_MAPS_MAX - 1)
+		return -1;
+	struct tcg_user_page pg;
+	bool ram_writable = false;
+	if (!backend_may_map(kv, a) || !tcg_peek_user(kv->c, a, &pg) ||
+	    ram_offset(kv, pg.phys, &ram_writable) < 0)
+		return 0;
+	uint32_t prot = KQEMU_PROT_READ | (pg.exec ? KQEMU_PROT_EXEC : 0);
+	if (pg.writable && ram_writable && !tcg_page_has_code(pg.phys))
+		prot |= KQEMU_PROT_WRITE;
+	if (!kq_maps_set(&x->maps, a, pg.phys, prot, pg.large))
+		return -1;
+	if (prot & KQEMU_PROT_WRITE)
+		kq_ctx_note_writable(x, pg.phys);
+	x->map_lin[x->nr_map++] = a;
+	return 1;
+}
+
+/* map_one_around for a neighbour: false when there is no more room */
+static bool map_neighbour(struct kq_vcpu *kv, struct kq_ctx *x, uint64_t a)
+{
+	int r = map_one_around(kv, x, a);
+	if (r > 0)
+		kq_count(&kv->st.prefaults, 1);
+	return r >= 0;
+}
+
 static void map_around(struct kq_vcpu *kv, uint64_t lin)
 {
-	uint64_t first = lin & ~(AROUND_PAGES * 4096ULL - 1);
-	for (uint64_t a = first; a < first + AROUND_PAGES * 4096ULL; a += 4096) {
-		if (a == (lin & TLB_PAGE_MASK) || kq_maps_find(&kv->maps, a))
-			continue;
-		if (kv->nr_map >= KQEMU_MAX_MAPS - 1 || kv->maps.n >= KQ_MAPS_MAX - 1)
+	struct kq_ctx *x = kq_cur(kv);
+	const uint64_t span = kv->e->around_pages * 4096ULL;
+	uint64_t page = lin & TLB_PAGE_MASK, first = lin & ~(span - 1);
+	for (uint64_t d = 4096; d < span; d += 4096) {
+		if (page + d < first + span && !map_neighbour(kv, x, page + d))
 			return;
-		struct tcg_user_page pg;
-		bool ram_writable = false;
-		if (!backend_may_map(kv, a) || !tcg_peek_user(kv->c, a, &pg) ||
-		    ram_offset(kv, pg.phys, &ram_writable) < 0)
-			continue;
-		uint32_t prot = KQEMU_PROT_READ | (pg.exec ? KQEMU_PROT_EXEC : 0);
-		if (pg.writable && ram_writable && !tcg_page_has_code(pg.phys))
-			prot |= KQEMU_PROT_WRITE;
-		if (!kq_maps_set(&kv->maps, a, pg.phys, prot, pg.large))
+		if (page >= first + d && !map_neighbour(kv, x, page - d))
 			return;
-		kv->map_lin[kv->nr_map++] = a;
-		kq_count(&kv->st.prefaults, 1);
 	}
+}
+
+/* The guest's #PF handler has run (the next native entry after it):
+ * the page it made present would come back as a PAGE exit at once, so it
+ * is mapped now, as a walk finds it (A set, D for writable: Linux sets
+ * both for the access that faulted), with its neighbours. */
+void kq_premap(struct kq_vcpu *kv)
+{
+	if (!kv->premap || kv->premap_ctx != kv->cur)
+		return;
+	kv->premap = false;
+	if (map_one_around(kv, kq_cur(kv), kv->premap_lin) <= 0)
+		return;         /* not present, not RAM, mapped already, no room */
+	kq_count(&kv->st.premaps, 1);
+	map_around(kv, kv->premap_lin);
 }
 
 static enum access access_of(uint32_t a)
@@ -124,6 +167,11 @@ static int page_exit(struct kq_vcpu *kv, const struct kqemu_run *run)
 	uint32_t err;
 	if (!tcg_walk_user(c, lin, acc, &pg, &err)) {
 		kq_count(&kv->st.pf_delivered, 1);
+		pthread_mutex_lock(&kv->lock);
+		kv->premap = true;
+		kv->premap_ctx = kv->cur;
+		kv->premap_lin = lin & TLB_PAGE_MASK;
+		pthread_mutex_unlock(&kv->lock);
 		c->s.cr2 = lin;
 		c->kqemu_blocks = kv->e->tcg_blocks_after_exit;
 		return tcg_deliver_event(c, EXC_PF, err, INT_EXCEPTION, c->s.rip);
@@ -156,7 +204,7 @@ static int page_exit(struct kq_vcpu *kv, const struct kqemu_run *run)
 	/* a decoder that marked the page meanwhile found no entry to strip
 	 * (we had none yet) or strips it after us (kq_code_marked) */
 	if (ok && want_write && tcg_page_has_code(pg.phys)) {
-		struct kq_map_entry *e = kq_maps_find(&kv->maps, lin);
+		struct kq_map_entry *e = kq_maps_find(&kq_cur(kv)->maps, lin);
 		if (e)
 			e->prot &= ~KQEMU_PROT_WRITE;
 	}
@@ -164,17 +212,66 @@ static int page_exit(struct kq_vcpu *kv, const struct kqemu_run *run)
 	return ok ? VCPU_EXIT_AGAIN : to_tcg(kv);
 }
 
+/* Would a walk now give e's mapping (the same page, at least e's
+ * permissions, A and for a writable one D set already)? */
+static bool still_mapped(struct kq_vcpu *kv, const struct kq_map_entry *e)
+{
+	struct tcg_user_page pg;
+	if (!tcg_peek_user(kv->c, e->lin, &pg) || pg.phys != e->phys || pg.large != e->large)
+		return false;
+	if ((e->prot & KQEMU_PROT_EXEC) && !pg.exec)
+		return false;
+	if (!(e->prot & KQEMU_PROT_WRITE))
+		return true;
+	bool ram_writable = false;
+	return pg.writable && ram_offset(kv, pg.phys, &ram_writable) >= 0 && ram_writable &&
+	       !tcg_page_has_code(pg.phys);
+}
+
+void kq_ctx_revalidate(struct kq_vcpu *kv, struct kq_ctx *x)
+{
+	uint64_t stale[KQEMU_MAX_UNMAPS];
+	unsigned room = KQEMU_MAX_UNMAPS - x->nr_unmap, n = 0;
+	x->revalidate = false;
+	kq_count(&kv->st.revalidations, 1);
+	unsigned seen = 0;
+	for (unsigned i = 0; i < KQ_MAPS_SLOTS && seen < x->maps.n; i++) {
+		const struct kq_map_entry *e = &x->maps.e[i];
+		if (!e->used)
+			continue;
+		seen++;
+		if (still_mapped(kv, e))
+			continue;
+		if (n == room || x->flush_all) {
+			/* too many for one request (or a flush pending
+			 * anyway): all of them go */
+			kq_count(&kv->st.reval_dropped, x->maps.n);
+			kq_ctx_flush(kv, x);
+			return;
+		}
+		stale[n++] = e->lin;
+	}
+	kq_count(&kv->st.reval_kept, x->maps.n - n);
+	kq_count(&kv->st.reval_dropped, n);
+	for (unsigned i = 0; i < n; i++) {
+		kq_maps_remove(&x->maps, stale[i]);
+		kq_ctx_queue_unmap(kv, x, stale[i]);
+	}
+}
+
 void kq_fill_requests(struct kq_vcpu *kv, struct kqemu_run *run)
 {
-	run->flush_all = kv->flush_all;
-	run->nr_unmap = kv->nr_unmap;
-	for (unsigned i = 0; i < kv->nr_unmap; i++)
-		run->unmap[i] = kv->unmap[i];
+	struct kq_ctx *x = kq_cur(kv);
+	run->context = (uint16_t)(kv->nr_ctx > 1 ? kv->cur : 0);
+	run->flush_all = x->flush_all;
+	run->nr_unmap = x->nr_unmap;
+	for (unsigned i = 0; i < x->nr_unmap; i++)
+		run->unmap[i] = x->unmap[i];
 	unsigned n = 0;
-	for (unsigned i = 0; i < kv->nr_map; i++) {
+	for (unsigned i = 0; i < x->nr_map; i++) {
 		/* the entry as it is now: a flush or a code mark since the
 		 * exit may have dropped it or its write permission */
-		const struct kq_map_entry *e = kq_maps_find(&kv->maps, kv->map_lin[i]);
+		const struct kq_map_entry *e = kq_maps_find(&x->maps, x->map_lin[i]);
 		if (!e)
 			continue;
 		bool w = false;
@@ -186,10 +283,10 @@ void kq_fill_requests(struct kq_vcpu *kv, struct kqemu_run *run)
 	}
 	run->nr_map = n;
 	kq_count(&kv->st.maps, n);
-	kq_count(&kv->st.unmaps, kv->nr_unmap);
-	kq_count(&kv->st.flushes, kv->flush_all);
-	kv->flush_all = false;
-	kv->nr_unmap = kv->nr_map = 0;
+	kq_count(&kv->st.unmaps, x->nr_unmap);
+	kq_count(&kv->st.flushes, x->flush_all);
+	x->flush_all = false;
+	x->nr_unmap = x->nr_map = 0;
 }
 
 int kq_handle_exit(struct kq_vcpu *kv, struct kqemu_run *run)

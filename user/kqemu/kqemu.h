@@ -35,7 +35,7 @@
 
 /* major << 16 | minor: a backend serves the major it was built for */
 #define KQEMU_VERSION_MAJOR 1
-#define KQEMU_VERSION_MINOR 1
+#define KQEMU_VERSION_MINOR 2
 #define KQEMU_VERSION ((KQEMU_VERSION_MAJOR << 16) | KQEMU_VERSION_MINOR)
 
 /* Why native execution stopped (kqemu_run.exit_class). */
@@ -126,8 +126,12 @@ struct kqemu_map {
 struct kqemu_run {
 	uint32_t version;       /* KQEMU_VERSION the engine speaks */
 
-	/* in: page-mapping changes, applied in this order before running */
-	uint32_t flush_all;     /* drop every mapping (CR3, CR0, CR4 change) */
+	/* in: page-mapping changes to the context that runs, applied in
+	 * this order before running */
+	uint16_t flush_all;     /* drop every mapping of the context */
+	/* minor 2 (was flush_all's upper half): the mapping context that
+	 * runs, below KQEMU_CONTEXTS, with KQEMU_INFO_CONTEXTS; else 0 */
+	uint16_t context;
 	uint32_t nr_unmap;
 	uint32_t nr_map;
 	uint64_t unmap[KQEMU_MAX_UNMAPS];       /* linear pages to drop */
@@ -177,6 +181,17 @@ struct kqemu_backend_info {
  * request is an ERROR exit, and the engine runs that guest in TCG or with
  * tsc_offset 0. */
 #define KQEMU_INFO_TSC_TRAP 1u
+/* (minor 2) The backend keeps KQEMU_CONTEXTS sets of mappings, one per
+ * guest address space (the engine's choice: a PCID): kqemu_run.context
+ * names the one that runs, and the mappings of the others stay as they
+ * are until their own requests change them.  The engine thus keeps a
+ * process's pages mapped across the guest's CR3 switches, as a TLB
+ * tagged with PCIDs keeps its translations (SDM Vol. 3A, 4.10.1).  A
+ * backend may drop any mapping of any context at any time (the engine
+ * then sees a PAGE exit and maps it again).  Without the flag, context
+ * is 0 and there is one set. */
+#define KQEMU_INFO_CONTEXTS 2u
+#define KQEMU_CONTEXTS 8
 
 /* ---- /dev/kqemu (kqemu-kmod/): the module backend's ioctls ----
  * One vCPU context per open file.  KQEMU_GET_VERSION returns

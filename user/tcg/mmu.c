@@ -739,18 +739,39 @@ static void tlb_flush(struct tcg_cpu *c, bool keep_global)
 	c->tlb_epoch++;
 }
 
+uint64_t tcg_pcid(const struct tcg_cpu *c)
+{
+	return c->s.cr4 & CR4_PCIDE ? c->s.cr3 & 0xfff : 0;
+}
+
+static void tell_kqemu(struct tcg_cpu *c, enum tcg_flush what, uint64_t pcid, uint64_t lin)
+{
+	if (c->kqemu_tlb_flushed)
+		c->kqemu_tlb_flushed(c, what, pcid, lin);
+}
+
 void tcg_tlb_flush(struct tcg_cpu *c)
 {
 	tlb_flush(c, c->s.cr4 & CR4_PGE);
-	if (c->kqemu_tlb_flushed)
-		c->kqemu_tlb_flushed(c, true, 0);
+	tell_kqemu(c, TCG_FLUSH_NONGLOBAL, 0, 0);
 }
 
 void tcg_tlb_flush_all(struct tcg_cpu *c)
 {
 	tlb_flush(c, false);
-	if (c->kqemu_tlb_flushed)
-		c->kqemu_tlb_flushed(c, true, 0);
+	tell_kqemu(c, TCG_FLUSH_EVERYTHING, 0, 0);
+}
+
+void tcg_tlb_flush_kept(struct tcg_cpu *c, uint64_t pcid)
+{
+	tlb_flush(c, c->s.cr4 & CR4_PGE);       /* no tags: ours go anyway */
+	tell_kqemu(c, TCG_FLUSH_NONE, pcid, 0);
+}
+
+void tcg_tlb_flush_pcid(struct tcg_cpu *c, uint64_t pcid)
+{
+	tlb_flush(c, c->s.cr4 & CR4_PGE);       /* no tags: every PCID's */
+	tell_kqemu(c, TCG_FLUSH_PCID, pcid, 0);
 }
 
 void tcg_tlb_flush_page(struct tcg_cpu *c, uint64_t lin)
@@ -759,8 +780,7 @@ void tcg_tlb_flush_page(struct tcg_cpu *c, uint64_t lin)
 		tlb_flush(c, false);
 		/* kqemu hears of the page: its own large pages are its
 		 * business */
-		if (c->kqemu_tlb_flushed)
-			c->kqemu_tlb_flushed(c, false, lin);
+		tell_kqemu(c, TCG_FLUSH_PAGE, tcg_pcid(c), lin);
 		return;
 	}
 	unsigned idx = (lin >> 12) & (TLB_SIZE - 1);
@@ -771,8 +791,7 @@ void tcg_tlb_flush_page(struct tcg_cpu *c, uint64_t lin)
 	victims_flush_page(c, lin);
 	c->chain_epoch++;
 	c->tlb_epoch++;
-	if (c->kqemu_tlb_flushed)
-		c->kqemu_tlb_flushed(c, false, lin);
+	tell_kqemu(c, TCG_FLUSH_PAGE, tcg_pcid(c), lin);
 }
 
 static inline bool is_lapic(struct tcg_cpu *c, uint64_t phys)

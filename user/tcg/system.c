@@ -102,8 +102,20 @@ void tcg_set_cr0(struct tcg_cpu *c, uint64_t v)
 
 void tcg_set_cr3(struct tcg_cpu *c, uint64_t v)
 {
+	tcg_set_cr3_keep(c, v, false);
+}
+
+void tcg_set_cr3_keep(struct tcg_cpu *c, uint64_t v, bool keep_pcid)
+{
 	c->s.cr3 = v;
-	tcg_tlb_flush(c);               /* SDM Vol. 3, 4.10.4.1: not global ones */
+	/* SDM Vol. 3, 4.10.4.1: not global ones, and with CR4.PCIDE only
+	 * the new PCID's, none with bit 63 set.  TCG's untagged TLB drops
+	 * every non-global entry anyway; kqemu hears the architectural
+	 * flush (TCG_FLUSH_NONE for keep_pcid). */
+	if (keep_pcid)
+		tcg_tlb_flush_kept(c, tcg_pcid(c));
+	else
+		tcg_tlb_flush_pcid(c, tcg_pcid(c));
 	c->stop = true;
 }
 
@@ -168,13 +180,17 @@ static void mov_to_cr0(struct tcg_cpu *c, uint64_t v)
 static void mov_to_cr3(struct tcg_cpu *c, uint64_t v)
 {
 	/* SDM Vol. 3, 4.10.4.1: bit 63 says whether the new PCID's
-	 * translations stay; it is not stored.  Ours all go anyway. */
-	if (c->s.cr4 & CR4_PCIDE)
+	 * translations stay; it is not stored.  Ours all go anyway;
+	 * kqemu's stay (tcg_set_cr3_keep). */
+	bool keep = false;
+	if (c->s.cr4 & CR4_PCIDE) {
+		keep = v & CR3_NOFLUSH;
 		v &= ~CR3_NOFLUSH;
+	}
 	if (tcg_long_mode(c) && (v & PHYS_RSVD))
 		gp0(c);
 	check_pdptes(c, c->s.cr0, v, c->s.cr4);
-	tcg_set_cr3(c, v);
+	tcg_set_cr3_keep(c, v, keep);
 }
 
 /* The CR4 bits of the features CPUID advertises (SDM Vol. 3, 2.5) */
@@ -564,6 +580,8 @@ static void op_invpcid(struct tcg_cpu *c, const struct insn *i)
 		tcg_tlb_flush_page(c, tcg_long_mode(c) ? lin : (uint32_t)lin);
 		break;
 	case INVPCID_SINGLE:
+		tcg_tlb_flush_pcid(c, pcid);    /* global translations stay */
+		break;
 	case INVPCID_ALL:
 		tcg_tlb_flush(c);               /* global translations stay */
 		break;

@@ -336,9 +336,10 @@ struct tcg_cpu {
 	 * native execution (tcg_kqemu_native) instead of running it */
 	bool kqemu_stretch;
 	bool kqemu_native;      /* tcg_exec returned for that, at the insn */
-	/* Told of every TLB flush (all, or the page at lin) and of every
-	 * page the decoder marks as code (mmu.c; any thread). */
-	void (*kqemu_tlb_flushed)(struct tcg_cpu *c, bool all, uint64_t lin);
+	/* Told of every TLB flush as the architecture defines it (what:
+	 * enum tcg_flush; TCG's own TLB, untagged, drops at least that)
+	 * and of every page the decoder marks as code (mmu.c; any thread). */
+	void (*kqemu_tlb_flushed)(struct tcg_cpu *c, unsigned what, uint64_t pcid, uint64_t lin);
 	void (*kqemu_code_marked)(struct tcg_cpu *c, uint64_t phys_page);
 };
 
@@ -627,9 +628,24 @@ uint64_t tcg_translate(struct tcg_cpu *c, uint64_t lin, enum access acc, unsigne
  * tables (the page is accessed, and dirty for a write, already);
  * nothing done otherwise.  For the JIT's same-page groups (jit/memo.c). */
 void tcg_tlb_fill_quiet(struct tcg_cpu *c, uint64_t lin, enum access acc, unsigned kind);
-void tcg_tlb_flush(struct tcg_cpu *c);              /* CR3 write without PGE, mode changes */
+/* What a flush drops architecturally, with PCIDs (SDM Vol. 3A, 4.10.4.1),
+ * as kqemu_tlb_flushed hears it.  TCG's TLB has no PCID tags and drops
+ * every non-global entry (or every entry) for the first three. */
+enum tcg_flush {
+	TCG_FLUSH_EVERYTHING,   /* every PCID's, global ones too */
+	TCG_FLUSH_NONGLOBAL,    /* every PCID's non-global ones */
+	TCG_FLUSH_PCID,         /* pcid's non-global ones (MOV to CR3, INVPCID 1) */
+	TCG_FLUSH_PAGE,         /* the page at lin: pcid's and global ones */
+	TCG_FLUSH_NONE,         /* nothing: a MOV to CR3 with bit 63 (pcid's stay) */
+};
+void tcg_tlb_flush(struct tcg_cpu *c);              /* every PCID's non-global entries */
 void tcg_tlb_flush_all(struct tcg_cpu *c);          /* global entries too (CR4.PGE flip, CR0.PG) */
-void tcg_tlb_flush_page(struct tcg_cpu *c, uint64_t lin); /* INVLPG */
+void tcg_tlb_flush_pcid(struct tcg_cpu *c, uint64_t pcid); /* pcid's non-global entries */
+/* TCG's non-global entries, architecturally none (MOV to CR3 with bit 63) */
+void tcg_tlb_flush_kept(struct tcg_cpu *c, uint64_t pcid);
+void tcg_tlb_flush_page(struct tcg_cpu *c, uint64_t lin); /* INVLPG: the current PCID's */
+/* The current PCID: CR3's low 12 bits with CR4.PCIDE, else 0 (4.10.1). */
+uint64_t tcg_pcid(const struct tcg_cpu *c);
 
 /* Self-modifying code: stores to a page holding decoded code (by any
  * vCPU or the host) bump that page's generation; exec.c drops stale
@@ -747,6 +763,9 @@ bool tcg_read_desc(struct tcg_cpu *c, uint16_t sel, uint64_t *desc, uint64_t *de
  * they flush the TLB as the SDM requires and set c->stop. */
 void tcg_set_cr0(struct tcg_cpu *c, uint64_t v);
 void tcg_set_cr3(struct tcg_cpu *c, uint64_t v);
+/* keep_pcid: a MOV to CR3 with bit 63 (CR4.PCIDE): no flush of the new
+ * PCID's translations architecturally */
+void tcg_set_cr3_keep(struct tcg_cpu *c, uint64_t v, bool keep_pcid);
 void tcg_set_cr4(struct tcg_cpu *c, uint64_t v);
 void tcg_set_efer(struct tcg_cpu *c, uint64_t v);
 /* Hardware breakpoints (debug.c, SDM Vol. 3, 18.2-18.3).  After a change

@@ -88,6 +88,8 @@ const char *proc_check_request(const struct proc_backend *b, const struct kqemu_
 		return "interface version mismatch";
 	if (run->nr_map > KQEMU_MAX_MAPS || run->nr_unmap > KQEMU_MAX_UNMAPS)
 		return "too many map or unmap entries";
+	if (run->context >= KQEMU_CONTEXTS)
+		return "no such mapping context";
 	for (uint32_t i = 0; i < run->nr_unmap; i++)
 		if (!user_range(run->unmap[i]))
 			return "unmap of a page outside the user range or in the hole";

@@ -34,10 +34,6 @@ static void proc_close(void *opaque)
 	if (!b)
 		return;
 	proc_reap(b);
-	if (b->mb)
-		munmap(b->mb, PROC_MBOX_SIZE);
-	if (b->mbox_fd >= 0)
-		close(b->mbox_fd);
 	free(b);
 }
 
@@ -48,29 +44,21 @@ static void *proc_open(const struct kqemu_ram *ram, char *err, size_t err_len)
 		snprintf(err, err_len, "process backend: out of memory");
 		return NULL;
 	}
-	b->mbox_fd = -1;
+	for (unsigned i = 0; i < KQEMU_CONTEXTS; i++)
+		b->ch[i].mbox_fd = -1;
+	b->ram_fd = ram->fd;
 	b->ram_size = ram->size;
 	proc_host_probe(&b->host);
 	const char *spin = getenv("QVM_KQEMU_SPIN");
 	b->spin = spin ? (uint32_t)strtoul(spin, NULL, 0) : 0;
-	b->mbox_fd = memfd_create("qvm-kqemu-mailbox", MFD_CLOEXEC);
-	if (b->mbox_fd < 0 || ftruncate(b->mbox_fd, PROC_MBOX_SIZE) < 0) {
-		snprintf(err, err_len, "process backend: mailbox memfd: %s", strerror(errno));
+	/* the first context's child now: what it finds is the backend's */
+	if (proc_spawn(b, 0, err, err_len) < 0)
 		goto fail;
-	}
-	b->mb = mmap(NULL, PROC_MBOX_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, b->mbox_fd, 0);
-	if (b->mb == MAP_FAILED) {
-		b->mb = NULL;
-		snprintf(err, err_len, "process backend: mailbox mmap: %s", strerror(errno));
-		goto fail;
-	}
-	b->mb->spin = b->spin;
-	if (proc_spawn(b, ram->fd, err, err_len) < 0)
-		goto fail;
-	b->tsc_trap_works = b->mb->tsc_trap_works == 1;
+	struct proc_mailbox *mb = b->ch[0].mb;
+	b->tsc_trap_works = mb->tsc_trap_works == 1;
 	/* what the child's signal frames carry is what guest code runs with */
-	b->host.xcr0 &= b->mb->frame_xfeatures;
-	b->host.xsave_size = b->mb->frame_size;
+	b->host.xcr0 &= mb->frame_xfeatures;
+	b->host.xsave_size = mb->frame_size;
 	if (b->host.xsave_size < 576 || b->host.xsave_size > KQEMU_XSAVE_MAX) {
 		snprintf(err, err_len, "process backend: the child's XSAVE frames are %u bytes",
 			 b->host.xsave_size);
@@ -93,16 +81,18 @@ static void proc_get_info(void *opaque, struct kqemu_backend_info *info)
 	info->hole_end = PROC_HOLE_END;
 	info->xcr0 = b->host.xcr0;
 	info->xsave_size = b->host.xsave_size;
-	info->flags = b->tsc_trap_works ? KQEMU_INFO_TSC_TRAP : 0;
+	info->flags = (b->tsc_trap_works ? KQEMU_INFO_TSC_TRAP : 0) | KQEMU_INFO_CONTEXTS;
 	snprintf(info->description, sizeof(info->description),
-		 "child process %d, seccomp, signals", (int)b->pid);
+		 "child process %d (one per context, up to %d), seccomp, signals",
+		 (int)b->ch[0].pid, KQEMU_CONTEXTS);
 }
 
-static void request_to_mailbox(struct proc_backend *b, const struct kqemu_run *run)
+static void request_to_mailbox(struct proc_mailbox *mb, const struct kqemu_run *run)
 {
-	struct kqemu_run *m = &b->mb->run;
+	struct kqemu_run *m = &mb->run;
 	m->version = run->version;
 	m->flush_all = run->flush_all;
+	m->context = run->context;
 	m->nr_unmap = run->nr_unmap;
 	m->nr_map = run->nr_map;
 	memcpy(m->unmap, run->unmap, run->nr_unmap * sizeof(run->unmap[0]));
@@ -110,15 +100,15 @@ static void request_to_mailbox(struct proc_backend *b, const struct kqemu_run *r
 	memcpy(&m->state, &run->state, offsetof(struct kqemu_cpu_state, xsave));
 	memcpy(m->state.xsave, run->state.xsave, run->state.xsave_size);
 	m->exit_class = KQEMU_EXIT_NONE;
-	b->mb->tsc_trap = proc_tsc_trap(&run->state);
-	b->mb->cmd = PROC_CMD_RUN;
+	mb->tsc_trap = proc_tsc_trap(&run->state);
+	mb->cmd = PROC_CMD_RUN;
 }
 
 /* Wait until the child answers request seq: spin, then sleep on the
  * futex in slices, checking between them that the child lives. */
-static int wait_done(struct proc_backend *b, uint32_t seq)
+static int wait_done(struct proc_backend *b, unsigned i, uint32_t seq)
 {
-	uint32_t *w = &b->mb->done_seq;
+	uint32_t *w = &b->ch[i].mb->done_seq;
 	for (uint32_t i = 0; i < b->spin; i++) {
 		if (__atomic_load_n(w, __ATOMIC_ACQUIRE) == seq)
 			return 0;
@@ -130,7 +120,7 @@ static int wait_done(struct proc_backend *b, uint32_t seq)
 		if (v == seq)
 			return 0;
 		long r = syscall(SYS_futex, w, FUTEX_WAIT, v, &ts, NULL, 0);
-		if (r < 0 && errno == ETIMEDOUT && !proc_alive(b))
+		if (r < 0 && errno == ETIMEDOUT && !proc_alive(b, i))
 			return -1;
 	}
 }
@@ -165,19 +155,31 @@ static int proc_exec(void *opaque, struct kqemu_run *run)
 		run->exit_class = KQEMU_EXIT_ERROR;
 		return 0;
 	}
+	/* the context's child, started when it first runs */
+	unsigned i = run->context;
+	struct proc_child *ch = &b->ch[i];
+	if (!ch->pid) {
+		char err[sizeof(run->message)];
+		if (proc_spawn(b, i, err, sizeof(err)) < 0) {
+			set_exit_error(run, err);
+			return -1;
+		}
+	}
 	/* a kick before this point: back at once (kick() sees in_exec
 	 * after this, or we see its flag) */
+	atomic_store(&b->running, ch->pid);
 	atomic_store(&b->in_exec, 1);
 	if (atomic_exchange(&b->kick_pending, 0)) {
 		atomic_store(&b->in_exec, 0);
 		run->exit_class = KQEMU_EXIT_SIGNAL;
 		return 0;
 	}
-	request_to_mailbox(b, run);
-	uint32_t seq = b->mb->req_seq + 1;
-	__atomic_store_n(&b->mb->req_seq, seq, __ATOMIC_RELEASE);
-	syscall(SYS_futex, &b->mb->req_seq, FUTEX_WAKE, 1, NULL, NULL, 0);
-	int r = wait_done(b, seq);
+	struct proc_mailbox *mb = ch->mb;
+	request_to_mailbox(mb, run);
+	uint32_t seq = mb->req_seq + 1;
+	__atomic_store_n(&mb->req_seq, seq, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &mb->req_seq, FUTEX_WAKE, 1, NULL, NULL, 0);
+	int r = wait_done(b, i, seq);
 	atomic_store(&b->in_exec, 0);
 	run->host_ns = now_ns() - t0;
 	if (r < 0) {
@@ -185,7 +187,7 @@ static int proc_exec(void *opaque, struct kqemu_run *run)
 		return -1;
 	}
 	/* one copy: guest code may write the mailbox while we look */
-	const struct kqemu_run *m = &b->mb->run;
+	const struct kqemu_run *m = &mb->run;
 	struct kqemu_run *snap = &b->snap;
 	memcpy(&snap->state, &m->state, sizeof(snap->state));
 	memcpy(&snap->exit_class, &m->exit_class,
@@ -202,8 +204,10 @@ static void proc_kick(void *opaque)
 {
 	struct proc_backend *b = opaque;
 	atomic_store(&b->kick_pending, 1);
-	pid_t pid = b->pid;
-	if (atomic_load(&b->in_exec) && pid > 0)
+	if (!atomic_load(&b->in_exec))
+		return;
+	pid_t pid = atomic_load(&b->running);
+	if (pid > 0)
 		kill(pid, PROC_SIG_KICK);
 }
 

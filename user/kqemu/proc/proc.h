@@ -19,23 +19,34 @@ struct proc_host {
 	uint32_t comp_off[64], comp_size[64];
 };
 
-struct proc_backend {
-	pid_t pid;              /* the child; 0 once reaped */
+/* One child: one address space, i.e. one mapping context (kqemu.h,
+ * KQEMU_INFO_CONTEXTS), started when the context first runs. */
+struct proc_child {
+	pid_t pid;              /* 0: not started, or reaped */
 	int mbox_fd;
 	struct proc_mailbox *mb;
+};
+
+struct proc_backend {
+	struct proc_child ch[KQEMU_CONTEXTS];
+	unsigned nr_started;    /* children started so far (for info) */
+	int ram_fd;             /* the engine's, open while we are */
 	uint64_t ram_size;
 	uint32_t spin;          /* polls of done_seq before FUTEX_WAIT */
-	bool tsc_trap_works;    /* the child's start-up probe */
+	bool tsc_trap_works;    /* the first child's start-up probe */
 	atomic_int kick_pending, in_exec;
-	char dead[128];         /* why the child is gone, "" while alive */
+	atomic_int running;     /* pid of the child in exec() now, for kick() */
+	char dead[128];         /* why a child is gone, "" while all live */
 	struct proc_host host;
 	struct kqemu_run snap;   /* the child's answer, copied once */
 };
 
 /* spawn.c */
-int proc_spawn(struct proc_backend *b, int ram_fd, char *err, size_t err_len);
-/* Is the child still there?  false and b->dead set when not. */
-bool proc_alive(struct proc_backend *b);
+/* Start b->ch[i] (mailbox and process); -1 with err. */
+int proc_spawn(struct proc_backend *b, unsigned i, char *err, size_t err_len);
+/* Is child i still there?  false and b->dead set when not. */
+bool proc_alive(struct proc_backend *b, unsigned i);
+/* End every child and free its mailbox. */
 void proc_reap(struct proc_backend *b);
 
 /* check.c */

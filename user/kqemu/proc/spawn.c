@@ -71,9 +71,9 @@ static void __attribute__((noreturn)) child(pid_t parent, int ram_fd, int mbox_f
 	_exit(127);
 }
 
-static void set_dead(struct proc_backend *b, int status)
+static void set_dead(struct proc_backend *b, struct proc_child *ch, int status)
 {
-	const char *e = b->mb ? b->mb->error : "";
+	const char *e = ch->mb ? ch->mb->error : "";
 	char why[40];
 	if (WIFSIGNALED(status))
 		snprintf(why, sizeof(why), "killed by signal %d", WTERMSIG(status));
@@ -85,17 +85,18 @@ static void set_dead(struct proc_backend *b, int status)
 		 e[0] ? ": " : "", 40, e);
 }
 
-bool proc_alive(struct proc_backend *b)
+bool proc_alive(struct proc_backend *b, unsigned i)
 {
+	struct proc_child *ch = &b->ch[i];
 	if (b->dead[0])
 		return false;
 	int status;
-	pid_t r = waitpid(b->pid, &status, WNOHANG);
+	pid_t r = waitpid(ch->pid, &status, WNOHANG);
 	if (r == 0)
 		return true;
-	if (r == b->pid) {
-		b->pid = 0;
-		set_dead(b, status);
+	if (r == ch->pid) {
+		ch->pid = 0;
+		set_dead(b, ch, status);
 	} else {
 		snprintf(b->dead, sizeof(b->dead), "process backend: the child is gone (%s)",
 			 strerror(errno));
@@ -103,24 +104,37 @@ bool proc_alive(struct proc_backend *b)
 	return false;
 }
 
-void proc_reap(struct proc_backend *b)
+static void reap_child(struct proc_child *ch)
 {
-	if (b->pid <= 0)
-		return;
-	kill(b->pid, SIGKILL);
-	while (waitpid(b->pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	b->pid = 0;
+	if (ch->pid > 0) {
+		kill(ch->pid, SIGKILL);
+		while (waitpid(ch->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		ch->pid = 0;
+	}
+	if (ch->mb)
+		munmap(ch->mb, PROC_MBOX_SIZE);
+	ch->mb = NULL;
+	if (ch->mbox_fd >= 0)
+		close(ch->mbox_fd);
+	ch->mbox_fd = -1;
 }
 
-static int wait_ready(struct proc_backend *b)
+void proc_reap(struct proc_backend *b)
 {
+	for (unsigned i = 0; i < KQEMU_CONTEXTS; i++)
+		reap_child(&b->ch[i]);
+}
+
+static int wait_ready(struct proc_backend *b, unsigned i)
+{
+	struct proc_mailbox *mb = b->ch[i].mb;
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
 	for (int waited = 0; waited < START_TIMEOUT_MS; waited += 10) {
-		if (__atomic_load_n(&b->mb->ready, __ATOMIC_ACQUIRE))
+		if (__atomic_load_n(&mb->ready, __ATOMIC_ACQUIRE))
 			return 0;
-		syscall(SYS_futex, &b->mb->ready, FUTEX_WAIT, 0, &ts, NULL, 0);
-		if (!__atomic_load_n(&b->mb->ready, __ATOMIC_ACQUIRE) && !proc_alive(b))
+		syscall(SYS_futex, &mb->ready, FUTEX_WAIT, 0, &ts, NULL, 0);
+		if (!__atomic_load_n(&mb->ready, __ATOMIC_ACQUIRE) && !proc_alive(b, i))
 			return -1;
 	}
 	snprintf(b->dead, sizeof(b->dead), "process backend: the child did not start in %d ms",
@@ -128,28 +142,54 @@ static int wait_ready(struct proc_backend *b)
 	return -1;
 }
 
-int proc_spawn(struct proc_backend *b, int ram_fd, char *err, size_t err_len)
+/* The child's mailbox: a memfd both map shared. */
+static int make_mailbox(struct proc_backend *b, struct proc_child *ch, char *err, size_t err_len)
 {
+	ch->mbox_fd = memfd_create("qvm-kqemu-mailbox", MFD_CLOEXEC);
+	if (ch->mbox_fd < 0 || ftruncate(ch->mbox_fd, PROC_MBOX_SIZE) < 0) {
+		snprintf(err, err_len, "process backend: mailbox memfd: %s", strerror(errno));
+		return -1;
+	}
+	void *p = mmap(NULL, PROC_MBOX_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, ch->mbox_fd, 0);
+	if (p == MAP_FAILED) {
+		snprintf(err, err_len, "process backend: mailbox mmap: %s", strerror(errno));
+		return -1;
+	}
+	ch->mb = p;
+	ch->mb->spin = b->spin;
+	return 0;
+}
+
+int proc_spawn(struct proc_backend *b, unsigned i, char *err, size_t err_len)
+{
+	struct proc_child *ch = &b->ch[i];
+	if (make_mailbox(b, ch, err, err_len) < 0) {
+		reap_child(ch);
+		return -1;
+	}
 	int stub_fd = stub_memfd();
 	if (stub_fd < 0) {
 		snprintf(err, err_len, "process backend: memfd for the child: %s", strerror(errno));
+		reap_child(ch);
 		return -1;
 	}
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid == 0)
-		child(parent, ram_fd, b->mbox_fd, stub_fd);
+		child(parent, b->ram_fd, ch->mbox_fd, stub_fd);
 	int e = errno;
 	close(stub_fd);
 	if (pid < 0) {
 		snprintf(err, err_len, "process backend: fork: %s", strerror(e));
+		reap_child(ch);
 		return -1;
 	}
-	b->pid = pid;
-	if (wait_ready(b) < 0) {
+	ch->pid = pid;
+	if (wait_ready(b, i) < 0) {
 		snprintf(err, err_len, "%s", b->dead);
-		proc_reap(b);
+		reap_child(ch);
 		return -1;
 	}
+	b->nr_started++;
 	return 0;
 }
