@@ -498,11 +498,13 @@ static enum vcpu_exit kvm_vcpu_run(struct vcpu *v)
  * next KVM_RUN: the end of an instruction that exited to qvm for I/O (its
  * IN result, its RIP past it), and a LAPIC timer that expired while the
  * vCPU was out of KVM_RUN (a count in the kernel, not yet an IRR bit).
- * A state read after a pause and loaded elsewhere would repeat that I/O
- * and lose that interrupt for good: a one-shot timer that never fires
- * again.  KVM_RUN entered with a signal pending (unmasked only inside it
- * by KVM_SET_SIGNAL_MASK) completes the I/O, moves the expired timer into
- * the IRR and returns EINTR without running a guest instruction
+ * A state read after a pause and loaded elsewhere would repeat that I/O,
+ * and would hold that timer only as a one-shot with TMCCT 0 (which the
+ * KVM_SET_LAPIC of Linux 6.1 happens to fire again at once; the IRR bit
+ * says what happened).  KVM_RUN entered with a signal pending (unmasked
+ * only inside it by KVM_SET_SIGNAL_MASK) completes the I/O, moves the
+ * expired timer into the IRR and returns EINTR without running a guest
+ * instruction
  * (Documentation/virt/kvm/api.rst: the note on KVM_EXIT_IO and
  * KVM_EXIT_MMIO in "The kvm_run structure").  Called on a thread that is
  * not the vCPU's, with the vCPU parked.  0, or -1 with a message.
