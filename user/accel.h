@@ -35,6 +35,14 @@ struct accel_ops {
 	/* Run guest code until something qvm must act on. */
 	enum vcpu_exit (*vcpu_run)(struct vcpu *v);
 	int (*get_state)(struct vcpu *v, struct x86_cpu_state *s);
+	/* The state of a paused vCPU for a save or migration: as get_state,
+	 * with what the engine keeps aside until the next run (an exit's
+	 * unfinished instruction, an expired timer) applied first.  NULL:
+	 * get_state has it all. */
+	int (*save_state)(struct vcpu *v, struct x86_cpu_state *s);
+	/* Before a save reads RAM and devices, with the vCPUs paused: finish
+	 * what they left half done (KVM: an I/O instruction).  NULL: none. */
+	int (*prepare_save)(struct machine *m);
 	int (*set_state)(struct vcpu *v, const struct x86_cpu_state *s);
 	/* Put the vCPU in its power-on state (BSP runs, APs wait for SIPI),
 	 * its LAPIC too (SDM Vol. 3, 10.1 and 11.4.7.1).  What firmware then

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include "config.h"
 #include "kvm/kvm.h"
@@ -492,6 +493,79 @@ static enum vcpu_exit kvm_vcpu_run(struct vcpu *v)
 	}
 }
 
+/*
+ * KVM keeps two things outside the state its GET ioctls return until the
+ * next KVM_RUN: the end of an instruction that exited to qvm for I/O (its
+ * IN result, its RIP past it), and a LAPIC timer that expired while the
+ * vCPU was out of KVM_RUN (a count in the kernel, not yet an IRR bit).
+ * A state read after a pause and loaded elsewhere would repeat that I/O,
+ * and would hold that timer only as a one-shot with TMCCT 0 (which the
+ * KVM_SET_LAPIC of Linux 6.1 happens to fire again at once; the IRR bit
+ * says what happened).  KVM_RUN entered with a signal pending (unmasked
+ * only inside it by KVM_SET_SIGNAL_MASK) completes the I/O, moves the
+ * expired timer into the IRR and returns EINTR without running a guest
+ * instruction
+ * (Documentation/virt/kvm/api.rst: the note on KVM_EXIT_IO and
+ * KVM_EXIT_MMIO in "The kvm_run structure").  Called on a thread that is
+ * not the vCPU's, with the vCPU parked.  0, or -1 with a message.
+ */
+int kvm_vcpu_settle(struct vcpu *v)
+{
+	struct kvm_vcpu *kv = kvm_vcpu_of(v);
+	uint64_t buf[2] = { 0 }, set = 0; /* the kernel's sigset_t: a bit per signal */
+	struct kvm_signal_mask *inside = (struct kvm_signal_mask *)buf;
+	sigset_t kick, old;
+	sigemptyset(&kick);
+	sigaddset(&kick, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &kick, &old);
+	/* inside KVM_RUN: this thread's mask but SIGUSR1 */
+	for (int sig = 1; sig <= 64; sig++)
+		if (sig != SIGUSR1 && sigismember(&old, sig) == 1)
+			set |= 1ULL << (sig - 1);
+	inside->len = sizeof(set);
+	memcpy(inside->sigset, &set, sizeof(set));
+	int r = ioctl(kv->fd, KVM_SET_SIGNAL_MASK, inside);
+	if (r == 0) {
+		pthread_kill(pthread_self(), SIGUSR1); /* pending: blocked here */
+		/* a kick that came after the vCPU's last KVM_RUN would end
+		 * this one before the timer is looked at */
+		__atomic_store_n(&kv->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+		/* a string I/O goes on with its next part before EINTR */
+		while ((r = ioctl(kv->fd, KVM_RUN, 0)) == 0) {
+			if (kv->run->exit_reason == KVM_EXIT_IO)
+				handle_io(v, kv->run);
+			else if (kv->run->exit_reason == KVM_EXIT_MMIO)
+				handle_mmio(v, kv->run);
+			else
+				break;
+		}
+		if (r < 0 && errno == EINTR)
+			r = 0;
+		else if (r < 0)
+			qvm_error("cpu %u: KVM_RUN to settle the state: %s", v->index, strerror(errno));
+		else
+			qvm_log(LOG_UNIMP, "cpu %u: exit %u while settling the state", v->index,
+				kv->run->exit_reason);
+		ioctl(kv->fd, KVM_SET_SIGNAL_MASK, NULL);
+		struct timespec none = { 0, 0 };
+		while (sigtimedwait(&kick, NULL, &none) == SIGUSR1) {
+			/* the signal raised above, or a kick meanwhile */
+		}
+	} else {
+		qvm_error("cpu %u: KVM_SET_SIGNAL_MASK: %s", v->index, strerror(errno));
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r < 0 ? -1 : 0;
+}
+
+static int kvm_settle_all(struct machine *m)
+{
+	for (unsigned i = 0; i < m->nr_vcpus; i++)
+		if (kvm_vcpu_settle(m->vcpus[i]) < 0)
+			return -1;
+	return 0;
+}
+
 static int kvm_vcpu_reset(struct vcpu *v)
 {
 	struct kvm_vcpu *kv = kvm_vcpu_of(v);
@@ -558,6 +632,8 @@ const struct accel_ops kvm_accel_ops = {
 	.vcpu_thread_init = kvm_vcpu_thread_init,
 	.vcpu_run = kvm_vcpu_run,
 	.get_state = kvm_get_state,
+	.save_state = kvm_save_state,
+	.prepare_save = kvm_settle_all,
 	.set_state = kvm_set_state,
 	.vcpu_reset = kvm_vcpu_reset,
 	.lapic_write = kvm_lapic_write,

@@ -58,12 +58,17 @@ int kvm_cpuid_check(const struct kvm_cpuid2 *sup, const struct config *cfg);
 int kvm_cpuid_build(const struct kvm_cpuid2 *src, const struct config *cfg,
 		    uint32_t apic_id, struct kvm_cpuid2 *c);
 
-/* kvm-state.c */
+/* state.c */
 int kvm_get_state(struct vcpu *v, struct x86_cpu_state *s);
+int kvm_save_state(struct vcpu *v, struct x86_cpu_state *s);
 int kvm_set_state(struct vcpu *v, const struct x86_cpu_state *s);
 int kvm_lapic_reset(struct vcpu *v);
 int kvm_lapic_write(struct vcpu *v, uint32_t offset, uint32_t value);
 int kvm_msr_write(struct vcpu *v, uint32_t index, uint64_t value);
+
+/* kvm.c: what KVM keeps of a parked vCPU until its next KVM_RUN (an I/O
+ * instruction's end, an expired LAPIC timer) applied without running it */
+int kvm_vcpu_settle(struct vcpu *v);
 
 /* save.c: the in-kernel PIC, IOAPIC, PIT and clock (accel_ops save/load) */
 int kvm_engine_save(struct machine *m, struct state_buf *s);

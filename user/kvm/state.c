@@ -338,6 +338,34 @@ int kvm_get_state(struct vcpu *v, struct x86_cpu_state *s)
 	return msrs_io(v, s, false, false);
 }
 
+/* The LAPIC's IRR and ISR (SDM Vol. 3, 11.8.4): 8 registers each, 16 bytes apart */
+#define APIC_ISR_FIRST 0x100
+#define APIC_IRR_END 0x280
+
+/* The state of a parked vCPU for a save: settled first (kvm_vcpu_settle:
+ * a finished I/O instruction, an expired timer in the IRR), then read.
+ * A timer may expire between the settle and the read; a second settle
+ * shows it as a changed ISR or IRR, and the state is read again. */
+int kvm_save_state(struct vcpu *v, struct x86_cpu_state *s)
+{
+	struct kvm_lapic_state now;
+	for (int tries = 0;; tries++) {
+		if (kvm_vcpu_settle(v) < 0 || kvm_get_state(v, s) < 0 || kvm_vcpu_settle(v) < 0)
+			return -1;
+		if (ioctl(kvm_vcpu_of(v)->fd, KVM_GET_LAPIC, &now) < 0)
+			return get_error(v, "KVM_GET_LAPIC");
+		if (!memcmp(now.regs + APIC_ISR_FIRST, s->lapic + APIC_ISR_FIRST,
+			    APIC_IRR_END - APIC_ISR_FIRST))
+			return 0;
+		qvm_log(LOG_INT, "cpu %u: an interrupt came in while the state was read; reading again",
+			v->index);
+		if (tries == 3) {
+			qvm_error("cpu %u: its LAPIC keeps changing while paused", v->index);
+			return -1;
+		}
+	}
+}
+
 /* A part a power-on state can do without (a backend lacking the ioctl
  * keeps its own reset values): logged then, fatal for a full state. */
 static bool part_failed(struct vcpu *v, int r, bool strict, const char *what)

@@ -105,42 +105,63 @@ static int save_machine_section(struct machine *m, struct stream_writer *w)
 	return put_buf(w, STREAM_SEC_MACHINE, &b);
 }
 
-static int save_cpus(struct machine *m, struct stream_writer *w)
+/* Each vCPU's section, read into cpus[] (m->nr_vcpus of them). */
+static int read_cpus(struct machine *m, struct stream_writer *w, struct state_buf *cpus)
 {
 	static struct x86_cpu_state s;  /* main thread only; 6 KiB */
+	const struct accel_ops *ops = m->accel->ops;
 	for (unsigned i = 0; i < m->nr_vcpus; i++) {
-		struct state_buf b;
-		if (m->accel->ops->get_state(m->vcpus[i], &s) < 0)
+		if ((ops->save_state ? ops->save_state : ops->get_state)(m->vcpus[i], &s) < 0)
 			return stream_wfail(w, "cpu %u: its state cannot be read", i);
-		state_init(&b);
-		state_put_u32(&b, i);
-		cpu_state_put(&b, &s);
-		if (put_buf(w, STREAM_SEC_CPU, &b) < 0)
-			return -1;
+		state_put_u32(&cpus[i], i);
+		cpu_state_put(&cpus[i], &s);
 	}
 	return 0;
 }
 
+/*
+ * The vCPUs are paused.  The engine finishes what they left half done
+ * first (an I/O instruction's end, which may write RAM or a device), so
+ * RAM and devices are saved as they then are.  The vCPUs are read before
+ * the engine's own devices: reading may hand the CPU an interrupt from
+ * the in-kernel PIC, which is then saved as acknowledged.
+ */
 int vm_save(struct machine *m, int fd, uint64_t *bytes, char *err, size_t err_len)
 {
+	const struct accel_ops *ops = m->accel->ops;
 	struct stream_writer w;
 	struct state_buf b;
+	struct state_buf *cpus = calloc(m->nr_vcpus ? m->nr_vcpus : 1, sizeof(*cpus));
+	if (!cpus) {
+		snprintf(err, err_len, "out of memory");
+		return -1;
+	}
+	for (unsigned i = 0; i < m->nr_vcpus; i++)
+		state_init(&cpus[i]);
 	stream_writer_init(&w, fd);
 	stream_write_header(&w);
 	/* a disk read completing during the save would land in RAM already
 	 * written out, its element consumed but never used: drain first */
 	machine_quiesce_devices(m);
+	if (ops->prepare_save && ops->prepare_save(m) < 0)
+		stream_wfail(&w, "%s: the paused vCPUs cannot be settled", ops->name);
 	save_machine_section(m, &w);
 	save_ram(m, &w);
 	state_init(&b);
 	machine_save_devices(m, &b);
 	put_buf(&w, STREAM_SEC_DEVICES, &b);
-	state_init(&b);
-	if (!w.failed && m->accel->ops->save && m->accel->ops->save(m, &b) < 0)
-		stream_wfail(&w, "%s: its state cannot be saved", m->accel->ops->name);
-	put_buf(&w, STREAM_SEC_ENGINE, &b);
 	if (!w.failed)
-		save_cpus(m, &w);
+		read_cpus(m, &w, cpus);
+	state_init(&b);
+	if (!w.failed && ops->save && ops->save(m, &b) < 0)
+		stream_wfail(&w, "%s: its state cannot be saved", ops->name);
+	put_buf(&w, STREAM_SEC_ENGINE, &b);
+	for (unsigned i = 0; i < m->nr_vcpus; i++)
+		if (w.failed)
+			state_free(&cpus[i]);
+		else
+			put_buf(&w, STREAM_SEC_CPU, &cpus[i]);
+	free(cpus);
 	stream_write_end(&w);
 	if (w.failed) {
 		snprintf(err, err_len, "%s", w.err);
