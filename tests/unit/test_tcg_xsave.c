@@ -9,6 +9,7 @@
 #include "unit.h"
 #include "machine.h"
 #include "tcg/tcg.h"
+#include "x86/msr.h"
 #include "tcgtest.h"
 
 #define CODE_BASE 0x1000
@@ -216,8 +217,9 @@ TEST(tcg_xsave_offer_and_cpuid)
 	CHECK_EQ(r[1], 576);                            /* XCR0 = x87 */
 	CHECK_EQ(r[2], tcg_xsave_size(ALL));
 	tcg_cpuid(c, 0xd, 1, r);
-	CHECK_EQ(r[0], 7);
+	CHECK_EQ(r[0], 0xf);                            /* XSAVEOPT XSAVEC XGETBV1 XSAVES */
 	CHECK_EQ(r[1], 576);                            /* compacted, XCR0 = x87 */
+	CHECK_EQ(r[2] | r[3], 0);                       /* no IA32_XSS bit */
 	c->xcr0 = ALL;
 	tcg_cpuid(c, 0xd, 1, r);
 	uint32_t h[4];
@@ -445,6 +447,60 @@ TEST(tcg_xsave_xsavec)
 	guest_write(e.m, DATA + 520, &comp, 8);
 	c->xcr0 = 7;
 	CHECK_EQ(STEP(&e, 0x48, 0x0f, 0xae, 0x2b), EXC_GP);
+	tcg_env_free(&e);
+}
+
+/* XSAVES/XRSTORS (SDM Vol. 2 "XSAVES", "XRSTORS") with IA32_XSS 0:
+ * XSAVEC's image, a compacted XRSTOR; CPL 0 only, XRSTORS refuses the
+ * standard format; IA32_XSS reads 0 and takes only 0. */
+TEST(tcg_xsave_xsaves_xrstors)
+{
+	struct tcg_env e;
+	CHECK(env_init(&e, ALL));
+	struct tcg_cpu *c = e.c;
+	uint8_t a[XSAVE_AREA_SIZE], b[XSAVE_AREA_SIZE];
+	uint8_t want[XSAVE_AREA_SIZE], now[XSAVE_AREA_SIZE];
+	uint32_t size = tcg_xsave_size(ALL);
+	c->xcr0 = ALL;
+	fill_state(c, 5);
+	tcg_xsave_image_get(c, want, size, ALL);
+	c->s.regs[R_RBX] = DATA;
+	c->s.regs[R_RAX] = ALL;
+	c->s.regs[R_RDX] = 0;
+	write_area(&e, DATA, 0);
+	CHECK_EQ(STEP(&e, 0x0f, 0xc7, 0x23), -1);       /* xsavec [rbx] */
+	guest_read(e.m, DATA, a, sizeof(a));
+	write_area(&e, DATA, 0);
+	CHECK_EQ(STEP(&e, 0x0f, 0xc7, 0x2b), -1);       /* xsaves [rbx] */
+	guest_read(e.m, DATA, b, sizeof(b));
+	CHECK(!memcmp(a, b, sizeof(a)));
+	CHECK(get64(b + 520) >> 63);                    /* compacted */
+	fill_state(c, 2);
+	CHECK_EQ(STEP(&e, 0x0f, 0xc7, 0x1b), -1);       /* xrstors [rbx] */
+	tcg_xsave_image_get(c, now, size, ALL);
+	CHECK(!memcmp(now, want, size));
+	/* the standard format (XSAVE leaves XCOMP_BV as it was: cleared
+	 * here): XRSTORS #GP, XRSTOR takes it */
+	CHECK_EQ(STEP(&e, 0x0f, 0xae, 0x23), -1);       /* xsave [rbx] */
+	uint64_t zero = 0;
+	guest_write(e.m, DATA + 520, &zero, 8);
+	CHECK_EQ(STEP(&e, 0x0f, 0xc7, 0x1b), EXC_GP);
+	CHECK_EQ(STEP(&e, 0x0f, 0xae, 0x2b), -1);
+	/* IA32_XSS */
+	uint64_t v = 1;
+	CHECK_EQ(tcg_rdmsr(c, MSR_XSS, &v), 0);
+	CHECK_EQ(v, 0);
+	CHECK_EQ(tcg_wrmsr(c, MSR_XSS, 0), 0);
+	CHECK(tcg_wrmsr(c, MSR_XSS, 1ULL << 8) < 0);    /* PT: not offered */
+	/* the #UD cases before CPL's #GP */
+	c->s.cr4 &= ~CR4_OSXSAVE;
+	CHECK_EQ(STEP(&e, 0x0f, 0xc7, 0x2b), EXC_UD);
+	c->s.cr4 |= CR4_OSXSAVE;
+	CHECK_EQ(STEP(&e, 0xf0, 0x0f, 0xc7, 0x2b), EXC_UD);   /* LOCK */
+	tcg_env_flat_segs(c, 3, true);
+	CHECK_EQ(STEP(&e, 0x0f, 0xc7, 0x2b), EXC_GP);
+	CHECK_EQ(STEP(&e, 0x0f, 0xc7, 0x1b), EXC_GP);
+	CHECK_EQ(STEP(&e, 0x0f, 0xc7, 0x23), -1);       /* XSAVEC at CPL 3 */
 	tcg_env_free(&e);
 }
 

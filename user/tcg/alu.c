@@ -1602,8 +1602,8 @@ static void cmpxchg16b(struct tcg_cpu *c, const struct insn *i, uint64_t off)
 	}
 }
 
-/* 0F C7: group 9; /1 (CMPXCHG8B, with REX.W CMPXCHG16B) here, /4
- * (XSAVEC) in xsave.c. */
+/* 0F C7: group 9; /1 (CMPXCHG8B, with REX.W CMPXCHG16B) here, /3 /4 /5
+ * (XRSTORS, XSAVEC, XSAVES) in xsave.c. */
 /* 0F C7 /6 RDRAND, /7 RDSEED with a register operand (SDM Vol. 2,
  * "RDRAND", "RDSEED"): random bits from the host's getrandom() and CF =
  * 1, or CF = 0 and 0 when it has none at hand; OF SF ZF AF PF cleared.
@@ -1632,7 +1632,7 @@ static void op_grp9(struct tcg_cpu *c, const struct insn *i)
 		rand_rdpid(c, i);
 		return;
 	}
-	if ((i->reg & 7) == 4 && i->mem) {
+	if ((i->reg & 7) >= 3 && (i->reg & 7) <= 5 && i->mem) {
 		tcg_xsave_op(c, i);
 		return;
 	}

@@ -82,6 +82,7 @@
 #define L7_EBX_PROT (L7_EBX_SMEP | L7_EBX_INVPCID | L7_EBX_SMAP)
 #define L7_ECX_UMIP (1u << 2)
 #define L7_ECX_PKU (1u << 3)           /* with XSAVE's PKRU (xsave.c) */
+#define D1_EAX_XSAVES (1u << 3)        /* XSAVES/XRSTORS, IA32_XSS (xsave.c) */
 
 /* Leaf 7 subleaf 0 EDX and subleaf 2 EDX (SDM Vol. 2A, table 3-8) */
 #define L7_MAX_SUBLEAF 2
@@ -358,7 +359,7 @@ static const uint32_t implemented[CPUID_WORDS] = {
 	[CPUID_1_ECX] = L1_ECX | 1u << 26 |             /* XSAVE (xsave.c) */
 			1u << 28 |                      /* AVX (xsave.c) */
 			L1_ECX_FMA | L1_ECX_F16C,
-	[CPUID_D_1_EAX] = 7,                            /* XSAVEOPT XSAVEC XGETBV1 */
+	[CPUID_D_1_EAX] = 0xf,                          /* XSAVEOPT XSAVEC XGETBV1 XSAVES */
 	[CPUID_6_EAX] = L6_EAX_ARAT,
 	[CPUID_7_0_EBX] = L7_EBX | L7_EBX_AVX2,
 	[CPUID_7_0_ECX] = L7_ECX | L7_ECX_PKU,
@@ -421,12 +422,15 @@ unsigned tcg_sys_features(struct tcg_cpu *c)
 	bool pku = (c->xs.offer & XCR0_PKRU) &&
 		   (cpu_def_mask(&d, f, CPUID_7_0_ECX) & L7_ECX_PKU) &&
 		   !(d.kind == CPU_MODEL_NAMED && d.level < 7);
+	/* XSAVES with the XSAVE feature set, unless the model lacks it */
+	bool xsaves = c->xs.offer && (cpu_def_mask(&d, f, CPUID_D_1_EAX) & D1_EAX_XSAVES) &&
+		      !(d.kind == CPU_MODEL_NAMED && d.level < 0xd);
 	unsigned v = (l1 & L1_ECX_PCID ? SYSF_PCID : 0) |
 		     (l7b & L7_EBX_INVPCID ? SYSF_INVPCID : 0) |
 		     (l7b & L7_EBX_SMEP ? SYSF_SMEP : 0) |
 		     (l7b & L7_EBX_SMAP ? SYSF_SMAP : 0) |
 		     (l7c & L7_ECX_UMIP ? SYSF_UMIP : 0) |
-		     (pku ? SYSF_PKU : 0);
+		     (pku ? SYSF_PKU : 0) | (xsaves ? SYSF_XSAVES : 0);
 	c->sys_features = v;
 	c->sys_features_known = true;
 	return v;

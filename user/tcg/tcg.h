@@ -801,6 +801,7 @@ void tcg_cpuid(struct tcg_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4]);
 #define SYSF_SMAP (1u << 3)     /* CR4.SMAP, STAC, CLAC */
 #define SYSF_UMIP (1u << 4)
 #define SYSF_PKU (1u << 5)      /* CR4.PKE, RDPKRU/WRPKRU, protection keys */
+#define SYSF_XSAVES (1u << 6)   /* XSAVES, XRSTORS, IA32_XSS */
 unsigned tcg_sys_features(struct tcg_cpu *c);
 /* -cpu ...,+FEAT: warn about (enforce: refuse, -1) what TCG lacks */
 struct cpu_features;

@@ -13,8 +13,9 @@
  * registers differ from the initial configuration, which the SDM allows
  * (a processor may report a component in use that is in its initial
  * configuration, never the reverse).  XSAVEOPT uses the init
- * optimisation only (13.9), not the modified one.  XSAVES/XRSTORS and
- * IA32_XSS are not offered: no supervisor component exists here.
+ * optimisation only (13.9), not the modified one.  XSAVES/XRSTORS are
+ * offered with IA32_XSS fixed at 0 (no supervisor component exists
+ * here): they are XSAVEC and a compacted XRSTOR at CPL 0 (13.11, 13.12).
  */
 #include <cpuid.h>
 #include <pthread.h>
@@ -31,8 +32,8 @@
 #define MXCSR_INIT 0x1f80u
 #define FCW_INIT 0x37fu
 
-/* CPUID.(EAX=0DH,ECX=1):EAX: XSAVEOPT, XSAVEC, XGETBV with ECX=1 */
-#define D1_EAX (1u << 0 | 1u << 1 | 1u << 2)
+/* CPUID.(EAX=0DH,ECX=1):EAX: XSAVEOPT, XSAVEC, XGETBV with ECX=1, XSAVES */
+#define D1_EAX (1u << 0 | 1u << 1 | 1u << 2 | 1u << 3)
 #define L1_ECX_XSAVE (1u << 26)
 #define L1_ECX_OSXSAVE (1u << 27)
 #define L1_ECX_AVX (1u << 28)
@@ -657,8 +658,9 @@ static void xsavec(struct tcg_cpu *c, const struct insn *i)
 	store_components(c, i, off, img, inuse, mxcsr, true, xcomp, 16, &m);
 }
 
-/* XRSTOR (13.8): every read and check before any register changes */
-static void xrstor(struct tcg_cpu *c, const struct insn *i)
+/* XRSTOR (13.8): every read and check before any register changes;
+ * XRSTORS (13.12) only takes the compacted format. */
+static void xrstor(struct tcg_cpu *c, const struct insn *i, bool supervisor)
 {
 	uint8_t img[XSAVE_AREA_SIZE];
 	uint64_t off = area_checks(c, i);
@@ -670,7 +672,8 @@ static void xrstor(struct tcg_cpu *c, const struct insn *i)
 	/* the legacy region with the header (read even where no component
 	 * of it is loaded), then the extended components loaded */
 	tcg_ld_bytes(c, i->seg, off, img, EXT_START);
-	if (!xrstor_prepare(img + LEGACY_SIZE, img + MXCSR_OFF, rfbm, c->xcr0, &r))
+	if (!xrstor_prepare(img + LEGACY_SIZE, img + MXCSR_OFF, rfbm, c->xcr0, &r) ||
+	    (supervisor && !r.compact))
 		tcg_raise(c, EXC_GP, 0);
 	uint32_t end = xrstor_end(&r, &m);
 	if (end > EXT_START)
@@ -678,11 +681,28 @@ static void xrstor(struct tcg_cpu *c, const struct insn *i)
 	xrstor_apply(c, img, &r, &m);
 }
 
-/* 0F AE /4 /5 /6 and 0F C7 /4, memory forms, no mandatory prefix */
+/* XSAVES and XRSTORS (SDM Vol. 2 "XSAVES", "XRSTORS"): #UD unless
+ * CPUID offers them, #GP(0) outside CPL 0; IA32_XSS is 0, so XSAVES
+ * stores what XSAVEC stores. */
+static void supervisor_checks(struct tcg_cpu *c, const struct insn *i)
+{
+	if (!(tcg_sys_features(c) & SYSF_XSAVES))
+		tcg_raise(c, EXC_UD, NO_ERRCODE);
+	check_osxsave(c, i);            /* the #UD cases come before #GP */
+	if (tcg_cpl(c))
+		tcg_raise(c, EXC_GP, 0);
+}
+
+/* 0F AE /4 /5 /6 and 0F C7 /3 /4 /5, memory forms, no mandatory prefix */
 void tcg_xsave_op(struct tcg_cpu *c, const struct insn *i)
 {
 	if (i->map == MAP_0F && i->op == 0xc7) {
-		xsavec(c, i);
+		if ((i->reg & 7) != 4)
+			supervisor_checks(c, i);
+		if ((i->reg & 7) == 3)
+			xrstor(c, i, true);
+		else
+			xsavec(c, i);
 		return;
 	}
 	switch (i->reg & 7) {
@@ -690,7 +710,7 @@ void tcg_xsave_op(struct tcg_cpu *c, const struct insn *i)
 		xsave_std(c, i, false);
 		break;
 	case 5:
-		xrstor(c, i);
+		xrstor(c, i, false);
 		break;
 	default:
 		xsave_std(c, i, true);
