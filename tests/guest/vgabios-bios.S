@@ -64,11 +64,13 @@ start:
 	pci_w32	0x18, MMIO
 	pci_w32	0x30, ROM | 1
 	pci_w32	0x04, 0x0003
-	/* PAM1 and PAM2 (i440FX 0x5a, 0x5b): 0xC0000-0xCFFFF read/write RAM */
+	/* PAM1 and PAM2 (i440FX 0x5a, 0x5b): 0xC0000-0xCFFFF read/write RAM.
+	 * The word goes to CONFIG_DATA at byte 2 of the dword (0xcfe);
+	 * 0xcf8-0xcfb is CONFIG_ADDRESS, which takes only dword writes. */
 	mov	$0x80000058, %eax
 	mov	$0xcf8, %dx
 	out	%eax, %dx
-	mov	$0xcfa, %dx
+	mov	$0xcfe, %dx
 	mov	$0x3333, %ax
 	out	%ax, %dx
 

@@ -11,8 +11,9 @@
  *   0xcfc-0xcff         CONFIG_DATA: byte, word or dword at the byte
  *                       offset within the dword selected by CONFIG_ADDRESS
  *
- * The 440FX's PAM (0x59-0x5f) and SMRAM (0x72) registers keep what the
- * guest writes; they do not change the memory map yet.
+ * The 440FX's PAM registers (0x59-0x5f) remap 0xc0000-0xfffff when a
+ * BIOS boots the machine (pc/pam.c, through the device's config_write);
+ * SMRAM (0x72) keeps what the guest writes and changes nothing.
  */
 #include <pthread.h>
 #include <stdlib.h>
