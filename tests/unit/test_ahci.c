@@ -362,3 +362,33 @@ TEST(ahci_port_stop_and_resets)
 	CHECK(!r.irq.level[r.gsi]);
 	rig_free(&r);
 }
+
+/* Registers and drive state move to a second machine (savevm/migration). */
+TEST(ahci_save_load)
+{
+	struct rig a, b;
+	CHECK(rig_init(&a));
+	put_cmd(&a, 0, 0xec, 0, 0, 0, 1);
+	put_prd(&a, 0, DATA, 512);
+	CHECK_EQ(issue(&a, 0) & 0x89, 0);               /* leaves DHRS pending */
+	CHECK(a.irq.level[a.gsi]);
+	CHECK(rig_init(&b));
+	wr(&b, 0x04, 0);
+	CHECK_EQ(copy_device_state(a.m, b.m), 0);
+	for (unsigned reg = 0; reg < 0x40; reg += 4)
+		if (reg != 0x28)                        /* SSTS follows the drive */
+			CHECK_EQ(rd(&b, px(0, reg)), rd(&a, px(0, reg)));
+	CHECK_EQ(rd(&b, 0x04), 0x80000002);
+	CHECK_EQ(rd(&b, 0x08), 1);
+	CHECK(b.irq.level[b.gsi]);
+	/* the loaded port runs commands (the tables are b's own RAM) */
+	memcpy(b.ram + CLB, a.ram + CLB, 0x1000);
+	put_cmd(&b, 0, 0x25, 7, 1, 0, 1);
+	put_prd(&b, 0, DATA, 512);
+	CHECK_EQ(issue(&b, 0) & 0x89, 0);
+	uint8_t want[512];
+	blktest_pattern(want, sizeof(want), 7 * 512, SEED);
+	CHECK(!memcmp(b.ram + DATA, want, 512));
+	rig_free(&a);
+	rig_free(&b);
+}

@@ -36,6 +36,7 @@
 #include "irq.h"
 #include "machine.h"
 #include "physmap.h"
+#include "state.h"
 
 #define AHCI_PORTS 6
 #define ABAR 5
@@ -544,9 +545,77 @@ static void ahci_destroy(void *opaque)
 	free(h);
 }
 
+/* Save/load: the HBA's registers, each port's, and its drive through
+ * ide_save/ide_load (quiesce drained the images first, so no slot is
+ * normally running; one that is keeps its PRDT position). */
+#define AHCI_STATE_VERSION 1
+
+static void ahci_save(void *opaque, struct state_buf *s)
+{
+	struct ahci *h = opaque;
+	state_put_u8(s, AHCI_STATE_VERSION);
+	pthread_mutex_lock(&h->lock);
+	state_put_u32(s, h->ghc);
+	state_put_u32(s, h->is);
+	pthread_mutex_unlock(&h->lock);
+	for (unsigned i = 0; i < AHCI_PORTS; i++) {
+		struct ahci_port *p = &h->port[i];
+		pthread_mutex_lock(&p->ide.lock);
+		state_put_u64(s, p->clb);
+		state_put_u64(s, p->fb);
+		uint32_t r[] = { p->is, p->ie, p->cmd, p->tfd, p->sig, p->sctl, p->serr, p->sact,
+				 p->ci, (uint32_t)p->slot, p->prdtl, p->prd_i, p->prd_off, p->prdbc };
+		for (unsigned k = 0; k < ARRAY_SIZE(r); k++)
+			state_put_u32(s, r[k]);
+		state_put_u64(s, p->ctba);
+		pthread_mutex_unlock(&p->ide.lock);
+		ide_save(&p->ide, s);
+	}
+}
+
+static int ahci_load(void *opaque, struct state_buf *s)
+{
+	struct ahci *h = opaque;
+	if (state_get_u8(s) != AHCI_STATE_VERSION)
+		return -1;
+	uint32_t ghc = state_get_u32(s) & GHC_IE, is = state_get_u32(s);
+	for (unsigned i = 0; i < AHCI_PORTS; i++) {
+		struct ahci_port *p = &h->port[i], t = { .clb = state_get_u64(s) };
+		t.fb = state_get_u64(s);
+		uint32_t r[14];
+		for (unsigned k = 0; k < ARRAY_SIZE(r); k++)
+			r[k] = state_get_u32(s);
+		t.ctba = state_get_u64(s);
+		int slot = (int32_t)r[9];
+		if (s->error || slot < -1 || slot > 31 || r[10] > PRDT_MAX || r[11] > r[10] ||
+		    r[12] > 0x400000 || ide_load(&p->ide, s) < 0)
+			return -1;
+		pthread_mutex_lock(&p->ide.lock);
+		p->clb = t.clb & ~0x3ffull;
+		p->fb = t.fb & ~0xffull;
+		p->is = r[0], p->ie = r[1] & 0xfdc000ff, p->cmd = r[2] & (CMD_ST | CMD_FRE);
+		p->tfd = r[3], p->sig = r[4], p->sctl = r[5] & 0xfff, p->serr = r[6];
+		p->sact = r[7], p->ci = r[8], p->slot = slot, p->prdtl = r[10];
+		p->prd_i = r[11], p->prd_off = r[12], p->prdbc = r[13];
+		p->ctba = t.ctba & ~0x7full;
+		port_update_irq(p);
+		pthread_mutex_unlock(&p->ide.lock);
+	}
+	pthread_mutex_lock(&h->lock);
+	h->ghc = ghc;
+	h->is = (is & ((1u << AHCI_PORTS) - 1)) | h->pending;
+	hba_update_line(h);
+	pthread_mutex_unlock(&h->lock);
+	if (h->pci)
+		update_abar(h);
+	return 0;
+}
+
 static const struct device_ops ahci_dev_ops = {
 	.name = "ahci",
 	.reset = ahci_dev_reset,
+	.save = ahci_save,
+	.load = ahci_load,
 	.quiesce = ahci_quiesce,
 	.destroy = ahci_destroy,
 };
