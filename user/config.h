@@ -17,7 +17,8 @@ struct debug_exit_cfg {
 /* -drive: a virtio disk each, in PCI slots 3, 4, ...; -hda..-hdd,
  * -cdrom, -drive if=ide and -device ide-hd/ide-cd: IDE drives */
 #define MAX_DRIVES 8
-#define IDE_MAX_INDEX 4                 /* 2 buses of 2 units: index = 2 * bus + unit */
+#define IDE_MAX_INDEX 4
+#define AHCI_MAX_PORTS 6                /* -device ahci: ports 0-5 */                 /* 2 buses of 2 units: index = 2 * bus + unit */
 struct drive_cfg {
 	const char *file;
 	const char *format;             /* "raw", "qcow2", NULL: probe */
@@ -29,7 +30,9 @@ struct drive_cfg {
 	bool if_none;                   /* if=none: a disk only with -device virtio-blk-pci */
 	bool attached;                  /* if=none named by a -device virtio-blk-pci,drive= */
 	bool ide, cdrom;                /* if=ide (or -device ide-*), media=cdrom */
-	int index;                      /* IDE: 2 * bus + unit; -1: the first free one */
+	bool ahci;                      /* -device ide-*,bus=AHCI.N: on the AHCI HBA */
+	int index;                      /* IDE: 2 * bus + unit; AHCI: the port; -1: the
+					 * first free one */
 	bool has_bootindex;             /* -device ...,bootindex=N: the firmware's */
 	unsigned bootindex;             /* bootorder file lists it (lowest first) */
 };
@@ -122,8 +125,10 @@ struct config {
 		const char *drive;
 		bool cdrom;
 		int bus, unit;          /* -1: not given */
-	} ide_devices[IDE_MAX_INDEX];
+		const char *ahci_bus;   /* bus=AHCI-ID.PORT: the given bus= */
+	} ide_devices[IDE_MAX_INDEX + AHCI_MAX_PORTS];
 	unsigned nr_ide_devices;
+	const char *ahci_id;            /* -device ahci,id=ID (NULL: no AHCI HBA) */
 	struct blockdev_cfg blockdevs[MAX_DRIVES * 2];
 	unsigned nr_blockdevs;
 	struct netdev_cfg netdevs[MAX_NETDEVS]; /* -netdev, -nic, -net user|tap */
@@ -163,6 +168,8 @@ int blk_device_option(struct config *c, char *props);
  * drive's index (bus and unit) once every option was read. */
 int ide_device_option(struct config *c, char *props, bool cdrom);
 int ide_drives_finish(struct config *c);
+/* -device ahci,id=ID */
+int ahci_device_option(struct config *c, char *props);
 /* -blockdev; and the disk a -device's drive=NAME means when NAME is a
  * node: 0 (d filled), 1 no such node, -1 (message printed) */
 int blockdev_option(struct config *c, char *arg);

@@ -28,6 +28,8 @@ static int ide_dev_kv(void *opaque, const char *key, const char *val)
 	}
 	if (!strcmp(key, "drive")) {
 		p->drive = val;
+	} else if (!strcmp(key, "bus") && strncmp(val, "ide.", 4)) {
+		p->ahci_bus = val;      /* an AHCI port: checked at the end */
 	} else if (!strcmp(key, "bus")) {
 		if (strncmp(val, "ide.", 4) || (val[4] != '0' && val[4] != '1') || val[5]) {
 			qvm_error("-device ide-%s: bus=%s: there are buses ide.0 and ide.1",
@@ -67,7 +69,7 @@ int ide_device_option(struct config *c, char *props, bool cdrom)
 		qvm_error("-device ide-hd: give the disk: drive=ID (a -drive if=none,id=ID)");
 		return -1;
 	}
-	if (c->nr_ide_devices == IDE_MAX_INDEX) {
+	if (c->nr_ide_devices == ARRAY_SIZE(c->ide_devices)) {
 		qvm_error("-device ide-%s: too many IDE drives (at most %d)", cdrom ? "cd" : "hd",
 			  IDE_MAX_INDEX);
 		return -1;
@@ -115,9 +117,57 @@ static struct drive_cfg *find_if_none(struct config *c, const char *id)
 	return NULL;
 }
 
+/* bus=ID.PORT of the -device ahci,id=ID. */
+static int ahci_place(struct config *c, struct drive_cfg *taken[AHCI_MAX_PORTS],
+		      struct drive_cfg *d, const char *bus, const char *opt)
+{
+	const char *dot = strrchr(bus, '.');
+	char *end;
+	if (!c->ahci_id || !dot || (size_t)(dot - bus) != strlen(c->ahci_id) ||
+	    strncmp(bus, c->ahci_id, dot - bus)) {
+		qvm_error("%s: bus=%s: no such bus (ide.0, ide.1, or ID.PORT of a -device ahci,id=ID)",
+			  opt, bus);
+		return -1;
+	}
+	long port = strtol(dot + 1, &end, 10);
+	if (!dot[1] || *end || port < 0 || port >= AHCI_MAX_PORTS) {
+		qvm_error("%s: bus=%s: the AHCI ports are %s.0 to %s.%d", opt, bus, c->ahci_id,
+			  c->ahci_id, AHCI_MAX_PORTS - 1);
+		return -1;
+	}
+	if (taken[port]) {
+		qvm_error("%s: bus=%s: that AHCI port has a drive already", opt, bus);
+		return -1;
+	}
+	taken[port] = d;
+	d->ahci = true;
+	d->index = port;
+	return 0;
+}
+
+int ahci_device_option(struct config *c, char *props)
+{
+	const char *id = "ahci";
+	for (char *tok = strtok(props, ","); tok; tok = strtok(NULL, ",")) {
+		if (!strncmp(tok, "id=", 3) && tok[3]) {
+			id = tok + 3;
+		} else {
+			qvm_error("-device ahci: unknown property '%s' (id)", tok);
+			return -1;
+		}
+	}
+	if (c->ahci_id) {
+		qvm_error("-device ahci: one AHCI controller at most");
+		return -1;
+	}
+	c->ahci_id = id;
+	return 0;
+}
+
 int ide_drives_finish(struct config *c)
 {
 	struct drive_cfg *taken[IDE_MAX_INDEX] = { 0 };
+	struct drive_cfg *ahci_taken[AHCI_MAX_PORTS] = { 0 };
 	for (unsigned k = 0; k < c->nr_drives; k++) {
 		struct drive_cfg *d = &c->drives[k];
 		if (d->ide && !d->if_none && place(taken, d, d->index, "-drive if=ide") < 0)
@@ -145,10 +195,16 @@ int ide_drives_finish(struct config *c)
 			memset(d, 0, sizeof(*d));
 			d->if_none = true;
 		}
-		d->attached = d->ide = true;
+		d->attached = true;
 		d->cdrom = p->cdrom;
 		if (p->cdrom)
 			d->readonly = true;
+		if (p->ahci_bus) {
+			if (ahci_place(c, ahci_taken, d, p->ahci_bus, opt) < 0)
+				return -1;
+			continue;
+		}
+		d->ide = true;
 		int i = -1;
 		if (p->bus >= 0)
 			i = 2 * p->bus + (p->unit >= 0 ? p->unit : taken[2 * p->bus] ? 1 : 0);

@@ -800,6 +800,8 @@ static void device_help(void)
 	       "bochs-display   vgamem_mb=MiB (16), romfile=FILE (vgabios-bochs-display.bin)\n"
 	       "ide-hd          drive=ID (a -drive if=none,id=ID), bus=ide.0|ide.1, unit=0|1\n"
 	       "ide-cd          drive=ID (none: an empty drive), bus=ide.0|ide.1, unit=0|1\n"
+	       "                (bus=ID.0..ID.5: a port of the AHCI controller -device ahci,id=ID)\n"
+	       "ahci            id=ID (ICH9 AHCI, 6 ports)\n"
 	       "virtio-keyboard-pci, virtio-mouse-pci, virtio-tablet-pci  (virtio-input)\n");
 }
 
@@ -819,6 +821,8 @@ static int device_option(struct config *c, char *arg)
 		return vga_device_option(c, VGA_STD, arg[n] ? arg + n + 1 : arg + n);
 	if (n == strlen("bochs-display") && !strncmp(arg, "bochs-display", n))
 		return vga_device_option(c, VGA_BOCHS_DISPLAY, arg[n] ? arg + n + 1 : arg + n);
+	if (n == strlen("ahci") && !strncmp(arg, "ahci", n))
+		return ahci_device_option(c, arg[n] ? arg + n + 1 : arg + n);
 	if (n == strlen("ide-hd") && (!strncmp(arg, "ide-hd", n) || !strncmp(arg, "ide-cd", n)))
 		return ide_device_option(c, arg[n] ? arg + n + 1 : arg + n, arg[4] == 'c');
 	int ui = ui_device_option(c, arg, n, arg[n] ? arg + n + 1 : arg + n);

@@ -243,6 +243,15 @@ void ide_info_block(struct ide_ctrl *c, void (*print)(void *opaque, const char *
 /* Before qvm exits (main thread, vCPUs paused): finish and close the
  * images. */
 void ide_close(struct ide_ctrl *c);
+/* An AHCI HBA (ahci.c, AHCI 1.3.1) as PCI function slot.0 of h (QEMU's
+ * "ahci": ICH9 8086:2922, class 01:06:01), ABAR in BAR5, six ports,
+ * INTx.  A port carries an ATA disk or an ATAPI CD-ROM of the IDE code
+ * (ahci_attach: as ide_attach; port 0-5). */
+struct ahci;
+struct ahci *ahci_new(struct machine *m, struct pci_host *h, unsigned slot);
+int ahci_attach(struct ahci *h, unsigned port, struct blk *b, bool cdrom,
+		const struct blk_open_opts *opts);
+void ahci_close(struct ahci *h);
 /* virtio-input over virtio-pci (virtio_input.c, virtio 1.2 spec 5.8) at
  * slot of h: a keyboard, a relative mouse or an absolute tablet fed by the
  * input router (ui/input.h). */

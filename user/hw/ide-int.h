@@ -148,8 +148,22 @@ struct ide_bus {
 	struct ide_bm bm;
 };
 
+/* Another transport in place of the task file ports and SFF-8038i (AHCI,
+ * ahci.c): every data phase is DMA through to_memory/from_memory, and
+ * the end of a command (where INTRQ would rise) calls command_end;
+ * unlocking runs in ide_unlock() with the lock still held, before the
+ * prepared image requests are submitted. */
+struct ide_xport {
+	void (*command_end)(struct ide_bus *b);
+	int (*to_memory)(struct ide_bus *b, const uint8_t *src, uint32_t len);
+	int (*from_memory)(struct ide_bus *b, uint8_t *dst, uint32_t len);
+	void (*unlocking)(struct ide_ctrl *c);
+};
+
 struct ide_ctrl {
 	struct machine *m;
+	const struct ide_xport *xport;  /* NULL: the PIIX3's ports and BAR4 */
+	void *xport_opaque;
 	struct pci_device *pci;         /* NULL in unit tests without PCI */
 	pthread_mutex_t lock;
 	struct ide_bus bus[2];

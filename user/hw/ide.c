@@ -35,11 +35,17 @@ static const unsigned bus_irq[2] = { 14, 15 };
 
 void ide_update_irq(struct ide_bus *b)
 {
+	if (b->ctrl->xport)
+		return;
 	machine_set_irq(b->ctrl->m, b->irq, b->irq_pending && !(b->devctl & DC_NIEN));
 }
 
 void ide_raise_irq(struct ide_bus *b)
 {
+	if (b->ctrl->xport) {
+		b->ctrl->xport->command_end(b);
+		return;
+	}
 	b->irq_pending = true;
 	b->bm.status |= BM_ST_INT;      /* follows INTRQ (SFF-8038i 3.1) */
 	ide_update_irq(b);
@@ -65,6 +71,8 @@ void ide_unlock(struct ide_ctrl *c)
 {
 	struct ide_drive *todo[4];
 	unsigned n = 0;
+	if (c->xport && c->xport->unlocking)
+		c->xport->unlocking(c);
 	for (unsigned i = 0; i < 2; i++)
 		for (unsigned u = 0; u < 2; u++)
 			if (c->bus[i].drive[u].submit) {
@@ -197,6 +205,7 @@ static void image_done(struct blk_req *req, int ret)
 
 void ide_start_buf_in(struct ide_drive *d, uint32_t len, uint32_t drq_size, bool dma)
 {
+	dma |= d->bus->ctrl->xport != NULL;     /* AHCI: always through the PRDT */
 	d->write = false;
 	d->dma = dma;
 	d->io_left = 0;
@@ -216,6 +225,7 @@ void ide_start_buf_in(struct ide_drive *d, uint32_t len, uint32_t drq_size, bool
 void ide_start_image(struct ide_drive *d, uint64_t offset, uint64_t bytes, bool write,
 		     uint32_t drq_size, bool dma)
 {
+	dma |= d->bus->ctrl->xport != NULL;
 	d->write = write;
 	d->dma = dma;
 	d->io_off = offset;

@@ -62,16 +62,22 @@ static int prd_copy(struct ide_bus *b, uint8_t *buf, uint32_t len, bool to_mem)
 
 int ide_bm_to_memory(struct ide_bus *b, const uint8_t *src, uint32_t len)
 {
+	if (b->ctrl->xport)
+		return b->ctrl->xport->to_memory(b, src, len);
 	return prd_copy(b, (uint8_t *)src, len, true);
 }
 
 int ide_bm_from_memory(struct ide_bus *b, uint8_t *dst, uint32_t len)
 {
+	if (b->ctrl->xport)
+		return b->ctrl->xport->from_memory(b, dst, len);
 	return prd_copy(b, dst, len, false);
 }
 
 void ide_bm_end(struct ide_bus *b, bool error)
 {
+	if (b->ctrl->xport)
+		return;                 /* the transport reports the end */
 	b->bm.status &= ~BM_ST_ACTIVE;
 	if (error)
 		b->bm.status |= BM_ST_ERROR;
@@ -80,7 +86,7 @@ void ide_bm_end(struct ide_bus *b, bool error)
 void ide_bm_kick(struct ide_bus *b)
 {
 	struct ide_drive *d = ide_selected(b);
-	if ((b->bm.status & BM_ST_ACTIVE) && d->phase == PH_DMA)
+	if ((b->bm.status & BM_ST_ACTIVE || b->ctrl->xport) && d->phase == PH_DMA)
 		ide_bm_start_transfer(b);
 }
 

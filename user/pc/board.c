@@ -39,13 +39,14 @@ static int pc_powerdown(struct machine *m)
 static void pc_shutdown(struct machine *m)
 {
 	struct pc_board *b = m->board;
-	if (!b || (!b->nr_disks && !b->ide))
+	if (!b || (!b->nr_disks && !b->ide && !b->ahci))
 		return;
 	if (m->nr_vcpus)
 		machine_pause(m);
 	for (unsigned i = 0; i < b->nr_disks; i++)
 		virtio_blk_close(b->disks[i]);
 	ide_close(b->ide);
+	ahci_close(b->ahci);
 }
 
 /* The monitor's block commands: the IDE drives. */

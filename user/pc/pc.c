@@ -112,7 +112,7 @@ static int add_disks(struct machine *m)
 	struct pc_board *b = m->board;
 	for (unsigned i = 0; i < cfg->nr_drives; i++) {
 		const struct drive_cfg *d = &cfg->drives[i];
-		if ((d->if_none && !d->attached) || d->ide)
+		if ((d->if_none && !d->attached) || d->ide || d->ahci)
 			continue;       /* no -device virtio-blk-pci for it, or IDE */
 		if (!d->file) {
 			qvm_error("virtio-blk-pci: drive %s has no image (file=...)", d->id ? d->id : "");
@@ -168,6 +168,37 @@ static int add_ide(struct machine *m)
 		if (d->file && !(img = blk_open(d->file, &o)))
 			return -1;
 		if (ide_attach(b->ide, d->index / 2, d->index % 2, img, d->cdrom, &o) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* -device ahci and its drives, in the slot after the input devices. */
+static int add_ahci(struct machine *m)
+{
+	const struct config *cfg = m->cfg;
+	struct pc_board *b = m->board;
+	if (!cfg->ahci_id)
+		return 0;
+	unsigned slot = PC_FIRST_DISK_SLOT + b->nr_disks + cfg->nr_nics + cfg->ui.nr_input_devs;
+	if (!(b->ahci = ahci_new(m, b->pci, slot)))
+		return -1;
+	for (unsigned i = 0; i < cfg->nr_drives; i++) {
+		const struct drive_cfg *d = &cfg->drives[i];
+		if (!d->ahci)
+			continue;
+		struct blk_open_opts o = {
+			.format = d->format,
+			.readonly = d->readonly || d->cdrom,
+			.cache = d->cache,
+			.snapshot = (d->snapshot || cfg->snapshot) && !d->cdrom,
+			.share = BLK_SHARE_DEVICE,
+			.no_locking = d->no_locking,
+		};
+		struct blk *img = NULL;
+		if (d->file && !(img = blk_open(d->file, &o)))
+			return -1;
+		if (ahci_attach(b->ahci, d->index, img, d->cdrom, &o) < 0)
 			return -1;
 	}
 	return 0;
@@ -280,7 +311,8 @@ int pc_init(struct machine *m, struct chardev *const *serials)
 	m->board = calloc(1, sizeof(struct pc_board));
 	if (!m->board || check_apic_ids(cfg) < 0 || map_ram(m) < 0 ||
 	    add_devices(m, serials) < 0 || add_display(m) < 0 || add_disks(m) < 0 ||
-	    add_ide(m) < 0 || add_nics(m) < 0 || add_input_devices(m) < 0)
+	    add_ide(m) < 0 || add_nics(m) < 0 || add_input_devices(m) < 0 ||
+	    add_ahci(m) < 0)
 		return -1;
 	struct pc_board *b = m->board;
 	b->qvm_firmware = cfg->kernel != NULL;

@@ -47,6 +47,7 @@ struct pc_board {
 	const struct drive_cfg *disk_cfgs[8]; /* their -drive (bootindex) */
 	unsigned nr_disks;
 	struct ide_ctrl *ide;        /* the IDE function, when there are drives */
+	struct ahci *ahci;           /* -device ahci */
 	enum pc_boot_kind boot;
 	bool qvm_firmware;           /* -kernel: qvm does what firmware does */
 	uint32_t mb_entry, mb_info;  /* multiboot entry point and information */
