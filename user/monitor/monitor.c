@@ -228,9 +228,9 @@ static void mon_input_cmd(struct monitor *mon,
 }
 
 /* info vga-text: the text screen as rows of characters, for tests and
- * for a user with -display none.  Printable ASCII is shown as is, any
- * other byte (CP437 box drawing, arrows, NUL) as '.'; trailing blanks
- * are dropped.  The first line gives the size and the cursor. */
+ * for a user with -display none.  Printable ASCII is shown as is, NUL
+ * (blank in the VGA font) as a space, any other byte (CP437 box drawing,
+ * arrows) as '.'; trailing blanks are dropped.  The first line gives the size and the cursor. */
 static void info_vga_text(struct monitor *mon)
 {
 	struct display_text t;
@@ -245,7 +245,7 @@ static void info_vga_text(struct monitor *mon)
 		unsigned n = t.cols < 256 ? t.cols : 256;
 		const uint8_t *row = t.chars + (size_t)r * t.cols;
 		for (unsigned c = 0; c < n; c++)
-			line[c] = row[c] >= 0x20 && row[c] < 0x7f ? (char)row[c] : '.';
+			line[c] = !row[c] ? ' ' : row[c] >= 0x20 && row[c] < 0x7f ? (char)row[c] : '.';
 		while (n && line[n - 1] == ' ')
 			n--;
 		line[n] = '\n';
