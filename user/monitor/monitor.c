@@ -227,6 +227,33 @@ static void mon_input_cmd(struct monitor *mon,
 		mon_printf(mon, "%s\n", err);
 }
 
+/* info vga-text: the text screen as rows of characters, for tests and
+ * for a user with -display none.  Printable ASCII is shown as is, NUL
+ * (blank in the VGA font) as a space, any other byte (CP437 box drawing,
+ * arrows) as '.'; trailing blanks are dropped.  The first line gives the size and the cursor. */
+static void info_vga_text(struct monitor *mon)
+{
+	struct display_text t;
+	if (!display_get_text(mon->m, &t)) {
+		mon_puts(mon, "info vga-text: no text screen (no VGA, or a graphics mode)\n");
+		return;
+	}
+	mon_printf(mon, "text %ux%u cursor %u,%u%s\n", t.cols, t.rows, t.cursor_col,
+		   t.cursor_row, t.cursor_visible ? "" : " (hidden)");
+	char line[256 + 2];
+	for (unsigned r = 0; r < t.rows; r++) {
+		unsigned n = t.cols < 256 ? t.cols : 256;
+		const uint8_t *row = t.chars + (size_t)r * t.cols;
+		for (unsigned c = 0; c < n; c++)
+			line[c] = !row[c] ? ' ' : row[c] >= 0x20 && row[c] < 0x7f ? (char)row[c] : '.';
+		while (n && line[n - 1] == ' ')
+			n--;
+		line[n] = '\n';
+		line[n + 1] = 0;
+		mon_puts(mon, line);
+	}
+}
+
 static void cmd_info(struct monitor *mon, const char *what)
 {
 	struct machine *m = mon->m;
@@ -259,12 +286,14 @@ static void cmd_info(struct monitor *mon, const char *what)
 		info_migrate(mon);
 	} else if (!strcmp(what, "network")) {
 		netdev_info(m->netdevs, mon_print_cb, mon);
+	} else if (!strcmp(what, "vga-text")) {
+		info_vga_text(mon);
 	} else if (!strcmp(what, "block")) {
 		if (m->board_ops && m->board_ops->block_info)
 			m->board_ops->block_info(m, mon_print_cb, mon);
 	} else {
 		mon_printf(mon, "info: unknown item '%s' (registers, cpus, kvm, kqemu, "
-			   "accel, status, migrate, name, network, block)\n", what);
+			   "accel, status, migrate, name, network, block, vga-text)\n", what);
 	}
 }
 
@@ -309,6 +338,7 @@ static void cmd_help(struct monitor *mon)
 		 "info name            the -name of the guest\n"
 		 "info network         network back ends and their NICs\n"
 		 "info block           the IDE drives and their media\n"
+		 "info vga-text        the VGA text screen as characters\n"
 		 "eject [-f] DEV       open the CD-ROM drive DEV (ide1-cd0); -f: even if locked\n"
 		 "change DEV FILE      put the image FILE into the CD-ROM drive DEV\n"
 		 "set_link NAME on|off  a back end's link up or down\n"
