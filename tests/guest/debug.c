@@ -363,6 +363,13 @@ static void step_tests(void)
 int main(void)
 {
 	test_name = "debug";
+	/* KVM nested under QEMU 7.2's TCG (tests/nested): the outer
+	 * emulator delivers these #DBs, and it lacks DR7.GD, I/O
+	 * breakpoints and MOV SS's hold on data traps */
+	if (cmdline_has("on-qemu-tcg")) {
+		skip("debug: KVM nested under QEMU's TCG, which lacks general detect, I/O breakpoints and the MOV SS shadow");
+		test_done();
+	}
 	qemu_tcg = cmdline_has("qemu") && cmdline_has("tcg");
 	printk("debug: start%s\n", qemu_tcg ? " (qemu-tcg)" : "");
 	set_irq_handler(V_DB, db_handler);

@@ -203,6 +203,12 @@ int main(void)
 	uint32_t r[4];
 
 	test_name = "pku";
+	/* KVM nested under QEMU's TCG: the outer emulator's page walk and
+	 * PKRU decide, and QEMU 7.2 keeps a stale TLB entry across CR4.PKE */
+	if (cmdline_has("on-qemu-tcg")) {
+		skip("pku: KVM nested under QEMU's TCG decides protection keys");
+		test_done();
+	}
 	qemu_tcg = cmdline_has("qemu") && cmdline_has("tcg");
 	cpuid(0, 0, r);
 	if (r[0] >= 7)
