@@ -138,6 +138,24 @@ static int add_disks(struct machine *m)
 	return 0;
 }
 
+/* The image of an IDE or AHCI drive, opened as its -drive says (a CD-ROM
+ * read-only, never a snapshot); none for an empty CD-ROM drive.  o keeps
+ * how, for the monitor's change.  0, or -1 with a message. */
+static int open_ata_drive(const struct config *cfg, const struct drive_cfg *d,
+			  struct blk_open_opts *o, struct blk **img)
+{
+	*o = (struct blk_open_opts){
+		.format = d->format,
+		.readonly = d->readonly || d->cdrom,
+		.cache = d->cache,
+		.snapshot = (d->snapshot || cfg->snapshot) && !d->cdrom,
+		.share = BLK_SHARE_DEVICE,
+		.no_locking = d->no_locking,
+	};
+	*img = NULL;
+	return d->file && !(*img = blk_open(d->file, o)) ? -1 : 0;
+}
+
 /* The IDE drives (options-ide.c gave each its index) on the PIIX3 IDE
  * function at 00:01.1 (beside the ISA bridge at 00:01.0), made when
  * there is one. */
@@ -156,16 +174,9 @@ static int add_ide(struct machine *m)
 		const struct drive_cfg *d = &cfg->drives[i];
 		if (!d->ide)
 			continue;
-		struct blk_open_opts o = {
-			.format = d->format,
-			.readonly = d->readonly || d->cdrom,
-			.cache = d->cache,
-			.snapshot = (d->snapshot || cfg->snapshot) && !d->cdrom,
-			.share = BLK_SHARE_DEVICE,
-			.no_locking = d->no_locking,
-		};
-		struct blk *img = NULL;
-		if (d->file && !(img = blk_open(d->file, &o)))
+		struct blk_open_opts o;
+		struct blk *img;
+		if (open_ata_drive(cfg, d, &o, &img) < 0)
 			return -1;
 		if (ide_attach(b->ide, d->index / 2, d->index % 2, img, d->cdrom, &o) < 0)
 			return -1;
@@ -187,16 +198,9 @@ static int add_ahci(struct machine *m)
 		const struct drive_cfg *d = &cfg->drives[i];
 		if (!d->ahci)
 			continue;
-		struct blk_open_opts o = {
-			.format = d->format,
-			.readonly = d->readonly || d->cdrom,
-			.cache = d->cache,
-			.snapshot = (d->snapshot || cfg->snapshot) && !d->cdrom,
-			.share = BLK_SHARE_DEVICE,
-			.no_locking = d->no_locking,
-		};
-		struct blk *img = NULL;
-		if (d->file && !(img = blk_open(d->file, &o)))
+		struct blk_open_opts o;
+		struct blk *img;
+		if (open_ata_drive(cfg, d, &o, &img) < 0)
 			return -1;
 		if (ahci_attach(b->ahci, d->index, img, d->cdrom, &o) < 0)
 			return -1;
