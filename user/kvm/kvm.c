@@ -482,6 +482,11 @@ static enum vcpu_exit kvm_vcpu_run(struct vcpu *v)
 		return VCPU_EXIT_HALT;
 	case KVM_EXIT_SHUTDOWN:
 		qvm_log(LOG_INT, "cpu %u: triple fault, resetting", v->index);
+		if (log_enabled(LOG_CPU)) {
+			struct x86_cpu_state s;
+			if (kvm_get_state(v, &s) == 0)
+				x86_cpu_dump(&s, NULL, NULL);
+		}
 		return VCPU_EXIT_RESET;
 	case KVM_EXIT_SYSTEM_EVENT:
 		if (run->system_event.type == KVM_SYSTEM_EVENT_RESET)
