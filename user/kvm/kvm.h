@@ -27,9 +27,17 @@ struct kvm_vm {
 	bool hw_virt; /* the CPU has VT-x/AMD-V (not a software backend) */
 };
 
+/* kvmclock (old and new), async PF (vector, enable), steal time, PV
+ * EOI, poll control: pvmsr.c */
+#define KVM_PV_MSRS 9
+
 struct kvm_vcpu {
 	int fd;
 	struct kvm_run *run;
+	/* PV MSRs of a loaded state, set after the vCPU's state (pvmsr.c) */
+	bool pv_msr_pending;
+	bool pv_msr_have[KVM_PV_MSRS];
+	uint64_t pv_msr_value[KVM_PV_MSRS];
 };
 
 static inline struct kvm_vm *kvm_of(struct machine *m)
@@ -71,6 +79,11 @@ int kvm_msr_write(struct vcpu *v, uint32_t index, uint64_t value);
 int kvm_vcpu_settle(struct vcpu *v);
 
 /* save.c: the in-kernel PIC, IOAPIC, PIT and clock (accel_ops save/load) */
+/* pvmsr.c: KVM's paravirtual MSRs in the engine's saved state */
+void kvm_pv_msrs_save(struct vcpu *v, struct state_buf *s);
+int kvm_pv_msrs_load(struct vcpu *v, struct state_buf *s);
+int kvm_pv_msrs_apply(struct vcpu *v, bool power_on);
+
 int kvm_engine_save(struct machine *m, struct state_buf *s);
 int kvm_engine_load(struct machine *m, struct state_buf *s);
 

@@ -422,6 +422,8 @@ int kvm_set_state(struct vcpu *v, const struct x86_cpu_state *s)
 		what = "KVM_SET_VCPU_EVENTS";
 	else if (ioctl(fd, KVM_SET_MP_STATE, &mp) < 0)
 		what = "KVM_SET_MP_STATE";
+	else if (kvm_pv_msrs_apply(v, !s->has_lapic) < 0)
+		return -1;
 	if (what) {
 		qvm_error("cpu %u: setting the state: %s: %s", v->index, what, strerror(errno));
 		return -1;
