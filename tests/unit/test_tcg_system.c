@@ -381,11 +381,21 @@ TEST(tcg_cpuid_tsc_frequency)
 	tcg_cpuid(e.c, 0x15, 0, r);
 	uint64_t hz = tsc_hz();
 	if (r[0] && r[1]) {
-		/* crystal * numerator / denominator is the TSC within 1 ppm,
-		 * and Linux's 32-bit crystal_kHz * numerator doesn't overflow */
-		double f = (double)r[2] * r[1] / r[0];
-		CHECK(f > hz * (1 - 1e-6) && f < hz * (1 + 1e-6));
-		CHECK((uint64_t)(r[2] / 1000) * r[1] <= UINT32_MAX);
+		/* Linux's 32-bit crystal_kHz * numerator doesn't overflow, and
+		 * crystal * numerator / denominator is the TSC as closely as
+		 * any numerator within that bound gives it (searched here;
+		 * about 1 ppm, depending on the host's rate) */
+		uint32_t max_num = UINT32_MAX / (r[2] / 1000);
+		CHECK(r[1] <= max_num);
+		double x = (double)hz / r[2], best = x;
+		for (uint32_t q = 1; q <= max_num / x + 1; q++) {
+			double p = __builtin_round(x * q);
+			if (p >= 1 && p <= max_num && __builtin_fabs(p / q - x) < best)
+				best = __builtin_fabs(p / q - x);
+		}
+		double err = __builtin_fabs((double)r[1] / r[0] - x);
+		CHECK(err <= best * (1 + 1e-9) + 1e-15);
+		CHECK(err / x < 5e-6);
 	}
 	tcg_cpuid(e.c, 0x16, 0, r);
 	CHECK_EQ(r[0], hz / 1000000);
