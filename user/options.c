@@ -710,6 +710,9 @@ static void usage(void)
 	       "  -boot [order=]DRIVES[,once=DRIVES][,menu=on|off][,splash-time=MS]\n"
 	       "                       firmware boot order: c disk, d CD-ROM, a floppy, n network\n"
 	       "  -debugcon DEV        firmware debug output (ports 0xe9 and 0x402) to DEV\n"
+	       "  -smbios type=0|1|2|3|4|11|17[,FIELD=VALUE...]\n"
+	       "                       SMBIOS strings and numbers (e.g. type=1,product=P)\n"
+	       "  -uuid UUID           the system UUID (SMBIOS type 1)\n"
 	       "Devices and I/O:\n"
 	       "  -serial DEV          stdio, pty, file:PATH, unix:PATH[,server][,nowait], null,\n"
 	       "                       none (no port); up to 4 times: COM1, COM2, COM3, COM4\n"
@@ -885,6 +888,10 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 		return check_file("-bios", arg);
 	} else if (!strcmp(opt, "boot")) {
 		return boot_option_parse(c, arg);
+	} else if (!strcmp(opt, "smbios")) {
+		return smbios_option_parse(c, arg);
+	} else if (!strcmp(opt, "uuid")) {
+		return uuid_option_parse(c, arg);
 	} else if (!strcmp(opt, "debugcon")) {
 		c->debugcon = arg;
 	} else if (!strcmp(opt, "serial")) {
@@ -961,7 +968,7 @@ static const char *const opts_with_arg[] = {
 	"m", "smp", "accel", "machine", "M", "cpu", "kernel", "initrd", "append",
 	"bios", "serial", "monitor", "display", "name", "D", "d", "device",
 	"drive", "hda", "hdb", "hdc", "hdd", "cdrom", "incoming", "netdev", "nic", "net", "blockdev",
-	"vga", "vnc", "boot", "debugcon",
+	"vga", "vnc", "boot", "debugcon", "smbios", "uuid",
 };
 static const char *const opts_flag[] = {
 	"enable-kvm", "no-kqemu", "kqemu-backends", "nographic", "no-reboot", "no-shutdown", "S",

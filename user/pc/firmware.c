@@ -15,8 +15,11 @@
  *   etc/sercon-port        -nographic: int 10h text also on COM1
  *   CMOS 0x3d, 0x38        the -boot order (once= until the first reset)
  *
- * SMBIOS is left to SeaBIOS, which builds its default tables (types 0, 1,
- * 3, 4, 16, 17, 19, 32, 127) when fw_cfg has none.
+ *   etc/smbios/smbios-tables, etc/smbios/smbios-anchor
+ *                          smbios.c's structures and their 2.8 entry
+ *                          point; SeaBIOS places them (in the F segment
+ *                          or high memory) and adds its own type 0 unless
+ *                          -smbios type=0 gave one
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +120,19 @@ static int add_acpi(struct machine *m, struct fw_cfg *f)
 	int r = fw_cfg_add_file(f, ACPI_TABLES_FILE, b.tables, b.tables_len) |
 		fw_cfg_add_file(f, ACPI_RSDP_FILE, b.rsdp, sizeof(b.rsdp)) |
 		fw_cfg_add_file(f, "etc/table-loader", l.data, l.len);
+	free(b.tables);
+	return r ? -1 : 0;
+}
+
+static int add_smbios(struct machine *m, struct fw_cfg *f)
+{
+	struct smbios_blob b;
+	uint8_t ep[SMBIOS_EP_LEN];
+	if (pc_smbios_build(m, false, &b) < 0)
+		return -1;
+	pc_smbios_entry(&b, 0, ep);
+	int r = fw_cfg_add_file(f, "etc/smbios/smbios-tables", b.tables, b.len) |
+		fw_cfg_add_file(f, "etc/smbios/smbios-anchor", ep, sizeof(ep));
 	free(b.tables);
 	return r ? -1 : 0;
 }
@@ -241,7 +257,8 @@ int pc_firmware_init(struct machine *m)
 		fw_cfg_add_i16(f, FW_CFG_NOGRAPHIC, c->nographic) |
 		fw_cfg_add_bytes(f, FW_CFG_NUMA, numa, sizeof(numa)) |
 		fw_cfg_add_i32(f, FW_CFG_IRQ0_OVERRIDE, 1);
-	if (r || add_e820(m, f) < 0 || add_acpi(m, f) < 0 || add_boot(m, f) < 0 ||
+	if (r || add_e820(m, f) < 0 || add_acpi(m, f) < 0 || add_smbios(m, f) < 0 ||
+	    add_boot(m, f) < 0 ||
 	    add_bootorder(m, f) < 0 || add_sercon(m, f) < 0)
 		return -1;
 	return 0;

@@ -87,6 +87,8 @@ int pc_e820(const struct machine *m, struct e820_entry *map);
 #define PC_ISA_HOLE_END 0xc0000ULL      /* 0xa0000-0xbffff: legacy VGA window */
 #define PC_BIOS_AREA 0xf0000ULL         /* -kernel: reserved RAM, as a BIOS's */
 #define PC_BIOS_RSDP_ADDR 0xf0000ULL    /* -kernel: the RSDP's second copy */
+#define PC_BIOS_SMBIOS_ADDR 0xf0040ULL  /* -kernel: the SMBIOS entry point, */
+#define PC_BIOS_SMBIOS_TABLE 0xf0060ULL /* its structure table up to 1 MiB */
 #define PC_LAPIC_ADDR 0xfee00000ULL
 #define PC_IOAPIC_ADDR 0xfec00000ULL
 #define PC_HIGH_RAM 0x100000000ULL
@@ -173,6 +175,20 @@ struct acpi_blob {
 	 * (over 20 bytes) and 32 (over 36) */
 };
 int pc_acpi_blob(struct machine *m, struct acpi_blob *b);
+
+/* smbios.c: the SMBIOS structure table (DSP0134) from the board and
+ * -smbios/-uuid, type 0 included when with_type0 (else only when -smbios
+ * type=0 gave a field), and its 31-byte entry point (SMBIOS 2.8) for a
+ * table at table_addr. */
+#define SMBIOS_EP_LEN 31
+struct smbios_blob {
+	uint8_t *tables;             /* malloc'ed */
+	uint32_t len;
+	uint16_t count, max_size;    /* structures, the largest one's bytes */
+};
+int pc_smbios_build(struct machine *m, bool with_type0, struct smbios_blob *b);
+void pc_smbios_entry(const struct smbios_blob *b, uint32_t table_addr,
+		     uint8_t ep[SMBIOS_EP_LEN]);
 
 /* -kernel: load the image (multiboot or Linux); its entry state is part of
  * the post-firmware state. */
