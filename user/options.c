@@ -1022,10 +1022,6 @@ int config_parse(struct config *c, int argc, char **argv)
 		qvm_error("-append needs -kernel");
 		return -1;
 	}
-	if (c->kernel && c->bios) {
-		qvm_error("-kernel and -bios together are not supported (qvm boots -kernel itself)");
-		return -1;
-	}
 	return 0;
 }
 

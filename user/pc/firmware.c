@@ -13,6 +13,11 @@
  *                          Open Firmware device paths (QEMU's for
  *                          virtio-blk: /pci@i0cf8/scsi@SLOT/disk@0,0)
  *   etc/sercon-port        -nographic: int 10h text also on COM1
+ *   KERNEL_*, INITRD_*, CMDLINE_*, SETUP_*, genroms/linuxboot.bin
+ *                          -kernel with -bios: the parts of a Linux
+ *                          kernel (boot/linuxboot.c) and the option ROM
+ *                          that loads them (rom/linuxboot.S), first in
+ *                          the bootorder file
  *   CMOS 0x3d, 0x38        the -boot order (once= until the first reset)
  *
  *   etc/smbios/smbios-tables, etc/smbios/smbios-anchor
@@ -208,15 +213,69 @@ static int add_boot(struct machine *m, struct fw_cfg *f)
 	return r ? -1 : 0;
 }
 
+/* The option ROM (rom/linuxboot.S, linked into qvm): whole 512-byte
+ * blocks with at least one byte to spare, its size byte, and the PnP
+ * header's and the ROM's checksums (each sums to 0 over its bytes). */
+extern const uint8_t pc_linuxboot_rom[], pc_linuxboot_rom_end[];
+#define LINUXBOOT_ROM "genroms/linuxboot.bin"
+
+static uint8_t sum8(const uint8_t *p, size_t n)
+{
+	uint8_t v = 0;
+	while (n--)
+		v += *p++;
+	return v;
+}
+
+static int add_linuxboot_rom(struct fw_cfg *f)
+{
+	size_t len = pc_linuxboot_rom_end - pc_linuxboot_rom;
+	size_t blocks = (len + 1 + 511) / 512;
+	uint8_t rom[4096] = { 0 };
+	if (blocks * 512 > sizeof(rom)) {
+		qvm_error("linuxboot.bin: %zu bytes, more than %zu", len, sizeof(rom));
+		return -1;
+	}
+	memcpy(rom, pc_linuxboot_rom, len);
+	rom[2] = blocks;
+	uint16_t pnp = rd16(rom + 0x1a);
+	rom[pnp + 9] -= sum8(rom + pnp, rom[pnp + 5] * 16);
+	rom[blocks * 512 - 1] -= sum8(rom, blocks * 512);
+	return fw_cfg_add_file(f, LINUXBOOT_ROM, rom, blocks * 512);
+}
+
+/* -kernel with -bios: a Linux kernel's parts for the option ROM */
+static int add_kernel(struct machine *m, struct fw_cfg *f)
+{
+	const char *path = m->cfg->kernel;
+	if (!path)
+		return 0;
+	size_t size;
+	uint8_t *data = load_file("-kernel", path, &size);
+	if (!data)
+		return -1;
+	int r = -1;
+	if (multiboot_detect(data, size))
+		qvm_error("-kernel %s: a multiboot kernel boots only without -bios", path);
+	else if (!linux_detect(data, size))
+		qvm_error("-kernel %s: not a Linux bzImage (what -kernel with -bios boots)", path);
+	else
+		r = linux_fw_cfg_load(m, f, data, size);
+	free(data);
+	return r < 0 ? -1 : add_linuxboot_rom(f);
+}
+
 /* bootindex= of the disks: one path a line, by index; SeaBIOS matches
  * its own pattern for a PCI disk (/pci@i0cf8/<any name>@SLOT) against them and
  * boots them in this order before anything -boot order= names. */
 static int add_bootorder(struct machine *m, struct fw_cfg *f)
 {
 	struct pc_board *b = m->board;
-	char text[ARRAY_SIZE(b->disks) * 40] = "";
+	char text[ARRAY_SIZE(b->disks) * 40 + 64] = "";
 	size_t len = 0;
 	bool done[ARRAY_SIZE(b->disks)] = { false };
+	if (m->cfg->kernel)     /* -kernel: the option ROM's BEV before any disk */
+		len += snprintf(text, sizeof(text), "/rom@%s\n", LINUXBOOT_ROM);
 	for (;;) {
 		int best = -1;
 		for (unsigned i = 0; i < b->nr_disks; i++)
@@ -258,7 +317,7 @@ int pc_firmware_init(struct machine *m)
 		fw_cfg_add_bytes(f, FW_CFG_NUMA, numa, sizeof(numa)) |
 		fw_cfg_add_i32(f, FW_CFG_IRQ0_OVERRIDE, 1);
 	if (r || add_e820(m, f) < 0 || add_acpi(m, f) < 0 || add_smbios(m, f) < 0 ||
-	    add_boot(m, f) < 0 ||
+	    add_kernel(m, f) < 0 || add_boot(m, f) < 0 ||
 	    add_bootorder(m, f) < 0 || add_sercon(m, f) < 0)
 		return -1;
 	return 0;

@@ -49,7 +49,8 @@ struct pc_board {
 	struct ide_ctrl *ide;        /* the IDE function, when there are drives */
 	struct ahci *ahci;           /* -device ahci */
 	enum pc_boot_kind boot;
-	bool qvm_firmware;           /* -kernel: qvm does what firmware does */
+	bool qvm_firmware;           /* -kernel without -bios: qvm does what
+				      * firmware does */
 	uint32_t mb_entry, mb_info;  /* multiboot entry point and information */
 	uint64_t linux_entry;        /* Linux: entry point (boot_params at
 				      * PC_BOOT_INFO_ADDR) */
@@ -215,5 +216,8 @@ int multiboot_entry_state(struct machine *m, struct x86_cpu_state *s);
 bool linux_detect(const uint8_t *data, size_t size);
 int linux_load(struct machine *m, const uint8_t *data, size_t size);
 int linux_entry_state(struct machine *m, struct x86_cpu_state *s);
+/* linuxboot.c: -kernel with -bios: the kernel (data, size is the file),
+ * -initrd and -append as fw_cfg items for the option ROM rom/linuxboot.S */
+int linux_fw_cfg_load(struct machine *m, struct fw_cfg *f, const uint8_t *data, size_t size);
 
 #endif
