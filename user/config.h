@@ -141,10 +141,14 @@ struct config {
 	struct vga_cfg vga;
 	struct ui_cfg ui;
 	/* -boot [order=]DRIVES[,once=DRIVES][,menu=on|off][,splash-time=MS]
-	 * (options-boot.c): letters a, b (floppy), c (disk), d (CD), n (net) */
+	 * [,splash=FILE][,strict=on|off][,reboot-timeout=MS] (options-boot.c): letters a, b (floppy), c (disk), d (CD), n (net) */
 	const char *boot_order, *boot_once; /* NULL: the default "cad" */
 	int boot_menu;                  /* 1: menu=on */
 	int boot_splash_time;           /* ms, -1: not given */
+	const char *boot_splash;        /* splash=FILE: a JPEG or BMP */
+	bool boot_strict;               /* strict=on: only the bootorder's devices */
+	bool has_reboot_timeout;        /* reboot-timeout=MS given */
+	int boot_reboot_timeout;        /* ms; -1: never retry */
 	const char *debugcon;           /* -debugcon DEV: ports 0xe9 and 0x402 */
 	/* -smbios type=N,FIELD=VALUE... (options-smbios.c): every field as
 	 * given, the last one of a type and name wins (type 11's value= adds

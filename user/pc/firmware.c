@@ -9,6 +9,8 @@
  *                          tables.c's ACPI tables and the commands that
  *                          place and link them (below)
  *   etc/boot-menu-wait     -boot splash-time= (ms the menu waits)
+ *   etc/boot-fail-wait     -boot reboot-timeout= (le32 ms; -1: never)
+ *   bootsplash.jpg|.bmp    -boot splash= (by the file's first bytes)
  *   bootorder              the disks with a bootindex=, lowest first, as
  *                          Open Firmware device paths (QEMU's for
  *                          virtio-blk: /pci@i0cf8/scsi@SLOT/disk@0,0)
@@ -196,6 +198,33 @@ static const char *boot_order(const struct config *c)
 	return c->boot_order ? c->boot_order : PC_DEFAULT_BOOT_ORDER;
 }
 
+/* -boot splash=: JPEG (SOI marker FF D8) or BMP ("BM"), named by its
+ * kind as SeaBIOS looks for it */
+#define SPLASH_MAX (16 * MiB)
+
+static int add_splash(struct machine *m, struct fw_cfg *f)
+{
+	const char *path = m->cfg->boot_splash;
+	if (!path)
+		return 0;
+	size_t size;
+	uint8_t *data = load_file("-boot splash", path, &size);
+	if (!data)
+		return -1;
+	const char *name = NULL;
+	if (size >= 2 && data[0] == 0xff && data[1] == 0xd8)
+		name = "bootsplash.jpg";
+	else if (size >= 2 && data[0] == 'B' && data[1] == 'M')
+		name = "bootsplash.bmp";
+	int r = -1;
+	if (!name || size > SPLASH_MAX)
+		qvm_error("-boot splash=%s: not a JPEG or BMP picture of at most 16 MiB", path);
+	else
+		r = fw_cfg_add_file(f, name, data, size);
+	free(data);
+	return r;
+}
+
 static int add_boot(struct machine *m, struct fw_cfg *f)
 {
 	const struct config *c = m->cfg;
@@ -210,7 +239,12 @@ static int add_boot(struct machine *m, struct fw_cfg *f)
 		wr16(wait, c->boot_splash_time);
 		r |= fw_cfg_add_file(f, "etc/boot-menu-wait", wait, sizeof(wait));
 	}
-	return r ? -1 : 0;
+	if (c->has_reboot_timeout) {
+		uint8_t wait[4];
+		wr32(wait, (uint32_t)c->boot_reboot_timeout);
+		r |= fw_cfg_add_file(f, "etc/boot-fail-wait", wait, sizeof(wait));
+	}
+	return r || add_splash(m, f) < 0 ? -1 : 0;
 }
 
 /* The option ROM (rom/linuxboot.S, linked into qvm): whole 512-byte
@@ -265,7 +299,8 @@ static int add_kernel(struct machine *m, struct fw_cfg *f)
 	return r < 0 ? -1 : add_linuxboot_rom(f);
 }
 
-/* bootindex= of the disks: one path a line, by index; SeaBIOS matches
+/* bootindex= of the disks: one path a line, by index (-boot strict=on:
+ * then HALT, after which SeaBIOS tries nothing); SeaBIOS matches
  * its own pattern for a PCI disk (/pci@i0cf8/<any name>@SLOT) against them and
  * boots them in this order before anything -boot order= names. */
 static int add_bootorder(struct machine *m, struct fw_cfg *f)
@@ -288,6 +323,8 @@ static int add_bootorder(struct machine *m, struct fw_cfg *f)
 		len += snprintf(text + len, sizeof(text) - len, "/pci@i0cf8/scsi@%x/disk@0,0\n",
 				PC_FIRST_DISK_SLOT + best);
 	}
+	if (m->cfg->boot_strict)        /* nothing after the listed devices */
+		len += snprintf(text + len, sizeof(text) - len, "HALT\n");
 	return len ? fw_cfg_add_file(f, "bootorder", text, len + 1) : 0;
 }
 
