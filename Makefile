@@ -31,7 +31,8 @@ USER_SRCS := $(filter-out user/img/%,$(USER_SRCS))
 USER_SRCS += $(filter-out user/kqemu/proc/stub%,$(wildcard user/kqemu/proc/*.c))
 # kqemu's module backend: qvm's side of /dev/kqemu (the module: kqemu-kmod/)
 USER_SRCS += $(wildcard user/kqemu/module/*.c)
-USER_OBJS := $(USER_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/user/kqemu/proc/stub-blob.o
+USER_OBJS := $(USER_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/user/kqemu/proc/stub-blob.o \
+	$(B)/obj/user/pc/rom/linuxboot-blob.o
 LIB_OBJS  := $(filter-out $(B)/obj/user/main.o,$(USER_OBJS))
 # qvm-img, the image tool: its own main, and the block layer from LIB_OBJS
 IMG_SRCS  := $(wildcard user/img/*.c)
@@ -77,6 +78,18 @@ $(B)/kqemu-stub: $(STUB_SRCS) user/kqemu/proc/stub.ld $(wildcard user/kqemu/proc
 $(B)/obj/user/kqemu/proc/stub-blob.o: user/kqemu/proc/stub-blob.S $(B)/kqemu-stub
 	@mkdir -p $(dir $@)
 	$(CC) -DSTUB_PATH='"$(B)/kqemu-stub"' -c -o $@ $<
+
+# The option ROM that boots -kernel through firmware (user/pc/rom/
+# linuxboot.S): real-mode code linked at 0 into a flat binary, carried
+# inside qvm by linuxboot-blob.S (pc/firmware.c fixes its size and sum).
+$(B)/linuxboot.bin: user/pc/rom/linuxboot.S | $(B)/.deps-installed
+	@mkdir -p $(B)/obj/user/pc/rom
+	$(CC) -m32 -c -o $(B)/obj/user/pc/rom/linuxboot.o $<
+	$(LD) -m elf_i386 -Ttext 0 -e 0 --oformat binary -o $@ $(B)/obj/user/pc/rom/linuxboot.o
+
+$(B)/obj/user/pc/rom/linuxboot-blob.o: user/pc/rom/linuxboot-blob.S $(B)/linuxboot.bin
+	@mkdir -p $(dir $@)
+	$(CC) -DROM_PATH='"$(B)/linuxboot.bin"' -c -o $@ $<
 
 # The cost of each exit class of kqemu's process backend (bench/README.md)
 $(B)/kqemu-exit: $(B)/obj/bench/kqemu-exit.o $(LIB_OBJS)

@@ -9,6 +9,7 @@
 
 #define MAX_DEBUG_EXITS 4
 #define MAX_SERIALS 4                   /* COM1-COM4 */
+#define MAX_SMBIOS_FIELDS 64
 
 struct debug_exit_cfg {
 	uint16_t iobase, iosize;
@@ -140,16 +141,36 @@ struct config {
 	struct vga_cfg vga;
 	struct ui_cfg ui;
 	/* -boot [order=]DRIVES[,once=DRIVES][,menu=on|off][,splash-time=MS]
-	 * (options-boot.c): letters a, b (floppy), c (disk), d (CD), n (net) */
+	 * [,splash=FILE][,strict=on|off][,reboot-timeout=MS] (options-boot.c): letters a, b (floppy), c (disk), d (CD), n (net) */
 	const char *boot_order, *boot_once; /* NULL: the default "cad" */
 	int boot_menu;                  /* 1: menu=on */
 	int boot_splash_time;           /* ms, -1: not given */
+	const char *boot_splash;        /* splash=FILE: a JPEG or BMP */
+	bool boot_strict;               /* strict=on: only the bootorder's devices */
+	bool has_reboot_timeout;        /* reboot-timeout=MS given */
+	int boot_reboot_timeout;        /* ms; -1: never retry */
 	const char *debugcon;           /* -debugcon DEV: ports 0xe9 and 0x402 */
+	/* -smbios type=N,FIELD=VALUE... (options-smbios.c): every field as
+	 * given, the last one of a type and name wins (type 11's value= adds
+	 * a string each); -uuid or type=1,uuid= */
+	struct smbios_field {
+		uint8_t type;
+		const char *name, *value;
+	} smbios[MAX_SMBIOS_FIELDS];
+	unsigned nr_smbios;
+	bool has_uuid;
+	uint8_t uuid[16];               /* in the order of its text form */
 };
 
 /* options-boot.c: -boot's argument into c (a one-line message and -1 on
  * error). */
 int boot_option_parse(struct config *c, char *arg);
+
+/* options-smbios.c: -smbios's argument, -uuid's (one line and -1 on
+ * error); the value of -smbios type=TYPE,NAME= (the last given), or NULL */
+int smbios_option_parse(struct config *c, char *arg);
+int uuid_option_parse(struct config *c, const char *arg);
+const char *config_smbios(const struct config *c, unsigned type, const char *name);
 
 /* Parse argv into cfg.  Returns 0 to run, 1 to exit successfully (-h,
  * -version printed), -1 on error (one-line message printed). */

@@ -1,11 +1,17 @@
 /*
  * -boot, as QEMU's pc takes it: [order=]DRIVES[,once=DRIVES][,menu=on|off]
- * [,splash-time=MS].  DRIVES are up to three letters: a/b floppy, c the
- * first hard disk, d the CD-ROM, n the network.  The firmware reads them
- * from the CMOS and fw_cfg (pc/firmware.c).
+ * [,splash-time=MS][,splash=FILE][,strict=on|off][,reboot-timeout=MS].
+ * DRIVES are up to three letters: a/b floppy, c the first hard disk, d
+ * the CD-ROM, n the network.  The firmware reads them from the CMOS and
+ * fw_cfg (pc/firmware.c): splash= is a JPEG or BMP picture SeaBIOS shows
+ * with its menu; strict=on boots only the bootorder file's devices;
+ * reboot-timeout= is how long SeaBIOS waits before it resets when nothing
+ * booted (-1: never, default 60000).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "config.h"
 
 #define BOOT_LETTERS "abcdn"
@@ -59,6 +65,29 @@ static int splash_time(const char *val, int *out)
 	return 0;
 }
 
+static int reboot_timeout(struct config *c, const char *val)
+{
+	char *end;
+	long ms = strtol(val, &end, 10);
+	if (!*val || *end || ms < -1 || ms > 0xffff) {
+		qvm_error("-boot reboot-timeout=%s: milliseconds, -1 (never) to 65535", val);
+		return -1;
+	}
+	c->boot_reboot_timeout = ms;
+	c->has_reboot_timeout = true;
+	return 0;
+}
+
+static int splash_file(struct config *c, const char *val)
+{
+	if (access(val, R_OK) < 0) {
+		qvm_error("-boot splash=%s: %s", val, strerror(errno));
+		return -1;
+	}
+	c->boot_splash = val;
+	return 0;
+}
+
 static int boot_kv(struct config *c, const char *key, char *val)
 {
 	if (!strcmp(key, "order")) {
@@ -71,12 +100,19 @@ static int boot_kv(struct config *c, const char *key, char *val)
 		return on_off(key, val, &c->boot_menu);
 	} else if (!strcmp(key, "splash-time")) {
 		return splash_time(val, &c->boot_splash_time);
-	} else if (!strcmp(key, "strict") || !strcmp(key, "reboot-timeout") ||
-		   !strcmp(key, "splash")) {
-		qvm_error("-boot %s: not supported by qvm (order, once, menu, splash-time)", key);
-		return -1;
+	} else if (!strcmp(key, "splash")) {
+		return splash_file(c, val);
+	} else if (!strcmp(key, "strict")) {
+		int on;
+		if (on_off(key, val, &on) < 0)
+			return -1;
+		c->boot_strict = on;
+		return 0;
+	} else if (!strcmp(key, "reboot-timeout")) {
+		return reboot_timeout(c, val);
 	}
-	qvm_error("-boot %s: unknown option (order, once, menu, splash-time)", key);
+	qvm_error("-boot %s: unknown option (order, once, menu, splash-time, splash, strict, "
+		  "reboot-timeout)", key);
 	return -1;
 }
 

@@ -702,14 +702,19 @@ static void usage(void)
 	       "  -cpu MODEL[,+FEAT][,-FEAT][,FEAT=on|off][,vendor=V][,model-id=S][,enforce]\n"
 	       "                       max, host, qemu64, Haswell, EPYC, ... (-cpu help)\n"
 	       "Boot:\n"
-	       "  -kernel FILE         Linux bzImage or multiboot kernel\n"
+	       "  -kernel FILE         Linux bzImage or multiboot kernel (booted directly;\n"
+	       "                       with -bios, a bzImage through that firmware)\n"
 	       "  -initrd FILE         Linux initrd; multiboot: modules \"file args,...\"\n"
 	       "  -append CMDLINE      kernel command line\n"
 	       "  -bios FILE           firmware ROM image, started at the reset vector\n"
 	       "                       (default without -kernel: SeaBIOS, " "/usr/share/seabios/bios-256k.bin)\n"
 	       "  -boot [order=]DRIVES[,once=DRIVES][,menu=on|off][,splash-time=MS]\n"
+	       "        [,splash=FILE][,strict=on|off][,reboot-timeout=MS]\n"
 	       "                       firmware boot order: c disk, d CD-ROM, a floppy, n network\n"
 	       "  -debugcon DEV        firmware debug output (ports 0xe9 and 0x402) to DEV\n"
+	       "  -smbios type=0|1|2|3|4|11|17[,FIELD=VALUE...]\n"
+	       "                       SMBIOS strings and numbers (e.g. type=1,product=P)\n"
+	       "  -uuid UUID           the system UUID (SMBIOS type 1)\n"
 	       "Devices and I/O:\n"
 	       "  -serial DEV          stdio, pty, file:PATH, unix:PATH[,server][,nowait], null,\n"
 	       "                       none (no port); up to 4 times: COM1, COM2, COM3, COM4\n"
@@ -885,6 +890,10 @@ static int parse_one(struct config *c, const char *opt, char *arg)
 		return check_file("-bios", arg);
 	} else if (!strcmp(opt, "boot")) {
 		return boot_option_parse(c, arg);
+	} else if (!strcmp(opt, "smbios")) {
+		return smbios_option_parse(c, arg);
+	} else if (!strcmp(opt, "uuid")) {
+		return uuid_option_parse(c, arg);
 	} else if (!strcmp(opt, "debugcon")) {
 		c->debugcon = arg;
 	} else if (!strcmp(opt, "serial")) {
@@ -961,7 +970,7 @@ static const char *const opts_with_arg[] = {
 	"m", "smp", "accel", "machine", "M", "cpu", "kernel", "initrd", "append",
 	"bios", "serial", "monitor", "display", "name", "D", "d", "device",
 	"drive", "hda", "hdb", "hdc", "hdd", "cdrom", "incoming", "netdev", "nic", "net", "blockdev",
-	"vga", "vnc", "boot", "debugcon",
+	"vga", "vnc", "boot", "debugcon", "smbios", "uuid",
 };
 static const char *const opts_flag[] = {
 	"enable-kvm", "no-kqemu", "kqemu-backends", "nographic", "no-reboot", "no-shutdown", "S",
@@ -1013,10 +1022,6 @@ int config_parse(struct config *c, int argc, char **argv)
 	}
 	if (c->append && !c->kernel) {
 		qvm_error("-append needs -kernel");
-		return -1;
-	}
-	if (c->kernel && c->bios) {
-		qvm_error("-kernel and -bios together are not supported (qvm boots -kernel itself)");
 		return -1;
 	}
 	return 0;

@@ -267,3 +267,66 @@ TEST(fw_cfg_cmos_boot_order)
 	CHECK_EQ(rtc_get_cmos(r, 0x38), 0x10);
 	machine_free(m);
 }
+
+static uint32_t item32(struct machine *m, uint16_t key)
+{
+	uint8_t b[4];
+	read_item(m, key, b, 4);
+	return rd32(b);
+}
+
+/* -kernel with -bios (pc/boot/linuxboot.c): a made-up bzImage (protocol
+ * 2.15, 4 setup sectors) becomes the items the option ROM reads, its
+ * setup header filled in as the boot protocol asks; the DATA items carry
+ * the file's two parts and the command line; a kernel that would not fit
+ * and a real-mode part too big for the heap are refused. */
+TEST(fw_cfg_linux_kernel_items)
+{
+	struct fw_cfg *f;
+	struct machine *m = fw_machine(&f);
+	CHECK(m);
+	struct config c = { .kernel = "bz", .append = "console=ttyS0 x=1" };
+	m->cfg = &c;
+	size_t size = 5 * 512 + 4096;
+	uint8_t *k = calloc(1, 201 * 512 + 4096);
+	k[0x1f1] = 4;                           /* setup_sects */
+	wr32(k + 0x1f4, 4096 / 16);             /* syssize */
+	wr16(k + 0x1fe, 0xaa55);
+	k[0x201] = 0x6a;                        /* the jump: header to 0x26c */
+	memcpy(k + 0x202, "HdrS", 4);
+	wr16(k + 0x206, 0x020f);
+	k[0x211] = 0x01;                        /* LOADED_HIGH */
+	wr32(k + 0x22c, 0x7fffffff);            /* initrd_addr_max */
+	wr32(k + 0x238, 255);                   /* cmdline_size */
+	wr64(k + 0x258, 0x100000);              /* pref_address */
+	wr32(k + 0x260, 0x10000);               /* init_size */
+	for (unsigned i = 0; i < 4096; i++)
+		k[5 * 512 + i] = i * 7;
+	CHECK(linux_fw_cfg_load(m, f, k, size) == 0);
+	CHECK_EQ(item32(m, FW_CFG_SETUP_ADDR), 0x10000);
+	CHECK_EQ(item32(m, FW_CFG_SETUP_SIZE), 5 * 512);
+	CHECK_EQ(item32(m, FW_CFG_KERNEL_ADDR), 0x100000);
+	CHECK_EQ(item32(m, FW_CFG_KERNEL_SIZE), 4096);
+	CHECK_EQ(item32(m, FW_CFG_CMDLINE_ADDR), 0x20000);
+	CHECK_EQ(item32(m, FW_CFG_CMDLINE_SIZE), strlen(c.append) + 1);
+	CHECK_EQ(item32(m, FW_CFG_INITRD_SIZE), 0);
+	uint8_t setup[5 * 512], cmd[32], pm[4096];
+	read_item(m, FW_CFG_SETUP_DATA, setup, sizeof(setup));
+	CHECK_EQ(setup[0x210], 0xff);           /* type_of_loader */
+	CHECK_EQ(setup[0x211], 0x81);           /* LOADED_HIGH | CAN_USE_HEAP */
+	CHECK_EQ(rd16(setup + 0x224), 0xfc00);  /* heap_end_ptr */
+	CHECK_EQ(rd32(setup + 0x228), 0x20000); /* cmd_line_ptr */
+	CHECK_EQ(rd32(setup + 0x214), 0x100000);
+	read_item(m, FW_CFG_CMDLINE_DATA, cmd, strlen(c.append) + 1);
+	CHECK(!strcmp((char *)cmd, c.append));
+	read_item(m, FW_CFG_KERNEL_DATA, pm, sizeof(pm));
+	CHECK(!memcmp(pm, k + 5 * 512, sizeof(pm)));
+	c.append = "this is longer than the kernel's cmdline_size of 8";
+	wr32(k + 0x238, 8);
+	CHECK(linux_fw_cfg_load(m, f, k, size) < 0);
+	wr32(k + 0x238, 255);
+	k[0x1f1] = 200;                         /* 100 KiB of real-mode code */
+	CHECK(linux_fw_cfg_load(m, f, k, 201 * 512 + 4096) < 0);
+	free(k);
+	machine_free(m);
+}

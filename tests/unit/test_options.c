@@ -223,7 +223,13 @@ TEST(options_boot)
 	CHECK_EQ(c.boot_menu, 1);
 	CHECK_EQ(c.boot_splash_time, 2500);
 	CHECK(parse(&c, "-boot splash-time=70000") < 0);
-	CHECK(parse(&c, "-boot strict=on") < 0);
+	CHECK(parse(&c, "-boot strict=on,reboot-timeout=-1,splash=/dev/null") == 0);
+	CHECK(c.boot_strict && c.has_reboot_timeout && c.boot_reboot_timeout == -1);
+	CHECK(!strcmp(c.boot_splash, "/dev/null"));
+	CHECK(parse(&c, "-boot strict=yes") < 0);
+	CHECK(parse(&c, "-boot reboot-timeout=-2") < 0);
+	CHECK(parse(&c, "-boot reboot-timeout=65536") < 0);
+	CHECK(parse(&c, "-boot splash=/nonexistent/x.jpg") < 0);
 	CHECK(parse(&c, "-debugcon file:/dev/null") == 0);
 	CHECK(!strcmp(c.debugcon, "file:/dev/null"));
 	CHECK(parse(&c, "-drive if=none,id=a,file=/dev/null "

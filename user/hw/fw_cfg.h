@@ -29,10 +29,22 @@ struct machine;
 #define FW_CFG_RAM_SIZE 0x03      /* le64 */
 #define FW_CFG_NOGRAPHIC 0x04     /* le16 */
 #define FW_CFG_NB_CPUS 0x05       /* le16: vCPUs at start */
+#define FW_CFG_KERNEL_ADDR 0x07   /* le32: -kernel through firmware (the */
+#define FW_CFG_KERNEL_SIZE 0x08   /* option ROM pc/rom/linuxboot.S): */
+#define FW_CFG_INITRD_ADDR 0x0a   /* where each part goes, its size, */
+#define FW_CFG_INITRD_SIZE 0x0b   /* and its bytes */
 #define FW_CFG_BOOT_DEVICE 0x0c   /* le16: the first -boot letter */
 #define FW_CFG_NUMA 0x0d          /* le64 node count, then per-CPU and per-node data */
 #define FW_CFG_BOOT_MENU 0x0e     /* le16: -boot menu=on */
 #define FW_CFG_MAX_CPUS 0x0f      /* le16 */
+#define FW_CFG_KERNEL_DATA 0x11
+#define FW_CFG_INITRD_DATA 0x12
+#define FW_CFG_CMDLINE_ADDR 0x13
+#define FW_CFG_CMDLINE_SIZE 0x14
+#define FW_CFG_CMDLINE_DATA 0x15
+#define FW_CFG_SETUP_ADDR 0x16
+#define FW_CFG_SETUP_SIZE 0x17
+#define FW_CFG_SETUP_DATA 0x18
 #define FW_CFG_FILE_DIR 0x19
 #define FW_CFG_FILE_FIRST 0x20
 #define FW_CFG_MAX_FILES 64

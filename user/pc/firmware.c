@@ -9,14 +9,24 @@
  *                          tables.c's ACPI tables and the commands that
  *                          place and link them (below)
  *   etc/boot-menu-wait     -boot splash-time= (ms the menu waits)
+ *   etc/boot-fail-wait     -boot reboot-timeout= (le32 ms; -1: never)
+ *   bootsplash.jpg|.bmp    -boot splash= (by the file's first bytes)
  *   bootorder              the disks with a bootindex=, lowest first, as
  *                          Open Firmware device paths (QEMU's for
  *                          virtio-blk: /pci@i0cf8/scsi@SLOT/disk@0,0)
  *   etc/sercon-port        -nographic: int 10h text also on COM1
+ *   KERNEL_*, INITRD_*, CMDLINE_*, SETUP_*, genroms/linuxboot.bin
+ *                          -kernel with -bios: the parts of a Linux
+ *                          kernel (boot/linuxboot.c) and the option ROM
+ *                          that loads them (rom/linuxboot.S), first in
+ *                          the bootorder file
  *   CMOS 0x3d, 0x38        the -boot order (once= until the first reset)
  *
- * SMBIOS is left to SeaBIOS, which builds its default tables (types 0, 1,
- * 3, 4, 16, 17, 19, 32, 127) when fw_cfg has none.
+ *   etc/smbios/smbios-tables, etc/smbios/smbios-anchor
+ *                          smbios.c's structures and their 2.8 entry
+ *                          point; SeaBIOS places them (in the F segment
+ *                          or high memory) and adds its own type 0 unless
+ *                          -smbios type=0 gave one
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +131,19 @@ static int add_acpi(struct machine *m, struct fw_cfg *f)
 	return r ? -1 : 0;
 }
 
+static int add_smbios(struct machine *m, struct fw_cfg *f)
+{
+	struct smbios_blob b;
+	uint8_t ep[SMBIOS_EP_LEN];
+	if (pc_smbios_build(m, false, &b) < 0)
+		return -1;
+	pc_smbios_entry(&b, 0, ep);
+	int r = fw_cfg_add_file(f, "etc/smbios/smbios-tables", b.tables, b.len) |
+		fw_cfg_add_file(f, "etc/smbios/smbios-anchor", ep, sizeof(ep));
+	free(b.tables);
+	return r ? -1 : 0;
+}
+
 /* RAM below and above the PCI hole, and the page KVM keeps below the
  * IOAPIC (pc_e820); what the firmware uses itself, it reserves. */
 static int add_e820(struct machine *m, struct fw_cfg *f)
@@ -175,6 +198,33 @@ static const char *boot_order(const struct config *c)
 	return c->boot_order ? c->boot_order : PC_DEFAULT_BOOT_ORDER;
 }
 
+/* -boot splash=: JPEG (SOI marker FF D8) or BMP ("BM"), named by its
+ * kind as SeaBIOS looks for it */
+#define SPLASH_MAX (16 * MiB)
+
+static int add_splash(struct machine *m, struct fw_cfg *f)
+{
+	const char *path = m->cfg->boot_splash;
+	if (!path)
+		return 0;
+	size_t size;
+	uint8_t *data = load_file("-boot splash", path, &size);
+	if (!data)
+		return -1;
+	const char *name = NULL;
+	if (size >= 2 && data[0] == 0xff && data[1] == 0xd8)
+		name = "bootsplash.jpg";
+	else if (size >= 2 && data[0] == 'B' && data[1] == 'M')
+		name = "bootsplash.bmp";
+	int r = -1;
+	if (!name || size > SPLASH_MAX)
+		qvm_error("-boot splash=%s: not a JPEG or BMP picture of at most 16 MiB", path);
+	else
+		r = fw_cfg_add_file(f, name, data, size);
+	free(data);
+	return r;
+}
+
 static int add_boot(struct machine *m, struct fw_cfg *f)
 {
 	const struct config *c = m->cfg;
@@ -189,18 +239,78 @@ static int add_boot(struct machine *m, struct fw_cfg *f)
 		wr16(wait, c->boot_splash_time);
 		r |= fw_cfg_add_file(f, "etc/boot-menu-wait", wait, sizeof(wait));
 	}
-	return r ? -1 : 0;
+	if (c->has_reboot_timeout) {
+		uint8_t wait[4];
+		wr32(wait, (uint32_t)c->boot_reboot_timeout);
+		r |= fw_cfg_add_file(f, "etc/boot-fail-wait", wait, sizeof(wait));
+	}
+	return r || add_splash(m, f) < 0 ? -1 : 0;
 }
 
-/* bootindex= of the disks: one path a line, by index; SeaBIOS matches
+/* The option ROM (rom/linuxboot.S, linked into qvm): whole 512-byte
+ * blocks with at least one byte to spare, its size byte, and the PnP
+ * header's and the ROM's checksums (each sums to 0 over its bytes). */
+extern const uint8_t pc_linuxboot_rom[], pc_linuxboot_rom_end[];
+#define LINUXBOOT_ROM "genroms/linuxboot.bin"
+
+static uint8_t sum8(const uint8_t *p, size_t n)
+{
+	uint8_t v = 0;
+	while (n--)
+		v += *p++;
+	return v;
+}
+
+static int add_linuxboot_rom(struct fw_cfg *f)
+{
+	size_t len = pc_linuxboot_rom_end - pc_linuxboot_rom;
+	size_t blocks = (len + 1 + 511) / 512;
+	uint8_t rom[4096] = { 0 };
+	if (blocks * 512 > sizeof(rom)) {
+		qvm_error("linuxboot.bin: %zu bytes, more than %zu", len, sizeof(rom));
+		return -1;
+	}
+	memcpy(rom, pc_linuxboot_rom, len);
+	rom[2] = blocks;
+	uint16_t pnp = rd16(rom + 0x1a);
+	rom[pnp + 9] -= sum8(rom + pnp, rom[pnp + 5] * 16);
+	rom[blocks * 512 - 1] -= sum8(rom, blocks * 512);
+	return fw_cfg_add_file(f, LINUXBOOT_ROM, rom, blocks * 512);
+}
+
+/* -kernel with -bios: a Linux kernel's parts for the option ROM */
+static int add_kernel(struct machine *m, struct fw_cfg *f)
+{
+	const char *path = m->cfg->kernel;
+	if (!path)
+		return 0;
+	size_t size;
+	uint8_t *data = load_file("-kernel", path, &size);
+	if (!data)
+		return -1;
+	int r = -1;
+	if (multiboot_detect(data, size))
+		qvm_error("-kernel %s: a multiboot kernel boots only without -bios", path);
+	else if (!linux_detect(data, size))
+		qvm_error("-kernel %s: not a Linux bzImage (what -kernel with -bios boots)", path);
+	else
+		r = linux_fw_cfg_load(m, f, data, size);
+	free(data);
+	return r < 0 ? -1 : add_linuxboot_rom(f);
+}
+
+/* bootindex= of the disks: one path a line, by index (-boot strict=on:
+ * then HALT, after which SeaBIOS tries nothing); SeaBIOS matches
  * its own pattern for a PCI disk (/pci@i0cf8/<any name>@SLOT) against them and
  * boots them in this order before anything -boot order= names. */
 static int add_bootorder(struct machine *m, struct fw_cfg *f)
 {
 	struct pc_board *b = m->board;
-	char text[ARRAY_SIZE(b->disks) * 40] = "";
+	char text[ARRAY_SIZE(b->disks) * 40 + 64] = "";
 	size_t len = 0;
 	bool done[ARRAY_SIZE(b->disks)] = { false };
+	if (m->cfg->kernel)     /* -kernel: the option ROM's BEV before any disk */
+		len += snprintf(text, sizeof(text), "/rom@%s\n", LINUXBOOT_ROM);
 	for (;;) {
 		int best = -1;
 		for (unsigned i = 0; i < b->nr_disks; i++)
@@ -213,6 +323,8 @@ static int add_bootorder(struct machine *m, struct fw_cfg *f)
 		len += snprintf(text + len, sizeof(text) - len, "/pci@i0cf8/scsi@%x/disk@0,0\n",
 				PC_FIRST_DISK_SLOT + best);
 	}
+	if (m->cfg->boot_strict)        /* nothing after the listed devices */
+		len += snprintf(text + len, sizeof(text) - len, "HALT\n");
 	return len ? fw_cfg_add_file(f, "bootorder", text, len + 1) : 0;
 }
 
@@ -241,7 +353,8 @@ int pc_firmware_init(struct machine *m)
 		fw_cfg_add_i16(f, FW_CFG_NOGRAPHIC, c->nographic) |
 		fw_cfg_add_bytes(f, FW_CFG_NUMA, numa, sizeof(numa)) |
 		fw_cfg_add_i32(f, FW_CFG_IRQ0_OVERRIDE, 1);
-	if (r || add_e820(m, f) < 0 || add_acpi(m, f) < 0 || add_boot(m, f) < 0 ||
+	if (r || add_e820(m, f) < 0 || add_acpi(m, f) < 0 || add_smbios(m, f) < 0 ||
+	    add_kernel(m, f) < 0 || add_boot(m, f) < 0 ||
 	    add_bootorder(m, f) < 0 || add_sercon(m, f) < 0)
 		return -1;
 	return 0;

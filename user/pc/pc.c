@@ -90,7 +90,8 @@ static int add_display(struct machine *m)
 	}
 }
 
-/* No -kernel: a BIOS boots the machine, -bios FILE or SeaBIOS. */
+/* No -kernel, or -kernel with -bios: a BIOS boots the machine, -bios FILE
+ * or SeaBIOS. */
 static int load_firmware(struct machine *m)
 {
 	const char *bios = m->cfg->bios;
@@ -319,14 +320,14 @@ int pc_init(struct machine *m, struct chardev *const *serials)
 	    add_ahci(m) < 0)
 		return -1;
 	struct pc_board *b = m->board;
-	b->qvm_firmware = cfg->kernel != NULL;
+	b->qvm_firmware = cfg->kernel && !cfg->bios;   /* -kernel -bios: the firmware's option ROM */
 	if (!b->qvm_firmware && load_firmware(m) < 0)
 		return -1;
 	if (b->qvm_firmware)
 		pc_assign_pci_resources(m);
 	if (pc_write_tables(m) < 0)
 		return -1;
-	if (cfg->kernel && pc_load_kernel(m) < 0)
+	if (b->qvm_firmware && pc_load_kernel(m) < 0)
 		return -1;
 	return 0;
 }

@@ -49,7 +49,8 @@ struct pc_board {
 	struct ide_ctrl *ide;        /* the IDE function, when there are drives */
 	struct ahci *ahci;           /* -device ahci */
 	enum pc_boot_kind boot;
-	bool qvm_firmware;           /* -kernel: qvm does what firmware does */
+	bool qvm_firmware;           /* -kernel without -bios: qvm does what
+				      * firmware does */
 	uint32_t mb_entry, mb_info;  /* multiboot entry point and information */
 	uint64_t linux_entry;        /* Linux: entry point (boot_params at
 				      * PC_BOOT_INFO_ADDR) */
@@ -87,6 +88,8 @@ int pc_e820(const struct machine *m, struct e820_entry *map);
 #define PC_ISA_HOLE_END 0xc0000ULL      /* 0xa0000-0xbffff: legacy VGA window */
 #define PC_BIOS_AREA 0xf0000ULL         /* -kernel: reserved RAM, as a BIOS's */
 #define PC_BIOS_RSDP_ADDR 0xf0000ULL    /* -kernel: the RSDP's second copy */
+#define PC_BIOS_SMBIOS_ADDR 0xf0040ULL  /* -kernel: the SMBIOS entry point, */
+#define PC_BIOS_SMBIOS_TABLE 0xf0060ULL /* its structure table up to 1 MiB */
 #define PC_LAPIC_ADDR 0xfee00000ULL
 #define PC_IOAPIC_ADDR 0xfec00000ULL
 #define PC_HIGH_RAM 0x100000000ULL
@@ -174,6 +177,20 @@ struct acpi_blob {
 };
 int pc_acpi_blob(struct machine *m, struct acpi_blob *b);
 
+/* smbios.c: the SMBIOS structure table (DSP0134) from the board and
+ * -smbios/-uuid, type 0 included when with_type0 (else only when -smbios
+ * type=0 gave a field), and its 31-byte entry point (SMBIOS 2.8) for a
+ * table at table_addr. */
+#define SMBIOS_EP_LEN 31
+struct smbios_blob {
+	uint8_t *tables;             /* malloc'ed */
+	uint32_t len;
+	uint16_t count, max_size;    /* structures, the largest one's bytes */
+};
+int pc_smbios_build(struct machine *m, bool with_type0, struct smbios_blob *b);
+void pc_smbios_entry(const struct smbios_blob *b, uint32_t table_addr,
+		     uint8_t ep[SMBIOS_EP_LEN]);
+
 /* -kernel: load the image (multiboot or Linux); its entry state is part of
  * the post-firmware state. */
 int pc_load_kernel(struct machine *m);
@@ -199,5 +216,8 @@ int multiboot_entry_state(struct machine *m, struct x86_cpu_state *s);
 bool linux_detect(const uint8_t *data, size_t size);
 int linux_load(struct machine *m, const uint8_t *data, size_t size);
 int linux_entry_state(struct machine *m, struct x86_cpu_state *s);
+/* linuxboot.c: -kernel with -bios: the kernel (data, size is the file),
+ * -initrd and -append as fw_cfg items for the option ROM rom/linuxboot.S */
+int linux_fw_cfg_load(struct machine *m, struct fw_cfg *f, const uint8_t *data, size_t size);
 
 #endif

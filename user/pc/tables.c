@@ -11,8 +11,8 @@
  *
  * Everything lies in [PC_TABLES_ADDR, PC_EBDA_ADDR), the RSDP and the MP
  * floating pointer in the EBDA (and, for -kernel boots, a copy of the RSDP
- * at PC_BIOS_RSDP_ADDR); writing them again (on reset) gives the same
- * bytes.
+ * at PC_BIOS_RSDP_ADDR and smbios.c's SMBIOS tables after it); writing
+ * them again (on reset) gives the same bytes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -417,6 +417,28 @@ static int bios_area_rsdp(struct machine *m, const uint8_t *rsdp)
 	return 0;
 }
 
+/* -kernel: the SMBIOS entry point where guests without EFI look for it,
+ * on a 16-byte boundary in 0xF0000-0xFFFFF (DSP0134 5.2.1), the
+ * structures after it. */
+static int bios_area_smbios(struct machine *m)
+{
+	struct smbios_blob b;
+	uint8_t ep[SMBIOS_EP_LEN];
+	if (pc_smbios_build(m, true, &b) < 0)
+		return -1;
+	int r = 0;
+	if (PC_BIOS_SMBIOS_TABLE + b.len > 0x100000) {
+		qvm_error("SMBIOS tables: %u bytes do not fit below 1 MiB", b.len);
+		r = -1;
+	} else {
+		pc_smbios_entry(&b, PC_BIOS_SMBIOS_TABLE, ep);
+		r = guest_write(m, PC_BIOS_SMBIOS_ADDR, ep, sizeof(ep)) |
+		    guest_write(m, PC_BIOS_SMBIOS_TABLE, b.tables, b.len);
+	}
+	free(b.tables);
+	return r ? -1 : 0;
+}
+
 int pc_write_tables(struct machine *m)
 {
 	size_t area = PC_EBDA_ADDR - PC_TABLES_ADDR;
@@ -444,7 +466,7 @@ int pc_write_tables(struct machine *m)
 	ebda[0] = 1; /* EBDA size in KiB */
 	acpi_rsdp(ebda + 16, rsdt, xsdt);
 	const struct pc_board *b = m->board;
-	if (b && b->qvm_firmware && bios_area_rsdp(m, ebda + 16) < 0)
+	if (b && b->qvm_firmware && (bios_area_rsdp(m, ebda + 16) < 0 || bios_area_smbios(m) < 0))
 		return -1;
 	mp_floating_pointer(ebda + 64, mpc);
 	/* BIOS data area: EBDA segment and base memory size in KiB */

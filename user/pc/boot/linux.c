@@ -23,6 +23,7 @@
 #include "cpu.h"
 #include "machine.h"
 #include "pc/pc.h"
+#include "pc/boot/linux-hdr.h"
 
 #define LX_PGTABLE 0x1000ULL
 #define LX_GDT 0x7000ULL
@@ -32,60 +33,13 @@
 #define LX_BOOT_CS 0x10
 #define LX_BOOT_DS 0x18
 
-/* Setup header fields: offsets into the file and into boot_params. */
-#define HDR_SETUP_SECTS 0x1f1
-#define HDR_SYSSIZE 0x1f4       /* protected-mode code, 16-byte units */
-#define HDR_BOOT_FLAG 0x1fe
-#define HDR_JUMP 0x200
-#define HDR_MAGIC 0x202
-#define HDR_VERSION 0x206
-#define HDR_TYPE_OF_LOADER 0x210
-#define HDR_LOADFLAGS 0x211
-#define HDR_CODE32_START 0x214
-#define HDR_RAMDISK_IMAGE 0x218
-#define HDR_RAMDISK_SIZE 0x21c
-#define HDR_HEAP_END_PTR 0x224
-#define HDR_CMD_LINE_PTR 0x228
-#define HDR_INITRD_ADDR_MAX 0x22c
-#define HDR_KERNEL_ALIGNMENT 0x230
-#define HDR_RELOCATABLE 0x234
-#define HDR_XLOADFLAGS 0x236
-#define HDR_CMDLINE_SIZE 0x238
-#define HDR_PREF_ADDRESS 0x258
-#define HDR_INIT_SIZE 0x260
-#define HDR_END_MAX 0x290       /* boot_params' header ends here */
-
-/* boot_params fields outside the setup header. */
-#define BP_ACPI_RSDP 0x070
-#define BP_EXT_RAMDISK_IMAGE 0x0c0
-#define BP_EXT_RAMDISK_SIZE 0x0c4
-#define BP_EXT_CMD_LINE_PTR 0x0c8
-#define BP_E820_ENTRIES 0x1e8
-#define BP_E820_TABLE 0x2d0
-#define BP_SIZE 0x1000
-
-#define LOADED_HIGH 0x01
-#define CAN_USE_HEAP 0x80
-#define XLF_KERNEL_64 0x01
-#define MIN_VERSION 0x0206      /* 2.06: cmdline_size; older kernels are from 2008 */
-
-struct lx_image {
-	const char *path;
-	const uint8_t *data;
-	size_t size;
-	uint16_t version;
-	size_t setup_size;       /* real-mode part: (setup_sects + 1) * 512 */
-	uint64_t load_addr;      /* where the protected-mode part goes */
-	uint64_t load_end;       /* load_addr + the memory it needs to run */
-};
-
 bool linux_detect(const uint8_t *data, size_t size)
 {
 	return size >= 0x210 && !memcmp(data + HDR_MAGIC, "HdrS", 4);
 }
 
 /* The checks a boot loader must make before trusting the header. */
-static int check_header(struct lx_image *k)
+int linux_check_header(struct lx_image *k)
 {
 	const uint8_t *d = k->data;
 	unsigned sects = d[HDR_SETUP_SECTS] ? d[HDR_SETUP_SECTS] : 4;
@@ -219,7 +173,7 @@ int linux_load(struct machine *m, const uint8_t *data, size_t size)
 {
 	struct pc_board *b = m->board;
 	struct lx_image k = { .path = m->cfg->kernel, .data = data, .size = size };
-	if (check_header(&k) < 0 || place_kernel(m, &k) < 0)
+	if (linux_check_header(&k) < 0 || place_kernel(m, &k) < 0)
 		return -1;
 	uint8_t *bp = write_boot_params(m, &k);
 	if (write_cmdline(m, &k, bp) < 0 || load_initrd(m, &k, bp) < 0)
