@@ -27,7 +27,7 @@ NESTED_DRY=1 is a dry run of the harness on this host: bench/nested-inner
 runs here with -accel tcg for both VMMs (no nested host, no KVM), through
 the same parsing and table; tests/bench/run uses it as a smoke check.
 
-Env: NESTED_REPS (3), NESTED_PIO_ITERS (2000), NESTED_LINUX_REPS (2),
+Env: NESTED_REPS (3), NESTED_PIO_ITERS (5000), NESTED_LINUX_REPS (2),
 NESTED_FIGS ("pio kernel bios linux"), NESTED_RUN_TIMEOUT (120 s per
 bare-metal run inside), and those of run-kvm-check (QVM, GUESTS,
 LINUX_GUEST_DIR, QEMU, NESTED_SMP, NESTED_MEM, NESTED_TIMEOUT, KEEP,
@@ -146,7 +146,7 @@ class Nested:
 def main(qb):
     start = time.perf_counter()
     reps = qb.env_num("NESTED_REPS", 3)
-    pio_iters = qb.env_num("NESTED_PIO_ITERS", 2000)
+    pio_iters = qb.env_num("NESTED_PIO_ITERS", 5000)
     linux_reps = qb.env_num("NESTED_LINUX_REPS", 2)
     figs = env_words("NESTED_FIGS", "pio kernel bios linux")
     run_timeout = qb.env_num("NESTED_RUN_TIMEOUT", 120)
