@@ -221,7 +221,8 @@ def main(qb):
             qb.skip_figure(f, skipped)
     elif not ended:
         why = next((t[len("FAIL: "):] for t in trouble if t.startswith("FAIL: ")),
-                   f"run-kvm-check exited {rc} before the benchmark ended")
+                   f"run-kvm-check exited {rc} before the benchmark ended"
+                   + (f" (its last line: {state['other'][:200]})" if "other" in state else ""))
         for f in nest.all_figures():
             for who in ("qvm", "qemu"):
                 if not f.samples[who]:
@@ -267,6 +268,8 @@ def read_lines(qb, nest, cmd, env, info, trouble, state):
             qb.log(line)
             if line.startswith(("nested: CPU:", "nested: init started", "nested: total")):
                 info.append(line[len("nested: "):])
+        elif line.strip():
+            state["other"] = line   # e.g. a shell's complaint: shown if it ends early
     return p.wait()
 
 
