@@ -12,6 +12,8 @@
 #   make bench-debian  only the Debian 12 figures, OpenSSL and x86-64-v3 ones included
 #                      (builds build/debian first)
 #   make bench-kqemu   only the kqemu figures (-accel kqemu vs QEMU's TCG)
+#   make bench-nested  qvm and QEMU, both -accel kvm, in the nested test host
+#                      of tests/nested (bench/run nested; minutes)
 #   make debian-image  the Debian 12 image of those (scripts/build-debian-image)
 
 CC      ?= cc
@@ -180,12 +182,15 @@ bench: all guests guest-linux-if-possible debian-image-if-possible
 bench-kqemu: all guests guest-linux-if-possible
 	QVM=$(B)/qvm GUESTS=$(B)/guests LINUX_GUEST_DIR=$(LINUX) bench/run kqemu
 
+bench-nested: all guests guest-linux
+	QVM=$(B)/qvm GUESTS=$(B)/guests LINUX_GUEST_DIR=$(LINUX) bench/run nested
+
 bench-debian: all debian-image
 	QVM=$(B)/qvm DEBIAN_IMAGE_DIR=$(DEBIAN) bench/run debian
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all check run run-demo bench bench-debian bench-kqemu clean deps guests guest-linux \
+.PHONY: all check run run-demo bench bench-debian bench-kqemu bench-nested clean deps guests guest-linux \
 	guest-linux-if-possible debian-image debian-image-if-possible san check-tsan check-debian
 -include $(USER_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(IMG_OBJS:.o=.d) $(B)/obj/bench/kqemu-exit.d

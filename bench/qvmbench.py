@@ -937,8 +937,11 @@ def main():
     if only == ["firmware"]:
         import firmware
         return firmware.main()
+    if only == ["nested"]:
+        import nested
+        return nested.main(sys.modules[__name__])
     if sys.argv[1:]:
-        print("usage: bench/run [disk|debian|v3|callgrind|kqemu|net|ide|firmware]",
+        print("usage: bench/run [disk|debian|v3|callgrind|kqemu|net|ide|firmware|nested]",
               file=sys.stderr)
         return 2
     start = time.perf_counter()
