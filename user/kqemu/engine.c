@@ -299,7 +299,7 @@ int kq_native(struct kq_vcpu *kv)
 	/* in_native under the lock with the requests taken: a code mark
 	 * after this sees it (kq_code_marked) */
 	pthread_mutex_lock(&kv->lock);
-	kq_ctx_enter(kv, tcg_pcid(c));
+	kq_ctx_enter(kv, tcg_pcid(c), c->s.cr3 & KQ_CR3_ROOT);
 	kq_premap(kv);
 	kq_fill_requests(kv, run);
 	kv->in_native = true;
@@ -519,12 +519,14 @@ static void kq_info_kqemu(struct machine *m, void (*print)(void *, const char *)
 	print(opaque, line);
 	struct kq_vcpu *kv0 = m->nr_vcpus && m->vcpus[0] ? kv_of(m->vcpus[0]) : NULL;
 	snprintf(line, sizeof(line),
-		 "\ncontexts: %u per vCPU (by PCID); %llu switches, %llu CR3 writes kept them; "
+		 "\ncontexts: %u per vCPU (by page-table root and PCID); %llu switches, %llu CR3 "
+		 "writes kept them, %llu found under another PCID; "
 		 "flushed: %llu for their PCID, %llu all at once, %llu evicted, %llu full, "
 		 "%llu for a large page; %llu walked again after a guest flush: "
 		 "%llu pages kept, %llu dropped",
 		 kv0 ? kv0->nr_ctx : 0, (unsigned long long)s.ctx_switches,
-		 (unsigned long long)s.ctx_kept, (unsigned long long)s.ctx_flushes,
+		 (unsigned long long)s.ctx_kept, (unsigned long long)s.ctx_retags,
+		 (unsigned long long)s.ctx_flushes,
 		 (unsigned long long)s.all_flushes, (unsigned long long)s.ctx_evictions,
 		 (unsigned long long)s.full_flushes, (unsigned long long)s.large_flushes,
 		 (unsigned long long)s.revalidations, (unsigned long long)s.reval_kept,

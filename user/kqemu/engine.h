@@ -97,7 +97,8 @@ struct kq_stats {
 	uint64_t prefaults;             /* pages mapped around a PAGE exit's */
 	uint64_t handed_native;         /* insns TCG handed back (#UD, CPUID, XGETBV) */
 	uint64_t ctx_switches;          /* entries in another context than the last */
-	uint64_t ctx_evictions;         /* contexts flushed for another PCID */
+	uint64_t ctx_evictions;         /* contexts flushed for another address space */
+	uint64_t ctx_retags;            /* contexts found by their root under another PCID */
 	uint64_t ctx_flushes;           /* contexts flushed for the guest (CR3, INVPCID) */
 	uint64_t ctx_kept;              /* CR3 writes that kept the mappings (bit 63) */
 	uint64_t full_flushes;          /* contexts flushed for a full table or list */
@@ -129,13 +130,15 @@ struct kq_engine {
 #define KQ_WFILTER_BITS 65536
 
 /* One set of mappings the backend keeps (kqemu.h, KQEMU_INFO_CONTEXTS):
- * the translations of one guest PCID, as a tagged TLB holds them (SDM
- * Vol. 3A, 4.10.1).  Without contexts in the backend there is one. */
+ * the translations of one guest address space (page-table root) under
+ * one guest PCID, as a tagged TLB holds them (SDM Vol. 3A, 4.10.1).
+ * Without contexts in the backend there is one. */
 struct kq_ctx {
 	struct kq_maps maps;            /* what the backend has, or will have
 					 * after the pending changes */
-	bool tagged;                    /* holds pcid's translations */
+	bool tagged;                    /* holds pcid's translations from root */
 	uint64_t pcid;
+	uint64_t root;                  /* CR3's table address (bits 51:12) */
 	uint64_t last_entry;            /* kq_vcpu.entry_stamp at its last run */
 	bool flush_all;                 /* pending for its next entry */
 	/* the guest flushed its PCID: each mapping is walked again at its
@@ -202,11 +205,14 @@ uint64_t kq_host_xcr0(void);
 
 /* contexts.c (lock held for all): the guest's TLB flushes (enum
  * tcg_flush) applied to the contexts; a context's flush; the context of
- * the current PCID, tagged (an untagged or the least recently run one,
- * flushed, when none holds it); the code mark's write stripping. */
+ * the current PCID and page-table root (CR3 & KQ_CR3_ROOT), tagged: the
+ * one tagged with both, else the root's under another PCID (walked
+ * again), else an untagged or the least recently run one, flushed; the
+ * code mark's write stripping. */
+#define KQ_CR3_ROOT 0x000ffffffffff000ULL
 void kq_ctx_flush(struct kq_vcpu *kv, struct kq_ctx *x);
 void kq_ctx_tlb_flushed(struct kq_vcpu *kv, unsigned what, uint64_t pcid, uint64_t lin);
-struct kq_ctx *kq_ctx_enter(struct kq_vcpu *kv, uint64_t pcid);
+struct kq_ctx *kq_ctx_enter(struct kq_vcpu *kv, uint64_t pcid, uint64_t root);
 /* Queue an unmap of lin in x; a full list becomes a flush of x. */
 void kq_ctx_queue_unmap(struct kq_vcpu *kv, struct kq_ctx *x, uint64_t lin);
 void kq_ctx_note_writable(struct kq_ctx *x, uint64_t phys);
