@@ -145,6 +145,7 @@ static struct fake {
 	unsigned kicks;
 	bool opened;
 	uint32_t info_flags;                    /* kqemu_backend_info.flags */
+	uint32_t version;                       /* 0: KQEMU_VERSION */
 } fake;
 
 static bool fake_available(char *why, size_t n) { (void)why, (void)n; return true; }
@@ -157,7 +158,8 @@ static void *fake_open(const struct kqemu_ram *ram, char *err, size_t n)
 static void fake_info(void *b, struct kqemu_backend_info *in)
 {
 	(void)b;
-	*in = (struct kqemu_backend_info){ .version = KQEMU_VERSION, .user_start = 0x1000,
+	*in = (struct kqemu_backend_info){ .version = fake.version ? fake.version : KQEMU_VERSION,
+					   .user_start = 0x1000,
 					   .user_end = 1ULL << 47, .hole_start = 0x3fffffe00000ULL,
 					   .hole_end = 0x400000000000ULL, .xcr0 = 7,
 					   .xsave_size = 832, .flags = fake.info_flags,
@@ -256,11 +258,13 @@ struct kq_setup {
 	struct kq_vcpu *kv;
 };
 
-/* The engine over the fake backend, which reports info_flags */
-static bool setup_flags(struct kq_setup *s, uint32_t info_flags)
+/* The engine over the fake backend, which reports info_flags and
+ * version (0: KQEMU_VERSION) */
+static bool setup_info(struct kq_setup *s, uint32_t info_flags, uint32_t version)
 {
 	memset(&fake, 0, sizeof(fake));
 	fake.info_flags = info_flags;
+	fake.version = version;
 	memset(s, 0, sizeof(*s));
 	if (!tcg_env_init(&s->env, 0x100000))
 		return false;
@@ -272,6 +276,11 @@ static bool setup_flags(struct kq_setup *s, uint32_t info_flags)
 	pthread_mutex_init(&s->eng.lock, NULL);
 	s->kv = kq_vcpu_new(&s->eng, s->env.c);
 	return s->kv && kq_vcpu_open(s->kv) == 0;
+}
+
+static bool setup_flags(struct kq_setup *s, uint32_t info_flags)
+{
+	return setup_info(s, info_flags, 0);
 }
 
 static bool setup(struct kq_setup *s)
@@ -712,6 +721,18 @@ TEST(kqemu_engine_context_by_root)
 	tcg_tlb_flush_pcid(c, 2);
 	CHECK(kv->ctx[0].revalidate);
 	CHECK(!kv->ctx[1].revalidate);
+	teardown(&s);
+}
+
+/* A backend of minor 2 keeps 8 contexts, one of minor 3 16 */
+TEST(kqemu_engine_contexts_by_version)
+{
+	struct kq_setup s;
+	CHECK(setup_info(&s, KQEMU_INFO_CONTEXTS, 0));
+	CHECK_EQ(s.kv->nr_ctx, 16);
+	teardown(&s);
+	CHECK(setup_info(&s, KQEMU_INFO_CONTEXTS, KQEMU_VERSION_MAJOR << 16 | 2));
+	CHECK_EQ(s.kv->nr_ctx, KQEMU_CONTEXTS_1_2);
 	teardown(&s);
 }
 

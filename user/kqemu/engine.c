@@ -136,9 +136,12 @@ int kq_vcpu_open(struct kq_vcpu *kv)
 	}
 	pthread_mutex_unlock(&e->lock);
 	kv->c->kqemu_exit_on_user = true;
-	/* a fresh instance maps nothing; one context per PCID when it
-	 * keeps them (QVM_KQEMU_CONTEXTS=1..8 sets fewer, for comparisons) */
-	unsigned n = e->info.flags & KQEMU_INFO_CONTEXTS ? KQEMU_CONTEXTS : 1;
+	/* a fresh instance maps nothing; one context per address space
+	 * when it keeps them, 16 (8 from a backend of minor 2);
+	 * QVM_KQEMU_CONTEXTS=1..16 sets fewer, for comparisons */
+	unsigned n = 1;
+	if (e->info.flags & KQEMU_INFO_CONTEXTS)
+		n = (e->info.version & 0xffff) >= 3 ? KQEMU_CONTEXTS : KQEMU_CONTEXTS_1_2;
 	const char *want = getenv("QVM_KQEMU_CONTEXTS");
 	if (want && atoi(want) >= 1 && (unsigned)atoi(want) < n)
 		n = (unsigned)atoi(want);
