@@ -111,11 +111,11 @@ TEST(kqemu_maps)
 	struct kq_maps *t = calloc(1, sizeof(*t));
 	CHECK(t);
 	for (uint64_t i = 0; i < KQ_MAPS_MAX; i++)
-		CHECK(kq_maps_set(t, 0x400000 + i * 4096, i * 4096, KQEMU_PROT_READ, i == 7));
+		CHECK(kq_maps_set(t, 0x400000 + i * 4096, i * 4096, KQEMU_PROT_READ, i == 7 ? 21 : 12));
 	CHECK_EQ(t->n, KQ_MAPS_MAX);
 	CHECK_EQ(t->nr_large, 1);
-	CHECK(!kq_maps_set(t, 0x10000000, 0, KQEMU_PROT_READ, false));  /* full */
-	CHECK(kq_maps_set(t, 0x400000, 0x5000, KQEMU_PROT_WRITE, false)); /* replace */
+	CHECK(!kq_maps_set(t, 0x10000000, 0, KQEMU_PROT_READ, 12));  /* full */
+	CHECK(kq_maps_set(t, 0x400000, 0x5000, KQEMU_PROT_WRITE, 12)); /* replace */
 	CHECK_EQ(kq_maps_find(t, 0x400123)->phys, 0x5000);
 	/* remove every other one; the rest must still be found */
 	for (uint64_t i = 0; i < KQ_MAPS_MAX; i += 2)
@@ -131,6 +131,40 @@ TEST(kqemu_maps)
 	CHECK_EQ(t->nr_large, 0);
 	kq_maps_clear(t);
 	CHECK(!kq_maps_find(t, 0x401000));
+	CHECK(!t->e);
+	CHECK(kq_maps_set(t, 0x401000, 0x1000, KQEMU_PROT_READ, 12));
+	CHECK_EQ(t->slots, KQ_MAPS_MIN_SLOTS);
+	kq_maps_clear(t);
+	free(t);
+}
+
+/* INVLPG: the entries of the guest page holding the address, all of a
+ * 2 MiB one; everything (-1) with a 1 GiB page mapped */
+TEST(kqemu_maps_invalidate)
+{
+	struct kq_maps *t = calloc(1, sizeof(*t));
+	uint64_t gone[KQ_INVALIDATE_MAX];
+	CHECK(t);
+	for (uint64_t i = 0; i < 4; i++) {
+		/* three pieces of the 2 MiB page at 0x600000, 4 KiB pages around */
+		CHECK(kq_maps_set(t, 0x600000 + i * 0x80000, 0x1000000 + i * 0x80000,
+				  KQEMU_PROT_READ, i < 3 ? 21 : 12));
+		CHECK(kq_maps_set(t, 0x400000 + i * 4096, i * 4096, KQEMU_PROT_READ, 12));
+		CHECK(kq_maps_set(t, 0x800000 + i * 4096, i * 4096, KQEMU_PROT_READ, 12));
+	}
+	CHECK_EQ(kq_maps_invalidate(t, 0x401234, gone), 1);
+	CHECK_EQ(gone[0], 0x401000);
+	CHECK_EQ(kq_maps_invalidate(t, 0x401000, gone), 0);
+	/* an address in the large page: its three pieces go, and the 4 KiB
+	 * entry of the address itself (here in the same 2 MiB) */
+	CHECK_EQ(kq_maps_invalidate(t, 0x780000, gone), 4);
+	CHECK(!kq_maps_find(t, 0x600000) && !kq_maps_find(t, 0x700000) && !kq_maps_find(t, 0x780000));
+	CHECK(kq_maps_find(t, 0x402000) && kq_maps_find(t, 0x800000));
+	CHECK_EQ(t->nr_large, 0);
+	CHECK(kq_maps_set(t, 0x40000000, 0, KQEMU_PROT_READ, 30));
+	CHECK_EQ(kq_maps_invalidate(t, 0x402000, gone), -1);
+	CHECK(kq_maps_find(t, 0x402000));
+	kq_maps_clear(t);
 	free(t);
 }
 
@@ -641,7 +675,7 @@ TEST(kqemu_engine_contexts)
 	 * flushed (pages the guest does not map, entered by hand) */
 	for (uint64_t i = 0; i < KQEMU_MAX_UNMAPS + 1; i++)
 		CHECK(kq_maps_set(&kv->ctx[0].maps, 0x10000000 + i * 4096, 0x300000, KQEMU_PROT_READ,
-				  false));
+				  12));
 	kq_ctx_enter(kv, 1, c->s.cr3 & KQ_CR3_ROOT);
 	CHECK(kv->ctx[0].flush_all);
 	CHECK_EQ(kv->ctx[0].maps.n, 0);

@@ -10,9 +10,9 @@
  *                         all of PCID 0 is all there is)
  *   INVPCID 1             that PCID's
  *   INVPCID 3             every PCID's non-global ones
- *   INVLPG, INVPCID 0     the page (here: in every context; a guest
- *                         large page: every mapping of the contexts
- *                         that hold one)
+ *   INVLPG, INVPCID 0     the page (here: in every context; all of a
+ *                         2 MiB guest page; everything of a context
+ *                         holding a 1 GiB one)
  *   CR0, CR4, EFER,       everything
  *   INVPCID 2
  *
@@ -85,14 +85,16 @@ void kq_ctx_queue_unmap(struct kq_vcpu *kv, struct kq_ctx *x, uint64_t lin)
 
 static void flush_page(struct kq_vcpu *kv, struct kq_ctx *x, uint64_t lin)
 {
-	if (x->maps.nr_large) {
-		/* a page of a large guest page: its neighbours go too */
+	uint64_t gone[KQ_INVALIDATE_MAX];
+	int n = kq_maps_invalidate(&x->maps, lin, gone);
+	if (n < 0) {
+		/* a 1 GiB guest page mapped: everything goes */
 		kq_count(&kv->st.large_flushes, 1);
 		kq_ctx_flush(kv, x);
 		return;
 	}
-	if (kq_maps_remove(&x->maps, lin))
-		kq_ctx_queue_unmap(kv, x, lin);
+	for (int i = 0; i < n; i++)
+		kq_ctx_queue_unmap(kv, x, gone[i]);
 }
 
 void kq_ctx_tlb_flushed(struct kq_vcpu *kv, unsigned what, uint64_t pcid, uint64_t lin)

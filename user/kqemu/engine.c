@@ -146,6 +146,8 @@ int kq_vcpu_open(struct kq_vcpu *kv)
 	if (want && atoi(want) >= 1 && (unsigned)atoi(want) < n)
 		n = (unsigned)atoi(want);
 	pthread_mutex_lock(&kv->lock);
+	for (unsigned i = 0; i < KQEMU_CONTEXTS; i++)
+		kq_maps_clear(&kv->ctx[i].maps);
 	memset(kv->ctx, 0, sizeof(kv->ctx));
 	kv->nr_ctx = n;
 	kv->cur = 0;
@@ -165,6 +167,8 @@ void kq_vcpu_free(struct kq_vcpu *kv)
 	kv->c->kqemu_exit_on_user = false;
 	kv->c->kqemu_tlb_flushed = NULL;
 	kv->c->kqemu_code_marked = NULL;
+	for (unsigned i = 0; i < KQEMU_CONTEXTS; i++)
+		kq_maps_clear(&kv->ctx[i].maps);
 	pthread_mutex_destroy(&kv->lock);
 	free(kv->run);
 	free(kv);

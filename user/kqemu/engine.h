@@ -47,9 +47,15 @@ bool kq_hole_mapped(uint64_t cr3, uint64_t start, uint64_t end,
 /* ------------------------------------------------------------------ */
 /* What a backend instance has mapped (maps.c)                          */
 
-/* Bounded: when it is full the engine drops everything (flush_all). */
-#define KQ_MAPS_SLOTS 16384     /* power of two */
-#define KQ_MAPS_MAX (KQ_MAPS_SLOTS / 2)
+/* Grows by doubling as pages are mapped, from KQ_MAPS_MIN_SLOTS; at most
+ * KQ_MAPS_MAX entries, then the engine drops everything (flush_all).  The
+ * bound keeps the process backend's child under the host's default
+ * vm.max_map_count (65530): guest pages rarely lie next to each other in
+ * the RAM file, so each mapping may be a VMA of its own. */
+#define KQ_MAPS_MIN_SLOTS 1024          /* powers of two */
+#define KQ_MAPS_MAX_SLOTS 65536
+#define KQ_MAPS_MAX (KQ_MAPS_MAX_SLOTS / 2)
+#define KQ_LARGE_FILTER_BITS 4096
 
 struct kq_map_entry {
 	uint64_t lin;           /* linear page; 0 with !used */
@@ -57,21 +63,35 @@ struct kq_map_entry {
 	uint32_t prot;          /* KQEMU_PROT_* */
 	bool used;
 	bool large;             /* from a 2 MiB / 1 GiB guest page */
+	uint8_t shift;          /* log2 of the guest page's size */
 };
 
+/* All zero is an empty table. */
 struct kq_maps {
-	struct kq_map_entry e[KQ_MAPS_SLOTS];   /* open addressing, linear probe */
+	struct kq_map_entry *e; /* open addressing, linear probe; NULL: empty */
+	unsigned slots;         /* a power of two, at least twice n */
 	unsigned n;
 	unsigned nr_large;      /* an INVLPG may cover more than its page */
+	unsigned nr_huge;       /* of them, pages above 2 MiB */
+	/* 2 MiB regions that may hold entries of 2 MiB pages (hashed) */
+	uint64_t large_filter[KQ_LARGE_FILTER_BITS / 64];
 };
 
+/* Empty it, its memory freed. */
 void kq_maps_clear(struct kq_maps *t);
 struct kq_map_entry *kq_maps_find(struct kq_maps *t, uint64_t lin);
-/* Add or replace lin's entry: NULL when the table is full. */
+/* Add or replace lin's entry, of a guest page of 1 << shift bytes: NULL
+ * when the table is full (KQ_MAPS_MAX entries, or no memory to grow). */
 struct kq_map_entry *kq_maps_set(struct kq_maps *t, uint64_t lin, uint64_t phys, uint32_t prot,
-				 bool large);
+				 unsigned shift);
 /* Drop lin's entry: whether there was one. */
 bool kq_maps_remove(struct kq_maps *t, uint64_t lin);
+/* INVLPG of lin: drop the entries of the guest page holding lin (all of
+ * it for a 2 MiB page), their linear pages into gone[]; how many, or -1
+ * (nothing dropped) when a guest page above 2 MiB is mapped (the caller
+ * drops everything). */
+#define KQ_INVALIDATE_MAX 512
+int kq_maps_invalidate(struct kq_maps *t, uint64_t lin, uint64_t gone[KQ_INVALIDATE_MAX]);
 /* Call fn for each entry of phys mapped writable. */
 void kq_maps_each_writable(struct kq_maps *t, uint64_t phys,
 			   void (*fn)(struct kq_map_entry *e, void *opaque), void *opaque);
