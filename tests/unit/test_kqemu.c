@@ -170,7 +170,7 @@ TEST(kqemu_maps_invalidate)
 
 /* ---- the engine against a scripted backend ---- */
 
-#define FAKE_STEPS 20
+#define FAKE_STEPS 40
 static struct fake {
 	struct kqemu_run want[FAKE_STEPS];      /* exit fields (and state edits) */
 	void (*edit[FAKE_STEPS])(struct kqemu_run *run);
