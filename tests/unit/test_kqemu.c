@@ -111,11 +111,11 @@ TEST(kqemu_maps)
 	struct kq_maps *t = calloc(1, sizeof(*t));
 	CHECK(t);
 	for (uint64_t i = 0; i < KQ_MAPS_MAX; i++)
-		CHECK(kq_maps_set(t, 0x400000 + i * 4096, i * 4096, KQEMU_PROT_READ, i == 7));
+		CHECK(kq_maps_set(t, 0x400000 + i * 4096, i * 4096, KQEMU_PROT_READ, i == 7 ? 21 : 12));
 	CHECK_EQ(t->n, KQ_MAPS_MAX);
 	CHECK_EQ(t->nr_large, 1);
-	CHECK(!kq_maps_set(t, 0x10000000, 0, KQEMU_PROT_READ, false));  /* full */
-	CHECK(kq_maps_set(t, 0x400000, 0x5000, KQEMU_PROT_WRITE, false)); /* replace */
+	CHECK(!kq_maps_set(t, 0x10000000, 0, KQEMU_PROT_READ, 12));  /* full */
+	CHECK(kq_maps_set(t, 0x400000, 0x5000, KQEMU_PROT_WRITE, 12)); /* replace */
 	CHECK_EQ(kq_maps_find(t, 0x400123)->phys, 0x5000);
 	/* remove every other one; the rest must still be found */
 	for (uint64_t i = 0; i < KQ_MAPS_MAX; i += 2)
@@ -131,12 +131,46 @@ TEST(kqemu_maps)
 	CHECK_EQ(t->nr_large, 0);
 	kq_maps_clear(t);
 	CHECK(!kq_maps_find(t, 0x401000));
+	CHECK(!t->e);
+	CHECK(kq_maps_set(t, 0x401000, 0x1000, KQEMU_PROT_READ, 12));
+	CHECK_EQ(t->slots, KQ_MAPS_MIN_SLOTS);
+	kq_maps_clear(t);
+	free(t);
+}
+
+/* INVLPG: the entries of the guest page holding the address, all of a
+ * 2 MiB one; everything (-1) with a 1 GiB page mapped */
+TEST(kqemu_maps_invalidate)
+{
+	struct kq_maps *t = calloc(1, sizeof(*t));
+	uint64_t gone[KQ_INVALIDATE_MAX];
+	CHECK(t);
+	for (uint64_t i = 0; i < 4; i++) {
+		/* three pieces of the 2 MiB page at 0x600000, 4 KiB pages around */
+		CHECK(kq_maps_set(t, 0x600000 + i * 0x80000, 0x1000000 + i * 0x80000,
+				  KQEMU_PROT_READ, i < 3 ? 21 : 12));
+		CHECK(kq_maps_set(t, 0x400000 + i * 4096, i * 4096, KQEMU_PROT_READ, 12));
+		CHECK(kq_maps_set(t, 0x800000 + i * 4096, i * 4096, KQEMU_PROT_READ, 12));
+	}
+	CHECK_EQ(kq_maps_invalidate(t, 0x401234, gone), 1);
+	CHECK_EQ(gone[0], 0x401000);
+	CHECK_EQ(kq_maps_invalidate(t, 0x401000, gone), 0);
+	/* an address in the large page: its three pieces go, and the 4 KiB
+	 * entry of the address itself (here in the same 2 MiB) */
+	CHECK_EQ(kq_maps_invalidate(t, 0x780000, gone), 4);
+	CHECK(!kq_maps_find(t, 0x600000) && !kq_maps_find(t, 0x700000) && !kq_maps_find(t, 0x780000));
+	CHECK(kq_maps_find(t, 0x402000) && kq_maps_find(t, 0x800000));
+	CHECK_EQ(t->nr_large, 0);
+	CHECK(kq_maps_set(t, 0x40000000, 0, KQEMU_PROT_READ, 30));
+	CHECK_EQ(kq_maps_invalidate(t, 0x402000, gone), -1);
+	CHECK(kq_maps_find(t, 0x402000));
+	kq_maps_clear(t);
 	free(t);
 }
 
 /* ---- the engine against a scripted backend ---- */
 
-#define FAKE_STEPS 20
+#define FAKE_STEPS 40
 static struct fake {
 	struct kqemu_run want[FAKE_STEPS];      /* exit fields (and state edits) */
 	void (*edit[FAKE_STEPS])(struct kqemu_run *run);
@@ -145,6 +179,7 @@ static struct fake {
 	unsigned kicks;
 	bool opened;
 	uint32_t info_flags;                    /* kqemu_backend_info.flags */
+	uint32_t version;                       /* 0: KQEMU_VERSION */
 } fake;
 
 static bool fake_available(char *why, size_t n) { (void)why, (void)n; return true; }
@@ -157,7 +192,8 @@ static void *fake_open(const struct kqemu_ram *ram, char *err, size_t n)
 static void fake_info(void *b, struct kqemu_backend_info *in)
 {
 	(void)b;
-	*in = (struct kqemu_backend_info){ .version = KQEMU_VERSION, .user_start = 0x1000,
+	*in = (struct kqemu_backend_info){ .version = fake.version ? fake.version : KQEMU_VERSION,
+					   .user_start = 0x1000,
 					   .user_end = 1ULL << 47, .hole_start = 0x3fffffe00000ULL,
 					   .hole_end = 0x400000000000ULL, .xcr0 = 7,
 					   .xsave_size = 832, .flags = fake.info_flags,
@@ -256,11 +292,13 @@ struct kq_setup {
 	struct kq_vcpu *kv;
 };
 
-/* The engine over the fake backend, which reports info_flags */
-static bool setup_flags(struct kq_setup *s, uint32_t info_flags)
+/* The engine over the fake backend, which reports info_flags and
+ * version (0: KQEMU_VERSION) */
+static bool setup_info(struct kq_setup *s, uint32_t info_flags, uint32_t version)
 {
 	memset(&fake, 0, sizeof(fake));
 	fake.info_flags = info_flags;
+	fake.version = version;
 	memset(s, 0, sizeof(*s));
 	if (!tcg_env_init(&s->env, 0x100000))
 		return false;
@@ -272,6 +310,11 @@ static bool setup_flags(struct kq_setup *s, uint32_t info_flags)
 	pthread_mutex_init(&s->eng.lock, NULL);
 	s->kv = kq_vcpu_new(&s->eng, s->env.c);
 	return s->kv && kq_vcpu_open(s->kv) == 0;
+}
+
+static bool setup_flags(struct kq_setup *s, uint32_t info_flags)
+{
+	return setup_info(s, info_flags, 0);
 }
 
 static bool setup(struct kq_setup *s)
@@ -527,6 +570,20 @@ static void load_cr3(struct tcg_cpu *c, uint64_t pcid, bool keep)
 	tcg_set_cr3_keep(c, (c->s.cr3 & ~0xfffULL) | pcid, keep);
 }
 
+/* Another process: a PML4 at root with the same entries as PT_PML4's */
+static uint64_t clone_root(struct tcg_env *e, uint64_t root)
+{
+	for (uint64_t i = 0; i < 4096; i += 8)
+		put64(e, root + i, get64(e, PT_PML4 + i));
+	return root;
+}
+
+/* Its tables under PCID pcid */
+static void load_as(struct tcg_cpu *c, uint64_t root, uint64_t pcid, bool keep)
+{
+	tcg_set_cr3_keep(c, root | pcid, keep);
+}
+
 /* With a backend that keeps contexts, mappings are per PCID and only the
  * architecture's flushes drop them (SDM Vol. 3A, 4.10.4.1). */
 TEST(kqemu_engine_contexts)
@@ -544,9 +601,11 @@ TEST(kqemu_engine_contexts)
 	script(0, KQEMU_EXIT_PAGE, U_CODE, KQEMU_ACC_WRITE, NULL);
 	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
 	CHECK_EQ(fake.seen[0].context, 0);
-	/* a switch to PCID 2 without bit 63: PCID 2's translations go (it
-	 * has none); another context, PCID 1's mapping untouched */
-	load_cr3(c, 2, false);
+	/* a switch to another process's tables under PCID 2 without bit
+	 * 63: PCID 2's translations go (it has none); another context,
+	 * PCID 1's mapping untouched */
+	const uint64_t root_b = clone_root(&s.env, 0x80000);
+	load_as(c, root_b, 2, false);
 	script(1, KQEMU_EXIT_PAGE, U_CODE + 0x1000, KQEMU_ACC_READ, NULL);
 	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
 	CHECK_EQ(fake.seen[1].context, 1);
@@ -556,7 +615,7 @@ TEST(kqemu_engine_contexts)
 	/* back to PCID 1 with bit 63: its mapping stays, and the maps of
 	 * its PAGE exit go now (they waited for the context's entry); the
 	 * page PCID 2 wanted went to context 1 */
-	load_cr3(c, 1, true);
+	load_as(c, PT_PML4, 1, true);
 	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
 	CHECK_EQ(fake.seen[2].context, 0);
 	CHECK(!fake.seen[2].flush_all);
@@ -616,8 +675,8 @@ TEST(kqemu_engine_contexts)
 	 * flushed (pages the guest does not map, entered by hand) */
 	for (uint64_t i = 0; i < KQEMU_MAX_UNMAPS + 1; i++)
 		CHECK(kq_maps_set(&kv->ctx[0].maps, 0x10000000 + i * 4096, 0x300000, KQEMU_PROT_READ,
-				  false));
-	kq_ctx_enter(kv, 1);
+				  12));
+	kq_ctx_enter(kv, 1, c->s.cr3 & KQ_CR3_ROOT);
 	CHECK(kv->ctx[0].flush_all);
 	CHECK_EQ(kv->ctx[0].maps.n, 0);
 	/* everything (INVPCID 2, CR4, CR0): every context at once */
@@ -628,14 +687,14 @@ TEST(kqemu_engine_contexts)
 	 * flushed (an eviction when it held mappings) */
 	unsigned k = 6;
 	for (uint64_t pcid = 10; pcid < 12 + KQEMU_CONTEXTS; pcid++, k++) {
-		load_cr3(c, pcid, true);
+		load_as(c, clone_root(&s.env, 0x80000 + pcid * 0x1000), pcid, true);
 		script(k, KQEMU_EXIT_PAGE, U_CODE + 0x10, KQEMU_ACC_EXEC, NULL);
 		CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
 	}
 	/* PCIDs 10-17 took the 8 contexts (PCID 1's and 2's, empty, were
 	 * reused), 18 and 19 evicted 10's and 11's */
 	CHECK_EQ(kv->st.ctx_evictions, 2);
-	load_cr3(c, 12, true);                  /* still there */
+	load_as(c, 0x80000 + 12 * 0x1000, 12, true);    /* still there */
 	uint64_t ev = kv->st.ctx_evictions;
 	fake.n = k + 1;
 	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
@@ -644,7 +703,75 @@ TEST(kqemu_engine_contexts)
 	teardown(&s);
 }
 
-/* Without KQEMU_INFO_CONTEXTS: one context, flushed when the PCID changes */
+/* Contexts are found by the page-table root too: a process that comes
+ * back under another PCID (Linux hands its few ASIDs round, flushing at
+ * each reuse) finds its mappings, walked again in its tables. */
+TEST(kqemu_engine_context_by_root)
+{
+	struct kq_setup s;
+	CHECK(setup_flags(&s, KQEMU_INFO_CONTEXTS));
+	struct kq_vcpu *kv = s.kv;
+	struct tcg_cpu *c = s.env.c;
+	c->s.cr4 |= CR4_PCIDE;
+	for (unsigned k = 0; k < FAKE_STEPS; k++)
+		script(k, KQEMU_EXIT_SOFTMMU, 0, 0, NULL);
+	/* process A under PCID 1 maps U_CODE and its neighbours */
+	load_as(c, PT_PML4, 1, false);
+	script(0, KQEMU_EXIT_PAGE, U_CODE, KQEMU_ACC_WRITE, NULL);
+	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
+	unsigned n0 = kv->ctx[0].maps.n;
+	CHECK(n0 >= 2);
+	CHECK(kq_maps_find(&kv->ctx[0].maps, U_CODE + 0x1000));
+	/* process B gets PCID 1 (flushed): another context, A's stays */
+	const uint64_t root_b = clone_root(&s.env, 0x80000);
+	load_as(c, root_b, 1, false);
+	CHECK(kv->ctx[0].revalidate);
+	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
+	CHECK_EQ(fake.seen[1].context, 1);
+	CHECK_EQ(kv->ctx[0].maps.n, n0);
+	CHECK_EQ(kv->st.ctx_evictions, 0);
+	/* meanwhile a page of A's goes (A runs on no CPU: no INVLPG) */
+	put64(&s.env, 0x14000 + 1 * 8, 0);
+	/* A comes back under PCID 2: its context, retagged and walked
+	 * again; what the walk gives stays, the page that went goes */
+	load_as(c, PT_PML4, 2, false);
+	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
+	CHECK_EQ(fake.seen[2].context, 0);
+	CHECK(!fake.seen[2].flush_all);
+	CHECK_EQ(fake.seen[2].nr_unmap, 1);
+	CHECK_EQ(fake.seen[2].unmap[0], U_CODE + 0x1000);
+	CHECK_EQ(kv->ctx[0].maps.n, n0 - 1);
+	CHECK(kq_maps_find(&kv->ctx[0].maps, U_CODE));
+	CHECK_EQ(kv->st.ctx_retags, 1);
+	CHECK_EQ(kv->st.reval_kept, n0 - 1);
+	CHECK_EQ(kv->st.reval_dropped, 1);
+	/* B again under PCID 1 with bit 63: its context as it was */
+	load_as(c, root_b, 1, true);
+	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
+	CHECK_EQ(fake.seen[3].context, 1);
+	CHECK_EQ(kv->st.ctx_retags, 1);
+	CHECK_EQ(kv->st.revalidations, 1);
+	/* a flush of PCID 2 reaches A's context, now tagged with it */
+	tcg_tlb_flush_pcid(c, 2);
+	CHECK(kv->ctx[0].revalidate);
+	CHECK(!kv->ctx[1].revalidate);
+	teardown(&s);
+}
+
+/* A backend of minor 2 keeps 8 contexts, one of minor 3 16 */
+TEST(kqemu_engine_contexts_by_version)
+{
+	struct kq_setup s;
+	CHECK(setup_info(&s, KQEMU_INFO_CONTEXTS, 0));
+	CHECK_EQ(s.kv->nr_ctx, 16);
+	teardown(&s);
+	CHECK(setup_info(&s, KQEMU_INFO_CONTEXTS, KQEMU_VERSION_MAJOR << 16 | 2));
+	CHECK_EQ(s.kv->nr_ctx, KQEMU_CONTEXTS_1_2);
+	teardown(&s);
+}
+
+/* Without KQEMU_INFO_CONTEXTS: one context, flushed when another
+ * address space runs, walked again when its own comes under another PCID */
 TEST(kqemu_engine_one_context)
 {
 	struct kq_setup s;
@@ -658,15 +785,24 @@ TEST(kqemu_engine_one_context)
 		script(k, KQEMU_EXIT_SOFTMMU, 0, 0, NULL);
 	script(0, KQEMU_EXIT_PAGE, U_CODE + 0x10, KQEMU_ACC_EXEC, NULL);
 	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
+	/* the same tables under PCID 2: walked again, the page stays */
 	load_cr3(c, 2, true);
 	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
 	CHECK_EQ(fake.seen[1].context, 0);
-	CHECK(fake.seen[1].flush_all);          /* PCID 2 in the only context */
+	CHECK(!fake.seen[1].flush_all);
+	CHECK_EQ(fake.seen[1].nr_unmap, 0);
+	CHECK_EQ(kv->st.ctx_retags, 1);
+	CHECK(kq_maps_find(&kv->ctx[0].maps, U_CODE));
+	/* another process's tables under PCID 2 with bit 63: flushed */
 	script(2, KQEMU_EXIT_PAGE, U_CODE + 0x10, KQEMU_ACC_EXEC, NULL);
+	load_as(c, clone_root(&s.env, 0x80000), 2, true);
 	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
-	load_cr3(c, 2, true);                   /* the same PCID, kept */
+	CHECK_EQ(fake.seen[2].context, 0);
+	CHECK(fake.seen[2].flush_all);          /* the only context */
+	load_cr3(c, 2, true);                   /* the same PCID and tables, kept */
 	CHECK_EQ(kq_native(kv), VCPU_EXIT_AGAIN);
 	CHECK(!fake.seen[3].flush_all);
+	CHECK_EQ(kv->st.revalidations, 1);
 	/* CR4.PCIDE clear: PCID 0 only; a new state flushes everything */
 	c->s.cr4 &= ~CR4_PCIDE;
 	c->s.cr3 &= ~0xfffULL;

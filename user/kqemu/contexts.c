@@ -1,18 +1,18 @@
 /*
  * The mapping contexts of a vCPU: what the backend has mapped for each
- * guest address space, tagged with the guest's PCID the way a TLB tags
- * its translations (SDM Vol. 3A, 4.10.1), so that a process's pages stay
- * mapped across the guest's CR3 switches and only the flushes the
- * architecture defines drop them (4.10.4.1):
+ * guest address space (page-table root), tagged with the guest's PCID the
+ * way a TLB tags its translations (SDM Vol. 3A, 4.10.1), so that a
+ * process's pages stay mapped across the guest's CR3 switches and only
+ * the flushes the architecture defines drop them (4.10.4.1):
  *
  *   MOV to CR3            the new PCID's translations, unless CR4.PCIDE
  *                         and bit 63 (with PCIDE=0 every CR3 write:
  *                         all of PCID 0 is all there is)
  *   INVPCID 1             that PCID's
  *   INVPCID 3             every PCID's non-global ones
- *   INVLPG, INVPCID 0     the page (here: in every context; a guest
- *                         large page: every mapping of the contexts
- *                         that hold one)
+ *   INVLPG, INVPCID 0     the page (here: in every context; all of a
+ *                         2 MiB guest page; everything of a context
+ *                         holding a 1 GiB one)
  *   CR0, CR4, EFER,       everything
  *   INVPCID 2
  *
@@ -85,14 +85,16 @@ void kq_ctx_queue_unmap(struct kq_vcpu *kv, struct kq_ctx *x, uint64_t lin)
 
 static void flush_page(struct kq_vcpu *kv, struct kq_ctx *x, uint64_t lin)
 {
-	if (x->maps.nr_large) {
-		/* a page of a large guest page: its neighbours go too */
+	uint64_t gone[KQ_INVALIDATE_MAX];
+	int n = kq_maps_invalidate(&x->maps, lin, gone);
+	if (n < 0) {
+		/* a 1 GiB guest page mapped: everything goes */
 		kq_count(&kv->st.large_flushes, 1);
 		kq_ctx_flush(kv, x);
 		return;
 	}
-	if (kq_maps_remove(&x->maps, lin))
-		kq_ctx_queue_unmap(kv, x, lin);
+	for (int i = 0; i < n; i++)
+		kq_ctx_queue_unmap(kv, x, gone[i]);
 }
 
 void kq_ctx_tlb_flushed(struct kq_vcpu *kv, unsigned what, uint64_t pcid, uint64_t lin)
@@ -131,39 +133,83 @@ void kq_ctx_tlb_flushed(struct kq_vcpu *kv, unsigned what, uint64_t pcid, uint64
 	}
 }
 
-struct kq_ctx *kq_ctx_enter(struct kq_vcpu *kv, uint64_t pcid)
+/* The context tagged with (pcid, root); else one holding root's
+ * mappings under another PCID; else nr_ctx. */
+static unsigned find_ctx(const struct kq_vcpu *kv, uint64_t pcid, uint64_t root)
 {
-	unsigned pick = kv->nr_ctx;
-	for (unsigned i = 0; i < kv->nr_ctx; i++)
-		if (kv->ctx[i].tagged && kv->ctx[i].pcid == pcid) {
+	unsigned by_root = kv->nr_ctx;
+	for (unsigned i = 0; i < kv->nr_ctx; i++) {
+		const struct kq_ctx *x = &kv->ctx[i];
+		if (!x->tagged || x->root != root)
+			continue;
+		if (x->pcid == pcid)
+			return i;
+		if (by_root == kv->nr_ctx)
+			by_root = i;
+	}
+	return by_root;
+}
+
+/* An untagged context, else the least recently run, flushed. */
+static unsigned evict_ctx(struct kq_vcpu *kv)
+{
+	unsigned pick = 0;
+	for (unsigned i = 0; i < kv->nr_ctx; i++) {
+		if (!kv->ctx[i].tagged) {
 			pick = i;
 			break;
 		}
-	if (pick == kv->nr_ctx) {
-		/* an untagged one, else the least recently run */
-		pick = 0;
-		for (unsigned i = 0; i < kv->nr_ctx; i++) {
-			if (!kv->ctx[i].tagged) {
-				pick = i;
-				break;
-			}
-			if (kv->ctx[i].last_entry < kv->ctx[pick].last_entry)
-				pick = i;
-		}
-		struct kq_ctx *x = &kv->ctx[pick];
-		if (x->tagged && (x->maps.n || x->nr_map))
-			kq_count(&kv->st.ctx_evictions, 1);
-		kq_ctx_flush(kv, x);
-		x->tagged = true;
-		x->pcid = pcid;
+		if (kv->ctx[i].last_entry < kv->ctx[pick].last_entry)
+			pick = i;
 	}
+	struct kq_ctx *x = &kv->ctx[pick];
+	if (x->tagged && (x->maps.n || x->nr_map))
+		kq_count(&kv->st.ctx_evictions, 1);
+	kq_ctx_flush(kv, x);
+	return pick;
+}
+
+/*
+ * The context of the address space at root under pcid.  Linux has a few
+ * ASIDs per CPU (6) and hands them round to whichever process runs, with
+ * a flush at each reuse, so a PCID names one process after another and a
+ * process that comes back often has another PCID: a context found by
+ * the PCID alone would be walked in the wrong tables and lose nearly
+ * everything.  So contexts are found by the table root too:
+ *
+ *  - tagged (pcid, root): its mappings are translations the TLB may hold
+ *    for pcid (every flush of pcid since they were made has reached it);
+ *  - root's context under another PCID: its mappings are no translations
+ *    of pcid, but they came from root's tables, so it is retagged and
+ *    walked again before it runs; what the walk gives now the CPU may
+ *    cache right after this CR3 load itself (4.10.2.3), and the pages of
+ *    the process that did not change meanwhile stay mapped;
+ *  - else an untagged or the least recently run context, flushed.
+ *
+ * Leaving a context tagged (pcid, other root) unused is dropping
+ * translations, which a TLB may do at any time.
+ */
+struct kq_ctx *kq_ctx_enter(struct kq_vcpu *kv, uint64_t pcid, uint64_t root)
+{
+	unsigned pick = find_ctx(kv, pcid, root);
+	if (pick == kv->nr_ctx) {
+		pick = evict_ctx(kv);
+	} else if (kv->ctx[pick].pcid != pcid) {
+		kq_count(&kv->st.ctx_retags, 1);
+		if (kv->ctx[pick].maps.n)
+			kv->ctx[pick].revalidate = true;
+	}
+	struct kq_ctx *x = &kv->ctx[pick];
+	x->tagged = true;
+	x->pcid = pcid;
+	x->root = root;
 	if (pick != kv->cur)
 		kq_count(&kv->st.ctx_switches, 1);
 	kv->cur = pick;
-	if (kv->ctx[pick].revalidate)
-		kq_ctx_revalidate(kv, &kv->ctx[pick]);
-	kv->ctx[pick].last_entry = ++kv->entry_stamp;
-	return &kv->ctx[pick];
+	if (x->revalidate)
+		kq_ctx_revalidate(kv, x);
+	x->last_entry = ++kv->entry_stamp;
+	return x;
 }
 
 struct strip {

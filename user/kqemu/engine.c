@@ -136,13 +136,18 @@ int kq_vcpu_open(struct kq_vcpu *kv)
 	}
 	pthread_mutex_unlock(&e->lock);
 	kv->c->kqemu_exit_on_user = true;
-	/* a fresh instance maps nothing; one context per PCID when it
-	 * keeps them (QVM_KQEMU_CONTEXTS=1..8 sets fewer, for comparisons) */
-	unsigned n = e->info.flags & KQEMU_INFO_CONTEXTS ? KQEMU_CONTEXTS : 1;
+	/* a fresh instance maps nothing; one context per address space
+	 * when it keeps them, 16 (8 from a backend of minor 2);
+	 * QVM_KQEMU_CONTEXTS=1..16 sets fewer, for comparisons */
+	unsigned n = 1;
+	if (e->info.flags & KQEMU_INFO_CONTEXTS)
+		n = (e->info.version & 0xffff) >= 3 ? KQEMU_CONTEXTS : KQEMU_CONTEXTS_1_2;
 	const char *want = getenv("QVM_KQEMU_CONTEXTS");
 	if (want && atoi(want) >= 1 && (unsigned)atoi(want) < n)
 		n = (unsigned)atoi(want);
 	pthread_mutex_lock(&kv->lock);
+	for (unsigned i = 0; i < KQEMU_CONTEXTS; i++)
+		kq_maps_clear(&kv->ctx[i].maps);
 	memset(kv->ctx, 0, sizeof(kv->ctx));
 	kv->nr_ctx = n;
 	kv->cur = 0;
@@ -162,6 +167,8 @@ void kq_vcpu_free(struct kq_vcpu *kv)
 	kv->c->kqemu_exit_on_user = false;
 	kv->c->kqemu_tlb_flushed = NULL;
 	kv->c->kqemu_code_marked = NULL;
+	for (unsigned i = 0; i < KQEMU_CONTEXTS; i++)
+		kq_maps_clear(&kv->ctx[i].maps);
 	pthread_mutex_destroy(&kv->lock);
 	free(kv->run);
 	free(kv);
@@ -299,7 +306,7 @@ int kq_native(struct kq_vcpu *kv)
 	/* in_native under the lock with the requests taken: a code mark
 	 * after this sees it (kq_code_marked) */
 	pthread_mutex_lock(&kv->lock);
-	kq_ctx_enter(kv, tcg_pcid(c));
+	kq_ctx_enter(kv, tcg_pcid(c), c->s.cr3 & KQ_CR3_ROOT);
 	kq_premap(kv);
 	kq_fill_requests(kv, run);
 	kv->in_native = true;
@@ -310,8 +317,11 @@ int kq_native(struct kq_vcpu *kv)
 	pthread_mutex_lock(&kv->lock);
 	kv->in_native = false;
 	pthread_mutex_unlock(&kv->lock);
+	uint64_t ns = run->host_ns ? run->host_ns : t1 - t0;
 	kq_count(&kv->st.entries, 1);
-	kq_count(&kv->st.native_ns, run->host_ns ? run->host_ns : t1 - t0);
+	kq_count(&kv->st.native_ns, ns);
+	if (r >= 0 && run->exit_class == KQEMU_EXIT_SYSCALL)
+		kq_count(&kv->st.syscall_runs[ns < 50000 ? 0 : ns < 200000 ? 1 : 2], 1);
 	invalidate_code(kv);
 	if (r < 0) {
 		run->message[sizeof(run->message) - 1] = 0;
@@ -369,6 +379,10 @@ static int kq_init(struct machine *m)
 	 * pass at CPL 3 without a kernel entry, interpreted (README.md,
 	 * "Exits": measured against 0, 16 and 256). */
 	e->tcg_blocks_after_exit = KQ_BLOCKS_AFTER_EXIT;
+	/* QVM_KQEMU_STRETCH=1..65536: another stretch, for comparisons */
+	const char *stretch = getenv("QVM_KQEMU_STRETCH");
+	if (stretch && atoi(stretch) >= 1 && atoi(stretch) <= 65536)
+		e->tcg_blocks_after_exit = (unsigned)atoi(stretch);
 	/* QVM_KQEMU_AROUND=1..64 (a power of two): another fault-around
 	 * window, for comparisons (README.md, "Exits") */
 	e->around_pages = KQ_AROUND_PAGES;
@@ -519,12 +533,14 @@ static void kq_info_kqemu(struct machine *m, void (*print)(void *, const char *)
 	print(opaque, line);
 	struct kq_vcpu *kv0 = m->nr_vcpus && m->vcpus[0] ? kv_of(m->vcpus[0]) : NULL;
 	snprintf(line, sizeof(line),
-		 "\ncontexts: %u per vCPU (by PCID); %llu switches, %llu CR3 writes kept them; "
+		 "\ncontexts: %u per vCPU (by page-table root and PCID); %llu switches, %llu CR3 "
+		 "writes kept them, %llu found under another PCID; "
 		 "flushed: %llu for their PCID, %llu all at once, %llu evicted, %llu full, "
 		 "%llu for a large page; %llu walked again after a guest flush: "
 		 "%llu pages kept, %llu dropped",
 		 kv0 ? kv0->nr_ctx : 0, (unsigned long long)s.ctx_switches,
-		 (unsigned long long)s.ctx_kept, (unsigned long long)s.ctx_flushes,
+		 (unsigned long long)s.ctx_kept, (unsigned long long)s.ctx_retags,
+		 (unsigned long long)s.ctx_flushes,
 		 (unsigned long long)s.all_flushes, (unsigned long long)s.ctx_evictions,
 		 (unsigned long long)s.full_flushes, (unsigned long long)s.large_flushes,
 		 (unsigned long long)s.revalidations, (unsigned long long)s.reval_kept,
@@ -539,8 +555,11 @@ static void kq_info_kqemu(struct machine *m, void (*print)(void *, const char *)
 		print(opaque, line);
 	}
 	snprintf(line, sizeof(line),
+		 "\nnative runs ending in a system call: %llu under 50 us, %llu under 200 us, "
+		 "%llu longer (hand-off included)"
 		 "\ntime: %.3f s native, %.3f s in TCG (HLT waits included)\n",
-		 s.native_ns / 1e9, s.tcg_ns / 1e9);
+		 (unsigned long long)s.syscall_runs[0], (unsigned long long)s.syscall_runs[1],
+		 (unsigned long long)s.syscall_runs[2], s.native_ns / 1e9, s.tcg_ns / 1e9);
 	print(opaque, line);
 }
 

@@ -47,9 +47,15 @@ bool kq_hole_mapped(uint64_t cr3, uint64_t start, uint64_t end,
 /* ------------------------------------------------------------------ */
 /* What a backend instance has mapped (maps.c)                          */
 
-/* Bounded: when it is full the engine drops everything (flush_all). */
-#define KQ_MAPS_SLOTS 16384     /* power of two */
-#define KQ_MAPS_MAX (KQ_MAPS_SLOTS / 2)
+/* Grows by doubling as pages are mapped, from KQ_MAPS_MIN_SLOTS; at most
+ * KQ_MAPS_MAX entries, then the engine drops everything (flush_all).  The
+ * bound keeps the process backend's child under the host's default
+ * vm.max_map_count (65530): guest pages rarely lie next to each other in
+ * the RAM file, so each mapping may be a VMA of its own. */
+#define KQ_MAPS_MIN_SLOTS 1024          /* powers of two */
+#define KQ_MAPS_MAX_SLOTS 65536
+#define KQ_MAPS_MAX (KQ_MAPS_MAX_SLOTS / 2)
+#define KQ_LARGE_FILTER_BITS 4096
 
 struct kq_map_entry {
 	uint64_t lin;           /* linear page; 0 with !used */
@@ -57,21 +63,35 @@ struct kq_map_entry {
 	uint32_t prot;          /* KQEMU_PROT_* */
 	bool used;
 	bool large;             /* from a 2 MiB / 1 GiB guest page */
+	uint8_t shift;          /* log2 of the guest page's size */
 };
 
+/* All zero is an empty table. */
 struct kq_maps {
-	struct kq_map_entry e[KQ_MAPS_SLOTS];   /* open addressing, linear probe */
+	struct kq_map_entry *e; /* open addressing, linear probe; NULL: empty */
+	unsigned slots;         /* a power of two, at least twice n */
 	unsigned n;
 	unsigned nr_large;      /* an INVLPG may cover more than its page */
+	unsigned nr_huge;       /* of them, pages above 2 MiB */
+	/* 2 MiB regions that may hold entries of 2 MiB pages (hashed) */
+	uint64_t large_filter[KQ_LARGE_FILTER_BITS / 64];
 };
 
+/* Empty it, its memory freed. */
 void kq_maps_clear(struct kq_maps *t);
 struct kq_map_entry *kq_maps_find(struct kq_maps *t, uint64_t lin);
-/* Add or replace lin's entry: NULL when the table is full. */
+/* Add or replace lin's entry, of a guest page of 1 << shift bytes: NULL
+ * when the table is full (KQ_MAPS_MAX entries, or no memory to grow). */
 struct kq_map_entry *kq_maps_set(struct kq_maps *t, uint64_t lin, uint64_t phys, uint32_t prot,
-				 bool large);
+				 unsigned shift);
 /* Drop lin's entry: whether there was one. */
 bool kq_maps_remove(struct kq_maps *t, uint64_t lin);
+/* INVLPG of lin: drop the entries of the guest page holding lin (all of
+ * it for a 2 MiB page), their linear pages into gone[]; how many, or -1
+ * (nothing dropped) when a guest page above 2 MiB is mapped (the caller
+ * drops everything). */
+#define KQ_INVALIDATE_MAX 512
+int kq_maps_invalidate(struct kq_maps *t, uint64_t lin, uint64_t gone[KQ_INVALIDATE_MAX]);
 /* Call fn for each entry of phys mapped writable. */
 void kq_maps_each_writable(struct kq_maps *t, uint64_t phys,
 			   void (*fn)(struct kq_map_entry *e, void *opaque), void *opaque);
@@ -97,7 +117,8 @@ struct kq_stats {
 	uint64_t prefaults;             /* pages mapped around a PAGE exit's */
 	uint64_t handed_native;         /* insns TCG handed back (#UD, CPUID, XGETBV) */
 	uint64_t ctx_switches;          /* entries in another context than the last */
-	uint64_t ctx_evictions;         /* contexts flushed for another PCID */
+	uint64_t ctx_evictions;         /* contexts flushed for another address space */
+	uint64_t ctx_retags;            /* contexts found by their root under another PCID */
 	uint64_t ctx_flushes;           /* contexts flushed for the guest (CR3, INVPCID) */
 	uint64_t ctx_kept;              /* CR3 writes that kept the mappings (bit 63) */
 	uint64_t full_flushes;          /* contexts flushed for a full table or list */
@@ -106,6 +127,9 @@ struct kq_stats {
 	uint64_t premaps;               /* pages of delivered #PFs mapped at the next entry */
 	uint64_t revalidations;         /* contexts walked again after a guest flush */
 	uint64_t reval_kept, reval_dropped;     /* their mappings */
+	/* native runs that ended in a system call, by their length
+	 * (hand-off included): < 50 us, < 200 us, longer */
+	uint64_t syscall_runs[3];
 };
 
 struct kq_engine {
@@ -129,13 +153,15 @@ struct kq_engine {
 #define KQ_WFILTER_BITS 65536
 
 /* One set of mappings the backend keeps (kqemu.h, KQEMU_INFO_CONTEXTS):
- * the translations of one guest PCID, as a tagged TLB holds them (SDM
- * Vol. 3A, 4.10.1).  Without contexts in the backend there is one. */
+ * the translations of one guest address space (page-table root) under
+ * one guest PCID, as a tagged TLB holds them (SDM Vol. 3A, 4.10.1).
+ * Without contexts in the backend there is one. */
 struct kq_ctx {
 	struct kq_maps maps;            /* what the backend has, or will have
 					 * after the pending changes */
-	bool tagged;                    /* holds pcid's translations */
+	bool tagged;                    /* holds pcid's translations from root */
 	uint64_t pcid;
+	uint64_t root;                  /* CR3's table address (bits 51:12) */
 	uint64_t last_entry;            /* kq_vcpu.entry_stamp at its last run */
 	bool flush_all;                 /* pending for its next entry */
 	/* the guest flushed its PCID: each mapping is walked again at its
@@ -202,11 +228,14 @@ uint64_t kq_host_xcr0(void);
 
 /* contexts.c (lock held for all): the guest's TLB flushes (enum
  * tcg_flush) applied to the contexts; a context's flush; the context of
- * the current PCID, tagged (an untagged or the least recently run one,
- * flushed, when none holds it); the code mark's write stripping. */
+ * the current PCID and page-table root (CR3 & KQ_CR3_ROOT), tagged: the
+ * one tagged with both, else the root's under another PCID (walked
+ * again), else an untagged or the least recently run one, flushed; the
+ * code mark's write stripping. */
+#define KQ_CR3_ROOT 0x000ffffffffff000ULL
 void kq_ctx_flush(struct kq_vcpu *kv, struct kq_ctx *x);
 void kq_ctx_tlb_flushed(struct kq_vcpu *kv, unsigned what, uint64_t pcid, uint64_t lin);
-struct kq_ctx *kq_ctx_enter(struct kq_vcpu *kv, uint64_t pcid);
+struct kq_ctx *kq_ctx_enter(struct kq_vcpu *kv, uint64_t pcid, uint64_t root);
 /* Queue an unmap of lin in x; a full list becomes a flush of x. */
 void kq_ctx_queue_unmap(struct kq_vcpu *kv, struct kq_ctx *x, uint64_t lin);
 void kq_ctx_note_writable(struct kq_ctx *x, uint64_t phys);

@@ -58,14 +58,15 @@ static int64_t ram_offset(struct kq_vcpu *kv, uint64_t phys, bool *writable)
 /* Queue lin's mapping for the next entry (lock held); false when the
  * table or the request is full (everything is flushed: the caller's
  * access faults again and maps into the empty table). */
-static bool queue_map(struct kq_vcpu *kv, uint64_t lin, uint64_t phys, uint32_t prot, bool large)
+static bool queue_map(struct kq_vcpu *kv, uint64_t lin, uint64_t phys, uint32_t prot,
+		      unsigned shift)
 {
 	struct kq_ctx *x = kq_cur(kv);
-	if (x->nr_map == KQEMU_MAX_MAPS || !kq_maps_set(&x->maps, lin, phys, prot, large)) {
+	if (x->nr_map == KQEMU_MAX_MAPS || !kq_maps_set(&x->maps, lin, phys, prot, shift)) {
 		kq_count(&kv->st.full_flushes, 1);
 		kq_ctx_flush(kv, x);
 		x->flush_all = true;
-		if (!kq_maps_set(&x->maps, lin, phys, prot, large))
+		if (!kq_maps_set(&x->maps, lin, phys, prot, shift))
 			return false;
 	}
 	if (prot & KQEMU_PROT_WRITE)
@@ -108,7 +109,7 @@ static int map_one_around(struct kq_vcpu *kv, struct kq_ctx *x, uint64_t a)
 	uint32_t prot = KQEMU_PROT_READ | (pg.exec ? KQEMU_PROT_EXEC : 0);
 	if (pg.writable && ram_writable && !tcg_page_has_code(pg.phys))
 		prot |= KQEMU_PROT_WRITE;
-	if (!kq_maps_set(&x->maps, a, pg.phys, prot, pg.large))
+	if (!kq_maps_set(&x->maps, a, pg.phys, prot, pg.shift))
 		return -1;
 	if (prot & KQEMU_PROT_WRITE)
 		kq_ctx_note_writable(x, pg.phys);
@@ -198,7 +199,7 @@ static int page_exit(struct kq_vcpu *kv, const struct kqemu_run *run)
 	pthread_mutex_lock(&kv->lock);
 	if (want_write)
 		prot |= KQEMU_PROT_WRITE;
-	bool ok = queue_map(kv, lin, pg.phys, prot, pg.large);
+	bool ok = queue_map(kv, lin, pg.phys, prot, pg.shift);
 	if (ok)
 		map_around(kv, lin);
 	/* a decoder that marked the page meanwhile found no entry to strip
@@ -217,7 +218,7 @@ static int page_exit(struct kq_vcpu *kv, const struct kqemu_run *run)
 static bool still_mapped(struct kq_vcpu *kv, const struct kq_map_entry *e)
 {
 	struct tcg_user_page pg;
-	if (!tcg_peek_user(kv->c, e->lin, &pg) || pg.phys != e->phys || pg.large != e->large)
+	if (!tcg_peek_user(kv->c, e->lin, &pg) || pg.phys != e->phys || pg.shift != e->shift)
 		return false;
 	if ((e->prot & KQEMU_PROT_EXEC) && !pg.exec)
 		return false;
@@ -235,7 +236,7 @@ void kq_ctx_revalidate(struct kq_vcpu *kv, struct kq_ctx *x)
 	x->revalidate = false;
 	kq_count(&kv->st.revalidations, 1);
 	unsigned seen = 0;
-	for (unsigned i = 0; i < KQ_MAPS_SLOTS && seen < x->maps.n; i++) {
+	for (unsigned i = 0; i < x->maps.slots && seen < x->maps.n; i++) {
 		const struct kq_map_entry *e = &x->maps.e[i];
 		if (!e->used)
 			continue;

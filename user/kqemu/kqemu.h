@@ -35,7 +35,7 @@
 
 /* major << 16 | minor: a backend serves the major it was built for */
 #define KQEMU_VERSION_MAJOR 1
-#define KQEMU_VERSION_MINOR 2
+#define KQEMU_VERSION_MINOR 3
 #define KQEMU_VERSION ((KQEMU_VERSION_MAJOR << 16) | KQEMU_VERSION_MINOR)
 
 /* Why native execution stopped (kqemu_run.exit_class). */
@@ -182,16 +182,17 @@ struct kqemu_backend_info {
  * tsc_offset 0. */
 #define KQEMU_INFO_TSC_TRAP 1u
 /* (minor 2) The backend keeps KQEMU_CONTEXTS sets of mappings, one per
- * guest address space (the engine's choice: a PCID): kqemu_run.context
- * names the one that runs, and the mappings of the others stay as they
- * are until their own requests change them.  The engine thus keeps a
+ * guest address space (the engine's choice: a page-table root under a
+ * PCID): kqemu_run.context names the one that runs, and the mappings of
+ * the others stay as they are until their own requests change them.  The engine thus keeps a
  * process's pages mapped across the guest's CR3 switches, as a TLB
  * tagged with PCIDs keeps its translations (SDM Vol. 3A, 4.10.1).  A
  * backend may drop any mapping of any context at any time (the engine
  * then sees a PAGE exit and maps it again).  Without the flag, context
- * is 0 and there is one set. */
+ * is 0 and there is one set.  Minor 3: 16 sets (minor 2: 8). */
 #define KQEMU_INFO_CONTEXTS 2u
-#define KQEMU_CONTEXTS 8
+#define KQEMU_CONTEXTS 16
+#define KQEMU_CONTEXTS_1_2 8
 
 /* ---- /dev/kqemu (kqemu-kmod/): the module backend's ioctls ----
  * One vCPU context per open file.  KQEMU_GET_VERSION returns

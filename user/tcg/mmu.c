@@ -358,6 +358,7 @@ struct walk {
 	uint64_t phys;          /* physical address of the byte */
 	bool writable, user, exec;
 	bool large;
+	uint8_t shift;          /* log2 of the page's size */
 	bool global;            /* G in the leaf with CR4.PGE: kept across CR3 loads */
 	bool pk_no_data;        /* PKRU's AD for the page's key: no data access */
 };
@@ -467,6 +468,7 @@ static bool walk_try(struct tcg_cpu *c, uint64_t lin, enum access acc, unsigned 
 	int level;
 	w->writable = w->user = w->exec = true;
 	w->large = false;
+	w->shift = 12;
 	w->global = false;
 	w->pk_no_data = false;
 
@@ -509,6 +511,7 @@ static bool walk_try(struct tcg_cpu *c, uint64_t lin, enum access acc, unsigned 
 			w->exec = false;
 		if (leaf) {
 			uint64_t base;
+			w->shift = (uint8_t)shift;
 			w->global = (entry & PTE_G) && (c->s.cr4 & CR4_PGE);
 			if (level == 1) {
 				base = entry & (pae ? ADDR_MASK : 0xfffff000);
@@ -586,6 +589,7 @@ bool tcg_walk_user(struct tcg_cpu *c, uint64_t lin, enum access acc, struct tcg_
 	p->writable = w.writable;
 	p->exec = w.exec;
 	p->large = w.large;
+	p->shift = w.shift;
 	return true;
 }
 

@@ -690,6 +690,7 @@ void tcg_code_stats_get(struct tcg_code_stats *s);
 struct tcg_user_page {
 	uint64_t phys;          /* guest-physical page */
 	bool writable, exec, large;
+	uint8_t shift;          /* log2 of the guest page's size: 12, 21, 22 or 30 */
 };
 bool tcg_walk_user(struct tcg_cpu *c, uint64_t lin, enum access acc, struct tcg_user_page *p,
 		   uint32_t *err);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,13 +45,19 @@ static void *proc_open(const struct kqemu_ram *ram, char *err, size_t err_len)
 		snprintf(err, err_len, "process backend: out of memory");
 		return NULL;
 	}
-	for (unsigned i = 0; i < KQEMU_CONTEXTS; i++)
+	for (unsigned i = 0; i < KQEMU_CONTEXTS; i++) {
 		b->ch[i].mbox_fd = -1;
+		b->ch[i].cpu = -1;
+	}
 	b->ram_fd = ram->fd;
 	b->ram_size = ram->size;
 	proc_host_probe(&b->host);
 	const char *spin = getenv("QVM_KQEMU_SPIN");
 	b->spin = spin ? (uint32_t)strtoul(spin, NULL, 0) : 0;
+	/* QVM_KQEMU_PIN=0: children go wherever the scheduler puts them
+	 * (README.md, "Costs": for comparisons) */
+	const char *pin = getenv("QVM_KQEMU_PIN");
+	b->pin = !pin || atoi(pin) != 0;
 	/* the first context's child now: what it finds is the backend's */
 	if (proc_spawn(b, 0, err, err_len) < 0)
 		goto fail;
@@ -125,6 +132,23 @@ static int wait_done(struct proc_backend *b, unsigned i, uint32_t seq)
 	}
 }
 
+/* The child bound to the CPU this thread runs on (again only when this
+ * thread moved): woken there, it runs as soon as this thread sleeps in
+ * wait_done, and wakes this thread there when it stops, so a hand-off
+ * is two switches on one CPU, not a wake-up of another CPU (busy with
+ * other work) and back. */
+static void pin_child(struct proc_child *ch)
+{
+	int cpu = sched_getcpu();
+	if (cpu < 0 || cpu == ch->cpu)
+		return;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(ch->pid, sizeof(set), &set) == 0)
+		ch->cpu = cpu;
+}
+
 static void set_exit_error(struct kqemu_run *run, const char *msg)
 {
 	run->exit_class = KQEMU_EXIT_ERROR;
@@ -174,6 +198,8 @@ static int proc_exec(void *opaque, struct kqemu_run *run)
 		run->exit_class = KQEMU_EXIT_SIGNAL;
 		return 0;
 	}
+	if (b->pin)
+		pin_child(ch);
 	struct proc_mailbox *mb = ch->mb;
 	request_to_mailbox(mb, run);
 	uint32_t seq = mb->req_seq + 1;

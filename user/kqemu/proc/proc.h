@@ -23,6 +23,7 @@ struct proc_host {
  * KQEMU_INFO_CONTEXTS), started when the context first runs. */
 struct proc_child {
 	pid_t pid;              /* 0: not started, or reaped */
+	int cpu;                /* the host CPU it is bound to, -1: none */
 	int mbox_fd;
 	struct proc_mailbox *mb;
 };
@@ -33,6 +34,7 @@ struct proc_backend {
 	int ram_fd;             /* the engine's, open while we are */
 	uint64_t ram_size;
 	uint32_t spin;          /* polls of done_seq before FUTEX_WAIT */
+	bool pin;               /* bind each child to exec()'s CPU (QVM_KQEMU_PIN) */
 	bool tsc_trap_works;    /* the first child's start-up probe */
 	atomic_int kick_pending, in_exec;
 	atomic_int running;     /* pid of the child in exec() now, for kick() */

@@ -185,6 +185,7 @@ int proc_spawn(struct proc_backend *b, unsigned i, char *err, size_t err_len)
 		return -1;
 	}
 	ch->pid = pid;
+	ch->cpu = -1;           /* bound nowhere yet (proc.c) */
 	if (wait_ready(b, i) < 0) {
 		snprintf(err, err_len, "%s", b->dead);
 		reap_child(ch);
