@@ -15,9 +15,14 @@ const struct irq_route *irq_route_of_line(const struct irq_routing *r, unsigned 
 	return NULL;
 }
 
+unsigned irq_pci_index(unsigned slot, unsigned pin)
+{
+	return (slot + pin) % IRQ_PCI_LINES;
+}
+
 int irq_pci_line(const struct irq_routing *r, unsigned slot, unsigned pin)
 {
-	return r ? r->pci[(slot + pin) % IRQ_PCI_LINES].gsi : IRQ_ROUTE_NONE;
+	return r ? r->pci[irq_pci_index(slot, pin)].gsi : IRQ_ROUTE_NONE;
 }
 
 /* Polarity in bits 1:0 (01 active high, 11 active low), trigger mode in

@@ -26,6 +26,11 @@ struct irqchip_ops {
 	void (*set_irq)(struct irqchip *chip, unsigned line, int level);
 	/* Deliver a message-signalled interrupt; 0 or -1. */
 	int (*send_msi)(struct irqchip *chip, uint64_t addr, uint32_t data);
+	/* Optional (NULL: PCI interrupts reach the IOAPIC only): the PIIX3's
+	 * PIRQ route control for PCI interrupt line n (the routing's pci[n],
+	 * PIRQA-D): it also drives 8259 input pic_pin (0-15), or none
+	 * (IRQ_ROUTE_NONE).  Lines routed to one input are ORed. */
+	void (*route_pirq)(struct irqchip *chip, unsigned n, int pic_pin);
 };
 
 struct irqchip {
@@ -66,6 +71,9 @@ struct irq_routing {
  * of INTx pin (0-3) of a PCI slot (IRQ_ROUTE_NONE without a routing). */
 const struct irq_route *irq_route_of_line(const struct irq_routing *r, unsigned line);
 int irq_pci_line(const struct irq_routing *r, unsigned slot, unsigned pin);
+/* Which of the PCI lines (pci[n], the PIIX3's PIRQn) INTx pin of slot
+ * drives. */
+unsigned irq_pci_index(unsigned slot, unsigned pin);
 /* The MPS INTI flags of an ISA IRQ's route (ACPI 6.4 5.2.12.5, MP spec
  * 4.3.4): 0 ("conforms to the bus") for edge and active high. */
 uint16_t irq_isa_inti_flags(const struct irq_route *r);

@@ -212,6 +212,8 @@ struct aml_name {
 struct aml_walk {
 	struct aml_name names[64];
 	unsigned nr_names, nr_devices;
+	char methods[32][64];           /* the paths of the Method()s */
+	unsigned nr_methods, nr_regions, nr_fields;
 	bool bad;
 };
 
@@ -301,6 +303,11 @@ static const uint8_t *data_object(const uint8_t *p, const uint8_t *end)
 	case 0x12:
 		return package(p + 1, end);
 	}
+	if (*p == '\\' || *p == '^' || *p == 0x2e || *p == 0x2f || *p == '_' ||
+	    (*p >= 'A' && *p <= 'Z')) {
+		char path[64];                          /* a name: a reference */
+		return name_string(p, end, "\\", path);
+	}
 	return NULL;
 }
 
@@ -347,12 +354,36 @@ static void term_list(struct aml_walk *w, const uint8_t *p, const uint8_t *end,
 		} else if (*p == 0x5b && p + 1 < end && p[1] == 0x82) {
 			w->nr_devices++;
 			p = named_scope(w, p + 2, end, scope);
+		} else if (*p == 0x14 && w->nr_methods < ARRAY_SIZE(w->methods)) {
+			/* Method: PkgLength NameString flags body, not read */
+			const uint8_t *body, *pend = pkg_end(p + 1, end, &body);
+			p = pend && name_string(body, pend, scope, w->methods[w->nr_methods++]) ?
+				pend : NULL;
+		} else if (*p == 0x5b && p + 1 < end && p[1] == 0x80) {
+			/* OperationRegion: NameString space offset length */
+			char path[64];
+			const uint8_t *q = name_string(p + 2, end, scope, path);
+			q = q && q < end ? data_object(q + 1, end) : NULL;
+			p = q ? data_object(q, end) : NULL;
+			w->nr_regions++;
+		} else if (*p == 0x5b && p + 1 < end && p[1] == 0x81) {
+			const uint8_t *body;                /* Field: skipped whole */
+			p = pkg_end(p + 2, end, &body);
+			w->nr_fields++;
 		} else {
 			p = NULL;
 		}
 	}
 	if (p != end)
 		w->bad = true;
+}
+
+static bool aml_has_method(const struct aml_walk *w, const char *path)
+{
+	for (unsigned i = 0; i < w->nr_methods; i++)
+		if (!strcmp(w->methods[i], path))
+			return true;
+	return false;
 }
 
 static const struct aml_name *aml_find(const struct aml_walk *w, const char *path)
@@ -390,8 +421,8 @@ static int res_count(const uint8_t *r, size_t len, const uint8_t *want, size_t w
 			return -1;
 		if (n >= want_len && (!want_len || !memcmp(r + off, want, want_len)))
 			hits++;
-		if (r[off] == 0x79)                    /* end tag */
-			return off + n == len && sum(r, len) == 0 ? hits : -1;
+		if (r[off] == 0x79)                    /* end tag; checksum 0: none (6.4.2.9) */
+			return off + n == len && (sum(r, len) == 0 || r[off + 1] == 0) ? hits : -1;
 		off += n;
 	}
 	return -1;
@@ -413,7 +444,7 @@ TEST(acpi_dsdt_parses_back)
 	uint64_t v;
 	CHECK(m && pc_write_tables(m) == 0 && find_tables(m, &t));
 	CHECK(walk_dsdt(t.dsdt, &w));
-	CHECK_EQ(w.nr_devices, 8);                     /* PCI0, 6 ISA, MBRS */
+	CHECK_EQ(w.nr_devices, 13);                    /* PCI0, ISA, 4 links, 6 ISA, MBRS */
 	const struct aml_name *s5 = aml_find(&w, "\\_S5_");
 	CHECK(s5 && s5->obj[0] == 0x12);
 	const uint8_t *body;
@@ -438,7 +469,7 @@ TEST(acpi_dsdt_parses_back)
 		CHECK(buffer_bytes(&w.names[i], &len));
 		CHECK(res_count(buffer_bytes(&w.names[i], &len), len, NULL, 0) > 0);
 	}
-	CHECK_EQ(crs, 8);
+	CHECK_EQ(crs, 8);                              /* the links' _CRS are methods */
 	size_t len;
 	const uint8_t *r = buffer_bytes(aml_find(&w, "\\_SB_.PCI0.COM1._CRS"), &len);
 	static const uint8_t com1_io[] = { 0x47, 1, 0xf8, 3, 0xf8, 3, 1, 8 };
@@ -459,9 +490,13 @@ TEST(acpi_dsdt_parses_back)
 	machine_free(m);
 }
 
-/* The _PRT: one entry per slot 1-31 and pin, each (address, pin, 0, GSI)
+/* The _PRT is a method choosing by \\_PIC between two packages of one
+ * entry per slot 1-31 and pin.  PRTA (the APIC): (address, pin, 0, GSI)
  * with the GSI the routing table wires that pin to; the global-interrupt
- * form means level and active low, which the table must say too. */
+ * form means level and active low, which the table must say too.  PRTP
+ * (the 8259s): (address, pin, the link of the pin's PIRQ line, 0); the
+ * links are devices with _STA, _CRS, _SRS and _DIS over the PIIX3's
+ * config region. */
 TEST(acpi_prt_follows_the_routing_table)
 {
 	struct config c;
@@ -471,7 +506,50 @@ TEST(acpi_prt_follows_the_routing_table)
 	const uint8_t *body;
 	CHECK(m && pc_write_tables(m) == 0 && find_tables(m, &t));
 	CHECK(walk_dsdt(t.dsdt, &w));
-	const struct aml_name *prt = aml_find(&w, "\\_SB_.PCI0._PRT");
+	CHECK(aml_has_method(&w, "\\_SB_.PCI0._PRT"));
+	CHECK(aml_has_method(&w, "\\_PIC"));
+	CHECK(aml_find(&w, "\\PICM"));
+	static const char *const lm[] = { "_STA", "_CRS", "_SRS", "_DIS" };
+	for (unsigned l = 0; l < 4; l++) {
+		char path[64];
+		for (unsigned k = 0; k < 4; k++) {
+			snprintf(path, sizeof(path), "\\_SB_.PCI0.LNK%c.%s", 'A' + l, lm[k]);
+			CHECK(aml_has_method(&w, path));
+		}
+		snprintf(path, sizeof(path), "\\_SB_.PCI0.LNK%c._PRS", 'A' + l);
+		size_t len;
+		const uint8_t *prs = buffer_bytes(aml_find(&w, path), &len);
+		static const uint8_t irqs[] = { 0x23, 0x20, 0x0c, 0x18 };  /* 5, 10, 11 */
+		CHECK(prs && res_count(prs, len, irqs, sizeof(irqs)) == 1);
+	}
+	CHECK_EQ(w.nr_regions, 1);
+	CHECK_EQ(w.nr_fields, 1);
+	const struct aml_name *prtp = aml_find(&w, "\\_SB_.PCI0.PRTP");
+	CHECK(prtp && prtp->obj[0] == 0x12);
+	const uint8_t *pend = prtp ? pkg_end(prtp->obj + 1, prtp->end, &body) : NULL;
+	CHECK(pend == (prtp ? prtp->end : NULL));
+	unsigned np = pend ? *body++ : 0;
+	CHECK_EQ(np, 31 * 4);
+	for (unsigned i = 0; i < np && body && body < pend; i++) {
+		const uint8_t *e, *eend = body[0] == 0x12 ? pkg_end(body + 1, pend, &e) : NULL;
+		uint64_t addr, pin, zero;
+		char link[64];
+		CHECK(eend && e[0] == 4);
+		if (!eend)
+			break;
+		e++;
+		CHECK(get_int(e, eend, &addr));
+		e = data_object(e, eend);
+		CHECK(e && get_int(e, eend, &pin));
+		e = e ? data_object(e, eend) : NULL;
+		const uint8_t *z = e ? name_string(e, eend, "\\", link) : NULL;
+		CHECK(z && get_int(z, eend, &zero) && zero == 0);
+		const char *want = acpi_pci_link_path(irq_pci_index(addr >> 16, pin));
+		/* the walker pads to 4 characters: \_SB_.PCI0.LNKx */
+		CHECK(z && !strcmp(link + strlen(link) - 4, want + strlen(want) - 4));
+		body = eend;
+	}
+	const struct aml_name *prt = aml_find(&w, "\\_SB_.PCI0.PRTA");
 	CHECK(prt && prt->obj[0] == 0x12);
 	const uint8_t *end = pkg_end(prt->obj + 1, prt->end, &body);
 	CHECK(end == prt->end);
@@ -565,7 +643,7 @@ TEST(acpi_dsdt_serial_ports)
 	c.serials[3] = "null";
 	c.nr_serials = 4;
 	CHECK(pc_write_tables(m) == 0 && find_tables(m, &t) && walk_dsdt(t.dsdt, &w));
-	CHECK_EQ(w.nr_devices, 10);                    /* PCI0, 5 ISA, 3 COM, MBRS */
+	CHECK_EQ(w.nr_devices, 15);      /* PCI0, PIIX3, 4 links, 5 ISA, 3 COM, MBRS */
 	CHECK(aml_find(&w, "\\_SB_.PCI0.COM1._HID") && aml_find(&w, "\\_SB_.PCI0.COM2._HID"));
 	CHECK(!aml_find(&w, "\\_SB_.PCI0.COM3._HID") && aml_find(&w, "\\_SB_.PCI0.COM4._HID"));
 	static const struct { const char *crs; uint8_t io[8], irq[3]; } want[] = {

@@ -392,3 +392,95 @@ TEST(ahci_save_load)
 	rig_free(&a);
 	rig_free(&b);
 }
+
+/* One ATAPI packet on port 1 (the CD-ROM), data (if len) by DMA into
+ * DATA; PxTFD: ERR in bit 0, the sense key in bits 15:12 (the error
+ * register's high nibble). */
+static uint32_t packet1(struct rig *r, const uint8_t pkt[12], uint32_t len)
+{
+	put_cmd(r, 1, 0xa0, 0, 0, 0x20, len ? 1 : 0);
+	memcpy(r->ram + CT + 0x40, pkt, 12);
+	r->ram[CT + 3] = len ? 1 : 0;                     /* features: DMA */
+	if (len)
+		put_prd(r, 0, DATA, len);
+	return issue(r, 1);
+}
+
+struct lines {
+	char text[4096];
+};
+
+static void collect(void *opaque, const char *text)
+{
+	struct lines *l = opaque;
+	size_t n = strlen(l->text);
+	snprintf(l->text + n, sizeof(l->text) - n, "%s", text);
+}
+
+/* The monitor's eject, change and info block on the AHCI ports (the
+ * board finds the port by the drive's name): a medium out and in as on
+ * IDE, the guest seeing it through its ATAPI commands over AHCI. */
+TEST(ahci_monitor_media)
+{
+	struct rig r;
+	CHECK(rig_init(&r));
+	char err[256];
+	CHECK(ahci_drive_ctrl(r.ahci, "ahci-cd1") != NULL);
+	CHECK(ahci_drive_ctrl(r.ahci, "ahci-hd0") != NULL);
+	CHECK(ahci_drive_ctrl(r.ahci, "ahci-cd0") == NULL);
+	CHECK(ahci_drive_ctrl(r.ahci, "ide1-cd0") == NULL);
+	CHECK(ahci_drive_ctrl(NULL, "ahci-cd1") == NULL);
+	struct lines l = { "" };
+	ahci_info_block(r.ahci, collect, &l);
+	CHECK(strstr(l.text, "ahci-hd0: "));
+	CHECK(strstr(l.text, "Attached to:      ahci port 0\n"));
+	CHECK(strstr(l.text, "ahci-cd1: "));
+	CHECK(strstr(l.text, "(raw, read-only)\n    Attached to:      ahci port 1\n"
+		      "    Removable device: not locked, tray closed\n"));
+	struct ide_ctrl *cd = ahci_drive_ctrl(r.ahci, "ahci-cd1");
+	CHECK(ide_eject(ahci_drive_ctrl(r.ahci, "ahci-hd0"), "ahci-hd0", false, err,
+			sizeof(err)) < 0);
+	CHECK(strstr(err, "not removable"));
+	/* the guest's first commands see the power-on UNIT ATTENTION */
+	static const uint8_t tur[12] = { 0 };
+	for (int i = 0; i < 3; i++)
+		packet1(&r, tur, 0);
+	CHECK_EQ(packet1(&r, tur, 0) & 0x01, 0);
+	/* eject: NOT READY */
+	CHECK_EQ(ide_eject(cd, "ahci-cd1", false, err, sizeof(err)), 0);
+	uint32_t tfd = packet1(&r, tur, 0);
+	CHECK_EQ(tfd & 0x01, 0x01);
+	CHECK_EQ(tfd >> 12 & 0xf, 2);
+	l.text[0] = 0;
+	ahci_info_block(r.ahci, collect, &l);
+	CHECK(strstr(l.text, "ahci-cd1: [not inserted]\n    Attached to:      ahci port 1\n"
+		      "    Removable device: not locked, tray open\n"));
+	/* change: UNIT ATTENTION once, then the new disc's blocks */
+	const char *iso2 = blktest_path("ahci-cd2.iso");
+	CHECK(blktest_make_file(iso2, CD_BYTES, CD_SEED + 1) == 0);
+	blktest_stderr_begin();
+	int bad = ide_change(cd, "ahci-cd1", "/nonexistent.iso", err, sizeof(err));
+	int lines;
+	blktest_stderr_end(&lines);
+	CHECK(bad < 0);
+	CHECK_EQ(lines, 1);
+	CHECK(strstr(err, "could not open"));
+	CHECK_EQ(ide_change(cd, "ahci-cd1", iso2, err, sizeof(err)), 0);
+	tfd = packet1(&r, tur, 0);
+	CHECK_EQ(tfd & 0x01, 0x01);
+	CHECK_EQ(tfd >> 12 & 0xf, 6);
+	CHECK_EQ(packet1(&r, tur, 0) & 0x01, 0);
+	static const uint8_t rd10[12] = { 0x28, 0, 0, 0, 0, 3, 0, 0, 1 };
+	CHECK_EQ(packet1(&r, rd10, 2048) & 0x89, 0);
+	uint8_t want[2048];
+	blktest_pattern(want, sizeof(want), 3 * 2048, CD_SEED + 1);
+	CHECK(!memcmp(r.ram + DATA, want, sizeof(want)));
+	/* locked by the guest: eject refused unless forced */
+	static const uint8_t lock[12] = { 0x1e, 0, 0, 0, 1 };
+	CHECK_EQ(packet1(&r, lock, 0) & 0x01, 0);
+	CHECK(ide_eject(cd, "ahci-cd1", false, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "locked"));
+	CHECK_EQ(ide_eject(cd, "ahci-cd1", true, err, sizeof(err)), 0);
+	CHECK_EQ(packet1(&r, tur, 0) & 0x01, 0x01);
+	rig_free(&r);
+}

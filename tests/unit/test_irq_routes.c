@@ -9,6 +9,7 @@
 #include "cpu.h"
 #include "machine.h"
 #include "hw/apic.h"
+#include "hw/hw.h"
 #include "kvm/kvm.h"
 #include "pc/pc.h"
 
@@ -184,4 +185,50 @@ TEST(irq_routes_kvm_gsi_routes_follow_the_table)
 	}
 	CHECK_EQ(ioapic[0], 2);                                 /* the PIT's override */
 	free(r);
+}
+
+static void pirqrc(struct machine *m, unsigned n, uint8_t v)
+{
+	pio_out(m, 0xcf8, 0x80000000u | 1u << 11 | 0x60, 4);   /* 00:01.0 */
+	pio_out(m, 0xcfc + n, v, 1);
+}
+
+/* The PIIX3's PIRQRC[A-D] send the PCI lines to the 8259s too (the guest
+ * without an IOAPIC): a route made while the line is high shows at once,
+ * two lines on one IRQ are ORed, a disabled or reserved route reaches
+ * nothing, and the IOAPIC pin keeps its line throughout. */
+TEST(irq_routes_pirq_to_pic)
+{
+	struct machine *m = setup();
+	CHECK(m);
+	struct pci_host *h = pci_host_new(m);
+	CHECK(h && piix3_new(m, h));
+	pic_init(m);
+	pio_out(m, 0x4d1, 0x0c, 1);                             /* ELCR: 10, 11 level */
+	unsigned a = pc_irq_routing.pci[0].gsi, b = pc_irq_routing.pci[1].gsi;
+	machine_set_irq(m, a, 1);
+	CHECK_EQ(pic_irr(m), 0);                                /* PIRQA off after reset */
+	pirqrc(m, 0, 10);
+	CHECK_EQ(pic_irr(m), 1u << 10);
+	pirqrc(m, 1, 10);
+	machine_set_irq(m, b, 1);
+	machine_set_irq(m, a, 0);
+	CHECK_EQ(pic_irr(m), 1u << 10);                         /* PIRQB holds it */
+	machine_set_irq(m, b, 0);
+	CHECK_EQ(pic_irr(m), 0);
+	machine_set_irq(m, a, 1);
+	pirqrc(m, 0, 11);                                       /* moved: 10 low, 11 high */
+	CHECK_EQ(pic_irr(m), 1u << 11);
+	pirqrc(m, 0, 0x8b);                                     /* bit 7: off */
+	CHECK_EQ(pic_irr(m), 0);
+	pirqrc(m, 0, 2);                                        /* reserved IRQ */
+	CHECK_EQ(pic_irr(m), 0);
+	pirqrc(m, 0, 10);
+	CHECK_EQ(pic_irr(m), 1u << 10);
+	machine_reset_devices(m);                               /* routes off again */
+	pic_init(m);
+	pio_out(m, 0x4d1, 0x0c, 1);
+	CHECK_EQ(pic_irr(m), 0);
+	machine_set_irq(m, a, 0);
+	teardown(m);
 }

@@ -638,6 +638,7 @@ struct ahci *ahci_new(struct machine *m, struct pci_host *host, unsigned slot)
 		p->ide.m = m;
 		p->ide.xport = &ahci_xport;
 		p->ide.xport_opaque = p;
+		snprintf(p->ide.where, sizeof(p->ide.where), "ahci port %u", i);
 		pthread_mutex_init(&p->ide.lock, NULL);
 		p->ide.bus[0].ctrl = p->ide.bus[1].ctrl = &p->ide;
 		p->ide.bus[1].index = 1;
@@ -679,6 +680,21 @@ int ahci_attach(struct ahci *h, unsigned port, struct blk *b, bool cdrom,
 	p->serr = 0;
 	pthread_mutex_unlock(&p->ide.lock);
 	return 0;
+}
+
+struct ide_ctrl *ahci_drive_ctrl(struct ahci *h, const char *name)
+{
+	for (unsigned i = 0; h && i < AHCI_PORTS; i++)
+		if (ide_has_drive(&h->port[i].ide, name))
+			return &h->port[i].ide;
+	return NULL;
+}
+
+void ahci_info_block(struct ahci *h, void (*print)(void *opaque, const char *text),
+		     void *opaque)
+{
+	for (unsigned i = 0; h && i < AHCI_PORTS; i++)
+		ide_info_block(&h->port[i].ide, print, opaque);
 }
 
 void ahci_close(struct ahci *h)

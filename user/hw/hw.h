@@ -237,6 +237,8 @@ int ide_attach(struct ide_ctrl *c, unsigned bus, unsigned unit, struct blk *b, b
 int ide_eject(struct ide_ctrl *c, const char *name, bool force, char *err, size_t errlen);
 int ide_change(struct ide_ctrl *c, const char *name, const char *file, char *err,
 	       size_t errlen);
+/* Whether c (may be NULL) has a drive called name. */
+bool ide_has_drive(struct ide_ctrl *c, const char *name);
 /* info block: one entry per drive, through print. */
 void ide_info_block(struct ide_ctrl *c, void (*print)(void *opaque, const char *text),
 		    void *opaque);
@@ -251,6 +253,14 @@ struct ahci;
 struct ahci *ahci_new(struct machine *m, struct pci_host *h, unsigned slot);
 int ahci_attach(struct ahci *h, unsigned port, struct blk *b, bool cdrom,
 		const struct blk_open_opts *opts);
+/* The monitor's block commands: a port is an ide_ctrl of its own (its
+ * drive named ahci-hdP / ahci-cdP), so ide_eject, ide_change and
+ * ide_info_block work on what these give.  The port whose drive is
+ * called name, or NULL (h may be NULL). */
+struct ide_ctrl *ahci_drive_ctrl(struct ahci *h, const char *name);
+/* info block for every port with a drive, in port order. */
+void ahci_info_block(struct ahci *h, void (*print)(void *opaque, const char *text),
+		     void *opaque);
 void ahci_close(struct ahci *h);
 /* virtio-input over virtio-pci (virtio_input.c, virtio 1.2 spec 5.8) at
  * slot of h: a keyboard, a relative mouse or an absolute tablet fed by the

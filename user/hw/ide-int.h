@@ -168,6 +168,8 @@ struct ide_ctrl {
 	pthread_mutex_t lock;
 	struct ide_bus bus[2];
 	uint16_t bm_mapped;             /* where BAR4 is mapped (0: not) */
+	char where[24];                 /* info block's "Attached to" for
+					 * another transport ("" : ide.B unit U) */
 };
 
 static inline struct ide_drive *ide_selected(struct ide_bus *b)

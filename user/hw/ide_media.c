@@ -156,28 +156,37 @@ int ide_change(struct ide_ctrl *c, const char *name, const char *file, char *err
 	return 0;
 }
 
+bool ide_has_drive(struct ide_ctrl *c, const char *name)
+{
+	return c && find_drive(c, name);
+}
+
 void ide_info_block(struct ide_ctrl *c, void (*print)(void *opaque, const char *line),
 		    void *opaque)
 {
-	char line[1200];
+	char line[1200], where[32];
 	for (unsigned i = 0; c && i < 2; i++) {
 		for (unsigned u = 0; u < 2; u++) {
 			struct ide_drive *d = &c->bus[i].drive[u];
 			if (!d->present)
 				continue;
+			if (c->where[0])
+				snprintf(where, sizeof(where), "%s", c->where);
+			else
+				snprintf(where, sizeof(where), "ide.%u unit %u", i, u);
 			pthread_mutex_lock(&c->lock);
 			if (d->blk)
 				snprintf(line, sizeof(line), "%s: %s (%s%s)\n    Attached to:      "
-					 "ide.%u unit %u\n%s", d->name, blk_filename(d->blk),
+					 "%s\n%s", d->name, blk_filename(d->blk),
 					 blk_format_name(d->blk),
-					 blk_is_readonly(d->blk) ? ", read-only" : "", i, u,
+					 blk_is_readonly(d->blk) ? ", read-only" : "", where,
 					 !d->cdrom ? "" : d->locked ?
 					 "    Removable device: locked, tray closed\n" :
 					 "    Removable device: not locked, tray closed\n");
 			else
 				snprintf(line, sizeof(line), "%s: [not inserted]\n    Attached to:      "
-					 "ide.%u unit %u\n    Removable device: %slocked, tray open\n",
-					 d->name, i, u, d->locked ? "" : "not ");
+					 "%s\n    Removable device: %slocked, tray open\n",
+					 d->name, where, d->locked ? "" : "not ");
 			pthread_mutex_unlock(&c->lock);
 			print(opaque, line);
 		}

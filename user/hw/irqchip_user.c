@@ -6,7 +6,9 @@
  * Each interrupt line drives the 8259 input and the IOAPIC pin the
  * board's routing table (m->irq_routing, irq.h) gives it, the table the
  * in-kernel irqchip (kvm.c) and the firmware tables follow too.  Lines
- * wired to the same input are ORed (shared, as on a real board).
+ * wired to the same input are ORed (shared, as on a real board).  The
+ * PCI lines reach an 8259 input too where the PIIX3's PIRQ route control
+ * sends them (route_pirq: the guest without an IOAPIC).
  *
  * The PIC's INT output drives LINT0 of the BSP's LAPIC (virtual wire).
  * LAPICs come later, one per vCPU (lapic_new), and are found through
@@ -144,6 +146,26 @@ static void user_set_irq(struct irqchip *ic, unsigned line, int level)
 	pthread_mutex_unlock(&chip->lock);
 }
 
+/* PIRQ n of the PIIX3 (pci[n]'s line) to 8259 input pic_pin or none: the
+ * old and the new input take their new ORed levels. */
+static void user_route_pirq(struct irqchip *ic, unsigned n, int pic_pin)
+{
+	struct irqchip_user *chip = ic->opaque;
+	const struct irq_routing *r = chip->m->irq_routing;
+	if (n >= IRQ_PCI_LINES || !r || r->pci[n].gsi < 0 || r->pci[n].gsi >= IRQCHIP_NR_GSIS ||
+	    pic_pin >= IRQ_ISA_LINES || pic_pin < IRQ_ROUTE_NONE)
+		return;
+	unsigned line = r->pci[n].gsi;
+	pthread_mutex_lock(&chip->lock);
+	int old = chip->pic_pin[line];
+	chip->pic_pin[line] = pic_pin;
+	if (old != pic_pin && old != IRQ_ROUTE_NONE)
+		i8259_set_irq(chip->pic, old, wired_or(chip, chip->pic_pin, old));
+	if (old != pic_pin && pic_pin != IRQ_ROUTE_NONE)
+		i8259_set_irq(chip->pic, pic_pin, wired_or(chip, chip->pic_pin, pic_pin));
+	pthread_mutex_unlock(&chip->lock);
+}
+
 /* Each line's 8259 input and IOAPIC pin; -1 if the table wires one
  * outside the chips. */
 static int load_routing(struct irqchip_user *chip, const struct irq_routing *routing)
@@ -195,6 +217,7 @@ static const struct irqchip_ops irqchip_user_ops = {
 	.name = "user",
 	.set_irq = user_set_irq,
 	.send_msi = user_send_msi,
+	.route_pirq = user_route_pirq,
 };
 
 /* ---- the "lapic" device: every vCPU's LAPIC, for savevm ---- */

@@ -19,6 +19,13 @@
 #define MULTI_NAME_PREFIX 0x2f
 #define EXT_OP_PREFIX 0x5b
 #define DEVICE_OP 0x82           /* after EXT_OP_PREFIX */
+#define OP_REGION_OP 0x80        /* after EXT_OP_PREFIX */
+#define FIELD_OP 0x81            /* after EXT_OP_PREFIX */
+#define METHOD_OP 0x14
+#define IF_OP 0xa0
+#define ELSE_OP 0xa1
+#define REGION_PCI_CONFIG 0x02   /* RegionSpace [19.6.100] */
+#define FIELD_BYTE_ACC 0x01      /* FieldFlags: ByteAcc, NoLock, Preserve */
 #define ROOT_CHAR '\\'
 #define PARENT_PREFIX_CHAR '^'
 
@@ -240,6 +247,60 @@ size_t aml_package(struct aml *a, uint8_t nr_elements)
 	size_t mark = a->len;
 	aml_byte(a, nr_elements);
 	return mark;
+}
+
+/* MethodFlags [20.2.5.2]: ArgCount in bits 2:0, SerializeFlag bit 3 */
+size_t aml_method(struct aml *a, const char *name, unsigned nargs, bool serialized)
+{
+	aml_byte(a, METHOD_OP);
+	size_t mark = a->len;
+	aml_name_string(a, name);
+	aml_byte(a, (nargs & 7) | (serialized ? 8 : 0));
+	if (nargs > 7)
+		a->error = true;
+	return mark;
+}
+
+size_t aml_if(struct aml *a)
+{
+	aml_byte(a, IF_OP);
+	return a->len;
+}
+
+size_t aml_else(struct aml *a)
+{
+	aml_byte(a, ELSE_OP);
+	return a->len;
+}
+
+void aml_pci_config_region(struct aml *a, const char *name, unsigned offset, unsigned len)
+{
+	aml_byte(a, EXT_OP_PREFIX);
+	aml_byte(a, OP_REGION_OP);
+	aml_name_string(a, name);
+	aml_byte(a, REGION_PCI_CONFIG);
+	aml_integer(a, offset);
+	aml_integer(a, len);
+}
+
+/* NamedField [20.2.5.2]: a NameSeg and its width in bits as a PkgLength
+ * (one byte: 8). */
+void aml_byte_fields(struct aml *a, const char *region, const char *const *names, unsigned n)
+{
+	aml_byte(a, EXT_OP_PREFIX);
+	aml_byte(a, FIELD_OP);
+	size_t mark = a->len;
+	aml_name_string(a, region);
+	aml_byte(a, FIELD_BYTE_ACC);
+	for (unsigned i = 0; i < n; i++) {
+		if (strlen(names[i]) != 4) {
+			a->error = true;
+			return;
+		}
+		aml_bytes(a, names[i], 4);
+		aml_byte(a, 8);
+	}
+	aml_end(a, mark);
 }
 
 void aml_buffer(struct aml *a, const uint8_t *bytes, size_t n)

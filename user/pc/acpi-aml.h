@@ -49,6 +49,33 @@ size_t aml_device(struct aml *a, const char *name);
 size_t aml_package(struct aml *a, uint8_t nr_elements);
 void aml_end(struct aml *a, size_t mark);
 
+/* Control methods and the expressions in them (20.2.5).  Method(name,
+ * nargs[, Serialized]), If (predicate) and Else open objects closed by
+ * aml_end(); after aml_if() the caller emits the predicate, then the
+ * body.  Expressions are opcodes in prefix order, written with
+ * aml_byte(): Store(Arg0, PICM) is AML_STORE, AML_ARG0, then the name;
+ * a Target that is not wanted is AML_NO_TARGET. */
+#define AML_NO_TARGET 0x00
+#define AML_LOCAL0 0x60
+#define AML_ARG0 0x68
+#define AML_STORE 0x70
+#define AML_SUBTRACT 0x74
+#define AML_SHIFT_LEFT 0x79
+#define AML_AND 0x7b
+#define AML_OR 0x7d
+#define AML_FIND_SET_RIGHT_BIT 0x82
+#define AML_CREATE_WORD_FIELD 0x8b
+#define AML_LLESS 0x95
+#define AML_RETURN 0xa4
+size_t aml_method(struct aml *a, const char *name, unsigned nargs, bool serialized);
+size_t aml_if(struct aml *a);
+size_t aml_else(struct aml *a);
+/* OperationRegion(name, PCI_Config, offset, len) (19.6.100), and
+ * Field(region, ByteAcc, NoLock, Preserve) { names[0], 8, ... }: n
+ * byte-wide fields from the region's start (19.6.48). */
+void aml_pci_config_region(struct aml *a, const char *name, unsigned offset, unsigned len);
+void aml_byte_fields(struct aml *a, const char *region, const char *const *names, unsigned n);
+
 /* Resource templates (6.4), built in their own struct aml and then
  * wrapped with aml_buffer(): */
 /* IO(Decode16, min, max, align, len) (6.4.2.5) */

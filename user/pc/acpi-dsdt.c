@@ -109,25 +109,49 @@ static void dsdt_pci0_crs(struct machine *m, struct aml *a)
 	dsdt_crs(a, &r);
 }
 
-/* _PRT (6.2.13): INTA#-INTD# of every slot to the GSIs of the board's
- * routing table (irq-routes.c), rotating with the slot.  Source 0: the
- * fourth field is a GSI, which the OS programs level-triggered, active
- * low (6.2.13: the global interrupt form). */
-static void dsdt_prt(struct aml *a)
+/* The _PRT packages (6.2.13): INTA#-INTD# of every slot, rotating with
+ * the slot.  PRTA, for the APIC model: source 0, the fourth field a GSI
+ * of the board's routing table (irq-routes.c), which the OS programs
+ * level-triggered, active low (the global interrupt form).  PRTP, for the
+ * 8259s: the source is the link device of the PIIX3 PIRQ line the pin
+ * drives (acpi-links.c). */
+static void dsdt_prt_package(struct aml *a, const char *name, bool links)
 {
-	aml_name(a, "_PRT");
+	aml_name(a, name);
 	size_t prt = aml_package(a, (PCI_SLOTS - 1) * 4);
 	for (unsigned slot = 1; slot < PCI_SLOTS; slot++) {
 		for (unsigned pin = 0; pin < 4; pin++) {
 			size_t e = aml_package(a, 4);
 			aml_integer(a, (uint64_t)slot << 16 | 0xffff);
 			aml_integer(a, pin);
-			aml_integer(a, 0);
-			aml_integer(a, irq_pci_line(&pc_irq_routing, slot, pin));
+			if (links) {
+				aml_name_string(a, acpi_pci_link_path(irq_pci_index(slot, pin)));
+				aml_integer(a, 0);
+			} else {
+				aml_integer(a, 0);
+				aml_integer(a, irq_pci_line(&pc_irq_routing, slot, pin));
+			}
 			aml_end(a, e);
 		}
 	}
 	aml_end(a, prt);
+}
+
+/* Method(_PRT) { If (PICM) { Return (PRTA) } Return (PRTP) }: PICM is
+ * what the OS told \_PIC (acpi-links.c; 0, the 8259s, until it does). */
+static void dsdt_prt(struct aml *a)
+{
+	dsdt_prt_package(a, "PRTA", false);
+	dsdt_prt_package(a, "PRTP", true);
+	size_t m = aml_method(a, "_PRT", 0, false);
+	size_t i = aml_if(a);
+	aml_name_string(a, "\\PICM");
+	aml_byte(a, AML_RETURN);
+	aml_name_string(a, "PRTA");
+	aml_end(a, i);
+	aml_byte(a, AML_RETURN);
+	aml_name_string(a, "PRTP");
+	aml_end(a, m);
 }
 
 /* \_SB.PCI0: the host bridge (PNP0A03, 6.1.5), with the ISA devices
@@ -144,6 +168,7 @@ static void dsdt_pci0(struct machine *m, struct aml *a)
 	aml_integer(a, 0);
 	dsdt_pci0_crs(m, a);
 	dsdt_prt(a);
+	acpi_dsdt_pci_links(a);
 	for (unsigned i = 0; i < ARRAY_SIZE(isa_devs); i++)
 		dsdt_isa_dev(a, &isa_devs[i]);
 	dsdt_serials(m, a);
@@ -167,6 +192,7 @@ static void dsdt_s5(struct aml *a)
 int acpi_dsdt_build(struct machine *m, struct aml *a)
 {
 	dsdt_s5(a);
+	acpi_dsdt_pic(a);
 	size_t sb = aml_scope(a, "\\_SB");
 	dsdt_pci0(m, a);
 	aml_end(a, sb);

@@ -49,25 +49,34 @@ static void pc_shutdown(struct machine *m)
 	ahci_close(b->ahci);
 }
 
-/* The monitor's block commands: the IDE drives. */
+/* The monitor's block commands: the IDE drives, then the AHCI ports'. */
 static void pc_block_info(struct machine *m, void (*print)(void *, const char *), void *opaque)
 {
 	struct pc_board *b = m->board;
 	ide_info_block(b ? b->ide : NULL, print, opaque);
+	ahci_info_block(b ? b->ahci : NULL, print, opaque);
+}
+
+/* The controller (PIIX3 IDE or an AHCI port) with the drive dev, or NULL
+ * (ide_eject and ide_change then say it is not found). */
+static struct ide_ctrl *pc_drive_ctrl(struct machine *m, const char *dev)
+{
+	struct pc_board *b = m->board;
+	if (!b)
+		return NULL;
+	return ide_has_drive(b->ide, dev) ? b->ide : ahci_drive_ctrl(b->ahci, dev);
 }
 
 static int pc_block_eject(struct machine *m, const char *dev, bool force, char *err,
 			  size_t errlen)
 {
-	struct pc_board *b = m->board;
-	return ide_eject(b ? b->ide : NULL, dev, force, err, errlen);
+	return ide_eject(pc_drive_ctrl(m, dev), dev, force, err, errlen);
 }
 
 static int pc_block_change(struct machine *m, const char *dev, const char *file, char *err,
 			   size_t errlen)
 {
-	struct pc_board *b = m->board;
-	return ide_change(b ? b->ide : NULL, dev, file, err, errlen);
+	return ide_change(pc_drive_ctrl(m, dev), dev, file, err, errlen);
 }
 
 const struct board_ops pc_board_ops = {

@@ -145,6 +145,12 @@ int pc_write_tables(struct machine *m);
 /* acpi-dsdt.c: append the DSDT's AML (the definition block after its
  * 36-byte header, which tables.c writes) to a; -1 if a->error is set. */
 int acpi_dsdt_build(struct machine *m, struct aml *a);
+/* acpi-links.c: \PICM and \_PIC (at the root), the PCI interrupt link
+ * devices LNKA-LNKD and the PIIX3's config region (inside \_SB.PCI0),
+ * and the path of link n (PIRQ n). */
+void acpi_dsdt_pic(struct aml *a);
+void acpi_dsdt_pci_links(struct aml *a);
+const char *acpi_pci_link_path(unsigned n);
 
 /* bios.c: map a -bios ROM image below 4 GiB (b->bios_rom, bios_size);
  * pam.c maps its low alias. */

@@ -31,6 +31,7 @@ struct sdl_ui {
 	uint32_t width, height;         /* the frame's size */
 	struct timer *poll;
 	bool grabbed;
+	bool hotkey_down;               /* ctrl-alt-g's G is down: its release is ours too */
 	unsigned buttons;
 	char title[128];
 };
@@ -97,12 +98,21 @@ static void sdl_grab(struct sdl_ui *s, bool on)
 	sdl_set_title(s);
 }
 
+/* Ctrl-Alt-G toggles the grab; the G (press, autorepeat, release) never
+ * reaches the guest, the modifiers do (their presses went already). */
 static bool sdl_key(struct sdl_ui *s, const SDL_KeyboardEvent *k)
 {
 	SDL_Keymod mod = SDL_GetModState();
-	if (k->type == SDL_KEYDOWN && k->keysym.scancode == SDL_SCANCODE_G &&
-	    (mod & KMOD_CTRL) && (mod & KMOD_ALT)) {
+	bool g = k->keysym.scancode == SDL_SCANCODE_G;
+	if (g && k->type == SDL_KEYDOWN && s->hotkey_down)
+		return true;            /* autorepeat */
+	if (g && k->type == SDL_KEYDOWN && !k->repeat && (mod & KMOD_CTRL) && (mod & KMOD_ALT)) {
 		sdl_grab(s, !s->grabbed);
+		s->hotkey_down = true;
+		return true;
+	}
+	if (g && k->type == SDL_KEYUP && s->hotkey_down) {
+		s->hotkey_down = false;
 		return true;
 	}
 	unsigned code = sdl_scancode_to_linux(k->keysym.scancode);
