@@ -119,14 +119,15 @@ static uint64_t vsib_offset(struct tcg_cpu *c, const struct insn *i, int64_t ind
  * forms 90 92, 8 for the Q forms 91 93).  With VEX.L the element count
  * is 8 / 4 (dwords / qwords) for equal sizes and 4 otherwise; the
  * destination and the mask hold n elements of dsize, the index register
- * n of isize.  Elements are gathered from the lowest; each one done
- * goes into the destination and clears its mask element at once, so a
- * fault leaves a state that re-execution completes.  The SDM lets the
- * processor gather in any order but deliver faults right to left: at a
- * fault every element below the faulting one is done, those above may
- * or may not be (here they are not).  The parts of the
- * destination and the mask beyond the n elements become zero, and at the
- * end the whole mask is zero.
+ * n of isize.  Elements are done from the lowest; each one done, gathered
+ * or masked off, clears its mask element at once (a gathered one goes
+ * into the destination first), so a fault leaves a state that
+ * re-execution completes.  The SDM lets the processor gather in any order
+ * but deliver faults right to left: at a fault every element below the
+ * faulting one is done, those above may or may not be (here they are
+ * not).  Only a gather that completes zeroes the parts of the destination
+ * and the mask beyond the n elements, and the whole mask ends zero.  An
+ * AMD EPYC host does the same (tests/difftest, avx2-gather).
  */
 static void gather(struct tcg_cpu *c, const struct insn *i, unsigned isize)
 {
@@ -145,21 +146,21 @@ static void gather(struct tcg_cpu *c, const struct insn *i, unsigned isize)
 	ymm_get(c, i->reg, &d);
 	ymm_get(c, i->vvvv, &m);
 	ymm_get(c, xr, &x);
-	memset(ymm_b(&d) + vlen, 0, 32 - vlen);
-	memset(ymm_b(&m) + vlen, 0, 32 - vlen);
 	for (unsigned k = 0; k < n; k++) {
-		if (!mask_bit(&m, k, dsize))
-			continue;
-		int64_t index = isize == 8 ? (int64_t)ymm_q(&x)[k] : (int32_t)ymm_d(&x)[k];
-		uint64_t v = tcg_ld(c, i->seg, vsib_offset(c, i, index), dsize);
-		memcpy(ymm_b(&d) + k * dsize, &v, dsize);
+		if (mask_bit(&m, k, dsize)) {
+			int64_t index = isize == 8 ? (int64_t)ymm_q(&x)[k] : (int32_t)ymm_d(&x)[k];
+			uint64_t v = tcg_ld(c, i->seg, vsib_offset(c, i, index), dsize);
+
+			memcpy(ymm_b(&d) + k * dsize, &v, dsize);
+			ymm_set(c, i->reg, &d);
+		}
 		memset(ymm_b(&m) + k * dsize, 0, dsize);
 		/* written at every element: a fault at the next keeps it */
-		ymm_set(c, i->reg, &d);
 		ymm_set(c, i->vvvv, &m);
 	}
+	memset(ymm_b(&d) + vlen, 0, 32 - vlen);
 	memset(&m, 0, sizeof(m));
-	ymm_set(c, i->reg, &d);
+	vex_put(c, i, i->reg, &d);
 	ymm_set(c, i->vvvv, &m);
 }
 
