@@ -18,7 +18,7 @@ GUEST_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --buil
 
 # C guests: multiboot (long mode via lib/boot-mb.S) and -bios (lib/boot-bios.S)
 GUEST_MB_C   := exceptions timers smp serial demo bench-pio bench-cpu multiboot \
-	smc-reset dma-code migrate xsave user cpuid vga debug sysregs pku
+	smc-reset dma-code migrate xsave user cpuid vga debug sysregs pku pks
 GUEST_BIOS_C := longmode reset
 # assembly-only guests
 GUEST_BIOS_S := realmode empty vgabios

@@ -232,6 +232,7 @@ static int tcg_vcpu_reset(struct vcpu *v)
 	c->tsc_offset = 0;
 	c->misc_enable = TCG_MISC_ENABLE_RESET;  /* msr.c adds the fixed bits on read */
 	c->spec_ctrl = 0;
+	c->pkrs = 0;
 	tcg_xsave_reset(c);     /* XCR0 = 1 */
 	c->mtrr_def_type = 0;   /* MTRRs off (SDM Vol. 3, 12.11.2.1) */
 	if (c->lapic)
