@@ -84,7 +84,7 @@ static void st_ymm(struct emit *e, unsigned h, unsigned r)
 
 /* The AVX checks the key leaves out (see the top), once per block:
  * XCR0 has SSE and AVX, CR4.OSXSAVE is set.  Host flags change. */
-static void avx_check(struct tr *t)
+void jit_avx_check(struct tr *t)
 {
 	struct emit *e = &t->e;
 	uint8_t f7 = 0xf7;
@@ -112,7 +112,7 @@ static bool gen_vform(struct tr *t, const struct vform *f)
 	struct emit *e = &t->e;
 	struct hrm rm = rm_reg(Y2);
 	int imm = i->imm_size ? (int)(i->imm & 0xff) : -1;
-	avx_check(t);
+	jit_avx_check(t);
 	if (f->fp) {
 		tr_save_flags(t);
 		jit_fp_check(t);
@@ -342,7 +342,7 @@ static bool gen_shift_imm(struct tr *t)
 {
 	const struct insn *i = t->i;
 	struct emit *e = &t->e;
-	avx_check(t);
+	jit_avx_check(t);
 	tr_mem_done(t);
 	ld_ymm(e, Y2, i->rm, i->vex_l);
 	vex_emit(e, MAP_0F, PFX_66, i->vex_l, false, i->op, i->reg & 7, Y0, rm_reg(Y2),
@@ -366,7 +366,7 @@ static bool gen_movd_load(struct tr *t)
 	struct emit *e = &t->e;
 	bool q = i->rex & 8;
 	struct hrm src = rm_reg(H_RAX);
-	avx_check(t);
+	jit_avx_check(t);
 	if (i->mem) {
 		if (!vex_mem(t, q ? 8 : 4, ACC_READ, false))
 			return false;
@@ -387,7 +387,7 @@ static bool gen_movd_store(struct tr *t)
 	struct emit *e = &t->e;
 	bool q = i->rex & 8;
 	struct hrm dst = rm_reg(H_RAX);
-	avx_check(t);
+	jit_avx_check(t);
 	if (i->mem) {
 		if (!vex_mem(t, q ? 8 : 4, ACC_WRITE, false))
 			return false;
@@ -407,7 +407,7 @@ static bool gen_movmsk(struct tr *t)
 {
 	const struct insn *i = t->i;
 	struct emit *e = &t->e;
-	avx_check(t);
+	jit_avx_check(t);
 	tr_mem_done(t);
 	ld_ymm(e, Y2, i->rm, i->vex_l);
 	vex_emit(e, MAP_0F, i->pfx, i->vex_l, false, i->op, H_RAX, 0, rm_reg(Y2), -1);
@@ -427,7 +427,7 @@ static bool movmsk_ok(const struct insn *i)
 static bool gen_vzero(struct tr *t)
 {
 	struct emit *e = &t->e;
-	avx_check(t);
+	jit_avx_check(t);
 	tr_mem_done(t);
 	vex_emit(e, MAP_0F, PFX_66, false, false, 0xef, Y0, Y0, rm_reg(Y0), -1);       /* vpxor */
 	for (int32_t k = 0; k < 8; k++) {
@@ -585,6 +585,8 @@ bool jit_classify_vex(const struct tr *t, const struct insn *i, struct gen_info 
 		gen = gen_vzero;
 	else if (shift_imm_ok(i))
 		gen = gen_shift_imm;
+	else if (jit_gather_ok(t, i))
+		gen = jit_gen_gather;
 	else if (i->map == MAP_0F && i->pfx == PFX_66 && !i->vex_l && !i->vvvv && i->op == 0x6e)
 		gen = gen_movd_load;
 	else if (i->map == MAP_0F && i->pfx == PFX_66 && !i->vex_l && !i->vvvv && i->op == 0x7e)
