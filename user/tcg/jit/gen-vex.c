@@ -251,7 +251,7 @@ struct vonly {
 	uint8_t m128, m256;     /* memory bytes at VEX.128, VEX.256 */
 	uint8_t kind;
 };
-enum { VO_NDS, VO_RM, VO_STORE, VO_BLENDV };
+enum { VO_NDS, VO_RM, VO_STORE, VO_BLENDV, VO_MSTORE };
 
 static const struct vonly vonly[] = {
 	{ MAP_0F38, 0x18, VX_66 | VX_W0 | VX_NOV, 4, 4, VO_RM },                 /* VBROADCASTSS */
@@ -283,6 +283,16 @@ static const struct vonly vonly[] = {
 	{ MAP_0F3A, 0x4a, VX_66 | VX_W0, 16, 32, VO_BLENDV },                     /* VBLENDVPS */
 	{ MAP_0F3A, 0x4b, VX_66 | VX_W0, 16, 32, VO_BLENDV },                     /* VBLENDVPD */
 	{ MAP_0F3A, 0x4c, VX_66 | VX_W0, 16, 32, VO_BLENDV },                     /* VPBLENDVB */
+	/* the masked moves (avx2-mem.c): the whole span must pass the TLB
+	 * check (one page, readable / writable), so no element can fault
+	 * and the host's instruction runs on the host address; else the
+	 * slow path, where the interpreter touches only the masked-on ones */
+	{ MAP_0F38, 0x2c, VX_66 | VX_W0 | VX_MEM, 16, 32, VO_NDS },               /* VMASKMOVPS load */
+	{ MAP_0F38, 0x2d, VX_66 | VX_W0 | VX_MEM, 16, 32, VO_NDS },               /* VMASKMOVPD load */
+	{ MAP_0F38, 0x2e, VX_66 | VX_W0 | VX_MEM, 16, 32, VO_MSTORE },            /* VMASKMOVPS store */
+	{ MAP_0F38, 0x2f, VX_66 | VX_W0 | VX_MEM, 16, 32, VO_MSTORE },            /* VMASKMOVPD store */
+	{ MAP_0F38, 0x8c, VX_66 | VX_MEM, 16, 32, VO_NDS },                       /* VPMASKMOVD/Q load */
+	{ MAP_0F38, 0x8e, VX_66 | VX_MEM, 16, 32, VO_MSTORE },                    /* VPMASKMOVD/Q store */
 	{ MAP_0F38, 0x13, VX_66 | VX_W0 | VX_NOV, 8, 16, VO_RM },                 /* VCVTPH2PS */
 	{ MAP_0F3A, 0x1d, VX_66 | VX_W0 | VX_NOV, 8, 16, VO_STORE },              /* VCVTPS2PH */
 };
@@ -322,10 +332,11 @@ static bool vonly_vform(const struct insn *i, struct vform *f)
 		bool f16c = (v->map == MAP_0F38 && v->op == 0x13) || (v->map == MAP_0F3A && v->op == 0x1d);
 		if (f16c && !host_f16c())
 			return false;
-		bool store = v->kind == VO_STORE;
+		bool store = v->kind == VO_STORE || v->kind == VO_MSTORE;
 		*f = (struct vform){ .msize = i->vex_l ? v->m256 : v->m128, .rd_reg = store,
 				     .wr_reg = !store, .wr_rm = store,
-				     .nds = v->kind == VO_NDS || v->kind == VO_BLENDV,
+				     .nds = v->kind == VO_NDS || v->kind == VO_BLENDV ||
+					    v->kind == VO_MSTORE,
 				     .is4 = v->kind == VO_BLENDV, .w = i->vex_w, .l = i->vex_l,
 				     .fp = f16c };
 		return true;
