@@ -1,8 +1,9 @@
 /*
  * VEX-encoded instructions run as themselves: AVX and AVX2 (the lane-wise
  * table of avx-sse.c, the moves, the shifts by an immediate, the
- * VEX-only shuffles of avx2.c), FMA3, F16C, the VEX.128 forms of AES-NI
- * and PCLMULQDQ, and the BMI1/BMI2 general-register instructions.
+ * VEX-only shuffles of avx2.c, the masked moves of avx2-mem.c), FMA3,
+ * F16C, the VEX.128 forms of AES-NI and PCLMULQDQ, and the BMI1/BMI2
+ * general-register instructions; the gathers are gen-gather.c's.
  *
  * The guest's YMM registers stay where the interpreter keeps them: bits
  * 127:0 in c->fpu.xmm[], bits 255:128 in c->xs.ymm_h[].  An instruction
@@ -24,7 +25,8 @@
  * nothing in a block can change it afterwards (MOV to CR4 and XSETBV
  * end their block).  A memory operand that misses the TLB, crosses a
  * page or must be aligned and is not takes the slow path too, before any
- * guest state changed, so faults stay precise.  Floating point runs only
+ * guest state changed, so faults stay precise (a masked move's whole
+ * span is checked: with it in the TLB no element can fault).  Floating point runs only
  * while the guest masks every SIMD exception, under the guest MXCSR, as
  * gen-sse.c does.  The BMI instructions are not AVX: no such checks.
  */
