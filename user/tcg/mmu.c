@@ -759,32 +759,43 @@ static void tell_kqemu(struct tcg_cpu *c, enum tcg_flush what, uint64_t pcid, ui
 		c->kqemu_tlb_flushed(c, what, pcid, lin);
 }
 
+/* One more of kind k (only this vCPU's thread writes; info accel reads) */
+static void count_asked(struct tcg_cpu *c, enum tcg_flush k)
+{
+	__atomic_store_n(&c->tlb_asked[k], c->tlb_asked[k] + 1, __ATOMIC_RELAXED);
+}
+
 void tcg_tlb_flush(struct tcg_cpu *c)
 {
+	count_asked(c, TCG_FLUSH_NONGLOBAL);
 	tlb_flush(c, c->s.cr4 & CR4_PGE);
 	tell_kqemu(c, TCG_FLUSH_NONGLOBAL, 0, 0);
 }
 
 void tcg_tlb_flush_all(struct tcg_cpu *c)
 {
+	count_asked(c, TCG_FLUSH_EVERYTHING);
 	tlb_flush(c, false);
 	tell_kqemu(c, TCG_FLUSH_EVERYTHING, 0, 0);
 }
 
 void tcg_tlb_flush_kept(struct tcg_cpu *c, uint64_t pcid)
 {
+	count_asked(c, TCG_FLUSH_NONE);
 	tlb_flush(c, c->s.cr4 & CR4_PGE);       /* no tags: ours go anyway */
 	tell_kqemu(c, TCG_FLUSH_NONE, pcid, 0);
 }
 
 void tcg_tlb_flush_pcid(struct tcg_cpu *c, uint64_t pcid)
 {
+	count_asked(c, TCG_FLUSH_PCID);
 	tlb_flush(c, c->s.cr4 & CR4_PGE);       /* no tags: every PCID's */
 	tell_kqemu(c, TCG_FLUSH_PCID, pcid, 0);
 }
 
 void tcg_tlb_flush_page(struct tcg_cpu *c, uint64_t lin)
 {
+	count_asked(c, TCG_FLUSH_PAGE);
 	if (c->tlb_large) {     /* a large page covers many 4 KiB entries */
 		tlb_flush(c, false);
 		/* kqemu hears of the page: its own large pages are its

@@ -278,6 +278,10 @@ struct tcg_cpu {
 	uint64_t a20_mask;      /* ~0 or ~(1 << 20) */
 	struct tlb_entry tlb[MMU_NR][TLB_SIZE];
 	bool tlb_large;         /* a 2M/4M/1G page is cached (INVLPG flushes all) */
+	/* TLB flushes by enum tcg_flush (info accel): TCG_FLUSH_NONE and
+	 * _PCID count the CR3 loads and INVPCIDs that drop every non-global
+	 * entry here, PCIDs being untagged */
+	uint64_t tlb_asked[5];
 	bool tlb_global[MMU_NR][TLB_SIZE];      /* the entry maps a global page */
 	/* tlb[k][i].phys >> 12, truncated: what another vCPU marking a page
 	 * as code scans (mmu.c, tlb_mark_code), 4 bytes an entry where the
