@@ -79,7 +79,7 @@ static const struct feature features[] = {
 	F("vaes", 7_0_ECX, 9), F("vpclmulqdq", 7_0_ECX, 10), F("avx512vnni", 7_0_ECX, 11),
 	F("avx512bitalg", 7_0_ECX, 12), F("avx512-vpopcntdq", 7_0_ECX, 14),
 	F("la57", 7_0_ECX, 16), F("rdpid", 7_0_ECX, 22), F("cldemote", 7_0_ECX, 25),
-	F("movdiri", 7_0_ECX, 27), F("movdir64b", 7_0_ECX, 28),
+	F("movdiri", 7_0_ECX, 27), F("movdir64b", 7_0_ECX, 28), F("pks", 7_0_ECX, 31),
 
 	F("avx512-4vnniw", 7_0_EDX, 2), F("avx512-4fmaps", 7_0_EDX, 3), F("fsrm", 7_0_EDX, 4),
 	F("md-clear", 7_0_EDX, 10), F("serialize", 7_0_EDX, 14), F("tsx-ldtrk", 7_0_EDX, 16),

@@ -85,6 +85,7 @@ struct x86_cpu_state {
 	uint64_t star, lstar, cstar, sfmask, kernel_gs_base;
 	uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
 	uint64_t tsc, tsc_aux, pat, misc_enable, tsc_deadline;
+	uint64_t pkrs;          /* IA32_PKRS (0 where the engine has no PKS) */
 	struct x86_mtrrs mtrr;
 	/* FPU/SSE/AVX: fxsave is the first 512 bytes of xsave (SDM Vol. 1,
 	 * 10.5.1); an engine without XSAVE fills the header with XSTATE_BV

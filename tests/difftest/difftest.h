@@ -119,6 +119,8 @@ enum { K_INT, K_SSE, K_MMX, K_X87 };            /* state the entry uses */
 #define X_RANDOM (1ull << 46)   /* the r/m register's result is not compared */
 #define X_ALIGNED (1ull << 47)  /* the memory operand is always aligned: vendors differ
 				 * (SHA: the SDM's #GP, none on AMD) */
+#define X_VSIB (1ull << 48)     /* gather: VSIB addressing (gen-vsib.c), the mask in vvvv */
+#define X_MASKV (1ull << 49)    /* masked move: vvvv's sign bits all, none, one or random */
 
 /* VEX encoding (SDM Vol. 2, 2.3; dt_def.vex): an entry with DV_VEX is
  * encoded with a C4/C5 prefix built from its opcode bytes (0F, 0F 38,
@@ -203,6 +205,11 @@ struct dt_case {
 	unsigned mxmask_off;            /* FXSAVE: data offset of MXCSR_MASK, */
 	bool mxmask;                    /* compared by the CPUID rule (main.c) */
 	bool x87;                       /* compare ST registers */
+	struct dt_vsib_case {           /* a gather (X_VSIB), for compare() */
+		bool on;
+		unsigned dest, mask, n, dsize;  /* registers, elements, bytes each */
+		uint64_t addr[8];       /* each element's linear address */
+	} vsib;
 };
 
 /* features.c: the host features an entry needs, found by executing */
@@ -238,6 +245,23 @@ enum dt_engine { DT_INTERP, DT_JIT, DT_ENGINES };
 int dt_tcg_init(void);
 void dt_tcg_run(const struct dt_case *c, enum dt_engine engine, struct dt_result *r);
 void dt_tcg_cpuid(uint32_t leaf, uint32_t out[4]);      /* TCG's CPUID */
+
+/* vsib.c: a gather's VSIB operand.  gen.c picks the addressing form
+ * (anchor = base + disp, the address of index 0) and calls dt_vsib_fill
+ * last: it writes the index and mask registers and fills c->vsib. */
+struct dt_vsib {
+	uint64_t anchor;
+	unsigned scale, asz;    /* SIB scale (0-3), address size (4, 8) */
+	unsigned dest, mask, index;     /* ModRM.reg, VEX.vvvv, SIB.index + X */
+	bool w, l, random;
+	unsigned combo;         /* the table pass's edge combination */
+};
+void dt_vsib_fill(struct dt_case *c, const struct dt_vsib *v);
+/* X_MASKV: the sign bits of mask register r for elements of size bytes */
+void dt_mask_pattern(struct dt_case *c, unsigned r, unsigned size, bool random, unsigned combo);
+/* a faulting gather: n takes t's state for elements above t's faulting
+ * one that the host did and TCG did not (either is allowed) */
+void dt_vsib_relax(const struct dt_case *c, struct dt_result *n, const struct dt_result *t);
 
 /* gen.c */
 void dt_seed(uint64_t seed);

@@ -464,6 +464,55 @@ static void pick_addressing(struct gen *g)
 	c->in.regs[g->base] = bv;
 }
 
+/*
+ * A gather's VSIB operand (SDM Vol. 2, 2.3.12): a SIB byte whose index
+ * names a vector register (VEX.X its bit 3), the base a GPR or none (mod
+ * 00, base 101b: disp32).  g->ea is the anchor, the address of index 0;
+ * dt_vsib_fill (gen-vsib.c) gives the index vector its elements later.
+ * Random cases sometimes break a #UD rule: no SIB byte (RIP-relative),
+ * or the destination, mask and index not all different.
+ */
+static void pick_vsib(struct gen *g)
+{
+	struct dt_case *c = g->c;
+	unsigned r = g->random ? rnd(100) : 99;
+
+	g->riprel = false;
+	g->scale = rnd(4);
+	g->disp_size = "\0\1\4"[rnd(3)];
+	g->disp = g->disp_size ? rand_disp(g->disp_size) : 0;
+	g->ea = DT_DATA_BASE + (rnd(DT_DATA_SIZE) & ~(uint64_t)(chance(75) ? 7 : 0));
+	if (r < 3) {
+		g->riprel = true;
+		g->disp_size = 4;
+		g->base = g->index = -1;
+		return;
+	}
+	g->index = pick_reg(g, RC_XMM, 0);
+	for (int tries = 0; tries < 64 && (g->index == (int)g->reg || g->index == (int)g->vvvv); tries++)
+		g->index = pick_reg(g, RC_XMM, 0);
+	if (r < 5)
+		g->index = (int)g->reg;
+	else if (r < 7)
+		g->index = (int)g->vvvv;
+	else if (r < 9)
+		g->vvvv = g->reg;
+	if (chance(15)) {
+		g->base = -1;
+		g->disp_size = 4;
+		g->disp = (int32_t)g->ea;
+		return;
+	}
+	g->base = pick_reg(g, RC_GPR, g->reserved);
+	if ((g->base & 7) == 5 && g->disp_size == 0)
+		g->disp_size = 1; /* mod 0 with rBP/r13 means no base */
+	uint64_t bv = g->ea - (uint64_t)(int64_t)g->disp;
+
+	if (g->asz == 4)
+		bv = (bv & 0xffffffffULL) | (dt_rand() << 32);
+	c->in.regs[g->base] = bv;
+}
+
 static void emit(struct dt_case *c, const void *p, unsigned n)
 {
 	if (c->len + n <= sizeof(c->code)) {
@@ -1057,9 +1106,15 @@ bool dt_gen(struct dt_case *c, const struct dt_def *d, int edge)
 		if (c->osz == 1 || d->msize == 1)
 			g.reserved |= 1u << (g.reg & 3); /* AH..BH */
 	}
+	if (d->x & X_VSIB && g.random && chance(3)) {
+		g.mem = false;  /* mod 11b: #UD */
+		g.rm = pick_reg(&g, RC_XMM, 0);
+	}
 	if (d->vex)
 		pick_vex(&g);
-	if (g.mem) {
+	if (g.mem && d->x & X_VSIB) {
+		pick_vsib(&g);
+	} else if (g.mem) {
 		pick_ea(&g);
 		if (d->x & X_FXSAVE || d->x & X_FXRSTOR)
 			g.ea = DT_DATA_BASE + (rnd(DT_DATA_SIZE / 16 - 32) * 16) +
@@ -1360,5 +1415,20 @@ bool dt_gen(struct dt_case *c, const struct dt_def *d, int edge)
 	/* drawn last, so the draws above stay those of the cases before
 	 * YMM was compared */
 	fill_ymmh(&g);
+	if (d->x & X_VSIB && g.mem && !g.riprel) {
+		struct dt_vsib v = {
+			.anchor = g.ea, .scale = g.scale, .asz = g.asz, .dest = g.reg,
+			.mask = g.vvvv, .index = (unsigned)g.index, .w = g.vex_w, .l = g.vex_l,
+			.random = g.random, .combo = g.combo,
+		};
+
+		dt_vsib_fill(c, &v);
+	}
+	if (d->x & X_MASKV) {
+		/* VMASKMOVPD (2D 2F) and VPMASKMOVQ (8C 8E, W1): qwords */
+		unsigned o = d->op[2], size = o == 0x2d || o == 0x2f || (o >= 0x8c && g.vex_w) ? 8 : 4;
+
+		dt_mask_pattern(c, g.vvvv, size, g.random, g.combo / 2);
+	}
 	return true;
 }

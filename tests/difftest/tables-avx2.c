@@ -5,8 +5,8 @@
  * shifts, VTESTPS/PD, the masked moves, FMA3 and F16C, each in its
  * VEX.128 and VEX.256 forms (SDM Vol. 2, each instruction's page).  The
  * random pass flips L and W and gives vvvv-less forms a register: the
- * host says which of those are #UD.  Gathers are not here: the generator
- * has no VSIB addressing (tests/unit/test_tcg_avx2.c has them).
+ * host says which of those are #UD.  The gathers' VSIB operands come from
+ * gen-vsib.c, and so do the masks of the gathers and masked moves.
  */
 #include <stdio.h>
 #include "difftest.h"
@@ -25,6 +25,10 @@
 #define ONE(g, n, map, ms, vk_, fl, ft, ...)                                    \
 	{ .group = g, .name = n, VXF, map, .msize = (ms), .vk = (vk_),          \
 	  .vex = DV_VEX | (fl), .feat = (ft), __VA_ARGS__ }
+
+#define GATHER(n, o, w)                                                         \
+	PAIR("avx2-gather", n, M38(o), 16, VK_INT, DV_NDS | (w), FEAT_AVX2,     \
+	     .rm = RM_MEM, .x = X_VSIB)
 
 /* FMA3: opcode o, packed (PS/PD, 128 and 256) or scalar (SS/SD) */
 #define FMA_P(n, o)                                                             \
@@ -76,19 +80,28 @@ const struct dt_def dt_defs_avx2[] = {
 	/* masked moves: memory forms only; the masks come from vvvv.  The
 	 * stores' #PF address is the first element that faults (the
 	 * processor's order is model-specific) */
-	PAIR("avx2-maskmov", "vmaskmovps load", M38(0x2c), 16, VK_PS, DV_NDS, FEAT_AVX, .rm = RM_MEM),
-	PAIR("avx2-maskmov", "vmaskmovpd load", M38(0x2d), 16, VK_PD, DV_NDS, FEAT_AVX, .rm = RM_MEM),
+	PAIR("avx2-maskmov", "vmaskmovps load", M38(0x2c), 16, VK_PS, DV_NDS, FEAT_AVX, .rm = RM_MEM,
+	     .x = X_MASKV),
+	PAIR("avx2-maskmov", "vmaskmovpd load", M38(0x2d), 16, VK_PD, DV_NDS, FEAT_AVX, .rm = RM_MEM,
+	     .x = X_MASKV),
 	PAIR("avx2-maskmov", "vmaskmovps store", M38(0x2e), 16, VK_PS, DV_NDS, FEAT_AVX,
-	     .rm = RM_MEM, .x = X_NOCR2),
+	     .rm = RM_MEM, .x = X_NOCR2 | X_MASKV),
 	PAIR("avx2-maskmov", "vmaskmovpd store", M38(0x2f), 16, VK_PD, DV_NDS, FEAT_AVX,
-	     .rm = RM_MEM, .x = X_NOCR2),
-	PAIR("avx2-maskmov", "vpmaskmovd load", M38(0x8c), 16, VK_INT, DV_NDS, FEAT_AVX2, .rm = RM_MEM),
+	     .rm = RM_MEM, .x = X_NOCR2 | X_MASKV),
+	PAIR("avx2-maskmov", "vpmaskmovd load", M38(0x8c), 16, VK_INT, DV_NDS, FEAT_AVX2, .rm = RM_MEM,
+	     .x = X_MASKV),
 	PAIR("avx2-maskmov", "vpmaskmovq load", M38(0x8c), 16, VK_INT, DV_NDS | DV_W1, FEAT_AVX2,
-	     .rm = RM_MEM),
+	     .rm = RM_MEM, .x = X_MASKV),
 	PAIR("avx2-maskmov", "vpmaskmovd store", M38(0x8e), 16, VK_INT, DV_NDS, FEAT_AVX2,
-	     .rm = RM_MEM, .x = X_NOCR2),
+	     .rm = RM_MEM, .x = X_NOCR2 | X_MASKV),
 	PAIR("avx2-maskmov", "vpmaskmovq store", M38(0x8e), 16, VK_INT, DV_NDS | DV_W1, FEAT_AVX2,
-	     .rm = RM_MEM, .x = X_NOCR2),
+	     .rm = RM_MEM, .x = X_NOCR2 | X_MASKV),
+	/* gathers: VSIB addressing (gen.c, gen-vsib.c), the mask in vvvv;
+	 * D/Q index (90 92 / 91 93) by element size (W) */
+	GATHER("vpgatherdd", 0x90, 0), GATHER("vpgatherdq", 0x90, DV_W1),
+	GATHER("vpgatherqd", 0x91, 0), GATHER("vpgatherqq", 0x91, DV_W1),
+	GATHER("vgatherdps", 0x92, 0), GATHER("vgatherdpd", 0x92, DV_W1),
+	GATHER("vgatherqps", 0x93, 0), GATHER("vgatherqpd", 0x93, DV_W1),
 	/* FMA3 */
 	FMA_ORDERS("vfmaddsub", 0x06, FMA_P),
 	FMA_ORDERS("vfmsubadd", 0x07, FMA_P),

@@ -17,8 +17,8 @@ GUEST_CFLAGS := -m64 -std=gnu11 -O2 -g -Wall -Wextra -ffreestanding -nostdlib \
 GUEST_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --build-id=none
 
 # C guests: multiboot (long mode via lib/boot-mb.S) and -bios (lib/boot-bios.S)
-GUEST_MB_C   := exceptions timers smp serial demo bench-pio bench-cpu multiboot \
-	smc-reset dma-code migrate xsave user cpuid vga debug sysregs pku
+GUEST_MB_C   := exceptions timers smp serial demo bench-pio bench-cpu bench-gather multiboot \
+	smc-reset dma-code migrate xsave user cpuid vga debug sysregs pku pks
 GUEST_BIOS_C := longmode reset
 # assembly-only guests
 GUEST_BIOS_S := realmode empty vgabios

@@ -22,6 +22,7 @@
 #define PF_PK	32
 #define PG_KEY1	0x40010000UL	/* user, writable, key 1 */
 #define PG_KEY0	0x40011000UL	/* user, writable, key 0 */
+#define PG_KEY1_RO 0x40012000UL	/* user, read-only, key 1 */
 #define KEY(k)	((uint64_t)(k) << 59)
 #define AD(k)	(1u << (2 * (k)))
 #define WD(k)	(2u << (2 * (k)))
@@ -110,6 +111,10 @@ static void key_tests(void)
 	v = k_write(k1);
 	check(v == V_PF && err() == (PF_P | PF_W | PF_PK),
 	      "WD: supervisor write with cr0.wp is #PF with PK (vector %d, error %lx)", v, err());
+	/* SDM Vol. 3, 4.7: PK's conditions name none of the other rights */
+	v = (int)run_user(u_write, PG_KEY1_RO + 0x10, 0);
+	check(v == V_PF && err() == (PF_P | PF_W | PF_U | PF_PK),
+	      "WD: user write to a read-only page is #PF with PK too (vector %d, error %lx)", v, err());
 	write_cr0(read_cr0() & ~CR0_WP);
 	v = k_write(k1);
 	write_cr0(read_cr0() | CR0_WP);
@@ -222,6 +227,7 @@ int main(void)
 	printk("pku: start\n");
 	map_page(PG_KEY1, (uint64_t)pages[0] | PTE_P | PTE_W | PTE_U | KEY(1));
 	map_page(PG_KEY0, (uint64_t)pages[1] | PTE_P | PTE_W | PTE_U);
+	map_page(PG_KEY1_RO, (uint64_t)pages[0] | PTE_P | PTE_U | KEY(1));
 	pages[0][0x40] = 0xc3;          /* ret, for the fetch check */
 	insn_tests();
 	key_tests();

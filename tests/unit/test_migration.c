@@ -79,6 +79,7 @@ static void random_state(struct x86_cpu_state *s)
 		s->dr[i] = rnd();
 	s->xcr0 = 7, s->star = rnd(), s->lstar = rnd(), s->kernel_gs_base = rnd();
 	s->tsc = rnd(), s->tsc_deadline = rnd(), s->misc_enable = rnd(), s->pat = rnd();
+	s->pkrs = rnd() & 0xffffffff;
 	s->mtrr.cap = 0x508, s->mtrr.def_type = 0xc06;
 	for (unsigned i = 0; i < MTRR_FIXED_NR; i++)
 		s->mtrr.fixed[i] = rnd();

@@ -336,6 +336,32 @@ TEST(tcg_avx2_gather)
 	tcg_env_free(&e);
 }
 
+/* A VEX.128 vpgatherdd xmm0, [rax + xmm1*4], xmm2 that faults at element
+ * 2: the masked-off element 0 is done too (its mask element cleared),
+ * and bits 255:128 of the destination and the mask stay as they were
+ * until the gather completes (as an AMD EPYC host does). */
+TEST(tcg_avx2_gather_fault_state)
+{
+	struct tcg_env e;
+	CHECK(env_init(&e));
+	struct tcg_cpu *c = e.c;
+	uint32_t d[8], m[8];
+
+	unmap_second_2m(&e);
+	c->s.regs[R_RAX] = EDGE;
+	ymm_put(c, 0, (uint32_t[8]){ 9, 9, 9, 9, 9, 9, 9, 9 });
+	ymm_put(c, 1, (int32_t[8]){ 0, 1, 0x400, 2, 3, 4, 5, 6 });
+	ymm_put(c, 2, (uint32_t[8]){ 0x7fffffff, ~0u, ~0u, ~0u, 5, 5, 5, 5 });
+	tcg_env_put64(&e, EDGE, 0x2222222211111111ull);
+	CHECK_EQ(STEP(&e, 0xc4, 0xe2, 0x69, 0x90, 0x04, 0x88), EXC_PF);
+	CHECK_EQ(c->s.cr2, 0x200000);
+	ymm_read(c, 0, d);
+	ymm_read(c, 2, m);
+	CHECK(!memcmp(d, (uint32_t[8]){ 9, 0x22222222, 9, 9, 9, 9, 9, 9 }, 32));
+	CHECK(!memcmp(m, (uint32_t[8]){ 0, 0, ~0u, ~0u, 5, 5, 5, 5 }, 32));
+	tcg_env_free(&e);
+}
+
 /* FMA and F16C with an unmasked exception: #XM, destination unchanged,
  * the flag set. */
 TEST(tcg_avx2_fma_unmasked)

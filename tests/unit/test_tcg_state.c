@@ -97,8 +97,10 @@ TEST(tcg_state_moves_to_another_cpu)
 	struct box a, b;
 	CHECK(box_init(&a) && box_init(&b));
 	busy_state(&a);
+	CHECK_EQ(tcg_wrmsr(a.c, MSR_PKRS, 0x12345678), 0);      /* -cpu max has PKS */
 	struct x86_cpu_state sa, sb;
 	CHECK_EQ(tcg_vcpu_get_state(a.c, &sa), 0);
+	CHECK_EQ(sa.pkrs, 0x12345678);
 	CHECK_EQ(sa.mtrr.def_type, 0xc06);
 	CHECK_EQ(sa.mtrr.var[1], 0xff80000800ULL);
 	CHECK(sa.misc_enable & (1ULL << 16));
@@ -114,6 +116,7 @@ TEST(tcg_state_moves_to_another_cpu)
 	CHECK_EQ(tcg_vcpu_get_state(b.c, &sb), 0);
 	CHECK(!memcmp(&sa.mtrr, &sb.mtrr, sizeof(sa.mtrr)));
 	CHECK_EQ(sb.misc_enable, sa.misc_enable);
+	CHECK_EQ(b.c->pkrs, 0x12345678);
 	CHECK_EQ(sb.xcr0, sa.xcr0);
 	CHECK_EQ(sb.regs[R_RBX], 0xabcdef);
 	CHECK(!memcmp(sa.fxsave, sb.fxsave, 512));

@@ -104,12 +104,12 @@ TEST(tcg_cpuid_vendor_and_features)
 			     1u << 27 | 1u << 28 | 1u << 29;
 	CHECK_EQ(r[2] & never_ecx, 0);
 
-	/* FSGSBASE BMI1 SMEP BMI2 INVPCID RDSEED ADX SMAP SHA, UMIP RDPID;
-	 * no AVX2 (no AVX state offered), AVX-512, PKU ... */
+	/* FSGSBASE BMI1 SMEP BMI2 INVPCID RDSEED ADX SMAP SHA, UMIP RDPID
+	 * PKS; no AVX2 (no AVX state offered), AVX-512, PKU ... */
 	cpuid_insn(&e, 7, 0, r);
 	CHECK_EQ(r[1], 1u << 0 | 1u << 3 | 1u << 7 | 1u << 8 | 1u << 10 | 1u << 18 |
 		       1u << 19 | 1u << 20 | 1u << 29);
-	CHECK_EQ(r[2], 1u << 2 | 1u << 22);
+	CHECK_EQ(r[2], 1u << 2 | 1u << 22 | 1u << 31);
 	CHECK_EQ(r[0], 2);                              /* subleaves 0-2 */
 	CHECK_EQ(r[3], 1u << 26 | 1u << 29);            /* IBRS/IBPB, ARCH_CAPABILITIES */
 	cpuid_insn(&e, 7, 1, r);

@@ -7,7 +7,7 @@
 #include <string.h>
 #include "migration/vmstate.h"
 
-#define CPU_STATE_VERSION 1
+#define CPU_STATE_VERSION 2  /* 2: IA32_PKRS */
 
 static void put_seg(struct state_buf *b, const struct x86_segment *g)
 {
@@ -93,7 +93,7 @@ void cpu_state_put(struct state_buf *b, const struct x86_cpu_state *s)
 	const uint64_t msr[] = { s->star, s->lstar, s->cstar, s->sfmask, s->kernel_gs_base,
 				 s->sysenter_cs, s->sysenter_esp, s->sysenter_eip, s->tsc,
 				 s->tsc_aux, s->pat, s->misc_enable, s->tsc_deadline,
-				 s->mtrr.cap, s->mtrr.def_type };
+				 s->mtrr.cap, s->mtrr.def_type, s->pkrs };
 	put_u64s(b, msr, ARRAY_SIZE(msr));
 	put_u64s(b, s->mtrr.fixed, MTRR_FIXED_NR);
 	put_u64s(b, s->mtrr.var, 2 * MTRR_VAR_NR);
@@ -123,7 +123,7 @@ int cpu_state_get(struct state_buf *b, struct x86_cpu_state *s)
 	s->gdt.limit = state_get_u16(b);
 	s->idt.base = state_get_u64(b);
 	s->idt.limit = state_get_u16(b);
-	uint64_t cr[8], msr[15];
+	uint64_t cr[8], msr[16];
 	get_u64s(b, cr, ARRAY_SIZE(cr));
 	s->cr0 = cr[0], s->cr2 = cr[1], s->cr3 = cr[2], s->cr4 = cr[3], s->cr8 = cr[4];
 	s->efer = cr[5], s->apic_base = cr[6], s->xcr0 = cr[7];
@@ -133,7 +133,7 @@ int cpu_state_get(struct state_buf *b, struct x86_cpu_state *s)
 	s->kernel_gs_base = msr[4], s->sysenter_cs = msr[5], s->sysenter_esp = msr[6];
 	s->sysenter_eip = msr[7], s->tsc = msr[8], s->tsc_aux = msr[9], s->pat = msr[10];
 	s->misc_enable = msr[11], s->tsc_deadline = msr[12], s->mtrr.cap = msr[13];
-	s->mtrr.def_type = msr[14];
+	s->mtrr.def_type = msr[14], s->pkrs = msr[15];
 	get_u64s(b, s->mtrr.fixed, MTRR_FIXED_NR);
 	get_u64s(b, s->mtrr.var, 2 * MTRR_VAR_NR);
 	/* a smaller area (an older or smaller host) leaves the rest zero:

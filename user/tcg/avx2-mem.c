@@ -119,22 +119,30 @@ static uint64_t vsib_offset(struct tcg_cpu *c, const struct insn *i, int64_t ind
  * forms 90 92, 8 for the Q forms 91 93).  With VEX.L the element count
  * is 8 / 4 (dwords / qwords) for equal sizes and 4 otherwise; the
  * destination and the mask hold n elements of dsize, the index register
- * n of isize.  Elements are gathered from the lowest; each one done
- * goes into the destination and clears its mask element at once, so a
- * fault leaves a state that re-execution completes.  The SDM lets the
- * processor gather in any order but deliver faults right to left: at a
- * fault every element below the faulting one is done, those above may
- * or may not be (here they are not).  The parts of the
- * destination and the mask beyond the n elements become zero, and at the
- * end the whole mask is zero.
+ * n of isize.  Elements are done from the lowest; each one done, gathered
+ * or masked off, clears its mask element at once (a gathered one goes
+ * into the destination first), so a fault leaves a state that
+ * re-execution completes.  The SDM lets the processor gather in any order
+ * but deliver faults right to left: at a fault every element below the
+ * faulting one is done, those above may or may not be (here they are
+ * not).  Only a gather that completes zeroes the parts of the destination
+ * and the mask beyond the n elements, and the whole mask ends zero.  An
+ * AMD EPYC host does the same (tests/difftest, avx2-gather).
  */
+/* Bytes [off, off + size) of YMM register r in the vCPU (an element:
+ * never across bit 128). */
+static uint8_t *ymm_elem(struct tcg_cpu *c, unsigned r, unsigned off)
+{
+	return off < 16 ? (uint8_t *)&c->fpu.xmm[r & 15] + off : c->xs.ymm_h[r & 15] + off - 16;
+}
+
 static void gather(struct tcg_cpu *c, const struct insn *i, unsigned isize)
 {
 	unsigned dsize = i->vex_w ? 8 : 4;
 	unsigned big = dsize > isize ? dsize : isize;
 	unsigned n = vex_bytes(i) / big;
 	unsigned vlen = n * dsize;              /* bytes of dest and mask */
-	struct ymm d, m, x;
+	struct ymm m, x;
 
 	if (i->pfx != PFX_66)
 		sse_ud(c);
@@ -142,25 +150,27 @@ static void gather(struct tcg_cpu *c, const struct insn *i, unsigned isize)
 	if (i->reg == xr || i->reg == i->vvvv || xr == i->vvvv)
 		sse_ud(c);
 	vex_check(c);
-	ymm_get(c, i->reg, &d);
 	ymm_get(c, i->vvvv, &m);
 	ymm_get(c, xr, &x);
-	memset(ymm_b(&d) + vlen, 0, 32 - vlen);
-	memset(ymm_b(&m) + vlen, 0, 32 - vlen);
+	/* each element done goes straight into the vCPU's registers, so a
+	 * fault at the next one finds it there */
 	for (unsigned k = 0; k < n; k++) {
-		if (!mask_bit(&m, k, dsize))
-			continue;
-		int64_t index = isize == 8 ? (int64_t)ymm_q(&x)[k] : (int32_t)ymm_d(&x)[k];
-		uint64_t v = tcg_ld(c, i->seg, vsib_offset(c, i, index), dsize);
-		memcpy(ymm_b(&d) + k * dsize, &v, dsize);
-		memset(ymm_b(&m) + k * dsize, 0, dsize);
-		/* written at every element: a fault at the next keeps it */
-		ymm_set(c, i->reg, &d);
-		ymm_set(c, i->vvvv, &m);
+		if (mask_bit(&m, k, dsize)) {
+			int64_t index = isize == 8 ? (int64_t)ymm_q(&x)[k] : (int32_t)ymm_d(&x)[k];
+			uint64_t v = tcg_ld(c, i->seg, vsib_offset(c, i, index), dsize);
+
+			memcpy(ymm_elem(c, i->reg, k * dsize), &v, dsize);
+		}
+		memset(ymm_elem(c, i->vvvv, k * dsize), 0, dsize);
 	}
-	memset(&m, 0, sizeof(m));
-	ymm_set(c, i->reg, &d);
-	ymm_set(c, i->vvvv, &m);
+	/* done: the bytes beyond the elements and the whole mask zero, in
+	 * place (a copy read back at once would wait on those stores) */
+	if (vlen < 16)
+		memset(ymm_elem(c, i->reg, vlen), 0, 16 - vlen);
+	if (vlen < 32)
+		memset(ymm_elem(c, i->reg, 16), 0, 16);
+	memset(ymm_elem(c, i->vvvv, 0), 0, 16);
+	memset(ymm_elem(c, i->vvvv, 16), 0, 16);
 }
 
 static void vex_38_90(struct tcg_cpu *c, const struct insn *i) { gather(c, i, 4); }

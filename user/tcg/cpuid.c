@@ -72,7 +72,7 @@
 #define L1_ECX_CRYPTO (L1_ECX_PCLMULQDQ | L1_ECX_AES | L1_ECX_RDRAND)
 #define L7_EBX (L7_EBX_FSGSBASE | L7_EBX_BMI1 | L7_EBX_BMI2 | L7_EBX_RDSEED | \
 		L7_EBX_ADX | L7_EBX_SHA | L7_EBX_PROT)
-#define L7_ECX (L7_ECX_RDPID | L7_ECX_UMIP)
+#define L7_ECX (L7_ECX_RDPID | L7_ECX_UMIP | L7_ECX_PKS)
 
 /* Paging protections and PCIDs (mmu.c, system.c; SDM Vol. 3, 4.6, 4.10) */
 #define L1_ECX_PCID (1u << 17)
@@ -82,6 +82,7 @@
 #define L7_EBX_PROT (L7_EBX_SMEP | L7_EBX_INVPCID | L7_EBX_SMAP)
 #define L7_ECX_UMIP (1u << 2)
 #define L7_ECX_PKU (1u << 3)           /* with XSAVE's PKRU (xsave.c) */
+#define L7_ECX_PKS (1u << 31)          /* CR4.PKS, IA32_PKRS (msr.c, mmu.c) */
 #define D1_EAX_XSAVES (1u << 3)        /* XSAVES/XRSTORS, IA32_XSS (xsave.c) */
 
 /* Leaf 7 subleaf 0 EDX and subleaf 2 EDX (SDM Vol. 2A, table 3-8) */
@@ -305,7 +306,7 @@ static void basic_leaf(struct tcg_cpu *c, const struct cpu_def *d, uint32_t leaf
 			out[1] |= L7_EBX_AVX2;
 	}
 	/* 3, 5 (MONITOR), 0xA (no PMU) and the rest: all zero; leaf 7 has no
-	 * other EBX/ECX features (AVX-512 instructions, PKS, ...); PKU comes
+	 * other EBX/ECX features (AVX-512 instructions, ...); PKU comes
 	 * with the PKRU component (xsave.c) */
 }
 
@@ -430,6 +431,7 @@ unsigned tcg_sys_features(struct tcg_cpu *c)
 		     (l7b & L7_EBX_SMEP ? SYSF_SMEP : 0) |
 		     (l7b & L7_EBX_SMAP ? SYSF_SMAP : 0) |
 		     (l7c & L7_ECX_UMIP ? SYSF_UMIP : 0) |
+		     (l7c & L7_ECX_PKS ? SYSF_PKS : 0) |
 		     (pku ? SYSF_PKU : 0) | (xsaves ? SYSF_XSAVES : 0);
 	c->sys_features = v;
 	c->sys_features_known = true;

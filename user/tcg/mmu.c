@@ -360,7 +360,7 @@ struct walk {
 	bool large;
 	uint8_t shift;          /* log2 of the page's size */
 	bool global;            /* G in the leaf with CR4.PGE: kept across CR3 loads */
-	bool pk_no_data;        /* PKRU's AD for the page's key: no data access */
+	bool pk_no_data;        /* AD for the page's key (PKRU, PKRS): no data access */
 };
 
 /* A paging-structure entry (4 or 8 bytes, naturally aligned): read in
@@ -432,25 +432,24 @@ static bool super_may_touch_user(const struct tcg_cpu *c, enum access acc, unsig
 	return kind == MMU_SUPER_AC || !(c->s.cr4 & CR4_SMAP);
 }
 
-/* Protection keys (SDM Vol. 3, 4.6.2): with CR4.PKE in IA-32e mode, data
- * accesses to a user page (user or supervisor mode, explicit or not)
- * follow PKRU's two bits for the key in bits 62:59 of the leaf: AD denies
- * every data access, WD user-mode writes, and supervisor-mode writes with
- * CR0.WP.  Fetches ignore them.  w learns what the TLB entry may allow
- * (no data tags for AD, no write tag for WD). */
-static bool pkey_allows(const struct tcg_cpu *c, uint64_t leaf, enum access acc, bool user,
-			struct walk *w)
+/* Protection keys (SDM Vol. 3, 4.6.2): in IA-32e mode a leaf's bits
+ * 62:59 name a key, whose two bits in PKRU (user-mode pages, with
+ * CR4.PKE) or IA32_PKRS (supervisor-mode pages, with CR4.PKS) are the
+ * rights: AD denies every data access, WD writes from user mode to user
+ * pages and, with CR0.WP, any write.  Explicit and implicit data accesses from
+ * any mode follow them, fetches do not.  0 where no keys apply. */
+static unsigned pkey_rights(const struct tcg_cpu *c, uint64_t leaf, bool user_page)
 {
-	unsigned key = (leaf >> 59) & 15;
-	unsigned rights = (c->xs.pkru >> (2 * key)) & 3;
-	bool wd = (rights & 2) && (user || (c->s.cr0 & CR0_WP));
-	if (rights & 1)
-		w->pk_no_data = true;
-	if (wd)
-		w->writable = false;
-	if (acc == ACC_CODE)
-		return true;
-	return !(rights & 1) && !(acc == ACC_WRITE && wd);
+	uint32_t reg;
+	if (!tcg_long_mode(c))
+		return 0;
+	if (user_page && (c->s.cr4 & CR4_PKE))
+		reg = c->xs.pkru;
+	else if (!user_page && (c->s.cr4 & CR4_PKS))
+		reg = c->pkrs;
+	else
+		return 0;
+	return (reg >> (2 * ((leaf >> 59) & 15))) & 3;
 }
 
 /* The walk for an access through the TLB of kind: true with w filled,
@@ -532,18 +531,28 @@ static bool walk_try(struct tcg_cpu *c, uint64_t lin, enum access acc, unsigned 
 		table = entry & (pae ? ADDR_MASK : 0xfffff000);
 	}
 
-	/* Permissions (SDM 4.6) */
+	/* Permissions (SDM 4.6).  A data access its key denies has PK in
+	 * the error code (4.7) whatever else denies it too. */
+	unsigned pk = pkey_rights(c, entry, w->user);
+	/* WD: user-mode writes to user pages, any write with CR0.WP */
+	bool pk_wd = (pk & 2) && ((user && w->user) || (c->s.cr0 & CR0_WP));
+	uint32_t fault = PF_P;
+	if (acc != ACC_CODE && ((pk & 1) || (acc == ACC_WRITE && pk_wd)))
+		fault |= PF_PK;
 	if (user && !w->user)
-		return pf_code(c, acc, user, PF_P, err);
+		return pf_code(c, acc, user, fault, err);
 	if (!user && w->user && !super_may_touch_user(c, acc, kind))
-		return pf_code(c, acc, user, PF_P, err);
+		return pf_code(c, acc, user, fault, err);
 	if (acc == ACC_WRITE && !w->writable && (user || (c->s.cr0 & CR0_WP)))
-		return pf_code(c, acc, user, PF_P, err);
+		return pf_code(c, acc, user, fault, err);
 	if (acc == ACC_CODE && !w->exec)
-		return pf_code(c, acc, user, PF_P, err);
-	if (w->user && tcg_long_mode(c) && (c->s.cr4 & CR4_PKE) &&
-	    !pkey_allows(c, entry, acc, user, w))
-		return pf_code(c, acc, user, PF_P | PF_PK, err);
+		return pf_code(c, acc, user, fault, err);
+	if (fault & PF_PK)
+		return pf_code(c, acc, user, fault, err);
+	/* the TLB entry gets no data tags under AD, no write tag under WD */
+	w->pk_no_data = pk & 1;
+	if (pk_wd)
+		w->writable = false;
 	if (!user && !(c->s.cr0 & CR0_WP))
 		w->writable = true;     /* supervisor writes ignore R/W */
 
@@ -754,32 +763,43 @@ static void tell_kqemu(struct tcg_cpu *c, enum tcg_flush what, uint64_t pcid, ui
 		c->kqemu_tlb_flushed(c, what, pcid, lin);
 }
 
+/* One more of kind k (only this vCPU's thread writes; info accel reads) */
+static void count_asked(struct tcg_cpu *c, enum tcg_flush k)
+{
+	__atomic_store_n(&c->tlb_asked[k], c->tlb_asked[k] + 1, __ATOMIC_RELAXED);
+}
+
 void tcg_tlb_flush(struct tcg_cpu *c)
 {
+	count_asked(c, TCG_FLUSH_NONGLOBAL);
 	tlb_flush(c, c->s.cr4 & CR4_PGE);
 	tell_kqemu(c, TCG_FLUSH_NONGLOBAL, 0, 0);
 }
 
 void tcg_tlb_flush_all(struct tcg_cpu *c)
 {
+	count_asked(c, TCG_FLUSH_EVERYTHING);
 	tlb_flush(c, false);
 	tell_kqemu(c, TCG_FLUSH_EVERYTHING, 0, 0);
 }
 
 void tcg_tlb_flush_kept(struct tcg_cpu *c, uint64_t pcid)
 {
+	count_asked(c, TCG_FLUSH_NONE);
 	tlb_flush(c, c->s.cr4 & CR4_PGE);       /* no tags: ours go anyway */
 	tell_kqemu(c, TCG_FLUSH_NONE, pcid, 0);
 }
 
 void tcg_tlb_flush_pcid(struct tcg_cpu *c, uint64_t pcid)
 {
+	count_asked(c, TCG_FLUSH_PCID);
 	tlb_flush(c, c->s.cr4 & CR4_PGE);       /* no tags: every PCID's */
 	tell_kqemu(c, TCG_FLUSH_PCID, pcid, 0);
 }
 
 void tcg_tlb_flush_page(struct tcg_cpu *c, uint64_t lin)
 {
+	count_asked(c, TCG_FLUSH_PAGE);
 	if (c->tlb_large) {     /* a large page covers many 4 KiB entries */
 		tlb_flush(c, false);
 		/* kqemu hears of the page: its own large pages are its

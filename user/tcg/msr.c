@@ -263,6 +263,9 @@ int tcg_rdmsr(struct tcg_cpu *c, uint32_t msr, uint64_t *v)
 	case MSR_TSC_DEADLINE:
 		*v = get_tsc_deadline(c);
 		return 0;
+	case MSR_PKRS:
+		*v = c->pkrs;
+		return tcg_sys_features(c) & SYSF_PKS ? 0 : -1;
 	case MSR_XSS:                   /* no supervisor component exists here */
 		*v = 0;
 		return tcg_sys_features(c) & SYSF_XSAVES ? 0 : -1;
@@ -325,6 +328,8 @@ static int wrmsr_other(struct tcg_cpu *c, uint32_t msr, uint64_t v)
 	case MSR_TSC_DEADLINE:
 		set_tsc_deadline(c, v);
 		return 0;
+	case MSR_PKRS:
+		return tcg_set_pkrs(c, v);
 	case MSR_XSS:                   /* bits of CPUID.(0DH,1):ECX|EDX only: none */
 		return (tcg_sys_features(c) & SYSF_XSAVES) && !v ? 0 : -1;
 	case MSR_EFER:

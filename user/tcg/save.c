@@ -21,6 +21,7 @@ static void get_msrs(struct tcg_cpu *c, struct x86_cpu_state *s)
 {
 	struct x86_mtrrs *t = &s->mtrr;
 	tcg_rdmsr(c, MSR_MISC_ENABLE, &s->misc_enable);
+	s->pkrs = c->pkrs;
 	tcg_rdmsr(c, MSR_TSC, &s->tsc);
 	tcg_rdmsr(c, MSR_TSC_DEADLINE, &s->tsc_deadline);
 	tcg_rdmsr(c, MSR_APIC_BASE, &s->apic_base);
@@ -91,6 +92,11 @@ static int set_msrs(struct tcg_cpu *c, const struct x86_cpu_state *s)
 	int bad = tcg_wrmsr(c, MSR_MISC_ENABLE, s->misc_enable) |
 		  tcg_wrmsr(c, MSR_TSC, s->tsc) |
 		  tcg_wrmsr(c, MSR_MTRR_DEF_TYPE, t->def_type);
+	/* IA32_PKRS: any value with PKS, only 0 without */
+	if (tcg_sys_features(c) & SYSF_PKS)
+		bad |= tcg_set_pkrs(c, s->pkrs);
+	else if (s->pkrs)
+		bad = -1;
 	for (unsigned i = 0; i < MTRR_FIXED_NR; i++)
 		bad |= tcg_wrmsr(c, x86_mtrr_fixed_msrs[i], t->fixed[i]);
 	for (unsigned i = 0; i < 2 * MTRR_VAR_NR; i++)

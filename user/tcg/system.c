@@ -12,8 +12,8 @@
  *
  * Hardware breakpoints: MOV DR here, the breakpoints in debug.c.
  * Not implemented: VME/PVI (not advertised, so CR4.VME/PVI are reserved), MONITOR/MWAIT,
- * VMX/SVM, PKS (all #UD or reserved bits).  PKU: CR4.PKE, RDPKRU and
- * WRPKRU here, the keys in mmu.c's walk.
+ * VMX/SVM (all #UD or reserved bits).  PKU: CR4.PKE, RDPKRU and WRPKRU
+ * here; PKS: CR4.PKS here, IA32_PKRS in msr.c; the keys in mmu.c's walk.
  *
  * SMEP, SMAP, UMIP and PCID (SDM Vol. 3, 2.5, 4.6, 4.10) exist where the
  * vCPU's CPUID advertises them (tcg_sys_features): their CR4 bits, STAC
@@ -41,7 +41,8 @@
 		   CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_FSGSBASE)
 /* Changes of these flush every translation, global ones included */
 #define CR0_FLUSH (CR0_PG | CR0_WP | CR0_PE | CR0_CD | CR0_NW)
-#define CR4_FLUSH (CR4_PGE | CR4_PAE | CR4_PSE | CR4_SMEP | CR4_SMAP | CR4_PCIDE | CR4_PKE)
+#define CR4_FLUSH (CR4_PGE | CR4_PAE | CR4_PSE | CR4_SMEP | CR4_SMAP | CR4_PCIDE | CR4_PKE | \
+		   CR4_PKS)
 /* CR3 with CR4.PCIDE: the PCID, and MOV's "no invalidation" bit */
 #define CR3_PCID 0xfffULL
 #define CR3_NOFLUSH (1ULL << 63)
@@ -199,7 +200,7 @@ static uint64_t sys_cr4_bits(struct tcg_cpu *c)
 	unsigned f = tcg_sys_features(c);
 	return (f & SYSF_PCID ? CR4_PCIDE : 0) | (f & SYSF_SMEP ? CR4_SMEP : 0) |
 	       (f & SYSF_SMAP ? CR4_SMAP : 0) | (f & SYSF_UMIP ? CR4_UMIP : 0) |
-	       (f & SYSF_PKU ? CR4_PKE : 0);
+	       (f & SYSF_PKU ? CR4_PKE : 0) | (f & SYSF_PKS ? CR4_PKS : 0);
 }
 
 static void mov_to_cr4(struct tcg_cpu *c, uint64_t v)
@@ -463,6 +464,22 @@ void tcg_set_pkru(struct tcg_cpu *c, uint32_t v)
 	if (c->s.cr4 & CR4_PKE)
 		tcg_tlb_flush_all(c);
 	c->stop = true;
+}
+
+/* IA32_PKRS (SDM Vol. 3, 4.6.2; Vol. 4, table 2-2): PKRU's layout for
+ * supervisor pages; bits 63:32 are reserved.  A change flushes the TLB
+ * as one of PKRU does. */
+int tcg_set_pkrs(struct tcg_cpu *c, uint64_t v)
+{
+	if (!(tcg_sys_features(c) & SYSF_PKS) || v >> 32)
+		return -1;
+	if (v == c->pkrs)
+		return 0;
+	c->pkrs = (uint32_t)v;
+	if (c->s.cr4 & CR4_PKS)
+		tcg_tlb_flush_all(c);
+	c->stop = true;
+	return 0;
 }
 
 /* 0F 01 EE RDPKRU, 0F 01 EF WRPKRU (SDM Vol. 2): #UD without CR4.PKE,

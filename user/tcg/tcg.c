@@ -232,6 +232,7 @@ static int tcg_vcpu_reset(struct vcpu *v)
 	c->tsc_offset = 0;
 	c->misc_enable = TCG_MISC_ENABLE_RESET;  /* msr.c adds the fixed bits on read */
 	c->spec_ctrl = 0;
+	c->pkrs = 0;
 	tcg_xsave_reset(c);     /* XCR0 = 1 */
 	c->mtrr_def_type = 0;   /* MTRRs off (SDM Vol. 3, 12.11.2.1) */
 	if (c->lapic)
@@ -336,6 +337,26 @@ static void tcg_info_jit(struct machine *m, void (*print)(void *, const char *),
 	print(opaque, line);
 }
 
+/* The TLB invalidations the guests asked for, summed over the vCPUs */
+static void tcg_info_tlb(struct machine *m, void (*print)(void *, const char *), void *opaque)
+{
+	uint64_t n[5] = { 0 };
+	for (unsigned i = 0; i < m->nr_vcpus; i++)
+		if (m->vcpus[i] && tv_of(m->vcpus[i]))
+			for (unsigned k = 0; k < 5; k++)
+				n[k] += __atomic_load_n(&tv_of(m->vcpus[i])->cpu->tlb_asked[k],
+							__ATOMIC_RELAXED);
+	char line[320];
+	snprintf(line, sizeof(line),
+		 "tlb flushes: %llu of everything, %llu of the non-global entries, "
+		 "%llu for one PCID, %llu of one page; %llu for CR3 loads that keep "
+		 "their PCID's (untagged: every non-global entry goes)\n",
+		 (unsigned long long)n[TCG_FLUSH_EVERYTHING], (unsigned long long)n[TCG_FLUSH_NONGLOBAL],
+		 (unsigned long long)n[TCG_FLUSH_PCID], (unsigned long long)n[TCG_FLUSH_PAGE],
+		 (unsigned long long)n[TCG_FLUSH_NONE]);
+	print(opaque, line);
+}
+
 static void tcg_info(struct machine *m, void (*print)(void *, const char *), void *opaque)
 {
 	char line[256];
@@ -357,6 +378,7 @@ static void tcg_info(struct machine *m, void (*print)(void *, const char *), voi
 	tcg_info_config(m, print, opaque);
 	if (jit)
 		tcg_info_jit(m, print, opaque);
+	tcg_info_tlb(m, print, opaque);
 }
 
 static void tcg_destroy(struct machine *m)

@@ -245,6 +245,7 @@ struct tcg_cpu {
 	uint64_t tsc_offset;    /* guest TSC = host TSC + tsc_offset */
 	uint64_t misc_enable, mtrr_def_type, mtrr_fixed[11], mtrr_var[16];
 	uint64_t spec_ctrl;     /* IA32_SPEC_CTRL: stored, nothing to control */
+	uint32_t pkrs;          /* IA32_PKRS: supervisor keys' rights (mmu.c) */
 	uint64_t xcr0;
 	struct tcg_xstate xs;    /* XSAVE components beyond SSE (xsave.h) */
 	uint64_t smbase;
@@ -277,6 +278,10 @@ struct tcg_cpu {
 	uint64_t a20_mask;      /* ~0 or ~(1 << 20) */
 	struct tlb_entry tlb[MMU_NR][TLB_SIZE];
 	bool tlb_large;         /* a 2M/4M/1G page is cached (INVLPG flushes all) */
+	/* TLB flushes by enum tcg_flush (info accel): TCG_FLUSH_NONE and
+	 * _PCID count the CR3 loads and INVPCIDs that drop every non-global
+	 * entry here, PCIDs being untagged */
+	uint64_t tlb_asked[5];
 	bool tlb_global[MMU_NR][TLB_SIZE];      /* the entry maps a global page */
 	/* tlb[k][i].phys >> 12, truncated: what another vCPU marking a page
 	 * as code scans (mmu.c, tlb_mark_code), 4 bytes an entry where the
@@ -786,6 +791,9 @@ void tcg_dbg_trap(struct tcg_cpu *c, unsigned dr6_bits);
 /* PKRU from WRPKRU or XRSTOR (system.c): a change flushes the TLB, whose
  * entries for user pages are filled under PKRU's rights (mmu.c) */
 void tcg_set_pkru(struct tcg_cpu *c, uint32_t v);
+/* IA32_PKRS from WRMSR (system.c): the same for supervisor pages; -1
+ * (#GP) without PKS or for bits 63:32 */
+int tcg_set_pkrs(struct tcg_cpu *c, uint64_t v);
 /* RDFSBASE ... WRGSBASE (system.c) */
 void tcg_fsgsbase(struct tcg_cpu *c, const struct insn *i);
 /* RDMSR/WRMSR bodies: 0, or -1 for #GP. */
@@ -803,6 +811,7 @@ void tcg_cpuid(struct tcg_cpu *c, uint32_t leaf, uint32_t sub, uint32_t out[4]);
 #define SYSF_UMIP (1u << 4)
 #define SYSF_PKU (1u << 5)      /* CR4.PKE, RDPKRU/WRPKRU, protection keys */
 #define SYSF_XSAVES (1u << 6)   /* XSAVES, XRSTORS, IA32_XSS */
+#define SYSF_PKS (1u << 7)      /* CR4.PKS, IA32_PKRS, supervisor protection keys */
 unsigned tcg_sys_features(struct tcg_cpu *c);
 /* -cpu ...,+FEAT: warn about (enforce: refuse, -1) what TCG lacks */
 struct cpu_features;

@@ -32,6 +32,7 @@ enum {
 	MSR_PAT = 0x277,
 	MSR_MTRR_DEF_TYPE = 0x2ff,
 	MSR_TSC_DEADLINE = 0x6e0,
+	MSR_PKRS = 0x6e1,               /* IA32_PKRS: supervisor protection keys */
 	MSR_XSS = 0xda0,                /* IA32_XSS: supervisor XSAVE components */
 	MSR_X2APIC_FIRST = 0x800,
 	MSR_X2APIC_LAST = 0x8ff,

@@ -1,8 +1,9 @@
 /*
  * VEX-encoded instructions run as themselves: AVX and AVX2 (the lane-wise
  * table of avx-sse.c, the moves, the shifts by an immediate, the
- * VEX-only shuffles of avx2.c), FMA3, F16C, the VEX.128 forms of AES-NI
- * and PCLMULQDQ, and the BMI1/BMI2 general-register instructions.
+ * VEX-only shuffles of avx2.c, the masked moves of avx2-mem.c), FMA3,
+ * F16C, the VEX.128 forms of AES-NI and PCLMULQDQ, and the BMI1/BMI2
+ * general-register instructions; the gathers are gen-gather.c's.
  *
  * The guest's YMM registers stay where the interpreter keeps them: bits
  * 127:0 in c->fpu.xmm[], bits 255:128 in c->xs.ymm_h[].  An instruction
@@ -24,7 +25,8 @@
  * nothing in a block can change it afterwards (MOV to CR4 and XSETBV
  * end their block).  A memory operand that misses the TLB, crosses a
  * page or must be aligned and is not takes the slow path too, before any
- * guest state changed, so faults stay precise.  Floating point runs only
+ * guest state changed, so faults stay precise (a masked move's whole
+ * span is checked: with it in the TLB no element can fault).  Floating point runs only
  * while the guest masks every SIMD exception, under the guest MXCSR, as
  * gen-sse.c does.  The BMI instructions are not AVX: no such checks.
  */
@@ -84,7 +86,7 @@ static void st_ymm(struct emit *e, unsigned h, unsigned r)
 
 /* The AVX checks the key leaves out (see the top), once per block:
  * XCR0 has SSE and AVX, CR4.OSXSAVE is set.  Host flags change. */
-static void avx_check(struct tr *t)
+void jit_avx_check(struct tr *t)
 {
 	struct emit *e = &t->e;
 	uint8_t f7 = 0xf7;
@@ -112,7 +114,7 @@ static bool gen_vform(struct tr *t, const struct vform *f)
 	struct emit *e = &t->e;
 	struct hrm rm = rm_reg(Y2);
 	int imm = i->imm_size ? (int)(i->imm & 0xff) : -1;
-	avx_check(t);
+	jit_avx_check(t);
 	if (f->fp) {
 		tr_save_flags(t);
 		jit_fp_check(t);
@@ -251,7 +253,7 @@ struct vonly {
 	uint8_t m128, m256;     /* memory bytes at VEX.128, VEX.256 */
 	uint8_t kind;
 };
-enum { VO_NDS, VO_RM, VO_STORE, VO_BLENDV };
+enum { VO_NDS, VO_RM, VO_STORE, VO_BLENDV, VO_MSTORE };
 
 static const struct vonly vonly[] = {
 	{ MAP_0F38, 0x18, VX_66 | VX_W0 | VX_NOV, 4, 4, VO_RM },                 /* VBROADCASTSS */
@@ -283,6 +285,16 @@ static const struct vonly vonly[] = {
 	{ MAP_0F3A, 0x4a, VX_66 | VX_W0, 16, 32, VO_BLENDV },                     /* VBLENDVPS */
 	{ MAP_0F3A, 0x4b, VX_66 | VX_W0, 16, 32, VO_BLENDV },                     /* VBLENDVPD */
 	{ MAP_0F3A, 0x4c, VX_66 | VX_W0, 16, 32, VO_BLENDV },                     /* VPBLENDVB */
+	/* the masked moves (avx2-mem.c): the whole span must pass the TLB
+	 * check (one page, readable / writable), so no element can fault
+	 * and the host's instruction runs on the host address; else the
+	 * slow path, where the interpreter touches only the masked-on ones */
+	{ MAP_0F38, 0x2c, VX_66 | VX_W0 | VX_MEM, 16, 32, VO_NDS },               /* VMASKMOVPS load */
+	{ MAP_0F38, 0x2d, VX_66 | VX_W0 | VX_MEM, 16, 32, VO_NDS },               /* VMASKMOVPD load */
+	{ MAP_0F38, 0x2e, VX_66 | VX_W0 | VX_MEM, 16, 32, VO_MSTORE },            /* VMASKMOVPS store */
+	{ MAP_0F38, 0x2f, VX_66 | VX_W0 | VX_MEM, 16, 32, VO_MSTORE },            /* VMASKMOVPD store */
+	{ MAP_0F38, 0x8c, VX_66 | VX_MEM, 16, 32, VO_NDS },                       /* VPMASKMOVD/Q load */
+	{ MAP_0F38, 0x8e, VX_66 | VX_MEM, 16, 32, VO_MSTORE },                    /* VPMASKMOVD/Q store */
 	{ MAP_0F38, 0x13, VX_66 | VX_W0 | VX_NOV, 8, 16, VO_RM },                 /* VCVTPH2PS */
 	{ MAP_0F3A, 0x1d, VX_66 | VX_W0 | VX_NOV, 8, 16, VO_STORE },              /* VCVTPS2PH */
 };
@@ -322,10 +334,11 @@ static bool vonly_vform(const struct insn *i, struct vform *f)
 		bool f16c = (v->map == MAP_0F38 && v->op == 0x13) || (v->map == MAP_0F3A && v->op == 0x1d);
 		if (f16c && !host_f16c())
 			return false;
-		bool store = v->kind == VO_STORE;
+		bool store = v->kind == VO_STORE || v->kind == VO_MSTORE;
 		*f = (struct vform){ .msize = i->vex_l ? v->m256 : v->m128, .rd_reg = store,
 				     .wr_reg = !store, .wr_rm = store,
-				     .nds = v->kind == VO_NDS || v->kind == VO_BLENDV,
+				     .nds = v->kind == VO_NDS || v->kind == VO_BLENDV ||
+					    v->kind == VO_MSTORE,
 				     .is4 = v->kind == VO_BLENDV, .w = i->vex_w, .l = i->vex_l,
 				     .fp = f16c };
 		return true;
@@ -342,7 +355,7 @@ static bool gen_shift_imm(struct tr *t)
 {
 	const struct insn *i = t->i;
 	struct emit *e = &t->e;
-	avx_check(t);
+	jit_avx_check(t);
 	tr_mem_done(t);
 	ld_ymm(e, Y2, i->rm, i->vex_l);
 	vex_emit(e, MAP_0F, PFX_66, i->vex_l, false, i->op, i->reg & 7, Y0, rm_reg(Y2),
@@ -366,7 +379,7 @@ static bool gen_movd_load(struct tr *t)
 	struct emit *e = &t->e;
 	bool q = i->rex & 8;
 	struct hrm src = rm_reg(H_RAX);
-	avx_check(t);
+	jit_avx_check(t);
 	if (i->mem) {
 		if (!vex_mem(t, q ? 8 : 4, ACC_READ, false))
 			return false;
@@ -387,7 +400,7 @@ static bool gen_movd_store(struct tr *t)
 	struct emit *e = &t->e;
 	bool q = i->rex & 8;
 	struct hrm dst = rm_reg(H_RAX);
-	avx_check(t);
+	jit_avx_check(t);
 	if (i->mem) {
 		if (!vex_mem(t, q ? 8 : 4, ACC_WRITE, false))
 			return false;
@@ -407,7 +420,7 @@ static bool gen_movmsk(struct tr *t)
 {
 	const struct insn *i = t->i;
 	struct emit *e = &t->e;
-	avx_check(t);
+	jit_avx_check(t);
 	tr_mem_done(t);
 	ld_ymm(e, Y2, i->rm, i->vex_l);
 	vex_emit(e, MAP_0F, i->pfx, i->vex_l, false, i->op, H_RAX, 0, rm_reg(Y2), -1);
@@ -427,7 +440,7 @@ static bool movmsk_ok(const struct insn *i)
 static bool gen_vzero(struct tr *t)
 {
 	struct emit *e = &t->e;
-	avx_check(t);
+	jit_avx_check(t);
 	tr_mem_done(t);
 	vex_emit(e, MAP_0F, PFX_66, false, false, 0xef, Y0, Y0, rm_reg(Y0), -1);       /* vpxor */
 	for (int32_t k = 0; k < 8; k++) {
@@ -585,6 +598,8 @@ bool jit_classify_vex(const struct tr *t, const struct insn *i, struct gen_info 
 		gen = gen_vzero;
 	else if (shift_imm_ok(i))
 		gen = gen_shift_imm;
+	else if (jit_gather_ok(t, i))
+		gen = jit_gen_gather;
 	else if (i->map == MAP_0F && i->pfx == PFX_66 && !i->vex_l && !i->vvvv && i->op == 0x6e)
 		gen = gen_movd_load;
 	else if (i->map == MAP_0F && i->pfx == PFX_66 && !i->vex_l && !i->vvvv && i->op == 0x7e)

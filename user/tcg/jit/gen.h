@@ -41,6 +41,12 @@ void jit_fp_begin(struct emit *e);
 void jit_fp_end(struct emit *e);
 /* gen-vex.c: the same for VEX-encoded instructions */
 bool jit_classify_vex(const struct tr *t, const struct insn *i, struct gen_info *gi);
+/* gen-vex.c: the AVX checks the translation key leaves out (CR4.OSXSAVE,
+ * XCR0's SSE and AVX), once per block; live guest flags saved first */
+void jit_avx_check(struct tr *t);
+/* gen-gather.c: the AVX2 gathers, element by element with TLB checks */
+bool jit_gather_ok(const struct tr *t, const struct insn *i);
+bool jit_gen_gather(struct tr *t);
 /* gen-div.c: the same for DIV and IDIV */
 bool jit_classify_div(const struct tr *t, const struct insn *i, struct gen_info *gi);
 
