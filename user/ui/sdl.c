@@ -102,7 +102,10 @@ static void sdl_grab(struct sdl_ui *s, bool on)
  * reaches the guest, the modifiers do (their presses went already). */
 static bool sdl_key(struct sdl_ui *s, const SDL_KeyboardEvent *k)
 {
-	SDL_Keymod mod = SDL_GetModState();
+	/* the modifiers as they were at this event: SDL_GetModState() is
+	 * their state after every event pumped so far, and xdotool's
+	 * ctrl+alt+g comes with its releases in the same batch */
+	uint16_t mod = k->keysym.mod;
 	bool g = k->keysym.scancode == SDL_SCANCODE_G;
 	if (g && k->type == SDL_KEYDOWN && s->hotkey_down)
 		return true;            /* autorepeat */
