@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "unit.h"
+#include "cmdline.h"
 #include "accel.h"
 #include "config.h"
 #include "cpu.h"
@@ -256,24 +257,13 @@ TEST(pc_enter_applies_through_the_engine)
 }
 
 /* -machine picks a board by name or alias; the config keeps its name. */
-static int parse(struct config *c, const char *line)
-{
-	char buf[256], *argv[16];
-	int argc = 0;
-	snprintf(buf, sizeof(buf), "qvm %s", line);
-	for (char *t = strtok(buf, " "); t && argc < 15; t = strtok(NULL, " "))
-		argv[argc++] = t;
-	argv[argc] = NULL;
-	return config_parse(c, argc, argv);
-}
-
 TEST(machine_option_selects_a_board)
 {
 	struct config c;
-	CHECK_EQ(parse(&c, "-machine pc-i440fx,accel=tcg -bios /dev/null"), 0);
+	CHECK_EQ(cmdline_parse(&c, "-machine pc-i440fx,accel=tcg -bios /dev/null"), 0);
 	CHECK(c.machine && !strcmp(c.machine, "pc"));
 	CHECK(board_find(c.machine) == &pc_board_ops);
-	CHECK_EQ(parse(&c, "-bios /dev/null"), 0);
+	CHECK_EQ(cmdline_parse(&c, "-bios /dev/null"), 0);
 	CHECK(c.machine == NULL && board_find(c.machine) == &pc_board_ops);
-	CHECK_EQ(parse(&c, "-M q35 -bios /dev/null"), -1);
+	CHECK_EQ(cmdline_parse(&c, "-M q35 -bios /dev/null"), -1);
 }

@@ -6,22 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "unit.h"
+#include "cmdline.h"
 #include "bytes.h"
 #include "config.h"
 #include "machine.h"
 #include "pc/pc.h"
-
-static int parse(struct config *c, const char *line)
-{
-	static char buf[512];
-	char *argv[32];
-	int argc = 0;
-	snprintf(buf, sizeof(buf), "qvm %s", line);
-	for (char *t = strtok(buf, " "); t && argc < 31; t = strtok(NULL, " "))
-		argv[argc++] = t;
-	argv[argc] = NULL;
-	return config_parse(c, argc, argv);
-}
 
 /* The structure number i of the given type in the table, or NULL. */
 static const uint8_t *find(const struct smbios_blob *b, uint8_t type, unsigned i)
@@ -68,29 +57,29 @@ static struct machine *smbios_machine(struct config *c)
 TEST(smbios_options)
 {
 	struct config c;
-	CHECK(parse(&c, "-smbios type=1,product=Box,,One,serial=S1 -uuid "
+	CHECK(cmdline_parse(&c, "-smbios type=1,product=Box,,One,serial=S1 -uuid "
 		  "12345678-9abc-def0-1234-56789abcdef0") == 0);
 	CHECK(!strcmp(config_smbios(&c, 1, "product"), "Box,One"));
 	CHECK(!strcmp(config_smbios(&c, 1, "serial"), "S1"));
 	CHECK(config_smbios(&c, 1, "sku") == NULL);
 	CHECK(c.has_uuid && c.uuid[0] == 0x12 && c.uuid[15] == 0xf0);
-	CHECK(parse(&c, "-smbios type=1,product=A -smbios type=1,product=B") == 0);
+	CHECK(cmdline_parse(&c, "-smbios type=1,product=A -smbios type=1,product=B") == 0);
 	CHECK(!strcmp(config_smbios(&c, 1, "product"), "B"));
-	CHECK(parse(&c, "-smbios type=5,product=A") < 0);
-	CHECK(parse(&c, "-smbios type=1,vendor=A") < 0);
-	CHECK(parse(&c, "-smbios product=A") < 0);
-	CHECK(parse(&c, "-smbios file=x.bin") < 0);
-	CHECK(parse(&c, "-smbios type=0,release=1.300") < 0);
-	CHECK(parse(&c, "-smbios type=4,max-speed=70000") < 0);
-	CHECK(parse(&c, "-uuid 12345678-9abc-def0-1234-56789abcdefg") < 0);
-	CHECK(parse(&c, "-uuid 12345678-9abc-def0-1234") < 0);
-	CHECK(parse(&c, "-smbios type=1,uuid=not-a-uuid") < 0);
+	CHECK(cmdline_parse(&c, "-smbios type=5,product=A") < 0);
+	CHECK(cmdline_parse(&c, "-smbios type=1,vendor=A") < 0);
+	CHECK(cmdline_parse(&c, "-smbios product=A") < 0);
+	CHECK(cmdline_parse(&c, "-smbios file=x.bin") < 0);
+	CHECK(cmdline_parse(&c, "-smbios type=0,release=1.300") < 0);
+	CHECK(cmdline_parse(&c, "-smbios type=4,max-speed=70000") < 0);
+	CHECK(cmdline_parse(&c, "-uuid 12345678-9abc-def0-1234-56789abcdefg") < 0);
+	CHECK(cmdline_parse(&c, "-uuid 12345678-9abc-def0-1234") < 0);
+	CHECK(cmdline_parse(&c, "-smbios type=1,uuid=not-a-uuid") < 0);
 }
 
 TEST(smbios_tables)
 {
 	struct config c;
-	CHECK(parse(&c, "-m 20G -smp 2,sockets=4,cores=1,threads=1,maxcpus=4 -uuid 12345678-9abc-def0-1234-56789abcdef0 "
+	CHECK(cmdline_parse(&c, "-m 20G -smp 2,sockets=4,cores=1,threads=1,maxcpus=4 -uuid 12345678-9abc-def0-1234-56789abcdef0 "
 		  "-smbios type=1,manufacturer=Acme,product=Box -smbios type=11,value=one "
 		  "-smbios type=11,value=two -smbios type=0,release=2.5") == 0);
 	struct machine *m = smbios_machine(&c);
@@ -154,7 +143,7 @@ TEST(smbios_tables)
 TEST(smbios_default_type0)
 {
 	struct config c;
-	CHECK(parse(&c, "") == 0);
+	CHECK(cmdline_parse(&c, "") == 0);
 	struct machine *m = smbios_machine(&c);
 	struct smbios_blob b;
 	CHECK(pc_smbios_build(m, false, &b) == 0);
