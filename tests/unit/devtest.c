@@ -46,3 +46,15 @@ int copy_device_state(struct machine *from, struct machine *to)
 	state_free(&s);
 	return r;
 }
+
+void pci_cfg_out(struct machine *m, unsigned slot, unsigned reg, uint32_t v, unsigned size)
+{
+	pio_out(m, 0xcf8, 0x80000000u | slot << 11 | (reg & 0xfc), 4);
+	pio_out(m, 0xcfc + (reg & 3), v, size);
+}
+
+uint32_t pci_cfg_in(struct machine *m, unsigned slot, unsigned reg, unsigned size)
+{
+	pio_out(m, 0xcf8, 0x80000000u | slot << 11 | (reg & 0xfc), 4);
+	return pio_in(m, 0xcfc + (reg & 3), size);
+}

@@ -19,6 +19,11 @@ struct machine *fake_irq_machine(struct fake_irq *f);
 uint64_t pio_in(struct machine *m, uint16_t port, unsigned size);
 void pio_out(struct machine *m, uint16_t port, uint64_t v, unsigned size);
 
+/* PCI configuration space of bus 0's device slot (function 0) through
+ * 0xcf8/0xcfc, size bytes at reg (PCI 3.0, 3.2.2.3.2). */
+void pci_cfg_out(struct machine *m, unsigned slot, unsigned reg, uint32_t v, unsigned size);
+uint32_t pci_cfg_in(struct machine *m, unsigned slot, unsigned reg, unsigned size);
+
 /* Save every device of from and load the state into to (built with the
  * same devices): machine_load_devices' result. */
 int copy_device_state(struct machine *from, struct machine *to);

@@ -39,14 +39,12 @@ struct rig {
 
 static void cfg_w(struct rig *r, unsigned reg, uint32_t v, unsigned size)
 {
-	pio_out(r->m, 0xcf8, 0x80000000u | SLOT << 11 | (reg & 0xfc), 4);
-	pio_out(r->m, 0xcfc + (reg & 3), v, size);
+	pci_cfg_out(r->m, SLOT, reg, v, size);
 }
 
 static uint32_t cfg_r(struct rig *r, unsigned reg, unsigned size)
 {
-	pio_out(r->m, 0xcf8, 0x80000000u | SLOT << 11 | (reg & 0xfc), 4);
-	return pio_in(r->m, 0xcfc + (reg & 3), size);
+	return pci_cfg_in(r->m, SLOT, reg, size);
 }
 
 static uint32_t rd(struct rig *r, unsigned off)

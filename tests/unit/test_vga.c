@@ -29,14 +29,12 @@ static struct machine *vga_machine(unsigned vram_mb)
 
 static void cfg_write(struct machine *m, unsigned reg, uint32_t v)
 {
-	pio_out(m, 0xcf8, 0x80000000u | SLOT << 11 | (reg & 0xfc), 4);
-	pio_out(m, 0xcfc, v, 4);
+	pci_cfg_out(m, SLOT, reg, v, 4);
 }
 
 static uint32_t cfg_read(struct machine *m, unsigned reg)
 {
-	pio_out(m, 0xcf8, 0x80000000u | SLOT << 11 | (reg & 0xfc), 4);
-	return pio_in(m, 0xcfc, 4);
+	return pci_cfg_in(m, SLOT, reg, 4);
 }
 
 static void sr(struct machine *m, unsigned i, uint8_t v) { pio_out(m, 0x3c4, i | v << 8, 2); }

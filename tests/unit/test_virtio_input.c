@@ -66,14 +66,12 @@ static void mw(struct rig *r, uint64_t addr, uint64_t v, unsigned size)
 
 static void cfg_w(struct rig *r, unsigned reg, uint32_t v, unsigned size)
 {
-	pio_out(r->m, 0xcf8, 0x80000000u | SLOT << 11 | (reg & 0xfc), 4);
-	pio_out(r->m, 0xcfc + (reg & 3), v, size);
+	pci_cfg_out(r->m, SLOT, reg, v, size);
 }
 
 static uint32_t cfg_r(struct rig *r, unsigned reg, unsigned size)
 {
-	pio_out(r->m, 0xcf8, 0x80000000u | SLOT << 11 | (reg & 0xfc), 4);
-	return pio_in(r->m, 0xcfc + (reg & 3), size);
+	return pci_cfg_in(r->m, SLOT, reg, size);
 }
 
 static bool rig_init(struct rig *r, enum virtio_input_kind kind)

@@ -61,14 +61,12 @@ void vt_free(struct vtest *t)
 
 void vt_cfg_w(struct vtest *t, unsigned reg, uint32_t v, unsigned size)
 {
-	pio_out(t->m, 0xcf8, 0x80000000u | t->slot << 11 | (reg & 0xfc), 4);
-	pio_out(t->m, 0xcfc + (reg & 3), v, size);
+	pci_cfg_out(t->m, t->slot, reg, v, size);
 }
 
 uint32_t vt_cfg_r(struct vtest *t, unsigned reg, unsigned size)
 {
-	pio_out(t->m, 0xcf8, 0x80000000u | t->slot << 11 | (reg & 0xfc), 4);
-	return pio_in(t->m, 0xcfc + (reg & 3), size);
+	return pci_cfg_in(t->m, t->slot, reg, size);
 }
 
 uint64_t vt_mr(struct vtest *t, uint64_t addr, unsigned size)
