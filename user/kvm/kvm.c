@@ -429,6 +429,14 @@ static void handle_mmio(struct vcpu *v, struct kvm_run *run)
 		hit ? "" : " (unassigned)");
 }
 
+/* -d cpu: the vCPU's registers, at an exit that ends or resets it */
+static void kvm_log_cpu(struct vcpu *v)
+{
+	struct x86_cpu_state s;
+	if (log_enabled(LOG_CPU) && kvm_get_state(v, &s) == 0)
+		x86_cpu_dump(&s, NULL, NULL);
+}
+
 static enum vcpu_exit kvm_fatal_exit(struct vcpu *v, struct kvm_run *run)
 {
 	switch (run->exit_reason) {
@@ -445,11 +453,7 @@ static enum vcpu_exit kvm_fatal_exit(struct vcpu *v, struct kvm_run *run)
 	default:
 		qvm_error("cpu %u: unhandled KVM exit reason %u", v->index, run->exit_reason);
 	}
-	if (log_enabled(LOG_CPU)) {
-		struct x86_cpu_state s;
-		if (kvm_get_state(v, &s) == 0)
-			x86_cpu_dump(&s, NULL, NULL);
-	}
+	kvm_log_cpu(v);
 	return VCPU_EXIT_ERROR;
 }
 
@@ -482,11 +486,7 @@ static enum vcpu_exit kvm_vcpu_run(struct vcpu *v)
 		return VCPU_EXIT_HALT;
 	case KVM_EXIT_SHUTDOWN:
 		qvm_log(LOG_INT, "cpu %u: triple fault, resetting", v->index);
-		if (log_enabled(LOG_CPU)) {
-			struct x86_cpu_state s;
-			if (kvm_get_state(v, &s) == 0)
-				x86_cpu_dump(&s, NULL, NULL);
-		}
+		kvm_log_cpu(v);
 		return VCPU_EXIT_RESET;
 	case KVM_EXIT_SYSTEM_EVENT:
 		if (run->system_event.type == KVM_SYSTEM_EVENT_RESET)

@@ -73,6 +73,9 @@ int kvm_set_state(struct vcpu *v, const struct x86_cpu_state *s);
 int kvm_lapic_reset(struct vcpu *v);
 int kvm_lapic_write(struct vcpu *v, uint32_t offset, uint32_t value);
 int kvm_msr_write(struct vcpu *v, uint32_t index, uint64_t value);
+/* One MSR through KVM_GET_MSRS or KVM_SET_MSRS (req), silently: the
+ * ioctl's result (1 when KVM took it), *value read back on success. */
+int kvm_msr_io(struct vcpu *v, unsigned long req, uint32_t index, uint64_t *value);
 
 /* kvm.c: what KVM keeps of a parked vCPU until its next KVM_RUN (an I/O
  * instruction's end, an expired LAPIC timer) applied without running it */

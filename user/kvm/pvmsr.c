@@ -14,9 +14,7 @@
  * updates, or one KVM still writes after a reset into what the next
  * kernel uses as ordinary memory.
  */
-#include <errno.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include "kvm/kvm.h"
 
 /* In the order they are written back: the async PF vector before the
@@ -33,20 +31,6 @@ static const uint32_t pv_msr_index[KVM_PV_MSRS] = {
 	0x4b564d05, /* MSR_KVM_POLL_CONTROL */
 };
 
-/* One MSR through KVM_{GET,SET}_MSRS; 0 when KVM took it. */
-static int pv_msr_io(struct vcpu *v, unsigned long req, uint32_t index, uint64_t *value)
-{
-	uint64_t buf[(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)) / 8] = { 0 };
-	struct kvm_msrs *msrs = (struct kvm_msrs *)buf;
-	msrs->nmsrs = 1;
-	msrs->entries[0].index = index;
-	msrs->entries[0].data = *value;
-	if (ioctl(kvm_vcpu_of(v)->fd, req, msrs) != 1)
-		return -1;
-	*value = msrs->entries[0].data;
-	return 0;
-}
-
 /* The vCPU's PV MSRs KVM knows into the state: a count, then (index,
  * value) pairs.  An MSR this kernel lacks is left out. */
 void kvm_pv_msrs_save(struct vcpu *v, struct state_buf *s)
@@ -56,7 +40,7 @@ void kvm_pv_msrs_save(struct vcpu *v, struct state_buf *s)
 	uint32_t n = 0;
 	for (unsigned i = 0; i < KVM_PV_MSRS; i++) {
 		value[n] = 0;
-		if (pv_msr_io(v, KVM_GET_MSRS, pv_msr_index[i], &value[n]) == 0)
+		if (kvm_msr_io(v, KVM_GET_MSRS, pv_msr_index[i], &value[n]) == 1)
 			index[n++] = pv_msr_index[i];
 	}
 	state_put_u32(s, n);
@@ -113,7 +97,7 @@ int kvm_pv_msrs_apply(struct vcpu *v, bool power_on)
 				continue;
 			/* halt polling is allowed at reset (msr.rst) */
 			uint64_t value = pv_msr_index[i] == 0x4b564d05;
-			(void)pv_msr_io(v, KVM_SET_MSRS, pv_msr_index[i], &value);
+			(void)kvm_msr_io(v, KVM_SET_MSRS, pv_msr_index[i], &value);
 		}
 		return 0;
 	}
@@ -126,7 +110,7 @@ int kvm_pv_msrs_apply(struct vcpu *v, bool power_on)
 		 * as the new ones: a guest on the new ABI stays on it */
 		if (i < 2 && kv->pv_msr_have[i + 2])
 			continue;
-		if (kv->pv_msr_have[i] && pv_msr_io(v, KVM_SET_MSRS, pv_msr_index[i], &value) < 0) {
+		if (kv->pv_msr_have[i] && kvm_msr_io(v, KVM_SET_MSRS, pv_msr_index[i], &value) != 1) {
 			qvm_error("cpu %u: KVM refused the saved paravirtual MSR 0x%x = 0x%llx",
 				  v->index, pv_msr_index[i], (unsigned long long)value);
 			return -1;

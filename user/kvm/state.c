@@ -490,14 +490,22 @@ int kvm_lapic_write(struct vcpu *v, uint32_t offset, uint32_t value)
 	return 0;
 }
 
-int kvm_msr_write(struct vcpu *v, uint32_t index, uint64_t value)
+int kvm_msr_io(struct vcpu *v, unsigned long req, uint32_t index, uint64_t *value)
 {
 	uint64_t buf[(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)) / 8] = { 0 };
 	struct kvm_msrs *msrs = (struct kvm_msrs *)buf;
 	msrs->nmsrs = 1;
 	msrs->entries[0].index = index;
-	msrs->entries[0].data = value;
-	int r = ioctl(kvm_vcpu_of(v)->fd, KVM_SET_MSRS, msrs);
+	msrs->entries[0].data = *value;
+	int r = ioctl(kvm_vcpu_of(v)->fd, req, msrs);
+	if (r == 1)
+		*value = msrs->entries[0].data;
+	return r;
+}
+
+int kvm_msr_write(struct vcpu *v, uint32_t index, uint64_t value)
+{
+	int r = kvm_msr_io(v, KVM_SET_MSRS, index, &value);
 	if (r != 1) {
 		qvm_error("cpu %u: KVM_SET_MSRS 0x%x: %s", v->index, index,
 			  r < 0 ? strerror(errno) : "refused");
