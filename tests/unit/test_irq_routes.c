@@ -155,20 +155,36 @@ TEST(irq_routes_shared_pin_is_wired_or)
  * of its route, nothing for unwired lines. */
 TEST(irq_routes_kvm_gsi_routes_follow_the_table)
 {
-	size_t max = 2 * IRQCHIP_NR_GSIS;
+	size_t max = KVM_ROUTES_MAX;
 	struct kvm_irq_routing *r = calloc(1, sizeof(*r) + max * sizeof(r->entries[0]));
 	CHECK(r);
 	int n = kvm_build_routing(&pc_irq_routing, r);
 	CHECK(n > 0 && (size_t)n <= max);
-	int pic[IRQCHIP_NR_GSIS], ioapic[IRQCHIP_NR_GSIS];
+	int pic[IRQCHIP_NR_GSIS], ioapic[IRQCHIP_NR_GSIS], pirq[IRQ_ISA_LINES];
+	/* KVM maps an 8259 input back to the last GSI routed to it (its ack
+	 * notifiers: the PIT's on GSI 0); that must be the ISA line's */
+	int last_gsi_of_input[IRQ_ISA_LINES];
 	for (unsigned i = 0; i < IRQCHIP_NR_GSIS; i++)
 		pic[i] = ioapic[i] = IRQ_ROUTE_NONE;
+	for (unsigned i = 0; i < IRQ_ISA_LINES; i++)
+		pirq[i] = last_gsi_of_input[i] = IRQ_ROUTE_NONE;
 	for (int i = 0; i < n; i++) {
 		const struct kvm_irq_routing_entry *e = &r->entries[i];
 		CHECK_EQ(e->type, KVM_IRQ_ROUTING_IRQCHIP);
-		CHECK(e->gsi < IRQCHIP_NR_GSIS);
-		if (e->gsi >= IRQCHIP_NR_GSIS)
+		if (e->u.irqchip.irqchip != KVM_IRQCHIP_IOAPIC)
+			last_gsi_of_input[e->u.irqchip.pin +
+					  (e->u.irqchip.irqchip == KVM_IRQCHIP_PIC_SLAVE ? 8 : 0)] =
+				(int)e->gsi;
+		CHECK(e->gsi < KVM_PIRQ_GSI_BASE + IRQ_ISA_LINES);
+		if (e->gsi >= KVM_PIRQ_GSI_BASE) {
+			/* the PIRQ inputs: one 8259 input each, never the IOAPIC */
+			unsigned in = e->gsi - KVM_PIRQ_GSI_BASE;
+			CHECK(e->u.irqchip.irqchip != KVM_IRQCHIP_IOAPIC);
+			CHECK_EQ(pirq[in], IRQ_ROUTE_NONE);
+			pirq[in] = e->u.irqchip.pin +
+				   (e->u.irqchip.irqchip == KVM_IRQCHIP_PIC_SLAVE ? 8 : 0);
 			continue;
+		}
 		if (e->u.irqchip.irqchip == KVM_IRQCHIP_IOAPIC) {
 			CHECK_EQ(ioapic[e->gsi], IRQ_ROUTE_NONE);
 			ioapic[e->gsi] = e->u.irqchip.pin;
@@ -184,7 +200,36 @@ TEST(irq_routes_kvm_gsi_routes_follow_the_table)
 		CHECK_EQ(pic[line], rt ? rt->pic_pin : IRQ_ROUTE_NONE);
 	}
 	CHECK_EQ(ioapic[0], 2);                                 /* the PIT's override */
+	for (int in = 0; in < IRQ_ISA_LINES; in++) {
+		CHECK_EQ(pirq[in], in);
+		const struct irq_route *rt = irq_route_of_line(&pc_irq_routing, in);
+		if (rt && rt->pic_pin == in)
+			CHECK_EQ(last_gsi_of_input[in], in);
+	}
 	free(r);
+}
+
+/* Under KVM the PCI lines a PIRQRC sends to one 8259 input are ORed by
+ * qvm (KVM's PIC keeps one level per input): the input is high while any
+ * of them is, and a line routed elsewhere or nowhere does not count. */
+TEST(irq_routes_kvm_pirq_inputs_or_their_lines)
+{
+	uint8_t level[IRQCHIP_NR_GSIS] = { 0 };
+	int8_t route[IRQ_PCI_LINES] = { 10, 10, 11, IRQ_ROUTE_NONE };
+	const struct irq_routing *r = &pc_irq_routing;
+	CHECK_EQ(kvm_pirq_input_level(r, route, level, 10), 0);
+	level[r->pci[1].gsi] = 1;
+	CHECK_EQ(kvm_pirq_input_level(r, route, level, 10), 1);
+	CHECK_EQ(kvm_pirq_input_level(r, route, level, 11), 0);
+	level[r->pci[0].gsi] = 1;
+	level[r->pci[1].gsi] = 0;
+	CHECK_EQ(kvm_pirq_input_level(r, route, level, 10), 1);  /* A still high */
+	level[r->pci[0].gsi] = 0;
+	level[r->pci[3].gsi] = 1;                               /* D routed nowhere */
+	CHECK_EQ(kvm_pirq_input_level(r, route, level, 10), 0);
+	CHECK_EQ(kvm_pirq_input_level(r, route, level, IRQ_ROUTE_NONE), 0);
+	level[r->pci[2].gsi] = 1;
+	CHECK_EQ(kvm_pirq_input_level(r, route, level, 11), 1);
 }
 
 static void pirqrc(struct machine *m, unsigned n, uint8_t v)

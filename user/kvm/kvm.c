@@ -101,78 +101,6 @@ static int kvm_check_caps(struct kvm_vm *k)
 	return 0;
 }
 
-/* Interrupt delivery through the in-kernel irqchip. */
-static void kvm_set_irq(struct irqchip *chip, unsigned gsi, int level)
-{
-	struct kvm_vm *k = chip->opaque;
-	struct kvm_irq_level irq = { .irq = gsi, .level = level };
-	if (ioctl(k->vm_fd, KVM_IRQ_LINE, &irq) < 0)
-		qvm_log(LOG_GUEST_ERRORS, "KVM_IRQ_LINE gsi %u: %s", gsi, strerror(errno));
-}
-
-static int kvm_send_msi(struct irqchip *chip, uint64_t addr, uint32_t data)
-{
-	struct kvm_vm *k = chip->opaque;
-	struct kvm_msi msi = { .address_lo = (uint32_t)addr,
-			       .address_hi = addr >> 32, .data = data };
-	return ioctl(k->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 ? -1 : 0;
-}
-
-static const struct irqchip_ops kvm_irqchip_ops = {
-	.name = "kvm (in-kernel LAPIC, IOAPIC, PIC)",
-	.set_irq = kvm_set_irq,
-	.send_msi = kvm_send_msi,
-};
-
-static void add_route(struct kvm_irq_routing *r, unsigned line, unsigned chip,
-		      unsigned pin)
-{
-	struct kvm_irq_routing_entry *e = &r->entries[r->nr++];
-	e->gsi = line;
-	e->type = KVM_IRQ_ROUTING_IRQCHIP;
-	e->u.irqchip.irqchip = chip;
-	e->u.irqchip.pin = pin;
-}
-
-/*
- * KVM's "GSIs" are qvm's interrupt lines (irq.h); each drives what the
- * board's routing table wires it to: an 8259 input and/or an IOAPIC pin.
- * The in-kernel PIT raises line 0.
- */
-int kvm_build_routing(const struct irq_routing *routing, struct kvm_irq_routing *r)
-{
-	r->nr = 0;
-	for (unsigned line = 0; line < IRQCHIP_NR_GSIS; line++) {
-		const struct irq_route *route = irq_route_of_line(routing, line);
-		if (!route)
-			continue;
-		if (route->pic_pin != IRQ_ROUTE_NONE)
-			add_route(r, line, route->pic_pin < 8 ? KVM_IRQCHIP_PIC_MASTER :
-				  KVM_IRQCHIP_PIC_SLAVE, route->pic_pin % 8);
-		if (route->gsi != IRQ_ROUTE_NONE)
-			add_route(r, line, KVM_IRQCHIP_IOAPIC, route->gsi);
-	}
-	return r->nr;
-}
-
-static int kvm_setup_routing(struct kvm_vm *k, const struct irq_routing *routing)
-{
-	if (!routing) {
-		qvm_error("kvm: the board gave no interrupt routing");
-		return -1;
-	}
-	size_t max = 2 * IRQCHIP_NR_GSIS;
-	struct kvm_irq_routing *r = calloc(1, sizeof(*r) + max * sizeof(r->entries[0]));
-	if (!r)
-		return -1;
-	kvm_build_routing(routing, r);
-	int ret = ioctl(k->vm_fd, KVM_SET_GSI_ROUTING, r);
-	free(r);
-	if (ret < 0)
-		qvm_error("KVM_SET_GSI_ROUTING: %s", strerror(errno));
-	return ret < 0 ? -1 : 0;
-}
-
 static int kvm_create_devices(struct kvm_vm *k, const struct irq_routing *routing,
 			      unsigned nr_cpus)
 {
@@ -320,7 +248,7 @@ static int kvm_init(struct machine *m)
 	}
 	if (kvm_create_devices(k, m->irq_routing, m->cfg->smp_cpus) < 0 || kvm_cpuid_init(m) < 0)
 		return -1;
-	m->irqchip = (struct irqchip){ .ops = &kvm_irqchip_ops, .opaque = k };
+	kvm_irqchip_attach(m, k);
 	qvm_log(LOG_ACCEL, "kvm: API %d, up to %d vCPUs, %s", KVM_API_VERSION,
 		k->max_vcpus, k->hw_virt ? "hardware virtualization" :
 		"software-backed (no vmx/svm): guest kernel code is emulated");

@@ -25,6 +25,12 @@ struct kvm_vm {
 	struct kvm_irqchip chip_init[3];
 	struct kvm_pit_state2 pit_init;
 	bool hw_virt; /* the CPU has VT-x/AMD-V (not a software backend) */
+	/* irqchip.c: the board's table, each line's level, and the 8259
+	 * input each PCI line's PIRQ route sends it to, under irq_lock */
+	const struct irq_routing *routing;
+	pthread_mutex_t irq_lock;
+	uint8_t line_level[IRQCHIP_NR_GSIS];
+	int8_t pirq_pic[IRQ_PCI_LINES];
 };
 
 /* kvmclock (old and new), async PF (vector, enable), steal time, PV
@@ -50,9 +56,18 @@ static inline struct kvm_vcpu *kvm_vcpu_of(struct vcpu *v)
 	return v->accel_state;
 }
 
-/* kvm.c: the KVM GSI routes of a board's routing table into r (room for
- * 2 * IRQCHIP_NR_GSIS entries); returns how many. */
+/* irqchip.c.  KVM GSIs KVM_PIRQ_GSI_BASE + n drive 8259 input n alone:
+ * the ORed PCI lines the PIIX3's PIRQ routes send there. */
+#define KVM_PIRQ_GSI_BASE IRQCHIP_NR_GSIS
+#define KVM_ROUTES_MAX (2 * IRQCHIP_NR_GSIS + IRQ_ISA_LINES)
+/* The KVM GSI routes of a board's routing table into r (room for
+ * KVM_ROUTES_MAX entries); returns how many. */
 int kvm_build_routing(const struct irq_routing *routing, struct kvm_irq_routing *r);
+/* The level of 8259 input pic_pin from the PCI lines routed to it. */
+int kvm_pirq_input_level(const struct irq_routing *routing, const int8_t *pirq_pic,
+			 const uint8_t *line_level, int pic_pin);
+int kvm_setup_routing(struct kvm_vm *k, const struct irq_routing *routing);
+void kvm_irqchip_attach(struct machine *m, struct kvm_vm *k);
 
 /* kvm/cpuid.c: the CPUID a vCPU sees, with the -smp topology and the
  * -cpu model applied.  0 or -1 with a message. */
