@@ -39,8 +39,15 @@
  * which looks the next block up with the new key; so do IRET and the
  * other ways AC changes (they change CPL or deliver).  The bit is the
  * flat set's CS bit, which tcg_block_key never sets otherwise (CS is no
- * data segment). */
+ * data segment) and at CPL 3 KEY_KQEMU_STRETCH's. */
 #define KEY_SMAP_AC     KEY_FLAT(S_CS)
+/* kqemu's stretch after an exit (c->kqemu_stretch, CPL 3): the JIT's
+ * blocks for it count themselves down in c->kqemu_blocks at entry and
+ * leave when it is 0 (translate.c, emit_exit_check), as the run loop
+ * counts the interpreter's (tcg_kqemu_leave).  They chain, and find each
+ * other through the indirect-branch cache, only among themselves (the
+ * key differs).  The bit is KEY_SMAP_AC's, which only CPL 0-2 sets. */
+#define KEY_KQEMU_STRETCH KEY_FLAT(S_CS)
 
 /* A link to the block that ran after this one (the interpreter's
  * shortcut past the lookup), valid while the epoch holds. */

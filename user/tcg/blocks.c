@@ -157,6 +157,8 @@ uint32_t tcg_block_key(const struct tcg_cpu *c)
 		key |= KEY_SSE;
 	if (tcg_data_kind(c) == MMU_SUPER_AC)
 		key |= KEY_SMAP_AC;
+	if (c->kqemu_stretch && tcg_cpl(c) == 3)
+		key |= KEY_KQEMU_STRETCH;
 	if (bits == 64)
 		return key;
 	if (c->s.seg[S_SS].db)

@@ -209,9 +209,9 @@ int tcg_exec(struct tcg_cpu *c)
 			}
 			/* CPL 3 in TCG for the blocks after an exit alone
 			 * (not kqemu_one's instruction, not a declined
-			 * stretch): CPL changes only between blocks.  They
-			 * are interpreted, so that each block counts (the
-			 * JIT chains blocks and stays in a loop). */
+			 * stretch): CPL changes only between blocks.  Their
+			 * key has KEY_KQEMU_STRETCH: the JIT's blocks for it
+			 * count themselves down in kqemu_blocks too. */
 			stretch = tcg_cpl(c) == 3 && !c->kqemu_one && !c->kqemu_declined;
 			c->kqemu_stretch = stretch;
 		}
@@ -231,7 +231,7 @@ int tcg_exec(struct tcg_cpu *c)
 		c->s.rflags &= ~(uint64_t)FL_RF;
 		/* an instruction alone (interrupt shadow, kqemu's exit) is
 		 * interpreted */
-		if (c->jit_on && !alone && !stretch && jit_exec(c, b))
+		if (c->jit_on && !alone && jit_exec(c, b))
 			continue;
 		run_block(c, b, alone);
 	}

@@ -179,6 +179,12 @@ static inline unsigned tr_cpl(const struct tr *t)
 	return (t->b->key >> KEY_CPL_SHIFT) & 3;
 }
 
+/* A block of kqemu's stretch (block.h): it counts itself down */
+static inline bool tr_kqemu_stretch(const struct tr *t)
+{
+	return tr_cpl(t) == 3 && (t->b->key & KEY_KQEMU_STRETCH);
+}
+
 /* The TLB of the block's explicit data accesses (tcg_data_kind) */
 static inline unsigned tr_data_kind(const struct tr *t)
 {

@@ -548,14 +548,30 @@ static void emit_helper(struct tr *t)
 /* ------------------------------------------------------------------ */
 /* The block                                                           */
 
-/* mov ecx, [r15 + exit_request]; jrcxz +5; jmp (returned, to patch):
- * no flag changes, the guest flags are in the host RFLAGS */
-static uint8_t *emit_exit_check(struct emit *e)
+/* mov ecx, [r15 + exit_request]; jrcxz +5; J: jmp (returned, to patch):
+ * no flag changes, the guest flags are in the host RFLAGS.
+ * In kqemu's stretch (budget) the block also counts itself against the
+ * user blocks the stretch has left, as the run loop does for the
+ * interpreter's (tcg_kqemu_leave), and leaves through J when none is:
+ *   mov ecx, [r15 + kqemu_blocks]; jrcxz J; lea rcx, [rcx - 1];
+ *   mov [r15 + kqemu_blocks], ecx
+ * so blocks of the stretch chain and loop as others do, and the run
+ * loop then finds the count at 0 and sends the vCPU back to native
+ * execution. */
+static uint8_t *emit_exit_check(struct emit *e, bool budget)
 {
 	emit_load(e, 4, H_RCX, CPU_MEM(exit_request));
 	e8(e, 0xe3);
 	e8(e, 5);
-	return emit_jmp_rel32(e);
+	uint8_t *field = emit_jmp_rel32(e);
+	if (budget) {
+		emit_load(e, 4, H_RCX, CPU_MEM(kqemu_blocks));
+		e8(e, 0xe3);
+		e8(e, (uint8_t)(int8_t)((field - 1) - (e->p + 1)));
+		emit_lea(e, 8, H_RCX, (struct hmem){ H_RCX, H_NONE, 0, -1 });
+		emit_store(e, 4, CPU_MEM(kqemu_blocks), H_RCX);
+	}
+	return field;
 }
 
 /* c->insns += n: an ADD where the block's first flag reads come after
@@ -586,12 +602,12 @@ static void emit_entry(struct tr *t, uint8_t **exit_branch)
 	if (t->loops) {
 		regcache_load(t, e);
 		t->loop_head = e->p;
-		t->loop_exit = emit_exit_check(e);
+		t->loop_exit = emit_exit_check(e, tr_kqemu_stretch(t));
 		emit_count(t);
 		return;
 	}
 	if (t->chain)
-		*exit_branch = emit_exit_check(e);
+		*exit_branch = emit_exit_check(e, tr_kqemu_stretch(t));
 	emit_count(t);
 	regcache_load(t, e);
 }
