@@ -1,4 +1,4 @@
-/* tests/unit/cmdline.h */
+/* tests/unit/cmdline.h: a command line for the unit tests */
 #include <stdio.h>
 #include <string.h>
 #include "cmdline.h"

@@ -24,16 +24,15 @@
 #include "ui/display.h"
 #include "ui/input.h"
 #include "ui/ui.h"
+#include "cmdline.h"
 
+/* cmdline_parse() with "-bios /dev/null" first (its words stay in
+ * cmdline_parse's static buffer, where the config may point) */
 static int parse(struct config *c, const char *line)
 {
-	char buf[512], *argv[32];
-	int argc = 0;
-	snprintf(buf, sizeof(buf), "qvm -bios /dev/null %s", line);
-	for (char *t = strtok(buf, " "); t && argc < 31; t = strtok(NULL, " "))
-		argv[argc++] = t;
-	argv[argc] = NULL;
-	return config_parse(c, argc, argv);
+	char buf[512];
+	snprintf(buf, sizeof(buf), "-bios /dev/null %s", line);
+	return cmdline_parse(c, buf);
 }
 
 TEST(ui_options_vnc_display_and_input_devices)
