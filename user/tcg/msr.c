@@ -78,8 +78,11 @@ static inline bool is_canonical(uint64_t v)
 	return (uint64_t)((int64_t)(v << 16) >> 16) == v;
 }
 
+/* LFENCE first: the guest's RDTSC comes after its earlier loads (see
+ * jit/gen-system.c, emit_guest_tsc) */
 uint64_t tcg_rdtsc(struct tcg_cpu *c)
 {
+	__asm__ volatile("lfence" ::: "memory");
 	return host_rdtsc() + c->tsc_offset;
 }
 

@@ -23,6 +23,9 @@ static void get_msrs(struct tcg_cpu *c, struct x86_cpu_state *s)
 	tcg_rdmsr(c, MSR_MISC_ENABLE, &s->misc_enable);
 	s->pkrs = c->pkrs;
 	tcg_rdmsr(c, MSR_TSC, &s->tsc);
+	c->tsc_got = s->tsc;
+	c->tsc_got_offset = c->tsc_offset;
+	c->tsc_got_valid = true;
 	tcg_rdmsr(c, MSR_TSC_DEADLINE, &s->tsc_deadline);
 	tcg_rdmsr(c, MSR_APIC_BASE, &s->apic_base);
 	tcg_rdmsr(c, MSR_MTRRCAP, &t->cap);
@@ -86,11 +89,26 @@ static void fx_init_components(struct x86_cpu_state *t)
 		memset(t->fxsave + 160, 0, 256);
 }
 
+/* The TSC of a state: the value that the last get_state read means the
+ * TSC as it was then, so the offset of then comes back.  Written as a
+ * value instead, a get/set round trip (pc_enter's, around the boot
+ * loaders) would set the TSC back by the time in between, and this vCPU
+ * alone: the bootstrap processor's TSC 20-50 us behind the APs', which
+ * Linux measures as a warp between CPUs and drops the TSC clocksource. */
+static int set_tsc(struct tcg_cpu *c, uint64_t tsc)
+{
+	if (c->tsc_got_valid && tsc == c->tsc_got) {
+		c->tsc_offset = c->tsc_got_offset;
+		return 0;
+	}
+	return tcg_wrmsr(c, MSR_TSC, tsc);
+}
+
 static int set_msrs(struct tcg_cpu *c, const struct x86_cpu_state *s)
 {
 	const struct x86_mtrrs *t = &s->mtrr;
 	int bad = tcg_wrmsr(c, MSR_MISC_ENABLE, s->misc_enable) |
-		  tcg_wrmsr(c, MSR_TSC, s->tsc) |
+		  set_tsc(c, s->tsc) |
 		  tcg_wrmsr(c, MSR_MTRR_DEF_TYPE, t->def_type);
 	/* IA32_PKRS: any value with PKS, only 0 without */
 	if (tcg_sys_features(c) & SYSF_PKS)

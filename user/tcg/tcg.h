@@ -243,6 +243,10 @@ struct tcg_cpu {
 
 	/* MSRs beyond struct x86_cpu_state */
 	uint64_t tsc_offset;    /* guest TSC = host TSC + tsc_offset */
+	/* The TSC the last tcg_vcpu_get_state read, and the offset then:
+	 * setting that state again keeps the offset (save.c) */
+	uint64_t tsc_got, tsc_got_offset;
+	bool tsc_got_valid;
 	uint64_t misc_enable, mtrr_def_type, mtrr_fixed[11], mtrr_var[16];
 	uint64_t spec_ctrl;     /* IA32_SPEC_CTRL: stored, nothing to control */
 	uint32_t pkrs;          /* IA32_PKRS: supervisor keys' rights (mmu.c) */

@@ -27,10 +27,17 @@ static bool gen_swapgs(struct tr *t)
 
 /* The guest's TSC into EDX:EAX, the upper halves of RAX and RDX cleared
  * (SDM Vol. 2B, RDTSC): the host's plus c->tsc_offset, as tcg_rdtsc.
- * No flag changes: RORX and LEA. */
+ * No flag changes: RORX and LEA.  LFENCE first, as tcg_rdtsc: the
+ * guest's own LFENCE or RDTSCP orders its read after its loads, and a
+ * host RDTSC alone could run ahead of them (a load of a line another
+ * CPU holds takes hundreds of ns): Linux's TSC warp check between vCPUs
+ * then saw warps of 13-1000 cycles. */
 static void emit_guest_tsc(struct tr *t)
 {
 	struct emit *e = &t->e;
+	e8(e, 0x0f);
+	e8(e, 0xae);
+	e8(e, 0xe8);                                            /* lfence */
 	e8(e, 0x0f);
 	e8(e, 0x31);                                            /* rdtsc */
 	emit_op1(e, 4, 0x8b, H_RCX, rm_reg(H_RAX));             /* mov ecx, eax */
